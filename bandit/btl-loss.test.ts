@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { btlLoss, sigmoid, softplus } from "./btl-loss";
+
+describe("btlLoss", () => {
+  const utilities = Float64Array.from([0.3, -1.2, 2.5, 0.0]);
+  const armA = Int32Array.from([0, 2, 1, 3]);
+  const armB = Int32Array.from([1, 0, 3, 2]);
+  const labels = Float64Array.from([1, 0, 0.5, 1]);
+
+  it("equals the cross-entropy -y ln s(d) - (1-y) ln(1 - s(d)) averaged over duels", () => {
+    let expected = 0;
+    for (let l = 0; l < 4; l++) {
+      const p = 1 / (1 + Math.exp(-(utilities[armA[l]!]! - utilities[armB[l]!]!)));
+      expected += -(labels[l]! * Math.log(p) + (1 - labels[l]!) * Math.log(1 - p));
+    }
+    expect(btlLoss(utilities, armA, armB, labels, 4)).toBeCloseTo(expected / 4, 12);
+  });
+
+  it("gives ln 2 for equal utilities whatever the label (a tie's loss is minimal there)", () => {
+    const equal = Float64Array.from([1, 1]);
+    for (const label of [1, 0, 0.5]) {
+      expect(btlLoss(equal, Int32Array.of(0), Int32Array.of(1), Float64Array.of(label), 1)).toBeCloseTo(Math.LN2, 12);
+    }
+  });
+
+  it("matches central finite differences for dloss/du with labels 1, 0 and 0.5", () => {
+    const gradient = new Float64Array(4);
+    btlLoss(utilities, armA, armB, labels, 4, gradient);
+    const step = 1e-6;
+    for (let i = 0; i < 4; i++) {
+      const probe = Float64Array.from(utilities);
+      probe[i] = utilities[i]! + step;
+      const plus = btlLoss(probe, armA, armB, labels, 4);
+      probe[i] = utilities[i]! - step;
+      const minus = btlLoss(probe, armA, armB, labels, 4);
+      expect(gradient[i]!).toBeCloseTo((plus - minus) / (2 * step), 7);
+    }
+  });
+
+  it("stays finite for extreme utility gaps", () => {
+    expect(softplus(1000)).toBe(1000);
+    expect(softplus(-1000)).toBe(0);
+    expect(sigmoid(-1000)).toBe(0);
+    expect(Number.isFinite(btlLoss(Float64Array.of(500, -500), Int32Array.of(0), Int32Array.of(1), Float64Array.of(0), 1))).toBe(true);
+  });
+
+  it("names the function on bad input", () => {
+    expect(() => btlLoss(utilities, armA, armB, labels, 0)).toThrow(/btlLoss requires at least one duel/);
+    expect(() => btlLoss(utilities, Int32Array.of(9), Int32Array.of(0), labels, 1)).toThrow(/btlLoss/);
+  });
+});

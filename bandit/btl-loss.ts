@@ -1,0 +1,59 @@
+/**
+ * Bradley–Terry–Luce likelihood on duels (Bradley & Terry 1952; Luce 1959), as the training loss of
+ * APOHF (arXiv 2405.17346, eq. 2): P(a beats b) = sigmoid(u_a - u_b).
+ */
+
+/**
+ * Numerically stable log(1 + exp(z)).
+ * Cost: O(1). Throws nothing.
+ */
+export function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}
+
+/**
+ * sigmoid(z) = 1 / (1 + exp(-z)), stable for large |z|.
+ * Cost: O(1). Throws nothing.
+ */
+export function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+/**
+ * Mean binary cross-entropy of the BTL model over `count` duels, with soft labels
+ * (1: a won, 0: b won, 0.5: tie / both bad):
+ * loss = (1/L) sum_l [ softplus(delta_l) - y_l delta_l ], delta_l = u[a_l] - u[b_l]
+ * (equal to -y log sigmoid(delta) - (1 - y) log(1 - sigmoid(delta))).
+ * If `gradOut` is given, adds dloss/du into it: d/du_a = (sigmoid(delta) - y)/L, d/du_b = -(same).
+ * Cost: O(L). Throws if count is not positive or an index is out of range.
+ */
+export function btlLoss(
+  utilities: Float64Array,
+  armA: Int32Array,
+  armB: Int32Array,
+  labels: Float64Array,
+  count: number,
+  gradOut?: Float64Array,
+): number {
+  if (count <= 0) throw new Error("btlLoss requires at least one duel");
+  let total = 0;
+  const inverseCount = 1 / count;
+  for (let l = 0; l < count; l++) {
+    const a = armA[l]!;
+    const b = armB[l]!;
+    const ua = utilities[a];
+    const ub = utilities[b];
+    if (ua === undefined || ub === undefined) throw new Error("btlLoss received an arm index out of range");
+    const delta = ua - ub;
+    const label = labels[l]!;
+    total += softplus(delta) - label * delta;
+    if (gradOut) {
+      const residual = (sigmoid(delta) - label) * inverseCount;
+      gradOut[a] = gradOut[a]! + residual;
+      gradOut[b] = gradOut[b]! - residual;
+    }
+  }
+  return total * inverseCount;
+}

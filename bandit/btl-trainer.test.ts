@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { createAdamState } from "./adam";
+import { btlLoss } from "./btl-loss";
+import { trainBtl } from "./btl-trainer";
+import { compactDuels } from "./duels";
+import { initMlpParameters } from "./mlp";
+import type { Duel } from "./policy";
+import { mulberry32, standardNormal } from "./random";
+import { MlpUtilityModel } from "./utility-model";
+
+const random = mulberry32(3);
+const features = Array.from({ length: 6 }, () => Float64Array.from({ length: 4 }, () => standardNormal(random)));
+const history: Duel[] = [
+  { a: 0, b: 1, outcome: 1 },
+  { a: 2, b: 0, outcome: 0 },
+  { a: 3, b: 4, outcome: 0.5 },
+  { a: 1, b: 3, outcome: 1 },
+  { a: 0, b: 1, outcome: 0 },
+];
+
+function lossOf(model: MlpUtilityModel, params: Float64Array): number {
+  const duels = compactDuels(history, features.length);
+  const utilities = Float64Array.from(duels.slotArm, (arm, s) => model.forward(params, features[arm]!, s));
+  return btlLoss(utilities, duels.slotA, duels.slotB, duels.labels, duels.count);
+}
+
+describe("trainBtl", () => {
+  it("uses dL/dtheta = sum over distinct arms of dL/du_s * df(x_s)/dtheta, checked by finite differences", () => {
+    const model = new MlpUtilityModel(4, 5);
+    const params = initMlpParameters(model.shape, mulberry32(9), new Float64Array(model.parameterCount), "he", 1);
+    const duels = compactDuels(history, features.length);
+    expect(duels.slotArm.length).toBe(5); // 5 distinct arms for 5 duels: one forward/backward each
+    const utilities = Float64Array.from(duels.slotArm, (arm, s) => model.forward(params, features[arm]!, s));
+    const slotGradient = new Float64Array(duels.slotArm.length);
+    btlLoss(utilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradient);
+    const gradient = new Float64Array(model.parameterCount);
+    duels.slotArm.forEach((arm, s) => model.backward(params, features[arm]!, s, slotGradient[s]!, gradient));
+    const step = 1e-6;
+    const probe = Float64Array.from(params);
+    for (let k = 0; k < model.parameterCount; k++) {
+      probe[k] = params[k]! + step;
+      const plus = lossOf(model, probe);
+      probe[k] = params[k]! - step;
+      const minus = lossOf(model, probe);
+      probe[k] = params[k]!;
+      expect(gradient[k]!).toBeCloseTo((plus - minus) / (2 * step), 6);
+    }
+  });
+
+  it("lowers the loss and stops early once it stalls", () => {
+    const model = new MlpUtilityModel(4, 8);
+    const params = initMlpParameters(model.shape, mulberry32(5), new Float64Array(model.parameterCount), "he", 0.1);
+    const before = lossOf(model, params);
+    const duels = compactDuels(history, features.length);
+    const result = trainBtl(model, params, createAdamState(model.parameterCount), features, duels, {
+      maxSteps: 5000,
+      learningRate: 0.01,
+      weightDecay: 0.01,
+      tolerance: 1e-4,
+      patience: 10,
+    });
+    expect(result.loss).toBeLessThan(before);
+    expect(result.steps).toBeLessThan(5000);
+  });
+});

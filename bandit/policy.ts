@@ -1,0 +1,94 @@
+import { createApohfPolicy } from "./apohf";
+import type { ApohfOptions } from "./apohf";
+import { createChampionPolicy } from "./baselines/champion";
+import { createDoubleThompsonPolicy } from "./baselines/doublets";
+import type { DoubleThompsonOptions } from "./baselines/doublets";
+import { createLinearPolicy } from "./baselines/linear";
+import { createRandomPolicy } from "./baselines/random";
+import { createDuetPolicy } from "./duet";
+import type { DuetOptions } from "./duet";
+import type { RandomSource } from "./random";
+
+/** 1: arm a preferred, 0: arm b preferred, 0.5: tie / both bad. */
+export type Outcome = 1 | 0 | 0.5;
+
+/** One answered comparison. In the app, `a` is the response shown on the left. */
+export interface Duel {
+  a: number;
+  b: number;
+  outcome: Outcome;
+}
+
+export interface PolicyContext {
+  /** One unit-norm row per arm. */
+  features: Float64Array[];
+  /** Seeds the policy's own randomness (initial weights, projections). */
+  random: RandomSource;
+}
+
+export interface SelectPairOptions {
+  /** Pairs handed out and not yet answered (DESIGN §4.4, §5.3). */
+  pending?: readonly (readonly [number, number])[];
+  random: RandomSource;
+}
+
+/** The one interface the simulator and the app use for every policy (mabwiser's fit / predict split). */
+export interface DuelingPolicy {
+  readonly name: string;
+  /** Growing pool: new arms join mid-study; their indices follow the existing ones. */
+  addArms(features: Float64Array[]): void;
+  /** Full history each time (votes are the truth); a policy may warm-start internally. */
+  fit(history: readonly Duel[]): void;
+  selectPair(options: SelectPairOptions): [number, number];
+  /** Index of the arm the policy currently believes best. */
+  recommend(): number;
+  /** Current utility estimate per arm. */
+  utilities(): Float64Array;
+  /** Per-arm uncertainty (sigma, same units as utilities) for the leaderboard. */
+  uncertainties(): Float64Array;
+}
+
+/** Every policy name; `duet` is the default. */
+export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion"] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+export const DEFAULT_POLICY: PolicyName = "duet";
+
+export interface PolicyOptions {
+  duet?: Partial<DuetOptions>;
+  apohf?: Partial<ApohfOptions>;
+  linear?: Partial<ApohfOptions>;
+  doublets?: Partial<DoubleThompsonOptions>;
+}
+
+/**
+ * True when `name` is a policy name or "default".
+ * Cost: O(number of policies). Throws nothing.
+ */
+export function isPolicyName(name: string): name is PolicyName | "default" {
+  return name === "default" || (POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Builds a policy by name ("default" maps to DEFAULT_POLICY).
+ * Cost: that of the policy's constructor (O(n d) to copy and check features). Throws on an unknown name
+ * or invalid features.
+ */
+export function createPolicy(name: PolicyName | "default", context: PolicyContext, options: PolicyOptions = {}): DuelingPolicy {
+  const resolved = name === "default" ? DEFAULT_POLICY : name;
+  switch (resolved) {
+    case "duet":
+      return createDuetPolicy(context, options.duet);
+    case "apohf":
+      return createApohfPolicy(context, options.apohf);
+    case "linear":
+      return createLinearPolicy(context, options.linear);
+    case "doublets":
+      return createDoubleThompsonPolicy(context, options.doublets);
+    case "random":
+      return createRandomPolicy(context);
+    case "champion":
+      return createChampionPolicy(context);
+    default:
+      throw new Error(`createPolicy: unknown policy "${String(name)}"; expected one of ${POLICY_NAMES.join(", ")} or default`);
+  }
+}
