@@ -1,0 +1,56 @@
+import { PassThrough } from "node:stream";
+import type { EntryContext } from "@remix-run/node";
+import { createReadableStreamFromReadable } from "@remix-run/node";
+import { RemixServer } from "@remix-run/react";
+import { renderToPipeableStream } from "react-dom/server";
+import { connection } from "./db.server";
+import { env } from "./env.server";
+
+const ABORT_DELAY_MS = 5_000;
+
+// Waits for the whole document (onAllReady) for every client: pages are small and this keeps
+// crawlers, tests and browsers on one code path.
+export default function handleRequest(
+  request: Request,
+  responseStatusCode: number,
+  responseHeaders: Headers,
+  remixContext: EntryContext,
+) {
+  return new Promise<Response>((resolve, reject) => {
+    let shellRendered = false;
+    const { pipe, abort } = renderToPipeableStream(
+      <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY_MS} />,
+      {
+        onAllReady() {
+          shellRendered = true;
+          const body = new PassThrough();
+          responseHeaders.set("Content-Type", "text/html; charset=utf-8");
+          resolve(
+            new Response(createReadableStreamFromReadable(body), { headers: responseHeaders, status: responseStatusCode }),
+          );
+          pipe(body);
+        },
+        onShellError(error: unknown) {
+          reject(error);
+        },
+        onError(error: unknown) {
+          responseStatusCode = 500;
+          // Errors after the shell are already streaming; log them so they are not silent.
+          if (shellRendered) console.error(error);
+        },
+      },
+    );
+    setTimeout(abort, ABORT_DELAY_MS);
+  });
+}
+
+/**
+ * Called once by server.js before it listens: validates the environment (throws a readable error
+ * listing every bad variable), opens the database and applies migrations (seeding the demo study
+ * on first start). Returns what the HTTP server needs.
+ */
+export function boot(): { port: number } {
+  const config = env();
+  connection();
+  return { port: config.PORT };
+}

@@ -1,0 +1,100 @@
+import { and, eq } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import { z } from "zod";
+import { assignments, queries, responses, studies, VOTE_CHOICES, votes } from "../../db/schema";
+import { generationSettingsHash } from "../../db/text";
+import { db } from "~/db.server";
+
+export const VoteFormSchema = z.object({
+  assignmentId: z.coerce.number({ error: "assignmentId must be a number" }).int().positive(),
+  choice: z.enum(VOTE_CHOICES, { error: `choice must be one of: ${VOTE_CHOICES.join(", ")}` }),
+  comment: z
+    .string()
+    .trim()
+    .max(2000, "comment must be at most 2000 characters")
+    .optional()
+    .transform((value) => (value ? value : null)),
+  latencyMs: z.coerce.number().int().min(0).max(86_400_000).optional(),
+});
+
+export type VoteInput = z.infer<typeof VoteFormSchema>;
+
+export type RecordVoteResult = { status: "recorded" | "duplicate" } | { status: "not_found" | "forbidden" };
+
+/**
+ * Records the annotator's choice for an assignment in one transaction: the vote row and the
+ * assignment's status change land together or not at all. A second submit of the same assignment
+ * (double click, retry, back button) is a no-op thanks to the unique assignment_id. A vote on an
+ * expired assignment still counts once: the click was real.
+ */
+export function recordVote(studyId: number, annotatorId: number, input: VoteInput): RecordVoteResult {
+  return db().transaction((tx) => {
+    const assignment = tx
+      .select()
+      .from(assignments)
+      .where(and(eq(assignments.id, input.assignmentId), eq(assignments.studyId, studyId)))
+      .get();
+    if (!assignment) return { status: "not_found" as const };
+    if (assignment.annotatorId !== annotatorId) return { status: "forbidden" as const };
+    const inserted = tx
+      .insert(votes)
+      .values({
+        assignmentId: assignment.id,
+        studyId,
+        annotatorId,
+        choice: input.choice,
+        comment: input.comment,
+        latencyMs: input.latencyMs ?? null,
+      })
+      .onConflictDoNothing({ target: votes.assignmentId })
+      .run();
+    if (inserted.changes === 0) return { status: "duplicate" as const };
+    tx.update(assignments).set({ status: "answered" }).where(eq(assignments.id, assignment.id)).run();
+    return { status: "recorded" as const };
+  });
+}
+
+const responseA = alias(responses, "response_a");
+const responseB = alias(responses, "response_b");
+
+/**
+ * What the annotator sees for an assignment: the query and the two responses, generated with the
+ * study's current settings, in display order. Deliberately carries no prompt ids or texts (blind).
+ */
+export function getAssignmentView(assignmentId: number) {
+  const study = db()
+    .select({ model: studies.model, temperature: studies.temperature, maxTokens: studies.maxTokens, seed: studies.seed })
+    .from(assignments)
+    .innerJoin(studies, eq(studies.id, assignments.studyId))
+    .where(eq(assignments.id, assignmentId))
+    .get();
+  if (!study) return null;
+  const settingsHash = generationSettingsHash(study);
+  const row = db()
+    .select({
+      id: assignments.id,
+      leftIsA: assignments.leftIsA,
+      query: queries.text,
+      responseA: responseA.content,
+      responseB: responseB.content,
+    })
+    .from(assignments)
+    .innerJoin(queries, eq(queries.id, assignments.queryId))
+    .innerJoin(
+      responseA,
+      and(eq(responseA.promptId, assignments.promptAId), eq(responseA.queryId, assignments.queryId), eq(responseA.settingsHash, settingsHash)),
+    )
+    .innerJoin(
+      responseB,
+      and(eq(responseB.promptId, assignments.promptBId), eq(responseB.queryId, assignments.queryId), eq(responseB.settingsHash, settingsHash)),
+    )
+    .where(eq(assignments.id, assignmentId))
+    .get();
+  if (!row) return null;
+  return {
+    assignmentId: row.id,
+    query: row.query,
+    left: (row.leftIsA ? row.responseA : row.responseB) ?? "",
+    right: (row.leftIsA ? row.responseB : row.responseA) ?? "",
+  };
+}

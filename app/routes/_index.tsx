@@ -1,0 +1,53 @@
+import { json, type MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { listStudies } from "~/models/study.server";
+
+export const meta: MetaFunction = () => [{ title: "Studies · promptduel" }];
+
+export async function loader() {
+  return json({ studies: listStudies() });
+}
+
+export default function StudiesIndex() {
+  const { studies } = useLoaderData<typeof loader>();
+  return (
+    <section>
+      <h1>Studies</h1>
+      {studies.length === 0 ? (
+        <p>No studies yet.</p>
+      ) : (
+        <table className="data-table">
+          <thead>
+            <tr>
+              <th>Study</th>
+              <th>Status</th>
+              <th className="num">Prompts</th>
+              <th className="num">Votes</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {studies.map((study) => (
+              <tr key={study.id}>
+                <td>
+                  <Link to={`/studies/${study.id}`}>{study.name}</Link>
+                </td>
+                <td>{study.status}</td>
+                <td className="num">{study.promptCount}</td>
+                <td className="num">{study.voteCount}</td>
+                <td>
+                  <Link to={`/studies/${study.id}/annotate`}>Annotate</Link>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

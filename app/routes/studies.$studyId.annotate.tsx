@@ -1,0 +1,171 @@
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useEffect, useRef } from "react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
+import { getStudy } from "~/models/study.server";
+import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
+import { requireAnnotator } from "~/session.server";
+import { StudyIdParamSchema } from "~/utils/forms";
+import { invariantResponse } from "~/utils/invariant";
+import { renderMarkdown } from "~/utils/markdown.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotate · ${data?.study.name ?? "promptduel"}` }];
+
+function parseStudyId(raw: string | undefined) {
+  const parsed = StudyIdParamSchema.safeParse(raw);
+  invariantResponse(parsed.success, "Study not found");
+  const study = getStudy(parsed.data);
+  invariantResponse(study, "Study not found");
+  return study;
+}
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const annotator = await requireAnnotator(request);
+  const study = parseStudyId(params.studyId);
+  const open = getOpenAssignment(study.id, annotator.id);
+  const view = open ? getAssignmentView(open.id) : null;
+  return json({
+    study: { id: study.id, name: study.name },
+    annotator: { displayName: annotator.displayName },
+    assignment: view
+      ? { id: view.assignmentId, query: view.query, leftHtml: renderMarkdown(view.left), rightHtml: renderMarkdown(view.right) }
+      : null,
+  });
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const annotator = await requireAnnotator(request);
+  const study = parseStudyId(params.studyId);
+  const form = Object.fromEntries(await request.formData());
+  if (form.intent === "vote") {
+    const parsed = VoteFormSchema.safeParse(form);
+    if (!parsed.success) {
+      return json({ errors: parsed.error.flatten().fieldErrors }, { status: 400 });
+    }
+    const result = recordVote(study.id, annotator.id, parsed.data);
+    invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
+    invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
+  } else if (form.intent !== "start") {
+    return json({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
+  }
+  const next = assignNextPair(study.id, annotator.id);
+  if (!next) return json({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
+  return redirect(`/studies/${study.id}/annotate`);
+}
+
+const CHOICES = [
+  { value: "left", label: "Left is better", key: "←", hotkey: "ArrowLeft" },
+  { value: "tie", label: "Tie", key: "T", hotkey: "t" },
+  { value: "both_bad", label: "Both bad", key: "B", hotkey: "b" },
+  { value: "skip", label: "Skip", key: "S", hotkey: "s" },
+  { value: "right", label: "Right is better", key: "→", hotkey: "ArrowRight" },
+] as const;
+
+export default function Annotate() {
+  const { study, annotator, assignment } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = navigation.state !== "idle";
+  const buttons = useRef(new Map<string, HTMLButtonElement>());
+  const shownAt = useRef(Date.now());
+  const latencyInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    shownAt.current = Date.now();
+  }, [assignment?.id]);
+
+  useEffect(() => {
+    function onKeyDown(event: KeyboardEvent) {
+      if (event.metaKey || event.ctrlKey || event.altKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) return;
+      const choice = CHOICES.find((c) => c.hotkey.toLowerCase() === event.key.toLowerCase());
+      if (!choice) return;
+      event.preventDefault();
+      buttons.current.get(choice.value)?.click();
+    }
+    window.addEventListener("keydown", onKeyDown);
+    return () => window.removeEventListener("keydown", onKeyDown);
+  }, []);
+
+  const errors = actionData?.errors ? Object.values(actionData.errors).flat() : [];
+
+  return (
+    <section className="annotate">
+      <div className="annotate-header">
+        <h1>{study.name}</h1>
+        <p className="muted">
+          Annotating as <strong>{annotator.displayName}</strong> · <Link to={`/studies/${study.id}`}>study overview</Link>
+        </p>
+      </div>
+      {errors.length > 0 ? (
+        <div className="field-error" role="alert">
+          {errors.map((error) => (
+            <p key={String(error)}>{String(error)}</p>
+          ))}
+        </div>
+      ) : null}
+      {assignment ? (
+        <Form
+          method="post"
+          key={assignment.id}
+          onSubmit={() => {
+            if (latencyInput.current) latencyInput.current.value = String(Date.now() - shownAt.current);
+          }}
+        >
+          <input type="hidden" name="intent" value="vote" />
+          <input type="hidden" name="assignmentId" value={assignment.id} />
+          <input type="hidden" name="latencyMs" ref={latencyInput} />
+          <div className="query" aria-label="User query">
+            <span className="query-label">User asks</span>
+            <p>{assignment.query}</p>
+          </div>
+          <div className="duel">
+            <article className="response" aria-label="Left response">
+              <h2>Left</h2>
+              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.leftHtml }} />
+            </article>
+            <article className="response" aria-label="Right response">
+              <h2>Right</h2>
+              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.rightHtml }} />
+            </article>
+          </div>
+          <label className="comment" htmlFor="comment">
+            Comment (optional)
+            <textarea id="comment" name="comment" rows={2} maxLength={2000} />
+          </label>
+          <div className="choices">
+            {CHOICES.map((choice) => (
+              <button
+                key={choice.value}
+                type="submit"
+                name="choice"
+                value={choice.value}
+                disabled={busy}
+                className={choice.value === "left" || choice.value === "right" ? "primary" : undefined}
+                ref={(element) => {
+                  if (element) buttons.current.set(choice.value, element);
+                  else buttons.current.delete(choice.value);
+                }}
+              >
+                {choice.label} <kbd>{choice.key}</kbd>
+              </button>
+            ))}
+          </div>
+        </Form>
+      ) : (
+        <Form method="post" className="start">
+          <p>Compare two answers to the same question and pick the better one. You will not see which prompts produced them.</p>
+          <button type="submit" name="intent" value="start" className="primary" autoFocus disabled={busy}>
+            Start annotating
+          </button>
+        </Form>
+      )}
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

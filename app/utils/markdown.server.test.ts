@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { renderMarkdown } from "./markdown.server";
+
+describe("renderMarkdown", () => {
+  it("renders markdown structure", () => {
+    expect(renderMarkdown("**bold**\n\n1. one\n2. two")).toBe("<p><strong>bold</strong></p>\n<ol>\n<li>one</li>\n<li>two</li>\n</ol>\n");
+  });
+
+  it("escapes raw HTML from model output instead of injecting it", () => {
+    const html = renderMarkdown('<script>alert(1)</script><img src=x onerror="alert(2)">');
+    expect(html).not.toMatch(/<script|<img/);
+    expect(html).toContain("&lt;script&gt;");
+  });
+
+  it("drops javascript: links", () => {
+    const html = renderMarkdown("[click](javascript:alert(1))");
+    expect(html).not.toContain("href");
+  });
+});

@@ -1,0 +1,43 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { useTempDir } from "../tests/helpers/temp-database";
+import { openDatabase } from "./client";
+import { studies } from "./schema";
+
+describe("openDatabase", () => {
+  const dir = useTempDir();
+
+  it("creates the file, applies the migrations and sets WAL, foreign keys and FULL sync", () => {
+    const file = path.join(dir(), "nested", "app.db");
+    const connection = openDatabase(file);
+    const sqlite = connection.db.$client;
+    expect(sqlite.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(sqlite.pragma("synchronous", { simple: true })).toBe(2);
+    expect(sqlite.pragma("busy_timeout", { simple: true })).toBe(5000);
+    const tables = sqlite
+      .prepare("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name")
+      .pluck()
+      .all();
+    expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    connection.close();
+  });
+
+  it("reopens an existing database without re-running migrations or losing rows", () => {
+    const file = path.join(dir(), "reopen.db");
+    const first = openDatabase(file);
+    first.db.insert(studies).values({ name: "kept", task: "t", model: "m" }).run();
+    first.close();
+    const second = openDatabase(file);
+    expect(second.db.select().from(studies).all().map((s) => s.name)).toEqual(["kept"]);
+    second.close();
+  });
+
+  it("enforces foreign keys after migrating", () => {
+    const connection = openDatabase(path.join(dir(), "fk.db"));
+    expect(() =>
+      connection.db.$client.prepare("insert into prompts (study_id, text, normalized_text) values (999, 'x', 'x')").run(),
+    ).toThrow(/FOREIGN KEY/);
+    connection.close();
+  });
+});

@@ -1,0 +1,51 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import * as schema from "./schema";
+
+export type DB = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+export interface Connection {
+  db: DB;
+  /** Closes the underlying SQLite handle; the connection is unusable afterwards. */
+  close(): void;
+  /** Path of the database file (":memory:" for an in-memory database). */
+  path: string;
+}
+
+// Resolves to the repo's migrations/ both from db/client.ts and from the bundled build/index.js.
+const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/**
+ * Opens (creating if needed) the SQLite database at `filePath`, sets the pragmas the app relies on and
+ * applies every pending migration.
+ *
+ * synchronous=FULL: a vote acknowledged to an annotator must survive a power cut (ADR 0001).
+ * Migrations run with foreign keys OFF because drizzle runs them in one transaction, where the
+ * PRAGMA drizzle-kit writes into table rebuilds has no effect and a rebuilt parent table would
+ * cascade-delete its children; integrity is checked with foreign_key_check before keys go back on.
+ */
+export function openDatabase(filePath: string, options: { migrationsFolder?: string } = {}): Connection {
+  if (filePath !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+  const sqlite = new Database(filePath);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = OFF");
+  const db = drizzle(sqlite, { schema });
+  try {
+    migrate(db, { migrationsFolder: options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER });
+    const violations = sqlite.pragma("foreign_key_check") as unknown[];
+    if (violations.length > 0) {
+      throw new Error(`openDatabase: migrations left ${violations.length} foreign key violation(s) in ${filePath}`);
+    }
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  sqlite.pragma("foreign_keys = ON");
+  return { db, path: filePath, close: () => sqlite.close() };
+}

@@ -1,0 +1,32 @@
+// Production/dev HTTP server: Express in front of the Remix request handler, so middleware such as
+// rate limits can sit before Remix. Listens on PORT (default 3000; 0 picks a free port).
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequestHandler } from "@remix-run/express";
+import express from "express";
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const build = await import(pathToFileURL(path.join(root, "build/index.js")).href);
+
+// Validate the environment, open the database and apply migrations before accepting requests:
+// a misconfiguration fails the start with a readable message instead of the first request.
+const { port } = build.entry.module.boot();
+
+const app = express();
+app.disable("x-powered-by");
+app.use("/build", express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }));
+app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
+app.all("*", createRequestHandler({ build, mode: build.mode }));
+
+const server = app.listen(port, () => {
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  console.log(`promptduel listening on http://localhost:${actualPort}`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2_000).unref();
+  });
+}

@@ -1,0 +1,93 @@
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { startApp, type RunningApp } from "../helpers/app-server";
+
+describe("annotating the demo study in a real browser", () => {
+  let app: RunningApp;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  beforeAll(async () => {
+    app = await startApp();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  function readDb<T>(read: (db: Database.Database) => T): T {
+    const db = new Database(app.databasePath, { readonly: true });
+    try {
+      return read(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  it("joins, votes with a hotkey, stores the vote and shows a new pair", async () => {
+    const page = await browser.context.newPage();
+    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+
+    await page.goto(`${app.url}/studies/${studyId}/annotate`);
+    await page.getByLabel("Display name").fill("Browser Tester");
+    await page.getByRole("button", { name: /continue/i }).click();
+    await page.getByRole("button", { name: /start annotating/i }).click();
+
+    const left = page.getByRole("article", { name: "Left response" });
+    await left.waitFor();
+    await expect(page.getByRole("button", { name: /left is better/i }).textContent()).resolves.toContain("←");
+    const firstAssignment = await page.locator('input[name="assignmentId"]').inputValue();
+    // Blind: no prompt text from the study appears anywhere on the page.
+    const promptTexts = readDb((db) => db.prepare("select text from prompts where study_id = ?").pluck().all(studyId) as string[]);
+    const body = await page.locator("body").innerText();
+    for (const text of promptTexts) expect(body).not.toContain(text);
+
+    await page.screenshot({ path: screenshotPath("annotate-before-vote.png"), fullPage: true });
+    await page.keyboard.press("ArrowLeft");
+    await page.waitForFunction(
+      (previous) => (document.querySelector('input[name="assignmentId"]') as HTMLInputElement | null)?.value !== previous,
+      firstAssignment,
+    );
+
+    const vote = readDb((db) =>
+      db
+        .prepare(
+          "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join users u on u.id = v.annotator_id where v.assignment_id = ?",
+        )
+        .all(Number(firstAssignment)),
+    );
+    expect(vote).toEqual([{ choice: "left", latencyMs: expect.any(Number), annotator: "Browser Tester", status: "answered" }]);
+    const secondAssignment = await page.locator('input[name="assignmentId"]').inputValue();
+    expect(secondAssignment).not.toBe(firstAssignment);
+    expect(await left.innerText()).toBeTruthy();
+    await page.screenshot({ path: screenshotPath("annotate-after-vote.png"), fullPage: true });
+  });
+
+  it("answers a malformed vote post with 400 and writes nothing", async () => {
+    const cookies = await browser.context.cookies();
+    const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
+    const response = await fetch(`${app.url}/studies/${studyId}/annotate`, {
+      method: "POST",
+      headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ intent: "vote", assignmentId: "1", choice: "definitely-left" }),
+      redirect: "manual",
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("choice must be one of");
+    expect(readDb((db) => db.prepare("select count(*) from votes").pluck().get())).toBe(before);
+  });
+
+  it("serves the owner page with per-prompt wins", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(app.url);
+    await page.getByRole("link", { name: /support assistant|study/i }).first().click();
+    await page.getByRole("heading", { name: "Prompts" }).waitFor();
+    const rows = await page.locator("table.data-table tbody tr").count();
+    expect(rows).toBeGreaterThanOrEqual(8);
+    await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
+  });
+});

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface RunningApp {
+  url: string;
+  databasePath: string;
+  dataDir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built app (`node server.js`, never through npx, so the pid we kill is the server) on a
+ * free port with its own fresh database directory. Resolves once it prints its URL.
+ */
+export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: string): Promise<RunningApp> {
+  const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-e2e-"));
+  const databasePath = path.join(dir, "app.db");
+  const child = spawn(process.execPath, ["server.js"], {
+    env: { ...process.env, PORT: "0", DATABASE_PATH: databasePath, NODE_ENV: "production", INSECURE_COOKIES: "1", ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`app did not start within 20 s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/listening on (http:\/\/localhost:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!.replace("localhost", "127.0.0.1"));
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`app exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return {
+    url,
+    databasePath,
+    dataDir: dir,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

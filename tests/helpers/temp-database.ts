@@ -1,0 +1,34 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
+
+/**
+ * Points the app's connection (DATABASE_PATH) at a fresh SQLite file for this test file; the real
+ * migrations and the demo seed run on first use, exactly as at server start. Removed afterwards.
+ */
+export function useTempAppDatabase(): { path: () => string } {
+  let dir = "";
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-test-"));
+    process.env.DATABASE_PATH = path.join(dir, "test.db");
+    globalThis.__promptduelConnection?.close();
+    globalThis.__promptduelConnection = undefined;
+  });
+  afterAll(() => {
+    globalThis.__promptduelConnection?.close();
+    globalThis.__promptduelConnection = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { path: () => path.join(dir, "test.db") };
+}
+
+/** A fresh temporary directory removed after the test file. */
+export function useTempDir(): () => string {
+  let dir = "";
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-test-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
