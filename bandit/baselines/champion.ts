@@ -12,6 +12,7 @@ import { randomInt } from "../random";
  */
 export function createChampionPolicy(context: PolicyContext): DuelingPolicy {
   validateFeatures("createChampionPolicy", context.features);
+  const dimension = context.features[0]?.length;
   let armCount = context.features.length;
   let champion = -1;
   let seenThisPass = new Uint8Array(armCount);
@@ -27,7 +28,7 @@ export function createChampionPolicy(context: PolicyContext): DuelingPolicy {
   return {
     name: "champion",
     addArms(features: Float64Array[]) {
-      validateFeatures("champion.addArms", features);
+      validateFeatures("champion.addArms", features, dimension);
       armCount += features.length;
       const grown = new Uint8Array(armCount);
       grown.set(seenThisPass);

@@ -9,12 +9,13 @@ import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "../p
  */
 export function createRandomPolicy(context: PolicyContext): DuelingPolicy {
   validateFeatures("createRandomPolicy", context.features);
+  const dimension = context.features[0]?.length;
   let armCount = context.features.length;
   let history: readonly Duel[] = [];
   return {
     name: "random",
     addArms(features: Float64Array[]) {
-      validateFeatures("random.addArms", features);
+      validateFeatures("random.addArms", features, dimension);
       armCount += features.length;
     },
     fit(next: readonly Duel[]) {
