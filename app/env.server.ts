@@ -14,6 +14,35 @@ const EnvSchema = z.object({
       message: "every SESSION_SECRET entry must be at least 16 characters",
     }),
   ASSIGNMENT_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(10),
+  // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
+  OPENAI_API_KEY: z.string().trim().min(1).optional(),
+  OPENAI_BASE_URL: z.url({ error: "OPENAI_BASE_URL must be a URL such as http://localhost:11434/v1" }).optional(),
+  OPENAI_CHAT_MODEL: z.string().trim().min(1).default("gpt-4o-mini"),
+  // "lexical" keeps the built-in offline embedder even when a provider is configured.
+  OPENAI_EMBEDDING_MODEL: z.string().trim().min(1).default("text-embedding-3-small"),
+  OPENAI_TIMEOUT_MS: z.coerce.number().int().positive().max(600_000).default(60_000),
+  OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  GENERATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // USD per million tokens by model name, e.g. {"gpt-4o-mini":{"input":0.15,"output":0.6}}.
+  OPENAI_PRICES: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "OPENAI_PRICES must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z
+        .record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }), {
+          error: 'OPENAI_PRICES must map model names to {"input": USD per 1M tokens, "output": USD per 1M tokens}',
+        })
+        .optional(),
+    ),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

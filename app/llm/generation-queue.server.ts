@@ -1,0 +1,181 @@
+import { and, asc, count, eq, inArray, notInArray, sql, sum } from "drizzle-orm";
+import type { Queryable } from "./queryable.server";
+import { prompts, queries, responses, studies } from "../../db/schema";
+import { generationSettingsHash } from "../../db/text";
+
+// The generation queue is the responses table (DESIGN §3): a row with status "pending" is a job. It
+// survives restarts because it is a row, and the unique (prompt, query, settings hash) index means a
+// pair is never queued, and so never generated, twice for the same settings.
+
+/**
+ * Queues a pending response for every (prompt, query) pair of the study that has none yet for the
+ * study's current settings. Synchronous; safe inside a caller's transaction. Returns how many were queued.
+ */
+export function queueStudyResponses(db: Queryable, studyId: number): number {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  if (!study) throw new Error(`queueStudyResponses: study ${studyId} does not exist`);
+  const result = db.run(sql`
+    insert into ${responses} (prompt_id, query_id, settings_hash, status)
+    select ${prompts.id}, ${queries.id}, ${generationSettingsHash(study)}, 'pending'
+    from ${prompts} join ${queries} on ${queries.studyId} = ${prompts.studyId}
+    where ${prompts.studyId} = ${studyId}
+    order by ${prompts.id}, ${queries.id}
+    on conflict do nothing`);
+  return result.changes;
+}
+
+export interface ResponseJob {
+  responseId: number;
+  settingsHash: string;
+  systemPrompt: string;
+  userMessage: string;
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  seed: number | null;
+}
+
+/**
+ * The oldest pending responses not already in flight, with what is needed to generate them, and
+ * counts the attempt. Read and attempt counter run in one synchronous transaction.
+ */
+export function claimPendingResponses(db: Queryable, limit: number, inFlight: Iterable<number>): ResponseJob[] {
+  if (limit <= 0) return [];
+  const exclude = [...inFlight];
+  return db.transaction((tx) => {
+    const pendingCondition = eq(responses.status, "pending");
+    const rows = tx
+      .select({
+        responseId: responses.id,
+        settingsHash: responses.settingsHash,
+        systemPrompt: prompts.text,
+        userMessage: queries.text,
+        model: studies.model,
+        temperature: studies.temperature,
+        maxTokens: studies.maxTokens,
+        seed: studies.seed,
+      })
+      .from(responses)
+      .innerJoin(prompts, eq(prompts.id, responses.promptId))
+      .innerJoin(queries, eq(queries.id, responses.queryId))
+      .innerJoin(studies, eq(studies.id, prompts.studyId))
+      .where(exclude.length > 0 ? and(pendingCondition, notInArray(responses.id, exclude)) : pendingCondition)
+      .orderBy(asc(responses.id))
+      .limit(limit)
+      .all();
+    if (rows.length > 0) {
+      tx.update(responses)
+        .set({ attempts: sql`${responses.attempts} + 1`, updatedAt: new Date() })
+        .where(inArray(responses.id, rows.map((row) => row.responseId)))
+        .run();
+    }
+    return rows;
+  });
+}
+
+export type ResponseOutcome =
+  | {
+      status: "ready";
+      content: string;
+      promptTokens: number | null;
+      completionTokens: number | null;
+      costUsd: number | null;
+      latencyMs: number;
+    }
+  | { status: "error"; error: string; latencyMs: number | null };
+
+/**
+ * Stores the result of one generation. Only a row still pending is touched, so a response imported
+ * while the call was in flight is kept.
+ */
+export function recordResponseOutcome(db: Queryable, responseId: number, outcome: ResponseOutcome): void {
+  const values =
+    outcome.status === "ready"
+      ? { ...outcome, error: null }
+      : { status: outcome.status, error: outcome.error, latencyMs: outcome.latencyMs, content: null };
+  db.update(responses)
+    .set({ ...values, updatedAt: new Date() })
+    .where(and(eq(responses.id, responseId), eq(responses.status, "pending")))
+    .run();
+}
+
+/** Puts every failed response of the study (current settings) back in the queue; returns how many. */
+export function retryFailedResponses(db: Queryable, studyId: number): number {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  if (!study) return 0;
+  return db.run(sql`
+    update ${responses} set status = 'pending', error = null, updated_at = ${Date.now()}
+    where ${responses.status} = 'error' and ${responses.settingsHash} = ${generationSettingsHash(study)}
+      and ${responses.promptId} in (select ${prompts.id} from ${prompts} where ${prompts.studyId} = ${studyId})`).changes;
+}
+
+export interface ResponseProgress {
+  total: number;
+  ready: number;
+  pending: number;
+  failed: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** Ready responses that came without a price (unknown model or no usage reported). */
+  unpriced: number;
+}
+
+/** Counts, tokens and cost of the study's responses for its current settings. */
+export function responseProgress(db: Queryable, studyId: number): ResponseProgress {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  const progress: ResponseProgress = {
+    total: 0,
+    ready: 0,
+    pending: 0,
+    failed: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0,
+    unpriced: 0,
+  };
+  if (!study) return progress;
+  const rows = db
+    .select({
+      status: responses.status,
+      n: count(),
+      promptTokens: sum(responses.promptTokens).mapWith(Number),
+      completionTokens: sum(responses.completionTokens).mapWith(Number),
+      costUsd: sum(responses.costUsd).mapWith(Number),
+      unpriced: sql<number>`sum(case when ${responses.costUsd} is null then 1 else 0 end)`.mapWith(Number),
+    })
+    .from(responses)
+    .innerJoin(prompts, eq(prompts.id, responses.promptId))
+    .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, generationSettingsHash(study))))
+    .groupBy(responses.status)
+    .all();
+  for (const row of rows) {
+    progress.total += row.n;
+    if (row.status === "ready") {
+      progress.ready = row.n;
+      progress.unpriced = row.unpriced;
+    } else if (row.status === "pending") progress.pending = row.n;
+    else progress.failed = row.n;
+    progress.promptTokens += row.promptTokens || 0;
+    progress.completionTokens += row.completionTokens || 0;
+    progress.costUsd += row.costUsd || 0;
+  }
+  return progress;
+}
+
+/** The study's failed responses (current settings), newest first, with the provider's message. */
+export function failedResponses(db: Queryable, studyId: number, limit = 20) {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  if (!study) return [];
+  return db
+    .select({ id: responses.id, promptId: responses.promptId, query: queries.text, error: responses.error, attempts: responses.attempts })
+    .from(responses)
+    .innerJoin(prompts, eq(prompts.id, responses.promptId))
+    .innerJoin(queries, eq(queries.id, responses.queryId))
+    .where(
+      and(eq(prompts.studyId, studyId), eq(responses.status, "error"), eq(responses.settingsHash, generationSettingsHash(study))),
+    )
+    .orderBy(sql`${responses.updatedAt} desc`, asc(responses.id))
+    .limit(limit)
+    .all();
+}

@@ -1,0 +1,55 @@
+import { db } from "~/db.server";
+import { env } from "~/env.server";
+import { reembedLexically, targetEmbeddingModel } from "./embeddings.server";
+import { failedResponses, responseProgress } from "./generation-queue.server";
+import { GenerationWorker } from "./generation-worker.server";
+import { createProviderClient, providerConfigFromEnv, type ProviderConfig } from "./provider.server";
+import { listVariantRequests } from "./variants.server";
+
+// The app's one generation worker, kept on globalThis like the database connection.
+declare global {
+  // eslint-disable-next-line no-var
+  var __promptduelGenerationWorker: GenerationWorker | undefined;
+}
+
+/** The provider from the environment, or null when the app runs offline. */
+export function providerConfig(): ProviderConfig | null {
+  return providerConfigFromEnv(env());
+}
+
+/**
+ * Called once at server start (boot): brings every prompt's embedding to the target model (offline
+ * ones right here, provider ones through the worker) and starts the worker when a provider is set.
+ */
+export function startGeneration(): void {
+  const provider = providerConfig();
+  if (!provider || provider.embeddingModel === null) reembedLexically(db());
+  if (!provider || globalThis.__promptduelGenerationWorker) return;
+  const worker = new GenerationWorker({
+    db: db(),
+    client: createProviderClient(provider),
+    concurrency: provider.concurrency,
+    embeddingModel: provider.embeddingModel,
+    prices: provider.prices,
+  });
+  worker.start();
+  globalThis.__promptduelGenerationWorker = worker;
+}
+
+/** Tells the worker new rows are queued, so it need not wait for its next poll. */
+export function wakeGeneration(): void {
+  globalThis.__promptduelGenerationWorker?.wake();
+}
+
+/** What the owner's progress bar shows: response counts, tokens, cost, variant requests, failures. */
+export function generationStatus(studyId: number) {
+  const provider = providerConfig();
+  return {
+    provider: provider ? { chatModel: provider.chatModel, embeddingModel: targetEmbeddingModel(provider.embeddingModel) } : null,
+    responses: responseProgress(db(), studyId),
+    variantRequests: listVariantRequests(db(), studyId).map(({ seedPromptId, count, error }) => ({ seedPromptId, count, error })),
+    failures: failedResponses(db(), studyId, 10),
+  };
+}
+
+export type GenerationStatus = ReturnType<typeof generationStatus>;

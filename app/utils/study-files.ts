@@ -1,0 +1,222 @@
+// Parsers for what an owner pastes or uploads when setting up a study: queries, prompts and
+// pre-generated responses as plain text, CSV or JSONL. Pure functions; every error names its line.
+
+/** A problem in an uploaded or pasted file, with the 1-based line it was found on. */
+export class ImportError extends Error {
+  constructor(
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`line ${line}: ${detail}`);
+    this.name = "ImportError";
+  }
+}
+
+export interface ParsedQuery {
+  text: string;
+  notes: string | null;
+}
+
+export interface ParsedPrompt {
+  text: string;
+  label: string | null;
+}
+
+/** A pre-generated response naming its prompt and query by text or by id. */
+export interface ParsedResponse {
+  line: number;
+  prompt: { text: string } | { id: number };
+  query: { text: string } | { id: number };
+  content: string;
+}
+
+export type FileFormat = "csv" | "jsonl" | "text";
+
+/** The format of an upload, from its file name. */
+export function fileFormat(fileName: string): FileFormat {
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith(".csv")) return "csv";
+  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson") || lower.endsWith(".json")) return "jsonl";
+  return "text";
+}
+
+/**
+ * RFC 4180 CSV: comma-separated, fields optionally in double quotes ("" for a quote inside), quoted
+ * fields may span lines. Returns each record with the line it starts on; blank lines are skipped.
+ */
+export function parseCsv(content: string): { line: number; fields: string[] }[] {
+  const records: { line: number; fields: string[] }[] = [];
+  const text = content.replace(/^\uFEFF/, "");
+  let fields: string[] = [];
+  let field = "";
+  let line = 1;
+  let recordLine = 1;
+  let quoted = false;
+  let fieldStarted = false;
+  const endRecord = () => {
+    fields.push(field);
+    if (fields.length > 1 || fields[0] !== "" || fieldStarted) records.push({ line: recordLine, fields });
+    fields = [];
+    field = "";
+    fieldStarted = false;
+  };
+  for (let k = 0; k < text.length; k++) {
+    const char = text[k]!;
+    if (quoted) {
+      if (char === '"' && text[k + 1] === '"') {
+        field += '"';
+        k++;
+      } else if (char === '"') quoted = false;
+      else {
+        if (char === "\n") line++;
+        field += char;
+      }
+      continue;
+    }
+    if (char === '"' && field === "") {
+      quoted = true;
+      fieldStarted = true;
+    } else if (char === ",") {
+      fields.push(field);
+      field = "";
+      fieldStarted = true;
+    } else if (char === "\n" || char === "\r") {
+      if (char === "\r" && text[k + 1] === "\n") k++;
+      endRecord();
+      line++;
+      recordLine = line;
+    } else field += char;
+  }
+  if (quoted) throw new ImportError(recordLine, "a quoted field is never closed");
+  if (field !== "" || fields.length > 0 || fieldStarted) endRecord();
+  return records;
+}
+
+/** CSV records as objects keyed by the lower-cased header; requires one of `textColumns`. */
+function csvObjects(content: string, textColumns: string[]): { line: number; row: Record<string, string> }[] {
+  const [header, ...records] = parseCsv(content);
+  if (!header) throw new ImportError(1, "the file is empty");
+  const columns = header.fields.map((name) => name.trim().toLowerCase());
+  if (!textColumns.some((name) => columns.includes(name))) {
+    throw new ImportError(header.line, `the header needs a column named ${textColumns.map((c) => `"${c}"`).join(" or ")}`);
+  }
+  return records.map((record) => {
+    if (record.fields.length !== columns.length) {
+      throw new ImportError(record.line, `expected ${columns.length} fields like the header, found ${record.fields.length}`);
+    }
+    return { line: record.line, row: Object.fromEntries(columns.map((name, k) => [name, record.fields[k]!])) };
+  });
+}
+
+/** Non-blank JSONL lines parsed as objects. */
+function jsonlObjects(content: string): { line: number; row: Record<string, unknown> }[] {
+  const objects: { line: number; row: Record<string, unknown> }[] = [];
+  content
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      if (raw.trim() === "") return;
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ImportError(index + 1, "not valid JSON");
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new ImportError(index + 1, "expected a JSON object");
+      }
+      objects.push({ line: index + 1, row: value as Record<string, unknown> });
+    });
+  return objects;
+}
+
+function requiredText(row: Record<string, unknown>, keys: string[], line: number): string {
+  for (const key of keys) {
+    const value = row[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "string") throw new ImportError(line, `"${key}" must be a string`);
+    if (value.trim() === "") throw new ImportError(line, `"${key}" is empty`);
+    return value.trim();
+  }
+  throw new ImportError(line, `needs a ${keys.map((k) => `"${k}"`).join(" or ")} field`);
+}
+
+function optionalText(row: Record<string, unknown>, key: string, line: number): string | null {
+  const value = row[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") throw new ImportError(line, `"${key}" must be a string`);
+  return value.trim() === "" ? null : value.trim();
+}
+
+/** Queries pasted one per line. */
+export function parseQueryLines(content: string): ParsedQuery[] {
+  return content
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((text) => ({ text, notes: null }));
+}
+
+/**
+ * Queries from an upload: CSV with a "text" (or "query") column and an optional "notes" column, JSONL
+ * objects with the same fields, or plain text with one query per line.
+ */
+export function parseQueriesFile(fileName: string, content: string): ParsedQuery[] {
+  const format = fileFormat(fileName);
+  if (format === "text") return parseQueryLines(content);
+  const rows = format === "csv" ? csvObjects(content, ["text", "query"]) : jsonlObjects(content);
+  return rows.map(({ line, row }) => ({ text: requiredText(row, ["text", "query"], line), notes: optionalText(row, "notes", line) }));
+}
+
+const SEPARATOR_LINE = /^\s*-{3,}\s*$/;
+
+/**
+ * Prompts pasted as text. If any line is only "---", those lines separate prompts (so a prompt may
+ * contain blank lines); otherwise blank lines do.
+ */
+export function parsePromptBlocks(content: string): ParsedPrompt[] {
+  const lines = content.split(/\r?\n/);
+  const blocks: string[][] = [[]];
+  const separatedByRules = lines.some((line) => SEPARATOR_LINE.test(line));
+  for (const line of lines) {
+    const isSeparator = separatedByRules ? SEPARATOR_LINE.test(line) : line.trim() === "";
+    if (isSeparator) blocks.push([]);
+    else blocks[blocks.length - 1]!.push(line);
+  }
+  return blocks.map((block) => block.join("\n").trim()).filter(Boolean).map((text) => ({ text, label: null }));
+}
+
+/**
+ * Prompts from an upload: CSV with a "text" (or "prompt") column and an optional "label", JSONL
+ * objects with the same fields, or text separated as in parsePromptBlocks.
+ */
+export function parsePromptsFile(fileName: string, content: string): ParsedPrompt[] {
+  const format = fileFormat(fileName);
+  if (format === "text") return parsePromptBlocks(content);
+  const rows = format === "csv" ? csvObjects(content, ["text", "prompt"]) : jsonlObjects(content);
+  return rows.map(({ line, row }) => ({ text: requiredText(row, ["text", "prompt"], line), label: optionalText(row, "label", line) }));
+}
+
+function reference(row: Record<string, unknown>, name: "prompt" | "query", line: number): { text: string } | { id: number } {
+  const id = row[`${name}_id`];
+  if (id !== undefined && id !== null) {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 1) throw new ImportError(line, `"${name}_id" must be a positive integer`);
+    return { id };
+  }
+  return { text: requiredText(row, [name], line) };
+}
+
+/**
+ * Pre-generated responses, one JSON object per line: {"prompt": "<prompt text>", "query": "<query
+ * text>", "response": "<content>"}, or "prompt_id" / "query_id" instead of the texts.
+ */
+export function parseResponsesJsonl(content: string): ParsedResponse[] {
+  const rows = jsonlObjects(content);
+  if (rows.length === 0) throw new ImportError(1, "the file has no responses");
+  return rows.map(({ line, row }) => ({
+    line,
+    prompt: reference(row, "prompt", line),
+    query: reference(row, "query", line),
+    content: requiredText(row, ["response"], line),
+  }));
+}
