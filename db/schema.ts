@@ -181,8 +181,13 @@ export const votes = sqliteTable(
 
 export interface PromptStat {
   promptId: number;
+  /** The policy's utility estimate and its uncertainty (sigma). */
   utility: number;
   uncertainty: number;
+  /** Bradley–Terry score from the raw votes, its 95% bootstrap interval, and P(best) from the bootstrap. */
+  score: number;
+  lower: number;
+  upper: number;
   pBest: number;
 }
 
@@ -199,6 +204,9 @@ export const engineSnapshots = sqliteTable(
     // P(best) of the recommended prompt.
     pBest: real("p_best"),
     converged: integer("converged", { mode: "boolean" }).notNull().default(false),
+    // The stopping rule's rough estimate (docs/decisions/0005); null once converged or when unknown.
+    votesStillNeeded: integer("votes_still_needed"),
+    leftWinRate: real("left_win_rate"),
     promptStats: text("prompt_stats", { mode: "json" }).$type<PromptStat[]>().notNull(),
     createdAt: createdAt(),
   },

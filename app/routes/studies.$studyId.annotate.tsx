@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { useEffect, useRef } from "react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
+import { getStudyEngine } from "~/engine/engine.server";
 import { getStudy } from "~/models/study.server";
 import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
 import { requireAnnotator } from "~/session.server";
@@ -46,6 +47,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     const result = recordVote(study.id, annotator.id, parsed.data);
     invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
     invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
+    if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
   } else if (form.intent !== "start") {
     return json({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
   }

@@ -15,7 +15,9 @@ export function useTempAppDatabase(): { path: () => string } {
     globalThis.__promptduelConnection?.close();
     globalThis.__promptduelConnection = undefined;
   });
-  afterAll(() => {
+  afterAll(async () => {
+    const { closeAllEngines } = await import("../../app/engine/engine.server");
+    await closeAllEngines();
     globalThis.__promptduelConnection?.close();
     globalThis.__promptduelConnection = undefined;
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,107 @@
+import { count, desc, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { assignments, engineSnapshots, prompts, studies, votes } from "../../db/schema";
+import { useTempAppDatabase } from "../../tests/helpers/temp-database";
+import { db } from "~/db.server";
+import { assignNextPair } from "~/engine/assign.server";
+import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
+import { createAnnotator } from "~/models/user.server";
+import { recordVote } from "~/models/vote.server";
+
+function demoStudyId() {
+  return db().select({ id: studies.id }).from(studies).orderBy(studies.id).get()!.id;
+}
+
+function pairKey(a: number, b: number) {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+/** A seeded source so the annotators' side draws are reproducible. */
+function seeded(seed: number) {
+  let state = seed;
+  return () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+}
+
+/** An annotator who always prefers the response of `favourite` and otherwise the lower prompt id. */
+function scriptedChoice(assignment: { promptAId: number; promptBId: number; leftIsA: boolean }, favourite: number) {
+  const left = assignment.leftIsA ? assignment.promptAId : assignment.promptBId;
+  const right = assignment.leftIsA ? assignment.promptBId : assignment.promptAId;
+  if (left === favourite) return "left" as const;
+  if (right === favourite) return "right" as const;
+  return left < right ? ("left" as const) : ("right" as const);
+}
+
+describe("the engine drives pair assignment", () => {
+  useTempAppDatabase();
+
+  it("converges on the prompt a scripted annotator always prefers, within 80 votes", async () => {
+    const studyId = demoStudyId();
+    const promptIds = db().select({ id: prompts.id }).from(prompts).where(eq(prompts.studyId, studyId)).all().map((p) => p.id);
+    const favourite = promptIds[6]!;
+    const annotator = createAnnotator("Scripted");
+    const random = seeded(7);
+    const engine = getStudyEngine(studyId);
+    let votesCast = 0;
+    for (; votesCast < 80; votesCast++) {
+      await engine.whenIdle();
+      const assignment = assignNextPair(studyId, annotator.id, { random })!;
+      recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: scriptedChoice(assignment, favourite), comment: null });
+      engine.requestUpdate();
+    }
+    await engine.whenStatsCurrent();
+    const latest = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get()!;
+    expect(latest.voteCount).toBe(votesCast);
+    expect(latest.recommendedPromptId).toBe(favourite);
+    expect(latest.policy).toBe("duet");
+    const favouriteStats = latest.promptStats.find((s) => s.promptId === favourite)!;
+    expect(favouriteStats.pBest).toBeGreaterThan(0.5);
+    // After the warm-up the pairs came from the engine, not from the random fallback.
+    const policies = db().select({ policy: assignments.policy }).from(assignments).where(eq(assignments.annotatorId, annotator.id)).all();
+    expect(policies.filter((p) => p.policy === "duet").length).toBeGreaterThan(60);
+  });
+
+  it("gives K concurrent annotators K different pairs", async () => {
+    const studyId = demoStudyId();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const held = new Set<string>();
+    for (let k = 0; k < 6; k++) {
+      const annotator = createAnnotator(`Concurrent ${k}`);
+      const assignment = assignNextPair(studyId, annotator.id)!;
+      held.add(pairKey(assignment.promptAId, assignment.promptBId));
+    }
+    expect(held.size).toBe(6);
+  });
+
+  it("rebuilds after a restart from SQLite alone: same vote count, same recommendation", async () => {
+    const studyId = demoStudyId();
+    await getStudyEngine(studyId).whenStatsCurrent();
+    const before = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get()!;
+    await closeAllEngines();
+    const snapshotsBefore = db().select({ n: count() }).from(engineSnapshots).get()!.n;
+    const rebuilt = getStudyEngine(studyId);
+    await rebuilt.whenStatsCurrent();
+    const after = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get()!;
+    expect(db().select({ n: count() }).from(engineSnapshots).get()!.n).toBe(snapshotsBefore + 1);
+    const decisiveVotes = db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId)).get()!.n;
+    expect(after.voteCount).toBe(decisiveVotes);
+    expect(after.recommendedPromptId).toBe(before.recommendedPromptId);
+  });
+
+  it("returns an abandoned pair to the pool once its assignment expires", async () => {
+    const studyId = demoStudyId();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const first = engine.proposedPairs()[0]!;
+    const leaver = createAnnotator("Leaves");
+    const abandoned = assignNextPair(studyId, leaver.id, { now: new Date(Date.now() - 60 * 60_000) })!;
+    expect(pairKey(abandoned.promptAId, abandoned.promptBId)).toBe(pairKey(first.promptAId, first.promptBId));
+    // While held, the engine proposes other pairs first; expired, the pair is no longer pending.
+    engine.requestUpdate();
+    await engine.whenIdle();
+    const next = createAnnotator("Arrives");
+    const given = assignNextPair(studyId, next.id)!;
+    expect(db().select().from(assignments).where(eq(assignments.id, abandoned.id)).get()!.status).toBe("expired");
+    expect(pairKey(given.promptAId, given.promptBId)).toBe(pairKey(first.promptAId, first.promptBId));
+  });
+});
