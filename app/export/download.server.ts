@@ -1,0 +1,35 @@
+import { openDatabase } from "../../db/client";
+import { connection } from "~/db.server";
+import { describeIssues, ExportOptionsSchema } from "./export-options.server";
+import { prepareExport } from "./formats.server";
+import { readableStreamOf } from "./stream.server";
+
+const plainText = (message: string, status: number) =>
+  new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
+/**
+ * The HTTP download of an export: validates the query parameters (400 with a readable message),
+ * then streams the file. The rows are read on a connection of the download's own: better-sqlite3
+ * refuses writes on a connection with an open iterator, and annotators keep voting during a long
+ * download. In WAL mode that connection reads one consistent snapshot from the first row to the last.
+ */
+export function exportDownloadResponse(studyId: number, searchParams: URLSearchParams): Response {
+  const parsed = ExportOptionsSchema.safeParse(Object.fromEntries(searchParams.entries()));
+  if (!parsed.success) return plainText(describeIssues(parsed.error), 400);
+  const reader = openDatabase(connection().path);
+  const prepared = prepareExport(reader.db, studyId, parsed.data);
+  if (!prepared.ok) {
+    reader.close();
+    return plainText(prepared.message, prepared.status);
+  }
+  const { fileName, contentType, lines } = prepared.export;
+  return new Response(readableStreamOf(lines(), () => reader.close()), {
+    status: 200,
+    headers: {
+      "Content-Type": contentType,
+      "Content-Disposition": `attachment; filename="${fileName}"`,
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}

@@ -1,0 +1,117 @@
+import { z } from "zod";
+
+export const EXPORT_FORMATS = ["trl", "trl-conversational", "openai", "csv", "jsonl"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Formats with message lists, the only ones a system message can go into. */
+export const CONVERSATIONAL_FORMATS: readonly ExportFormat[] = ["trl-conversational", "openai"];
+/** Formats holding only decisive preferences (DPO pairs); csv and jsonl are the raw log of every vote. */
+export const PREFERENCE_FORMATS: readonly ExportFormat[] = ["trl", "trl-conversational", "openai"];
+
+/**
+ * none: no system message; recommended: the study's recommended prompt (latest engine snapshot);
+ * chosen-prompt: the prompt that produced the chosen response, i.e. the system message under which
+ * the chosen answer was actually generated.
+ */
+export const SYSTEM_MESSAGE_OPTIONS = ["none", "recommended", "chosen-prompt"] as const;
+export type SystemMessageOption = (typeof SYSTEM_MESSAGE_OPTIONS)[number];
+
+/**
+ * keep: one DPO pair per decisive vote. majority: one pair per (query, prompt pair) in the direction
+ * most decisive votes took; a group whose decisive votes split evenly yields no pair.
+ */
+export const DUPLICATE_OPTIONS = ["keep", "majority"] as const;
+export type DuplicateOption = (typeof DUPLICATE_OPTIONS)[number];
+
+const DAY_MS = 86_400_000;
+
+/** An empty form field or query parameter means "not given". */
+const blankToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
+
+const utcDay = (name: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, `${name} must be a date written YYYY-MM-DD`)
+      .refine((value) => {
+        const time = Date.parse(`${value}T00:00:00.000Z`);
+        return !Number.isNaN(time) && new Date(time).toISOString().startsWith(value);
+      }, `${name} is not a real calendar date`)
+      .optional(),
+  );
+
+/**
+ * The export choices shared by the download route and the CLI: every option validated with a
+ * message a person can act on. Options that do not apply to the chosen format (system message and
+ * duplicates for the raw log, system message for TRL standard) are accepted and have no effect.
+ */
+export const ExportOptionsShape = {
+  format: z.enum(EXPORT_FORMATS, { error: `format must be one of: ${EXPORT_FORMATS.join(", ")}` }),
+  system: z.preprocess(
+    blankToUndefined,
+    z.enum(SYSTEM_MESSAGE_OPTIONS, { error: `system must be one of: ${SYSTEM_MESSAGE_OPTIONS.join(", ")}` }).default("none"),
+  ),
+  duplicates: z.preprocess(
+    blankToUndefined,
+    z.enum(DUPLICATE_OPTIONS, { error: `duplicates must be one of: ${DUPLICATE_OPTIONS.join(", ")}` }).default("keep"),
+  ),
+  // Comma-separated annotator ids; empty means every annotator.
+  annotator: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, "annotator must be an annotator id or a comma-separated list of ids")
+      .transform((value) => [...new Set(value.split(",").map((part) => Number(part.trim())))].sort((x, y) => x - y))
+      .optional(),
+  ),
+  // Inclusive UTC days on the vote's timestamp.
+  from: utcDay("from"),
+  to: utcDay("to"),
+};
+
+const checkDateRange = (options: { from?: string; to?: string }, ctx: z.RefinementCtx) => {
+  if (options.from && options.to && options.from > options.to) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "to must be on or after from" });
+  }
+};
+
+export const ExportOptionsSchema = z.object(ExportOptionsShape).superRefine(checkDateRange);
+export type ExportOptions = z.infer<typeof ExportOptionsSchema>;
+
+/** Same options plus what the CLI needs; strict so a mistyped flag is an error, not silently ignored. */
+export const ExportCliArgsSchema = z
+  .strictObject({
+    ...ExportOptionsShape,
+    study: z.coerce.number({ error: "study must be a study id" }).int("study must be an integer id").positive("study must be a positive id"),
+    out: z.string({ error: "out must be a file path" }).min(1, "out must be a file path"),
+    // SQLite file to read; the CLI falls back to DATABASE_PATH, then the app's default.
+    db: z.string({ error: "db must be a file path" }).min(1, "db must be a file path").optional(),
+  })
+  .superRefine(checkDateRange);
+
+export interface VoteFilter {
+  studyId: number;
+  annotatorIds: number[] | null;
+  /** Inclusive lower bound on votes.created_at, epoch ms. */
+  fromMs: number | null;
+  /** Exclusive upper bound on votes.created_at, epoch ms (the day after `to`). */
+  toMs: number | null;
+}
+
+export function voteFilter(studyId: number, options: ExportOptions): VoteFilter {
+  return {
+    studyId,
+    annotatorIds: options.annotator && options.annotator.length > 0 ? options.annotator : null,
+    fromMs: options.from ? Date.parse(`${options.from}T00:00:00.000Z`) : null,
+    toMs: options.to ? Date.parse(`${options.to}T00:00:00.000Z`) + DAY_MS : null,
+  };
+}
+
+/** Readable one-line-per-problem message from a failed parse. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.code === "unrecognized_keys" ? `unknown option(s): ${issue.keys.join(", ")}` : issue.message))
+    .join("\n");
+}
+

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { VOTE_CHOICES } from "../../db/schema";
+
+/**
+ * One line of the raw log (JSONL) and one row of the raw CSV: every vote with everything needed to
+ * read it without the database. The column order here is the order in both files.
+ *
+ * `prompt_a` / `prompt_b` are the assignment's two prompts; `*_side` says where each response was
+ * shown, and `choice` is what the annotator clicked (a side, not a prompt). `preferred_prompt_id`
+ * resolves the click to a prompt (null for tie, both_bad and skip).
+ */
+export const RAW_LOG_COLUMNS = [
+  "vote_id",
+  "study_id",
+  "study_name",
+  "annotator_id",
+  "annotator_name",
+  "query_id",
+  "query",
+  "prompt_a_id",
+  "prompt_a_text",
+  "prompt_b_id",
+  "prompt_b_text",
+  "response_a",
+  "response_b",
+  "prompt_a_side",
+  "prompt_b_side",
+  "choice",
+  "preferred_prompt_id",
+  "comment",
+  "issued_at",
+  "voted_at",
+  "latency_ms",
+  "policy",
+  "engine_round",
+] as const;
+
+export type RawLogColumn = (typeof RAW_LOG_COLUMNS)[number];
+
+const SIDES = ["left", "right"] as const;
+/** Zod error callback: "x is required" when the field is missing, "x must be …" otherwise. */
+const expected = (name: string, what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `${name} is required` : `${name} must be ${what}`;
+const id = (name: string) =>
+  z.number({ error: expected(name, "a number") }).int(`${name} must be an integer`).positive(`${name} must be positive`);
+const timestamp = (name: string) => z.iso.datetime({ error: expected(name, "an ISO 8601 UTC timestamp (e.g. 2025-01-31T12:00:00.000Z)") });
+
+export const RawLogRecordSchema = z
+  .strictObject({
+    vote_id: id("vote_id"),
+    study_id: id("study_id"),
+    study_name: z.string({ error: expected("study_name", "a string") }),
+    annotator_id: id("annotator_id"),
+    annotator_name: z.string({ error: expected("annotator_name", "a string") }).min(1, "annotator_name must not be empty"),
+    query_id: id("query_id"),
+    query: z.string({ error: expected("query", "a string") }).min(1, "query must not be empty"),
+    prompt_a_id: id("prompt_a_id"),
+    prompt_a_text: z.string({ error: expected("prompt_a_text", "a string") }).min(1, "prompt_a_text must not be empty"),
+    prompt_b_id: id("prompt_b_id"),
+    prompt_b_text: z.string({ error: expected("prompt_b_text", "a string") }).min(1, "prompt_b_text must not be empty"),
+    response_a: z.string({ error: expected("response_a", "a string or null") }).nullable(),
+    response_b: z.string({ error: expected("response_b", "a string or null") }).nullable(),
+    prompt_a_side: z.enum(SIDES, { error: expected("prompt_a_side", "left or right") }),
+    prompt_b_side: z.enum(SIDES, { error: expected("prompt_b_side", "left or right") }),
+    choice: z.enum(VOTE_CHOICES, { error: expected("choice", `one of: ${VOTE_CHOICES.join(", ")}`) }),
+    preferred_prompt_id: id("preferred_prompt_id").nullable(),
+    comment: z.string({ error: expected("comment", "a string or null") }).nullable(),
+    issued_at: timestamp("issued_at"),
+    voted_at: timestamp("voted_at"),
+    latency_ms: z.number({ error: expected("latency_ms", "a number or null") }).int("latency_ms must be an integer").min(0, "latency_ms must be at least 0").nullable(),
+    policy: z.string({ error: expected("policy", "a string") }).min(1, "policy must not be empty"),
+    engine_round: z.number({ error: expected("engine_round", "a number") }).int("engine_round must be an integer").min(0, "engine_round must be at least 0"),
+  })
+  .superRefine((record, ctx) => {
+    if (record.prompt_a_id === record.prompt_b_id) {
+      ctx.addIssue({ code: "custom", path: ["prompt_b_id"], message: "prompt_a_id and prompt_b_id must differ" });
+    }
+    if (record.prompt_a_side === record.prompt_b_side) {
+      ctx.addIssue({ code: "custom", path: ["prompt_b_side"], message: "prompt_a_side and prompt_b_side must be opposite sides" });
+    }
+    const expected = preferredPromptId(record);
+    if (record.preferred_prompt_id !== expected) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["preferred_prompt_id"],
+        message: `preferred_prompt_id must be ${expected ?? "null"} for choice "${record.choice}" with prompt_a on the ${record.prompt_a_side}`,
+      });
+    }
+  });
+
+export type RawLogRecord = z.infer<typeof RawLogRecordSchema>;
+
+/** The prompt a vote prefers: the one shown on the clicked side; null for tie, both_bad and skip. */
+export function preferredPromptId(vote: Pick<RawLogRecord, "choice" | "prompt_a_side" | "prompt_a_id" | "prompt_b_id">): number | null {
+  if (vote.choice !== "left" && vote.choice !== "right") return null;
+  return vote.choice === vote.prompt_a_side ? vote.prompt_a_id : vote.prompt_b_id;
+}
+
+/**
+ * Serialises one JSON value as a JSONL line. U+2028/U+2029 are escaped because JSON allows them raw
+ * but line splitters such as Python's str.splitlines() would cut a record in two.
+ */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")}\n`;
+}
+
+/** Parses one raw log line; errors are readable strings naming the field. */
+export function parseRawLogLine(line: string): { ok: true; record: RawLogRecord } | { ok: false; errors: string[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (error) {
+    return { ok: false, errors: [`not valid JSON (${(error as Error).message})`] };
+  }
+  const result = RawLogRecordSchema.safeParse(json);
+  if (result.success) return { ok: true, record: result.data };
+  return {
+    ok: false,
+    errors: result.error.issues.map((issue) => {
+      if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
+      // Every message above already names its field.
+      return issue.message;
+    }),
+  };
+}

@@ -1,0 +1,159 @@
+import type { DB } from "../../db/client";
+import type { VoteFilter } from "./export-options.server";
+
+/**
+ * The rows behind every export, read with one SQL statement each and streamed with better-sqlite3's
+ * statement.iterate(): one row in memory at a time, whatever the number of votes. Order is by vote id,
+ * so the same data always gives the same rows in the same order.
+ *
+ * While an iterator is open its connection cannot write (better-sqlite3 reports it busy), so the app
+ * runs downloads on a connection of their own (see download.server.ts).
+ */
+
+// Shared WHERE clause. Named parameters: @studyId, @annotatorIds (JSON array or null), @fromMs, @toMs.
+const VOTE_FILTER_SQL = `
+  v.study_id = @studyId
+  AND (@annotatorIds IS NULL OR v.annotator_id IN (SELECT value FROM json_each(@annotatorIds)))
+  AND (@fromMs IS NULL OR v.created_at >= @fromMs)
+  AND (@toMs IS NULL OR v.created_at < @toMs)`;
+
+// The response an annotator saw for (prompt, query). Assignments do not record a response id, so take
+// the ready response generated with the study's current settings (what the annotate page shows),
+// else the most recent ready one. @settingsHash is the study's current generation settings hash.
+const shownResponseSql = (promptColumn: string, queryColumn: string) => `(
+  SELECT r.content FROM responses r
+  WHERE r.prompt_id = ${promptColumn} AND r.query_id = ${queryColumn} AND r.status = 'ready'
+  ORDER BY r.settings_hash = @settingsHash DESC, r.id DESC
+  LIMIT 1)`;
+
+const RAW_VOTES_SQL = `
+SELECT
+  v.id AS voteId, v.study_id AS studyId, s.name AS studyName,
+  v.annotator_id AS annotatorId, u.display_name AS annotatorName,
+  a.query_id AS queryId, q.text AS query,
+  a.prompt_a_id AS promptAId, pa.text AS promptAText, a.prompt_b_id AS promptBId, pb.text AS promptBText,
+  ${shownResponseSql("a.prompt_a_id", "a.query_id")} AS responseA,
+  ${shownResponseSql("a.prompt_b_id", "a.query_id")} AS responseB,
+  a.left_is_a AS leftIsA, v.choice AS choice, v.comment AS comment,
+  a.issued_at AS issuedAt, v.created_at AS votedAt, v.latency_ms AS latencyMs,
+  a.policy AS policy, a.engine_round AS engineRound
+FROM votes v
+JOIN assignments a ON a.id = v.assignment_id
+JOIN studies s ON s.id = v.study_id
+JOIN users u ON u.id = v.annotator_id
+JOIN queries q ON q.id = a.query_id
+JOIN prompts pa ON pa.id = a.prompt_a_id
+JOIN prompts pb ON pb.id = a.prompt_b_id
+WHERE ${VOTE_FILTER_SQL}
+ORDER BY v.id`;
+
+export interface RawVoteRow {
+  voteId: number;
+  studyId: number;
+  studyName: string;
+  annotatorId: number;
+  annotatorName: string;
+  queryId: number;
+  query: string;
+  promptAId: number;
+  promptAText: string;
+  promptBId: number;
+  promptBText: string;
+  responseA: string | null;
+  responseB: string | null;
+  /** SQLite boolean: 1 when prompt A's response was shown on the left. */
+  leftIsA: number;
+  choice: string;
+  comment: string | null;
+  /** Epoch milliseconds. */
+  issuedAt: number;
+  votedAt: number;
+  latencyMs: number | null;
+  policy: string;
+  engineRound: number;
+}
+
+// Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.
+const DECISIVE_VOTES_CTE = `
+decisive AS (
+  SELECT v.id AS vote_id, a.query_id,
+    CASE WHEN (v.choice = 'left') = (a.left_is_a = 1) THEN a.prompt_a_id ELSE a.prompt_b_id END AS chosen_prompt_id,
+    CASE WHEN (v.choice = 'left') = (a.left_is_a = 1) THEN a.prompt_b_id ELSE a.prompt_a_id END AS rejected_prompt_id
+  FROM votes v JOIN assignments a ON a.id = v.assignment_id
+  WHERE ${VOTE_FILTER_SQL} AND v.choice IN ('left', 'right')
+)`;
+
+const EVERY_DECISIVE_VOTE_CTE = `
+pairs AS (SELECT vote_id AS order_key, query_id, chosen_prompt_id, rejected_prompt_id FROM decisive)`;
+
+// Majority per (query, unordered prompt pair), counted in SQLite so no group table lives in JS memory.
+// An even split has no majority and yields no pair. A group sorts by its first vote.
+const MAJORITY_CTE = `
+duel_groups AS (
+  SELECT query_id,
+    min(chosen_prompt_id, rejected_prompt_id) AS low_id,
+    max(chosen_prompt_id, rejected_prompt_id) AS high_id,
+    min(vote_id) AS first_vote_id,
+    sum(chosen_prompt_id < rejected_prompt_id) AS low_wins,
+    count(*) AS decisive_votes
+  FROM decisive
+  GROUP BY query_id, low_id, high_id
+),
+pairs AS (
+  SELECT first_vote_id AS order_key, query_id,
+    CASE WHEN 2 * low_wins > decisive_votes THEN low_id ELSE high_id END AS chosen_prompt_id,
+    CASE WHEN 2 * low_wins > decisive_votes THEN high_id ELSE low_id END AS rejected_prompt_id
+  FROM duel_groups
+  WHERE 2 * low_wins <> decisive_votes
+)`;
+
+// A pair whose chosen or rejected response no longer exists cannot train anything and is left out.
+const preferencePairsSql = (pairsCte: string) => `
+WITH ${DECISIVE_VOTES_CTE}, ${pairsCte}
+SELECT query, chosenPromptText, chosen, rejected FROM (
+  SELECT p.order_key AS orderKey, q.text AS query, cp.text AS chosenPromptText,
+    ${shownResponseSql("p.chosen_prompt_id", "p.query_id")} AS chosen,
+    ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected
+  FROM pairs p
+  JOIN queries q ON q.id = p.query_id
+  JOIN prompts cp ON cp.id = p.chosen_prompt_id
+)
+WHERE chosen IS NOT NULL AND rejected IS NOT NULL
+ORDER BY orderKey`;
+
+export interface PreferencePairRow {
+  query: string;
+  /** Text of the prompt that produced the chosen response. */
+  chosenPromptText: string;
+  chosen: string;
+  rejected: string;
+}
+
+function parameters(filter: VoteFilter, settingsHash: string) {
+  return {
+    studyId: filter.studyId,
+    annotatorIds: filter.annotatorIds ? JSON.stringify(filter.annotatorIds) : null,
+    fromMs: filter.fromMs,
+    toMs: filter.toMs,
+    settingsHash,
+  };
+}
+
+/** Every vote matching the filter, by vote id. */
+export function iterateRawVotes(db: DB, filter: VoteFilter, settingsHash: string): IterableIterator<RawVoteRow> {
+  return db.$client.prepare<[ReturnType<typeof parameters>], RawVoteRow>(RAW_VOTES_SQL).iterate(parameters(filter, settingsHash));
+}
+
+/**
+ * Preference pairs for DPO files: decisive votes only (ties, both_bad and skips never enter), one per
+ * vote (`keep`) or one per (query, prompt pair) by majority.
+ */
+export function iteratePreferencePairs(
+  db: DB,
+  filter: VoteFilter,
+  settingsHash: string,
+  duplicates: "keep" | "majority",
+): IterableIterator<PreferencePairRow> {
+  const sql = preferencePairsSql(duplicates === "majority" ? MAJORITY_CTE : EVERY_DECISIVE_VOTE_CTE);
+  return db.$client.prepare<[ReturnType<typeof parameters>], PreferencePairRow>(sql).iterate(parameters(filter, settingsHash));
+}

@@ -1,0 +1,126 @@
+import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { db } from "~/db.server";
+import { getExportSummary } from "~/export/export-page.server";
+import { getStudy } from "~/models/study.server";
+import { StudyIdParamSchema } from "~/utils/forms";
+import { invariantResponse } from "~/utils/invariant";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export · ${data?.study.name ?? "promptduel"}` }];
+
+export async function loader({ params }: LoaderFunctionArgs) {
+  const parsed = StudyIdParamSchema.safeParse(params.studyId);
+  invariantResponse(parsed.success, "Study not found");
+  const study = getStudy(parsed.data);
+  invariantResponse(study, "Study not found");
+  return json({ study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id) });
+}
+
+const PREFERENCE_BUTTONS = [
+  { format: "trl", label: "TRL standard", hint: '{"prompt", "chosen", "rejected"} strings' },
+  { format: "trl-conversational", label: "TRL conversational", hint: "message lists, optional system message" },
+  { format: "openai", label: "OpenAI preference", hint: "input.messages, preferred_output, non_preferred_output" },
+] as const;
+
+const RAW_BUTTONS = [
+  { format: "csv", label: "Raw log (CSV)", hint: "for spreadsheets; formula-like cells start with '" },
+  { format: "jsonl", label: "Raw log (JSONL)", hint: "lossless; can be imported into another study" },
+] as const;
+
+export default function ExportStudy() {
+  const { study, summary } = useLoaderData<typeof loader>();
+  const otherVotes = summary.votes - summary.decisiveVotes;
+  return (
+    <section className="export-page">
+      <div className="title-row">
+        <h1>Export · {study.name}</h1>
+        <Link to={`/studies/${study.id}`}>Back to the study</Link>
+      </div>
+      <p className="muted">
+        {summary.votes} votes: {summary.decisiveVotes} decisive (these become preference pairs), {otherVotes} ties, both bad or
+        skips (raw log only).
+      </p>
+      {/* A plain GET form: the browser downloads the file and the page stays as it is. */}
+      <form method="get" action={`/studies/${study.id}/export/download`} className="export-form">
+        <fieldset>
+          <legend>Which votes</legend>
+          <div className="field-row">
+            <label>
+              Annotator
+              <select name="annotator" defaultValue="">
+                <option value="">All annotators</option>
+                {summary.annotators.map((annotator) => (
+                  <option key={annotator.id} value={annotator.id}>
+                    {annotator.displayName} ({annotator.votes} votes)
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              From (UTC day)
+              <input type="date" name="from" min={summary.firstVoteDay ?? undefined} max={summary.lastVoteDay ?? undefined} />
+            </label>
+            <label>
+              To (UTC day, inclusive)
+              <input type="date" name="to" min={summary.firstVoteDay ?? undefined} max={summary.lastVoteDay ?? undefined} />
+            </label>
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>Preference pairs</legend>
+          <p className="muted">Ties, both-bad votes and skips never enter these files.</p>
+          <div className="field-row">
+            <label>
+              Same query and prompt pair voted more than once
+              <select name="duplicates" defaultValue="keep">
+                <option value="keep">Keep every vote</option>
+                <option value="majority">One pair by majority (an even split is left out)</option>
+              </select>
+            </label>
+            <label>
+              System message (TRL conversational and OpenAI)
+              <select name="system" defaultValue="none">
+                <option value="none">None</option>
+                <option value="recommended" disabled={summary.recommendedPrompt === null}>
+                  The study&apos;s recommended prompt{summary.recommendedPrompt === null ? " (none yet)" : ""}
+                </option>
+                <option value="chosen-prompt">The prompt that produced the chosen response</option>
+              </select>
+            </label>
+          </div>
+          <div className="download-buttons">
+            {PREFERENCE_BUTTONS.map((button) => (
+              <button key={button.format} type="submit" name="format" value={button.format} className="primary">
+                {button.label}
+                <span className="button-hint">{button.hint}</span>
+              </button>
+            ))}
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>Raw log: every vote</legend>
+          <p className="muted">
+            Study, annotator, query, both prompts and responses, the side each was shown on, choice, comment, timestamps, latency,
+            policy and round.
+          </p>
+          <div className="download-buttons">
+            {RAW_BUTTONS.map((button) => (
+              <button key={button.format} type="submit" name="format" value={button.format}>
+                {button.label}
+                <span className="button-hint">{button.hint}</span>
+              </button>
+            ))}
+          </div>
+        </fieldset>
+      </form>
+      <p>
+        <Link to={`/studies/${study.id}/import-log`}>Import a raw JSONL log into this study</Link>
+      </p>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
