@@ -38,8 +38,8 @@ export default function ExportStudy() {
         <Link to={`/studies/${study.id}`}>Back to the study</Link>
       </div>
       <p className="muted">
-        {summary.votes} votes: {summary.decisiveVotes} decisive (these become preference pairs), {otherVotes} ties, both bad or
-        skips (raw log only).
+        {summary.votes} votes: {summary.decisiveVotes} decisive (these become preference pairs) and {otherVotes} tie, both-bad or skip
+        votes (raw log only).
       </p>
       {/* A plain GET form: the browser downloads the file and the page stays as it is. */}
       <form method="get" action={`/studies/${study.id}/export/download`} className="export-form">

@@ -1,0 +1,69 @@
+import fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/client";
+import { seedVotes } from "../helpers/seed-votes";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { startApp, type RunningApp } from "../helpers/app-server";
+
+describe("exporting from the study page in a real browser", () => {
+  let app: RunningApp;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let studyId: number;
+
+  beforeAll(async () => {
+    app = await startApp();
+    browser = await launchBrowser();
+    // The server has migrated and seeded the demo study; add votes through a second connection.
+    const connection = openDatabase(app.databasePath);
+    try {
+      studyId = connection.db.$client.prepare("select id from studies order by id limit 1").pluck().get() as number;
+      const at = new Date("2025-05-01T09:00:00.000Z");
+      seedVotes(connection.db, studyId, [
+        { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at, latencyMs: 900 },
+        { annotator: "Grace", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "left", at, comment: "=cmd, \"quoted\"" },
+        { annotator: "Grace", promptA: 4, promptB: 5, query: 2, leftIsA: true, choice: "tie", at },
+      ]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it("opens Export from the study page and downloads TRL conversational and the raw CSV", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${app.url}/studies/${studyId}`);
+    await page.getByRole("link", { name: "Export", exact: true }).click();
+    await page.getByRole("heading", { name: /^Export/ }).waitFor();
+    await expect(page.getByText(/3 votes: 2 decisive .* and 1 tie, both-bad or skip votes/).isVisible()).resolves.toBe(true);
+    await page.getByLabel(/System message/).selectOption("chosen-prompt");
+    await page.screenshot({ path: screenshotPath("export-page.png"), fullPage: true });
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: /TRL conversational/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`study-${studyId}-trl-conversational.jsonl`);
+    const lines = fs.readFileSync((await download.path())!, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.prompt.map((message: { role: string }) => message.role)).toEqual(["system", "user"]);
+      expect(line.chosen).toEqual([{ role: "assistant", content: expect.any(String) }]);
+      expect(line.rejected).toEqual([{ role: "assistant", content: expect.any(String) }]);
+    }
+
+    // The same page, another button: the raw log, ties included, formula-like comment neutralised.
+    const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /Raw log \(CSV\)/ }).click()]);
+    expect(csvDownload.suggestedFilename()).toBe(`study-${studyId}-raw.csv`);
+    const csv = fs.readFileSync((await csvDownload.path())!, "utf8");
+    expect(csv.split("\r\n")[0]).toMatch(/^vote_id,study_id,study_name,annotator_id,annotator_name,query_id,query,/);
+    expect(csv).toContain(`"'=cmd, ""quoted"""`);
+    expect(csv).toContain(",tie,");
+    // The browser's bytes are those of a plain HTTP GET with the same parameters (what the CLI writes too).
+    const direct = await fetch(`${app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`);
+    expect(await direct.text()).toBe(csv);
+  });
+});
