@@ -1,6 +1,7 @@
 import path from "node:path";
 import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import miniStudy from "../../tests/fixtures/mini-study.json";
 import { useTempDir } from "../../tests/helpers/temp-database";
 import { openDatabase } from "../client";
@@ -20,6 +21,14 @@ describe("seedDemoStudy", () => {
     expect(promptCount).toBeGreaterThanOrEqual(8);
     expect(queryCount).toBeGreaterThanOrEqual(12);
     expect(readyCount).toBe(promptCount * queryCount);
+    close();
+  });
+
+  it("stores an offline embedding with its model name for every demo prompt", () => {
+    const { db, close } = openDatabase(path.join(dir(), "embedded.db"));
+    const studyId = seedDemoStudy(db)!;
+    const rows = db.select({ embedding: prompts.embedding, model: prompts.embeddingModel }).from(prompts).where(eq(prompts.studyId, studyId)).all();
+    expect(rows.every((row) => row.model === LEXICAL_EMBEDDING_MODEL && row.embedding?.byteLength === 256 * 4)).toBe(true);
     close();
   });
 

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { createStudy } from "../../app/models/study-setup.server";
 import type { DB } from "../client";
-import { appMeta, prompts, queries, responses, studies } from "../schema";
-import { generationSettingsHash, normalizePromptText } from "../text";
+import { appMeta } from "../schema";
 import demoStudyJson from "./demo-study.json";
 
 const DemoStudySchema = z
@@ -42,55 +42,32 @@ const DEMO_SEEDED_KEY = "demo_study_seeded_at";
 
 /**
  * Inserts the shipped demo study, once per database: the marker in app_meta keeps a deleted demo
- * study from coming back on the next start. Returns the new study id, or null when already seeded.
+ * study from coming back on the next start. Goes through the same path as an owner's study with
+ * imported responses (createStudy + importResponses: offline embeddings, responses for the study's
+ * settings), all in one transaction. Returns the new study id, or null when already seeded.
  */
 export function seedDemoStudy(db: DB, demo: unknown = demoStudyJson): number | null {
   const study = DemoStudySchema.parse(demo);
   return db.transaction((tx) => {
     const marker = tx.select().from(appMeta).where(eq(appMeta.key, DEMO_SEEDED_KEY)).get();
     if (marker) return null;
-    const settingsHash = generationSettingsHash(study.model);
-    const inserted = tx
-      .insert(studies)
-      .values({ name: study.name, task: study.task, ...study.model, status: "running" })
-      .returning({ id: studies.id })
-      .get();
-    const promptIds = new Map<string, number>();
-    for (const prompt of study.prompts) {
-      const row = tx
-        .insert(prompts)
-        .values({
-          studyId: inserted.id,
-          text: prompt.text,
-          normalizedText: normalizePromptText(prompt.text),
-          label: prompt.label,
-          source: "imported",
-        })
-        .returning({ id: prompts.id })
-        .get();
-      promptIds.set(prompt.key, row.id);
-    }
-    const queryIds = new Map<string, number>();
-    for (const query of study.queries) {
-      const row = tx
-        .insert(queries)
-        .values({ studyId: inserted.id, text: query.text, notes: query.notes ?? null })
-        .returning({ id: queries.id })
-        .get();
-      queryIds.set(query.key, row.id);
-    }
-    for (const response of study.responses) {
-      tx.insert(responses)
-        .values({
-          promptId: promptIds.get(response.prompt)!,
-          queryId: queryIds.get(response.query)!,
-          settingsHash,
-          content: response.content,
-          status: "ready",
-        })
-        .run();
-    }
+    const promptText = new Map(study.prompts.map((prompt) => [prompt.key, prompt.text]));
+    const queryText = new Map(study.queries.map((query) => [query.key, query.text]));
+    const { studyId } = createStudy(tx, {
+      name: study.name,
+      task: study.task,
+      ...study.model,
+      prompts: study.prompts.map((prompt) => ({ text: prompt.text, label: prompt.label, source: "imported" as const })),
+      queries: study.queries.map((query) => ({ text: query.text, notes: query.notes ?? null })),
+      variants: null,
+      responses: study.responses.map((response, index) => ({
+        line: index + 1,
+        prompt: { text: promptText.get(response.prompt)! },
+        query: { text: queryText.get(response.query)! },
+        content: response.content,
+      })),
+    });
     tx.insert(appMeta).values({ key: DEMO_SEEDED_KEY, value: new Date().toISOString() }).run();
-    return inserted.id;
+    return studyId;
   });
 }

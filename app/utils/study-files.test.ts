@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { ImportError, parseCsv, parsePromptBlocks, parsePromptsFile, parseQueriesFile, parseResponsesJsonl } from "./study-files";
+
+describe("parseCsv", () => {
+  it("handles quotes, doubled quotes, commas and line breaks inside quoted fields, CRLF and a BOM", () => {
+    const csv = '\uFEFFtext,notes\r\n"Hello, world","say ""hi"""\r\n"two\nlines",\r\n\r\nplain,x\r\n';
+    expect(parseCsv(csv)).toEqual([
+      { line: 1, fields: ["text", "notes"] },
+      { line: 2, fields: ["Hello, world", 'say "hi"'] },
+      { line: 3, fields: ["two\nlines", ""] },
+      { line: 6, fields: ["plain", "x"] },
+    ]);
+  });
+  it("names the line of a quoted field that never closes", () => {
+    expect(() => parseCsv('text\nok\n"broken,\nstill')).toThrow(new ImportError(3, "a quoted field is never closed"));
+  });
+});
+
+describe("queries from uploads", () => {
+  it("reads CSV with a text or query column and optional notes", () => {
+    expect(parseQueriesFile("q.csv", "Query,Notes\nHow warm?,be precise\nWhy?,\n")).toEqual([
+      { text: "How warm?", notes: "be precise" },
+      { text: "Why?", notes: null },
+    ]);
+  });
+  it("reads JSONL and plain text", () => {
+    expect(parseQueriesFile("q.jsonl", '{"text":"A?"}\n\n{"query":"B?","notes":"n"}\n')).toEqual([
+      { text: "A?", notes: null },
+      { text: "B?", notes: "n" },
+    ]);
+    expect(parseQueriesFile("q.txt", "A?\n\n  B?  \n")).toEqual([
+      { text: "A?", notes: null },
+      { text: "B?", notes: null },
+    ]);
+  });
+  it("names the failing line", () => {
+    expect(() => parseQueriesFile("q.csv", "notes\nx\n")).toThrow('line 1: the header needs a column named "text" or "query"');
+    expect(() => parseQueriesFile("q.csv", "text,notes\nok,\ntoo,many,fields\n")).toThrow("line 3: expected 2 fields like the header, found 3");
+    expect(() => parseQueriesFile("q.jsonl", '{"text":"ok"}\n{"text": 3}\n')).toThrow('line 2: "text" must be a string');
+    expect(() => parseQueriesFile("q.jsonl", '{"text":"ok"}\n\n{oops\n')).toThrow("line 3: not valid JSON");
+    expect(() => parseQueriesFile("q.jsonl", '["a"]')).toThrow("line 1: expected a JSON object");
+  });
+});
+
+describe("prompts from pasted text", () => {
+  it("splits on blank lines when there is no --- line", () => {
+    expect(parsePromptBlocks("Be brief.\n\n\nBe kind.\nAlways.\n").map((p) => p.text)).toEqual(["Be brief.", "Be kind.\nAlways."]);
+  });
+  it("splits only on --- lines when there is one, so prompts keep their blank lines", () => {
+    expect(parsePromptBlocks("Rule one.\n\nRule two.\n---\nOther prompt.\n  ----  \n").map((p) => p.text)).toEqual([
+      "Rule one.\n\nRule two.",
+      "Other prompt.",
+    ]);
+  });
+  it("reads prompt uploads as CSV and JSONL with labels", () => {
+    expect(parsePromptsFile("p.csv", "prompt,label\nBe brief.,short\n")).toEqual([{ text: "Be brief.", label: "short" }]);
+    expect(parsePromptsFile("p.jsonl", '{"text":"Be kind.","label":""}')).toEqual([{ text: "Be kind.", label: null }]);
+  });
+});
+
+describe("parseResponsesJsonl", () => {
+  it("accepts texts or ids", () => {
+    expect(parseResponsesJsonl('{"prompt":"P","query":"Q","response":"R"}\n{"prompt_id":3,"query_id":4,"response":"S"}')).toEqual([
+      { line: 1, prompt: { text: "P" }, query: { text: "Q" }, content: "R" },
+      { line: 2, prompt: { id: 3 }, query: { id: 4 }, content: "S" },
+    ]);
+  });
+  it("names the line of a missing field or bad id", () => {
+    expect(() => parseResponsesJsonl('{"prompt":"P","query":"Q","response":"R"}\n{"prompt":"P","query":"Q"}')).toThrow('line 2: needs a "response" field');
+    expect(() => parseResponsesJsonl('{"prompt_id":1.5,"query":"Q","response":"R"}')).toThrow('line 1: "prompt_id" must be a positive integer');
+    expect(() => parseResponsesJsonl("\n\n")).toThrow("line 1: the file has no responses");
+  });
+});
