@@ -1,0 +1,170 @@
+import { asc, count, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { prompts, queries, studies, users, votes } from "../../db/schema";
+import { useTempAppDatabase } from "../../tests/helpers/temp-database";
+import { seedVotes } from "../../tests/helpers/seed-votes";
+import { db } from "~/db.server";
+import { action } from "~/routes/studies.$studyId.import-log";
+import { ExportOptionsSchema } from "./export-options.server";
+import { prepareExport } from "./formats.server";
+import { importRawLog } from "./raw-log-import.server";
+import { RawLogRecordSchema, type RawLogRecord } from "./raw-log-schema.server";
+
+function rawLog(studyId: number): string {
+  const prepared = prepareExport(db(), studyId, ExportOptionsSchema.parse({ format: "jsonl" }));
+  if (!prepared.ok) throw new Error(prepared.message);
+  return [...prepared.export.lines()].join("");
+}
+
+function emptyStudyLike(studyId: number) {
+  const { id: _id, createdAt: _createdAt, ...settings } = db().select().from(studies).where(eq(studies.id, studyId)).get()!;
+  return db().insert(studies).values(settings).returning().get().id;
+}
+
+const tally = () => ({
+  votes: db().select({ n: count() }).from(votes).get()!.n,
+  prompts: db().select({ n: count() }).from(prompts).get()!.n,
+  queries: db().select({ n: count() }).from(queries).get()!.n,
+  users: db().select({ n: count() }).from(users).get()!.n,
+});
+
+const ID_FIELDS = {
+  vote_id: "vote",
+  study_id: "study",
+  annotator_id: "annotator",
+  query_id: "query",
+  prompt_a_id: "prompt",
+  prompt_b_id: "prompt",
+  preferred_prompt_id: "prompt",
+} as const;
+
+describe("raw log import", () => {
+  useTempAppDatabase();
+
+  it("round-trips: export → import into an empty study → export gives the same log, up to one-to-one renumbered ids", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const at = (minute: number) => new Date(Date.UTC(2025, 5, 1, 12, minute, 0, 123));
+    seedVotes(db(), source, [
+      { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at: at(1), latencyMs: 1500, comment: "short,\n\"sharp\"" },
+      { annotator: "Grace", promptA: 1, promptB: 0, query: 0, leftIsA: false, choice: "right", at: at(2), policy: "duet", engineRound: 7 },
+      { annotator: "Ada", promptA: 2, promptB: 3, query: 1, leftIsA: true, choice: "tie", at: at(3), comment: "=SUM(A1) \u2028 line sep ünï" },
+      { annotator: "Ada", promptA: 4, promptB: 5, query: 2, leftIsA: false, choice: "both_bad", at: at(4) },
+      { annotator: "Ada", promptA: 2, promptB: 6, query: 1, leftIsA: true, choice: "skip", at: at(5), latencyMs: 0 },
+    ]);
+    const original = rawLog(source);
+    expect(original).toContain("\\u2028");
+
+    const target = emptyStudyLike(source);
+    const result = importRawLog(db(), target, original);
+    expect(result).toEqual({
+      ok: true,
+      summary: { votes: 5, promptsCreated: 7, promptsMatched: 0, queriesCreated: 3, queriesMatched: 0, responsesCreated: 7, annotatorsCreated: 2 },
+    });
+    const reexported = rawLog(target);
+
+    const before = original.trimEnd().split("\n").map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
+    const after = reexported.trimEnd().split("\n").map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
+    expect(after).toHaveLength(before.length);
+    // Build old → new id maps per kind from the paired records; each must be one-to-one.
+    const maps = new Map<string, Map<number, number>>();
+    before.forEach((record, index) => {
+      for (const [field, kind] of Object.entries(ID_FIELDS) as [keyof RawLogRecord, string][]) {
+        const oldId = record[field] as number | null;
+        const newId = after[index]![field] as number | null;
+        if (oldId === null || newId === null) {
+          expect(newId).toBe(oldId);
+          continue;
+        }
+        const map = maps.get(kind) ?? new Map<number, number>();
+        maps.set(kind, map);
+        expect(map.get(oldId) ?? newId).toBe(newId);
+        map.set(oldId, newId);
+      }
+    });
+    for (const map of maps.values()) expect(new Set(map.values()).size).toBe(map.size);
+    expect(maps.get("study")).toEqual(new Map([[source, target]]));
+    // With ids renumbered, the original log is byte for byte the re-export.
+    const renumbered = original
+      .trimEnd()
+      .split("\n")
+      .map((line) => {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        for (const [field, kind] of Object.entries(ID_FIELDS)) {
+          if (record[field] !== null) record[field] = maps.get(kind)!.get(record[field] as number);
+        }
+        return JSON.stringify(record).replace(/\u2028/g, "\\u2028");
+      })
+      .join("\n");
+    expect(`${renumbered}\n`).toBe(reexported);
+  });
+
+  it("rejects invalid lines with their line numbers and writes nothing", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const [good, second] = rawLog(source).trimEnd().split("\n");
+    const bad = JSON.parse(second!) as Record<string, unknown>;
+    const target = emptyStudyLike(source);
+    const before = tally();
+    const log = [
+      good,
+      "{not json",
+      JSON.stringify({ ...bad, choice: "maybe" }),
+      "",
+      JSON.stringify({ ...bad, vote_id: 999_999, voted_at: "yesterday", extra: 1 }),
+      JSON.stringify((({ query: _query, ...rest }) => rest)(bad)),
+      JSON.stringify({ ...bad, vote_id: 999_998, preferred_prompt_id: null }),
+    ].join("\n");
+    const result = importRawLog(db(), target, log);
+    expect(result.ok).toBe(false);
+    const errors = result.ok ? [] : result.errors;
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^line 2: not valid JSON/),
+        "line 3: choice must be one of: left, right, tie, both_bad, skip",
+        "line 5: unknown field(s): extra",
+        expect.stringMatching(/^line 5: voted_at must be an ISO 8601 UTC timestamp/),
+        "line 6: query is required",
+        expect.stringMatching(/^line 7: preferred_prompt_id must be \d+ for choice "(left|right)"/),
+      ]),
+    );
+    expect(tally()).toEqual(before);
+    expect(importRawLog(db(), target, "\n\n")).toEqual({ ok: false, errors: ["the log holds no votes (expected one JSON object per line)"] });
+  });
+
+  it("rejects lines that disagree with each other or with the study, rolling back what was already written", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const records = rawLog(source).trimEnd().split("\n").map((line) => JSON.parse(line) as RawLogRecord);
+    const first = records[0]!;
+    const target = emptyStudyLike(source);
+
+    const renamed = { ...first, vote_id: first.vote_id + 100_000, prompt_a_text: "Another text for the same id" };
+    const inconsistent = importRawLog(db(), target, [first, renamed].map((r) => JSON.stringify(r)).join("\n"));
+    expect(inconsistent).toEqual({ ok: false, errors: [`line 2: the text of prompt ${first.prompt_a_id} differs from line 1`] });
+
+    // Into the source study itself: prompts and queries match, but line 2 carries another response for a
+    // (prompt, query) the study already has. Line 1 was written inside the transaction, then undone.
+    const before = tally();
+    const conflicting = { ...records[2]!, vote_id: first.vote_id + 200_000, response_a: "not what the study holds" };
+    const result = importRawLog(db(), source, [first, conflicting].map((r) => JSON.stringify(r)).join("\n"));
+    expect(result).toEqual({ ok: false, errors: [expect.stringMatching(/^line 2: the study already has a different response for prompt \d+ and query \d+/)] });
+    expect(tally()).toEqual(before);
+  });
+
+  it("the import page answers 400 with the line errors, or without a file, and writes nothing", async () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const post = async (body: FormData) => {
+      const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body });
+      return (await action({ request, params: { studyId: String(source) }, context: {} })) as Response;
+    };
+    const before = tally();
+    const withBadFile = new FormData();
+    withBadFile.set("log", new File(['{"vote_id": 1}\n'], "log.jsonl"));
+    const response = await post(withBadFile);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: string[] };
+    expect(body.errors).toContain("line 1: study_id is required");
+    const noFile = await post(new FormData());
+    expect(noFile.status).toBe(400);
+    expect(((await noFile.json()) as { errors: string[] }).errors).toEqual(["Choose a raw log file (.jsonl) to import"]);
+    expect(tally()).toEqual(before);
+  });
+});
