@@ -11,6 +11,7 @@ import type { PolicyName } from "../bandit/policy";
 import { simulate } from "../bandit/simulate";
 import { parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
 import { loadScenario } from "./lib-sim/scenario-file";
+import { runReplayCli } from "./lib-sim/replay";
 
 const USAGE =
   "npm run simulate -- --scenario <file.json> --policy <name> [--trials 10] [--votes 150] [--scale 10] [--seed 1] [--json <out.json>]";
@@ -35,6 +36,7 @@ function format(value: number | null): string {
 }
 
 function main(argv: readonly string[]): void {
+  if (argv.includes("--replay")) return runReplayCli(argv);
   const args = validateFlags(simulateArgsSchema, parseFlags(argv), USAGE);
   const scenario = loadScenario(args.scenario);
   const summary = simulate(scenario, {
