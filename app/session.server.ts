@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { createCookieSessionStorage, redirect } from "@remix-run/node";
+import { createCookieSessionStorage, json, redirect } from "@remix-run/node";
 import { env } from "./env.server";
 import { safeRedirect } from "./utils/safe-redirect";
 import { getUserById } from "./models/user.server";
@@ -69,5 +69,12 @@ export async function requireAnnotator(request: Request) {
     const redirectTo = safeRedirect(`${url.pathname}${url.search}`);
     throw redirect(`/join?${new URLSearchParams({ redirectTo })}`);
   }
+  return annotator;
+}
+
+/** For JSON API routes: the signed-in annotator, or a 401 JSON response (no redirect). */
+export async function requireApiAnnotator(request: Request) {
+  const annotator = await getAnnotator(request);
+  if (!annotator) throw json({ error: "Sign in first: POST /api/session with {\"displayName\"}" }, { status: 401 });
   return annotator;
 }

@@ -1,6 +1,6 @@
 import { mean, quantile, standardDeviation } from "simple-statistics";
 import { sigmoid } from "./btl-loss";
-import type { Duel, PolicyName, PolicyOptions } from "./policy";
+import type { Duel, DuelingPolicy, PolicyName, PolicyOptions } from "./policy";
 import { createPolicy, DEFAULT_POLICY } from "./policy";
 import { deriveSeed, mulberry32, randomDistinctPair } from "./random";
 import type { Scenario } from "./scenario";
@@ -16,6 +16,10 @@ export interface SimulationOptions {
   /** Uniformly random distinct pairs before the policy chooses (5 in the protocol). */
   warmupPairs?: number;
   policyOptions?: PolicyOptions;
+  /** Wraps the policy before the trial starts (e.g. withCoverage), so decorators are measured under the same protocol. */
+  decorate?: (policy: DuelingPolicy) => DuelingPolicy;
+  /** Called after every vote with the refitted policy (e.g. to evaluate a stopping rule); `regret` is r_t. */
+  onVote?: (vote: { votes: number; regret: number; policy: DuelingPolicy; history: readonly Duel[] }) => void;
 }
 
 export interface TrialResult {
@@ -68,7 +72,8 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
   const annotatorRandom = mulberry32(deriveSeed(options.seed, trial, 1));
   const policyRandom = mulberry32(deriveSeed(options.seed, trial, 2));
   const selectionRandom = mulberry32(deriveSeed(options.seed, trial, 3));
-  const policy = createPolicy(options.policy, { features: scenario.features, random: policyRandom }, options.policyOptions);
+  const created = createPolicy(options.policy, { features: scenario.features, random: policyRandom }, options.policyOptions);
+  const policy = options.decorate ? options.decorate(created) : created;
   const warmupPairs: [number, number][] = [];
   const warmupCount = Math.min(options.warmupPairs ?? 5, options.votes, (armCount * (armCount - 1)) / 2);
   while (warmupPairs.length < warmupCount) {
@@ -99,6 +104,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
     if (t >= warmupPairs.length) secondsPerVote.push(selectSeconds + fitSeconds);
     const recommended = policy.recommend();
     regret[t] = (utilityMax - utility[recommended]!) / (utilityMax - utilityMean);
+    options.onVote?.({ votes: t + 1, regret: regret[t]!, policy, history });
   }
   return { regret, secondsPerVote, pairs };
 }

@@ -1,65 +1,103 @@
+import { fitBradleyTerry } from "./bradley-terry";
+import type { Duel } from "./policy";
+
 /**
- * When may a study say "converged"? A LUCB-style confidence gap on the policy's own estimates
- * (Kalyanakrishnan et al. 2012, "PAC subset selection in stochastic multi-armed bandits", §3),
- * calibrated in the simulator (docs/decisions/0005-stopping-rule.md): the study stops when the
- * recommended arm beats every other arm by `confidence` standard errors of the difference.
+ * When may a study say "converged"? On the raw votes, independent of the policy's own (exploration)
+ * uncertainty: a Bradley–Terry MAP fit (Hunter 2004) with diagonal Laplace standard errors, and a
+ * LUCB-style confidence gap (Kalyanakrishnan et al. 2012, §3) between the leader and every rival.
+ * Thresholds are calibrated in the simulator (docs/decisions/0005-stopping-rule.md).
  */
 export interface StoppingRuleOptions {
   /** Never stop before this many votes: early estimates are over-confident. */
   minVotes: number;
-  /** z-score the gap must clear for every rival arm. */
+  /** z-score the leader's score gap must clear against every rival. */
   confidence: number;
+  /**
+   * Indifference zone (PAC best-arm identification, Even-Dar et al. 2006): rivals within this many BT
+   * points of the leader count as equally good, so genuinely tied top prompts do not keep a study open.
+   */
+  indifference: number;
+  /** Virtual ties per arm against a reference arm of score 0 (the BT prior; see bradley-terry.ts). */
+  priorGames: number;
 }
 
-export const STOPPING_RULE_DEFAULTS: StoppingRuleOptions = { minVotes: 30, confidence: 3 };
+export const STOPPING_RULE_DEFAULTS: StoppingRuleOptions = { minVotes: 30, confidence: 2.5, indifference: 0.25, priorGames: 1 };
+
+// Beyond this many times the votes so far, an extrapolated "votes still needed" is noise: report none.
+const MAX_ESTIMATE_FACTOR = 10;
 
 export interface StoppingDecision {
   converged: boolean;
-  /** min over rivals j of (u_rec - u_j) / sqrt(sigma_rec^2 + sigma_j^2): converged when >= confidence. */
+  /** argmax of the BT score over arms that appeared in a duel (-1 without votes). */
+  leader: number;
+  /** min over rivals j of (s_leader - s_j + indifference) / sqrt(se_leader^2 + se_j^2) (-Infinity without votes). */
   margin: number;
-  /** The rival with the smallest margin (the arm that keeps the study open), or -1 with one arm. */
-  closestRival: number;
-  /** Rough votes still needed assuming every sigma shrinks like 1/sqrt(votes); null when converged or no estimate. */
+  /** Arms never compared yet: the rule cannot vouch for an arm nobody has seen. */
+  unseenArms: number;
+  /** Rough votes still needed (null when converged or when no estimate is possible). */
   votesStillNeeded: number | null;
 }
 
 /**
- * Applies the stopping rule to a policy's current estimates.
- * margin = min_{j != r} (u_r - u_j) / sqrt(s_r^2 + s_j^2); converged = votes >= minVotes and margin >= confidence.
- * votesStillNeeded: with s(n') = s(n) sqrt(n / n'), the closest rival clears the bar when
- * n' = n (confidence / margin)^2, so needed = max(minVotes, n') - n (null when margin <= 0: no estimate).
- * Cost: O(n). Throws when the arrays differ in length, have fewer than two arms, or `recommended` is out of range.
+ * Applies the stopping rule to the raw votes.
+ * s = BT MAP scores; information I_i = priorGames * q(s_i, 0) + sum_{duels (i,j)} q(s_i, s_j) with
+ * q(x, y) = sigma(x - y) (1 - sigma(x - y)); se_i = 1 / sqrt(I_i).
+ * margin = min_j (s_leader - s_j + indifference) / sqrt(se_leader^2 + se_j^2);
+ * converged = votes >= minVotes and no unseen arm and leader == recommended and margin >= confidence.
+ * votesStillNeeded: ceil(unseen / 2) votes to see every arm, plus, with se shrinking like 1/sqrt(votes),
+ * n (confidence / margin)^2 - n for the gap (null when margin <= 0, the leader disagrees with the policy,
+ * or the estimate exceeds 10x the votes so far).
+ * Cost: one BT fit, O(iterations * (pairs + n)) + O(V). Throws when recommended is out of range or on invalid votes.
  */
 export function evaluateStoppingRule(
-  utilities: Float64Array,
-  uncertainties: Float64Array,
+  armCount: number,
+  history: readonly Duel[],
   recommended: number,
-  voteCount: number,
   options: StoppingRuleOptions = STOPPING_RULE_DEFAULTS,
 ): StoppingDecision {
-  const armCount = utilities.length;
-  if (uncertainties.length !== armCount) throw new Error("evaluateStoppingRule requires one uncertainty per utility");
-  if (armCount < 2) throw new Error("evaluateStoppingRule requires at least two arms");
   if (!Number.isInteger(recommended) || recommended < 0 || recommended >= armCount) {
     throw new Error(`evaluateStoppingRule requires recommended in [0, ${armCount})`);
   }
-  const leaderUtility = utilities[recommended]!;
-  const leaderVariance = uncertainties[recommended]! ** 2;
+  const seen = new Uint8Array(armCount);
+  for (const { a, b } of history) {
+    seen[a] = 1;
+    seen[b] = 1;
+  }
+  let unseenArms = 0;
+  for (let i = 0; i < armCount; i++) if (!seen[i]) unseenArms++;
+  if (history.length === 0) {
+    return { converged: false, leader: -1, margin: -Infinity, unseenArms, votesStillNeeded: Math.max(options.minVotes, Math.ceil(unseenArms / 2)) };
+  }
+  const scores = fitBradleyTerry(armCount, history, { priorGames: options.priorGames, tolerance: 1e-7 });
+  const information = new Float64Array(armCount);
+  for (let i = 0; i < armCount; i++) information[i] = options.priorGames * logisticVariance(scores[i]!);
+  for (const { a, b } of history) {
+    const q = logisticVariance(scores[a]! - scores[b]!);
+    information[a] = information[a]! + q;
+    information[b] = information[b]! + q;
+  }
+  let leader = -1;
+  for (let i = 0; i < armCount; i++) if (seen[i] && (leader < 0 || scores[i]! > scores[leader]!)) leader = i;
   let margin = Infinity;
-  let closestRival = -1;
   for (let j = 0; j < armCount; j++) {
-    if (j === recommended) continue;
-    const z = (leaderUtility - utilities[j]!) / Math.sqrt(leaderVariance + uncertainties[j]! ** 2);
-    if (z < margin) {
-      margin = z;
-      closestRival = j;
-    }
+    if (j === leader) continue;
+    const z = (scores[leader]! - scores[j]! + options.indifference) / Math.sqrt(1 / information[leader]! + 1 / information[j]!);
+    margin = Math.min(margin, z);
   }
-  const converged = voteCount >= options.minVotes && margin >= options.confidence;
+  const votes = history.length;
+  const agrees = leader === recommended;
+  const converged = votes >= options.minVotes && unseenArms === 0 && agrees && margin >= options.confidence;
   let votesStillNeeded: number | null = null;
-  if (!converged && margin > 0 && voteCount > 0) {
-    const target = Math.max(options.minVotes, voteCount * (options.confidence / margin) ** 2);
-    votesStillNeeded = Math.ceil(target - voteCount);
+  if (!converged && agrees && margin > 0) {
+    const forGap = Math.max(0, votes * (options.confidence / margin) ** 2 - votes);
+    const estimate = Math.max(options.minVotes - votes, Math.ceil(unseenArms / 2 + forGap), 1);
+    votesStillNeeded = estimate <= MAX_ESTIMATE_FACTOR * Math.max(votes, options.minVotes) ? estimate : null;
   }
-  return { converged, margin, closestRival, votesStillNeeded };
+  return { converged, leader, margin, unseenArms, votesStillNeeded };
+}
+
+/** sigma(x) (1 - sigma(x)): the Fisher information of one logistic comparison at log-odds x. */
+function logisticVariance(x: number): number {
+  const p = 1 / (1 + Math.exp(-x));
+  return p * (1 - p);
 }

@@ -2,6 +2,7 @@
 // Pure computation: the app sends features and the vote history, the worker answers with the
 // next pairs, the estimates and (less often) the leaderboard statistics. It never touches SQLite.
 import { parentPort } from "node:worker_threads";
+import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
 import { createPolicy, type DuelingPolicy } from "../../bandit/policy";
 import { deriveSeed, mulberry32, type RandomSource } from "../../bandit/random";
@@ -23,7 +24,8 @@ function post(message: FromWorker) {
 function handle(message: ToWorker) {
   switch (message.type) {
     case "init": {
-      policy = createPolicy(message.policy, { features: message.features, random: mulberry32(deriveSeed(message.seed, 0)) });
+      // Every prompt is shown before the policy alone decides (bandit/coverage.ts; ADR 0005).
+      policy = withCoverage(createPolicy(message.policy, { features: message.features, random: mulberry32(deriveSeed(message.seed, 0)) }));
       armCount = message.features.length;
       selectionRandom = mulberry32(deriveSeed(message.seed, 1));
       statsRandom = mulberry32(deriveSeed(message.seed, 2));
@@ -63,7 +65,7 @@ function handle(message: ToWorker) {
       if (!message.withLeaderboard) return;
       const statsStarted = performance.now();
       const leaderboard = computeLeaderboard(armCount, message.history, { random: statsRandom, samples: 200 });
-      const decision = evaluateStoppingRule(utilities, uncertainties, recommended, message.history.length);
+      const decision = evaluateStoppingRule(armCount, message.history, recommended);
       post({
         type: "leaderboard",
         requestId: message.requestId,

@@ -1,7 +1,11 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useEffect } from "react";
+import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { getPromptRecords, getStudy, getStudyCounts } from "~/models/study.server";
+import { getStudyEngine } from "~/engine/engine.server";
+import { getDashboard } from "~/models/dashboard.server";
+import { getStudy, getStudyCounts } from "~/models/study.server";
 import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
 
@@ -12,24 +16,47 @@ export async function loader({ params }: LoaderFunctionArgs) {
   invariantResponse(parsed.success, "Study not found");
   const study = getStudy(parsed.data);
   invariantResponse(study, "Study not found");
+  const dashboard = getDashboard(study.id);
+  // After a restart the engine starts on first use; the owner looking counts as use.
+  if (!dashboard.engine?.upToDate) getStudyEngine(study.id);
   return json({
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status },
     counts: getStudyCounts(study.id),
-    records: getPromptRecords(study.id),
+    ...dashboard,
   });
 }
 
-export default function StudyOverview() {
-  const { study, counts, records } = useLoaderData<typeof loader>();
+const REFRESH_MS = 5_000;
+
+export default function StudyDashboard() {
+  const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible" && revalidator.state === "idle") revalidator.revalidate();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [revalidator]);
+
+  const legend = new Map(leaderboard.map((entry, i) => [entry.promptId, { label: entry.label ?? `#${entry.promptId}`, colorIndex: i }]));
+  const scored = leaderboard.filter((entry) => entry.stats);
+  const axisMin = Math.min(0, ...scored.map((entry) => entry.stats!.lower));
+  const axisMax = Math.max(0, ...scored.map((entry) => entry.stats!.upper));
+  const leftRate = engine?.leftWinRate;
+
   return (
-    <section>
+    <section className="dashboard">
       <div className="title-row">
         <h1>{study.name}</h1>
-        <Link className="button primary" to={`/studies/${study.id}/annotate`}>
-          Annotate this study
-        </Link>
+        <div className="actions">
+          <Link className="button primary" to={`/studies/${study.id}/annotate`}>
+            Annotate this study
+          </Link>
+          <Link className="button" to={`/studies/${study.id}/export`}>Export</Link>
+        </div>
       </div>
-      <p className="muted">{study.task}</p>
+      <p className="muted task">{study.task}</p>
+
       <dl className="counts">
         <div>
           <dt>Prompts</dt>
@@ -47,40 +74,153 @@ export default function StudyOverview() {
           <dt>Votes</dt>
           <dd>{counts.votes}</dd>
         </div>
+        <div>
+          <dt>Status</dt>
+          <dd>
+            {engine?.converged ? (
+              <span className="badge success" title="The stopping rule fired: see docs/decisions/0005">
+                Converged at {engine.convergedAtVotes} votes
+              </span>
+            ) : engine && engine.votesStillNeeded !== null ? (
+              <span className="badge">≈ {engine.votesStillNeeded} more votes</span>
+            ) : (
+              <span className="badge">Collecting votes</span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Left-side win rate</dt>
+          <dd title="Share of decisive votes won by the response shown on the left; 50% means no position bias">
+            {leftRate === null || leftRate === undefined ? "–" : `${Math.round(leftRate * 100)}%`}
+          </dd>
+        </div>
       </dl>
-      <h2>Prompts</h2>
-      <table className="data-table">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>Prompt</th>
-            <th className="num">Wins</th>
-            <th className="num">Losses</th>
-            <th className="num">Ties</th>
-            <th className="num">Both bad</th>
-            <th className="num">Win rate</th>
-          </tr>
-        </thead>
-        <tbody>
-          {records.map((record) => {
-            const decided = record.wins + record.losses;
-            return (
-              <tr key={record.promptId}>
-                <td>{record.promptId}</td>
+
+      <h2>Leaderboard</h2>
+      <p className="muted small">
+        Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap; engine utility ± uncertainty from
+        the {engine?.policy ?? "engine's"} policy{engine ? ` after ${engine.voteCount} votes` : ""}.
+      </p>
+      <div className="table-scroll">
+        <table className="data-table leaderboard">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Prompt</th>
+              <th className="num">BT score</th>
+              <th>95% interval</th>
+              <th className="num">P(best)</th>
+              <th className="num">Utility</th>
+              <th className="num">W / L / T</th>
+              <th className="num">Both bad</th>
+            </tr>
+          </thead>
+          <tbody>
+            {leaderboard.map((entry, rank) => (
+              <tr key={entry.promptId} className={entry.recommended ? "recommended" : undefined}>
                 <td>
-                  {record.label ? <strong>{record.label}: </strong> : null}
-                  <span className="prompt-text">{record.text}</span>
+                  <span className="swatch" style={{ background: colorFor(rank) }} />
+                  {rank + 1}
                 </td>
-                <td className="num">{record.wins}</td>
-                <td className="num">{record.losses}</td>
-                <td className="num">{record.ties}</td>
-                <td className="num">{record.bothBad}</td>
-                <td className="num">{decided > 0 ? `${Math.round((100 * record.wins) / decided)}%` : "–"}</td>
+                <td>
+                  {entry.recommended ? <span className="badge success">recommended</span> : null}{" "}
+                  {entry.label ? <strong>{entry.label}: </strong> : null}
+                  <span className="prompt-text">{entry.text}</span>
+                </td>
+                <td className="num">{entry.stats ? entry.stats.score.toFixed(2) : "–"}</td>
+                <td>
+                  {entry.stats ? (
+                    <span title={`[${entry.stats.lower.toFixed(2)}, ${entry.stats.upper.toFixed(2)}]`}>
+                      <IntervalBar score={entry.stats.score} lower={entry.stats.lower} upper={entry.stats.upper} min={axisMin} max={axisMax} />
+                    </span>
+                  ) : (
+                    "–"
+                  )}
+                </td>
+                <td className="num">{entry.stats ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
+                <td className="num">{entry.stats ? `${entry.stats.utility.toFixed(2)} ± ${entry.stats.uncertainty.toFixed(2)}` : "–"}</td>
+                <td className="num">
+                  {entry.wins} / {entry.losses} / {entry.ties}
+                </td>
+                <td className="num">{entry.bothBad}</td>
               </tr>
-            );
-          })}
-        </tbody>
-      </table>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <div className="panels">
+        <div className="panel">
+          <h2>Convergence</h2>
+          {convergence.length > 0 ? (
+            <ConvergenceChart points={convergence} promptLegend={legend} convergedAtVotes={engine?.convergedAtVotes ?? null} />
+          ) : (
+            <p className="muted">The chart appears after the first votes.</p>
+          )}
+        </div>
+        <div className="panel">
+          <h2>Win matrix</h2>
+          <p className="muted small">Row prompt's wins against column prompt (top {winMatrix.promptIds.length} of the leaderboard).</p>
+          <div className="table-scroll">
+            <table className="win-matrix" aria-label="Win matrix">
+              <thead>
+                <tr>
+                  <th />
+                  {winMatrix.labels.map((label, j) => (
+                    <th key={winMatrix.promptIds[j]} scope="col" title={label}>
+                      {j + 1}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {winMatrix.labels.map((label, i) => (
+                  <tr key={winMatrix.promptIds[i]}>
+                    <th scope="row" title={label}>
+                      {i + 1}. {label}
+                    </th>
+                    {winMatrix.wins[i]!.map((won, j) => {
+                      const lost = winMatrix.wins[j]![i]!;
+                      const total = won + lost;
+                      return (
+                        <td key={j} style={{ background: i === j ? "#f1f3f5" : winShareColor(total > 0 ? won / total : null) }}>
+                          {i === j || total === 0 ? "" : `${won}–${lost}`}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      </div>
+
+      <h2>Annotators</h2>
+      {votesPerAnnotator.length === 0 ? (
+        <p className="muted">No votes yet.</p>
+      ) : (
+        <table className="data-table compact">
+          <thead>
+            <tr>
+              <th>Annotator</th>
+              <th className="num">Votes</th>
+              <th className="num">Skips</th>
+              <th className="num">Mean time per vote</th>
+            </tr>
+          </thead>
+          <tbody>
+            {votesPerAnnotator.map((row) => (
+              <tr key={row.annotatorId}>
+                <td>{row.displayName}</td>
+                <td className="num">{row.votes}</td>
+                <td className="num">{row.skips}</td>
+                <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }

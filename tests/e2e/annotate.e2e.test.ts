@@ -81,13 +81,13 @@ describe("annotating the demo study in a real browser", () => {
     expect(readDb((db) => db.prepare("select count(*) from votes").pluck().get())).toBe(before);
   });
 
-  it("serves the owner page with per-prompt wins", async () => {
+  it("serves the owner dashboard with a leaderboard row per prompt", async () => {
     const page = await browser.context.newPage();
     await page.goto(app.url);
-    await page.getByRole("link", { name: /support assistant|study/i }).first().click();
-    await page.getByRole("heading", { name: "Prompts" }).waitFor();
-    const rows = await page.locator("table.data-table tbody tr").count();
-    expect(rows).toBeGreaterThanOrEqual(8);
+    await page.getByRole("link", { name: "Lumen support assistant" }).click();
+    await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
+    const rows = await page.locator("table.leaderboard tbody tr").count();
+    expect(rows).toBe(10);
     await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
   });
 });

@@ -1,0 +1,68 @@
+import type { Duel, DuelingPolicy, SelectPairOptions } from "./policy";
+
+/**
+ * Forced exploration for best-arm identification (Even-Dar, Mannor & Mansour 2006, "Action elimination
+ * and stopping conditions for the multi-armed bandit", §3: every arm is sampled before it can be ruled
+ * out): until every arm has been in `minDuelsPerArm` duels (answered or pending), the least-covered
+ * arm duels the inner policy's recommendation; afterwards the inner policy chooses alone.
+ *
+ * Why: a policy that generalises through features may never show an arm its model rates low (seen in
+ * the simulator on 20-arm studies), and then no one can say the study found the best prompt.
+ * The cost is ceil(n * minDuelsPerArm / 2) votes, paid first.
+ */
+export interface CoverageOptions {
+  minDuelsPerArm: number;
+}
+
+export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1 };
+
+/**
+ * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.
+ * duels_i = #{answered or pending duels containing i}; challenger = argmin_i duels_i (lowest index on ties);
+ * pair = (inner.recommend(), challenger), or (challenger, another under-covered arm) when they coincide.
+ * Cost per selectPair: O(L + K + n) for L answered and K pending duels, plus the inner policy's when covered.
+ * Throws when minDuelsPerArm < 0.
+ */
+export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = COVERAGE_DEFAULTS): DuelingPolicy {
+  if (!(options.minDuelsPerArm >= 0)) throw new Error("withCoverage requires minDuelsPerArm >= 0");
+  let armCount = inner.utilities().length;
+  let history: readonly Duel[] = [];
+  return {
+    name: inner.name,
+    addArms(features) {
+      inner.addArms(features);
+      armCount += features.length;
+    },
+    fit(nextHistory) {
+      history = nextHistory;
+      inner.fit(nextHistory);
+    },
+    selectPair(selection: SelectPairOptions): [number, number] {
+      const duels = new Int32Array(armCount);
+      for (const { a, b } of history) {
+        duels[a]!++;
+        duels[b]!++;
+      }
+      for (const [a, b] of selection.pending ?? []) {
+        if (a < armCount) duels[a]!++;
+        if (b < armCount) duels[b]!++;
+      }
+      let challenger = -1;
+      for (let i = 0; i < armCount; i++) {
+        if (duels[i]! < options.minDuelsPerArm && (challenger < 0 || duels[i]! < duels[challenger]!)) challenger = i;
+      }
+      if (challenger < 0 || history.length === 0) return inner.selectPair(selection);
+      let opponent = inner.recommend();
+      if (opponent === challenger) {
+        opponent = -1;
+        for (let i = 0; i < armCount; i++) {
+          if (i !== challenger && (opponent < 0 || duels[i]! < duels[opponent]!)) opponent = i;
+        }
+      }
+      return [opponent, challenger];
+    },
+    recommend: () => inner.recommend(),
+    utilities: () => inner.utilities(),
+    uncertainties: () => inner.uncertainties(),
+  };
+}

@@ -1,0 +1,115 @@
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiAnnotator } from "../helpers/api-annotator";
+import { startApp, type RunningApp } from "../helpers/app-server";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
+
+function readDb<T>(app: RunningApp, read: (db: Database.Database) => T): T {
+  const db = new Database(app.databasePath, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe("the engine drives the study end to end", () => {
+  let app: RunningApp;
+  let studyId: number;
+  let favourite: number;
+  let favouriteResponses: Set<string>;
+
+  beforeAll(async () => {
+    app = await startApp();
+    studyId = readDb(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    favourite = readDb(app, (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number);
+    favouriteResponses = new Set(
+      readDb(app, (db) => db.prepare("select content from responses where prompt_id = ?").pluck().all(favourite) as string[]),
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it("gives two annotators in two browsers different pairs at the same time", async () => {
+    const first = await launchBrowser();
+    const second = await launchBrowser();
+    try {
+      const pairs: string[] = [];
+      for (const [index, browser] of [first, second].entries()) {
+        const page = await browser.context.newPage();
+        await page.goto(`${app.url}/studies/${studyId}/annotate`);
+        await page.getByLabel("Display name").fill(`Parallel ${index}`);
+        await page.getByRole("button", { name: /continue/i }).click();
+        await page.getByRole("button", { name: /start annotating/i }).click();
+        await page.getByRole("article", { name: "Left response" }).waitFor();
+        const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
+        const pair = readDb(app, (db) =>
+          db.prepare("select min(prompt_a_id, prompt_b_id) || '-' || max(prompt_a_id, prompt_b_id) from assignments where id = ?").pluck().get(assignmentId),
+        ) as string;
+        pairs.push(pair);
+      }
+      expect(pairs[0]).not.toBe(pairs[1]);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it("converges on the prompt a scripted annotator prefers, and the dashboard shows it", async () => {
+    const annotator = new ApiAnnotator(app.url, studyId);
+    await annotator.signIn("Scripted");
+    for (let vote = 0; vote < 60; vote++) {
+      const pair = await annotator.nextPair();
+      const leftIsFavourite = favouriteResponses.has(pair.left);
+      const rightIsFavourite = favouriteResponses.has(pair.right);
+      // Otherwise a consistent but arbitrary taste: the shorter answer.
+      const choice = leftIsFavourite ? "left" : rightIsFavourite ? "right" : pair.left.length <= pair.right.length ? "left" : "right";
+      expect((await annotator.vote(pair.assignmentId, choice)).status).toBe("recorded");
+    }
+    const votes = readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId));
+    await expect
+      .poll(() => readDb(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
+        timeout: 20_000,
+      })
+      .toBe(votes);
+    const recommended = readDb(app, (db) =>
+      db.prepare("select recommended_prompt_id from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId),
+    );
+    expect(recommended).toBe(favourite);
+
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${app.url}/studies/${studyId}`);
+      const favouriteText = readDb(app, (db) => db.prepare("select text from prompts where id = ?").pluck().get(favourite)) as string;
+      const topRow = page.locator("table.leaderboard tbody tr").first();
+      await expect(topRow.innerText()).resolves.toContain("recommended");
+      await expect(topRow.innerText()).resolves.toContain(favouriteText.slice(0, 40));
+      await page.getByRole("img", { name: "Convergence chart" }).waitFor();
+      await page.getByRole("table", { name: "Win matrix" }).waitFor();
+      await page.screenshot({ path: screenshotPath("dashboard.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("keeps every vote across a restart and the engine resumes from them", async () => {
+    const votesBefore = readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId)) as number;
+    await app.stop();
+    app = await startApp({}, app.dataDir);
+    expect(readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
+    const annotator = new ApiAnnotator(app.url, studyId);
+    await annotator.signIn("After restart");
+    const pair = await annotator.nextPair();
+    expect((await annotator.vote(pair.assignmentId, "tie")).status).toBe("recorded");
+    await expect
+      .poll(() => readDb(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
+        timeout: 20_000,
+      })
+      .toBe(votesBefore + 1);
+    const policy = readDb(app, (db) => db.prepare("select policy from assignments where id = ?").pluck().get(pair.assignmentId));
+    expect(["duet", "random"]).toContain(policy);
+  });
+});
