@@ -66,4 +66,45 @@ describe("exporting from the study page in a real browser", () => {
     const direct = await fetch(`${app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`);
     expect(await direct.text()).toBe(csv);
   });
+
+  it("downloads every format, then imports the raw JSONL log into an empty study through the import page", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${app.url}/studies/${studyId}/export`);
+    const files = new Map<string, string>();
+    for (const name of [/TRL standard/, /TRL conversational/, /OpenAI preference/, /Raw log \(CSV\)/, /Raw log \(JSONL\)/]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name }).click()]);
+      files.set(download.suggestedFilename(), fs.readFileSync((await download.path())!, "utf8"));
+    }
+    expect([...files.keys()]).toEqual(
+      ["trl.jsonl", "trl-conversational.jsonl", "openai-preference.jsonl", "raw.csv", "raw.jsonl"].map((suffix) => `study-${studyId}-${suffix}`),
+    );
+    const rawLog = files.get(`study-${studyId}-raw.jsonl`)!;
+    expect(rawLog.trimEnd().split("\n")).toHaveLength(3);
+
+    const connection = openDatabase(app.databasePath);
+    const emptyStudyId = Number(
+      connection.db.$client
+        .prepare("insert into studies (name, task, model, temperature, max_tokens, seed) select name, task, model, temperature, max_tokens, seed from studies where id = ?")
+        .run(studyId).lastInsertRowid,
+    );
+    connection.close();
+    const logFile = `${app.dataDir}/raw.jsonl`;
+    fs.writeFileSync(logFile, rawLog);
+    await page.goto(`${app.url}/studies/${emptyStudyId}/import-log`);
+    await page.getByLabel("Raw log (.jsonl)").setInputFiles(logFile);
+    await page.getByRole("button", { name: "Import" }).click();
+    await page.getByRole("status").waitFor();
+    expect(await page.getByRole("status").innerText()).toMatch(/^Imported 3 votes: 6 new and 0 existing prompts, 3 new and 0 existing queries/);
+    await page.screenshot({ path: screenshotPath("import-log.png"), fullPage: true });
+    const reexported = await (await fetch(`${app.url}/studies/${emptyStudyId}/export/download?format=jsonl`)).text();
+    const strip = (log: string) =>
+      log
+        .trimEnd()
+        .split("\n")
+        .map((line) => {
+          const { vote_id, study_id, annotator_id, query_id, prompt_a_id, prompt_b_id, preferred_prompt_id, ...rest } = JSON.parse(line);
+          return rest;
+        });
+    expect(strip(reexported)).toEqual(strip(rawLog));
+  });
 });
