@@ -5,6 +5,7 @@ import { RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
 import { env } from "./env.server";
+import { startGeneration } from "./llm/runtime.server";
 
 const ABORT_DELAY_MS = 5_000;
 
@@ -47,10 +48,11 @@ export default function handleRequest(
 /**
  * Called once by server.js before it listens: validates the environment (throws a readable error
  * listing every bad variable), opens the database and applies migrations (seeding the demo study
- * on first start). Returns what the HTTP server needs.
+ * on first start), then starts the generation worker (app/llm). Returns what the HTTP server needs.
  */
 export function boot(): { port: number } {
   const config = env();
   connection();
+  startGeneration();
   return { port: config.PORT };
 }

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
+
 // Every variable is optional: with none set the app runs on ./data/promptduel.db, offline.
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -15,8 +17,9 @@ const EnvSchema = z.object({
     }),
   ASSIGNMENT_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(10),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
-  OPENAI_API_KEY: z.string().trim().min(1).optional(),
-  OPENAI_BASE_URL: z.url({ error: "OPENAI_BASE_URL must be a URL such as http://localhost:11434/v1" }).optional(),
+  // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
+  OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),
+  OPENAI_BASE_URL: z.preprocess(emptyAsUnset, z.url({ error: "OPENAI_BASE_URL must be a URL such as http://localhost:11434/v1" }).optional()),
   OPENAI_CHAT_MODEL: z.string().trim().min(1).default("gpt-4o-mini"),
   // "lexical" keeps the built-in offline embedder even when a provider is configured.
   OPENAI_EMBEDDING_MODEL: z.string().trim().min(1).default("text-embedding-3-small"),

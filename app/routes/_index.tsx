@@ -13,7 +13,12 @@ export default function StudiesIndex() {
   const { studies } = useLoaderData<typeof loader>();
   return (
     <section>
-      <h1>Studies</h1>
+      <div className="title-row">
+        <h1>Studies</h1>
+        <Link className="button primary" to="/studies/new">
+          New study
+        </Link>
+      </div>
       {studies.length === 0 ? (
         <p>No studies yet.</p>
       ) : (

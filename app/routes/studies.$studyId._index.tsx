@@ -52,6 +52,7 @@ export default function StudyDashboard() {
           <Link className="button primary" to={`/studies/${study.id}/annotate`}>
             Annotate this study
           </Link>
+          <Link className="button" to={`/studies/${study.id}/setup`}>Setup &amp; generation</Link>
           <Link className="button" to={`/studies/${study.id}/export`}>Export</Link>
         </div>
       </div>

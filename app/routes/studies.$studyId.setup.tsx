@@ -1,0 +1,234 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { GenerationProgress } from "~/components/generation-progress";
+import { FieldError, OfflineBanner } from "~/components/setup-fields";
+import { db } from "~/db.server";
+import { retryFailedResponses } from "~/llm/generation-queue.server";
+import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
+import { getStudy } from "~/models/study.server";
+import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
+import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
+import { StudyIdParamSchema } from "~/utils/forms";
+import { invariantResponse } from "~/utils/invariant";
+import { ImportError } from "~/utils/study-files";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
+
+function requireStudy(raw: string | undefined) {
+  const parsed = StudyIdParamSchema.safeParse(raw);
+  invariantResponse(parsed.success, "Study not found");
+  const study = getStudy(parsed.data);
+  invariantResponse(study, "Study not found");
+  return study;
+}
+
+export async function loader({ params }: LoaderFunctionArgs) {
+  const study = requireStudy(params.studyId);
+  return json({
+    study: { id: study.id, name: study.name, model: study.model, temperature: study.temperature, maxTokens: study.maxTokens, seed: study.seed },
+    providerConfigured: providerConfig() !== null,
+    status: generationStatus(study.id),
+    prompts: listStudyPrompts(db(), study.id),
+    queryCount: countStudyQueries(db(), study.id),
+    maxVariants: MAX_VARIANTS_PER_REQUEST,
+  });
+}
+
+type FieldErrors = Record<string, string[] | undefined>;
+type ActionResult = { intent: string; errors?: FieldErrors; notice?: string };
+
+function plural(count: number, noun: string): string {
+  if (count === 1) return `1 ${noun}`;
+  return `${count} ${noun.endsWith("y") ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const study = requireStudy(params.studyId);
+  const form = await readSetupForm(request);
+  const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
+  const fail = (errors: FieldErrors) => json<ActionResult>({ intent, errors }, { status: 400 });
+  if ("errors" in form) return fail(form.errors);
+  const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
+  if (!parsed.success) return fail(parsed.error.flatten().fieldErrors as FieldErrors);
+
+  const input = parsed.data;
+  let notice: string;
+  switch (input.intent) {
+    case "add-queries":
+    case "add-prompts": {
+      const added = addToStudy(db(), study.id, {
+        prompts: input.intent === "add-prompts" ? input.prompts : [],
+        queries: input.intent === "add-queries" ? input.queries : [],
+      });
+      const duplicates = added.promptDuplicates + added.queryDuplicates;
+      notice =
+        input.intent === "add-prompts" ? `Added ${plural(added.promptsAdded, "prompt")}` : `Added ${plural(added.queriesAdded, "query")}`;
+      notice += `${duplicates > 0 ? ` (${duplicates} already in the study)` : ""}; ${plural(added.responsesQueued, "response")} queued.`;
+      break;
+    }
+    case "generate-variants":
+      if (!studyHasPrompt(db(), study.id, input.seedPromptId)) return fail({ seedPromptId: ["Choose a prompt of this study"] });
+      requestVariants(db(), { studyId: study.id, seedPromptId: input.seedPromptId, count: input.count });
+      notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
+      break;
+    case "import-responses":
+      try {
+        notice = `Imported ${plural(importResponses(db(), study.id, input.responses), "response")}.`;
+      } catch (error) {
+        if (!(error instanceof ImportError)) throw error;
+        return fail({ responsesFile: [`${error.message}. Nothing was imported.`] });
+      }
+      break;
+    case "retry-failed": {
+      const retried = retryFailedResponses(db(), study.id) + retryFailedVariantRequests(db(), study.id);
+      notice = `Retrying ${retried} failed item${retried === 1 ? "" : "s"}.`;
+      break;
+    }
+  }
+  wakeGeneration();
+  return json<ActionResult>({ intent: input.intent, notice });
+}
+
+const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
+
+export default function StudySetup() {
+  const { study, providerConfigured, status, prompts, queryCount, maxVariants } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
+  const errorsFor = (intent: string): FieldErrors => (result?.intent === intent ? (result.errors ?? {}) : {});
+
+  return (
+    <section className="setup">
+      <p>
+        <Link to={`/studies/${study.id}`}>← {study.name}</Link>
+      </p>
+      <div className="title-row">
+        <h1>Setup &amp; generation</h1>
+        <Link className="button primary" to={`/studies/${study.id}/annotate`}>
+          Annotate this study
+        </Link>
+      </div>
+      <p className="muted">
+        Model <strong>{study.model}</strong>, temperature {study.temperature}, max tokens {study.maxTokens}
+        {study.seed === null ? "" : `, seed ${study.seed}`} · {plural(prompts.length, "prompt")} × {plural(queryCount, "query")}
+      </p>
+      {providerConfigured ? null : <OfflineBanner />}
+      {result?.notice ? (
+        <p className="notice" role="status">
+          {result.notice}
+        </p>
+      ) : null}
+
+      <GenerationProgress studyId={study.id} initial={status} />
+
+      <div className="setup-columns">
+        <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+          <fieldset>
+            <legend>Add prompts</legend>
+            <label htmlFor="promptsText">Paste prompts</label>
+            <textarea id="promptsText" name="promptsText" rows={5} />
+            <p className="hint">
+              Separate prompts with a line containing only <code>---</code>; without one, a blank line separates them.
+            </p>
+            <FieldError id="promptsText-error" messages={errorsFor("add-prompts").promptsText} />
+            <label htmlFor="promptsFile">or upload CSV / JSONL / text</label>
+            <input id="promptsFile" name="promptsFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt,.md" />
+            <FieldError id="promptsFile-error" messages={errorsFor("add-prompts").promptsFile} />
+            <button type="submit" name="intent" value="add-prompts" disabled={submittingIntent === "add-prompts"}>
+              Add prompts
+            </button>
+          </fieldset>
+        </Form>
+
+        <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+          <fieldset>
+            <legend>Add queries</legend>
+            <label htmlFor="queriesText">Paste queries, one per line</label>
+            <textarea id="queriesText" name="queriesText" rows={5} />
+            <FieldError id="queriesText-error" messages={errorsFor("add-queries").queriesText} />
+            <label htmlFor="queriesFile">or upload CSV / JSONL / text</label>
+            <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" />
+            <FieldError id="queriesFile-error" messages={errorsFor("add-queries").queriesFile} />
+            <button type="submit" name="intent" value="add-queries" disabled={submittingIntent === "add-queries"}>
+              Add queries
+            </button>
+          </fieldset>
+        </Form>
+
+        <Form method="post" className="setup-form" noValidate>
+          <fieldset disabled={!providerConfigured}>
+            <legend>Generate variants</legend>
+            <label htmlFor="seedPromptId">Seed prompt</label>
+            <select id="seedPromptId" name="seedPromptId">
+              {prompts.map((prompt) => (
+                <option key={prompt.id} value={prompt.id}>
+                  #{prompt.id} {prompt.label ? `${prompt.label}: ` : ""}
+                  {prompt.text.length > 70 ? `${prompt.text.slice(0, 67)}…` : prompt.text}
+                </option>
+              ))}
+            </select>
+            <FieldError id="seedPromptId-error" messages={errorsFor("generate-variants").seedPromptId} />
+            <label htmlFor="variantCount">How many (1–{maxVariants})</label>
+            <input id="variantCount" name="variantCount" type="number" min={1} max={maxVariants} defaultValue={3} />
+            <FieldError id="variantCount-error" messages={errorsFor("generate-variants").variantCount} />
+            <button type="submit" name="intent" value="generate-variants" disabled={submittingIntent === "generate-variants"}>
+              Generate variants
+            </button>
+            {providerConfigured ? null : <p className="hint">Needs an LLM provider.</p>}
+          </fieldset>
+        </Form>
+
+        <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+          <fieldset>
+            <legend>Import responses</legend>
+            <label htmlFor="responsesFile">Responses file (JSONL)</label>
+            <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" />
+            <p className="hint">
+              Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code>{" "}
+              instead of the texts. All lines or none; an imported response replaces a queued or failed one.
+            </p>
+            <FieldError id="responsesFile-error" messages={errorsFor("import-responses").responsesFile} />
+            <button type="submit" name="intent" value="import-responses" disabled={submittingIntent === "import-responses"}>
+              Import responses
+            </button>
+          </fieldset>
+        </Form>
+      </div>
+
+      <h2>Prompts</h2>
+      <table className="data-table">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Prompt</th>
+            <th>Source</th>
+            <th>Embedding</th>
+          </tr>
+        </thead>
+        <tbody>
+          {prompts.map((prompt) => (
+            <tr key={prompt.id}>
+              <td>{prompt.id}</td>
+              <td>
+                {prompt.label ? <strong>{prompt.label}: </strong> : null}
+                <span className="prompt-text">{prompt.text}</span>
+              </td>
+              <td>
+                {SOURCE_LABELS[prompt.source]}
+                {prompt.parentIds.length > 0 ? <span className="muted"> from #{prompt.parentIds.join(", #")}</span> : null}
+              </td>
+              <td className="muted">{prompt.embeddingModel ?? "–"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

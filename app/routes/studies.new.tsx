@@ -1,0 +1,173 @@
+import { json, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { OfflineBanner, FieldError } from "~/components/setup-fields";
+import { db } from "~/db.server";
+import { env } from "~/env.server";
+import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
+import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
+import { createStudy } from "~/models/study-setup.server";
+import { ImportError } from "~/utils/study-files";
+
+export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
+
+export async function loader() {
+  const provider = providerConfig();
+  return json({
+    provider: provider ? { chatModel: provider.chatModel, baseURL: provider.baseURL ?? "https://api.openai.com/v1" } : null,
+    defaultModel: env().OPENAI_CHAT_MODEL,
+    maxVariants: MAX_VARIANTS_PER_REQUEST,
+  });
+}
+
+type FieldErrors = Record<string, string[] | undefined>;
+
+export async function action({ request }: ActionFunctionArgs) {
+  const form = await readSetupForm(request);
+  if ("errors" in form) return json({ errors: form.errors as FieldErrors }, { status: 400 });
+  const parsed = newStudyFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
+  if (!parsed.success) return json({ errors: parsed.error.flatten().fieldErrors as FieldErrors }, { status: 400 });
+  let studyId: number;
+  try {
+    ({ studyId } = createStudy(db(), parsed.data));
+  } catch (error) {
+    if (!(error instanceof ImportError)) throw error;
+    return json({ errors: { responsesFile: [`Responses file ${error.message}`] } as FieldErrors }, { status: 400 });
+  }
+  wakeGeneration();
+  return redirect(`/studies/${studyId}/setup`);
+}
+
+export default function NewStudy() {
+  const { provider, defaultModel, maxVariants } = useLoaderData<typeof loader>();
+  const errors = useActionData<typeof action>()?.errors ?? {};
+  const busy = useNavigation().state === "submitting";
+  const invalid = (field: string) => (errors[field] ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
+
+  return (
+    <section className="setup">
+      <p>
+        <Link to="/">← Studies</Link>
+      </p>
+      <h1>New study</h1>
+      {provider ? (
+        <p className="muted">
+          Responses and variants are generated through the LLM provider at {provider.baseURL} in the background; you can watch them on the
+          next page.
+        </p>
+      ) : (
+        <OfflineBanner />
+      )}
+      <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+        <fieldset>
+          <legend>Study</legend>
+          <label htmlFor="name">Name</label>
+          <input id="name" name="name" required maxLength={120} {...invalid("name")} />
+          <FieldError id="name-error" messages={errors.name} />
+          <label htmlFor="task">Task description</label>
+          <textarea id="task" name="task" rows={3} required maxLength={4000} {...invalid("task")} />
+          <p className="hint">What the assistant is for; the variant generator keeps to it.</p>
+          <FieldError id="task-error" messages={errors.task} />
+        </fieldset>
+
+        <fieldset>
+          <legend>Model settings</legend>
+          <div className="field-grid">
+            <div className="stack">
+              <label htmlFor="model">Model</label>
+              <input id="model" name="model" defaultValue={defaultModel} required {...invalid("model")} />
+              <FieldError id="model-error" messages={errors.model} />
+            </div>
+            <div className="stack">
+              <label htmlFor="temperature">Temperature</label>
+              <input id="temperature" name="temperature" type="number" min={0} max={2} step={0.1} defaultValue={0.7} {...invalid("temperature")} />
+              <FieldError id="temperature-error" messages={errors.temperature} />
+            </div>
+            <div className="stack">
+              <label htmlFor="maxTokens">Max tokens</label>
+              <input id="maxTokens" name="maxTokens" type="number" min={1} max={32768} defaultValue={600} {...invalid("maxTokens")} />
+              <FieldError id="maxTokens-error" messages={errors.maxTokens} />
+            </div>
+            <div className="stack">
+              <label htmlFor="seed">Seed (optional)</label>
+              <input id="seed" name="seed" type="number" min={0} placeholder="provider default" {...invalid("seed")} />
+              <FieldError id="seed-error" messages={errors.seed} />
+            </div>
+          </div>
+        </fieldset>
+
+        <fieldset>
+          <legend>Queries</legend>
+          <label htmlFor="queriesText">Paste queries, one per line</label>
+          <textarea id="queriesText" name="queriesText" rows={6} {...invalid("queriesText")} />
+          <FieldError id="queriesText-error" messages={errors.queriesText} />
+          <label htmlFor="queriesFile">or upload a file</label>
+          <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" {...invalid("queriesFile")} />
+          <p className="hint">
+            CSV with a <code>text</code> column (optional <code>notes</code>), JSONL lines like <code>{'{"text": "…"}'}</code>, or text with one
+            query per line.
+          </p>
+          <FieldError id="queriesFile-error" messages={errors.queriesFile} />
+        </fieldset>
+
+        <fieldset>
+          <legend>Candidate prompts</legend>
+          <label htmlFor="promptsText">Paste prompts</label>
+          <textarea id="promptsText" name="promptsText" rows={8} {...invalid("promptsText")} />
+          <p className="hint">
+            Separate prompts with a line containing only <code>---</code>. Without any <code>---</code> line, a blank line separates them.
+          </p>
+          <FieldError id="promptsText-error" messages={errors.promptsText} />
+          <label htmlFor="promptsFile">or upload a file</label>
+          <input id="promptsFile" name="promptsFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt,.md" {...invalid("promptsFile")} />
+          <p className="hint">
+            CSV with a <code>text</code> column (optional <code>label</code>), JSONL like <code>{'{"text": "…", "label": "…"}'}</code>, or text
+            separated as above.
+          </p>
+          <FieldError id="promptsFile-error" messages={errors.promptsFile} />
+
+          <h3>Generate variants</h3>
+          <label htmlFor="seedPrompt">Seed prompt</label>
+          <textarea id="seedPrompt" name="seedPrompt" rows={4} {...invalid("seedPrompt")} />
+          <FieldError id="seedPrompt-error" messages={errors.seedPrompt} />
+          <label htmlFor="variantCount">Number of variants to generate (1–{maxVariants})</label>
+          <input
+            id="variantCount"
+            name="variantCount"
+            type="number"
+            min={1}
+            max={maxVariants}
+            disabled={!provider}
+            placeholder={provider ? "e.g. 5" : "needs a provider"}
+            {...invalid("variantCount")}
+          />
+          <p className="hint">
+            The LLM rewrites the seed prompt in different directions (shorter, more structured, warmer…); rewrites that repeat an existing
+            prompt after normalising case and spacing are dropped. The seed joins the study too.
+          </p>
+          <FieldError id="variantCount-error" messages={errors.variantCount} />
+        </fieldset>
+
+        <fieldset>
+          <legend>Pre-generated responses (optional)</legend>
+          <label htmlFor="responsesFile">Responses file (JSONL)</label>
+          <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" {...invalid("responsesFile")} />
+          <p className="hint">
+            One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to
+            the study. The whole file is imported or none of it.
+          </p>
+          <FieldError id="responsesFile-error" messages={errors.responsesFile} />
+        </fieldset>
+
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create study"}
+        </button>
+      </Form>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

@@ -1,0 +1,168 @@
+import Database from "better-sqlite3";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeOpenAI, type FakeOpenAI } from "../fake-openai/server";
+import { startApp, type RunningApp } from "../helpers/app-server";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
+
+function readDb<T>(app: RunningApp, read: (db: Database.Database) => T): T {
+  const db = new Database(app.databasePath, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+function newestStudyId(app: RunningApp): number {
+  return readDb(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
+}
+
+/** Joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote. */
+async function annotateOnePair(page: Page, app: RunningApp, studyId: number) {
+  await page.getByRole("link", { name: /annotate this study/i }).click();
+  await page.getByLabel("Display name").fill("Owner Tester");
+  await page.getByRole("button", { name: /continue/i }).click();
+  await page.getByRole("button", { name: /start annotating/i }).click();
+  await page.getByRole("article", { name: "Left response" }).waitFor();
+  const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
+  await page.keyboard.press("ArrowLeft");
+  await page.waitForFunction(
+    (previous) => (document.querySelector('input[name="assignmentId"]') as HTMLInputElement | null)?.value !== String(previous),
+    assignmentId,
+  );
+  return readDb(app, (db) =>
+    db.prepare("select v.choice, a.study_id as studyId from votes v join assignments a on a.id = v.assignment_id where a.id = ?").get(assignmentId),
+  );
+}
+
+describe("creating a study in the browser against an OpenAI-compatible server", () => {
+  let fake: FakeOpenAI;
+  let app: RunningApp;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  beforeAll(async () => {
+    // A small delay per call so the progress bar is seen moving, not only finished.
+    fake = await startFakeOpenAI({ delayMs: 40 });
+    app = await startApp({
+      OPENAI_BASE_URL: fake.baseURL,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_CHAT_MODEL: "fake-chat",
+      OPENAI_EMBEDDING_MODEL: "fake-embed",
+      GENERATION_CONCURRENCY: "2",
+    });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await fake?.close();
+  });
+
+  it("creates a study from pasted queries and a seed prompt with 3 variants, watches generation reach 100%, then annotates", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(app.url);
+    await page.getByRole("link", { name: "New study" }).click();
+    await page.getByLabel("Name").fill("Thermostat helper");
+    await page.getByLabel("Task description").fill("Answer questions from owners of Lumen smart thermostats.");
+    await expect(page.getByLabel("Model", { exact: true }).inputValue()).resolves.toBe("fake-chat");
+    await page.getByLabel("Paste queries, one per line").fill("How do I pair my thermostat?\nDoes it need a C-wire?\nWhat does Eco mode do?");
+    await page.getByLabel("Seed prompt").fill("You are Lumen's support assistant. Answer briefly and accurately.");
+    await page.getByLabel(/Number of variants/).fill("3");
+    await page.screenshot({ path: screenshotPath("create-study-form.png"), fullPage: true });
+    // After a full-page screenshot of this tall form, Chromium's click coordinates were off; submitting
+    // from the focused button with the keyboard does what a click does.
+    await page.getByRole("button", { name: "Create study" }).focus();
+    await page.keyboard.press("Enter");
+
+    await page.waitForURL(/\/studies\/\d+\/setup$/);
+    const studyId = newestStudyId(app);
+    const bar = page.getByRole("progressbar", { name: "Responses ready" });
+    await bar.waitFor();
+    await page.screenshot({ path: screenshotPath("setup-generating.png"), fullPage: true });
+    await page.waitForFunction(() => document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") === "100", null, {
+      timeout: 30_000,
+    });
+    await page.getByText("All responses ready").waitFor();
+    // The page revalidated when the variants arrived: seed + 3 generated prompts are listed.
+    await expect.poll(() => page.locator("table.data-table tbody tr").count(), { timeout: 10_000 }).toBe(4);
+    await page.screenshot({ path: screenshotPath("setup-done.png"), fullPage: true });
+
+    const counts = readDb(app, (db) => ({
+      prompts: db.prepare("select source, count(*) as n from prompts where study_id = ? group by source order by source").all(studyId),
+      responses: db
+        .prepare("select r.status, count(*) as n from responses r join prompts p on p.id = r.prompt_id where p.study_id = ? group by r.status")
+        .all(studyId),
+    }));
+    expect(counts.prompts).toEqual([
+      { source: "generated", n: 3 },
+      { source: "manual", n: 1 },
+    ]);
+    expect(counts.responses).toEqual([{ status: "ready", n: 12 }]);
+    await expect
+      .poll(() => readDb(app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)))
+      .toEqual(["fake-embed"]);
+
+    expect(await annotateOnePair(page, app, studyId)).toEqual({ choice: "left", studyId });
+  });
+});
+
+describe("an offline study: no provider, responses imported from JSONL", () => {
+  let app: RunningApp;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  beforeAll(async () => {
+    app = await startApp({ OPENAI_API_KEY: "", OPENAI_BASE_URL: "" });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it("says no provider is configured, reports field errors, and becomes annotatable once responses are imported", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${app.url}/studies/new`);
+    await page.getByText("No LLM provider configured: import responses instead.").waitFor();
+
+    await page.getByLabel("Task description").fill("Answer briefly.");
+    await page.getByLabel("Paste prompts").fill("Be brief.");
+    await page.getByRole("button", { name: "Create study" }).click();
+    await page.getByText("Enter a name").waitFor();
+    await page.getByText("A study compares at least two different prompts").waitFor();
+    await page.getByText("Add at least one query").waitFor();
+    await page.screenshot({ path: screenshotPath("create-study-errors.png"), fullPage: true });
+    const before = readDb(app, (db) => db.prepare("select count(*) from studies").pluck().get());
+
+    await page.getByLabel("Name").fill("Offline study");
+    await page.getByLabel("Paste prompts").fill("Be brief.\n---\nBe thorough,\n\nwith examples.");
+    await page.getByLabel("Paste queries, one per line").fill("What is Eco mode?\nHow do I reset it?");
+    await page.getByRole("button", { name: "Create study" }).click();
+    await page.waitForURL(/\/studies\/\d+\/setup$/);
+    expect(readDb(app, (db) => db.prepare("select count(*) from studies").pluck().get())).toBe((before as number) + 1);
+    const studyId = newestStudyId(app);
+    await page.getByText("Waiting: no LLM provider configured").waitFor();
+
+    const line = (prompt: string, query: string, response: string) => JSON.stringify({ prompt, query, response });
+    const broken = [line("Be brief.", "What is Eco mode?", "Saves energy."), line("Unknown", "What is Eco mode?", "x")].join("\n");
+    await page.getByLabel("Responses file (JSONL)").setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(broken) });
+    await page.getByRole("button", { name: "Import responses" }).click();
+    await page.getByText('line 2: no prompt in this study matches "Unknown". Nothing was imported.').waitFor();
+
+    const jsonl = [
+      line("Be brief.", "What is Eco mode?", "It saves energy while you are away."),
+      line("Be brief.", "How do I reset it?", "Hold the ring for 20 seconds."),
+      line("Be thorough,\n\nwith examples.", "What is Eco mode?", "Eco mode lowers heating setpoints, **for example** …"),
+      line("be thorough,\n\nwith   examples.", "How do I reset it?", "1. Open Settings\n2. Choose Reset"),
+    ].join("\n");
+    await page.getByLabel("Responses file (JSONL)").setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(jsonl) });
+    await page.getByRole("button", { name: "Import responses" }).click();
+    await page.getByText("Imported 4 responses.").waitFor();
+    await page.waitForFunction(() => document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") === "100");
+    await page.screenshot({ path: screenshotPath("setup-offline-imported.png"), fullPage: true });
+
+    expect(await annotateOnePair(page, app, studyId)).toEqual({ choice: "left", studyId });
+  });
+});
