@@ -6,6 +6,8 @@ const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_PATH: z.string().min(1).default("./data/promptduel.db"),
+  // FULL fsyncs every commit (survives power loss, ~2 ms per commit here); NORMAL survives process crashes (ADR 0001).
+  SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Comma-separated list: the first signs new cookies, all are accepted (rotation).
   SESSION_SECRET: z
@@ -19,7 +21,10 @@ const EnvSchema = z.object({
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),
-  OPENAI_BASE_URL: z.preprocess(emptyAsUnset, z.url({ error: "OPENAI_BASE_URL must be a URL such as http://localhost:11434/v1" }).optional()),
+  OPENAI_BASE_URL: z.preprocess(
+    emptyAsUnset,
+    z.url({ protocol: /^https?$/, error: "OPENAI_BASE_URL must be an http(s) URL such as http://localhost:11434/v1" }).optional(),
+  ),
   OPENAI_CHAT_MODEL: z.string().trim().min(1).default("gpt-4o-mini"),
   // "lexical" keeps the built-in offline embedder even when a provider is configured.
   OPENAI_EMBEDDING_MODEL: z.string().trim().min(1).default("text-embedding-3-small"),
