@@ -117,7 +117,7 @@ export interface ResponseProgress {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
-  /** Ready responses that came without a price (unknown model or no usage reported). */
+  /** Ready generated responses without a price (model not in the price table, or no usage reported). */
   unpriced: number;
 }
 
@@ -142,7 +142,8 @@ export function responseProgress(db: Queryable, studyId: number): ResponseProgre
       promptTokens: sum(responses.promptTokens).mapWith(Number),
       completionTokens: sum(responses.completionTokens).mapWith(Number),
       costUsd: sum(responses.costUsd).mapWith(Number),
-      unpriced: sql<number>`sum(case when ${responses.costUsd} is null then 1 else 0 end)`.mapWith(Number),
+      // Generated (attempts > 0) yet without a cost: imported responses cost nothing and do not count.
+      unpriced: sql<number>`sum(case when ${responses.costUsd} is null and ${responses.attempts} > 0 then 1 else 0 end)`.mapWith(Number),
     })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))

@@ -11,6 +11,7 @@ import { decodeEmbedding } from "./embeddings.server";
 import { responseProgress, retryFailedResponses } from "./generation-queue.server";
 import { GenerationWorker } from "./generation-worker.server";
 import { createProviderClient, type PriceTable } from "./provider.server";
+import { requestVariants } from "./variants.server";
 
 const PRICES: PriceTable = { "fake-chat": { input: 1, output: 2 } };
 
@@ -254,6 +255,35 @@ describe("the generation queue against an OpenAI-compatible server, through the 
       fake.setChatReply(null);
       connection.close();
     }
+  });
+
+  it("a second request for variants of the same seed continues with new rewrite directions", async () => {
+    const connection = openDatabase(path.join(dir(), "variants-again.db"));
+    const before = fake.requests.length;
+    const { studyId } = createStudy(connection.db, {
+      name: "Variants twice",
+      task: "Support.",
+      model: "fake-chat",
+      temperature: 0.7,
+      maxTokens: 100,
+      seed: null,
+      prompts: [],
+      queries: [{ text: "Hello?", notes: null }],
+      variants: { seedPrompt: "Be helpful.", count: 2 },
+      responses: [],
+    });
+    await drain(worker(connection));
+    const seedId = connection.db.select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).get()!.id;
+    requestVariants(connection.db, { studyId, seedPromptId: seedId, count: 2 });
+    await drain(worker(connection));
+    const asked = fake.requests
+      .slice(before)
+      .map((r) => JSON.stringify(r.body).match(/Write variant (\d+ of \d+)/)?.[1])
+      .filter(Boolean)
+      .sort();
+    expect(asked).toEqual(["1 of 2", "2 of 2", "3 of 4", "4 of 4"]);
+    expect(connection.db.select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()!.n).toBe(5);
+    connection.close();
   });
 
   it("keeps a partly failed variant request open with the error, asking only for the missing ones on retry", async () => {

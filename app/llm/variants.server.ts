@@ -1,4 +1,4 @@
-import { eq, like } from "drizzle-orm";
+import { and, count, eq, like, sql } from "drizzle-orm";
 import type OpenAI from "openai";
 import { z } from "zod";
 import type { Queryable } from "./queryable.server";
@@ -88,7 +88,10 @@ const REWRITER_SYSTEM_PROMPT =
   "original; change wording, structure and emphasis as asked. Answer with the rewritten system prompt " +
   "only: no preamble, no quotes, no commentary.";
 
-/** The chat messages asking for variant `index` (0-based) of `total`. */
+/**
+ * The chat messages asking for variant `index` (0-based, counted over every variant ever asked of this
+ * seed, so a later request takes new directions) of `total`.
+ */
 export function variantMessages(task: string, seedText: string, index: number, total: number) {
   const direction = REWRITE_DIRECTIONS[index % REWRITE_DIRECTIONS.length]!;
   const round = index >= REWRITE_DIRECTIONS.length ? ` (take ${Math.floor(index / REWRITE_DIRECTIONS.length) + 1})` : "";
@@ -117,6 +120,8 @@ export interface VariantJob {
   task: string;
   seedText: string;
   model: string;
+  /** Variants of this seed already in the study: new ones continue the list of rewrite directions. */
+  existingVariants: number;
 }
 
 /** The stored request with the texts its calls need, or null when its seed prompt is gone. */
@@ -127,7 +132,18 @@ export function loadVariantJob(db: Queryable, request: VariantRequest): VariantJ
     .innerJoin(studies, eq(studies.id, prompts.studyId))
     .where(eq(prompts.id, request.seedPromptId))
     .get();
-  return row ? { request, ...row } : null;
+  if (!row) return null;
+  const children = db
+    .select({ n: count() })
+    .from(prompts)
+    .where(
+      and(
+        eq(prompts.studyId, request.studyId),
+        sql`exists (select 1 from json_each(${prompts.parentIds}) where json_each.value = ${request.seedPromptId})`,
+      ),
+    )
+    .get();
+  return { request, ...row, existingVariants: children?.n ?? 0 };
 }
 
 /** Removes a request whose seed prompt (or study) was deleted. */
@@ -143,7 +159,7 @@ export async function generateVariant(client: OpenAI, job: VariantJob, index: nu
   const completion = await client.chat.completions.create(
     {
       model: job.model,
-      messages: variantMessages(job.task, job.seedText, index, job.request.count),
+      messages: variantMessages(job.task, job.seedText, job.existingVariants + index, job.existingVariants + job.request.count),
       // High temperature: the point is diverse candidates; duplicates are dropped afterwards.
       temperature: 1,
       max_tokens: 1024,
@@ -190,10 +206,14 @@ export function storeVariants(db: Queryable, job: VariantJob, texts: string[], f
       added += inserted.changes;
     }
     if (added > 0) queueStudyResponses(tx, job.request.studyId);
-    if (failures.length === 0) dropVariantRequest(tx, job.request.seedPromptId);
+    // The owner may have asked for more variants of this seed while these calls ran: keep those.
+    const current = readRequest(tx.select().from(appMeta).where(eq(appMeta.key, `${KEY_PREFIX}${job.request.seedPromptId}`)).get()?.value);
+    const askedMeanwhile = Math.max((current?.count ?? 0) - job.request.count, 0);
+    const remaining = failures.length + askedMeanwhile;
+    if (remaining === 0) dropVariantRequest(tx, job.request.seedPromptId);
     else {
-      const error = `${failures.length} of ${job.request.count} variant requests failed: ${failures[0]}`;
-      saveRequest(tx, { ...job.request, count: failures.length, error });
+      const error = failures.length > 0 ? `${failures.length} of ${job.request.count} variant requests failed: ${failures[0]}` : null;
+      saveRequest(tx, { ...job.request, count: remaining, error });
     }
     return { added, duplicates: texts.length - added };
   });
