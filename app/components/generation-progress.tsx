@@ -23,15 +23,14 @@ function formatUsd(amount: number): string {
 
 /**
  * The owner's live view of generation: a bar (ready and failed shares), counts, tokens and cost. While
- * work is pending it polls the JSON status route every second; when the number of responses changes
- * (variants added) or the work ends, it revalidates the page so its lists catch up.
+ * work is pending it polls the JSON status route every second.
  */
 export function GenerationProgress({ studyId, initial }: { studyId: number; initial: GenerationStatus }) {
   const fetcher = useFetcher<GenerationStatus>();
   const revalidator = useRevalidator();
-  const status = fetcher.data ?? initial;
+  // The newer of the page's loader data (fresh after an action) and the last poll.
+  const status = fetcher.data && fetcher.data.at > initial.at ? fetcher.data : initial;
   const active = isActive(status);
-  const seen = useRef({ total: initial.responses.total, active: isActive(initial) });
 
   // The fetcher object changes on every render; the interval reads the current one through a ref.
   const fetcherRef = useRef(fetcher);
@@ -44,11 +43,13 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
     return () => clearInterval(timer);
   }, [active, studyId]);
 
+  // A poll that sees new responses (variants arrived) or the end of the work refreshes the page's lists.
+  const polled = fetcher.data;
+  const pageIsBehind =
+    polled !== undefined && polled.at > initial.at && (polled.responses.total !== initial.responses.total || isActive(polled) !== isActive(initial));
   useEffect(() => {
-    const changed = status.responses.total !== seen.current.total || active !== seen.current.active;
-    seen.current = { total: status.responses.total, active };
-    if (changed && revalidator.state === "idle") revalidator.revalidate();
-  }, [status.responses.total, active, revalidator]);
+    if (pageIsBehind && revalidator.state === "idle") revalidator.revalidate();
+  }, [pageIsBehind, revalidator]);
 
   const { total, ready, pending, failed, promptTokens, completionTokens, costUsd, unpriced } = status.responses;
   const percent = percentDone(status);

@@ -45,6 +45,8 @@ export function wakeGeneration(): void {
 export function generationStatus(studyId: number) {
   const provider = providerConfig();
   return {
+    // When this was read, so a page can tell the fresher of two copies apart.
+    at: Date.now(),
     provider: provider ? { chatModel: provider.chatModel, embeddingModel: targetEmbeddingModel(provider.embeddingModel) } : null,
     responses: responseProgress(db(), studyId),
     variantRequests: listVariantRequests(db(), studyId).map(({ seedPromptId, count, error }) => ({ seedPromptId, count, error })),
