@@ -1,0 +1,135 @@
+import { count, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { prompts, queries, responses, studies } from "../../db/schema";
+import { useTempAppDatabase } from "../../tests/helpers/temp-database";
+import { db } from "~/db.server";
+import { listVariantRequests } from "~/llm/variants.server";
+import { createStudy } from "~/models/study-setup.server";
+import { action as newStudyAction } from "./studies.new";
+import { action as setupAction } from "./studies.$studyId.setup";
+
+// The actions of the owner's setup pages, called as Remix calls them: every invalid post answers 400
+// with field errors and writes nothing; valid ones write in one transaction.
+
+function post(path: string, fields: Record<string, string | File>): Request {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  return new Request(`http://localhost${path}`, { method: "POST", body: form });
+}
+
+function rowCounts() {
+  const n = (table: typeof studies | typeof prompts | typeof queries | typeof responses) => db().select({ n: count() }).from(table).get()!.n;
+  return { studies: n(studies), prompts: n(prompts), queries: n(queries), responses: n(responses) };
+}
+
+async function body(response: Response | unknown) {
+  return (await (response as Response).json()) as { errors?: Record<string, string[]>; notice?: string };
+}
+
+describe("the new-study action", () => {
+  useTempAppDatabase();
+
+  it("creates the study from a multipart post with an uploaded queries CSV and redirects to its setup page", async () => {
+    const before = rowCounts();
+    const csv = new File(['text,notes\n"Why, though?",\nHow?,be short\n'], "queries.csv", { type: "text/csv" });
+    const response = (await newStudyAction({
+      request: post("/studies/new", { name: "Posted", task: "Help.", model: "m", temperature: "1", maxTokens: "50", seed: "", queriesFile: csv, promptsText: "A\n\nB" }),
+      params: {},
+      context: {},
+    })) as Response;
+    expect(response.status).toBe(302);
+    const studyId = Number(response.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
+    expect(db().select({ text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).orderBy(queries.id).all()).toEqual([{ text: "Why, though?" }, { text: "How?" }]);
+    expect(rowCounts()).toEqual({ studies: before.studies + 1, prompts: before.prompts + 2, queries: before.queries + 2, responses: before.responses + 4 });
+  });
+
+  it("answers 400 naming the file and line, and writes nothing", async () => {
+    const before = rowCounts();
+    const broken = new File(['{"text":"ok"}\n{"text":""}\n'], "queries.jsonl");
+    const response = (await newStudyAction({
+      request: post("/studies/new", { name: "Broken", task: "Help.", model: "m", temperature: "1", maxTokens: "50", queriesFile: broken, promptsText: "A\n\nB" }),
+      params: {},
+      context: {},
+    })) as Response;
+    expect(response.status).toBe(400);
+    expect((await body(response)).errors).toEqual({ queriesFile: ['queries.jsonl line 2: "text" is empty'] });
+    expect(rowCounts()).toEqual(before);
+  });
+});
+
+describe("the setup action", () => {
+  useTempAppDatabase();
+
+  function newStudy() {
+    return createStudy(db(), {
+      name: "Setup",
+      task: "Help.",
+      model: "m",
+      temperature: 0.5,
+      maxTokens: 50,
+      seed: null,
+      prompts: [
+        { text: "Be brief.", label: null, source: "manual" },
+        { text: "Be kind.", label: null, source: "manual" },
+      ],
+      queries: [{ text: "Hi?", notes: null }],
+      variants: null,
+      responses: [],
+    }).studyId;
+  }
+
+  async function run(studyId: number, fields: Record<string, string | File>) {
+    const response = (await setupAction({ request: post(`/studies/${studyId}/setup`, fields), params: { studyId: String(studyId) }, context: {} })) as Response;
+    return { status: response.status, ...(await body(response)) };
+  }
+
+  it("adds prompts and queues their responses", async () => {
+    const studyId = newStudy();
+    expect(await run(studyId, { intent: "add-prompts", promptsText: "Be bold.\n---\nbe BRIEF." })).toEqual({
+      status: 200,
+      intent: "add-prompts",
+      notice: "Added 1 prompt (1 already in the study); 1 response queued.",
+    });
+  });
+
+  it("records a variant request only for a seed prompt of this study, and only with a provider", async () => {
+    const studyId = newStudy();
+    const seed = db().select().from(prompts).where(eq(prompts.studyId, studyId)).get()!;
+    const foreign = db().select().from(prompts).where(eq(prompts.studyId, newStudy())).get()!;
+    expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(seed.id), variantCount: "2" })).toMatchObject({
+      status: 400,
+      errors: { variantCount: ["Generating variants needs an LLM provider (OPENAI_API_KEY or OPENAI_BASE_URL)"] },
+    });
+    // A provider that is never called: no worker runs in this test, the request is only stored.
+    const previous = process.env.OPENAI_BASE_URL;
+    process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
+    try {
+      expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(foreign.id), variantCount: "2" })).toMatchObject({
+        status: 400,
+        errors: { seedPromptId: ["Choose a prompt of this study"] },
+      });
+      expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(seed.id), variantCount: "2" })).toEqual({
+        status: 200,
+        intent: "generate-variants",
+        notice: `Writing 2 variants of prompt #${seed.id}.`,
+      });
+    } finally {
+      if (previous === undefined) delete process.env.OPENAI_BASE_URL;
+      else process.env.OPENAI_BASE_URL = previous;
+    }
+    expect(listVariantRequests(db(), studyId)).toEqual([{ studyId, seedPromptId: seed.id, count: 2, error: null }]);
+  });
+
+  it("rejects an import naming an unknown prompt and an unknown intent: 400, nothing written", async () => {
+    const studyId = newStudy();
+    const before = rowCounts();
+    const jsonl = new File([`${JSON.stringify({ prompt: "Be brief.", query: "Hi?", response: "Hello." })}\n${JSON.stringify({ prompt: "Nope", query: "Hi?", response: "x" })}`], "r.jsonl");
+    expect(await run(studyId, { intent: "import-responses", responsesFile: jsonl })).toMatchObject({
+      status: 400,
+      errors: { responsesFile: ['line 2: no prompt in this study matches "Nope". Nothing was imported.'] },
+    });
+    expect(await run(studyId, { intent: "drop" })).toMatchObject({ status: 400, errors: { intent: [expect.stringContaining("intent must be one of")] } });
+    expect(rowCounts()).toEqual(before);
+    expect(db().select().from(responses).where(eq(responses.status, "ready")).all().filter((r) => r.content === "Hello.")).toEqual([]);
+  });
+});
