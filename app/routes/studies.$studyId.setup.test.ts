@@ -1,5 +1,5 @@
 import { count, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prompts, queries, responses, studies } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
@@ -25,6 +25,16 @@ function rowCounts() {
 async function body(response: Response | unknown) {
   return (await (response as Response).json()) as { errors?: Record<string, string[]>; notice?: string };
 }
+
+// Offline unless a test says otherwise, whatever the developer's shell has set.
+const providerVariables = ["OPENAI_API_KEY", "OPENAI_BASE_URL"] as const;
+const savedProvider = Object.fromEntries(providerVariables.map((name) => [name, process.env[name]]));
+beforeAll(() => {
+  for (const name of providerVariables) delete process.env[name];
+});
+afterAll(() => {
+  for (const name of providerVariables) if (savedProvider[name] !== undefined) process.env[name] = savedProvider[name];
+});
 
 describe("the new-study action", () => {
   useTempAppDatabase();
@@ -101,7 +111,6 @@ describe("the setup action", () => {
       errors: { variantCount: ["Generating variants needs an LLM provider (OPENAI_API_KEY or OPENAI_BASE_URL)"] },
     });
     // A provider that is never called: no worker runs in this test, the request is only stored.
-    const previous = process.env.OPENAI_BASE_URL;
     process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
     try {
       expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(foreign.id), variantCount: "2" })).toMatchObject({
@@ -114,8 +123,7 @@ describe("the setup action", () => {
         notice: `Writing 2 variants of prompt #${seed.id}.`,
       });
     } finally {
-      if (previous === undefined) delete process.env.OPENAI_BASE_URL;
-      else process.env.OPENAI_BASE_URL = previous;
+      delete process.env.OPENAI_BASE_URL;
     }
     expect(listVariantRequests(db(), studyId)).toEqual([{ studyId, seedPromptId: seed.id, count: 2, error: null }]);
   });

@@ -113,7 +113,7 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
   beforeAll(async () => {
-    app = await startApp({ OPENAI_API_KEY: "", OPENAI_BASE_URL: "" });
+    app = await startApp();
     browser = await launchBrowser();
   });
 

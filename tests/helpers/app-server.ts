@@ -19,7 +19,17 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-e2e-"));
   const databasePath = path.join(dir, "app.db");
   const child = spawn(process.execPath, ["server.js"], {
-    env: { ...process.env, PORT: "0", DATABASE_PATH: databasePath, NODE_ENV: "production", INSECURE_COOKIES: "1", ...extraEnv },
+    // Offline unless the test points the app at a provider: a developer's own OPENAI_* must never leak into tests.
+    env: {
+      ...process.env,
+      PORT: "0",
+      DATABASE_PATH: databasePath,
+      NODE_ENV: "production",
+      INSECURE_COOKIES: "1",
+      OPENAI_API_KEY: "",
+      OPENAI_BASE_URL: "",
+      ...extraEnv,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
