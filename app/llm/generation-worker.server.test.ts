@@ -218,8 +218,9 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     const file = path.join(dir(), "variants.db");
     const connection = openDatabase(file);
     const seed = "You are the support bot. Answer briefly.";
-    // Variants 1 and 3 differ only in case and spacing, variant 4 repeats the seed: two survive.
-    const replies = ["Be kind and brief.", "Answer with the key fact first.", "be   KIND and brief.", seed.toUpperCase()];
+    // Variants 1 and 3 differ only in case and spacing, variant 4 repeats the seed: two survive, without
+    // the quotes and code fence some models wrap their answer in.
+    const replies = ['"Be kind and brief."', "```text\nAnswer with the key fact first.\n```", "be   KIND and brief.", seed.toUpperCase()];
     fake.setChatReply((system, user) => {
       const match = user.match(/Write variant (\d+) of/);
       return match ? replies[Number(match[1]) - 1]! : fakeChatReply(system, user);

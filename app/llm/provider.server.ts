@@ -15,7 +15,7 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 /** Selects the built-in offline embedder instead of the provider's embeddings endpoint. */
-export const LEXICAL_EMBEDDING_SETTING = "lexical";
+const LEXICAL_EMBEDDING_SETTING = "lexical";
 
 export interface ProviderConfig {
   apiKey: string;

@@ -107,7 +107,7 @@ export function variantMessages(task: string, seedText: string, index: number, t
 }
 
 /** A model's answer without the code fence or quotes some models wrap around it. */
-export function cleanVariantText(raw: string): string {
+function cleanVariantText(raw: string): string {
   let text = raw.trim();
   const fenced = text.match(/^```[^\n]*\n([\s\S]*?)\n?```$/);
   if (fenced) text = fenced[1]!.trim();
@@ -172,18 +172,13 @@ export async function generateVariant(client: OpenAI, job: VariantJob, index: nu
   return text;
 }
 
-export interface VariantStoreResult {
-  added: number;
-  duplicates: number;
-}
-
 /**
  * Stores generated variants as prompts (source "generated", parent = the seed), dropping any whose
  * normalised text repeats the seed, another variant or an existing prompt, queues their responses,
  * and closes the request, or keeps it open with `failures` when some calls failed, so a retry asks only
  * for the missing ones. One synchronous transaction.
  */
-export function storeVariants(db: Queryable, job: VariantJob, texts: string[], failures: string[]): VariantStoreResult {
+export function storeVariants(db: Queryable, job: VariantJob, texts: string[], failures: string[]): void {
   return db.transaction((tx) => {
     let added = 0;
     const seen = new Set<string>();
@@ -215,6 +210,5 @@ export function storeVariants(db: Queryable, job: VariantJob, texts: string[], f
       const error = failures.length > 0 ? `${failures.length} of ${job.request.count} variant requests failed: ${failures[0]}` : null;
       saveRequest(tx, { ...job.request, count: remaining, error });
     }
-    return { added, duplicates: texts.length - added };
   });
 }

@@ -18,7 +18,7 @@ import type { NewPrompt, NewStudy } from "./study-setup.server";
 // readSetupForm); each schema turns pasted text and files into rows, reporting a parse error on the
 // field it came from, with the file name and line.
 
-export const MAX_UPLOAD_BYTES = 5_000_000;
+const MAX_UPLOAD_BYTES = 5_000_000;
 
 const UploadSchema = z.object({ name: z.string(), content: z.string() });
 type Upload = z.infer<typeof UploadSchema>;

@@ -30,10 +30,10 @@ export interface ParsedResponse {
   content: string;
 }
 
-export type FileFormat = "csv" | "jsonl" | "text";
+type FileFormat = "csv" | "jsonl" | "text";
 
 /** The format of an upload, from its file name. */
-export function fileFormat(fileName: string): FileFormat {
+function fileFormat(fileName: string): FileFormat {
   const lower = fileName.toLowerCase();
   if (lower.endsWith(".csv")) return "csv";
   if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson") || lower.endsWith(".json")) return "jsonl";
