@@ -10,7 +10,8 @@ declare global {
 
 export function connection(): Connection {
   if (!globalThis.__promptduelConnection) {
-    const opened = openDatabase(env().DATABASE_PATH);
+    const config = env();
+    const opened = openDatabase(config.DATABASE_PATH, { synchronous: config.SQLITE_SYNCHRONOUS });
     seedDemoStudy(opened.db);
     globalThis.__promptduelConnection = opened;
   }
@@ -22,3 +23,22 @@ export function db(): DB {
 }
 
 export type { DB };
+
+const statementCache = new WeakMap<DB, Map<string, unknown>>();
+
+/**
+ * A statement built once per connection and reused: drizzle otherwise rebuilds and re-prepares the
+ * SQL on every call, which dominated the cost of the pair/vote requests (bench:server profile).
+ * `key` must identify the statement uniquely; `build` must use sql.placeholder for the values.
+ */
+export function prepared<T>(key: string, build: (database: DB) => T): T {
+  const database = db();
+  let cache = statementCache.get(database);
+  if (!cache) statementCache.set(database, (cache = new Map()));
+  let statement = cache.get(key) as T | undefined;
+  if (statement === undefined) {
+    statement = build(database);
+    cache.set(key, statement);
+  }
+  return statement;
+}

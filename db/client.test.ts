@@ -7,19 +7,25 @@ import { studies } from "./schema";
 describe("openDatabase", () => {
   const dir = useTempDir();
 
-  it("creates the file, applies the migrations and sets WAL, foreign keys and FULL sync", () => {
+  it("creates the file, applies the migrations and sets WAL, foreign keys and NORMAL sync", () => {
     const file = path.join(dir(), "nested", "app.db");
     const connection = openDatabase(file);
     const sqlite = connection.db.$client;
     expect(sqlite.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
-    expect(sqlite.pragma("synchronous", { simple: true })).toBe(2);
+    expect(sqlite.pragma("synchronous", { simple: true })).toBe(1);
     expect(sqlite.pragma("busy_timeout", { simple: true })).toBe(5000);
     const tables = sqlite
       .prepare("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name")
       .pluck()
       .all();
     expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    connection.close();
+  });
+
+  it("uses FULL sync when asked", () => {
+    const connection = openDatabase(path.join(dir(), "full.db"), { synchronous: "FULL" });
+    expect(connection.db.$client.pragma("synchronous", { simple: true })).toBe(2);
     connection.close();
   });
 

@@ -101,7 +101,9 @@ export const responses = sqliteTable(
   },
   (table) => [
     uniqueIndex("responses_prompt_query_settings_unique").on(table.promptId, table.queryId, table.settingsHash),
-    index("responses_status_idx").on(table.status),
+    // Partial: the generation queue looks for pending rows; a plain status index misled the planner
+    // into scanning every ready response for per-prompt lookups (bench:server profile).
+    index("responses_pending_idx").on(table.id).where(sql`status = 'pending'`),
     index("responses_query_idx").on(table.queryId),
   ],
 );

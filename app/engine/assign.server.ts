@@ -1,7 +1,8 @@
-import { and, desc, eq, gt, lt } from "drizzle-orm";
+import { and, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import { assignments, prompts, queries, responses, studies } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
-import { db } from "~/db.server";
+import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
 import { getStudyEngine, type ProposedPair } from "./engine.server";
 
@@ -20,52 +21,40 @@ type Transaction = Parameters<Parameters<ReturnType<typeof db>["transaction"]>[0
  * pairs already handed out counted as pending) that no other annotator holds right now and that is
  * not the duel this annotator just answered. No LLM call and no training happens here; before the
  * engine's first fit, or when every proposal is taken, the pair is uniform random over the pairs
- * whose responses are ready (recorded with policy "random"). The query is drawn uniformly among
- * those where both prompts' responses are ready.
+ * whose responses are ready (recorded with policy "random"), a full scan that only the cold start
+ * pays. The query is drawn uniformly among those where both prompts' responses are ready.
  */
 export function assignNextPair(studyId: number, annotatorId: number, options: AssignOptions = {}) {
   const now = options.now ?? new Date();
   const random = options.random ?? Math.random;
-  const study = db().select().from(studies).where(eq(studies.id, studyId)).get();
+  const statements = hotStatements();
+  const study = statements.study.get({ studyId });
   if (!study) return null;
   const engine = getStudyEngine(studyId);
   const proposals = engine.proposedPairs();
   const assignment = db().transaction((tx) => {
-    tx.update(assignments)
-      .set({ status: "expired" })
-      .where(and(eq(assignments.studyId, studyId), eq(assignments.status, "open"), lt(assignments.expiresAt, now)))
-      .run();
-    const open = tx
-      .select()
-      .from(assignments)
-      .where(and(eq(assignments.studyId, studyId), eq(assignments.annotatorId, annotatorId), eq(assignments.status, "open")))
-      .get();
+    statements.expire.run({ studyId, now: now.getTime() });
+    const open = statements.openOf.get({ studyId, annotatorId });
     if (open) return { row: open, created: false };
 
-    const readyQueries = readyQueriesByPrompt(tx, studyId, generationSettingsHash(study));
-    const previous = tx
-      .select()
-      .from(assignments)
-      .where(and(eq(assignments.studyId, studyId), eq(assignments.annotatorId, annotatorId)))
-      .orderBy(desc(assignments.id))
-      .get();
-    const held = new Set(
-      tx
-        .select({ a: assignments.promptAId, b: assignments.promptBId })
-        .from(assignments)
-        .where(and(eq(assignments.studyId, studyId), eq(assignments.status, "open")))
-        .all()
-        .map(({ a, b }) => pairKey(a, b)),
-    );
+    const settingsHash = generationSettingsHash(study);
+    const previous = statements.previousOf.get({ studyId, annotatorId });
+    const held = new Set(statements.held.all({ studyId }).map(({ a, b }) => pairKey(a, b)));
     const lastPair = previous ? pairKey(previous.promptAId, previous.promptBId) : null;
-    const usable = (pair: ProposedPair) => {
+    let choices: number[] = [];
+    const proposal = proposals.find((pair) => {
       const key = pairKey(pair.promptAId, pair.promptBId);
-      return key !== lastPair && !held.has(key) && commonQueries(readyQueries, pair).length > 0;
-    };
-    const proposal = proposals.find(usable);
-    const pair = proposal ?? randomReadyPair(readyQueries, random, lastPair);
-    if (!pair) return null;
-    const choices = commonQueries(readyQueries, pair);
+      if (key === lastPair || held.has(key)) return false;
+      choices = commonReadyQueries(pair, settingsHash);
+      return choices.length > 0;
+    });
+    let pair: ProposedPair | null = proposal ?? null;
+    if (!pair) {
+      const sampled = sampleReadyPair(studyId, settingsHash, random, lastPair);
+      pair = sampled?.pair ?? randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, lastPair);
+      if (!pair) return null;
+      choices = sampled?.queries ?? commonReadyQueries(pair, settingsHash);
+    }
     const queryId = choices[Math.floor(random() * choices.length)]!;
     const row = tx
       .insert(assignments)
@@ -130,6 +119,69 @@ function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: st
   return byPrompt;
 }
 
+const responseB = alias(responses, "response_b");
+
+/** Queries for which both prompts of the pair have a ready response (two lookups on the unique index). */
+function commonReadyQueries(pair: ProposedPair, settingsHash: string): number[] {
+  return hotStatements()
+    .commonReady.all({ promptAId: pair.promptAId, promptBId: pair.promptBId, settingsHash })
+    .map((row) => row.queryId);
+}
+
+/** The statements every pair request runs, prepared once per connection. */
+function hotStatements() {
+  return prepared("assign", (database) => ({
+    study: database
+      .select()
+      .from(studies)
+      .where(eq(studies.id, sql.placeholder("studyId")))
+      .prepare(),
+    expire: database
+      .update(assignments)
+      .set({ status: "expired" })
+      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.status, "open"), lt(assignments.expiresAt, sql.placeholder("now"))))
+      .prepare(),
+    openOf: database
+      .select()
+      .from(assignments)
+      .where(
+        and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.annotatorId, sql.placeholder("annotatorId")), eq(assignments.status, "open")),
+      )
+      .prepare(),
+    previousOf: database
+      .select()
+      .from(assignments)
+      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.annotatorId, sql.placeholder("annotatorId"))))
+      .orderBy(desc(assignments.id))
+      .limit(1)
+      .prepare(),
+    activePromptIds: database
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(and(eq(prompts.studyId, sql.placeholder("studyId")), eq(prompts.active, true)))
+      .prepare(),
+    held: database
+      .select({ a: assignments.promptAId, b: assignments.promptBId })
+      .from(assignments)
+      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.status, "open")))
+      .prepare(),
+    commonReady: database
+      .select({ queryId: responses.queryId })
+      .from(responses)
+      .innerJoin(
+        responseB,
+        and(
+          eq(responseB.promptId, sql.placeholder("promptBId")),
+          eq(responseB.queryId, responses.queryId),
+          eq(responseB.settingsHash, sql.placeholder("settingsHash")),
+          eq(responseB.status, "ready"),
+        ),
+      )
+      .where(and(eq(responses.promptId, sql.placeholder("promptAId")), eq(responses.settingsHash, sql.placeholder("settingsHash")), eq(responses.status, "ready")))
+      .prepare(),
+  }));
+}
+
 function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPair): number[] {
   const a = readyQueries.get(pair.promptAId);
   const b = readyQueries.get(pair.promptBId);
@@ -137,7 +189,29 @@ function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPai
   return [...a].filter((queryId) => b.has(queryId));
 }
 
-/** Uniform over unordered prompt pairs that share a ready query, avoiding `avoid` when another exists. */
+/**
+ * Rejection sampling of a uniformly random pair of active prompts that share a ready query, with
+ * one indexed lookup per draw: O(1) expected when most responses are ready. Null after 32 misses
+ * (a sparse study), where the caller falls back to the full scan.
+ */
+function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: string | null) {
+  const ids = hotStatements()
+    .activePromptIds.all({ studyId })
+    .map((row) => row.id);
+  if (ids.length < 2) return null;
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const i = Math.floor(random() * ids.length);
+    let j = Math.floor(random() * (ids.length - 1));
+    if (j >= i) j++;
+    const pair = { promptAId: ids[i]!, promptBId: ids[j]! };
+    if (pairKey(pair.promptAId, pair.promptBId) === avoid) continue;
+    const queries = commonReadyQueries(pair, settingsHash);
+    if (queries.length > 0) return { pair, queries };
+  }
+  return null;
+}
+
+/** Uniform over all pairs that share a ready query, by enumeration: only for sparse studies, O(n^2). */
 function randomReadyPair(readyQueries: Map<number, Set<number>>, random: () => number, avoid: string | null): ProposedPair | null {
   const ids = [...readyQueries.keys()];
   const candidates: ProposedPair[] = [];

@@ -2,16 +2,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { and, asc, eq, gt, ne } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
 import { DEFAULT_POLICY, isPolicyName, type Duel, type PolicyName } from "../../bandit/policy";
 import { assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
-import type { FromWorker, LeaderboardState, SelectionState, ToWorker } from "./protocol";
+import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
 
-// Leaderboard statistics (bootstrap Bradley–Terry) cost far more than a warm-started refit on big
-// studies; they are recomputed at most this often while votes stream in (always on quiet studies).
-const LEADERBOARD_INTERVAL_MS = 2_000;
+// Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in.
+const STATS_INTERVAL_MS = 2_000;
+// Time the selection worker may spend proposing pairs after a refit (pending-aware selection costs
+// O(pool) per pair): a few good pairs soon beat many pairs late.
+const SELECTION_BUDGET_MS = 150;
 
 function repoRoot(): string {
   // Works from app/engine/*.ts (tests, tsx) and from the bundled build/index.js alike.
@@ -65,25 +67,32 @@ export interface ProposedPair {
 }
 
 /**
- * One study's engine: a worker thread holding the policy, fed from SQLite (votes + prompt
- * embeddings are the only truth, so a restart rebuilds it exactly). Updates are coalesced: while
- * the worker trains, further votes only mark the state dirty, and one more update follows.
+ * One study's engine: two worker threads, fed from SQLite (votes + prompt embeddings are the only
+ * truth, so a restart rebuilds it exactly). The selection worker refits the policy and proposes the
+ * next pairs; the statistics worker computes the leaderboard and the stopping rule for snapshots.
+ * Both are coalesced: while one works, further votes only mark it dirty, and one more run follows.
  */
 export class StudyEngine {
   readonly policy: PolicyName;
-  private readonly worker: Worker;
+  private readonly selectionWorker: Worker;
+  private readonly statsWorker: Worker;
   private readonly armPromptIds: number[] = [];
   private readonly armOfPrompt = new Map<number, number>();
   private readonly featureSource: FeatureSource;
+  private readonly duels: Duel[] = [];
+  private lastVoteId = 0;
+  private lastPromptId = 0;
+  private readonly waitingForEmbedding = new Set<number>();
   private selection: SelectionState | null = null;
-  private inFlight = false;
-  private dirty = false;
-  private awaitingLeaderboard = false;
-  private lastLeaderboardAt = 0;
-  private lastSnapshotVotes = -1;
-  private trailingStatsTimer: NodeJS.Timeout | null = null;
+  private selecting = false;
+  private selectionDirty = false;
+  private computingStats = false;
+  private lastStatsAt = 0;
+  private lastStatsVotes = -1;
+  private statsTimer: NodeJS.Timeout | null = null;
   private requestCounter = 0;
   private idleWaiters: (() => void)[] = [];
+  private statsWaiters: (() => void)[] = [];
   private closed = false;
 
   constructor(readonly studyId: number) {
@@ -94,19 +103,9 @@ export class StudyEngine {
     const rows = this.promptRows();
     this.featureSource = chooseFeatureSource(rows);
     const features = this.claimArms(rows);
-    const root = repoRoot();
-    this.worker = new Worker(path.join(root, "app/engine/worker-bootstrap.mjs"), {
-      workerData: { entry: pathToFileURL(path.join(root, "app/engine/engine.worker.ts")).href },
-    });
-    this.worker.unref();
-    this.worker.on("message", (message: FromWorker) => this.onMessage(message));
-    this.worker.on("error", (error) => {
-      console.error(`engine for study ${studyId} crashed:`, error);
-      this.inFlight = false;
-      this.closed = true;
-      this.releaseWaiters();
-    });
-    this.post({ type: "init", policy: this.policy, seed: studyId, features });
+    this.selectionWorker = this.startWorker();
+    this.statsWorker = this.startWorker();
+    this.selectionWorker.postMessage({ type: "init", policy: this.policy, seed: studyId, features } satisfies ToWorker);
     this.requestUpdate();
   }
 
@@ -121,106 +120,148 @@ export class StudyEngine {
     return this.selection?.voteCount ?? 0;
   }
 
-  /** Something changed (a vote, a new prompt, a pair handed out): retrain soon, never blocking the caller. */
-  requestUpdate(options: { forceLeaderboard?: boolean } = {}): void {
+  /** Something changed (a vote, a new prompt, a pair handed out): refit soon, never blocking the caller. */
+  requestUpdate(): void {
     if (this.closed) return;
-    if (this.inFlight) {
-      this.dirty = true;
+    if (this.selecting) {
+      this.selectionDirty = true;
       return;
     }
-    this.inFlight = true;
-    this.dirty = false;
+    this.selecting = true;
+    this.selectionDirty = false;
     const newArms = this.claimArms(this.promptRows());
-    if (newArms.length > 0) this.post({ type: "addArms", features: newArms });
-    const history = this.history();
+    if (newArms.length > 0) this.selectionWorker.postMessage({ type: "addArms", features: newArms } satisfies ToWorker);
     const pending = this.pendingPairs();
-    const withLeaderboard = options.forceLeaderboard === true || Date.now() - this.lastLeaderboardAt >= LEADERBOARD_INTERVAL_MS;
-    this.awaitingLeaderboard = withLeaderboard;
-    this.post({
-      type: "update",
+    this.selectionWorker.postMessage({
+      type: "select",
       requestId: ++this.requestCounter,
-      history,
+      history: this.history(),
       pending,
       batchSize: Math.max(8, 2 * pending.length + 4),
-      withLeaderboard,
-    });
+      budgetMs: SELECTION_BUDGET_MS,
+    } satisfies ToWorker);
   }
 
-  /** Resolves when the proposed pairs reflect every vote so far (no update running or queued). */
+  /** Resolves when the proposed pairs reflect every vote so far (no refit running or queued). */
   whenIdle(): Promise<void> {
-    if (!this.inFlight && !this.dirty) return Promise.resolve();
+    if (!this.selecting && !this.selectionDirty) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Resolves when the latest snapshot (leaderboard statistics) covers every vote so far. */
+  /** Resolves when the latest snapshot covers every vote the selection has seen (skips the throttle). */
   async whenStatsCurrent(): Promise<void> {
     await this.whenIdle();
-    if (!this.trailingStatsTimer || this.closed) return;
-    clearTimeout(this.trailingStatsTimer);
-    this.trailingStatsTimer = null;
-    this.requestUpdate({ forceLeaderboard: true });
-    await this.whenIdle();
+    if (this.closed || !this.selection || this.lastStatsVotes === this.selection.voteCount) return;
+    const done = new Promise<void>((resolve) => this.statsWaiters.push(resolve));
+    this.requestStats({ now: true });
+    await done;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.trailingStatsTimer) clearTimeout(this.trailingStatsTimer);
+    if (this.statsTimer) clearTimeout(this.statsTimer);
     this.releaseWaiters();
-    await this.worker.terminate();
+    for (const resolve of this.statsWaiters.splice(0)) resolve();
+    await Promise.all([this.selectionWorker.terminate(), this.statsWorker.terminate()]);
   }
 
-  private post(message: ToWorker) {
-    this.worker.postMessage(message);
+  private startWorker(): Worker {
+    const root = repoRoot();
+    const worker = new Worker(path.join(root, "app/engine/worker-bootstrap.mjs"), {
+      workerData: { entry: pathToFileURL(path.join(root, "app/engine/engine.worker.ts")).href },
+    });
+    worker.unref();
+    worker.on("message", (message: FromWorker) => this.onMessage(message));
+    worker.on("error", (error) => {
+      console.error(`engine for study ${this.studyId} crashed:`, error);
+      this.closed = true;
+      this.selecting = false;
+      this.computingStats = false;
+      this.releaseWaiters();
+    });
+    return worker;
   }
 
   private onMessage(message: FromWorker) {
     if (message.type === "error") {
       console.error(`engine for study ${this.studyId}: ${message.message}`);
-      this.finishUpdate();
+      this.selecting = false;
+      this.computingStats = false;
+      this.releaseWaiters();
       return;
     }
     if (message.type === "selection") {
       this.selection = message;
-      if (!this.awaitingLeaderboard) this.finishUpdate();
+      this.selecting = false;
+      if (this.selectionDirty) this.requestUpdate();
+      else this.releaseWaiters();
+      this.requestStats();
       return;
     }
-    this.lastLeaderboardAt = Date.now();
+    this.computingStats = false;
+    this.lastStatsAt = Date.now();
     this.writeSnapshot(message);
-    this.finishUpdate();
+    if (this.selection && this.selection.voteCount !== this.lastStatsVotes) this.requestStats();
+    else for (const resolve of this.statsWaiters.splice(0)) resolve();
   }
 
-  private finishUpdate() {
-    this.inFlight = false;
-    this.awaitingLeaderboard = false;
-    if (this.dirty) return this.requestUpdate();
-    if (this.selection && this.selection.voteCount !== this.lastSnapshotVotes) this.scheduleTrailingStats();
-    this.releaseWaiters();
+  /**
+   * Statistics for the current selection, at most every STATS_INTERVAL_MS while votes stream in
+   * (the trailing run after the last vote always happens); `now` skips the wait.
+   */
+  private requestStats(options: { now?: boolean } = {}) {
+    if (this.closed || this.computingStats || !this.selection) return;
+    if (this.selection.voteCount === this.lastStatsVotes && this.lastStatsVotes >= 0) return;
+    const wait = options.now ? 0 : Math.max(0, STATS_INTERVAL_MS - (Date.now() - this.lastStatsAt));
+    if (wait > 0) {
+      this.statsTimer ??= setTimeout(() => {
+        this.statsTimer = null;
+        this.requestStats();
+      }, wait);
+      this.statsTimer.unref();
+      return;
+    }
+    if (this.statsTimer) {
+      clearTimeout(this.statsTimer);
+      this.statsTimer = null;
+    }
+    this.computingStats = true;
+    this.statsSelection = this.selection;
+    this.statsWorker.postMessage({
+      type: "stats",
+      requestId: this.selection.requestId,
+      armCount: this.armPromptIds.length,
+      history: this.duels.slice(0, this.selection.voteCount),
+      recommended: this.selection.recommended,
+      seed: this.studyId,
+    } satisfies ToWorker);
   }
 
-  /** Votes stopped arriving while statistics were throttled: compute them once the interval has passed. */
-  private scheduleTrailingStats() {
-    if (this.trailingStatsTimer) return;
-    const wait = Math.max(0, LEADERBOARD_INTERVAL_MS - (Date.now() - this.lastLeaderboardAt));
-    this.trailingStatsTimer = setTimeout(() => {
-      this.trailingStatsTimer = null;
-      this.requestUpdate({ forceLeaderboard: true });
-    }, wait);
-    this.trailingStatsTimer.unref();
-  }
+  // The selection the running statistics were computed for: a snapshot pairs both consistently.
+  private statsSelection: SelectionState | null = null;
 
   private releaseWaiters() {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Prompts the engine may not have as arms yet: every prompt on the first call, afterwards only
+   * newer ones and those still waiting for an embedding (so a refit does not re-read the pool).
+   */
   private promptRows(): PromptRow[] {
-    return db()
-      .select({ id: prompts.id, text: prompts.text, embedding: prompts.embedding, embeddingModel: prompts.embeddingModel })
+    const columns = { id: prompts.id, text: prompts.text, embedding: prompts.embedding, embeddingModel: prompts.embeddingModel };
+    const newer = db()
+      .select(columns)
       .from(prompts)
-      .where(eq(prompts.studyId, this.studyId))
+      .where(and(eq(prompts.studyId, this.studyId), gt(prompts.id, this.lastPromptId)))
       .orderBy(asc(prompts.id))
       .all();
+    const waiting =
+      this.waitingForEmbedding.size > 0
+        ? db().select(columns).from(prompts).where(inArray(prompts.id, [...this.waitingForEmbedding])).orderBy(asc(prompts.id)).all()
+        : [];
+    for (const row of newer) this.lastPromptId = Math.max(this.lastPromptId, row.id);
+    return [...waiting, ...newer];
   }
 
   /** Registers prompts the engine has not seen yet as new arms (growing pool) and returns their features. */
@@ -230,7 +271,11 @@ export class StudyEngine {
       if (this.armOfPrompt.has(row.id)) continue;
       const vector = featuresOf(row, this.featureSource);
       // A prompt whose embedding is not computed yet joins on a later update.
-      if (!vector) continue;
+      if (!vector) {
+        this.waitingForEmbedding.add(row.id);
+        continue;
+      }
+      this.waitingForEmbedding.delete(row.id);
       this.armOfPrompt.set(row.id, this.armPromptIds.length);
       this.armPromptIds.push(row.id);
       features.push(vector);
@@ -238,23 +283,36 @@ export class StudyEngine {
     return features;
   }
 
+  /**
+   * The vote history as duels, read incrementally: only votes newer than the last one consumed.
+   * Consumption stops at a vote naming a prompt that is not an arm yet (its embedding is still being
+   * computed), so that vote is read again on a later update instead of being lost.
+   */
   private history(): Duel[] {
     const rows = db()
-      .select({ promptAId: assignments.promptAId, promptBId: assignments.promptBId, leftIsA: assignments.leftIsA, choice: votes.choice })
+      .select({
+        id: votes.id,
+        promptAId: assignments.promptAId,
+        promptBId: assignments.promptBId,
+        leftIsA: assignments.leftIsA,
+        choice: votes.choice,
+      })
       .from(votes)
       .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-      .where(and(eq(votes.studyId, this.studyId), ne(votes.choice, "skip")))
+      .where(and(eq(votes.studyId, this.studyId), gt(votes.id, this.lastVoteId)))
       .orderBy(asc(votes.id))
       .all();
-    const duels: Duel[] = [];
     for (const row of rows) {
-      const left = this.armOfPrompt.get(row.leftIsA ? row.promptAId : row.promptBId);
-      const right = this.armOfPrompt.get(row.leftIsA ? row.promptBId : row.promptAId);
       const outcome = toOutcome(row.choice);
-      if (left === undefined || right === undefined || outcome === null) continue;
-      duels.push({ a: left, b: right, outcome });
+      if (outcome !== null) {
+        const left = this.armOfPrompt.get(row.leftIsA ? row.promptAId : row.promptBId);
+        const right = this.armOfPrompt.get(row.leftIsA ? row.promptBId : row.promptAId);
+        if (left === undefined || right === undefined) break;
+        this.duels.push({ a: left, b: right, outcome });
+      }
+      this.lastVoteId = row.id;
     }
-    return duels;
+    return this.duels;
   }
 
   private pendingPairs(): [number, number][] {
@@ -272,10 +330,11 @@ export class StudyEngine {
     return pairs;
   }
 
-  private writeSnapshot(stats: LeaderboardState) {
-    if (stats.voteCount === this.lastSnapshotVotes || !this.selection) return;
-    this.lastSnapshotVotes = stats.voteCount;
-    const { utilities, uncertainties, recommended } = this.selection;
+  private writeSnapshot(stats: StatisticsState) {
+    const selection = this.statsSelection;
+    if (!selection || stats.voteCount === this.lastStatsVotes) return;
+    this.lastStatsVotes = stats.voteCount;
+    const { utilities, uncertainties, recommended } = selection;
     const statsByArm = new Map(stats.arms.map((row) => [row.arm, row]));
     const promptStats: PromptStat[] = this.armPromptIds.map((promptId, arm) => {
       const row = statsByArm.get(arm);

@@ -1,6 +1,7 @@
-// One study's engine, in a worker thread so that training never blocks a request (DESIGN §4).
-// Pure computation: the app sends features and the vote history, the worker answers with the
-// next pairs, the estimates and (less often) the leaderboard statistics. It never touches SQLite.
+// A study's engine thread (DESIGN §4): training and statistics never block a request. Pure
+// computation: the app sends features and the vote history and gets back pairs, estimates and
+// statistics. It never touches SQLite. One script, two roles (see protocol.ts): a selection worker
+// receives init/addArms/select, a statistics worker receives stats.
 import { parentPort } from "node:worker_threads";
 import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
@@ -15,10 +16,17 @@ if (!port) throw new Error("engine.worker must run in a worker thread");
 let policy: DuelingPolicy | null = null;
 let armCount = 0;
 let selectionRandom: RandomSource = mulberry32(1);
-let statsRandom: RandomSource = mulberry32(2);
 
 function post(message: FromWorker) {
   port!.postMessage(message);
+}
+
+/**
+ * Bootstrap refits for the leaderboard: 200 on studies of up to 100 prompts; large pools get 50,
+ * because each refit costs O(iterations x (pairs + arms)).
+ */
+function bootstrapSamples(arms: number): number {
+  return arms <= 100 ? 200 : 50;
 }
 
 function handle(message: ToWorker) {
@@ -28,7 +36,6 @@ function handle(message: ToWorker) {
       policy = withCoverage(createPolicy(message.policy, { features: message.features, random: mulberry32(deriveSeed(message.seed, 0)) }));
       armCount = message.features.length;
       selectionRandom = mulberry32(deriveSeed(message.seed, 1));
-      statsRandom = mulberry32(deriveSeed(message.seed, 2));
       return;
     }
     case "addArms": {
@@ -37,44 +44,46 @@ function handle(message: ToWorker) {
       armCount += message.features.length;
       return;
     }
-    case "update": {
-      if (!policy) throw new Error("engine.worker: update before init");
+    case "select": {
+      if (!policy) throw new Error("engine.worker: select before init");
       const started = performance.now();
       policy.fit(message.history);
+      const selectionStarted = performance.now();
       const pending = [...message.pending];
       const pairs: [number, number][] = [];
       const distinctPairs = (armCount * (armCount - 1)) / 2;
-      for (let k = 0; k < Math.min(message.batchSize, distinctPairs); k++) {
+      while (pairs.length < Math.min(message.batchSize, distinctPairs)) {
         const pair = policy.selectPair({ pending, random: selectionRandom });
         pairs.push(pair);
         pending.push(pair);
+        if (performance.now() - selectionStarted > message.budgetMs) break;
       }
-      const recommended = policy.recommend();
-      const utilities = policy.utilities();
-      const uncertainties = policy.uncertainties();
       post({
         type: "selection",
         requestId: message.requestId,
         voteCount: message.history.length,
         pairs,
-        recommended,
-        utilities,
-        uncertainties,
-        fitMs: performance.now() - started,
+        recommended: policy.recommend(),
+        utilities: policy.utilities(),
+        uncertainties: policy.uncertainties(),
+        fitMs: selectionStarted - started,
       });
-      if (!message.withLeaderboard) return;
-      const statsStarted = performance.now();
-      const leaderboard = computeLeaderboard(armCount, message.history, { random: statsRandom, samples: 200 });
-      const decision = evaluateStoppingRule(armCount, message.history, recommended);
+      return;
+    }
+    case "stats": {
+      const started = performance.now();
+      const random = mulberry32(deriveSeed(message.seed, message.history.length));
+      const leaderboard = computeLeaderboard(message.armCount, message.history, { random, samples: bootstrapSamples(message.armCount) });
+      const decision = evaluateStoppingRule(message.armCount, message.history, message.recommended);
       post({
-        type: "leaderboard",
+        type: "statistics",
         requestId: message.requestId,
         voteCount: message.history.length,
         arms: leaderboard.rows.map(({ arm, score, lower, upper, probabilityBest }) => ({ arm, score, lower, upper, probabilityBest })),
         leftWinRate: leaderboard.leftSide.rate,
         converged: decision.converged,
         votesStillNeeded: decision.votesStillNeeded,
-        statsMs: performance.now() - statsStarted,
+        statsMs: performance.now() - started,
       });
       return;
     }

@@ -1,30 +1,25 @@
 import type { Duel, PolicyName } from "../../bandit/policy";
 
-// Messages between the app (engine.server.ts) and one study's engine worker (engine.worker.ts).
-// Arms are indices into the worker's feature list; the app maps them to prompt ids.
+// Messages between the app (engine.server.ts) and a study's two worker threads (engine.worker.ts):
+// the selection worker holds the policy (fit + next pairs, fast), the statistics worker computes
+// the bootstrap leaderboard and the stopping rule (slow on big studies), so statistics never delay
+// the pairs annotators get. Arms are indices into the feature list; the app maps them to prompt ids.
 
 export type ToWorker =
   | { type: "init"; policy: PolicyName | "default"; seed: number; features: Float64Array[] }
   | { type: "addArms"; features: Float64Array[] }
   | {
-      type: "update";
+      type: "select";
       requestId: number;
       history: Duel[];
       /** Pairs handed out and not yet answered. */
       pending: [number, number][];
-      /** How many distinct next pairs to propose. */
+      /** At most this many distinct next pairs... */
       batchSize: number;
-      /** Also recompute the (slower) leaderboard statistics. */
-      withLeaderboard: boolean;
-    };
-
-export interface ArmStats {
-  arm: number;
-  score: number;
-  lower: number;
-  upper: number;
-  probabilityBest: number;
-}
+      /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
+      budgetMs: number;
+    }
+  | { type: "stats"; requestId: number; armCount: number; history: Duel[]; recommended: number; seed: number };
 
 export interface SelectionState {
   type: "selection";
@@ -38,8 +33,16 @@ export interface SelectionState {
   fitMs: number;
 }
 
-export interface LeaderboardState {
-  type: "leaderboard";
+export interface ArmStats {
+  arm: number;
+  score: number;
+  lower: number;
+  upper: number;
+  probabilityBest: number;
+}
+
+export interface StatisticsState {
+  type: "statistics";
   requestId: number;
   voteCount: number;
   arms: ArmStats[];
@@ -50,4 +53,4 @@ export interface LeaderboardState {
   statsMs: number;
 }
 
-export type FromWorker = SelectionState | LeaderboardState | { type: "error"; message: string };
+export type FromWorker = SelectionState | StatisticsState | { type: "error"; message: string };

@@ -1,9 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { assignments, queries, responses, studies, VOTE_CHOICES, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
-import { db } from "~/db.server";
+import { db, prepared } from "~/db.server";
 
 export const VoteFormSchema = z.object({
   assignmentId: z.coerce.number({ error: "assignmentId must be a number" }).int().positive(),
@@ -28,12 +28,9 @@ export type RecordVoteResult = { status: "recorded" | "duplicate" } | { status: 
  * expired assignment still counts once: the click was real.
  */
 export function recordVote(studyId: number, annotatorId: number, input: VoteInput): RecordVoteResult {
+  const statements = voteStatements();
   return db().transaction((tx) => {
-    const assignment = tx
-      .select()
-      .from(assignments)
-      .where(and(eq(assignments.id, input.assignmentId), eq(assignments.studyId, studyId)))
-      .get();
+    const assignment = statements.assignment.get({ assignmentId: input.assignmentId, studyId });
     if (!assignment) return { status: "not_found" as const };
     if (assignment.annotatorId !== annotatorId) return { status: "forbidden" as const };
     const inserted = tx
@@ -49,7 +46,7 @@ export function recordVote(studyId: number, annotatorId: number, input: VoteInpu
       .onConflictDoNothing({ target: votes.assignmentId })
       .run();
     if (inserted.changes === 0) return { status: "duplicate" as const };
-    tx.update(assignments).set({ status: "answered" }).where(eq(assignments.id, assignment.id)).run();
+    statements.markAnswered.run({ assignmentId: assignment.id });
     return { status: "recorded" as const };
   });
 }
@@ -62,34 +59,10 @@ const responseB = alias(responses, "response_b");
  * study's current settings, in display order. Deliberately carries no prompt ids or texts (blind).
  */
 export function getAssignmentView(assignmentId: number) {
-  const study = db()
-    .select({ model: studies.model, temperature: studies.temperature, maxTokens: studies.maxTokens, seed: studies.seed })
-    .from(assignments)
-    .innerJoin(studies, eq(studies.id, assignments.studyId))
-    .where(eq(assignments.id, assignmentId))
-    .get();
+  const statements = voteStatements();
+  const study = statements.studySettings.get({ assignmentId });
   if (!study) return null;
-  const settingsHash = generationSettingsHash(study);
-  const row = db()
-    .select({
-      id: assignments.id,
-      leftIsA: assignments.leftIsA,
-      query: queries.text,
-      responseA: responseA.content,
-      responseB: responseB.content,
-    })
-    .from(assignments)
-    .innerJoin(queries, eq(queries.id, assignments.queryId))
-    .innerJoin(
-      responseA,
-      and(eq(responseA.promptId, assignments.promptAId), eq(responseA.queryId, assignments.queryId), eq(responseA.settingsHash, settingsHash)),
-    )
-    .innerJoin(
-      responseB,
-      and(eq(responseB.promptId, assignments.promptBId), eq(responseB.queryId, assignments.queryId), eq(responseB.settingsHash, settingsHash)),
-    )
-    .where(eq(assignments.id, assignmentId))
-    .get();
+  const row = statements.view.get({ assignmentId, settingsHash: generationSettingsHash(study) });
   if (!row) return null;
   return {
     assignmentId: row.id,
@@ -97,4 +70,54 @@ export function getAssignmentView(assignmentId: number) {
     left: (row.leftIsA ? row.responseA : row.responseB) ?? "",
     right: (row.leftIsA ? row.responseB : row.responseA) ?? "",
   };
+}
+
+/** The statements every vote and pair view runs, prepared once per connection. */
+function voteStatements() {
+  return prepared("vote", (database) => ({
+    assignment: database
+      .select()
+      .from(assignments)
+      .where(and(eq(assignments.id, sql.placeholder("assignmentId")), eq(assignments.studyId, sql.placeholder("studyId"))))
+      .prepare(),
+    markAnswered: database
+      .update(assignments)
+      .set({ status: "answered" })
+      .where(eq(assignments.id, sql.placeholder("assignmentId")))
+      .prepare(),
+    studySettings: database
+      .select({ model: studies.model, temperature: studies.temperature, maxTokens: studies.maxTokens, seed: studies.seed })
+      .from(assignments)
+      .innerJoin(studies, eq(studies.id, assignments.studyId))
+      .where(eq(assignments.id, sql.placeholder("assignmentId")))
+      .prepare(),
+    view: database
+      .select({
+        id: assignments.id,
+        leftIsA: assignments.leftIsA,
+        query: queries.text,
+        responseA: responseA.content,
+        responseB: responseB.content,
+      })
+      .from(assignments)
+      .innerJoin(queries, eq(queries.id, assignments.queryId))
+      .innerJoin(
+        responseA,
+        and(
+          eq(responseA.promptId, assignments.promptAId),
+          eq(responseA.queryId, assignments.queryId),
+          eq(responseA.settingsHash, sql.placeholder("settingsHash")),
+        ),
+      )
+      .innerJoin(
+        responseB,
+        and(
+          eq(responseB.promptId, assignments.promptBId),
+          eq(responseB.queryId, assignments.queryId),
+          eq(responseB.settingsHash, sql.placeholder("settingsHash")),
+        ),
+      )
+      .where(eq(assignments.id, sql.placeholder("assignmentId")))
+      .prepare(),
+  }));
 }
