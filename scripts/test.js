@@ -23,25 +23,29 @@ for (const step of steps) {
   }
 }
 
-const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-vitest-")), "report.json");
-console.log("\n▶ vitest (unit + e2e)");
-const vitest = spawnSync(
-  "npx",
-  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)],
-  { stdio: "inherit" },
-);
-try {
-  const report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  // A file that fails to load has no failed test but must still fail the run.
-  const brokenSuites = report.testResults.filter((suite) => suite.status === "failed" && suite.assertionResults.length === 0);
-  failed += brokenSuites.length;
-} catch {
-  console.log("✗ vitest wrote no report");
-  failed++;
+// Unit and browser tests run one after the other: browser tests time real servers and pages, and on
+// two cores they must not compete with the CPU-heavy engine tests.
+for (const project of ["unit", "e2e"]) {
+  const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-vitest-")), "report.json");
+  console.log(`\n▶ vitest --project ${project}`);
+  const vitest = spawnSync(
+    "npx",
+    ["vitest", "run", "--project", project, "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
+  const failedBefore = failed;
+  try {
+    const report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    // A file that fails to load has no failed test but must still fail the run.
+    failed += report.testResults.filter((suite) => suite.status === "failed" && suite.assertionResults.length === 0).length;
+  } catch {
+    console.log(`✗ vitest --project ${project} wrote no report`);
+  }
+  // Vitest also fails on unhandled errors between tests: a non-zero exit always counts.
+  if (vitest.status !== 0 && failed === failedBefore) failed++;
 }
-if (vitest.status !== 0 && failed === 0) failed++;
 
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
