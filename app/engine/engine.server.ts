@@ -9,7 +9,9 @@ import { assignments, engineSnapshots, prompts, studies, votes, type PromptStat 
 import { db } from "~/db.server";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
 
-// Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in.
+// Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in, and
+// never more than a third of the time (interval >= 2x their duration). Refits likewise wait as long
+// as the previous refit took: the engine uses at most half a core, the rest serves requests.
 const STATS_INTERVAL_MS = 2_000;
 // Time the selection worker may spend proposing pairs after a refit (pending-aware selection costs
 // O(pool) per pair): a few good pairs soon beat many pairs late.
@@ -90,6 +92,9 @@ export class StudyEngine {
   private lastStatsAt = 0;
   private lastStatsVotes = -1;
   private statsTimer: NodeJS.Timeout | null = null;
+  private statsInterval = STATS_INTERVAL_MS;
+  private selectionTimer: NodeJS.Timeout | null = null;
+  private nextSelectionAt = 0;
   private requestCounter = 0;
   private idleWaiters: (() => void)[] = [];
   private statsWaiters: (() => void)[] = [];
@@ -123,8 +128,19 @@ export class StudyEngine {
   /** Something changed (a vote, a new prompt, a pair handed out): refit soon, never blocking the caller. */
   requestUpdate(): void {
     if (this.closed) return;
-    if (this.selecting) {
+    if (this.selecting || this.selectionTimer) {
       this.selectionDirty = true;
+      return;
+    }
+    const wait = this.nextSelectionAt - Date.now();
+    if (wait > 0) {
+      // Duty cycle: on big pools a refit takes seconds; back-to-back refits would starve requests.
+      this.selectionDirty = true;
+      this.selectionTimer = setTimeout(() => {
+        this.selectionTimer = null;
+        this.requestUpdate();
+      }, wait);
+      this.selectionTimer.unref();
       return;
     }
     this.selecting = true;
@@ -144,7 +160,7 @@ export class StudyEngine {
 
   /** Resolves when the proposed pairs reflect every vote so far (no refit running or queued). */
   whenIdle(): Promise<void> {
-    if (!this.selecting && !this.selectionDirty) return Promise.resolve();
+    if (!this.selecting && !this.selectionDirty && !this.selectionTimer) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -160,6 +176,7 @@ export class StudyEngine {
   async close(): Promise<void> {
     this.closed = true;
     if (this.statsTimer) clearTimeout(this.statsTimer);
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
     this.releaseWaiters();
     for (const resolve of this.statsWaiters.splice(0)) resolve();
     await Promise.all([this.selectionWorker.terminate(), this.statsWorker.terminate()]);
@@ -193,6 +210,7 @@ export class StudyEngine {
     if (message.type === "selection") {
       this.selection = message;
       this.selecting = false;
+      this.nextSelectionAt = Date.now() + message.fitMs;
       if (this.selectionDirty) this.requestUpdate();
       else this.releaseWaiters();
       this.requestStats();
@@ -200,6 +218,7 @@ export class StudyEngine {
     }
     this.computingStats = false;
     this.lastStatsAt = Date.now();
+    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs);
     this.writeSnapshot(message);
     if (this.selection && this.selection.voteCount !== this.lastStatsVotes) this.requestStats();
     else for (const resolve of this.statsWaiters.splice(0)) resolve();
@@ -212,7 +231,7 @@ export class StudyEngine {
   private requestStats(options: { now?: boolean } = {}) {
     if (this.closed || this.computingStats || !this.selection) return;
     if (this.selection.voteCount === this.lastStatsVotes && this.lastStatsVotes >= 0) return;
-    const wait = options.now ? 0 : Math.max(0, STATS_INTERVAL_MS - (Date.now() - this.lastStatsAt));
+    const wait = options.now ? 0 : Math.max(0, this.statsInterval - (Date.now() - this.lastStatsAt));
     if (wait > 0) {
       this.statsTimer ??= setTimeout(() => {
         this.statsTimer = null;
