@@ -55,9 +55,23 @@ export function evaluateStoppingRule(
   recommended: number,
   options: StoppingRuleOptions = STOPPING_RULE_DEFAULTS,
 ): StoppingDecision {
-  if (!Number.isInteger(recommended) || recommended < 0 || recommended >= armCount) {
-    throw new Error(`evaluateStoppingRule requires recommended in [0, ${armCount})`);
-  }
+  return decide(stoppingEvidence(armCount, history, options.priorGames), recommended, options);
+}
+
+/** What the rule reads from the votes: BT scores, their Laplace information, and coverage. */
+export interface StoppingEvidence {
+  votes: number;
+  scores: Float64Array;
+  information: Float64Array;
+  seen: Uint8Array;
+  unseenArms: number;
+}
+
+/**
+ * Fits the evidence once (BT MAP + diagonal Fisher information), so several thresholds can be
+ * evaluated on the same votes (calibration). Cost: one BT fit + O(V + n). Throws on invalid votes.
+ */
+export function stoppingEvidence(armCount: number, history: readonly Duel[], priorGames: number): StoppingEvidence {
   const seen = new Uint8Array(armCount);
   for (const { a, b } of history) {
     seen[a] = 1;
@@ -65,16 +79,29 @@ export function evaluateStoppingRule(
   }
   let unseenArms = 0;
   for (let i = 0; i < armCount; i++) if (!seen[i]) unseenArms++;
-  if (history.length === 0) {
-    return { converged: false, leader: -1, margin: -Infinity, unseenArms, votesStillNeeded: Math.max(options.minVotes, Math.ceil(unseenArms / 2)) };
-  }
-  const scores = fitBradleyTerry(armCount, history, { priorGames: options.priorGames, tolerance: 1e-7 });
+  const scores = history.length > 0 ? fitBradleyTerry(armCount, history, { priorGames, tolerance: 1e-7 }) : new Float64Array(armCount);
   const information = new Float64Array(armCount);
-  for (let i = 0; i < armCount; i++) information[i] = options.priorGames * logisticVariance(scores[i]!);
+  for (let i = 0; i < armCount; i++) information[i] = priorGames * logisticVariance(scores[i]!);
   for (const { a, b } of history) {
     const q = logisticVariance(scores[a]! - scores[b]!);
     information[a] = information[a]! + q;
     information[b] = information[b]! + q;
+  }
+  return { votes: history.length, scores, information, seen, unseenArms };
+}
+
+/**
+ * The decision for one set of thresholds on fitted evidence (see evaluateStoppingRule).
+ * Cost: O(n). Throws when recommended is out of range.
+ */
+export function decide(evidence: StoppingEvidence, recommended: number, options: StoppingRuleOptions): StoppingDecision {
+  const { votes, scores, information, seen, unseenArms } = evidence;
+  const armCount = scores.length;
+  if (!Number.isInteger(recommended) || recommended < 0 || recommended >= armCount) {
+    throw new Error(`evaluateStoppingRule requires recommended in [0, ${armCount})`);
+  }
+  if (votes === 0) {
+    return { converged: false, leader: -1, margin: -Infinity, unseenArms, votesStillNeeded: Math.max(options.minVotes, Math.ceil(unseenArms / 2)) };
   }
   let leader = -1;
   for (let i = 0; i < armCount; i++) if (seen[i] && (leader < 0 || scores[i]! > scores[leader]!)) leader = i;
@@ -84,7 +111,6 @@ export function evaluateStoppingRule(
     const z = (scores[leader]! - scores[j]! + options.indifference) / Math.sqrt(1 / information[leader]! + 1 / information[j]!);
     margin = Math.min(margin, z);
   }
-  const votes = history.length;
   const agrees = leader === recommended;
   const converged = votes >= options.minVotes && unseenArms === 0 && agrees && margin >= options.confidence;
   let votesStillNeeded: number | null = null;

@@ -1,39 +1,58 @@
-// Calibrates the stopping rule (bandit/stopping-rule.ts) in the simulator: for every shared scenario
-// and annotator scale, runs the default policy under the bench protocol and records the first vote at
-// which the rule fires, and the normalised regret of the recommendation at that moment. The rule is
-// right when that regret is <= epsilon. Prints a table and the overall share of right firings.
+// Calibrates the stopping rule (bandit/stopping-rule.ts) in the simulator. For every shared scenario
+// and annotator scale, the default policy (with coverage, as in the app) runs under the bench protocol;
+// every few votes the rule's evidence is recorded with the regret of the recommendation at that moment.
+// Thresholds are then evaluated offline on those trajectories: for each (indifference, confidence),
+// the first checkpoint where the rule fires, and whether the recommendation then had normalised
+// regret <= epsilon ("right"). Prints a grid and a per-scenario table for the defaults.
 //
-//   npm run calibrate:stopping -- [--trials 6] [--arms 20] [--votes 300] [--epsilon 0.05] [--confidence 2.5]
+//   npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--coverage 1] [--json out.json]
 //
 // --arms N draws a seeded random subset of N arms per trial (studies in the app have tens of prompts,
 // not hundreds); --arms 0 uses whole scenarios.
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { COVERAGE_DEFAULTS, withCoverage } from "../bandit/coverage";
+import { withCoverage } from "../bandit/coverage";
 import { deriveSeed, mulberry32 } from "../bandit/random";
 import type { Scenario } from "../bandit/scenario";
 import { simulateTrial } from "../bandit/simulate";
-import { evaluateStoppingRule, STOPPING_RULE_DEFAULTS } from "../bandit/stopping-rule";
+import { decide, STOPPING_RULE_DEFAULTS, stoppingEvidence } from "../bandit/stopping-rule";
 import { commaList, parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
 import { loadScenario } from "./lib-sim/scenario-file";
 
 const USAGE =
-  "npm run calibrate:stopping -- [--trials 6] [--arms 20] [--votes 300] [--epsilon 0.05] [--confidence 2.5] [--indifference 0.25] [--coverage 1] [--every 5] [--scales 10,3,1] [--scenarios a,b] [--json out.json]";
+  "npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--coverage 1] [--epsilon 0.05] [--every 5] [--scales 10,3,1] [--scenarios a,b] [--json out.json]";
 
 const OptionsSchema = z.strictObject({
-  trials: positiveInteger("--trials").default(6),
+  trials: positiveInteger("--trials").default(4),
   arms: z.coerce.number().int().min(0).default(20),
-  votes: positiveInteger("--votes").default(300),
+  votes: positiveInteger("--votes").default(250),
+  coverage: z.coerce.number().int().min(0).default(1),
   epsilon: positiveNumber("--epsilon").default(0.05),
-  confidence: positiveNumber("--confidence").default(STOPPING_RULE_DEFAULTS.confidence),
-  indifference: z.coerce.number().min(0).default(STOPPING_RULE_DEFAULTS.indifference),
-  coverage: z.coerce.number().int().min(0).default(COVERAGE_DEFAULTS.minDuelsPerArm),
   every: positiveInteger("--every").default(5),
   scales: commaList.default(["10", "3", "1"]),
   scenarios: commaList.optional(),
   json: z.string().optional(),
 });
+
+const INDIFFERENCE_GRID = [0, 0.1, 0.25];
+const CONFIDENCE_GRID = [2, 2.5, 3, 3.5, 4];
+
+interface Checkpoint {
+  votes: number;
+  regret: number;
+  unseenArms: number;
+  agrees: boolean;
+  /** margin for each entry of INDIFFERENCE_GRID */
+  margins: number[];
+}
+
+interface Trajectory {
+  scenario: string;
+  scale: number;
+  trial: number;
+  checkpoints: Checkpoint[];
+}
 
 function subsetScenario(scenario: Scenario, arms: number, seed: number): Scenario {
   if (arms === 0 || arms >= scenario.utility.length) return scenario;
@@ -52,9 +71,16 @@ function subsetScenario(scenario: Scenario, arms: number, seed: number): Scenari
   };
 }
 
-interface Firing {
-  votes: number;
-  regret: number;
+function firstFiring(trajectory: Trajectory, indifferenceIndex: number, confidence: number, minVotes: number) {
+  return trajectory.checkpoints.find(
+    (c) => c.votes >= minVotes && c.unseenArms === 0 && c.agrees && c.margins[indifferenceIndex]! >= confidence,
+  );
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function main() {
@@ -65,66 +91,83 @@ function main() {
     .filter((file) => file.endsWith(".json"))
     .filter((file) => !options.scenarios || options.scenarios.includes(file.replace(/\.json$/, "")))
     .sort();
-  const ruleOptions = { ...STOPPING_RULE_DEFAULTS, confidence: options.confidence, indifference: options.indifference };
-  const rows: { scenario: string; scale: number; trials: number; fired: number; right: number; votesAtFiring: number[] }[] = [];
-  console.log(`scenario                                   scale  fired  right  median votes at firing`);
+  const trajectories: Trajectory[] = [];
   for (const file of files) {
     const full = loadScenario(path.join(directory, file));
     for (const scaleText of options.scales) {
       const scale = Number(scaleText);
-      const firings: (Firing | null)[] = [];
       for (let trial = 0; trial < options.trials; trial++) {
         const scenario = subsetScenario(full, options.arms, deriveSeed(trial, 17));
-        let firing: Firing | null = null;
+        const checkpoints: Checkpoint[] = [];
         simulateTrial(
           scenario,
           {
             policy: "default",
-            decorate: (policy) => withCoverage(policy, { minDuelsPerArm: options.coverage }),
             trials: options.trials,
             votes: options.votes,
             scale,
             seed: 1,
+            decorate: (policy) => withCoverage(policy, { minDuelsPerArm: options.coverage }),
             onVote: ({ votes, regret, policy, history }) => {
-              if (firing || votes % options.every !== 0) return;
-              const decision = evaluateStoppingRule(scenario.utility.length, history, policy.recommend(), ruleOptions);
-              if (decision.converged) firing = { votes, regret };
+              if (votes % options.every !== 0) return;
+              const evidence = stoppingEvidence(scenario.utility.length, history, STOPPING_RULE_DEFAULTS.priorGames);
+              const recommended = policy.recommend();
+              const decisions = INDIFFERENCE_GRID.map((indifference) =>
+                decide(evidence, recommended, { ...STOPPING_RULE_DEFAULTS, indifference, minVotes: 0 }),
+              );
+              checkpoints.push({
+                votes,
+                regret,
+                unseenArms: evidence.unseenArms,
+                agrees: decisions[0]!.leader === recommended,
+                margins: decisions.map((d) => d.margin),
+              });
             },
           },
           trial,
         );
-        firings.push(firing);
+        trajectories.push({ scenario: full.name, scale, trial, checkpoints });
       }
-      const fired = firings.filter((f): f is Firing => f !== null);
-      const right = fired.filter((f) => f.regret <= options.epsilon).length;
-      const votesAtFiring = fired.map((f) => f.votes).sort((a, b) => a - b);
-      rows.push({ scenario: full.name, scale, trials: options.trials, fired: fired.length, right, votesAtFiring });
-      const median = votesAtFiring.length > 0 ? votesAtFiring[Math.floor(votesAtFiring.length / 2)] : "–";
-      console.log(`${full.name.padEnd(42)} ${String(scale).padStart(5)} ${`${fired.length}/${options.trials}`.padStart(6)} ${`${right}/${fired.length}`.padStart(6)}  ${median}`);
+      process.stderr.write(`  ${full.name} scale ${scale} done\n`);
     }
   }
-  const totalFired = rows.reduce((sum, row) => sum + row.fired, 0);
-  const totalRight = rows.reduce((sum, row) => sum + row.right, 0);
-  const totalTrials = rows.reduce((sum, row) => sum + row.trials, 0);
-  const allVotes = rows.flatMap((row) => row.votesAtFiring).sort((a, b) => a - b);
-  const summary = {
-    epsilon: options.epsilon,
-    confidence: options.confidence,
-    indifference: options.indifference,
-    coverage: options.coverage,
-    arms: options.arms,
-    maxVotes: options.votes,
-    trials: totalTrials,
-    fired: totalFired,
-    rightWhenFired: totalFired > 0 ? totalRight / totalFired : null,
-    medianVotesAtFiring: allVotes.length > 0 ? allVotes[Math.floor(allVotes.length / 2)] : null,
-  };
-  console.log(
-    `\nfired in ${totalFired}/${totalTrials} trials; right (regret <= ${options.epsilon}) in ${totalRight}/${totalFired} firings` +
-      (summary.rightWhenFired !== null ? ` = ${(100 * summary.rightWhenFired).toFixed(1)}%` : "") +
-      `; median votes at firing ${summary.medianVotesAtFiring ?? "–"}`,
+
+  const grid = INDIFFERENCE_GRID.flatMap((indifference, indifferenceIndex) =>
+    CONFIDENCE_GRID.map((confidence) => {
+      const firings = trajectories
+        .map((t) => firstFiring(t, indifferenceIndex, confidence, STOPPING_RULE_DEFAULTS.minVotes))
+        .filter((c): c is Checkpoint => c !== undefined);
+      const right = firings.filter((c) => c.regret <= options.epsilon).length;
+      return {
+        indifference,
+        confidence,
+        trials: trajectories.length,
+        fired: firings.length,
+        right,
+        rightShare: firings.length > 0 ? right / firings.length : null,
+        medianVotesAtFiring: median(firings.map((c) => c.votes)),
+      };
+    }),
   );
-  if (options.json) fs.writeFileSync(options.json, JSON.stringify({ summary, rows }, null, 2));
+  console.log(`coverage ${options.coverage} duel(s) per arm, ${options.arms || "all"} arms, ${options.votes} votes, epsilon ${options.epsilon}`);
+  console.log(`indifference  confidence  fired          right when fired   median votes at firing`);
+  for (const row of grid) {
+    console.log(
+      `${row.indifference.toFixed(2).padStart(12)}  ${row.confidence.toFixed(1).padStart(10)}  ${`${row.fired}/${row.trials}`.padStart(8)}  ` +
+        `${`${row.right}/${row.fired}`.padStart(9)} ${row.rightShare === null ? "   –  " : `${(100 * row.rightShare).toFixed(1).padStart(5)}%`}   ${row.medianVotesAtFiring ?? "–"}`,
+    );
+  }
+  const defaultIndex = INDIFFERENCE_GRID.indexOf(STOPPING_RULE_DEFAULTS.indifference);
+  console.log(`\nper scenario with the defaults (indifference ${STOPPING_RULE_DEFAULTS.indifference}, confidence ${STOPPING_RULE_DEFAULTS.confidence}):`);
+  const keys = [...new Set(trajectories.map((t) => `${t.scenario}|${t.scale}`))];
+  for (const key of keys) {
+    const group = trajectories.filter((t) => `${t.scenario}|${t.scale}` === key);
+    const firings = group.map((t) => firstFiring(t, defaultIndex, STOPPING_RULE_DEFAULTS.confidence, STOPPING_RULE_DEFAULTS.minVotes)).filter((c): c is Checkpoint => c !== undefined);
+    const right = firings.filter((c) => c.regret <= options.epsilon).length;
+    const [scenario, scale] = key.split("|");
+    console.log(`${scenario!.padEnd(40)} ${scale!.padStart(4)}  fired ${firings.length}/${group.length}  right ${right}/${firings.length}  median votes ${median(firings.map((c) => c.votes)) ?? "–"}`);
+  }
+  if (options.json) fs.writeFileSync(options.json, JSON.stringify({ options, grid, trajectories }, null, 1));
 }
 
 try {

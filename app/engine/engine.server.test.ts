@@ -1,10 +1,12 @@
 import { count, desc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { assignments, engineSnapshots, prompts, studies, votes } from "../../db/schema";
+import { assignments, engineSnapshots, prompts, queries, responses, studies, votes } from "../../db/schema";
+import { generationSettingsHash } from "../../db/text";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
 import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
+import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { createAnnotator } from "~/models/user.server";
 import { recordVote } from "~/models/vote.server";
 
@@ -104,4 +106,30 @@ describe("the engine drives pair assignment", () => {
     expect(db().select().from(assignments).where(eq(assignments.id, abandoned.id)).get()!.status).toBe("expired");
     expect(pairKey(given.promptAId, given.promptBId)).toBe(pairKey(first.promptAId, first.promptBId));
   });
+
+  it("lets a prompt added to a running study join as a new arm, and shows it next", async () => {
+    const studyId = demoStudyId();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const text = "You are Lumen's support assistant. Answer in exactly two friendly sentences.";
+    // Stored as the app stores a new prompt offline: with its lexical embedding.
+    const added = db()
+      .insert(prompts)
+      .values({ studyId, text, normalizedText: text.toLowerCase(), source: "manual", ...lexicalEmbedding(text) })
+      .returning()
+      .get();
+    const study = db().select().from(studies).where(eq(studies.id, studyId)).get()!;
+    const settingsHash = generationSettingsHash(study);
+    for (const query of db().select({ id: queries.id }).from(queries).where(eq(queries.studyId, studyId)).all()) {
+      db().insert(responses).values({ promptId: added.id, queryId: query.id, settingsHash, content: `Two sentences for ${query.id}.`, status: "ready" }).run();
+    }
+    engine.requestUpdate();
+    await engine.whenIdle();
+    const proposed = engine.proposedPairs()[0]!;
+    expect([proposed.promptAId, proposed.promptBId]).toContain(added.id);
+    const annotator = createAnnotator("Sees the newcomer");
+    const assignment = assignNextPair(studyId, annotator.id)!;
+    expect([assignment.promptAId, assignment.promptBId]).toContain(added.id);
+  });
 });
+

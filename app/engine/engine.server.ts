@@ -7,6 +7,7 @@ import { embedText } from "../../bandit/lexical-embedding";
 import { DEFAULT_POLICY, isPolicyName, type Duel, type PolicyName } from "../../bandit/policy";
 import { assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
+import { decodeEmbedding } from "~/llm/embeddings.server";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
 
 // Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in, and
@@ -28,12 +29,6 @@ function repoRoot(): string {
   return dir;
 }
 
-/** Float32 little-endian blob (prompts.embedding) → Float64Array. */
-export function decodeEmbedding(blob: Buffer): Float64Array {
-  const floats = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-  return Float64Array.from(floats);
-}
-
 interface PromptRow {
   id: number;
   text: string;
@@ -52,7 +47,7 @@ function chooseFeatureSource(rows: PromptRow[]): FeatureSource {
 
 function featuresOf(row: PromptRow, source: FeatureSource): Float64Array | null {
   if (source.kind === "lexical") return embedText(row.text);
-  return row.embedding && row.embeddingModel === source.model ? decodeEmbedding(row.embedding) : null;
+  return row.embedding && row.embeddingModel === source.model ? Float64Array.from(decodeEmbedding(row.embedding)) : null;
 }
 
 /** A vote's duel in engine terms: `a` is the prompt shown on the left; skips carry no preference. */
