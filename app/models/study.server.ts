@@ -1,6 +1,8 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { assignments, prompts, queries, responses, studies, votes } from "../../db/schema";
 import { db } from "~/db.server";
+import { StudyIdParamSchema } from "~/utils/forms";
+import { invariantResponse } from "~/utils/invariant";
 
 export function listStudies() {
   const promptCount = db()
@@ -31,6 +33,15 @@ export function listStudies() {
 
 export function getStudy(id: number) {
   return db().select().from(studies).where(eq(studies.id, id)).get();
+}
+
+/** The study named by a route's `$studyId` param; otherwise throws a 404 for the route's error boundary. */
+export function requireStudy(studyIdParam: string | undefined) {
+  const parsed = StudyIdParamSchema.safeParse(studyIdParam);
+  invariantResponse(parsed.success, "Study not found");
+  const study = getStudy(parsed.data);
+  invariantResponse(study, "Study not found");
+  return study;
 }
 
 export function getStudyCounts(studyId: number) {

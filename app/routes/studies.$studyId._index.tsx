@@ -5,17 +5,12 @@ import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/compon
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { getStudyEngine } from "~/engine/engine.server";
 import { getDashboard } from "~/models/dashboard.server";
-import { getStudy, getStudyCounts } from "~/models/study.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
+import { getStudyCounts, requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · promptduel` }];
 
 export async function loader({ params }: LoaderFunctionArgs) {
-  const parsed = StudyIdParamSchema.safeParse(params.studyId);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
+  const study = requireStudy(params.studyId);
   const dashboard = getDashboard(study.id);
   // After a restart the engine starts on first use; the owner looking counts as use.
   if (!dashboard.engine?.upToDate) getStudyEngine(study.id);

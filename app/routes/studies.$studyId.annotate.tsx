@@ -4,26 +4,17 @@ import { useEffect, useRef } from "react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
-import { getStudy } from "~/models/study.server";
+import { requireStudy } from "~/models/study.server";
 import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
 import { requireAnnotator } from "~/session.server";
-import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotate · ${data?.study.name ?? "promptduel"}` }];
 
-function parseStudyId(raw: string | undefined) {
-  const parsed = StudyIdParamSchema.safeParse(raw);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
-  return study;
-}
-
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const annotator = await requireAnnotator(request);
-  const study = parseStudyId(params.studyId);
+  const study = requireStudy(params.studyId);
   const open = getOpenAssignment(study.id, annotator.id);
   const view = open ? getAssignmentView(open.id) : null;
   return json({
@@ -37,7 +28,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const annotator = await requireAnnotator(request);
-  const study = parseStudyId(params.studyId);
+  const study = requireStudy(params.studyId);
   const form = Object.fromEntries(await request.formData());
   if (form.intent === "vote") {
     const parsed = VoteFormSchema.safeParse(form);

@@ -3,17 +3,12 @@ import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
 import { getExportSummary } from "~/export/export-page.server";
-import { getStudy } from "~/models/study.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
+import { requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export · ${data?.study.name ?? "promptduel"}` }];
 
 export async function loader({ params }: LoaderFunctionArgs) {
-  const parsed = StudyIdParamSchema.safeParse(params.studyId);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
+  const study = requireStudy(params.studyId);
   return json({ study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id) });
 }
 

@@ -5,27 +5,17 @@ import { db } from "~/db.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import { ImportFormSchema } from "~/export/import-form.server";
 import { importRawLog } from "~/export/raw-log-import.server";
-import { getStudy } from "~/models/study.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
+import { requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import a log · ${data?.study.name ?? "promptduel"}` }];
 
-function parseStudy(raw: string | undefined) {
-  const parsed = StudyIdParamSchema.safeParse(raw);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
-  return study;
-}
-
 export async function loader({ params }: LoaderFunctionArgs) {
-  const study = parseStudy(params.studyId);
+  const study = requireStudy(params.studyId);
   return json({ study: { id: study.id, name: study.name } });
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = parseStudy(params.studyId);
+  const study = requireStudy(params.studyId);
   const form = ImportFormSchema.safeParse(Object.fromEntries(await request.formData()));
   if (!form.success) return json({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
   const result = importRawLog(db(), study.id, await form.data.log.text());

@@ -1,7 +1,7 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
-import { startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 
 describe("annotating the demo study in a real browser", () => {
   let app: RunningApp;
@@ -17,14 +17,7 @@ describe("annotating the demo study in a real browser", () => {
     await app?.stop();
   });
 
-  function readDb<T>(read: (db: Database.Database) => T): T {
-    const db = new Database(app.databasePath, { readonly: true });
-    try {
-      return read(db);
-    } finally {
-      db.close();
-    }
-  }
+  const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(app, read);
 
   it("joins, votes with a hotkey, stores the vote and shows a new pair", async () => {
     const page = await browser.context.newPage();

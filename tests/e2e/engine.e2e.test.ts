@@ -1,17 +1,8 @@
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiAnnotator } from "../helpers/api-annotator";
-import { startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
-function readDb<T>(app: RunningApp, read: (db: Database.Database) => T): T {
-  const db = new Database(app.databasePath, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
 
 describe("the engine drives the study end to end", () => {
   let app: RunningApp;
@@ -21,10 +12,10 @@ describe("the engine drives the study end to end", () => {
 
   beforeAll(async () => {
     app = await startApp();
-    studyId = readDb(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
-    favourite = readDb(app, (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number);
+    studyId = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    favourite = readAppDatabase(app, (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number);
     favouriteResponses = new Set(
-      readDb(app, (db) => db.prepare("select content from responses where prompt_id = ?").pluck().all(favourite) as string[]),
+      readAppDatabase(app, (db) => db.prepare("select content from responses where prompt_id = ?").pluck().all(favourite) as string[]),
     );
   });
 
@@ -45,7 +36,7 @@ describe("the engine drives the study end to end", () => {
         await page.getByRole("button", { name: /start annotating/i }).click();
         await page.getByRole("article", { name: "Left response" }).waitFor();
         const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
-        const pair = readDb(app, (db) =>
+        const pair = readAppDatabase(app, (db) =>
           db.prepare("select min(prompt_a_id, prompt_b_id) || '-' || max(prompt_a_id, prompt_b_id) from assignments where id = ?").pluck().get(assignmentId),
         ) as string;
         pairs.push(pair);
@@ -68,13 +59,13 @@ describe("the engine drives the study end to end", () => {
       const choice = leftIsFavourite ? "left" : rightIsFavourite ? "right" : pair.left.length <= pair.right.length ? "left" : "right";
       expect((await annotator.vote(pair.assignmentId, choice)).status).toBe("recorded");
     }
-    const votes = readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId));
+    const votes = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId));
     await expect
-      .poll(() => readDb(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
+      .poll(() => readAppDatabase(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
         timeout: 20_000,
       })
       .toBe(votes);
-    const recommended = readDb(app, (db) =>
+    const recommended = readAppDatabase(app, (db) =>
       db.prepare("select recommended_prompt_id from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId),
     );
     expect(recommended).toBe(favourite);
@@ -83,7 +74,7 @@ describe("the engine drives the study end to end", () => {
     try {
       const page = await browser.context.newPage();
       await page.goto(`${app.url}/studies/${studyId}`);
-      const favouriteText = readDb(app, (db) => db.prepare("select text from prompts where id = ?").pluck().get(favourite)) as string;
+      const favouriteText = readAppDatabase(app, (db) => db.prepare("select text from prompts where id = ?").pluck().get(favourite)) as string;
       const topRow = page.locator("table.leaderboard tbody tr").first();
       await expect(topRow.innerText()).resolves.toContain("recommended");
       await expect(topRow.innerText()).resolves.toContain(favouriteText.slice(0, 40));
@@ -96,20 +87,20 @@ describe("the engine drives the study end to end", () => {
   });
 
   it("keeps every vote across a restart and the engine resumes from them", async () => {
-    const votesBefore = readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId)) as number;
+    const votesBefore = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId)) as number;
     await app.stop();
     app = await startApp({}, app.dataDir);
-    expect(readDb(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
+    expect(readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
     const annotator = new ApiAnnotator(app.url, studyId);
     await annotator.signIn("After restart");
     const pair = await annotator.nextPair();
     expect((await annotator.vote(pair.assignmentId, "tie")).status).toBe("recorded");
     await expect
-      .poll(() => readDb(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
+      .poll(() => readAppDatabase(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
         timeout: 20_000,
       })
       .toBe(votesBefore + 1);
-    const policy = readDb(app, (db) => db.prepare("select policy from assignments where id = ?").pluck().get(pair.assignmentId));
+    const policy = readAppDatabase(app, (db) => db.prepare("select policy from assignments where id = ?").pluck().get(pair.assignmentId));
     expect(["duet", "random"]).toContain(policy);
   });
 });

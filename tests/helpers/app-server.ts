@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import Database from "better-sqlite3";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -62,4 +63,14 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
         child.kill("SIGTERM");
       }),
   };
+}
+
+/** Reads the running app's database through a separate read-only connection (WAL allows it). */
+export function readAppDatabase<T>(app: RunningApp, read: (db: Database.Database) => T): T {
+  const db = new Database(app.databasePath, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
 }
