@@ -1,12 +1,9 @@
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { generationStatus } from "~/llm/runtime.server";
-import { getStudy } from "~/models/study.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
+import { requireStudy } from "~/models/study.server";
 
 // Polled every second or so by the setup page's progress bar: a few COUNT queries, no LLM call.
 export async function loader({ params }: LoaderFunctionArgs) {
-  const parsed = StudyIdParamSchema.safeParse(params.studyId);
-  invariantResponse(parsed.success && getStudy(parsed.data), "Study not found");
-  return json(generationStatus(parsed.data), { headers: { "Cache-Control": "no-store" } });
+  const study = requireStudy(params.studyId);
+  return json(generationStatus(study.id), { headers: { "Cache-Control": "no-store" } });
 }

@@ -7,22 +7,12 @@ import { db } from "~/db.server";
 import { retryFailedResponses } from "~/llm/generation-queue.server";
 import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
-import { getStudy } from "~/models/study.server";
+import { requireStudy } from "~/models/study.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
 import { ImportError } from "~/utils/study-files";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
-
-function requireStudy(raw: string | undefined) {
-  const parsed = StudyIdParamSchema.safeParse(raw);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
-  return study;
-}
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
