@@ -5,12 +5,14 @@ import { trainBtl } from "./btl-trainer";
 import { sigmoid } from "./btl-loss";
 import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
-import { initMlpParameters } from "./mlp";
+import type { MlpWorkspace } from "./mlp";
+import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
 import { armGradient } from "./ntk-ucb";
 import { isPendingPair, latestWinner, randomFreshPair, seenArms } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
+import { standardNormal } from "./random";
 import { MlpUtilityModel } from "./utility-model";
 
 /** Settings of `duet`, our default policy (docs/decisions/0002, 0003). */
@@ -27,20 +29,44 @@ export interface DuetOptions {
   /** Early stopping: stop when the loss improved by less than tolerance * loss over `patience` steps. */
   tolerance: number;
   patience: number;
-  /** Coupled L2 weight decay on theta and on the per-arm offsets (a Gaussian prior on each). */
+  /** Coupled L2 weight decay on theta (a Gaussian prior); the offsets' decay follows from offsetScale. */
   weightDecay: number;
-  offsetWeightDecay: number;
-  /** Prior precision of the network's NTK diagonal and of each arm offset. */
+  /** Prior precision of the network's NTK diagonal. */
   lambda: number;
-  offsetPrecision: number;
-  /** Exploration scale: challenger score = u_i + sqrt(nu) * sigma(i vs leader). */
+  /**
+   * Prior standard deviation of an arm's offset, as a multiple of the spread (standard deviation) of the current
+   * utility estimates, floored at offsetScaleFloor: "an unseen arm may be as far from its prediction as arms are
+   * from each other" (empirical Bayes), which keeps exploration alive at every annotator scale.
+   */
+  offsetScale: number;
+  offsetScaleFloor: number;
+  /** Scale of the network's NTK variance. */
   nu: number;
+  /**
+   * Challenger score: u_i + sigma_i * xi_i with xi_i ~ N(0,1) ("thompson", top-two Thompson sampling) or
+   * xi = explorationBonus ("ucb"); "mixed" draws the rule per round, Thompson with probability thompsonProbability.
+   * Thompson keeps exploring unseen arms (consistent annotators); UCB concentrates votes on the contenders, which
+   * is what noisy annotators need.
+   */
+  challengerRule: "thompson" | "ucb" | "mixed";
+  explorationBonus: number;
+  thompsonProbability: number;
   /** Weight each duel's information by p (1 - p) (Laplace approximation of the logistic likelihood). */
   laplaceWeights: boolean;
   /** The leader is the argmax of u over arms already in a duel ("seen") or over all arms ("all"). */
   leaderScope: "seen" | "all";
   /** Random pairs until this many duels exist. */
   warmupPairs: number;
+  /**
+   * Which parameters the selection-time NTK variance covers: "all" (as APOHF) or "output" (the last two layers,
+   * computed from activations cached at fit time: O(h^2) per arm instead of a full backward pass).
+   */
+  ntkLayers: "all" | "output";
+  /**
+   * Recommendation = argmax over seen arms of u_i - recommendationPenalty * sigma_offset_i (a lower confidence bound,
+   * so that with noisy annotators an arm needs evidence, not one lucky win, to be recommended). 0 = plain argmax u.
+   */
+  recommendationPenalty: number;
 }
 
 export const DUET_DEFAULTS: DuetOptions = {
@@ -53,13 +79,18 @@ export const DUET_DEFAULTS: DuetOptions = {
   tolerance: 1e-3,
   patience: 10,
   weightDecay: 1e-3,
-  offsetWeightDecay: 1e-2,
   lambda: 1,
-  offsetPrecision: 1,
+  offsetScale: 1,
+  offsetScaleFloor: 1,
   nu: 1,
+  challengerRule: "thompson",
+  explorationBonus: 1,
+  thompsonProbability: 0.5,
   laplaceWeights: true,
   leaderScope: "seen",
   warmupPairs: 1,
+  ntkLayers: "output",
+  recommendationPenalty: 0,
 };
 
 /**
@@ -75,11 +106,15 @@ export class DuetPolicy implements DuelingPolicy {
   private readonly features: Float64Array[] = [];
   private readonly projection: RandomProjection | undefined;
   private readonly model: MlpUtilityModel;
+  private readonly workspace: MlpWorkspace;
+  private hidden1Cache = new Float64Array(0);
+  private hidden2Cache = new Float64Array(0);
   private readonly params: Float64Array;
   private readonly adam: AdamState;
   private offsets: ArmOffsets;
   private readonly precision: Float64Array;
   private offsetPrecision = new Float64Array(0);
+  private offsetPriorVariance: number;
   private armUtilities = new Float64Array(0);
   private history: readonly Duel[] = [];
   private fitCount = 0;
@@ -90,10 +125,12 @@ export class DuetPolicy implements DuelingPolicy {
     const rawDim = context.features[0]!.length;
     this.projection = rawDim > options.projectionDim ? createRandomProjection(rawDim, options.projectionDim, context.random) : undefined;
     this.model = new MlpUtilityModel(this.projection ? options.projectionDim : rawDim, options.hiddenDim);
+    this.workspace = createMlpWorkspace(this.model.shape);
     this.params = initMlpParameters(this.model.shape, context.random, new Float64Array(this.model.parameterCount), "he", options.outputScale);
     this.adam = createAdamState(this.model.parameterCount);
     this.precision = new Float64Array(this.model.parameterCount).fill(options.lambda);
-    this.offsets = { values: new Float64Array(0), adam: createAdamState(0), gradient: new Float64Array(0), weightDecay: options.offsetWeightDecay };
+    this.offsetPriorVariance = options.offsetScaleFloor ** 2;
+    this.offsets = { values: new Float64Array(0), adam: createAdamState(0), gradient: new Float64Array(0), weightDecay: 0 };
     this.rawDim = rawDim;
     this.addArms(context.features);
   }
@@ -102,7 +139,6 @@ export class DuetPolicy implements DuelingPolicy {
 
   addArms(features: Float64Array[]): void {
     validateFeatures("duet.addArms", features, this.rawDim);
-    const start = this.features.length;
     for (const row of features) this.features.push(this.projection ? projectFeatures(this.projection, row) : row);
     const armCount = this.features.length;
     const grow = (old: Float64Array, fill: number) => {
@@ -119,11 +155,11 @@ export class DuetPolicy implements DuelingPolicy {
         step: oldOffsets.adam.step,
       },
       gradient: new Float64Array(armCount),
-      weightDecay: this.options.offsetWeightDecay,
+      weightDecay: this.offsets.weightDecay,
     };
-    this.offsetPrecision = grow(this.offsetPrecision, this.options.offsetPrecision);
+    this.offsetPrecision = grow(this.offsetPrecision, 1 / this.offsetPriorVariance);
     this.armUtilities = grow(this.armUtilities, 0);
-    for (let i = start; i < armCount; i++) this.armUtilities[i] = this.model.forward(this.params, this.features[i]!, 0);
+    this.evaluateArms();
   }
 
   /** Warm-started MAP fit of theta and the offsets, then the Laplace-style diagonal precision. */
@@ -134,6 +170,8 @@ export class DuetPolicy implements DuelingPolicy {
     if (history.length === 0) return;
     const duels = compactDuels(history, armCount);
     const options = this.options;
+    // Mean-loss form of the Gaussian prior offset_i ~ N(0, tau^2): coupled decay 1 / (tau^2 L).
+    this.offsets.weightDecay = 1 / (this.offsetPriorVariance * history.length);
     trainBtl(
       this.model,
       this.params,
@@ -150,17 +188,22 @@ export class DuetPolicy implements DuelingPolicy {
       this.offsets,
     );
     this.fitCount += 1;
-    for (let i = 0; i < armCount; i++) {
-      this.armUtilities[i] = this.model.forward(this.params, this.features[i]!, 0) + this.offsets.values[i]!;
-    }
+    this.evaluateArms();
+    this.offsetPriorVariance = this.estimateOffsetPriorVariance();
     this.precision.fill(options.lambda);
-    this.offsetPrecision.fill(options.offsetPrecision);
+    this.offsetPrecision.fill(1 / this.offsetPriorVariance);
     const gradients = this.slotGradients(duels.slotArm);
     for (let l = 0; l < duels.count; l++) {
-      this.addPairInformation(gradients[duels.slotA[l]!]!, gradients[duels.slotB[l]!]!, duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision);
+      const slotA = duels.slotA[l]!;
+      const slotB = duels.slotB[l]!;
+      this.addPairInformation(gradients[slotA]!, gradients[slotB]!, duels.slotArm[slotA]!, duels.slotArm[slotB]!, this.precision, this.offsetPrecision);
     }
   }
 
+  /**
+   * Top-two selection: leader = current recommendation; challenger = argmax_{i != leader} u_i + sigma_i * xi_i, where
+   * sigma_i^2 = nu sum_k (g_i - g_leader)_k^2 / U_k + 1 / U_offset_i + 1 / U_offset_leader (after adding pending pairs).
+   */
   selectPair({ pending, random }: SelectPairOptions): [number, number] {
     const armCount = this.features.length;
     if (armCount < 2) throw new Error("duet.selectPair requires at least two arms");
@@ -182,21 +225,32 @@ export class DuetPolicy implements DuelingPolicy {
       }
     }
     const leader = this.leader();
+    const outputOnly = this.options.ntkLayers === "output";
     const leaderGradient = new Float64Array(parameterCount);
-    armGradient(this.model, this.params, this.features[leader]!, leaderGradient);
     const gradient = new Float64Array(parameterCount);
+    if (!outputOnly) armGradient(this.model, this.params, this.features[leader]!, leaderGradient);
+    const inversePrecision = precision.map((value) => 1 / value);
     const inverseLeaderOffset = 1 / offsetPrecision[leader]!;
+    const nu = this.options.nu;
+    const rule = this.options.challengerRule;
+    const thompson = rule === "thompson" || (rule === "mixed" && random() < this.options.thompsonProbability);
     let challenger = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < armCount; i++) {
       if (i === leader || isPendingPair(leader, i, pending)) continue;
-      armGradient(this.model, this.params, this.features[i]!, gradient);
-      let variance = inverseLeaderOffset + 1 / offsetPrecision[i]!;
-      for (let k = 0; k < parameterCount; k++) {
-        const difference = gradient[k]! - leaderGradient[k]!;
-        variance += (difference * difference) / precision[k]!;
+      let networkVariance = 0;
+      if (outputOnly) {
+        networkVariance = this.outputLayerVariance(i, leader, inversePrecision);
+      } else {
+        armGradient(this.model, this.params, this.features[i]!, gradient);
+        for (let k = 0; k < parameterCount; k++) {
+          const difference = gradient[k]! - leaderGradient[k]!;
+          networkVariance += difference * difference * inversePrecision[k]!;
+        }
       }
-      const score = this.armUtilities[i]! + Math.sqrt(this.options.nu * variance);
+      const sigma = Math.sqrt(nu * networkVariance + inverseLeaderOffset + 1 / offsetPrecision[i]!);
+      const draw = thompson ? standardNormal(random) : this.options.explorationBonus;
+      const score = this.armUtilities[i]! + sigma * draw;
       if (score > bestScore) {
         bestScore = score;
         challenger = i;
@@ -206,13 +260,20 @@ export class DuetPolicy implements DuelingPolicy {
     return [leader, challenger];
   }
 
-  /** argmax u over arms seen in a duel (the simple-regret recommendation). */
+  /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */
   recommend(): number {
     if (this.history.length === 0) return Math.max(0, latestWinner(this.history));
     const seen = seenArms(this.history, this.features.length);
+    const penalty = this.options.recommendationPenalty;
     let best = -1;
+    let bestScore = -Infinity;
     for (let i = 0; i < this.features.length; i++) {
-      if (seen[i] && (best < 0 || this.armUtilities[i]! > this.armUtilities[best]!)) best = i;
+      if (!seen[i]) continue;
+      const score = this.armUtilities[i]! - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0);
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
     }
     return Math.max(0, best);
   }
@@ -230,6 +291,69 @@ export class DuetPolicy implements DuelingPolicy {
       for (let k = 0; k < gradient.length; k++) variance += (gradient[k]! * gradient[k]!) / this.precision[k]!;
       return Math.sqrt(this.options.nu * variance);
     });
+  }
+
+  /** u_i = f(x_i) + offset_i for every arm, caching both hidden layers for the output-layer NTK variance. */
+  private evaluateArms(): void {
+    const armCount = this.features.length;
+    const h = this.model.shape.hiddenDim;
+    if (this.hidden1Cache.length !== armCount * h) {
+      this.hidden1Cache = new Float64Array(armCount * h);
+      this.hidden2Cache = new Float64Array(armCount * h);
+    }
+    const workspace = this.workspace;
+    for (let i = 0; i < armCount; i++) {
+      this.armUtilities[i] = mlpForward(this.model.shape, this.params, this.features[i]!, workspace) + this.offsets.values[i]!;
+      this.hidden1Cache.set(workspace.hidden1, i * h);
+      this.hidden2Cache.set(workspace.hidden2, i * h);
+    }
+  }
+
+  /**
+   * sum over output-layer parameters k of (g_i - g_j)_k^2 / U_k, from cached activations: for the last two layers
+   * g = (dW2 = delta2 hidden1^T, db2 = delta2, dw3 = hidden2, db3 = 1) with delta2 = w3 * 1[hidden2 > 0].
+   * Cost: O(h^2). Throws nothing.
+   */
+  private outputLayerVariance(i: number, j: number, inversePrecision: Float64Array): number {
+    const shape = this.model.shape;
+    const h = shape.hiddenDim;
+    const params = this.params;
+    const hidden1 = this.hidden1Cache;
+    const hidden2 = this.hidden2Cache;
+    const baseI = i * h;
+    const baseJ = j * h;
+    let variance = 0;
+    for (let r = 0; r < h; r++) {
+      const activationI = hidden2[baseI + r]!;
+      const activationJ = hidden2[baseJ + r]!;
+      const weight = params[shape.offsetW3 + r]!;
+      const deltaI = activationI > 0 ? weight : 0;
+      const deltaJ = activationJ > 0 ? weight : 0;
+      const outputDifference = activationI - activationJ;
+      const biasDifference = deltaI - deltaJ;
+      variance += outputDifference * outputDifference * inversePrecision[shape.offsetW3 + r]!;
+      variance += biasDifference * biasDifference * inversePrecision[shape.offsetB2 + r]!;
+      if (deltaI === 0 && deltaJ === 0) continue;
+      const row = shape.offsetW2 + r * h;
+      for (let c = 0; c < h; c++) {
+        const difference = deltaI * hidden1[baseI + c]! - deltaJ * hidden1[baseJ + c]!;
+        variance += difference * difference * inversePrecision[row + c]!;
+      }
+    }
+    return variance;
+  }
+
+  /** tau^2 = max(offsetScaleFloor, offsetScale * std of the utility estimates)^2. */
+  private estimateOffsetPriorVariance(): number {
+    const n = this.armUtilities.length;
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = 0; i < n; i++) {
+      sum += this.armUtilities[i]!;
+      sumSquares += this.armUtilities[i]! ** 2;
+    }
+    const spread = Math.sqrt(Math.max(0, sumSquares / n - (sum / n) ** 2));
+    return Math.max(this.options.offsetScaleFloor, this.options.offsetScale * spread) ** 2;
   }
 
   private leader(): number {
