@@ -11,13 +11,15 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { quantile } from "simple-statistics";
 import { z } from "zod";
+import { POLICY_NAMES } from "../bandit/policy";
 import { openDatabase } from "../db/client";
 import { assignments, prompts, queries, responses, studies, users, votes } from "../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { ApiAnnotator } from "../tests/helpers/api-annotator";
 import { parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
-const USAGE = "npm run bench:server -- [--prompts 1000] [--preloaded 5000] [--annotators 200] [--seconds 20] [--think-ms 300] [--queries 5]";
+const USAGE =
+  "npm run bench:server -- [--prompts 1000] [--preloaded 5000] [--annotators 200] [--seconds 20] [--think-ms 300] [--queries 5] [--policy default]";
 const OptionsSchema = z.strictObject({
   prompts: positiveInteger("--prompts").default(1000),
   preloaded: z.coerce.number().int().min(0).default(5000),
@@ -25,6 +27,7 @@ const OptionsSchema = z.strictObject({
   seconds: positiveInteger("--seconds").default(20),
   "think-ms": z.coerce.number().min(0).default(300),
   queries: positiveInteger("--queries").default(5),
+  policy: z.enum(["default", ...POLICY_NAMES]).default("default"),
 });
 
 const TONES = ["warm", "formal", "terse", "playful", "precise", "patient", "direct", "cheerful", "calm", "thorough"];
@@ -36,7 +39,11 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
   let state = 12_345;
   const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const studyId = db.transaction((tx) => {
-    const study = tx.insert(studies).values({ name: "Server benchmark", task: "load test", model: "bench-model" }).returning().get();
+    const study = tx
+      .insert(studies)
+      .values({ name: "Server benchmark", task: "load test", model: "bench-model", policy: options.policy })
+      .returning()
+      .get();
     const settingsHash = generationSettingsHash(study);
     const promptIds: number[] = [];
     for (let i = 0; i < options.prompts; i++) {
@@ -129,17 +136,21 @@ async function main() {
   const voteMs: number[] = [];
   const acknowledged: number[] = [];
   const errors: string[] = [];
+  const slow: { at: number; ms: number }[] = [];
   const deadline = performance.now() + options.seconds * 1000;
   const started = performance.now();
   let seed = 99;
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   await Promise.all(
     clients.map(async (client) => {
+      // Annotators arrive spread over one think time, as people do, not in the same millisecond.
+      await new Promise((resolve) => setTimeout(resolve, options["think-ms"] * random()));
       while (performance.now() < deadline) {
         try {
           const t0 = performance.now();
           const pair = await client.nextPair();
           nextPairMs.push(performance.now() - t0);
+          if (performance.now() - t0 > 200) slow.push({ at: (t0 - started) / 1000, ms: performance.now() - t0 });
           if (options["think-ms"] > 0) await new Promise((resolve) => setTimeout(resolve, options["think-ms"] * (0.5 + random())));
           const t1 = performance.now();
           const result = await client.vote(pair.assignmentId, random() < 0.5 ? "left" : "right");
@@ -168,7 +179,8 @@ async function main() {
   sqlite.close();
   fs.rmSync(dir, { recursive: true, force: true });
 
-  console.log(`\n${options.annotators} annotators, think time ${options["think-ms"]} ms (uniform ×0.5–1.5), ${elapsed.toFixed(1)} s`);
+  console.log(`\npolicy ${options.policy}, ${options.prompts} prompts, ${options.preloaded} votes preloaded`);
+  console.log(`${options.annotators} annotators, think time ${options["think-ms"]} ms (uniform ×0.5–1.5), ${elapsed.toFixed(1)} s`);
   console.log(`next pair latency   p50 ${ms(nextPairMs, 0.5)}   p99 ${ms(nextPairMs, 0.99)}   (${nextPairMs.length} requests)`);
   console.log(`vote latency        p50 ${ms(voteMs, 0.5)}   p99 ${ms(voteMs, 0.99)}`);
   console.log(`votes acknowledged  ${acknowledged.length}   = ${(acknowledged.length / elapsed).toFixed(0)} votes/s`);
@@ -176,6 +188,10 @@ async function main() {
   console.log(`engine snapshots    ${engineSnapshots}`);
   console.log(`integrity           lost ${lost}, duplicated ${duplicated}, stored but not acknowledged ${unacknowledgedExtra}, client errors ${errors.length}`);
   if (errors.length > 0) console.log(`first error: ${errors[0]}`);
+  if (slow.length > 0) {
+    const worst = slow.sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.log(`slowest next-pair requests: ${worst.map((s) => `${s.ms.toFixed(0)} ms at +${s.at.toFixed(1)} s`).join(", ")}`);
+  }
 }
 
 main().catch((error) => {

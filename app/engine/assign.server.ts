@@ -195,9 +195,7 @@ function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPai
  * (a sparse study), where the caller falls back to the full scan.
  */
 function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: string | null) {
-  const ids = hotStatements()
-    .activePromptIds.all({ studyId })
-    .map((row) => row.id);
+  const ids = activePromptIds(studyId);
   if (ids.length < 2) return null;
   for (let attempt = 0; attempt < 32; attempt++) {
     const i = Math.floor(random() * ids.length);
@@ -209,6 +207,22 @@ function sampleReadyPair(studyId: number, settingsHash: string, random: () => nu
     if (queries.length > 0) return { pair, queries };
   }
   return null;
+}
+
+// Active prompt ids per study, re-read at most once a second: the random fallback runs on every
+// request while the engine's proposals are taken, and re-reading a 1,000-prompt pool each time
+// dominated the request (bench:server profile). A prompt added or deactivated counts within a second.
+const ACTIVE_PROMPTS_TTL_MS = 1_000;
+const activePromptCache = new Map<number, { ids: number[]; readAt: number }>();
+
+function activePromptIds(studyId: number): number[] {
+  const cached = activePromptCache.get(studyId);
+  if (cached && Date.now() - cached.readAt < ACTIVE_PROMPTS_TTL_MS) return cached.ids;
+  const ids = hotStatements()
+    .activePromptIds.all({ studyId })
+    .map((row) => row.id);
+  activePromptCache.set(studyId, { ids, readAt: Date.now() });
+  return ids;
 }
 
 /** Uniform over all pairs that share a ready query, by enumeration: only for sparse studies, O(n^2). */

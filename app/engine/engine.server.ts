@@ -78,6 +78,9 @@ export class StudyEngine {
   private readonly featureSource: FeatureSource;
   private readonly duels: Duel[] = [];
   private lastVoteId = 0;
+  // How many duels each worker already holds (they keep the history; we send only what is new).
+  private selectionSentCount = 0;
+  private statsSentCount = 0;
   private lastPromptId = 0;
   private readonly waitingForEmbedding = new Set<number>();
   private selection: SelectionState | null = null;
@@ -143,10 +146,13 @@ export class StudyEngine {
     const newArms = this.claimArms(this.promptRows());
     if (newArms.length > 0) this.selectionWorker.postMessage({ type: "addArms", features: newArms } satisfies ToWorker);
     const pending = this.pendingPairs();
+    const history = this.history();
+    const newDuels = history.slice(this.selectionSentCount);
+    this.selectionSentCount = history.length;
     this.selectionWorker.postMessage({
       type: "select",
       requestId: ++this.requestCounter,
-      history: this.history(),
+      newDuels,
       pending,
       batchSize: Math.max(8, 2 * pending.length + 4),
       budgetMs: SELECTION_BUDGET_MS,
@@ -241,11 +247,13 @@ export class StudyEngine {
     }
     this.computingStats = true;
     this.statsSelection = this.selection;
+    const newDuels = this.duels.slice(this.statsSentCount, this.selection.voteCount);
+    this.statsSentCount = this.selection.voteCount;
     this.statsWorker.postMessage({
       type: "stats",
       requestId: this.selection.requestId,
       armCount: this.armPromptIds.length,
-      history: this.duels.slice(0, this.selection.voteCount),
+      newDuels,
       recommended: this.selection.recommended,
       seed: this.studyId,
     } satisfies ToWorker);

@@ -5,7 +5,7 @@
 import { parentPort } from "node:worker_threads";
 import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
-import { createPolicy, type DuelingPolicy } from "../../bandit/policy";
+import { createPolicy, type Duel, type DuelingPolicy } from "../../bandit/policy";
 import { deriveSeed, mulberry32, type RandomSource } from "../../bandit/random";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
@@ -16,6 +16,8 @@ if (!port) throw new Error("engine.worker must run in a worker thread");
 let policy: DuelingPolicy | null = null;
 let armCount = 0;
 let selectionRandom: RandomSource = mulberry32(1);
+// The vote history, appended to by every select/stats message (one worker plays one role).
+const history: Duel[] = [];
 
 function post(message: FromWorker) {
   port!.postMessage(message);
@@ -47,7 +49,8 @@ function handle(message: ToWorker) {
     case "select": {
       if (!policy) throw new Error("engine.worker: select before init");
       const started = performance.now();
-      policy.fit(message.history);
+      history.push(...message.newDuels);
+      policy.fit(history);
       const selectionStarted = performance.now();
       const pending = [...message.pending];
       const pairs: [number, number][] = [];
@@ -61,7 +64,7 @@ function handle(message: ToWorker) {
       post({
         type: "selection",
         requestId: message.requestId,
-        voteCount: message.history.length,
+        voteCount: history.length,
         pairs,
         recommended: policy.recommend(),
         utilities: policy.utilities(),
@@ -72,13 +75,14 @@ function handle(message: ToWorker) {
     }
     case "stats": {
       const started = performance.now();
-      const random = mulberry32(deriveSeed(message.seed, message.history.length));
-      const leaderboard = computeLeaderboard(message.armCount, message.history, { random, samples: bootstrapSamples(message.armCount) });
-      const decision = evaluateStoppingRule(message.armCount, message.history, message.recommended);
+      history.push(...message.newDuels);
+      const random = mulberry32(deriveSeed(message.seed, history.length));
+      const leaderboard = computeLeaderboard(message.armCount, history, { random, samples: bootstrapSamples(message.armCount) });
+      const decision = evaluateStoppingRule(message.armCount, history, message.recommended);
       post({
         type: "statistics",
         requestId: message.requestId,
-        voteCount: message.history.length,
+        voteCount: history.length,
         arms: leaderboard.rows.map(({ arm, score, lower, upper, probabilityBest }) => ({ arm, score, lower, upper, probabilityBest })),
         leftWinRate: leaderboard.leftSide.rate,
         converged: decision.converged,

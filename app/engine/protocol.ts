@@ -11,7 +11,8 @@ export type ToWorker =
   | {
       type: "select";
       requestId: number;
-      history: Duel[];
+      /** Votes since the previous message: each worker keeps the whole history itself. */
+      newDuels: Duel[];
       /** Pairs handed out and not yet answered. */
       pending: [number, number][];
       /** At most this many distinct next pairs... */
@@ -19,7 +20,7 @@ export type ToWorker =
       /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
       budgetMs: number;
     }
-  | { type: "stats"; requestId: number; armCount: number; history: Duel[]; recommended: number; seed: number };
+  | { type: "stats"; requestId: number; armCount: number; newDuels: Duel[]; recommended: number; seed: number };
 
 export interface SelectionState {
   type: "selection";

@@ -1,9 +1,16 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { users } from "../../db/schema";
-import { db } from "~/db.server";
+import { db, prepared } from "~/db.server";
 
 export function getUserById(id: number) {
-  return db().select().from(users).where(eq(users.id, id)).get();
+  // Runs on every request that carries a session: prepared once per connection.
+  return prepared("user.byId", (database) =>
+    database
+      .select()
+      .from(users)
+      .where(eq(users.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 export function createAnnotator(displayName: string) {
