@@ -20,7 +20,7 @@ interface ConvergenceChartProps {
 export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: ConvergenceChartProps) {
   const width = 720;
   const height = 240;
-  const margin = { top: 12, right: 16, bottom: 58, left: 44 };
+  const margin = { top: 12, right: 16, bottom: 70, left: 44 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const maxVotes = Math.max(1, ...points.map((p) => p.voteCount));
@@ -30,7 +30,8 @@ export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: Con
     .filter((p) => p.pBest !== null)
     .map((p, i) => `${i === 0 ? "M" : "L"}${x(p.voteCount).toFixed(1)},${y(p.pBest!).toFixed(1)}`)
     .join(" ");
-  const stripY = margin.top + plotHeight + 22;
+  // Below the x-axis labels (which hang from plot bottom + 8).
+  const stripY = margin.top + plotHeight + 36;
   const usedPrompts = [...new Set(points.map((p) => p.recommendedPromptId).filter((id): id is number => id !== null))];
   return (
     <svg viewBox={`0 0 ${width} ${height + 18 * Math.ceil(usedPrompts.length / 4)}`} role="img" aria-label="Convergence chart" className="chart">
