@@ -83,14 +83,14 @@ export const DUET_DEFAULTS: DuetOptions = {
   offsetScale: 1,
   offsetScaleFloor: 1,
   nu: 1,
-  challengerRule: "thompson",
+  challengerRule: "mixed",
   explorationBonus: 1,
-  thompsonProbability: 0.5,
+  thompsonProbability: 0.75,
   laplaceWeights: true,
   leaderScope: "seen",
   warmupPairs: 1,
   ntkLayers: "output",
-  recommendationPenalty: 0,
+  recommendationPenalty: 1,
 };
 
 /**

@@ -21,7 +21,7 @@ export function renderRegretGrid(panels: Panel[], columns: number, maxX: number,
   const height = 150;
   const margin = { left: 34, right: 8, top: 20, bottom: 22 };
   const rows = Math.ceil(panels.length / columns);
-  const totalWidth = columns * width;
+  const totalWidth = Math.max(columns * width, 700);
   const totalHeight = rows * height + 40;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${totalWidth}" height="${totalHeight}" viewBox="0 0 ${totalWidth} ${totalHeight}" font-family="sans-serif" font-size="10">`,
