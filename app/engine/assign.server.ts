@@ -50,8 +50,10 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     });
     let pair: ProposedPair | null = proposal ?? null;
     if (!pair) {
-      const sampled = sampleReadyPair(studyId, settingsHash, random, lastPair);
-      pair = sampled?.pair ?? randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, lastPair);
+      const avoid = new Set(held);
+      if (lastPair) avoid.add(lastPair);
+      const sampled = sampleReadyPair(studyId, settingsHash, random, avoid);
+      pair = sampled?.pair ?? randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, avoid);
       if (!pair) return null;
       choices = sampled?.queries ?? commonReadyQueries(pair, settingsHash);
     }
@@ -190,11 +192,11 @@ function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPai
 }
 
 /**
- * Rejection sampling of a uniformly random pair of active prompts that share a ready query, with
- * one indexed lookup per draw: O(1) expected when most responses are ready. Null after 32 misses
- * (a sparse study), where the caller falls back to the full scan.
+ * Rejection sampling of a uniformly random pair of active prompts that share a ready query and is
+ * not in `avoid` (held by someone, or just answered), with one indexed lookup per draw: O(1) expected
+ * when most responses are ready. Null after 32 misses, where the caller falls back to the full scan.
  */
-function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: string | null) {
+function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: ReadonlySet<string>) {
   const ids = activePromptIds(studyId);
   if (ids.length < 2) return null;
   for (let attempt = 0; attempt < 32; attempt++) {
@@ -202,7 +204,7 @@ function sampleReadyPair(studyId: number, settingsHash: string, random: () => nu
     let j = Math.floor(random() * (ids.length - 1));
     if (j >= i) j++;
     const pair = { promptAId: ids[i]!, promptBId: ids[j]! };
-    if (pairKey(pair.promptAId, pair.promptBId) === avoid) continue;
+    if (avoid.has(pairKey(pair.promptAId, pair.promptBId))) continue;
     const queries = commonReadyQueries(pair, settingsHash);
     if (queries.length > 0) return { pair, queries };
   }
@@ -225,8 +227,11 @@ function activePromptIds(studyId: number): number[] {
   return ids;
 }
 
-/** Uniform over all pairs that share a ready query, by enumeration: only for sparse studies, O(n^2). */
-function randomReadyPair(readyQueries: Map<number, Set<number>>, random: () => number, avoid: string | null): ProposedPair | null {
+/**
+ * Uniform over all pairs that share a ready query, by enumeration (only for sparse studies, or when
+ * sampling found only avoided pairs): O(n^2). Pairs in `avoid` are used only when nothing else is left.
+ */
+function randomReadyPair(readyQueries: Map<number, Set<number>>, random: () => number, avoid: ReadonlySet<string>): ProposedPair | null {
   const ids = [...readyQueries.keys()];
   const candidates: ProposedPair[] = [];
   for (let i = 0; i < ids.length; i++) {
@@ -235,7 +240,7 @@ function randomReadyPair(readyQueries: Map<number, Set<number>>, random: () => n
       if (commonQueries(readyQueries, pair).length > 0) candidates.push(pair);
     }
   }
-  const preferred = candidates.filter((pair) => pairKey(pair.promptAId, pair.promptBId) !== avoid);
+  const preferred = candidates.filter((pair) => !avoid.has(pairKey(pair.promptAId, pair.promptBId)));
   const pool = preferred.length > 0 ? preferred : candidates;
   return pool.length > 0 ? pool[Math.floor(random() * pool.length)]! : null;
 }

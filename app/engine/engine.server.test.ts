@@ -91,20 +91,28 @@ describe("the engine drives pair assignment", () => {
   });
 
   it("returns an abandoned pair to the pool once its assignment expires", async () => {
-    const studyId = demoStudyId();
-    const engine = getStudyEngine(studyId);
-    await engine.whenIdle();
-    const first = engine.proposedPairs()[0]!;
+    // Three prompts and one query: exactly three possible duels.
+    const study = db().insert(studies).values({ name: "three duels", task: "t", model: "m" }).returning().get();
+    const settingsHash = generationSettingsHash(study);
+    const query = db().insert(queries).values({ studyId: study.id, text: "q" }).returning().get();
+    for (const text of ["first prompt", "second prompt", "third prompt"]) {
+      const prompt = db().insert(prompts).values({ studyId: study.id, text, normalizedText: text, ...lexicalEmbedding(text) }).returning().get();
+      db().insert(responses).values({ promptId: prompt.id, queryId: query.id, settingsHash, content: `${text} answer`, status: "ready" }).run();
+    }
+    await getStudyEngine(study.id).whenIdle();
     const leaver = createAnnotator("Leaves");
-    const abandoned = assignNextPair(studyId, leaver.id, { now: new Date(Date.now() - 60 * 60_000) })!;
-    expect(pairKey(abandoned.promptAId, abandoned.promptBId)).toBe(pairKey(first.promptAId, first.promptBId));
-    // While held, the engine proposes other pairs first; expired, the pair is no longer pending.
-    engine.requestUpdate();
-    await engine.whenIdle();
-    const next = createAnnotator("Arrives");
-    const given = assignNextPair(studyId, next.id)!;
+    const abandoned = assignNextPair(study.id, leaver.id)!;
+    const held = [createAnnotator("Holds one"), createAnnotator("Holds another")].map((annotator) => {
+      const assignment = assignNextPair(study.id, annotator.id)!;
+      return pairKey(assignment.promptAId, assignment.promptBId);
+    });
+    // While the leaver's assignment was still open, the other two got the two other duels...
+    expect(new Set([pairKey(abandoned.promptAId, abandoned.promptBId), ...held]).size).toBe(3);
+    // ...and once its time is up (only the leaver's clock runs out here), its duel is the one left to give.
+    db().update(assignments).set({ expiresAt: new Date(Date.now() - 1_000) }).where(eq(assignments.id, abandoned.id)).run();
+    const arrives = assignNextPair(study.id, createAnnotator("Arrives").id)!;
     expect(db().select().from(assignments).where(eq(assignments.id, abandoned.id)).get()!.status).toBe("expired");
-    expect(pairKey(given.promptAId, given.promptBId)).toBe(pairKey(first.promptAId, first.promptBId));
+    expect(pairKey(arrives.promptAId, arrives.promptBId)).toBe(pairKey(abandoned.promptAId, abandoned.promptBId));
   });
 
   it("lets a prompt added to a running study join as a new arm, and shows it next", async () => {

@@ -15,8 +15,9 @@ import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./pr
 // as the previous refit took: the engine uses at most half a core, the rest serves requests.
 const STATS_INTERVAL_MS = 2_000;
 // Time the selection worker may spend proposing pairs after a refit (pending-aware selection costs
-// O(pool) per pair): a few good pairs soon beat many pairs late.
-const SELECTION_BUDGET_MS = 150;
+// O(pool) per pair, ~3 ms at 1,000 prompts): enough for the pairs hundreds of annotators ask for
+// between two refits, small enough that proposals stay fresh.
+const SELECTION_BUDGET_MS = 500;
 
 function repoRoot(): string {
   // Works from app/engine/*.ts (tests, tsx) and from the bundled build/index.js alike.
@@ -211,7 +212,7 @@ export class StudyEngine {
     if (message.type === "selection") {
       this.selection = message;
       this.selecting = false;
-      this.nextSelectionAt = Date.now() + message.fitMs;
+      this.nextSelectionAt = Date.now() + message.fitMs + message.selectMs;
       if (this.selectionDirty) this.requestUpdate();
       else this.releaseWaiters();
       this.requestStats();

@@ -70,6 +70,7 @@ function handle(message: ToWorker) {
         utilities: policy.utilities(),
         uncertainties: policy.uncertainties(),
         fitMs: selectionStarted - started,
+        selectMs: performance.now() - selectionStarted,
       });
       return;
     }

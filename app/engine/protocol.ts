@@ -32,6 +32,7 @@ export interface SelectionState {
   utilities: Float64Array;
   uncertainties: Float64Array;
   fitMs: number;
+  selectMs: number;
 }
 
 export interface ArmStats {
