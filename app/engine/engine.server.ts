@@ -15,9 +15,10 @@ import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./pr
 // as the previous refit took: the engine uses at most half a core, the rest serves requests.
 const STATS_INTERVAL_MS = 2_000;
 // Time the selection worker may spend proposing pairs after a refit (pending-aware selection costs
-// O(pool) per pair, ~3 ms at 1,000 prompts): enough for the pairs hundreds of annotators ask for
-// between two refits, small enough that proposals stay fresh.
-const SELECTION_BUDGET_MS = 500;
+// O(pool) per pair, ~3 ms at 1,000 prompts). Measured with bench:server at 1,000 prompts: 500 ms
+// cost a third of the vote throughput (the worker competes with requests for 2 cores) without
+// raising the share of engine-chosen pairs at realistic load, so the budget stays small.
+const SELECTION_BUDGET_MS = 150;
 
 function repoRoot(): string {
   // Works from app/engine/*.ts (tests, tsx) and from the bundled build/index.js alike.
