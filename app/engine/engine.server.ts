@@ -8,6 +8,7 @@ import { DEFAULT_POLICY, isPolicyName, type Duel, type PolicyName } from "../../
 import { assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
+import { voteDuel } from "~/models/vote-duel";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
 
 // Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in, and
@@ -50,14 +51,6 @@ function chooseFeatureSource(rows: PromptRow[]): FeatureSource {
 function featuresOf(row: PromptRow, source: FeatureSource): Float64Array | null {
   if (source.kind === "lexical") return embedText(row.text);
   return row.embedding && row.embeddingModel === source.model ? Float64Array.from(decodeEmbedding(row.embedding)) : null;
-}
-
-/** A vote's duel in engine terms: `a` is the prompt shown on the left; skips carry no preference. */
-function toOutcome(choice: string): Duel["outcome"] | null {
-  if (choice === "left") return 1;
-  if (choice === "right") return 0;
-  if (choice === "tie" || choice === "both_bad") return 0.5;
-  return null;
 }
 
 export interface ProposedPair {
@@ -327,12 +320,12 @@ export class StudyEngine {
       .orderBy(asc(votes.id))
       .all();
     for (const row of rows) {
-      const outcome = toOutcome(row.choice);
-      if (outcome !== null) {
-        const left = this.armOfPrompt.get(row.leftIsA ? row.promptAId : row.promptBId);
-        const right = this.armOfPrompt.get(row.leftIsA ? row.promptBId : row.promptAId);
+      const duel = voteDuel(row);
+      if (duel) {
+        const left = this.armOfPrompt.get(duel.left);
+        const right = this.armOfPrompt.get(duel.right);
         if (left === undefined || right === undefined) break;
-        this.duels.push({ a: left, b: right, outcome });
+        this.duels.push({ a: left, b: right, outcome: duel.outcome });
       }
       this.lastVoteId = row.id;
     }

@@ -1,7 +1,17 @@
-import { and, asc, count, desc, eq, ne, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import { assignments, engineSnapshots, prompts, users, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
-import { getPromptRecords, type PromptRecord } from "./study.server";
+import { voteDuel, type ShownPair } from "./vote-duel";
+
+export interface PromptRecord {
+  promptId: number;
+  label: string | null;
+  text: string;
+  wins: number;
+  losses: number;
+  ties: number;
+  bothBad: number;
+}
 
 export interface LeaderboardEntry extends PromptRecord {
   stats: PromptStat | null;
@@ -30,7 +40,8 @@ export function getDashboard(studyId: number) {
     .orderBy(desc(engineSnapshots.id))
     .get();
   const statsByPrompt = new Map((latest?.promptStats ?? []).map((stat) => [stat.promptId, stat]));
-  const leaderboard: LeaderboardEntry[] = getPromptRecords(studyId)
+  const shown = studyVotes(studyId);
+  const leaderboard: LeaderboardEntry[] = promptRecords(studyId, shown)
     .map((record) => ({
       ...record,
       stats: statsByPrompt.get(record.promptId) ?? null,
@@ -56,11 +67,8 @@ export function getDashboard(studyId: number) {
     .orderBy(asc(engineSnapshots.voteCount))
     .get();
 
-  const decisiveVotes = db()
-    .select({ n: count() })
-    .from(votes)
-    .where(and(eq(votes.studyId, studyId), ne(votes.choice, "skip")))
-    .get()!.n;
+  // What the engine counts as votes: everything but skips.
+  const decisiveVotes = shown.filter((vote) => vote.choice !== "skip").length;
 
   return {
     leaderboard,
@@ -76,38 +84,67 @@ export function getDashboard(studyId: number) {
           upToDate: latest.voteCount === decisiveVotes,
         }
       : null,
-    winMatrix: winMatrix(studyId, leaderboard.slice(0, WIN_MATRIX_SIZE).map((entry) => entry.promptId)),
+    winMatrix: winMatrix(shown, leaderboard.slice(0, WIN_MATRIX_SIZE)),
     votesPerAnnotator: votesPerAnnotator(studyId),
   };
 }
 
-/** wins[i][j] = decisive votes where prompt i beat prompt j (ties and both-bad add half to each). */
-function winMatrix(studyId: number, promptIds: number[]) {
-  const index = new Map(promptIds.map((id, i) => [id, i]));
-  const wins = promptIds.map(() => promptIds.map(() => 0));
-  const rows = db()
-    .select({ a: assignments.promptAId, b: assignments.promptBId, leftIsA: assignments.leftIsA, choice: votes.choice })
+/** Every vote of the study with the pair it was cast on, as shown (one read for the whole page). */
+function studyVotes(studyId: number): ShownPair[] {
+  return db()
+    .select({ promptAId: assignments.promptAId, promptBId: assignments.promptBId, leftIsA: assignments.leftIsA, choice: votes.choice })
     .from(votes)
     .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-    .where(and(eq(votes.studyId, studyId), ne(votes.choice, "skip")))
+    .where(eq(votes.studyId, studyId))
     .all();
-  for (const row of rows) {
-    const i = index.get(row.a);
-    const j = index.get(row.b);
-    if (i === undefined || j === undefined) continue;
-    if (row.choice === "tie" || row.choice === "both_bad") {
-      wins[i]![j]! += 0.5;
-      wins[j]![i]! += 0.5;
-    } else if ((row.choice === "left") === row.leftIsA) wins[i]![j]! += 1;
-    else wins[j]![i]! += 1;
-  }
-  const labels = db()
-    .select({ id: prompts.id, label: prompts.label })
+}
+
+/** Per-prompt wins, losses, ties and both-bad votes from the raw votes; skips count for nobody. */
+function promptRecords(studyId: number, shown: ShownPair[]): PromptRecord[] {
+  const records = new Map<number, PromptRecord>();
+  for (const prompt of db()
+    .select({ id: prompts.id, label: prompts.label, text: prompts.text })
     .from(prompts)
     .where(eq(prompts.studyId, studyId))
-    .all();
-  const labelOf = new Map(labels.map((p) => [p.id, p.label ?? `#${p.id}`]));
-  return { promptIds, labels: promptIds.map((id) => labelOf.get(id) ?? `#${id}`), wins };
+    .orderBy(prompts.id)
+    .all()) {
+    records.set(prompt.id, { promptId: prompt.id, label: prompt.label, text: prompt.text, wins: 0, losses: 0, ties: 0, bothBad: 0 });
+  }
+  for (const vote of shown) {
+    const duel = voteDuel(vote);
+    if (!duel) continue;
+    const left = records.get(duel.left);
+    const right = records.get(duel.right);
+    if (!left || !right) continue;
+    if (vote.choice === "tie") {
+      left.ties++;
+      right.ties++;
+    } else if (vote.choice === "both_bad") {
+      left.bothBad++;
+      right.bothBad++;
+    } else {
+      (duel.outcome === 1 ? left : right).wins++;
+      (duel.outcome === 1 ? right : left).losses++;
+    }
+  }
+  return [...records.values()];
+}
+
+/** wins[i][j] = votes where prompt i beat prompt j, ties and both-bad adding half to each (bandit/leaderboard.ts's convention). */
+function winMatrix(shown: ShownPair[], top: PromptRecord[]) {
+  const promptIds = top.map((entry) => entry.promptId);
+  const index = new Map(promptIds.map((id, i) => [id, i]));
+  const wins = promptIds.map(() => promptIds.map(() => 0));
+  for (const vote of shown) {
+    const duel = voteDuel(vote);
+    if (!duel) continue;
+    const i = index.get(duel.left);
+    const j = index.get(duel.right);
+    if (i === undefined || j === undefined) continue;
+    wins[i]![j]! += duel.outcome;
+    wins[j]![i]! += 1 - duel.outcome;
+  }
+  return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
 }
 
 function votesPerAnnotator(studyId: number) {

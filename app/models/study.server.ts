@@ -1,5 +1,5 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
-import { assignments, prompts, queries, responses, studies, votes } from "../../db/schema";
+import { prompts, queries, responses, studies, votes } from "../../db/schema";
 import { db } from "~/db.server";
 import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
@@ -58,58 +58,4 @@ export function getStudyCounts(studyId: number) {
     ),
     votes: one(db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId))),
   };
-}
-
-export interface PromptRecord {
-  promptId: number;
-  label: string | null;
-  text: string;
-  wins: number;
-  losses: number;
-  ties: number;
-  bothBad: number;
-}
-
-/**
- * Per-prompt wins, losses and ties from the raw votes. A "left"/"right" choice is mapped to the
- * prompt shown on that side via assignments.left_is_a; skips count for nobody.
- */
-export function getPromptRecords(studyId: number): PromptRecord[] {
-  const rows = db()
-    .select({
-      promptAId: assignments.promptAId,
-      promptBId: assignments.promptBId,
-      leftIsA: assignments.leftIsA,
-      choice: votes.choice,
-    })
-    .from(votes)
-    .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-    .where(eq(votes.studyId, studyId))
-    .all();
-  const records = new Map<number, PromptRecord>();
-  for (const prompt of db()
-    .select({ id: prompts.id, label: prompts.label, text: prompts.text })
-    .from(prompts)
-    .where(eq(prompts.studyId, studyId))
-    .orderBy(prompts.id)
-    .all()) {
-    records.set(prompt.id, { promptId: prompt.id, label: prompt.label, text: prompt.text, wins: 0, losses: 0, ties: 0, bothBad: 0 });
-  }
-  for (const row of rows) {
-    const a = records.get(row.promptAId);
-    const b = records.get(row.promptBId);
-    if (!a || !b) continue;
-    if (row.choice === "tie") {
-      a.ties++;
-      b.ties++;
-    } else if (row.choice === "both_bad") {
-      a.bothBad++;
-      b.bothBad++;
-    } else if (row.choice === "left" || row.choice === "right") {
-      const aWon = (row.choice === "left") === row.leftIsA;
-      (aWon ? a : b).wins++;
-      (aWon ? b : a).losses++;
-    }
-  }
-  return [...records.values()];
 }

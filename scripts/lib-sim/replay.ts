@@ -18,6 +18,7 @@ import { createPolicy, isPolicyName, POLICY_NAMES } from "../../bandit/policy";
 import type { Duel, PolicyName } from "../../bandit/policy";
 import { deriveSeed, mulberry32 } from "../../bandit/random";
 import { parseRawLogLine } from "../../app/export/raw-log-schema.server";
+import { voteDuel, type ShownPair } from "../../app/models/vote-duel";
 import { parseFlags, positiveInteger, validateFlags } from "./args";
 
 export const REPLAY_USAGE = "npm run simulate -- --replay <raw.jsonl> --policy <name> [--seed 1] [--samples 200]";
@@ -46,15 +47,13 @@ export interface ReplayData {
   skips: number;
 }
 
-const OUTCOME = { left: 1, right: 0, tie: 0.5, both_bad: 0.5 } as const;
-
 /**
  * Parses a raw JSONL log into arms and duels. Throws one error listing every invalid line (by line
  * number), or if the log mixes studies or has fewer than two prompts.
  */
 export function parseReplayLog(text: string): ReplayData {
   const errors: string[] = [];
-  const votes: { promptA: number; promptB: number; leftIsA: boolean; choice: keyof typeof OUTCOME | "skip" }[] = [];
+  const votes: ShownPair[] = [];
   const texts = new Map<number, string>();
   let study: { id: number; name: string } | null = null;
   text.split("\n").forEach((raw, index) => {
@@ -70,7 +69,7 @@ export function parseReplayLog(text: string): ReplayData {
     if (record.study_id !== study.id) errors.push(`line ${index + 1}: study_id ${record.study_id} differs from ${study.id}; replay one study at a time`);
     texts.set(record.prompt_a_id, record.prompt_a_text);
     texts.set(record.prompt_b_id, record.prompt_b_text);
-    votes.push({ promptA: record.prompt_a_id, promptB: record.prompt_b_id, leftIsA: record.prompt_a_side === "left", choice: record.choice });
+    votes.push({ promptAId: record.prompt_a_id, promptBId: record.prompt_b_id, leftIsA: record.prompt_a_side === "left", choice: record.choice });
   });
   if (errors.length > 0) throw new Error(`invalid replay log:\n${errors.slice(0, 20).join("\n")}${errors.length > 20 ? `\n… and ${errors.length - 20} more` : ""}`);
   if (texts.size < 2) throw new Error("parseReplayLog requires a log with votes on at least two prompts");
@@ -79,13 +78,12 @@ export function parseReplayLog(text: string): ReplayData {
   const duels: Duel[] = [];
   let skips = 0;
   for (const vote of votes) {
-    if (vote.choice === "skip") {
+    const duel = voteDuel(vote);
+    if (!duel) {
       skips++;
       continue;
     }
-    const left = vote.leftIsA ? vote.promptA : vote.promptB;
-    const right = vote.leftIsA ? vote.promptB : vote.promptA;
-    duels.push({ a: armOf.get(left)!, b: armOf.get(right)!, outcome: OUTCOME[vote.choice] });
+    duels.push({ a: armOf.get(duel.left)!, b: armOf.get(duel.right)!, outcome: duel.outcome });
   }
   return { studyName: study!.name, prompts, duels, skips };
 }
