@@ -56,3 +56,14 @@ export function openDatabase(
   sqlite.pragma("foreign_keys = ON");
   return { db, path: filePath, close: () => sqlite.close() };
 }
+
+/**
+ * A read-only connection to an existing, already migrated database: for long reads (exports) that
+ * must not hold up writers and must never write. No migration, no integrity scan: `openDatabase`
+ * did both when the app started. In WAL mode it reads one consistent snapshot per statement.
+ */
+export function openReader(filePath: string): Connection {
+  const sqlite = new Database(filePath, { readonly: true, fileMustExist: true });
+  sqlite.pragma("busy_timeout = 5000");
+  return { db: drizzle(sqlite, { schema }), path: filePath, close: () => sqlite.close() };
+}

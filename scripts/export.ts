@@ -6,7 +6,8 @@
  * Writes the same bytes as the download button on the study's export page (same prepareExport).
  */
 import fs from "node:fs";
-import { openDatabase } from "../db/client";
+import { openReader } from "../db/client";
+import { parseEnv } from "../app/env.server";
 import { ExportCliArgsSchema } from "../app/export/export-options.server";
 import { prepareExport } from "../app/export/formats.server";
 import { writeLinesToFile } from "../app/export/stream.server";
@@ -17,10 +18,9 @@ const USAGE =
 
 async function main(argv: readonly string[]): Promise<void> {
   const { study, out, db, ...options } = validateFlags(ExportCliArgsSchema, parseFlags(argv), USAGE);
-  // Same default as the app (app/env.server.ts).
-  const databasePath = db ?? (process.env.DATABASE_PATH || "./data/promptduel.db");
+  const databasePath = db ?? parseEnv().DATABASE_PATH;
   if (!fs.existsSync(databasePath)) throw new Error(`database file not found: ${databasePath} (set --db or DATABASE_PATH)`);
-  const connection = openDatabase(databasePath);
+  const connection = openReader(databasePath);
   try {
     const prepared = prepareExport(connection.db, study, options);
     if (!prepared.ok) throw new Error(prepared.message);

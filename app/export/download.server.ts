@@ -1,4 +1,4 @@
-import { openDatabase } from "../../db/client";
+import { openReader } from "../../db/client";
 import { connection } from "~/db.server";
 import { describeIssues, ExportOptionsSchema } from "./export-options.server";
 import { prepareExport } from "./formats.server";
@@ -16,8 +16,14 @@ const plainText = (message: string, status: number) =>
 export function exportDownloadResponse(studyId: number, searchParams: URLSearchParams): Response {
   const parsed = ExportOptionsSchema.safeParse(Object.fromEntries(searchParams.entries()));
   if (!parsed.success) return plainText(describeIssues(parsed.error), 400);
-  const reader = openDatabase(connection().path);
-  const prepared = prepareExport(reader.db, studyId, parsed.data);
+  const reader = openReader(connection().path);
+  let prepared: ReturnType<typeof prepareExport>;
+  try {
+    prepared = prepareExport(reader.db, studyId, parsed.data);
+  } catch (error) {
+    reader.close();
+    throw error;
+  }
   if (!prepared.ok) {
     reader.close();
     return plainText(prepared.message, prepared.status);

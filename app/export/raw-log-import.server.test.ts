@@ -1,5 +1,6 @@
 import { asc, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import { prompts, queries, studies, users, votes } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
@@ -60,6 +61,9 @@ describe("raw log import", () => {
       ok: true,
       summary: { votes: 5, promptsCreated: 7, promptsMatched: 0, queriesCreated: 3, queriesMatched: 0, responsesCreated: 7, annotatorsCreated: 2 },
     });
+    // Imported prompts carry the offline embedding, so a running engine can use them at once.
+    const models = db().select({ model: prompts.embeddingModel }).from(prompts).where(eq(prompts.studyId, target)).all();
+    expect(models.map((row) => row.model)).toEqual(Array(7).fill(LEXICAL_EMBEDDING_MODEL));
     const reexported = rawLog(target);
 
     const before = original.trimEnd().split("\n").map((line) => RawLogRecordSchema.parse(JSON.parse(line)));

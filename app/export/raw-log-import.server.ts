@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { DB } from "../../db/client";
 import { assignments, prompts, queries, responses, studies, users, votes } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
+import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { parseRawLogLine, type RawLogRecord } from "./raw-log-schema.server";
 
 /** Errors shown at most; a log with thousands of bad lines still gets a readable answer. */
@@ -135,7 +136,15 @@ function writeRecords(tx: Transaction, studyId: number, records: NumberedRecord[
       .from(prompts)
       .where(and(eq(prompts.studyId, studyId), eq(prompts.normalizedText, normalizedText)))
       .get();
-    const id = existing?.id ?? tx.insert(prompts).values({ studyId, text, normalizedText, source: "imported" }).returning({ id: prompts.id }).get().id;
+    // Every prompt enters with the offline embedding, as in study setup: the study's engine reads
+    // stored embeddings and would otherwise wait for this prompt (and every vote naming it).
+    const id =
+      existing?.id ??
+      tx
+        .insert(prompts)
+        .values({ studyId, text, normalizedText, source: "imported", ...lexicalEmbedding(text) })
+        .returning({ id: prompts.id })
+        .get().id;
     if (existing) summary.promptsMatched++;
     else summary.promptsCreated++;
     const other = logPromptOfTarget.get(id);

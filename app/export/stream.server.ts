@@ -26,7 +26,10 @@ export function* inChunks(lines: Iterable<string>, chunkCharacters = CHUNK_CHARA
 
 /**
  * A pull-based byte stream over `lines`: the next chunk is produced only when the consumer (the HTTP
- * response) asks for it, so a slow client holds back the database read instead of filling memory.
+ * response) asks for it. Each pull first yields to the event loop, so a long export shares the
+ * server with votes instead of running to the end in one go (the Express adapter reads the stream in
+ * a tight loop). That adapter does not wait for the socket to drain, so a slow client still lets the
+ * response buffer grow.
  * `onFinish` runs once, when the lines are exhausted, fail, or the client goes away.
  */
 export function readableStreamOf(lines: Iterable<string>, onFinish: () => void): ReadableStream<Uint8Array> {
@@ -40,7 +43,9 @@ export function readableStreamOf(lines: Iterable<string>, onFinish: () => void):
   };
   return new ReadableStream<Uint8Array>(
     {
-      pull(controller) {
+      async pull(controller) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (finished) return;
         try {
           const next = chunks.next();
           if (next.done) {
