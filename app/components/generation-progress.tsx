@@ -31,17 +31,19 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
   // The newer of the page's loader data (fresh after an action) and the last poll.
   const status = fetcher.data && fetcher.data.at > initial.at ? fetcher.data : initial;
   const active = isActive(status);
+  const online = status.provider !== null;
 
   // The fetcher object changes on every render; the interval reads the current one through a ref.
   const fetcherRef = useRef(fetcher);
   fetcherRef.current = fetcher;
   useEffect(() => {
-    if (!active) return;
+    // Offline, nothing changes without an action of the owner's, which reloads the page anyway.
+    if (!active || !online) return;
     const timer = setInterval(() => {
       if (fetcherRef.current.state === "idle") fetcherRef.current.load(`/api/studies/${studyId}/generation`);
     }, POLL_MS);
     return () => clearInterval(timer);
-  }, [active, studyId]);
+  }, [active, online, studyId]);
 
   // A poll that sees new responses (variants arrived) or the end of the work refreshes the page's lists.
   const polled = fetcher.data;

@@ -61,6 +61,14 @@ export function retryFailedVariantRequests(db: Queryable, studyId: number): numb
   return failed.length;
 }
 
+/**
+ * Marks a request failed so the worker stops running it until the owner retries: after paid calls
+ * whose results could not be stored, an open request would be re-run at once, and again.
+ */
+export function failVariantRequest(db: Queryable, request: VariantRequest, message: string): void {
+  saveRequest(db, { ...request, error: message });
+}
+
 function saveRequest(db: Queryable, request: VariantRequest): void {
   db.update(appMeta)
     .set({ value: JSON.stringify(request) })

@@ -144,6 +144,14 @@ describe("importResponses and addToStudy", () => {
     );
     expect(importResponses(db, studyId, good)).toBe(4);
     expect(responseProgress(db, studyId)).toMatchObject({ total: 4, ready: 4, pending: 0 });
+
+    // A ready response is never replaced (votes refer to its text); the same file again is fine.
+    expect(importResponses(db, studyId, good)).toBe(4);
+    const changed = parseResponsesJsonl(JSON.stringify({ prompt: "Be brief.", query: "How do I pair it?", response: "Something else." }));
+    expect(() => importResponses(db, studyId, changed)).toThrow("line 1: this prompt already has a ready response to this query");
+    const kept = db.select({ content: responses.content }).from(responses).where(eq(responses.promptId, brief!.id)).all();
+    expect(kept.map((row) => row.content)).toContain("Hold the ring.");
+    expect(kept.map((row) => row.content)).not.toContain("Something else.");
     close();
   });
 

@@ -153,7 +153,8 @@ function preview(text: string): string {
 
 /**
  * Stores pre-generated responses as ready for the study's current settings, replacing any queued or
- * failed one for the same pair. Prompts match by normalised text or id, queries by text or id, both
+ * failed one for the same pair (and its generation figures). A ready response is never replaced:
+ * votes were cast on its text; the same text again is accepted, another text is an error. Prompts match by normalised text or id, queries by text or id, both
  * within this study. All-or-nothing: the first line that names an unknown prompt or query, or repeats
  * a pair, throws ImportError and nothing is stored. Returns how many responses were stored.
  */
@@ -191,7 +192,26 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
       const earlier = firstLineOfPair.get(pair);
       if (earlier !== undefined) throw new ImportError(response.line, `repeats the prompt and query of line ${earlier}`);
       firstLineOfPair.set(pair, response.line);
-      const stored = { content: response.content, status: "ready" as const, error: null, updatedAt: new Date() };
+      const existing = tx
+        .select({ status: responses.status, content: responses.content })
+        .from(responses)
+        .where(and(eq(responses.promptId, promptId), eq(responses.queryId, queryId), eq(responses.settingsHash, settingsHash)))
+        .get();
+      if (existing?.status === "ready") {
+        if (existing.content === response.content) continue;
+        throw new ImportError(response.line, "this prompt already has a ready response to this query (votes may refer to it); an import only fills queued or failed ones");
+      }
+      const stored = {
+        content: response.content,
+        status: "ready" as const,
+        error: null,
+        attempts: 0,
+        promptTokens: null,
+        completionTokens: null,
+        costUsd: null,
+        latencyMs: null,
+        updatedAt: new Date(),
+      };
       tx.insert(responses)
         .values({ promptId, queryId, settingsHash, ...stored })
         .onConflictDoUpdate({ target: [responses.promptId, responses.queryId, responses.settingsHash], set: stored })

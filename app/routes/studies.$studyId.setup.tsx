@@ -88,7 +88,10 @@ export default function StudySetup() {
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
-  const errorsFor = (intent: string): FieldErrors => (result?.intent === intent ? (result.errors ?? {}) : {});
+  // An oversized upload is refused before the form's intent is read (intent ""); its error names the
+  // file field, and file fields are unique across the forms, so it shows on the right one.
+  const errorsFor = (intent: string): FieldErrors =>
+    result && (result.intent === intent || result.intent === "") ? (result.errors ?? {}) : {};
 
   return (
     <section className="setup">
