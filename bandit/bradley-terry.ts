@@ -1,3 +1,4 @@
+import { validateHistory } from "./duels";
 import type { Duel } from "./policy";
 
 /**
@@ -26,26 +27,22 @@ export interface PairCounts {
   readonly games: Float64Array;
   /** Wins of `first` over `second` (ties count 0.5). */
   readonly firstWins: Float64Array;
+  /** The pair slot of each vote, so the same votes can be re-weighted without rebuilding the pairs. */
+  readonly pairOfVote: Int32Array;
 }
 
 /**
- * Aggregates votes into per-pair game and win counts (optionally weighted, e.g. bootstrap multiplicities).
+ * Aggregates votes into per-pair game and win counts.
  * Cost: O(V). Throws if a vote names an arm outside [0, armCount) or has a bad outcome.
  */
-export function countPairs(armCount: number, votes: readonly Duel[], weights?: ArrayLike<number>): PairCounts {
+export function countPairs(armCount: number, votes: readonly Duel[]): PairCounts {
+  validateHistory("countPairs", votes, armCount);
   const index = new Map<number, number>();
   const first: number[] = [];
   const second: number[] = [];
-  const games: number[] = [];
-  const firstWins: number[] = [];
+  const pairOfVote = new Int32Array(votes.length);
   for (let v = 0; v < votes.length; v++) {
-    const { a, b, outcome } = votes[v]!;
-    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0 || a >= armCount || b >= armCount || a === b) {
-      throw new Error(`countPairs requires two distinct arms in [0, ${armCount}): vote ${v} is (${a}, ${b})`);
-    }
-    if (outcome !== 1 && outcome !== 0 && outcome !== 0.5) throw new Error(`countPairs requires outcomes 1, 0 or 0.5: vote ${v}`);
-    const weight = weights ? weights[v]! : 1;
-    if (weight === 0) continue;
+    const { a, b } = votes[v]!;
     const low = Math.min(a, b);
     const high = Math.max(a, b);
     const key = low * armCount + high;
@@ -55,19 +52,37 @@ export function countPairs(armCount: number, votes: readonly Duel[], weights?: A
       index.set(key, slot);
       first.push(low);
       second.push(high);
-      games.push(0);
-      firstWins.push(0);
     }
-    games[slot] = games[slot]! + weight;
-    const winOfA = outcome;
-    firstWins[slot] = firstWins[slot]! + weight * (a === low ? winOfA : 1 - winOfA);
+    pairOfVote[v] = slot;
   }
-  return {
+  const counts = {
     first: Int32Array.from(first),
     second: Int32Array.from(second),
-    games: Float64Array.from(games),
-    firstWins: Float64Array.from(firstWins),
+    games: new Float64Array(first.length),
+    firstWins: new Float64Array(first.length),
+    pairOfVote,
   };
+  weightPairCounts(counts, votes);
+  return counts;
+}
+
+/**
+ * Refills `counts.games` and `counts.firstWins` from the same votes, each counted `weights[v]` times
+ * (1 without weights): a bootstrap resample in O(V), with no validation and no pair lookup.
+ * games_p = sum_{v in p} w_v; firstWins_p = sum_{v in p} w_v * (outcome for `first`).
+ * Cost: O(V + pairs). Throws nothing (counts must come from countPairs on these votes).
+ */
+export function weightPairCounts(counts: PairCounts, votes: readonly Duel[], weights?: ArrayLike<number>): void {
+  counts.games.fill(0);
+  counts.firstWins.fill(0);
+  for (let v = 0; v < votes.length; v++) {
+    const weight = weights ? weights[v]! : 1;
+    if (weight === 0) continue;
+    const { a, outcome } = votes[v]!;
+    const slot = counts.pairOfVote[v]!;
+    counts.games[slot] = counts.games[slot]! + weight;
+    counts.firstWins[slot] = counts.firstWins[slot]! + weight * (a === counts.first[slot] ? outcome : 1 - outcome);
+  }
 }
 
 /**

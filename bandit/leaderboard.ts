@@ -1,6 +1,6 @@
 import { quantileSorted } from "simple-statistics";
 import type { BradleyTerryOptions } from "./bradley-terry";
-import { countPairs, fitBradleyTerry, fitBradleyTerryCounts } from "./bradley-terry";
+import { countPairs, fitBradleyTerry, fitBradleyTerryCounts, weightPairCounts } from "./bradley-terry";
 import type { Duel } from "./policy";
 import type { RandomSource } from "./random";
 import { randomInt } from "./random";
@@ -88,13 +88,16 @@ export function bootstrapBradleyTerry(
   const draws = Array.from({ length: armCount }, () => new Float64Array(samples));
   const probabilityBest = new Float64Array(armCount);
   const multiplicity = new Float64Array(votes.length);
+  // The pairs are built once; each resample only re-weights their counts.
+  const counts = countPairs(armCount, votes);
   for (let s = 0; s < samples; s++) {
     multiplicity.fill(0);
     for (let v = 0; v < votes.length; v++) {
       const pick = randomInt(options.random, votes.length);
       multiplicity[pick] = multiplicity[pick]! + 1;
     }
-    const resampled = fitBradleyTerryCounts(armCount, countPairs(armCount, votes, multiplicity), {
+    weightPairCounts(counts, votes, multiplicity);
+    const resampled = fitBradleyTerryCounts(armCount, counts, {
       ...fitOptions,
       initialScores: scores,
     });
@@ -112,9 +115,9 @@ export function bootstrapBradleyTerry(
   const lower = new Float64Array(armCount);
   const upper = new Float64Array(armCount);
   for (let i = 0; i < armCount; i++) {
-    const sorted = draws[i]!.sort();
-    lower[i] = quantileSorted(Array.from(sorted), 0.025);
-    upper[i] = quantileSorted(Array.from(sorted), 0.975);
+    const sorted = Array.from(draws[i]!.sort());
+    lower[i] = quantileSorted(sorted, 0.025);
+    upper[i] = quantileSorted(sorted, 0.975);
   }
   return { scores, lower, upper, probabilityBest };
 }
