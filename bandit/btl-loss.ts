@@ -22,6 +22,16 @@ export function sigmoid(z: number): number {
 }
 
 /**
+ * Fisher information of one logistic comparison at log-odds z: sigmoid(z) (1 - sigmoid(z)), the curvature
+ * of the BTL likelihood (its Laplace approximation weights each duel by it).
+ * Cost: O(1). Throws nothing.
+ */
+export function logisticVariance(z: number): number {
+  const p = sigmoid(z);
+  return p * (1 - p);
+}
+
+/**
  * Mean binary cross-entropy of the BTL model over `count` duels, with soft labels
  * (1: a won, 0: b won, 0.5: tie / both bad):
  * loss = (1/L) sum_l [ softplus(delta_l) - y_l delta_l ], delta_l = u[a_l] - u[b_l]

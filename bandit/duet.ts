@@ -2,7 +2,7 @@ import type { AdamState } from "./adam";
 import { createAdamState } from "./adam";
 import type { ArmOffsets } from "./btl-trainer";
 import { trainBtl } from "./btl-trainer";
-import { sigmoid } from "./btl-loss";
+import { logisticVariance } from "./btl-loss";
 import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
@@ -382,8 +382,7 @@ export class DuetPolicy implements DuelingPolicy {
   ): void {
     let weight = 1;
     if (this.options.laplaceWeights) {
-      const p = sigmoid(this.armUtilities[a]! - this.armUtilities[b]!);
-      weight = Math.max(p * (1 - p), 0.01);
+      weight = Math.max(logisticVariance(this.armUtilities[a]! - this.armUtilities[b]!), 0.01);
     }
     for (let k = 0; k < precision.length; k++) {
       const difference = gradientA[k]! - gradientB[k]!;

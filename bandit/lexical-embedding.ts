@@ -1,3 +1,4 @@
+import { normaliseInPlace } from "./features";
 /**
  * An offline, deterministic text embedding: signed feature hashing (Weinberger et al. 2009) of word 1-2 grams
  * and character 3-5 grams, sublinear term frequency (1 + ln tf), L2-normalised. No model, no network:
@@ -55,11 +56,5 @@ export function embedText(text: string, options: LexicalEmbeddingOptions = {}): 
     const sign = (fnv1a(`s${gram}`) & 1) === 0 ? 1 : -1;
     vector[hash % dimension] = vector[hash % dimension]! + sign * (1 + Math.log(count));
   }
-  let norm = 0;
-  for (let k = 0; k < dimension; k++) norm += vector[k]! * vector[k]!;
-  if (norm > 0) {
-    const inverse = 1 / Math.sqrt(norm);
-    for (let k = 0; k < dimension; k++) vector[k] = vector[k]! * inverse;
-  }
-  return vector;
+  return normaliseInPlace(vector);
 }

@@ -2,6 +2,7 @@ import { mean, quantile, standardDeviation } from "simple-statistics";
 import { sigmoid } from "./btl-loss";
 import type { Duel, DuelingPolicy, PolicyName, PolicyOptions } from "./policy";
 import { createPolicy, DEFAULT_POLICY } from "./policy";
+import { isPendingPair } from "./pairs";
 import { deriveSeed, mulberry32, randomDistinctPair } from "./random";
 import type { Scenario } from "./scenario";
 
@@ -78,7 +79,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
   const warmupCount = Math.min(options.warmupPairs ?? 5, options.votes, (armCount * (armCount - 1)) / 2);
   while (warmupPairs.length < warmupCount) {
     const [a, b] = randomDistinctPair(warmupRandom, armCount);
-    if (!warmupPairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a))) warmupPairs.push([a, b]);
+    if (!isPendingPair(a, b, warmupPairs)) warmupPairs.push([a, b]);
   }
   const history: Duel[] = [];
   const regret = new Float64Array(options.votes);

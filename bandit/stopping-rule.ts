@@ -1,4 +1,6 @@
 import { fitBradleyTerry } from "./bradley-terry";
+import { logisticVariance } from "./btl-loss";
+import { seenArms } from "./pairs";
 import type { Duel } from "./policy";
 
 /**
@@ -72,11 +74,7 @@ export interface StoppingEvidence {
  * evaluated on the same votes (calibration). Cost: one BT fit + O(V + n). Throws on invalid votes.
  */
 export function stoppingEvidence(armCount: number, history: readonly Duel[], priorGames: number): StoppingEvidence {
-  const seen = new Uint8Array(armCount);
-  for (const { a, b } of history) {
-    seen[a] = 1;
-    seen[b] = 1;
-  }
+  const seen = seenArms(history, armCount);
   let unseenArms = 0;
   for (let i = 0; i < armCount; i++) if (!seen[i]) unseenArms++;
   const scores = history.length > 0 ? fitBradleyTerry(armCount, history, { priorGames, tolerance: 1e-7 }) : new Float64Array(armCount);
@@ -120,10 +118,4 @@ export function decide(evidence: StoppingEvidence, recommended: number, options:
     votesStillNeeded = estimate <= MAX_ESTIMATE_FACTOR * Math.max(votes, options.minVotes) ? estimate : null;
   }
   return { converged, leader, margin, unseenArms, votesStillNeeded };
-}
-
-/** sigma(x) (1 - sigma(x)): the Fisher information of one logistic comparison at log-odds x. */
-function logisticVariance(x: number): number {
-  const p = 1 / (1 + Math.exp(-x));
-  return p * (1 - p);
 }

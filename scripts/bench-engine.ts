@@ -7,9 +7,9 @@
  * It prints figures; it never fails on timing. Work is split over --jobs child processes (one per core).
  */
 import { fork } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { normaliseInPlace } from "../bandit/features";
@@ -20,12 +20,12 @@ import type { Scenario } from "../bandit/scenario";
 import type { SimulationSummary } from "../bandit/simulate";
 import { simulate } from "../bandit/simulate";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
-import { loadScenario } from "./lib-sim/scenario-file";
+import { loadScenario, scenarioFiles, SHARED_BENCH_DIR } from "./lib-sim/scenario-file";
 import type { Panel, Series } from "./lib-sim/svg";
 import { renderRegretGrid } from "./lib-sim/svg";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const sharedBench = resolve(repoRoot, "../shared/bench");
+const sharedBench = SHARED_BENCH_DIR;
 const CHECKPOINTS = ["25", "50", "100", "150"] as const;
 type Checkpoint = (typeof CHECKPOINTS)[number];
 
@@ -67,19 +67,6 @@ interface ReferenceRow {
   regretCurve: number[];
   curveStartsAtVote: number;
   secondsPerRound: number;
-}
-
-function scenarioFiles(selected: string[] | undefined): Map<string, string> {
-  const directory = join(sharedBench, "scenarios");
-  const files = new Map(
-    readdirSync(directory)
-      .filter((file) => file.endsWith(".json"))
-      .sort()
-      .map((file) => [basename(file, ".json"), join(directory, file)] as const),
-  );
-  if (!selected) return files;
-  for (const name of selected) if (!files.has(name)) throw new Error(`--scenarios: no scenario named ${name} in ${directory}`);
-  return new Map(selected.map((name) => [name, files.get(name)!] as const));
 }
 
 function taskList(args: BenchArgs, files: Map<string, string>): Task[] {

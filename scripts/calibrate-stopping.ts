@@ -10,15 +10,15 @@
 // --arms N draws a seeded random subset of N arms per trial (studies in the app have tens of prompts,
 // not hundreds); --arms 0 uses whole scenarios.
 import fs from "node:fs";
-import path from "node:path";
+import { quantile } from "simple-statistics";
 import { z } from "zod";
 import { withCoverage } from "../bandit/coverage";
-import { deriveSeed, mulberry32 } from "../bandit/random";
+import { deriveSeed, mulberry32, randomInt } from "../bandit/random";
 import type { Scenario } from "../bandit/scenario";
 import { simulateTrial } from "../bandit/simulate";
 import { decide, STOPPING_RULE_DEFAULTS, stoppingEvidence } from "../bandit/stopping-rule";
 import { commaList, parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
-import { loadScenario } from "./lib-sim/scenario-file";
+import { loadScenario, scenarioFiles } from "./lib-sim/scenario-file";
 
 const USAGE =
   "npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--coverage 1] [--epsilon 0.05] [--every 5] [--scales 10,3,1] [--scenarios a,b] [--json out.json]";
@@ -59,7 +59,7 @@ function subsetScenario(scenario: Scenario, arms: number, seed: number): Scenari
   const random = mulberry32(seed);
   const indices = Array.from(scenario.utility, (_, i) => i);
   for (let i = indices.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
+    const j = randomInt(random, i + 1);
     [indices[i], indices[j]] = [indices[j]!, indices[i]!];
   }
   const chosen = indices.slice(0, arms);
@@ -78,22 +78,14 @@ function firstFiring(trajectory: Trajectory, indifferenceIndex: number, confiden
 }
 
 function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return values.length > 0 ? quantile(values, 0.5) : null;
 }
 
 function main() {
   const options = validateFlags(OptionsSchema, parseFlags(process.argv.slice(2)), USAGE);
-  const directory = path.resolve("../shared/bench/scenarios");
-  const files = fs
-    .readdirSync(directory)
-    .filter((file) => file.endsWith(".json"))
-    .filter((file) => !options.scenarios || options.scenarios.includes(file.replace(/\.json$/, "")))
-    .sort();
   const trajectories: Trajectory[] = [];
-  for (const file of files) {
-    const full = loadScenario(path.join(directory, file));
+  for (const file of scenarioFiles(options.scenarios).values()) {
+    const full = loadScenario(file);
     for (const scaleText of options.scales) {
       const scale = Number(scaleText);
       for (let trial = 0; trial < options.trials; trial++) {
@@ -103,7 +95,7 @@ function main() {
           scenario,
           {
             policy: "default",
-            trials: options.trials,
+            trials: 1,
             votes: options.votes,
             scale,
             seed: 1,
@@ -158,6 +150,7 @@ function main() {
     );
   }
   const defaultIndex = INDIFFERENCE_GRID.indexOf(STOPPING_RULE_DEFAULTS.indifference);
+  if (defaultIndex < 0) throw new Error("calibrate-stopping: the default indifference must be one of INDIFFERENCE_GRID");
   console.log(`\nper scenario with the defaults (indifference ${STOPPING_RULE_DEFAULTS.indifference}, confidence ${STOPPING_RULE_DEFAULTS.confidence}):`);
   const keys = [...new Set(trajectories.map((t) => `${t.scenario}|${t.scale}`))];
   for (const key of keys) {

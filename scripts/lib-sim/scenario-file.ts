@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseScenario } from "../../bandit/scenario";
 import type { Scenario } from "../../bandit/scenario";
 
@@ -21,4 +23,24 @@ export function loadScenario(path: string): Scenario {
   } catch (error) {
     throw new Error(`scenario file ${path}: ${(error as Error).message}`);
   }
+}
+
+/** The shared benchmark folder beside the repository (../shared/bench), wherever the command runs from. */
+export const SHARED_BENCH_DIR = fileURLToPath(new URL("../../../shared/bench", import.meta.url));
+
+/**
+ * The shared scenario files by name (file name without .json), sorted; only `selected` ones when given.
+ * Throws naming any selected scenario that does not exist.
+ */
+export function scenarioFiles(selected?: readonly string[]): Map<string, string> {
+  const directory = join(SHARED_BENCH_DIR, "scenarios");
+  const files = new Map(
+    readdirSync(directory)
+      .filter((file) => file.endsWith(".json"))
+      .sort()
+      .map((file) => [basename(file, ".json"), join(directory, file)] as const),
+  );
+  if (!selected) return files;
+  for (const name of selected) if (!files.has(name)) throw new Error(`--scenarios: no scenario named ${name} in ${directory}`);
+  return new Map(selected.map((name) => [name, files.get(name)!] as const));
 }
