@@ -7,16 +7,26 @@ import { generationSettingsHash } from "../../db/text";
 // survives restarts because it is a row, and the unique (prompt, query, settings hash) index means a
 // pair is never queued, and so never generated, twice for the same settings.
 
+/** The settings hash the study's responses are generated (and shown) with now; null for an unknown study. */
+export function currentSettingsHash(db: Queryable, studyId: number): string | null {
+  const study = db
+    .select({ model: studies.model, temperature: studies.temperature, maxTokens: studies.maxTokens, seed: studies.seed })
+    .from(studies)
+    .where(eq(studies.id, studyId))
+    .get();
+  return study ? generationSettingsHash(study) : null;
+}
+
 /**
  * Queues a pending response for every (prompt, query) pair of the study that has none yet for the
  * study's current settings. Synchronous; safe inside a caller's transaction. Returns how many were queued.
  */
 export function queueStudyResponses(db: Queryable, studyId: number): number {
-  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
-  if (!study) throw new Error(`queueStudyResponses: study ${studyId} does not exist`);
+  const settingsHash = currentSettingsHash(db, studyId);
+  if (settingsHash === null) throw new Error(`queueStudyResponses: study ${studyId} does not exist`);
   const result = db.run(sql`
     insert into ${responses} (prompt_id, query_id, settings_hash, status)
-    select ${prompts.id}, ${queries.id}, ${generationSettingsHash(study)}, 'pending'
+    select ${prompts.id}, ${queries.id}, ${settingsHash}, 'pending'
     from ${prompts} join ${queries} on ${queries.studyId} = ${prompts.studyId}
     where ${prompts.studyId} = ${studyId}
     order by ${prompts.id}, ${queries.id}
@@ -101,11 +111,11 @@ export function recordResponseOutcome(db: Queryable, responseId: number, outcome
 
 /** Puts every failed response of the study (current settings) back in the queue; returns how many. */
 export function retryFailedResponses(db: Queryable, studyId: number): number {
-  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
-  if (!study) return 0;
+  const settingsHash = currentSettingsHash(db, studyId);
+  if (settingsHash === null) return 0;
   return db.run(sql`
     update ${responses} set status = 'pending', error = null, updated_at = ${Date.now()}
-    where ${responses.status} = 'error' and ${responses.settingsHash} = ${generationSettingsHash(study)}
+    where ${responses.status} = 'error' and ${responses.settingsHash} = ${settingsHash}
       and ${responses.promptId} in (select ${prompts.id} from ${prompts} where ${prompts.studyId} = ${studyId})`).changes;
 }
 
@@ -122,8 +132,11 @@ export interface ResponseProgress {
 }
 
 /** Counts, tokens and cost of the study's responses for its current settings. */
-export function responseProgress(db: Queryable, studyId: number): ResponseProgress {
-  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+export function responseProgress(
+  db: Queryable,
+  studyId: number,
+  settingsHash: string | null = currentSettingsHash(db, studyId),
+): ResponseProgress {
   const progress: ResponseProgress = {
     total: 0,
     ready: 0,
@@ -134,7 +147,7 @@ export function responseProgress(db: Queryable, studyId: number): ResponseProgre
     costUsd: 0,
     unpriced: 0,
   };
-  if (!study) return progress;
+  if (settingsHash === null) return progress;
   const rows = db
     .select({
       status: responses.status,
@@ -147,7 +160,7 @@ export function responseProgress(db: Queryable, studyId: number): ResponseProgre
     })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
-    .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, generationSettingsHash(study))))
+    .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, settingsHash)))
     .groupBy(responses.status)
     .all();
   for (const row of rows) {
@@ -165,16 +178,20 @@ export function responseProgress(db: Queryable, studyId: number): ResponseProgre
 }
 
 /** The study's failed responses (current settings), newest first, with the provider's message. */
-export function failedResponses(db: Queryable, studyId: number, limit = 20) {
-  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
-  if (!study) return [];
+export function failedResponses(
+  db: Queryable,
+  studyId: number,
+  limit = 20,
+  settingsHash: string | null = currentSettingsHash(db, studyId),
+) {
+  if (settingsHash === null) return [];
   return db
     .select({ id: responses.id, promptId: responses.promptId, query: queries.text, error: responses.error, attempts: responses.attempts })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
     .innerJoin(queries, eq(queries.id, responses.queryId))
     .where(
-      and(eq(prompts.studyId, studyId), eq(responses.status, "error"), eq(responses.settingsHash, generationSettingsHash(study))),
+      and(eq(prompts.studyId, studyId), eq(responses.status, "error"), eq(responses.settingsHash, settingsHash)),
     )
     .orderBy(sql`${responses.updatedAt} desc`, asc(responses.id))
     .limit(limit)

@@ -1,7 +1,7 @@
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { reembedLexically, targetEmbeddingModel } from "./embeddings.server";
-import { failedResponses, responseProgress } from "./generation-queue.server";
+import { currentSettingsHash, failedResponses, responseProgress } from "./generation-queue.server";
 import { GenerationWorker } from "./generation-worker.server";
 import { createProviderClient, providerConfigFromEnv, type ProviderConfig } from "./provider.server";
 import { listVariantRequests } from "./variants.server";
@@ -44,13 +44,14 @@ export function wakeGeneration(): void {
 /** What the owner's progress bar shows: response counts, tokens, cost, variant requests, failures. */
 export function generationStatus(studyId: number) {
   const provider = providerConfig();
+  const settingsHash = currentSettingsHash(db(), studyId);
   return {
     // When this was read, so a page can tell the fresher of two copies apart.
     at: Date.now(),
     provider: provider ? { chatModel: provider.chatModel, embeddingModel: targetEmbeddingModel(provider.embeddingModel) } : null,
-    responses: responseProgress(db(), studyId),
+    responses: responseProgress(db(), studyId, settingsHash),
     variantRequests: listVariantRequests(db(), studyId).map(({ seedPromptId, count, error }) => ({ seedPromptId, count, error })),
-    failures: failedResponses(db(), studyId, 10),
+    failures: failedResponses(db(), studyId, 10, settingsHash),
   };
 }
 
