@@ -1,5 +1,6 @@
 import { and, eq, isNull, ne, notInArray, or } from "drizzle-orm";
 import type OpenAI from "openai";
+import { normaliseInPlace } from "../../bandit/features";
 import { embedText, LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import type { Queryable } from "./queryable.server";
 import { prompts } from "../../db/schema";
@@ -9,11 +10,9 @@ import { prompts } from "../../db/schema";
  * little-endian bytes. A zero vector (text with no words) is stored as zeros.
  */
 export function encodeEmbedding(vector: ArrayLike<number>): Buffer {
-  let squares = 0;
-  for (let k = 0; k < vector.length; k++) squares += vector[k]! * vector[k]!;
-  const scale = squares > 0 ? 1 / Math.sqrt(squares) : 0;
-  const bytes = Buffer.alloc(vector.length * 4);
-  for (let k = 0; k < vector.length; k++) bytes.writeFloatLE(vector[k]! * scale, k * 4);
+  const unit = normaliseInPlace(Float64Array.from(vector));
+  const bytes = Buffer.alloc(unit.length * 4);
+  for (let k = 0; k < unit.length; k++) bytes.writeFloatLE(unit[k]!, k * 4);
   return bytes;
 }
 

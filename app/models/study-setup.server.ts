@@ -108,8 +108,9 @@ export function createStudy(db: Queryable, input: NewStudy): AddedCounts & { stu
     const promptResult = insertPrompts(tx, studyId, promptList);
     const queryResult = insertQueries(tx, studyId, [...input.queries, ...fromResponses.queries.map((text) => ({ text, notes: null }))]);
     if (input.variants) requestVariants(tx, { studyId, seedPromptId: promptResult.ids[0]!, count: input.variants.count });
-    const responsesQueued = queueStudyResponses(tx, studyId);
+    // Imported responses first: only the pairs still without one are queued for generation.
     if (input.responses.length > 0) importResponses(tx, studyId, input.responses);
+    const responsesQueued = queueStudyResponses(tx, studyId);
     return {
       studyId,
       promptsAdded: promptResult.added,
