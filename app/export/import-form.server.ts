@@ -1,11 +1,14 @@
 import { z } from "zod";
+import { UploadSchema, type Upload } from "../utils/upload-form.server";
 
-/** The whole log is held in memory so every line is checked before anything is written; this bounds it. */
-export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+/**
+ * The whole log is held in memory so every line is checked before anything is written; this bounds
+ * it (enforced while the upload is read, see readUploadForm).
+ */
+export const MAX_IMPORT_BYTES = 50_000_000;
 
 export const ImportFormSchema = z.object({
   log: z
-    .instanceof(File, { error: "Choose a raw log file (.jsonl) to import" })
-    .refine((file) => file.size > 0, "The chosen file is empty")
-    .refine((file) => file.size <= MAX_IMPORT_BYTES, `The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`),
+    .custom<Upload>((value) => UploadSchema.safeParse(value).success, "Choose a raw log file (.jsonl) to import")
+    .refine((file) => file.content.length > 0, "The chosen file is empty"),
 });

@@ -1,4 +1,3 @@
-import { MaxPartSizeExceededError, unstable_createMemoryUploadHandler, unstable_parseMultipartFormData } from "@remix-run/node";
 import { z } from "zod";
 import { normalizePromptText } from "../../db/text";
 import { MAX_VARIANTS_PER_REQUEST } from "../llm/variants.server";
@@ -12,6 +11,7 @@ import {
   type ParsedQuery,
   type ParsedResponse,
 } from "../utils/study-files";
+import { readUploadForm, UploadSchema, type Upload } from "../utils/upload-form.server";
 import type { NewPrompt, NewStudy } from "./study-setup.server";
 
 // The forms of the new-study and setup pages. Uploads arrive as { name, content } (read by
@@ -20,33 +20,9 @@ import type { NewPrompt, NewStudy } from "./study-setup.server";
 
 const MAX_UPLOAD_BYTES = 5_000_000;
 
-const UploadSchema = z.object({ name: z.string(), content: z.string() });
-type Upload = z.infer<typeof UploadSchema>;
-
-/**
- * The fields of a (possibly multipart) form, uploads read into memory as text. An empty file input
- * counts as absent. Returns field errors instead when an upload is larger than MAX_UPLOAD_BYTES.
- */
-export async function readSetupForm(
-  request: Request,
-): Promise<{ fields: Record<string, string | Upload> } | { errors: Record<string, string[]> }> {
-  let formData: FormData;
-  try {
-    formData = (request.headers.get("content-type") ?? "").startsWith("multipart/form-data")
-      ? await unstable_parseMultipartFormData(request, unstable_createMemoryUploadHandler({ maxPartSize: MAX_UPLOAD_BYTES }))
-      : await request.formData();
-  } catch (error) {
-    if (error instanceof MaxPartSizeExceededError) {
-      return { errors: { [error.field]: [`The file is larger than ${MAX_UPLOAD_BYTES / 1_000_000} MB.`] } };
-    }
-    throw error;
-  }
-  const fields: Record<string, string | Upload> = {};
-  for (const [name, value] of formData.entries()) {
-    if (typeof value === "string") fields[name] = value;
-    else if (value.size > 0 || value.name !== "") fields[name] = { name: value.name, content: await value.text() };
-  }
-  return { fields };
+/** The new-study and setup forms, uploads capped at 5 MB each. */
+export function readSetupForm(request: Request) {
+  return readUploadForm(request, MAX_UPLOAD_BYTES);
 }
 
 /** Runs a file parser inside a zod transform, turning its ImportError into an issue on this field. */

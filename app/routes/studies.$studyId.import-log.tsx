@@ -3,9 +3,10 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
 import { getStudyEngine } from "~/engine/engine.server";
-import { ImportFormSchema } from "~/export/import-form.server";
+import { ImportFormSchema, MAX_IMPORT_BYTES } from "~/export/import-form.server";
 import { importRawLog } from "~/export/raw-log-import.server";
 import { requireStudy } from "~/models/study.server";
+import { readUploadForm } from "~/utils/upload-form.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import a log · ${data?.study.name ?? "promptduel"}` }];
 
@@ -16,9 +17,11 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const study = requireStudy(params.studyId);
-  const form = ImportFormSchema.safeParse(Object.fromEntries(await request.formData()));
+  const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
+  if ("errors" in upload) return json({ errors: Object.values(upload.errors).flat(), summary: null }, { status: 400 });
+  const form = ImportFormSchema.safeParse(upload.fields);
   if (!form.success) return json({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
-  const result = importRawLog(db(), study.id, await form.data.log.text());
+  const result = importRawLog(db(), study.id, form.data.log.content);
   if (!result.ok) return json({ errors: result.errors, summary: null }, { status: 400 });
   // The new votes are data for the engine, exactly like votes cast on the annotate page.
   getStudyEngine(study.id).requestUpdate();
