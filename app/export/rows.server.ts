@@ -1,5 +1,5 @@
 import type { DB } from "../../db/client";
-import type { VoteFilter } from "./export-options.server";
+import type { DuplicateOption, VoteFilter } from "./export-options.server";
 
 /**
  * The rows behind every export, read with one SQL statement each and streamed with better-sqlite3's
@@ -107,19 +107,17 @@ pairs AS (
   WHERE 2 * low_wins <> decisive_votes
 )`;
 
-// A pair whose chosen or rejected response no longer exists cannot train anything and is left out.
+// The response columns are selected once; a pair missing either response is skipped while
+// iterating (a WHERE on them made SQLite look both responses up twice per pair).
 const preferencePairsSql = (pairsCte: string) => `
 WITH ${DECISIVE_VOTES_CTE}, ${pairsCte}
-SELECT query, chosenPromptText, chosen, rejected FROM (
-  SELECT p.order_key AS orderKey, q.text AS query, cp.text AS chosenPromptText,
-    ${shownResponseSql("p.chosen_prompt_id", "p.query_id")} AS chosen,
-    ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected
-  FROM pairs p
-  JOIN queries q ON q.id = p.query_id
-  JOIN prompts cp ON cp.id = p.chosen_prompt_id
-)
-WHERE chosen IS NOT NULL AND rejected IS NOT NULL
-ORDER BY orderKey`;
+SELECT q.text AS query, cp.text AS chosenPromptText,
+  ${shownResponseSql("p.chosen_prompt_id", "p.query_id")} AS chosen,
+  ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected
+FROM pairs p
+JOIN queries q ON q.id = p.query_id
+JOIN prompts cp ON cp.id = p.chosen_prompt_id
+ORDER BY p.order_key`;
 
 export interface PreferencePairRow {
   query: string;
@@ -148,12 +146,16 @@ export function iterateRawVotes(db: DB, filter: VoteFilter, settingsHash: string
  * Preference pairs for DPO files: decisive votes only (ties, both_bad and skips never enter), one per
  * vote (`keep`) or one per (query, prompt pair) by majority.
  */
-export function iteratePreferencePairs(
+export function* iteratePreferencePairs(
   db: DB,
   filter: VoteFilter,
   settingsHash: string,
-  duplicates: "keep" | "majority",
-): IterableIterator<PreferencePairRow> {
+  duplicates: DuplicateOption,
+): Generator<PreferencePairRow, void, undefined> {
   const sql = preferencePairsSql(duplicates === "majority" ? MAJORITY_CTE : EVERY_DECISIVE_VOTE_CTE);
-  return db.$client.prepare<[ReturnType<typeof parameters>], PreferencePairRow>(sql).iterate(parameters(filter, settingsHash));
+  const rows = db.$client
+    .prepare<[ReturnType<typeof parameters>], { [K in keyof PreferencePairRow]: PreferencePairRow[K] | null }>(sql)
+    .iterate(parameters(filter, settingsHash));
+  // A pair whose chosen or rejected response no longer exists cannot train anything: left out.
+  for (const row of rows) if (row.chosen !== null && row.rejected !== null) yield row as PreferencePairRow;
 }
