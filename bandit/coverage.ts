@@ -1,4 +1,4 @@
-import type { Duel, DuelingPolicy, SelectPairOptions } from "./policy";
+import type { DuelingPolicy, SelectPairOptions } from "./policy";
 
 /**
  * Forced exploration for best-arm identification (Even-Dar, Mannor & Mansour 2006, "Action elimination
@@ -20,29 +20,35 @@ export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1 };
  * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.
  * duels_i = #{answered or pending duels containing i}; challenger = argmin_i duels_i (lowest index on ties);
  * pair = (inner.recommend(), challenger), or (challenger, another under-covered arm) when they coincide.
- * Cost per selectPair: O(L + K + n) for L answered and K pending duels, plus the inner policy's when covered.
+ * Cost: O(L) per fit for L answered duels; per selectPair O(K + n) for K pending pairs, plus the inner policy's when covered.
  * Throws when minDuelsPerArm < 0.
  */
 export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = COVERAGE_DEFAULTS): DuelingPolicy {
   if (!(options.minDuelsPerArm >= 0)) throw new Error("withCoverage requires minDuelsPerArm >= 0");
   let armCount = inner.utilities().length;
-  let history: readonly Duel[] = [];
+  let hasHistory = false;
+  // Duels per arm in the fitted history (counted once per fit; pending pairs are added per call).
+  let answeredDuels = new Int32Array(armCount);
   return {
     name: inner.name,
     addArms(features) {
       inner.addArms(features);
       armCount += features.length;
+      const grown = new Int32Array(armCount);
+      grown.set(answeredDuels);
+      answeredDuels = grown;
     },
-    fit(nextHistory) {
-      history = nextHistory;
-      inner.fit(nextHistory);
+    fit(history) {
+      hasHistory = history.length > 0;
+      answeredDuels = new Int32Array(armCount);
+      for (const { a, b } of history) {
+        answeredDuels[a]!++;
+        answeredDuels[b]!++;
+      }
+      inner.fit(history);
     },
     selectPair(selection: SelectPairOptions): [number, number] {
-      const duels = new Int32Array(armCount);
-      for (const { a, b } of history) {
-        duels[a]!++;
-        duels[b]!++;
-      }
+      const duels = Int32Array.from(answeredDuels);
       for (const [a, b] of selection.pending ?? []) {
         if (a < armCount) duels[a]!++;
         if (b < armCount) duels[b]!++;
@@ -51,7 +57,7 @@ export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = CO
       for (let i = 0; i < armCount; i++) {
         if (duels[i]! < options.minDuelsPerArm && (challenger < 0 || duels[i]! < duels[challenger]!)) challenger = i;
       }
-      if (challenger < 0 || history.length === 0) return inner.selectPair(selection);
+      if (challenger < 0 || !hasHistory) return inner.selectPair(selection);
       let opponent = inner.recommend();
       if (opponent === challenger) {
         opponent = -1;
