@@ -3,10 +3,7 @@ import type { DB } from "../../db/client";
 import { assignments, prompts, queries, responses, studies, users, votes } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
-import { parseRawLogLine, type RawLogRecord } from "./raw-log-schema.server";
-
-/** Errors shown at most; a log with thousands of bad lines still gets a readable answer. */
-const MAX_REPORTED_ERRORS = 50;
+import { capErrors, parseRawLog, type NumberedRecord } from "./raw-log-schema.server";
 
 export interface ImportSummary {
   votes: number;
@@ -19,11 +16,6 @@ export interface ImportSummary {
 }
 
 export type ImportResult = { ok: true; summary: ImportSummary } | { ok: false; errors: string[] };
-
-interface NumberedRecord {
-  line: number;
-  record: RawLogRecord;
-}
 
 /** A conflict found while writing; thrown inside the transaction so nothing is kept. */
 class ImportConflict extends Error {}
@@ -46,7 +38,7 @@ class ImportConflict extends Error {}
  * Export → import into an empty study → export therefore gives the same log up to those ids.
  */
 export function importRawLog(db: DB, studyId: number, text: string): ImportResult {
-  const parsed = parseLines(text);
+  const parsed = parseRawLog(text);
   if (parsed.errors.length > 0) return { ok: false, errors: capErrors(parsed.errors) };
   const consistency = checkConsistency(parsed.records);
   if (consistency.length > 0) return { ok: false, errors: capErrors(consistency) };
@@ -56,20 +48,6 @@ export function importRawLog(db: DB, studyId: number, text: string): ImportResul
     if (error instanceof ImportConflict) return { ok: false, errors: [error.message] };
     throw error;
   }
-}
-
-function parseLines(text: string): { records: NumberedRecord[]; errors: string[] } {
-  const records: NumberedRecord[] = [];
-  const errors: string[] = [];
-  text.split("\n").forEach((raw, index) => {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line.trim() === "") return;
-    const result = parseRawLogLine(line);
-    if (result.ok) records.push({ line: index + 1, record: result.record });
-    else for (const message of result.errors) errors.push(`line ${index + 1}: ${message}`);
-  });
-  if (records.length === 0 && errors.length === 0) errors.push("the log holds no votes (expected one JSON object per line)");
-  return { records, errors };
 }
 
 /**
@@ -102,11 +80,6 @@ function checkConsistency(records: NumberedRecord[]): string[] {
     else voteLines.set(record.vote_id, line);
   }
   return errors;
-}
-
-function capErrors(errors: string[]): string[] {
-  if (errors.length <= MAX_REPORTED_ERRORS) return errors;
-  return [...errors.slice(0, MAX_REPORTED_ERRORS), `… and ${errors.length - MAX_REPORTED_ERRORS} more`];
 }
 
 type Transaction = Parameters<Parameters<DB["transaction"]>[0]>[0];

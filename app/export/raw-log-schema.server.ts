@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { VOTE_CHOICES } from "../../db/schema";
+import { jsonlLines } from "../utils/jsonl";
 
 /**
  * One line of the raw log (JSONL) and one row of the raw CSV: every vote with everything needed to
@@ -122,4 +123,34 @@ export function parseRawLogLine(line: string): { ok: true; record: RawLogRecord 
       return issue.message;
     }),
   };
+}
+
+export interface NumberedRecord {
+  line: number;
+  record: RawLogRecord;
+}
+
+/** Errors shown at most; a log with thousands of bad lines still gets a readable answer. */
+const MAX_REPORTED_ERRORS = 50;
+
+/**
+ * Parses a whole raw JSONL log: the records with their line numbers, and every invalid line's errors
+ * ("line N: …"; cap them with capErrors for display). The importer and replay share it.
+ */
+export function parseRawLog(text: string): { records: NumberedRecord[]; errors: string[] } {
+  const records: NumberedRecord[] = [];
+  const errors: string[] = [];
+  for (const { line, text: lineText } of jsonlLines(text)) {
+    const result = parseRawLogLine(lineText);
+    if (result.ok) records.push({ line, record: result.record });
+    else for (const message of result.errors) errors.push(`line ${line}: ${message}`);
+  }
+  if (records.length === 0 && errors.length === 0) errors.push("the log holds no votes (expected one JSON object per line)");
+  return { records, errors };
+}
+
+/** At most MAX_REPORTED_ERRORS messages, then one saying how many more there were. */
+export function capErrors(errors: string[]): string[] {
+  if (errors.length <= MAX_REPORTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_REPORTED_ERRORS), `… and ${errors.length - MAX_REPORTED_ERRORS} more`];
 }

@@ -1,6 +1,8 @@
 // Parsers for what an owner pastes or uploads when setting up a study: queries, prompts and
 // pre-generated responses as plain text, CSV or JSONL. Pure functions; every error names its line.
 
+import { jsonlLines } from "./jsonl";
+
 /** A problem in an uploaded or pasted file, with the 1-based line it was found on. */
 export class ImportError extends Error {
   constructor(
@@ -111,22 +113,18 @@ function csvObjects(content: string, textColumns: string[]): { line: number; row
 /** Non-blank JSONL lines parsed as objects. */
 function jsonlObjects(content: string): { line: number; row: Record<string, unknown> }[] {
   const objects: { line: number; row: Record<string, unknown> }[] = [];
-  content
-    .replace(/^\uFEFF/, "")
-    .split(/\r?\n/)
-    .forEach((raw, index) => {
-      if (raw.trim() === "") return;
-      let value: unknown;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        throw new ImportError(index + 1, "not valid JSON");
-      }
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new ImportError(index + 1, "expected a JSON object");
-      }
-      objects.push({ line: index + 1, row: value as Record<string, unknown> });
-    });
+  for (const { line, text } of jsonlLines(content)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ImportError(line, "not valid JSON");
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new ImportError(line, "expected a JSON object");
+    }
+    objects.push({ line, row: value as Record<string, unknown> });
+  }
   return objects;
 }
 

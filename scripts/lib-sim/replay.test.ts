@@ -55,6 +55,9 @@ describe("parseReplayLog", () => {
       { a: 0, b: 2, outcome: 0.5 },
     ]);
     expect(data.skips).toBe(1);
+    // The same log saved with a byte-order mark and CRLF endings (as Windows editors do) reads the same.
+    const windows = parseReplayLog(`\uFEFF${[vote(12, 11, "left", "left"), vote(12, 11, "right", "left")].join("\r\n")}\r\n`);
+    expect(windows.duels).toEqual(data.duels.slice(0, 2));
   });
 
   it("names every invalid line, and refuses a log mixing studies", () => {

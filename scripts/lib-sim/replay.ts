@@ -17,7 +17,7 @@ import { embedText } from "../../bandit/lexical-embedding";
 import { createPolicy, isPolicyName, POLICY_NAMES } from "../../bandit/policy";
 import type { Duel, PolicyName } from "../../bandit/policy";
 import { deriveSeed, mulberry32 } from "../../bandit/random";
-import { parseRawLogLine } from "../../app/export/raw-log-schema.server";
+import { capErrors, parseRawLog } from "../../app/export/raw-log-schema.server";
 import { voteDuel, type ShownPair } from "../../app/models/vote-duel";
 import { parseFlags, positiveInteger, validateFlags } from "./args";
 
@@ -52,26 +52,19 @@ export interface ReplayData {
  * number), or if the log mixes studies or has fewer than two prompts.
  */
 export function parseReplayLog(text: string): ReplayData {
-  const errors: string[] = [];
+  const parsed = parseRawLog(text);
+  const errors = [...parsed.errors];
   const votes: ShownPair[] = [];
   const texts = new Map<number, string>();
   let study: { id: number; name: string } | null = null;
-  text.split("\n").forEach((raw, index) => {
-    const line = raw.replace(/\r$/, "");
-    if (line.trim() === "") return;
-    const parsed = parseRawLogLine(line);
-    if (!parsed.ok) {
-      for (const message of parsed.errors) errors.push(`line ${index + 1}: ${message}`);
-      return;
-    }
-    const record = parsed.record;
+  for (const { line, record } of parsed.records) {
     study ??= { id: record.study_id, name: record.study_name };
-    if (record.study_id !== study.id) errors.push(`line ${index + 1}: study_id ${record.study_id} differs from ${study.id}; replay one study at a time`);
+    if (record.study_id !== study.id) errors.push(`line ${line}: study_id ${record.study_id} differs from ${study.id}; replay one study at a time`);
     texts.set(record.prompt_a_id, record.prompt_a_text);
     texts.set(record.prompt_b_id, record.prompt_b_text);
     votes.push({ promptAId: record.prompt_a_id, promptBId: record.prompt_b_id, leftIsA: record.prompt_a_side === "left", choice: record.choice });
-  });
-  if (errors.length > 0) throw new Error(`invalid replay log:\n${errors.slice(0, 20).join("\n")}${errors.length > 20 ? `\n… and ${errors.length - 20} more` : ""}`);
+  }
+  if (errors.length > 0) throw new Error(`invalid replay log:\n${capErrors(errors).join("\n")}`);
   if (texts.size < 2) throw new Error("parseReplayLog requires a log with votes on at least two prompts");
   const prompts = [...texts.entries()].sort(([x], [y]) => x - y).map(([id, promptText]) => ({ id, text: promptText }));
   const armOf = new Map(prompts.map((prompt, arm) => [prompt.id, arm]));
