@@ -5,7 +5,7 @@ import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
 import { initMlpParameters } from "./mlp";
 import { armGradient, ntkSigma, uncertaintyDiagonal } from "./ntk-ucb";
-import { latestWinner, randomFreshPair, seenArms } from "./pairs";
+import { randomFreshPair, seenArms } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "./policy";
 import { standardNormal } from "./random";
 import type { RandomSource } from "./random";
@@ -43,7 +43,6 @@ export class NtkUcbPolicy implements DuelingPolicy {
   private readonly precision: Float64Array;
   private history: readonly Duel[] = [];
   private armUtilities = new Float64Array(0);
-  private fitted = false;
 
   constructor(
     readonly name: string,
@@ -76,7 +75,6 @@ export class NtkUcbPolicy implements DuelingPolicy {
   fit(history: readonly Duel[]): void {
     validateHistory(`${this.name}.fit`, history, this.features.length);
     this.history = history.slice();
-    this.fitted = false;
     this.params.set(this.initialParams);
     if (history.length === 0) return;
     resetAdamState(this.adam);
@@ -92,14 +90,13 @@ export class NtkUcbPolicy implements DuelingPolicy {
     const pairsA = history.map((duel) => duel.a);
     const pairsB = history.map((duel) => duel.b);
     uncertaintyDiagonal(this.model, this.params, this.features, pairsA, pairsB, history.length, this.options.lambda, this.precision);
-    this.fitted = true;
   }
 
   /** a1 = argmax f; a2 = argmax_{i != a1} f_i + sigma_i (DESIGN §5.1). Ignores `pending`, like the original. */
   selectPair({ pending, random }: SelectPairOptions): [number, number] {
     const armCount = this.features.length;
     if (armCount < 2) throw new Error(`${this.name}.selectPair requires at least two arms`);
-    if (!this.fitted || this.history.length < this.options.warmupPairs) return randomFreshPair(random, armCount, pending);
+    if (this.history.length < Math.max(1, this.options.warmupPairs)) return randomFreshPair(random, armCount, pending);
     let first = 0;
     for (let i = 1; i < armCount; i++) if (this.armUtilities[i]! > this.armUtilities[first]!) first = i;
     const parameterCount = this.model.parameterCount;
@@ -120,9 +117,9 @@ export class NtkUcbPolicy implements DuelingPolicy {
     return [first, second];
   }
 
-  /** argmax f over arms that appeared in a duel; before any model, the latest winner. */
+  /** argmax f over arms that appeared in a duel; arm 0 before any vote. */
   recommend(): number {
-    if (!this.fitted) return Math.max(0, latestWinner(this.history));
+    if (this.history.length === 0) return 0;
     const seen = seenArms(this.history, this.features.length);
     let best = -1;
     for (let i = 0; i < this.features.length; i++) {

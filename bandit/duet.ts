@@ -8,7 +8,7 @@ import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
 import { armGradient } from "./ntk-ucb";
-import { isPendingPair, latestWinner, randomFreshPair, seenArms } from "./pairs";
+import { isPendingPair, randomFreshPair, seenArms } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
@@ -262,7 +262,7 @@ export class DuetPolicy implements DuelingPolicy {
 
   /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */
   recommend(): number {
-    if (this.history.length === 0) return Math.max(0, latestWinner(this.history));
+    if (this.history.length === 0) return 0;
     const seen = seenArms(this.history, this.features.length);
     const penalty = this.options.recommendationPenalty;
     let best = -1;

@@ -3,7 +3,7 @@ import { trainBtl } from "../btl-trainer";
 import { compactDuels, validateHistory } from "../duels";
 import { validateFeatures } from "../features";
 import { initMlpParameters } from "../mlp";
-import { latestWinner, randomFreshPair, seenArms } from "../pairs";
+import { randomFreshPair, seenArms } from "../pairs";
 import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "../policy";
 import { randomInt } from "../random";
 import { MlpUtilityModel } from "../utility-model";
@@ -56,7 +56,6 @@ export function createDoubleThompsonPolicy(context: PolicyContext, options: Part
   const adam = createAdamState(model.parameterCount);
   let memberUtilities: Float64Array[] = params.map(() => new Float64Array(features.length));
   let history: readonly Duel[] = [];
-  let fitted = false;
 
   const evaluateMembers = () => {
     memberUtilities = params.map((p) => Float64Array.from(features, (x) => model.forward(p, x, 0)));
@@ -86,7 +85,6 @@ export function createDoubleThompsonPolicy(context: PolicyContext, options: Part
     fit(next: readonly Duel[]) {
       validateHistory("doublets.fit", next, features.length);
       history = next.slice();
-      fitted = false;
       for (let m = 0; m < memberCount; m++) params[m]!.set(initialParams[m]!);
       if (history.length > 0) {
         const duels = compactDuels(history, features.length);
@@ -98,13 +96,12 @@ export function createDoubleThompsonPolicy(context: PolicyContext, options: Part
             weightDecay: settings.lambda / (history.length + 50),
           });
         }
-        fitted = true;
       }
       evaluateMembers();
     },
     selectPair({ pending, random }: SelectPairOptions): [number, number] {
       if (features.length < 2) throw new Error("doublets.selectPair requires at least two arms");
-      if (!fitted || history.length < settings.warmupPairs) return randomFreshPair(random, features.length, pending);
+      if (history.length < Math.max(1, settings.warmupPairs)) return randomFreshPair(random, features.length, pending);
       const first = argmax(drawMember(random));
       let second = argmax(drawMember(random));
       if (second === first) {
@@ -114,7 +111,7 @@ export function createDoubleThompsonPolicy(context: PolicyContext, options: Part
       return [first, second];
     },
     recommend() {
-      if (!fitted) return Math.max(0, latestWinner(history));
+      if (history.length === 0) return 0;
       const mean = meanUtilities();
       const seen = seenArms(history, features.length);
       let best = -1;
