@@ -18,6 +18,8 @@ const EnvSchema = z.object({
       message: "every SESSION_SECRET entry must be at least 16 characters",
     }),
   ASSIGNMENT_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(10),
+  // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
+  INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),

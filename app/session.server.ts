@@ -37,7 +37,7 @@ function sessionStorage() {
       httpOnly: true,
       sameSite: "lax",
       path: "/",
-      secure: env().NODE_ENV === "production" && process.env.INSECURE_COOKIES !== "1",
+      secure: env().NODE_ENV === "production" && env().INSECURE_COOKIES !== "1",
       secrets: sessionSecrets(),
       maxAge: 60 * 60 * 24 * 30,
     },
