@@ -26,12 +26,14 @@ export const MAX_VARIANTS_PER_REQUEST = 20;
 
 /**
  * Asks the worker for `count` more variants of the seed prompt. A second request for the same seed
- * adds to the first. Synchronous; safe inside a caller's transaction.
+ * adds to the first, uncapped: each job runs at most MAX_VARIANTS_PER_REQUEST of them (loadVariantJob)
+ * and the rest stays asked for, so nothing the owner requested is dropped, even while a job runs.
+ * Synchronous; safe inside a caller's transaction.
  */
 export function requestVariants(db: Queryable, request: { studyId: number; seedPromptId: number; count: number }): void {
   const key = `${KEY_PREFIX}${request.seedPromptId}`;
   const existing = readRequest(db.select().from(appMeta).where(eq(appMeta.key, key)).get()?.value);
-  const count = Math.min((existing?.count ?? 0) + request.count, MAX_VARIANTS_PER_REQUEST);
+  const count = (existing?.count ?? 0) + request.count;
   const value = JSON.stringify({ studyId: request.studyId, seedPromptId: request.seedPromptId, count, error: null });
   db.insert(appMeta).values({ key, value }).onConflictDoUpdate({ target: appMeta.key, set: { value } }).run();
 }
@@ -132,7 +134,11 @@ export interface VariantJob {
   existingVariants: number;
 }
 
-/** The stored request with the texts its calls need, or null when its seed prompt is gone. */
+/**
+ * The stored request, limited to MAX_VARIANTS_PER_REQUEST variants for this run, with the texts its
+ * calls need; null when its seed prompt is gone. What exceeds the limit stays in the stored request
+ * (storeVariants keeps whatever was asked beyond this job).
+ */
 export function loadVariantJob(db: Queryable, request: VariantRequest): VariantJob | null {
   const row = db
     .select({ seedText: prompts.text, task: studies.task, model: studies.model })
@@ -151,7 +157,7 @@ export function loadVariantJob(db: Queryable, request: VariantRequest): VariantJ
       ),
     )
     .get();
-  return { request, ...row, existingVariants: children?.n ?? 0 };
+  return { request: { ...request, count: Math.min(request.count, MAX_VARIANTS_PER_REQUEST) }, ...row, existingVariants: children?.n ?? 0 };
 }
 
 /** Removes a request whose seed prompt (or study) was deleted. */
