@@ -1,5 +1,7 @@
-// Production/dev HTTP server: Express in front of the Remix request handler, so middleware such as
-// rate limits can sit before Remix. Listens on PORT (default 3000; 0 picks a free port).
+// Production/dev HTTP server: the annotator JSON API (/api/*) is answered directly (ADR 0007);
+// everything else goes through Express to the Remix request handler, so middleware such as rate
+// limits can sit before Remix. Listens on PORT (default 3000; 0 picks a free port).
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
@@ -11,6 +13,7 @@ const build = await import(pathToFileURL(path.join(root, "build/index.js")).href
 // Validate the environment, open the database and apply migrations before accepting requests:
 // a misconfiguration fails the start with a readable message instead of the first request.
 const { port } = build.entry.module.boot();
+const { handleApiHttp, isApiPath } = build.entry.module;
 
 const app = express();
 app.disable("x-powered-by");
@@ -18,7 +21,8 @@ app.use("/build", express.static(path.join(root, "public/build"), { immutable: t
 app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
 app.all("*", createRequestHandler({ build, mode: build.mode }));
 
-const server = app.listen(port, () => {
+const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHttp(req, res) : app(req, res)));
+server.listen(port, () => {
   const address = server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
   console.log(`promptduel listening on http://localhost:${actualPort}`);

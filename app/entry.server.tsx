@@ -56,3 +56,6 @@ export function boot(): { port: number } {
   startGeneration();
   return { port: config.PORT };
 }
+
+// server.js answers /api/* with this before Express and Remix see the request (ADR 0007).
+export { handleApiHttp, isApiPath } from "./api/node-http.server";

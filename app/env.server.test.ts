@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "./env.server";
+import { env, parseEnv } from "./env.server";
 
 describe("parseEnv", () => {
   it("runs with nothing set", () => {
@@ -10,5 +10,22 @@ describe("parseEnv", () => {
   });
   it("names every bad variable in one error", () => {
     expect(() => parseEnv({ PORT: "http", SESSION_SECRET: "short" })).toThrow(/PORT[\s\S]*SESSION_SECRET: every SESSION_SECRET entry must be at least 16 characters/);
+  });
+});
+
+describe("env", () => {
+  it("follows changes to the process environment", () => {
+    const saved = process.env.ASSIGNMENT_TTL_MINUTES;
+    try {
+      process.env.ASSIGNMENT_TTL_MINUTES = "7";
+      expect(env().ASSIGNMENT_TTL_MINUTES).toBe(7);
+      process.env.ASSIGNMENT_TTL_MINUTES = "8";
+      expect(env().ASSIGNMENT_TTL_MINUTES).toBe(8);
+      process.env.ASSIGNMENT_TTL_MINUTES = "-1";
+      expect(() => env()).toThrow(/ASSIGNMENT_TTL_MINUTES/);
+    } finally {
+      if (saved === undefined) delete process.env.ASSIGNMENT_TTL_MINUTES;
+      else process.env.ASSIGNMENT_TTL_MINUTES = saved;
+    }
   });
 });

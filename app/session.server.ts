@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { createCookieSessionStorage, json, redirect } from "@remix-run/node";
+import { createCookieSessionStorage, redirect } from "@remix-run/node";
 import { env } from "./env.server";
 import { safeRedirect } from "./utils/safe-redirect";
 import { getUserById } from "./models/user.server";
@@ -46,7 +46,12 @@ function sessionStorage() {
 }
 
 export async function getSession(request: Request) {
-  return sessionStorage().getSession(request.headers.get("Cookie"));
+  return getSessionFromCookie(request.headers.get("Cookie"));
+}
+
+/** The session in a Cookie header; the JSON API (app/api) has no Fetch Request to hand. */
+export async function getSessionFromCookie(cookieHeader: string | null) {
+  return sessionStorage().getSession(cookieHeader);
 }
 
 export async function commitSession(session: Awaited<ReturnType<typeof getSession>>) {
@@ -55,7 +60,11 @@ export async function commitSession(session: Awaited<ReturnType<typeof getSessio
 
 /** The signed-in annotator, or null. A cookie naming a user that no longer exists counts as none. */
 export async function getAnnotator(request: Request) {
-  const session = await getSession(request);
+  return annotatorFromCookie(request.headers.get("Cookie"));
+}
+
+export async function annotatorFromCookie(cookieHeader: string | null) {
+  const session = await getSessionFromCookie(cookieHeader);
   const userId = session.get("userId");
   if (typeof userId !== "number") return null;
   return getUserById(userId) ?? null;
@@ -69,12 +78,5 @@ export async function requireAnnotator(request: Request) {
     const redirectTo = safeRedirect(`${url.pathname}${url.search}`);
     throw redirect(`/join?${new URLSearchParams({ redirectTo })}`);
   }
-  return annotator;
-}
-
-/** For JSON API routes: the signed-in annotator, or a 401 JSON response (no redirect). */
-export async function requireApiAnnotator(request: Request) {
-  const annotator = await getAnnotator(request);
-  if (!annotator) throw json({ error: "Sign in first: POST /api/session with {\"displayName\"}" }, { status: 401 });
   return annotator;
 }

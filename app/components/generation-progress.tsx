@@ -40,7 +40,7 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
     // Offline, nothing changes without an action of the owner's, which reloads the page anyway.
     if (!active || !online) return;
     const timer = setInterval(() => {
-      if (fetcherRef.current.state === "idle") fetcherRef.current.load(`/api/studies/${studyId}/generation`);
+      if (fetcherRef.current.state === "idle") fetcherRef.current.load(`/studies/${studyId}/generation`);
     }, POLL_MS);
     return () => clearInterval(timer);
   }, [active, online, studyId]);

@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { assignments, prompts, queries, responses, studies } from "../../db/schema";
+import { assignmentIsOpen, assignments, prompts, queries, responses } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
+import { getStudy } from "~/models/study.server";
 import { getStudyEngine, type ProposedPair } from "./engine.server";
 
 interface AssignOptions {
@@ -18,20 +19,20 @@ type Transaction = Parameters<Parameters<ReturnType<typeof db>["transaction"]>[0
  * any, else a new one. Returns null when the study has no pair whose two responses are ready.
  *
  * The pair is the engine's: the first of its proposed pairs (computed in the worker, with the
- * pairs already handed out counted as pending) that no other annotator holds right now and that is
- * not the duel this annotator just answered. No LLM call and no training happens here; before the
- * engine's first fit, or when every proposal is taken, the pair is uniform random over the pairs
- * whose responses are ready (recorded with policy "random"), a full scan that only the cold start
- * pays. The query is drawn uniformly among those where both prompts' responses are ready.
+ * pairs already handed out counted as pending) not handed out yet, that no other annotator holds
+ * right now and that is not the duel this annotator just answered. No LLM call and no training
+ * happens here; before the engine's first fit, or when every proposal is taken, the pair is uniform
+ * random over the pairs whose responses are ready (recorded with policy "random"), by rejection
+ * sampling, or by a full scan on sparse studies. The query is drawn uniformly among those where
+ * both prompts' responses are ready.
  */
 export function assignNextPair(studyId: number, annotatorId: number, options: AssignOptions = {}) {
   const now = options.now ?? new Date();
   const random = options.random ?? Math.random;
   const statements = hotStatements();
-  const study = statements.study.get({ studyId });
+  const study = getStudy(studyId);
   if (!study) return null;
   const engine = getStudyEngine(studyId);
-  const proposals = engine.proposedPairs();
   const assignment = db().transaction((tx) => {
     statements.expire.run({ studyId, now: now.getTime() });
     const open = statements.openOf.get({ studyId, annotatorId });
@@ -39,41 +40,49 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
 
     const settingsHash = generationSettingsHash(study);
     const previous = statements.previousOf.get({ studyId, annotatorId });
-    const held = new Set(statements.held.all({ studyId }).map(({ a, b }) => pairKey(a, b)));
     const lastPair = previous ? pairKey(previous.promptAId, previous.promptBId) : null;
+    const isLastPair = (pair: ProposedPair) => pairKey(pair.promptAId, pair.promptBId) === lastPair;
+    const isHeld = (pair: ProposedPair) => statements.heldPair.get({ studyId, a: pair.promptAId, b: pair.promptBId }) !== undefined;
     let choices: number[] = [];
-    const proposal = proposals.find((pair) => {
-      const key = pairKey(pair.promptAId, pair.promptBId);
-      if (key === lastPair || held.has(key)) return false;
+    let proposal: ProposedPair | null = null;
+    for (const { index, pair } of engine.openProposals()) {
+      if (isLastPair(pair)) continue;
+      // Handed out (or unusable) for everyone: later requests skip it without a lookup.
+      engine.retireProposal(index);
+      if (isHeld(pair)) continue;
       choices = commonReadyQueries(pair, settingsHash);
-      return choices.length > 0;
-    });
-    let pair: ProposedPair | null = proposal ?? null;
+      if (choices.length > 0) {
+        proposal = pair;
+        break;
+      }
+    }
+    let pair = proposal;
     if (!pair) {
-      const avoid = new Set(held);
-      if (lastPair) avoid.add(lastPair);
-      const sampled = sampleReadyPair(studyId, settingsHash, random, avoid);
-      pair = sampled?.pair ?? randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, avoid);
-      if (!pair) return null;
-      choices = sampled?.queries ?? commonReadyQueries(pair, settingsHash);
+      const sampled = sampleReadyPair(studyId, settingsHash, random, (candidate) => isLastPair(candidate) || isHeld(candidate));
+      if (sampled) {
+        pair = sampled.pair;
+        choices = sampled.queries;
+      } else {
+        const avoid = new Set(statements.held.all({ studyId }).map(({ a, b }) => pairKey(a, b)));
+        if (lastPair) avoid.add(lastPair);
+        pair = randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, avoid);
+        if (!pair) return null;
+        choices = commonReadyQueries(pair, settingsHash);
+      }
     }
     const queryId = choices[Math.floor(random() * choices.length)]!;
-    const row = tx
-      .insert(assignments)
-      .values({
-        studyId,
-        annotatorId,
-        promptAId: pair.promptAId,
-        promptBId: pair.promptBId,
-        queryId,
-        leftIsA: random() < 0.5,
-        issuedAt: now,
-        expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
-        policy: proposal ? engine.policy : "random",
-        engineRound: engine.round(),
-      })
-      .returning()
-      .get();
+    const row = statements.insert.get({
+      studyId,
+      annotatorId,
+      promptAId: pair.promptAId,
+      promptBId: pair.promptBId,
+      queryId,
+      leftIsA: random() < 0.5,
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
+      policy: proposal ? engine.policy : "random",
+      engineRound: engine.round(),
+    })!;
     return { row, created: true };
   });
   if (!assignment) return null;
@@ -133,15 +142,26 @@ function commonReadyQueries(pair: ProposedPair, settingsHash: string): number[] 
 /** The statements every pair request runs, prepared once per connection. */
 function hotStatements() {
   return prepared("assign", (database) => ({
-    study: database
-      .select()
-      .from(studies)
-      .where(eq(studies.id, sql.placeholder("studyId")))
+    insert: database
+      .insert(assignments)
+      .values({
+        studyId: sql.placeholder("studyId"),
+        annotatorId: sql.placeholder("annotatorId"),
+        promptAId: sql.placeholder("promptAId"),
+        promptBId: sql.placeholder("promptBId"),
+        queryId: sql.placeholder("queryId"),
+        leftIsA: sql.placeholder("leftIsA"),
+        issuedAt: sql.placeholder("issuedAt"),
+        expiresAt: sql.placeholder("expiresAt"),
+        policy: sql.placeholder("policy"),
+        engineRound: sql.placeholder("engineRound"),
+      })
+      .returning()
       .prepare(),
     expire: database
       .update(assignments)
       .set({ status: "expired" })
-      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.status, "open"), lt(assignments.expiresAt, sql.placeholder("now"))))
+      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsOpen, lt(assignments.expiresAt, sql.placeholder("now"))))
       .prepare(),
     openOf: database
       .select()
@@ -162,10 +182,24 @@ function hotStatements() {
       .from(prompts)
       .where(and(eq(prompts.studyId, sql.placeholder("studyId")), eq(prompts.active, true)))
       .prepare(),
+    heldPair: database
+      .select({ id: assignments.id })
+      .from(assignments)
+      .where(
+        and(
+          eq(assignments.studyId, sql.placeholder("studyId")),
+          assignmentIsOpen,
+          // Either orientation; (a, a) and (b, b) cannot exist. IN keeps it four seeks on the index.
+          inArray(assignments.promptAId, [sql.placeholder("a"), sql.placeholder("b")]),
+          inArray(assignments.promptBId, [sql.placeholder("a"), sql.placeholder("b")]),
+        ),
+      )
+      .limit(1)
+      .prepare(),
     held: database
       .select({ a: assignments.promptAId, b: assignments.promptBId })
       .from(assignments)
-      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.status, "open")))
+      .where(and(eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsOpen))
       .prepare(),
     commonReady: database
       .select({ queryId: responses.queryId })
@@ -193,10 +227,10 @@ function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPai
 
 /**
  * Rejection sampling of a uniformly random pair of active prompts that share a ready query and is
- * not in `avoid` (held by someone, or just answered), with one indexed lookup per draw: O(1) expected
+ * not to `avoid` (held by someone, or just answered), with a few indexed lookups per draw: O(1) expected
  * when most responses are ready. Null after 32 misses, where the caller falls back to the full scan.
  */
-function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: ReadonlySet<string>) {
+function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: (pair: ProposedPair) => boolean) {
   const ids = activePromptIds(studyId);
   if (ids.length < 2) return null;
   for (let attempt = 0; attempt < 32; attempt++) {
@@ -204,7 +238,7 @@ function sampleReadyPair(studyId: number, settingsHash: string, random: () => nu
     let j = Math.floor(random() * (ids.length - 1));
     if (j >= i) j++;
     const pair = { promptAId: ids[i]!, promptBId: ids[j]! };
-    if (avoid.has(pairKey(pair.promptAId, pair.promptBId))) continue;
+    if (avoid(pair)) continue;
     const queries = commonReadyQueries(pair, settingsHash);
     if (queries.length > 0) return { pair, queries };
   }

@@ -133,7 +133,7 @@ describe("the engine drives pair assignment", () => {
     }
     engine.requestUpdate();
     await engine.whenIdle();
-    const proposed = engine.proposedPairs()[0]!;
+    const proposed = engine.openProposals().next().value!.pair;
     expect([proposed.promptAId, proposed.promptBId]).toContain(added.id);
     const annotator = createAnnotator("Sees the newcomer");
     const assignment = assignNextPair(studyId, annotator.id)!;

@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
 import { DEFAULT_POLICY, isPolicyName, type Duel, type PolicyName } from "../../bandit/policy";
-import { assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
+import { assignmentIsOpen, assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
 import { voteDuel } from "~/models/vote-duel";
@@ -79,6 +79,7 @@ export class StudyEngine {
   private lastPromptId = 0;
   private readonly waitingForEmbedding = new Set<number>();
   private selection: SelectionState | null = null;
+  private retiredProposals = new Set<number>();
   private selecting = false;
   private selectionDirty = false;
   private computingStats = false;
@@ -107,10 +108,23 @@ export class StudyEngine {
     this.requestUpdate();
   }
 
-  /** Next pairs the policy wants (most wanted first), as prompt ids; empty until the first fit. */
-  proposedPairs(): ProposedPair[] {
-    if (!this.selection) return [];
-    return this.selection.pairs.map(([a, b]) => ({ promptAId: this.armPromptIds[a]!, promptBId: this.armPromptIds[b]! }));
+  /**
+   * The pairs the policy wants next (most wanted first), as prompt ids with their index, less those
+   * already retired; empty until the first fit.
+   */
+  *openProposals(): Generator<{ index: number; pair: ProposedPair }> {
+    const selection = this.selection;
+    if (!selection) return;
+    for (let index = 0; index < selection.pairs.length; index++) {
+      if (this.retiredProposals.has(index)) continue;
+      const [a, b] = selection.pairs[index]!;
+      yield { index, pair: { promptAId: this.armPromptIds[a]!, promptBId: this.armPromptIds[b]! } };
+    }
+  }
+
+  /** A proposal handed out (or found unusable): skipped by every later request until the next selection. */
+  retireProposal(index: number): void {
+    this.retiredProposals.add(index);
   }
 
   /** Votes the current selection was trained on (the engine round recorded on assignments). */
@@ -205,6 +219,7 @@ export class StudyEngine {
     }
     if (message.type === "selection") {
       this.selection = message;
+      this.retiredProposals = new Set();
       this.selecting = false;
       this.nextSelectionAt = Date.now() + message.fitMs + message.selectMs;
       if (this.selectionDirty) this.requestUpdate();
@@ -336,7 +351,7 @@ export class StudyEngine {
     const open = db()
       .select({ promptAId: assignments.promptAId, promptBId: assignments.promptBId })
       .from(assignments)
-      .where(and(eq(assignments.studyId, this.studyId), eq(assignments.status, "open"), gt(assignments.expiresAt, new Date())))
+      .where(and(eq(assignments.studyId, this.studyId), assignmentIsOpen, gt(assignments.expiresAt, new Date())))
       .all();
     const pairs: [number, number][] = [];
     for (const { promptAId, promptBId } of open) {

@@ -2,6 +2,7 @@
 // computation: the app sends features and the vote history and gets back pairs, estimates and
 // statistics. It never touches SQLite. One script, two roles (see protocol.ts): a selection worker
 // receives init/addArms/select, a statistics worker receives stats.
+import os from "node:os";
 import { parentPort } from "node:worker_threads";
 import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
@@ -12,6 +13,12 @@ import type { FromWorker, ToWorker } from "./protocol";
 
 const port = parentPort;
 if (!port) throw new Error("engine.worker must run in a worker thread");
+
+// Requests first: on Linux a thread's nice value is its own (setpriority(2), "Bugs"), so this thread
+// yields the CPU to the request thread whenever both want it and still uses an idle core fully.
+// Elsewhere the call would lower the whole server process, so it is Linux only.
+const ENGINE_THREAD_NICE = 10;
+if (process.platform === "linux") os.setPriority(ENGINE_THREAD_NICE);
 
 let policy: DuelingPolicy | null = null;
 let armCount = 0;

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { prompts, queries, responses, studies, votes } from "../../db/schema";
-import { db } from "~/db.server";
+import { db, prepared } from "~/db.server";
 import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
 
@@ -32,7 +32,14 @@ export function listStudies() {
 }
 
 export function getStudy(id: number) {
-  return db().select().from(studies).where(eq(studies.id, id)).get();
+  // Every API request looks its study up: prepared once per connection.
+  return prepared("study.byId", (database) =>
+    database
+      .select()
+      .from(studies)
+      .where(eq(studies.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 /** The study named by a route's `$studyId` param; otherwise throws a 404 for the route's error boundary. */

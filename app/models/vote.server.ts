@@ -29,22 +29,18 @@ export type RecordVoteResult = { status: "recorded" | "duplicate" } | { status: 
  */
 export function recordVote(studyId: number, annotatorId: number, input: VoteInput): RecordVoteResult {
   const statements = voteStatements();
-  return db().transaction((tx) => {
+  return db().transaction(() => {
     const assignment = statements.assignment.get({ assignmentId: input.assignmentId, studyId });
     if (!assignment) return { status: "not_found" as const };
     if (assignment.annotatorId !== annotatorId) return { status: "forbidden" as const };
-    const inserted = tx
-      .insert(votes)
-      .values({
-        assignmentId: assignment.id,
-        studyId,
-        annotatorId,
-        choice: input.choice,
-        comment: input.comment,
-        latencyMs: input.latencyMs ?? null,
-      })
-      .onConflictDoNothing({ target: votes.assignmentId })
-      .run();
+    const inserted = statements.insert.run({
+      assignmentId: assignment.id,
+      studyId,
+      annotatorId,
+      choice: input.choice,
+      comment: input.comment,
+      latencyMs: input.latencyMs ?? null,
+    });
     if (inserted.changes === 0) return { status: "duplicate" as const };
     statements.markAnswered.run({ assignmentId: assignment.id });
     return { status: "recorded" as const };
@@ -79,6 +75,18 @@ function voteStatements() {
       .select()
       .from(assignments)
       .where(and(eq(assignments.id, sql.placeholder("assignmentId")), eq(assignments.studyId, sql.placeholder("studyId"))))
+      .prepare(),
+    insert: database
+      .insert(votes)
+      .values({
+        assignmentId: sql.placeholder("assignmentId"),
+        studyId: sql.placeholder("studyId"),
+        annotatorId: sql.placeholder("annotatorId"),
+        choice: sql.placeholder("choice"),
+        comment: sql.placeholder("comment"),
+        latencyMs: sql.placeholder("latencyMs"),
+      })
+      .onConflictDoNothing({ target: votes.assignmentId })
       .prepare(),
     markAnswered: database
       .update(assignments)

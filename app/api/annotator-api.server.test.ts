@@ -1,0 +1,118 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { count, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assignments, studies, votes } from "../../db/schema";
+import { useTempAppDatabase } from "../../tests/helpers/temp-database";
+import { ApiAnnotator } from "../../tests/helpers/api-annotator";
+import { db } from "~/db.server";
+import { handleApiHttp } from "./node-http.server";
+
+// The API over real HTTP on loopback: handleApiHttp is exactly what server.js mounts.
+describe("annotator JSON API", () => {
+  useTempAppDatabase();
+  let server: http.Server;
+  let baseUrl = "";
+  let studyId = 0;
+
+  beforeAll(async () => {
+    server = http.createServer(handleApiHttp);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    studyId = db().select({ id: studies.id }).from(studies).get()!.id;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const voteCount = () => db().select({ n: count() }).from(votes).get()!.n;
+
+  async function call(method: string, path: string, options: { body?: string; contentType?: string; cookie?: string } = {}) {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      body: options.body,
+      headers: { ...(options.contentType ? { "Content-Type": options.contentType } : {}), ...(options.cookie ? { Cookie: options.cookie } : {}) },
+    });
+    return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  async function signedInCookie(name: string) {
+    const response = await call("POST", "/api/session", { body: JSON.stringify({ displayName: name }), contentType: "application/json" });
+    expect(response.status).toBe(201);
+    return response.headers.get("set-cookie")!.split(";")[0]!;
+  }
+
+  it("signs in, hands out a blind pair, records a vote once and answers the next pair in the same request", async () => {
+    const annotator = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await annotator.signIn("API tester");
+      const pair = await annotator.nextPair();
+      expect(Object.keys(pair).sort()).toEqual(["assignmentId", "left", "query", "right"]);
+      expect(await annotator.nextPair()).toEqual(pair);
+      const before = voteCount();
+      const answer = await annotator.voteAndNext(pair.assignmentId, "left");
+      expect(answer.status).toBe("recorded");
+      expect(answer.next!.assignmentId).not.toBe(pair.assignmentId);
+      expect(voteCount()).toBe(before + 1);
+      expect(await annotator.vote(pair.assignmentId, "right")).toEqual({ status: "duplicate" });
+      expect(voteCount()).toBe(before + 1);
+      const stored = db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()!;
+      expect(stored.choice).toBe("left");
+      expect(db().select().from(assignments).where(eq(assignments.id, answer.next!.assignmentId)).get()!.status).toBe("open");
+    } finally {
+      annotator.close();
+    }
+  });
+
+  it("answers 401 without a session and 404 for an unknown study", async () => {
+    expect(await call("POST", `/api/studies/${studyId}/assignments`)).toMatchObject({ status: 401, json: { error: expect.stringContaining("Sign in first") } });
+    const cookie = await signedInCookie("Lost");
+    expect(await call("POST", "/api/studies/999999/assignments", { cookie })).toMatchObject({ status: 404, json: { error: "Study not found" } });
+    expect(await call("POST", "/api/studies/abc/votes", { cookie })).toMatchObject({ status: 404 });
+  });
+
+  it("names what is wrong with a bad body and writes nothing", async () => {
+    const cookie = await signedInCookie("Careless");
+    const before = voteCount();
+    const votesPath = `/api/studies/${studyId}/votes`;
+    const badChoice = await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 1, choice: "maybe" }), contentType: "application/json" });
+    expect(badChoice.status).toBe(400);
+    expect(JSON.stringify(badChoice.json.fields)).toContain("choice must be one of");
+    expect(await call("POST", votesPath, { cookie, body: "{not json", contentType: "application/json" })).toMatchObject({ status: 400, json: { error: "The request body is not valid JSON" } });
+    expect(await call("POST", votesPath, { cookie, body: "assignmentId=1&choice=left", contentType: "application/x-www-form-urlencoded" })).toMatchObject({ status: 415 });
+    expect(await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 987654, choice: "left" }), contentType: "application/json" })).toMatchObject({
+      status: 404,
+      json: { error: "Assignment not found in this study" },
+    });
+    const huge = await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 1, choice: "left", comment: "x".repeat(70_000) }), contentType: "application/json" });
+    expect(huge.status).toBe(413);
+    expect(await call("POST", "/api/session", { body: JSON.stringify({ displayName: "  " }), contentType: "application/json" })).toMatchObject({
+      status: 400,
+      json: { fields: { displayName: ["Enter a display name"] } },
+    });
+    expect(voteCount()).toBe(before);
+  });
+
+  it("refuses a vote on another annotator's assignment", async () => {
+    const owner = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await owner.signIn("Owner");
+      const pair = await owner.nextPair();
+      const intruder = await signedInCookie("Intruder");
+      const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });
+      expect(await call("POST", `/api/studies/${studyId}/votes`, { cookie: intruder, body, contentType: "application/json" })).toMatchObject({ status: 403 });
+      expect(db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()).toBeUndefined();
+    } finally {
+      owner.close();
+    }
+  });
+
+  it("answers 405 with Allow for a wrong method and 404 for an unknown path, in JSON", async () => {
+    const wrongMethod = await call("GET", `/api/studies/${studyId}/votes`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+    expect(await call("GET", "/api/nothing-here")).toMatchObject({ status: 404, json: { error: "No API endpoint at /api/nothing-here" } });
+  });
+});
