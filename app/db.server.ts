@@ -11,7 +11,7 @@ declare global {
 export function connection(): Connection {
   if (!globalThis.__promptduelConnection) {
     const config = env();
-    const opened = openDatabase(config.DATABASE_PATH, { synchronous: config.SQLITE_SYNCHRONOUS });
+    const opened = openDatabase(config.DATABASE_PATH, { synchronous: config.SQLITE_SYNCHRONOUS, backgroundCheckpoints: true });
     seedDemoStudy(opened.db);
     globalThis.__promptduelConnection = opened;
   }

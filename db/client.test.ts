@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { useTempDir } from "../tests/helpers/temp-database";
@@ -20,6 +21,19 @@ describe("openDatabase", () => {
       .pluck()
       .all();
     expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    connection.close();
+  });
+
+  it("checkpoints the WAL in a background thread when asked", async () => {
+    const file = path.join(dir(), "checkpointed.db");
+    const connection = openDatabase(file, { backgroundCheckpoints: true });
+    const sqlite = connection.db.$client;
+    expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(10_000);
+    const before = fs.statSync(file).size;
+    const insert = sqlite.prepare("insert into app_meta (key, value) values (?, ?)");
+    // ~1,000 pages: below the connection's own threshold, so only the background thread moves them.
+    for (let i = 0; i < 200; i++) sqlite.transaction(() => insert.run(`key ${i}`, "x".repeat(20_000)))();
+    await expect.poll(() => fs.statSync(file).size, { timeout: 5_000, interval: 50 }).toBeGreaterThan(before + 3_000_000);
     connection.close();
   });
 

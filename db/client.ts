@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -18,6 +19,11 @@ export interface Connection {
 
 // Resolves to the repo's migrations/ both from db/client.ts and from the bundled build/index.js.
 const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
+const CHECKPOINT_WORKER = fileURLToPath(new URL("../db/wal-checkpoint.worker.mjs", import.meta.url));
+const CHECKPOINT_INTERVAL_MS = 250;
+// With background checkpoints the connection checkpoints by itself only past this many WAL pages
+// (~40 MB): a fallback should the checkpointer ever stop, not the normal path.
+const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
 
 /**
  * Opens (creating if needed) the SQLite database at `filePath`, sets the pragmas the app relies on and
@@ -29,12 +35,14 @@ const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.
  * Migrations run with foreign keys OFF because drizzle runs them in one transaction, where the
  * PRAGMA drizzle-kit writes into table rebuilds has no effect and a rebuilt parent table would
  * cascade-delete its children; integrity is checked with foreign_key_check before keys go back on.
+ * `backgroundCheckpoints` (the app server) moves WAL checkpoints, and their fsync, to a worker
+ * thread: run by the committing connection they stalled requests for ~10 ms each (ADR 0001).
  */
 export type SynchronousMode = "FULL" | "NORMAL";
 
 export function openDatabase(
   filePath: string,
-  options: { migrationsFolder?: string; synchronous?: SynchronousMode } = {},
+  options: { migrationsFolder?: string; synchronous?: SynchronousMode; backgroundCheckpoints?: boolean } = {},
 ): Connection {
   if (filePath !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
   const sqlite = new Database(filePath);
@@ -54,7 +62,25 @@ export function openDatabase(
     throw error;
   }
   sqlite.pragma("foreign_keys = ON");
-  return { db, path: filePath, close: () => sqlite.close() };
+  if (!options.backgroundCheckpoints || filePath === ":memory:") return { db, path: filePath, close: () => sqlite.close() };
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = startCheckpointer(filePath);
+  return {
+    db,
+    path: filePath,
+    close: () => {
+      checkpointer.postMessage("stop");
+      sqlite.close();
+    },
+  };
+}
+
+function startCheckpointer(filePath: string): Worker {
+  const worker = new Worker(CHECKPOINT_WORKER, { workerData: { path: filePath, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  worker.unref();
+  worker.on("message", (message: { error: string }) => console.error(`WAL checkpoint of ${filePath} failed: ${message.error}`));
+  worker.on("error", (error) => console.error(`WAL checkpointer of ${filePath} stopped:`, error));
+  return worker;
 }
 
 /**

@@ -105,8 +105,14 @@ export const responses = sqliteTable(
     // into scanning every ready response for per-prompt lookups (bench:server profile).
     index("responses_pending_idx").on(table.id).where(sql`status = 'pending'`),
     index("responses_query_idx").on(table.queryId),
+    // Pair requests ask which queries two prompts both have ready answers for: index-only, so the
+    // lookup never reads a row, whose status sits behind a long response text (overflow pages).
+    index("responses_ready_idx").on(table.promptId, table.settingsHash, table.queryId).where(sql`status = 'ready'`),
   ],
 );
+
+/** Ready responses, as a literal the planner can match to responses_ready_idx (a bound 'ready' cannot). */
+export const responseIsReady = sql`${responses.status} = 'ready'`;
 
 export const users = sqliteTable(
   "users",
@@ -154,7 +160,8 @@ export const assignments = sqliteTable(
     // a vote touch less (bench:server). Queries must say status = 'open' literally: assignmentIsOpen.
     index("assignments_open_expiry_idx").on(table.studyId, table.expiresAt).where(sql`status = 'open'`),
     index("assignments_open_pair_idx").on(table.studyId, table.promptAId, table.promptBId).where(sql`status = 'open'`),
-    index("assignments_annotator_idx").on(table.annotatorId, table.studyId, table.status),
+    // An annotator's latest assignment in a study (which is their open one, if any): rowid order.
+    index("assignments_annotator_idx").on(table.annotatorId, table.studyId),
   ],
 );
 

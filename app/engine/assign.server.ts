@@ -1,6 +1,5 @@
-import { and, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
-import { assignmentIsOpen, assignments, prompts, queries, responses } from "../../db/schema";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
@@ -35,12 +34,12 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
   const engine = getStudyEngine(studyId);
   const assignment = db().transaction((tx) => {
     statements.expire.run({ studyId, now: now.getTime() });
-    const open = statements.openOf.get({ studyId, annotatorId });
-    if (open) return { row: open, created: false };
+    // An annotator holds at most one open assignment per study, and it is their latest one.
+    const latest = statements.latestOf.get({ studyId, annotatorId });
+    if (latest?.status === "open") return { row: latest, created: false };
 
     const settingsHash = generationSettingsHash(study);
-    const previous = statements.previousOf.get({ studyId, annotatorId });
-    const lastPair = previous ? pairKey(previous.promptAId, previous.promptBId) : null;
+    const lastPair = latest ? pairKey(latest.promptAId, latest.promptBId) : null;
     const isLastPair = (pair: ProposedPair) => pairKey(pair.promptAId, pair.promptBId) === lastPair;
     const isHeld = (pair: ProposedPair) => statements.heldPair.get({ studyId, a: pair.promptAId, b: pair.promptBId }) !== undefined;
     let choices: number[] = [];
@@ -93,18 +92,8 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
 
 /** The annotator's open, unexpired assignment in this study, if any (read-only). */
 export function getOpenAssignment(studyId: number, annotatorId: number, now: Date = new Date()) {
-  return db()
-    .select()
-    .from(assignments)
-    .where(
-      and(
-        eq(assignments.studyId, studyId),
-        eq(assignments.annotatorId, annotatorId),
-        eq(assignments.status, "open"),
-        gt(assignments.expiresAt, now),
-      ),
-    )
-    .get();
+  const latest = hotStatements().latestOf.get({ studyId, annotatorId });
+  return latest?.status === "open" && latest.expiresAt > now ? latest : undefined;
 }
 
 function pairKey(a: number, b: number): string {
@@ -130,13 +119,17 @@ function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: st
   return byPrompt;
 }
 
-const responseB = alias(responses, "response_b");
-
-/** Queries for which both prompts of the pair have a ready response (two lookups on the unique index). */
+/**
+ * Queries for which both prompts of the pair have a ready response: two index-only lookups on
+ * responses_ready_idx (a join would check each row's status, stored behind the response text).
+ */
 function commonReadyQueries(pair: ProposedPair, settingsHash: string): number[] {
-  return hotStatements()
-    .commonReady.all({ promptAId: pair.promptAId, promptBId: pair.promptBId, settingsHash })
-    .map((row) => row.queryId);
+  const { readyQueries } = hotStatements();
+  const ofB = new Set(readyQueries.all({ promptId: pair.promptBId, settingsHash }).map((row) => row.queryId));
+  return readyQueries
+    .all({ promptId: pair.promptAId, settingsHash })
+    .map((row) => row.queryId)
+    .filter((queryId) => ofB.has(queryId));
 }
 
 /** The statements every pair request runs, prepared once per connection. */
@@ -163,14 +156,7 @@ function hotStatements() {
       .set({ status: "expired" })
       .where(and(eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsOpen, lt(assignments.expiresAt, sql.placeholder("now"))))
       .prepare(),
-    openOf: database
-      .select()
-      .from(assignments)
-      .where(
-        and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.annotatorId, sql.placeholder("annotatorId")), eq(assignments.status, "open")),
-      )
-      .prepare(),
-    previousOf: database
+    latestOf: database
       .select()
       .from(assignments)
       .where(and(eq(assignments.studyId, sql.placeholder("studyId")), eq(assignments.annotatorId, sql.placeholder("annotatorId"))))
@@ -201,19 +187,11 @@ function hotStatements() {
       .from(assignments)
       .where(and(eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsOpen))
       .prepare(),
-    commonReady: database
+    readyQueries: database
       .select({ queryId: responses.queryId })
       .from(responses)
-      .innerJoin(
-        responseB,
-        and(
-          eq(responseB.promptId, sql.placeholder("promptBId")),
-          eq(responseB.queryId, responses.queryId),
-          eq(responseB.settingsHash, sql.placeholder("settingsHash")),
-          eq(responseB.status, "ready"),
-        ),
-      )
-      .where(and(eq(responses.promptId, sql.placeholder("promptAId")), eq(responses.settingsHash, sql.placeholder("settingsHash")), eq(responses.status, "ready")))
+      .where(and(eq(responses.promptId, sql.placeholder("promptId")), eq(responses.settingsHash, sql.placeholder("settingsHash")), responseIsReady))
+      .orderBy(responses.queryId)
       .prepare(),
   }));
 }
