@@ -169,6 +169,7 @@ async function main() {
         try {
           pair ??= await timed(() => client.nextPair());
           if (options["think-ms"] > 0) await new Promise((resolve) => setTimeout(resolve, options["think-ms"] * (0.5 + random())));
+          if (performance.now() >= deadline) break;
           const answered: number = pair.assignmentId;
           const inWindow = performance.now() >= measureFrom;
           const result: { status: string; next: Pair | null } = await timed(() => client.voteAndNext(answered, random() < 0.5 ? "left" : "right"));
@@ -185,7 +186,7 @@ async function main() {
       client.close();
     }),
   );
-  const elapsed = (performance.now() - measureFrom) / 1000;
+  const elapsed = options.seconds;
   await server.stop();
 
   const sqlite = new Database(databasePath, { readonly: true });
