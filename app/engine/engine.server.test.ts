@@ -62,6 +62,32 @@ describe("the engine drives pair assignment", () => {
     expect(policies.filter((p) => p.policy === "duet").length).toBeGreaterThan(60);
   });
 
+  it("does not take in a vote whose transaction rolls back", async () => {
+    const studyId = demoStudyId();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const committed = () => db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId)).get()!.n;
+    const annotator = createAnnotator("Rolled back");
+    const assignment = assignNextPair(studyId, annotator.id)!;
+    // Past the engine's vote-reading throttle, so an update inside the transaction would read.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(() =>
+      db().transaction(() => {
+        recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null });
+        engine.requestUpdate();
+        throw new Error("the commit fails");
+      }),
+    ).toThrow("the commit fails");
+    await Promise.resolve();
+    await engine.whenIdle();
+    expect(engine.round()).toBe(committed());
+    // The vote cast again for real (it may reuse the rolled-back row id) is taken in.
+    recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null });
+    engine.requestUpdate();
+    await engine.whenIdle();
+    expect(engine.round()).toBe(committed());
+  });
+
   it("gives K concurrent annotators K different pairs", async () => {
     const studyId = demoStudyId();
     const engine = getStudyEngine(studyId);

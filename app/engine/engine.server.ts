@@ -137,6 +137,12 @@ export class StudyEngine {
   /** Something changed (a vote, a new prompt, a pair handed out): refit soon, never blocking the caller. */
   requestUpdate(): void {
     if (this.closed) return;
+    // Called inside a transaction (a vote and the next assignment commit together), the engine would
+    // read rows that a rollback could still take back; it looks once the transaction is over.
+    if (db().$client.inTransaction) {
+      queueMicrotask(() => this.requestUpdate());
+      return;
+    }
     // Read new votes a few at a time as they arrive, not thousands at once when a refit starts on a
     // busy study: that single read blocked the request thread for 5–14 ms (bench:server, 660 votes/s).
     if (Date.now() - this.lastHistoryReadAt >= HISTORY_READ_INTERVAL_MS) this.history();
