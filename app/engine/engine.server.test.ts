@@ -5,7 +5,7 @@ import { generationSettingsHash } from "../../db/text";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
-import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
+import { backoffFactor, closeAllEngines, getStudyEngine } from "~/engine/engine.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { createAnnotator } from "~/models/user.server";
 import { recordVote } from "~/models/vote.server";
@@ -167,3 +167,12 @@ describe("the engine drives pair assignment", () => {
   });
 });
 
+describe("backoffFactor", () => {
+  it("leaves the engine alone while requests are few and holds it back as the request thread fills up", () => {
+    expect(backoffFactor(0)).toBe(1);
+    expect(backoffFactor(0.2)).toBe(1);
+    expect(backoffFactor(0.35)).toBeCloseTo(5.5);
+    expect(backoffFactor(0.5)).toBe(10);
+    expect(backoffFactor(1)).toBe(10);
+  });
+});

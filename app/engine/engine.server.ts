@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
@@ -13,12 +14,21 @@ import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./pr
 
 // Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in, and
 // never more than a third of the time (interval >= 2x their duration). Refits likewise wait as long
-// as the previous refit took: the engine uses at most half a core, the rest serves requests.
+// as the previous refit took: the engine uses at most half a core, the rest serves requests. Both
+// waits stretch further while requests keep the request thread busy (backoffFactor).
 const STATS_INTERVAL_MS = 2_000;
 // Time the selection worker may spend proposing pairs after a refit. Pending-aware selection costs
 // 10–40 ms per pair at 1,000 prompts with 200 open assignments (bench:server); a 500 ms budget did
 // not raise the share of engine-chosen pairs at human pace (12% either way), so it stays small.
 const SELECTION_BUDGET_MS = 150;
+// Requests first: the busier the request thread was since the engine's last run (event-loop
+// utilisation), the longer the engine waits before the next, up to this many times its run time.
+// With only a lower thread priority (engine.worker.ts), a 1,000-prompt engine still cost the
+// co-located load generator and the request thread enough that next-pair p99 swung between 13 and
+// 100 ms at 660 votes/s; with this back-off it stays at 6–9 ms (bench:server).
+const MAX_BACKOFF = 10;
+const BACKOFF_FROM_UTILISATION = 0.2;
+const FULL_BACKOFF_AT_UTILISATION = 0.5;
 // New votes are read into the history at most this often between refits (and always before one).
 const HISTORY_READ_INTERVAL_MS = 25;
 
@@ -52,6 +62,16 @@ function chooseFeatureSource(rows: PromptRow[]): FeatureSource {
 function featuresOf(row: PromptRow, source: FeatureSource): Float64Array | null {
   if (source.kind === "lexical") return embedText(row.text);
   return row.embedding && row.embeddingModel === source.model ? Float64Array.from(decodeEmbedding(row.embedding)) : null;
+}
+
+/**
+ * How many times its own run time the engine waits before its next run: 1 while the request thread
+ * is mostly idle, rising linearly to MAX_BACKOFF as its utilisation goes from
+ * BACKOFF_FROM_UTILISATION to FULL_BACKOFF_AT_UTILISATION.
+ */
+export function backoffFactor(utilisation: number): number {
+  const load = (utilisation - BACKOFF_FROM_UTILISATION) / (FULL_BACKOFF_AT_UTILISATION - BACKOFF_FROM_UTILISATION);
+  return 1 + (MAX_BACKOFF - 1) * Math.min(1, Math.max(0, load));
 }
 
 export interface ProposedPair {
@@ -91,6 +111,7 @@ export class StudyEngine {
   private statsInterval = STATS_INTERVAL_MS;
   private selectionTimer: NodeJS.Timeout | null = null;
   private nextSelectionAt = 0;
+  private utilisationMark = performance.eventLoopUtilization();
   private requestCounter = 0;
   private idleWaiters: (() => void)[] = [];
   private statsWaiters: (() => void)[] = [];
@@ -232,7 +253,7 @@ export class StudyEngine {
       this.selection = message;
       this.retiredProposals = new Set();
       this.selecting = false;
-      this.nextSelectionAt = Date.now() + message.fitMs + message.selectMs;
+      this.nextSelectionAt = Date.now() + (message.fitMs + message.selectMs) * this.backoff();
       if (this.selectionDirty) this.requestUpdate();
       else this.releaseWaiters();
       this.requestStats();
@@ -240,7 +261,7 @@ export class StudyEngine {
     }
     this.computingStats = false;
     this.lastStatsAt = Date.now();
-    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs);
+    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs) * this.backoff();
     this.writeSnapshot(message);
     if (this.selection && this.selection.voteCount !== this.lastStatsVotes) this.requestStats();
     else for (const resolve of this.statsWaiters.splice(0)) resolve();
@@ -282,6 +303,13 @@ export class StudyEngine {
 
   // The selection the running statistics were computed for: a snapshot pairs both consistently.
   private statsSelection: SelectionState | null = null;
+
+  /** backoffFactor of the request thread's event-loop utilisation since the previous call. */
+  private backoff(): number {
+    const { utilization } = performance.eventLoopUtilization(this.utilisationMark);
+    this.utilisationMark = performance.eventLoopUtilization();
+    return backoffFactor(utilization);
+  }
 
   private releaseWaiters() {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
