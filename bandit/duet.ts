@@ -8,7 +8,7 @@ import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
 import { armGradient } from "./ntk-ucb";
-import { isPendingPair, randomFreshPair, seenArms } from "./pairs";
+import { randomFreshPair, seenArms } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
@@ -118,6 +118,9 @@ export class DuetPolicy implements DuelingPolicy {
   private armUtilities = new Float64Array(0);
   private history: readonly Duel[] = [];
   private fitCount = 0;
+  // The precisions with the pending pairs of the last selectPair counted in, until the next fit or
+  // new arms: a batch of picks passes the previous call's pending plus the pair it chose.
+  private pendingInformation: { pairs: [number, number][]; precision: Float64Array; offsetPrecision: Float64Array } | null = null;
 
   constructor(context: PolicyContext, private readonly options: DuetOptions) {
     if (context.features.length === 0) throw new Error("createDuetPolicy requires at least one arm's features to fix the dimension");
@@ -159,6 +162,7 @@ export class DuetPolicy implements DuelingPolicy {
     };
     this.offsetPrecision = grow(this.offsetPrecision, 1 / this.offsetPriorVariance);
     this.armUtilities = grow(this.armUtilities, 0);
+    this.pendingInformation = null;
     this.evaluateArms();
   }
 
@@ -167,6 +171,7 @@ export class DuetPolicy implements DuelingPolicy {
     const armCount = this.features.length;
     validateHistory("duet.fit", history, armCount);
     this.history = history.slice();
+    this.pendingInformation = null;
     if (history.length === 0) return;
     const duels = compactDuels(history, armCount);
     const options = this.options;
@@ -209,22 +214,15 @@ export class DuetPolicy implements DuelingPolicy {
     if (armCount < 2) throw new Error("duet.selectPair requires at least two arms");
     if (this.history.length < Math.max(1, this.options.warmupPairs)) return randomFreshPair(random, armCount, pending);
     const parameterCount = this.model.parameterCount;
-    let precision = this.precision;
-    let offsetPrecision = this.offsetPrecision;
-    if (pending && pending.length > 0) {
-      // Hallucinated variance (batch UCB): count pending pairs as if answered, so their information is not bought twice.
-      precision = Float64Array.from(this.precision);
-      offsetPrecision = Float64Array.from(this.offsetPrecision);
-      const gradientA = new Float64Array(parameterCount);
-      const gradientB = new Float64Array(parameterCount);
-      for (const [a, b] of pending) {
-        if (a >= armCount || b >= armCount || a === b) continue;
-        armGradient(this.model, this.params, this.features[a]!, gradientA);
-        armGradient(this.model, this.params, this.features[b]!, gradientB);
-        this.addPairInformation(gradientA, gradientB, a, b, precision, offsetPrecision);
-      }
-    }
+    const withPending = pending && pending.length > 0 ? this.withPendingInformation(pending) : null;
+    const precision = withPending?.precision ?? this.precision;
+    const offsetPrecision = withPending?.offsetPrecision ?? this.offsetPrecision;
     const leader = this.leader();
+    const pairedWithLeader = new Uint8Array(armCount);
+    for (const [a, b] of pending ?? []) {
+      if (a === leader && b < armCount) pairedWithLeader[b] = 1;
+      if (b === leader && a < armCount) pairedWithLeader[a] = 1;
+    }
     const outputOnly = this.options.ntkLayers === "output";
     const leaderGradient = new Float64Array(parameterCount);
     const gradient = new Float64Array(parameterCount);
@@ -237,7 +235,7 @@ export class DuetPolicy implements DuelingPolicy {
     let challenger = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < armCount; i++) {
-      if (i === leader || isPendingPair(leader, i, pending)) continue;
+      if (i === leader || pairedWithLeader[i]) continue;
       let networkVariance = 0;
       if (outputOnly) {
         networkVariance = this.outputLayerVariance(i, leader, inversePrecision);
@@ -258,6 +256,32 @@ export class DuetPolicy implements DuelingPolicy {
     }
     if (challenger < 0) return randomFreshPair(random, armCount, pending);
     return [leader, challenger];
+  }
+
+  /**
+   * U + the information of every pending pair, as if answered (hallucinated variance, batch UCB;
+   * Desautels et al. 2014). When the last call's pending list is a prefix of this one only the new
+   * pairs are added: a batch of K picks then costs O(K) arm gradients instead of O(K^2).
+   */
+  private withPendingInformation(pending: readonly (readonly [number, number])[]) {
+    const armCount = this.features.length;
+    let cache = this.pendingInformation;
+    const extendsCache = cache !== null && cache.pairs.length <= pending.length && cache.pairs.every(([a, b], k) => pending[k]![0] === a && pending[k]![1] === b);
+    if (!cache || !extendsCache) {
+      cache = { pairs: [], precision: Float64Array.from(this.precision), offsetPrecision: Float64Array.from(this.offsetPrecision) };
+    }
+    const gradientA = new Float64Array(this.model.parameterCount);
+    const gradientB = new Float64Array(this.model.parameterCount);
+    for (let k = cache.pairs.length; k < pending.length; k++) {
+      const [a, b] = pending[k]!;
+      cache.pairs.push([a, b]);
+      if (a >= armCount || b >= armCount || a === b) continue;
+      armGradient(this.model, this.params, this.features[a]!, gradientA);
+      armGradient(this.model, this.params, this.features[b]!, gradientB);
+      this.addPairInformation(gradientA, gradientB, a, b, cache.precision, cache.offsetPrecision);
+    }
+    this.pendingInformation = cache;
+    return cache;
   }
 
   /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */

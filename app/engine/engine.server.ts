@@ -17,9 +17,9 @@ import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./pr
 // as the previous refit took: the engine uses at most half a core, the rest serves requests. Both
 // waits stretch further while requests keep the request thread busy (backoffFactor).
 const STATS_INTERVAL_MS = 2_000;
-// Time the selection worker may spend proposing pairs after a refit. Pending-aware selection costs
-// 10–40 ms per pair at 1,000 prompts with 200 open assignments (bench:server); a 500 ms budget did
-// not raise the share of engine-chosen pairs at human pace (12% either way), so it stays small.
+// Time the selection worker may spend proposing pairs after a refit: a few ms per pair at 1,000
+// prompts once duet keeps the pending pairs' information between the picks of a batch (it was
+// 10–40 ms with 200 open assignments); at human pace the engine then chooses ~80% of the pairs.
 const SELECTION_BUDGET_MS = 150;
 // Requests first: the busier the request thread was since the engine's last run (event-loop
 // utilisation), the longer the engine waits before the next, up to this many times its run time.
