@@ -29,6 +29,7 @@ const SELECTION_BUDGET_MS = 150;
 const MAX_BACKOFF = 10;
 const BACKOFF_FROM_UTILISATION = 0.2;
 const FULL_BACKOFF_AT_UTILISATION = 0.5;
+const LIGHT_RUN_MS = 100;
 // New votes are read into the history at most this often between refits (and always before one).
 const HISTORY_READ_INTERVAL_MS = 25;
 
@@ -253,7 +254,8 @@ export class StudyEngine {
       this.selection = message;
       this.retiredProposals = new Set();
       this.selecting = false;
-      this.nextSelectionAt = Date.now() + (message.fitMs + message.selectMs) * this.backoff();
+      const runMs = message.fitMs + message.selectMs;
+      this.nextSelectionAt = Date.now() + runMs * this.backoff(runMs);
       if (this.selectionDirty) this.requestUpdate();
       else this.releaseWaiters();
       this.requestStats();
@@ -261,7 +263,7 @@ export class StudyEngine {
     }
     this.computingStats = false;
     this.lastStatsAt = Date.now();
-    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs) * this.backoff();
+    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs) * this.backoff(message.statsMs);
     this.writeSnapshot(message);
     if (this.selection && this.selection.voteCount !== this.lastStatsVotes) this.requestStats();
     else for (const resolve of this.statsWaiters.splice(0)) resolve();
@@ -304,11 +306,14 @@ export class StudyEngine {
   // The selection the running statistics were computed for: a snapshot pairs both consistently.
   private statsSelection: SelectionState | null = null;
 
-  /** backoffFactor of the request thread's event-loop utilisation since the previous call. */
-  private backoff(): number {
+  /**
+   * backoffFactor of the request thread's event-loop utilisation since the previous call, for runs
+   * of at least LIGHT_RUN_MS: a small study's engine (runs of milliseconds) never gets in the way.
+   */
+  private backoff(runMs: number): number {
     const { utilization } = performance.eventLoopUtilization(this.utilisationMark);
     this.utilisationMark = performance.eventLoopUtilization();
-    return backoffFactor(utilization);
+    return runMs < LIGHT_RUN_MS ? 1 : backoffFactor(utilization);
   }
 
   private releaseWaiters() {
