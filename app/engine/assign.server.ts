@@ -107,7 +107,7 @@ function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: st
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
     .innerJoin(queries, eq(queries.id, responses.queryId))
-    .where(and(eq(prompts.studyId, studyId), eq(prompts.active, true), eq(responses.status, "ready"), eq(responses.settingsHash, settingsHash)))
+    .where(and(eq(prompts.studyId, studyId), eq(prompts.active, true), responseIsReady, eq(responses.settingsHash, settingsHash)))
     .orderBy(responses.promptId, responses.queryId)
     .all();
   const byPrompt = new Map<number, Set<number>>();

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
-import { prompts, queries, responses, studies, votes } from "../../db/schema";
+import { prompts, queries, responseIsReady, responses, studies, votes } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
@@ -61,7 +61,7 @@ export function getStudyCounts(studyId: number) {
         .select({ n: count() })
         .from(responses)
         .innerJoin(prompts, eq(prompts.id, responses.promptId))
-        .where(and(eq(prompts.studyId, studyId), eq(responses.status, "ready"))),
+        .where(and(eq(prompts.studyId, studyId), responseIsReady)),
     ),
     votes: one(db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId))),
   };
