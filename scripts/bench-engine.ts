@@ -2,15 +2,18 @@
  * Engine benchmark (issue 3):
  *   npm run bench:engine -- [--trials 10] [--scenarios a,b] [--policies duet,champion,random,linear] [--scales 10,3,1]
  *                           [--votes 150] [--seed 1] [--jobs 2] [--out bench/results] [--skip-speed]
+ *                           [--report-only]
  * Runs every scenario in ../shared/bench/scenarios for each policy and scale, compares the default policy with the
  * reference rows in ../shared/bench/reference/apohf_reference.json, and writes engine.md, engine.svg and engine.json.
  * It prints figures; it never fails on timing. Work is split over --jobs child processes (one per core).
+ * --report-only re-renders the report from the engine.json already in --out (after a change to this report).
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { quantile } from "simple-statistics";
 import { z } from "zod";
 import { normaliseInPlace } from "../bandit/features";
 import { DEFAULT_POLICY, isPolicyName } from "../bandit/policy";
@@ -30,7 +33,7 @@ const CHECKPOINTS = ["25", "50", "100", "150"] as const;
 type Checkpoint = (typeof CHECKPOINTS)[number];
 
 const USAGE =
-  "npm run bench:engine -- [--trials 10] [--scenarios a,b] [--policies duet,champion,random,linear] [--scales 10,3,1] [--votes 150] [--seed 1] [--jobs 2] [--out bench/results] [--skip-speed]";
+  "npm run bench:engine -- [--trials 10] [--scenarios a,b] [--policies duet,champion,random,linear] [--scales 10,3,1] [--votes 150] [--seed 1] [--jobs 2] [--out bench/results] [--skip-speed] [--report-only]";
 
 const argsSchema = z.strictObject({
   trials: positiveInteger("--trials").default(10),
@@ -46,6 +49,8 @@ const argsSchema = z.strictObject({
   jobs: positiveInteger("--jobs").default(Math.min(2, cpus().length)),
   out: z.string().default(join(repoRoot, "bench/results")),
   "skip-speed": z.literal(true).optional(),
+  // Re-renders engine.md and engine.svg from the engine.json in --out without simulating again.
+  "report-only": z.literal(true).optional(),
   // Internal: a child process runs one shard of the task list and writes its summaries to --partial.
   shard: z.coerce.number().int().nonnegative().optional(),
   partial: z.string().optional(),
@@ -64,6 +69,7 @@ interface ReferenceRow {
   scale: number;
   trials: number;
   regretAt: Record<Checkpoint, number>;
+  regretStdErr: Record<Checkpoint, number>;
   regretCurve: number[];
   curveStartsAtVote: number;
   secondsPerRound: number;
@@ -150,12 +156,39 @@ const fmt = (value: number | null | undefined, digits = 3) => (value === null ||
 function bestReference(references: ReferenceRow[], scenario: string, scale: number) {
   const rows = references.filter((row) => row.scenario === scenario && row.scale === scale);
   if (rows.length === 0) return undefined;
-  const best = {} as Record<Checkpoint, { value: number; algo: string }>;
+  const best = {} as Record<Checkpoint, { value: number; stdErr: number; algo: string }>;
   for (const key of CHECKPOINTS) {
     const top = rows.reduce((low, row) => (row.regretAt[key] < low.regretAt[key] ? row : low));
-    best[key] = { value: top.regretAt[key], algo: top.algo };
+    best[key] = { value: top.regretAt[key], stdErr: top.regretStdErr[key], algo: top.algo };
   }
   return best;
+}
+
+/** "5 (neural, linear) or 200 (champion)": the trial counts of the reference rows, by algorithm. */
+function referenceTrials(references: ReferenceRow[]): string {
+  const algosByTrials = new Map<number, Set<string>>();
+  for (const row of references) {
+    const algos = algosByTrials.get(row.trials) ?? new Set<string>();
+    algos.add(row.algo);
+    algosByTrials.set(row.trials, algos);
+  }
+  return [...algosByTrials.entries()]
+    .sort(([x], [y]) => x - y)
+    .map(([trials, algos]) => `${trials} (${[...algos].join(", ")})`)
+    .join(" or ");
+}
+
+/** Misses by more than this many standard errors of the difference are not the noise of a few trials. */
+const SIGNIFICANT_Z = 2;
+
+/**
+ * z = (ours - reference) / sqrt(se_ours^2 + se_ref^2): how many standard errors of the difference of two
+ * independent means our figure is above the reference's. null without both standard errors, or when both are 0.
+ */
+function excessZ(ours: number, oursStdErr: number | null, reference: number, referenceStdErr: number | undefined): number | null {
+  if (oursStdErr === null || referenceStdErr === undefined) return null;
+  const spread = Math.sqrt(oursStdErr ** 2 + referenceStdErr ** 2);
+  return spread > 0 ? (ours - reference) / spread : null;
 }
 
 function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<string, string>, speed: SpeedFigures | undefined): void {
@@ -167,6 +200,7 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
   const neuralMisses: string[] = [];
   let cells = 0;
   let met = 0;
+  let significantMisses = 0;
   let neuralCells = 0;
   let neuralMet = 0;
   lines.push(
@@ -195,7 +229,12 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
           met += 1;
           return fmt(value);
         }
-        misses.push(`${scenario} scale ${scale} @${key}: ${fmt(value)} vs ${fmt(best[key].value)} (${best[key].algo}), +${fmt(value - best[key].value)}`);
+        const z = excessZ(value, ours.regretStdErr[key], best[key].value, best[key].stdErr);
+        if (z !== null && z > SIGNIFICANT_Z) significantMisses += 1;
+        misses.push(
+          `${scenario} scale ${scale} @${key}: ${fmt(value)} vs ${fmt(best[key].value)} (${best[key].algo}), +${fmt(value - best[key].value)}, ` +
+            `z ${z === null ? "–" : z.toFixed(1)}`,
+        );
         return `${fmt(value)} ✗`;
       });
       const refCells = CHECKPOINTS.map((key) => (best ? `${fmt(best[key].value)} ${best[key].algo.slice(0, 4)}` : "–"));
@@ -215,15 +254,23 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
   const summary = [
     "## Targets",
     "",
-    `- Regret ≤ best reference row at 25/50/100/150 votes: **${met} of ${cells} cells met**.`,
+    `- Regret ≤ best reference row at 25/50/100/150 votes: **${met} of ${cells} cells met**. ` +
+      `Of the ${cells - met} misses, ${significantMisses} are above the best row by more than ${SIGNIFICANT_Z} standard errors of the difference ` +
+      `(z in the list below; our cells have ${args.trials} trials, the reference rows ${referenceTrials(references)}).`,
     `- 50-vote regret ≤ reference neural at 150: **${neuralMet} of ${neuralCells} met** (neural rows exist at scale 10 only).`,
   ];
   if (speed) {
+    const referenceSeconds = references.filter((row) => row.algo === "neural" && row.secondsPerRound > 0).map((row) => row.secondsPerRound);
+    const referenceMedian = referenceSeconds.length > 0 ? quantile(referenceSeconds, 0.5) : null;
     summary.push(
       `- Seconds per vote (fit + selection), ${DEFAULT_POLICY}: median **${(speed.twoHundredArms * 1000).toFixed(1)} ms** over the 200-arm scenarios at scale 10 (target ≤ 55 ms); ` +
         `**${(speed.thousandArms * 1000).toFixed(1)} ms** for 1,000 arms × 1,500-dim embeddings (projected to 64 dims).`,
-      `- Faithful \`apohf\` measured in this run on \`linear\` (200 arms): median **${(speed.apohf * 1000).toFixed(0)} ms** per vote, ` +
-        `i.e. ${DEFAULT_POLICY} is **${(speed.apohf / speed.twoHundredArms).toFixed(0)}×** faster (target ≥ 20×); the reference PyTorch run took ≈ 0.7–2.0 s per round.`,
+      referenceMedian === null
+        ? "- The reference file has no seconds per round for `neural`."
+        : `- The reference \`neural\` (PyTorch, 1 thread) took a median **${referenceMedian.toFixed(2)} s** per round over its ${referenceSeconds.length} rows, ` +
+            `so ${DEFAULT_POLICY} is **${(referenceMedian / speed.twoHundredArms).toFixed(0)}×** faster (target ≥ 20×).`,
+      `- Our own faithful \`apohf\` (TypeScript, same network and 1000 Adam steps) on \`linear\` (200 arms): median ${(speed.apohf * 1000).toFixed(0)} ms per vote, ` +
+        `${(speed.apohf / speed.twoHundredArms).toFixed(0)}× the time of ${DEFAULT_POLICY}.`,
     );
   }
   if (misses.length > 0) summary.push("", "Cells above the best reference row:", "", ...misses.map((miss) => `- ${miss}`));
@@ -282,6 +329,14 @@ async function main(argv: string[]): Promise<void> {
   const files = scenarioFiles(args.scenarios);
   if (args.shard !== undefined) {
     runShard(args, files);
+    return;
+  }
+  if (args["report-only"]) {
+    const saved = z
+      .object({ trials: z.number(), seed: z.number(), votes: z.number(), speed: z.custom<SpeedFigures>().optional(), results: z.array(z.custom<SimulationSummary>()) })
+      .parse(JSON.parse(readFileSync(join(args.out, "engine.json"), "utf8")));
+    writeReport({ ...args, trials: saved.trials, seed: saved.seed, votes: saved.votes }, saved.results, files, saved.speed);
+    console.log(`re-rendered ${join(args.out, "engine.md")} and engine.svg from engine.json`);
     return;
   }
   const started = Date.now();
