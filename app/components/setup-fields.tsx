@@ -1,3 +1,6 @@
+import { Form } from "@remix-run/react";
+import type { ReactNode } from "react";
+
 /** Shown on setup pages when no LLM provider is configured: what still works, and how to add one. */
 export function OfflineBanner() {
   return (
@@ -16,5 +19,41 @@ export function FieldError({ id, messages }: { id: string; messages: string[] | 
     <p id={id} className="field-error">
       {messages.join(" ")}
     </p>
+  );
+}
+
+/**
+ * A setup form that adds items pasted into `${field}Text` or uploaded as `${field}File`, submitted with
+ * `intent`; the action decides which one is required and answers with field errors under those names.
+ */
+export function PasteOrUploadForm(props: {
+  intent: string;
+  field: string;
+  legend: string;
+  pasteLabel: string;
+  pasteHint?: ReactNode;
+  accept: string;
+  errors: Record<string, string[] | undefined>;
+  submitting: boolean;
+}) {
+  const { intent, field, legend, pasteLabel, pasteHint, accept, errors, submitting } = props;
+  const text = `${field}Text`;
+  const file = `${field}File`;
+  return (
+    <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+      <fieldset>
+        <legend>{legend}</legend>
+        <label htmlFor={text}>{pasteLabel}</label>
+        <textarea id={text} name={text} rows={5} />
+        {pasteHint ? <p className="hint">{pasteHint}</p> : null}
+        <FieldError id={`${text}-error`} messages={errors[text]} />
+        <label htmlFor={file}>or upload CSV / JSONL / text</label>
+        <input id={file} name={file} type="file" accept={accept} />
+        <FieldError id={`${file}-error`} messages={errors[file]} />
+        <button type="submit" name="intent" value={intent} disabled={submitting}>
+          {legend}
+        </button>
+      </fieldset>
+    </Form>
   );
 }

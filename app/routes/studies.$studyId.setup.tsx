@@ -2,7 +2,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
-import { FieldError, OfflineBanner } from "~/components/setup-fields";
+import { FieldError, OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
 import { db } from "~/db.server";
 import { retryFailedResponses } from "~/llm/generation-queue.server";
 import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
@@ -118,38 +118,29 @@ export default function StudySetup() {
       <GenerationProgress studyId={study.id} initial={status} />
 
       <div className="setup-columns">
-        <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
-          <fieldset>
-            <legend>Add prompts</legend>
-            <label htmlFor="promptsText">Paste prompts</label>
-            <textarea id="promptsText" name="promptsText" rows={5} />
-            <p className="hint">
+        <PasteOrUploadForm
+          intent="add-prompts"
+          field="prompts"
+          legend="Add prompts"
+          pasteLabel="Paste prompts"
+          pasteHint={
+            <>
               Separate prompts with a line containing only <code>---</code>; without one, a blank line separates them.
-            </p>
-            <FieldError id="promptsText-error" messages={errorsFor("add-prompts").promptsText} />
-            <label htmlFor="promptsFile">or upload CSV / JSONL / text</label>
-            <input id="promptsFile" name="promptsFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt,.md" />
-            <FieldError id="promptsFile-error" messages={errorsFor("add-prompts").promptsFile} />
-            <button type="submit" name="intent" value="add-prompts" disabled={submittingIntent === "add-prompts"}>
-              Add prompts
-            </button>
-          </fieldset>
-        </Form>
-
-        <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
-          <fieldset>
-            <legend>Add queries</legend>
-            <label htmlFor="queriesText">Paste queries, one per line</label>
-            <textarea id="queriesText" name="queriesText" rows={5} />
-            <FieldError id="queriesText-error" messages={errorsFor("add-queries").queriesText} />
-            <label htmlFor="queriesFile">or upload CSV / JSONL / text</label>
-            <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" />
-            <FieldError id="queriesFile-error" messages={errorsFor("add-queries").queriesFile} />
-            <button type="submit" name="intent" value="add-queries" disabled={submittingIntent === "add-queries"}>
-              Add queries
-            </button>
-          </fieldset>
-        </Form>
+            </>
+          }
+          accept=".csv,.jsonl,.ndjson,.json,.txt,.md"
+          errors={errorsFor("add-prompts")}
+          submitting={submittingIntent === "add-prompts"}
+        />
+        <PasteOrUploadForm
+          intent="add-queries"
+          field="queries"
+          legend="Add queries"
+          pasteLabel="Paste queries, one per line"
+          accept=".csv,.jsonl,.ndjson,.json,.txt"
+          errors={errorsFor("add-queries")}
+          submitting={submittingIntent === "add-queries"}
+        />
 
         <Form method="post" className="setup-form" noValidate>
           <fieldset disabled={!providerConfigured}>

@@ -164,5 +164,17 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.screenshot({ path: screenshotPath("setup-offline-imported.png"), fullPage: true });
 
     expect(await annotateOnePair(page, app, studyId)).toEqual({ choice: "left", studyId });
+
+    // The setup page's own forms: an empty post names its field; paste a query; upload a prompt file.
+    await page.goto(`${app.url}/studies/${studyId}/setup`);
+    await page.getByRole("button", { name: "Add queries" }).click();
+    await page.getByText("Paste or upload at least one query").waitFor();
+    await page.getByLabel("Paste queries, one per line").fill("Why is my display blank?");
+    await page.getByRole("button", { name: "Add queries" }).click();
+    await page.getByText("Added 1 query; 2 responses queued.").waitFor();
+    await page.locator("#promptsFile").setInputFiles({ name: "prompts.txt", mimeType: "text/plain", buffer: Buffer.from("Answer like a patient technician.") });
+    await page.getByRole("button", { name: "Add prompts" }).click();
+    await page.getByText("Added 1 prompt; 3 responses queued.").waitFor();
+    expect(readDb(app, (db) => db.prepare("select count(*) from prompts where study_id = ?").pluck().get(studyId))).toBe(3);
   });
 });
