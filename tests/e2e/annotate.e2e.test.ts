@@ -1,29 +1,18 @@
 import type Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshotPath } from "../helpers/browser";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { describe, expect, it } from "vitest";
+import { useAppInBrowser } from "../helpers/app-in-browser";
+import { readAppDatabase } from "../helpers/app-server";
+import { screenshotPath } from "../helpers/browser";
 
 describe("annotating the demo study in a real browser", () => {
-  let app: RunningApp;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
-
-  beforeAll(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
-
-  const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(app, read);
+  const suite = useAppInBrowser();
+  const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
 
   it("joins, votes with a hotkey, stores the vote and shows a new pair", async () => {
-    const page = await browser.context.newPage();
+    const page = await suite.browser.context.newPage();
     const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
 
-    await page.goto(`${app.url}/studies/${studyId}/annotate`);
+    await page.goto(`${suite.app.url}/studies/${studyId}/annotate`);
     await page.getByLabel("Display name").fill("Browser Tester");
     await page.getByRole("button", { name: /continue/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
@@ -59,11 +48,11 @@ describe("annotating the demo study in a real browser", () => {
   });
 
   it("answers a malformed vote post with 400 and writes nothing", async () => {
-    const cookies = await browser.context.cookies();
+    const cookies = await suite.browser.context.cookies();
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
     const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
     const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
-    const response = await fetch(`${app.url}/studies/${studyId}/annotate`, {
+    const response = await fetch(`${suite.app.url}/studies/${studyId}/annotate`, {
       method: "POST",
       headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ intent: "vote", assignmentId: "1", choice: "definitely-left" }),
@@ -75,8 +64,8 @@ describe("annotating the demo study in a real browser", () => {
   });
 
   it("serves the owner dashboard with a leaderboard row per prompt", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(app.url);
+    const page = await suite.browser.context.newPage();
+    await page.goto(suite.app.url);
     await page.getByRole("link", { name: "Lumen support assistant" }).click();
     await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
     const rows = await page.locator("table.leaderboard tbody tr").count();

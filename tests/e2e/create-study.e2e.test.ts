@@ -1,21 +1,12 @@
-import Database from "better-sqlite3";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../fake-openai/server";
-import { startApp, type RunningApp } from "../helpers/app-server";
-import { launchBrowser, screenshotPath } from "../helpers/browser";
-
-function readDb<T>(app: RunningApp, read: (db: Database.Database) => T): T {
-  const db = new Database(app.databasePath, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
+import { useAppInBrowser } from "../helpers/app-in-browser";
+import { readAppDatabase, type RunningApp } from "../helpers/app-server";
+import { screenshotPath } from "../helpers/browser";
 
 function newestStudyId(app: RunningApp): number {
-  return readDb(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
+  return readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
 }
 
 /** Joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote. */
@@ -31,38 +22,31 @@ async function annotateOnePair(page: Page, app: RunningApp, studyId: number) {
     (previous) => (document.querySelector('input[name="assignmentId"]') as HTMLInputElement | null)?.value !== String(previous),
     assignmentId,
   );
-  return readDb(app, (db) =>
+  return readAppDatabase(app, (db) =>
     db.prepare("select v.choice, a.study_id as studyId from votes v join assignments a on a.id = v.assignment_id where a.id = ?").get(assignmentId),
   );
 }
 
 describe("creating a study in the browser against an OpenAI-compatible server", () => {
   let fake: FakeOpenAI;
-  let app: RunningApp;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
-
   beforeAll(async () => {
     // A small delay per call so the progress bar is seen moving, not only finished.
     fake = await startFakeOpenAI({ delayMs: 40 });
-    app = await startApp({
-      OPENAI_BASE_URL: fake.baseURL,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_CHAT_MODEL: "fake-chat",
-      OPENAI_EMBEDDING_MODEL: "fake-embed",
-      GENERATION_CONCURRENCY: "2",
-    });
-    browser = await launchBrowser();
   });
-
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
     await fake?.close();
   });
+  const suite = useAppInBrowser(() => ({
+    OPENAI_BASE_URL: fake.baseURL,
+    OPENAI_API_KEY: "test-key",
+    OPENAI_CHAT_MODEL: "fake-chat",
+    OPENAI_EMBEDDING_MODEL: "fake-embed",
+    GENERATION_CONCURRENCY: "2",
+  }));
 
   it("creates a study from pasted queries and a seed prompt with 3 variants, watches generation reach 100%, then annotates", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(app.url);
+    const page = await suite.browser.context.newPage();
+    await page.goto(suite.app.url);
     await page.getByRole("link", { name: "New study" }).click();
     await page.getByLabel("Name").fill("Thermostat helper");
     await page.getByLabel("Task description").fill("Answer questions from owners of Lumen smart thermostats.");
@@ -77,7 +61,7 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     await page.keyboard.press("Enter");
 
     await page.waitForURL(/\/studies\/\d+\/setup$/);
-    const studyId = newestStudyId(app);
+    const studyId = newestStudyId(suite.app);
     const bar = page.getByRole("progressbar", { name: "Responses ready" });
     await bar.waitFor();
     await page.screenshot({ path: screenshotPath("setup-generating.png"), fullPage: true });
@@ -89,7 +73,7 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     await expect.poll(() => page.locator("table.data-table tbody tr").count(), { timeout: 10_000 }).toBe(4);
     await page.screenshot({ path: screenshotPath("setup-done.png"), fullPage: true });
 
-    const counts = readDb(app, (db) => ({
+    const counts = readAppDatabase(suite.app, (db) => ({
       prompts: db.prepare("select source, count(*) as n from prompts where study_id = ? group by source order by source").all(studyId),
       responses: db
         .prepare("select r.status, count(*) as n from responses r join prompts p on p.id = r.prompt_id where p.study_id = ? group by r.status")
@@ -101,30 +85,19 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     ]);
     expect(counts.responses).toEqual([{ status: "ready", n: 12 }]);
     await expect
-      .poll(() => readDb(app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)))
+      .poll(() => readAppDatabase(suite.app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)))
       .toEqual(["fake-embed"]);
 
-    expect(await annotateOnePair(page, app, studyId)).toEqual({ choice: "left", studyId });
+    expect(await annotateOnePair(page, suite.app, studyId)).toEqual({ choice: "left", studyId });
   });
 });
 
 describe("an offline study: no provider, responses imported from JSONL", () => {
-  let app: RunningApp;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
-
-  beforeAll(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const suite = useAppInBrowser();
 
   it("says no provider is configured, reports field errors, and becomes annotatable once responses are imported", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${app.url}/studies/new`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/new`);
     await page.getByText("No LLM provider configured: import responses instead.").waitFor();
 
     await page.getByLabel("Task description").fill("Answer briefly.");
@@ -134,15 +107,15 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.getByText("A study compares at least two different prompts").waitFor();
     await page.getByText("Add at least one query").waitFor();
     await page.screenshot({ path: screenshotPath("create-study-errors.png"), fullPage: true });
-    const before = readDb(app, (db) => db.prepare("select count(*) from studies").pluck().get());
+    const before = readAppDatabase(suite.app, (db) => db.prepare("select count(*) from studies").pluck().get());
 
     await page.getByLabel("Name").fill("Offline study");
     await page.getByLabel("Paste prompts").fill("Be brief.\n---\nBe thorough,\n\nwith examples.");
     await page.getByLabel("Paste queries, one per line").fill("What is Eco mode?\nHow do I reset it?");
     await page.getByRole("button", { name: "Create study" }).click();
     await page.waitForURL(/\/studies\/\d+\/setup$/);
-    expect(readDb(app, (db) => db.prepare("select count(*) from studies").pluck().get())).toBe((before as number) + 1);
-    const studyId = newestStudyId(app);
+    expect(readAppDatabase(suite.app, (db) => db.prepare("select count(*) from studies").pluck().get())).toBe((before as number) + 1);
+    const studyId = newestStudyId(suite.app);
     await page.getByText("Waiting: no LLM provider configured").waitFor();
 
     const line = (prompt: string, query: string, response: string) => JSON.stringify({ prompt, query, response });
@@ -163,10 +136,10 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.waitForFunction(() => document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") === "100");
     await page.screenshot({ path: screenshotPath("setup-offline-imported.png"), fullPage: true });
 
-    expect(await annotateOnePair(page, app, studyId)).toEqual({ choice: "left", studyId });
+    expect(await annotateOnePair(page, suite.app, studyId)).toEqual({ choice: "left", studyId });
 
     // The setup page's own forms: an empty post names its field; paste a query; upload a prompt file.
-    await page.goto(`${app.url}/studies/${studyId}/setup`);
+    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
     await page.getByRole("button", { name: "Add queries" }).click();
     await page.getByText("Paste or upload at least one query").waitFor();
     await page.getByLabel("Paste queries, one per line").fill("Why is my display blank?");
@@ -175,6 +148,6 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.locator("#promptsFile").setInputFiles({ name: "prompts.txt", mimeType: "text/plain", buffer: Buffer.from("Answer like a patient technician.") });
     await page.getByRole("button", { name: "Add prompts" }).click();
     await page.getByText("Added 1 prompt; 3 responses queued.").waitFor();
-    expect(readDb(app, (db) => db.prepare("select count(*) from prompts where study_id = ?").pluck().get(studyId))).toBe(3);
+    expect(readAppDatabase(suite.app, (db) => db.prepare("select count(*) from prompts where study_id = ?").pluck().get(studyId))).toBe(3);
   });
 });

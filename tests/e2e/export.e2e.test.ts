@@ -1,20 +1,17 @@
 import fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
+import { useAppInBrowser } from "../helpers/app-in-browser";
+import { screenshotPath } from "../helpers/browser";
 import { seedVotes } from "../helpers/seed-votes";
-import { launchBrowser, screenshotPath } from "../helpers/browser";
-import { startApp, type RunningApp } from "../helpers/app-server";
 
 describe("exporting from the study page in a real browser", () => {
-  let app: RunningApp;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  const suite = useAppInBrowser();
   let studyId: number;
 
-  beforeAll(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
+  beforeAll(() => {
     // The server has migrated and seeded the demo study; add votes through a second connection.
-    const connection = openDatabase(app.databasePath);
+    const connection = openDatabase(suite.app.databasePath);
     try {
       studyId = connection.db.$client.prepare("select id from studies order by id limit 1").pluck().get() as number;
       const at = new Date("2025-05-01T09:00:00.000Z");
@@ -28,14 +25,9 @@ describe("exporting from the study page in a real browser", () => {
     }
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
-
   it("opens Export from the study page and downloads TRL conversational and the raw CSV", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${app.url}/studies/${studyId}`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/${studyId}`);
     await page.getByRole("link", { name: "Export", exact: true }).click();
     await page.getByRole("heading", { name: /^Export/ }).waitFor();
     await expect(page.getByText(/3 votes: 2 decisive .* and 1 tie, both-bad or skip votes/).isVisible()).resolves.toBe(true);
@@ -63,13 +55,13 @@ describe("exporting from the study page in a real browser", () => {
     expect(csv).toContain(`"'=cmd, ""quoted"""`);
     expect(csv).toContain(",tie,");
     // The browser's bytes are those of a plain HTTP GET with the same parameters (what the CLI writes too).
-    const direct = await fetch(`${app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`);
+    const direct = await fetch(`${suite.app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`);
     expect(await direct.text()).toBe(csv);
   });
 
   it("downloads every format, then imports the raw JSONL log into an empty study through the import page", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${app.url}/studies/${studyId}/export`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/${studyId}/export`);
     const files = new Map<string, string>();
     for (const name of [/TRL standard/, /TRL conversational/, /OpenAI preference/, /Raw log \(CSV\)/, /Raw log \(JSONL\)/]) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name }).click()]);
@@ -81,22 +73,22 @@ describe("exporting from the study page in a real browser", () => {
     const rawLog = files.get(`study-${studyId}-raw.jsonl`)!;
     expect(rawLog.trimEnd().split("\n")).toHaveLength(3);
 
-    const connection = openDatabase(app.databasePath);
+    const connection = openDatabase(suite.app.databasePath);
     const emptyStudyId = Number(
       connection.db.$client
         .prepare("insert into studies (name, task, model, temperature, max_tokens, seed) select name, task, model, temperature, max_tokens, seed from studies where id = ?")
         .run(studyId).lastInsertRowid,
     );
     connection.close();
-    const logFile = `${app.dataDir}/raw.jsonl`;
+    const logFile = `${suite.app.dataDir}/raw.jsonl`;
     fs.writeFileSync(logFile, rawLog);
-    await page.goto(`${app.url}/studies/${emptyStudyId}/import-log`);
+    await page.goto(`${suite.app.url}/studies/${emptyStudyId}/import-log`);
     await page.getByLabel("Raw log (.jsonl)").setInputFiles(logFile);
     await page.getByRole("button", { name: "Import" }).click();
     await page.getByRole("status").waitFor();
     expect(await page.getByRole("status").innerText()).toMatch(/^Imported 3 votes: 6 new and 0 existing prompts, 3 new and 0 existing queries/);
     await page.screenshot({ path: screenshotPath("import-log.png"), fullPage: true });
-    const reexported = await (await fetch(`${app.url}/studies/${emptyStudyId}/export/download?format=jsonl`)).text();
+    const reexported = await (await fetch(`${suite.app.url}/studies/${emptyStudyId}/export/download?format=jsonl`)).text();
     const strip = (log: string) =>
       log
         .trimEnd()

@@ -1,0 +1,27 @@
+import { afterAll, beforeAll } from "vitest";
+import { startApp, type RunningApp } from "./app-server";
+import { launchBrowser } from "./browser";
+
+export interface AppInBrowser {
+  app: RunningApp;
+  browser: Awaited<ReturnType<typeof launchBrowser>>;
+}
+
+/**
+ * Registers hooks that start the app (its environment plus `env()`) and a browser before the suite's
+ * tests and stop both after it. The fields are set once the hooks have run: read them in hooks and
+ * tests. Hooks registered earlier run before these and their cleanup after (vitest's hook stack), so a
+ * fake provider started first outlives the app.
+ */
+export function useAppInBrowser(env: () => Record<string, string> = () => ({})): AppInBrowser {
+  const suite = {} as AppInBrowser;
+  beforeAll(async () => {
+    suite.app = await startApp(env());
+    suite.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.app?.stop();
+  });
+  return suite;
+}
