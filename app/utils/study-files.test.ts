@@ -11,8 +11,12 @@ describe("parseCsv", () => {
       { line: 6, fields: ["plain", "x"] },
     ]);
   });
-  it("names the line of a quoted field that never closes", () => {
-    expect(() => parseCsv('text\nok\n"broken,\nstill')).toThrow(new ImportError(3, "a quoted field is never closed"));
+  it("names the line where malformed CSV stops parsing", () => {
+    expect(() => parseCsv('text\nok\n"broken,\nstill')).toThrow(
+      new ImportError(4, "the file ends inside a quoted field: a quote opened on this line or before is never closed"),
+    );
+    expect(() => parseCsv('text\n"closed"then more\n')).toThrow(/^line 2: a quoted field is followed by more text/);
+    expect(() => parseCsv('text,notes\nok,fine\nsay "hi",x\n')).toThrow(/^line 3: a quote in the middle of an unquoted field/);
   });
 });
 

@@ -1,6 +1,7 @@
 // Parsers for what an owner pastes or uploads when setting up a study: queries, prompts and
 // pre-generated responses as plain text, CSV or JSONL. Pure functions; every error names its line.
 
+import { CsvError, parse, type InfoRecord } from "csv-parse/sync";
 import { jsonlLines } from "./jsonl";
 
 /** A problem in an uploaded or pasted file, with the 1-based line it was found on. */
@@ -43,55 +44,38 @@ function fileFormat(fileName: string): FileFormat {
 }
 
 /**
- * RFC 4180 CSV: comma-separated, fields optionally in double quotes ("" for a quote inside), quoted
- * fields may span lines. Returns each record with the line it starts on; blank lines are skipped.
+ * RFC 4180 CSV (csv-parse): comma-separated, fields optionally in double quotes ("" for a quote
+ * inside), quoted fields may span lines; a BOM and blank lines are skipped. Returns each record with
+ * the line it starts on; a malformed file throws ImportError with the line where parsing stopped.
  */
 export function parseCsv(content: string): { line: number; fields: string[] }[] {
-  const records: { line: number; fields: string[] }[] = [];
-  const text = content.replace(/^\uFEFF/, "");
-  let fields: string[] = [];
-  let field = "";
-  let line = 1;
-  let recordLine = 1;
-  let quoted = false;
-  let fieldStarted = false;
-  const endRecord = () => {
-    fields.push(field);
-    if (fields.length > 1 || fields[0] !== "" || fieldStarted) records.push({ line: recordLine, fields });
-    fields = [];
-    field = "";
-    fieldStarted = false;
-  };
-  for (let k = 0; k < text.length; k++) {
-    const char = text[k]!;
-    if (quoted) {
-      if (char === '"' && text[k + 1] === '"') {
-        field += '"';
-        k++;
-      } else if (char === '"') quoted = false;
-      else {
-        if (char === "\n") line++;
-        field += char;
-      }
-      continue;
-    }
-    if (char === '"' && field === "") {
-      quoted = true;
-      fieldStarted = true;
-    } else if (char === ",") {
-      fields.push(field);
-      field = "";
-      fieldStarted = true;
-    } else if (char === "\n" || char === "\r") {
-      if (char === "\r" && text[k + 1] === "\n") k++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else field += char;
+  let parsed: { record: string[]; info: InfoRecord }[];
+  try {
+    // Ragged rows are allowed here so that csvObjects can name the expected field count. The declared
+    // return type of parse does not follow `info: true`, which wraps each record with its info.
+    parsed = parse(content, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof parsed;
+  } catch (error) {
+    if (error instanceof CsvError) throw new ImportError(typeof error.lines === "number" ? error.lines : 1, csvProblem(error));
+    throw error;
   }
-  if (quoted) throw new ImportError(recordLine, "a quoted field is never closed");
-  if (field !== "" || fields.length > 0 || fieldStarted) endRecord();
-  return records;
+  // info.lines is the line a record ends on; a quoted field's own line breaks move its start back.
+  return parsed.map(({ record, info }) => ({ line: info.lines - record.reduce((breaks, field) => breaks + (field.match(LINE_BREAK) ?? []).length, 0), fields: record }));
+}
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+/** csv-parse's error codes in an owner's words. */
+function csvProblem(error: CsvError): string {
+  switch (error.code) {
+    case "CSV_QUOTE_NOT_CLOSED":
+      return "the file ends inside a quoted field: a quote opened on this line or before is never closed";
+    case "CSV_INVALID_CLOSING_QUOTE":
+      return 'a quoted field is followed by more text; write a quote inside a quoted field as ""';
+    case "INVALID_OPENING_QUOTE":
+      return 'a quote in the middle of an unquoted field; quote the whole field and write the quote as ""';
+    default:
+      return `not valid CSV (${error.message})`;
+  }
 }
 
 /** CSV records as objects keyed by the lower-cased header; requires one of `textColumns`. */
