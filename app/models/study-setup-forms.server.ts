@@ -10,7 +10,7 @@ import {
   parseResponsesJsonl,
   type ParsedQuery,
   type ParsedResponse,
-} from "../utils/study-files";
+} from "../utils/study-files.server";
 import { readUploadForm, UploadSchema, type Upload } from "../utils/upload-form.server";
 import type { NewPrompt, NewStudy } from "./study-setup.server";
 

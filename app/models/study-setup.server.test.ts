@@ -8,7 +8,7 @@ import { useTempDir } from "../../tests/helpers/temp-database";
 import { decodeEmbedding, reembedLexically } from "../llm/embeddings.server";
 import { responseProgress } from "../llm/generation-queue.server";
 import { listVariantRequests } from "../llm/variants.server";
-import { parseResponsesJsonl } from "../utils/study-files";
+import { parseResponsesJsonl } from "../utils/study-files.server";
 import { newStudyFormSchema, studySetupFormSchema } from "./study-setup-forms.server";
 import { addToStudy, createStudy, importResponses, type NewStudy } from "./study-setup.server";
 

@@ -5,7 +5,7 @@ import { lexicalEmbedding } from "../llm/embeddings.server";
 import { queueStudyResponses } from "../llm/generation-queue.server";
 import type { Queryable } from "../llm/queryable.server";
 import { requestVariants } from "../llm/variants.server";
-import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "../utils/study-files";
+import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "../utils/study-files.server";
 
 // Creating a study and adding to it: every write of one owner action happens in one synchronous
 // transaction (all-or-nothing), prompts get their offline embedding on insert, and the responses

@@ -10,7 +10,7 @@ import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests }
 import { requireStudy } from "~/models/study.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
-import { ImportError } from "~/utils/study-files";
+import { ImportError } from "~/utils/study-files.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 

@@ -8,7 +8,7 @@ import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
 import { createStudy } from "~/models/study-setup.server";
-import { ImportError } from "~/utils/study-files";
+import { ImportError } from "~/utils/study-files.server";
 
 export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 

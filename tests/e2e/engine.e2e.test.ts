@@ -42,6 +42,7 @@ describe("the engine drives the study end to end", () => {
         pairs.push(pair);
       }
       expect(pairs[0]).not.toBe(pairs[1]);
+      expect([...first.pageErrors, ...second.pageErrors]).toEqual([]);
     } finally {
       await first.close();
       await second.close();
@@ -81,6 +82,7 @@ describe("the engine drives the study end to end", () => {
       await page.getByRole("img", { name: "Convergence chart" }).waitFor();
       await page.getByRole("table", { name: "Win matrix" }).waitFor();
       await page.screenshot({ path: screenshotPath("dashboard.png"), fullPage: true });
+      expect(browser.pageErrors).toEqual([]);
     } finally {
       await browser.close();
     }

@@ -9,7 +9,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
  * Debian's chromium driven by playwright-core, with a fresh profile directory. Playwright refuses
  * --user-data-dir in args, hence a persistent context on a new temporary directory.
  */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(): Promise<{ context: BrowserContext; pageErrors: string[]; close(): Promise<void> }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
@@ -25,8 +25,13 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       "--disable-sync",
     ],
   });
+  // Uncaught exceptions in any page (a server-only module bundled for the browser, a hydration
+  // failure): tests assert there are none, since a page can look right and still be broken.
+  const pageErrors: string[] = [];
+  context.on("weberror", (webError) => pageErrors.push(`${webError.page()?.url() ?? "?"}: ${webError.error().message}`));
   return {
     context,
+    pageErrors,
     close: async () => {
       await context.close();
       fs.rmSync(profile, { recursive: true, force: true });

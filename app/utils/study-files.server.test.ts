@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ImportError, parseCsv, parsePromptBlocks, parsePromptsFile, parseQueriesFile, parseResponsesJsonl } from "./study-files";
+import { ImportError, parseCsv, parsePromptBlocks, parsePromptsFile, parseQueriesFile, parseResponsesJsonl } from "./study-files.server";
 
 describe("parseCsv", () => {
   it("handles quotes, doubled quotes, commas and line breaks inside quoted fields, CRLF and a BOM", () => {
