@@ -94,8 +94,10 @@ export default function StudyDashboard() {
 
       <h2>Leaderboard</h2>
       <p className="muted small">
-        Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap; engine utility ± uncertainty from
-        the {engine?.policy ?? "engine's"} policy{engine ? ` after ${engine.voteCount} votes` : ""}.
+        Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap. Utility is the{" "}
+        {engine?.policy ?? "engine's"} policy's estimate{engine ? ` after ${engine.voteCount} votes` : ""}, ± the exploration width it uses to
+        choose pairs: a guide to what it will ask next, not a confidence interval (with noisy annotators it is overconfident; trust the BT
+        interval).
       </p>
       <div className="table-scroll">
         <table className="data-table leaderboard">
