@@ -215,8 +215,8 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
     "",
     "Reading the reference: the original `neural`, `linear` and `doublets` seed torch with 0 in their constructors, so a " +
       "reference row's trials share one network initialisation, and its standard error leaves that initialisation's variance " +
-      "out (`neural` on `linear`: 0.000 with standard error 0 at every budget). Our faithful `apohf` with one shared initialisation " +
-      "is just as repeatable, and over 6 initialisations never reached 0 on `linear` (docs/decisions/0003).",
+      "out (`neural` on `linear`: 0.000 with standard error 0 at every budget). docs/decisions/0003 records what our faithful " +
+      "`apohf` does with one initialisation shared by its trials, over several initialisations.",
   ];
   table.push(
     `| scenario | scale | ${DEFAULT_POLICY} 25 | 50 | 100 | 150 | best ref 25 | 50 | 100 | 150 | n@150 | ours@50 ≤ n@150 | ms/vote |`,
