@@ -1,5 +1,6 @@
 // Parsers for what an owner pastes or uploads when setting up a study: queries, prompts and
 // pre-generated responses as plain text, CSV or JSONL. Pure functions; every error names its line.
+// Server-only (.server): csv-parse touches Node's Buffer when loaded, which throws in a browser.
 
 import { CsvError, parse, type InfoRecord } from "csv-parse/sync";
 import { jsonlLines } from "./jsonl";
