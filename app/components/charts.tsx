@@ -17,6 +17,8 @@ interface ConvergenceChartProps {
  * P(best) of the recommended prompt against votes (line), with a strip underneath coloured by which
  * prompt was recommended at that point, so a change of leader is visible at a glance.
  */
+const MARKED_SNAPSHOTS = 60;
+
 export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: ConvergenceChartProps) {
   const width = 720;
   const height = 240;
@@ -26,10 +28,8 @@ export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: Con
   const maxVotes = Math.max(1, ...points.map((p) => p.voteCount));
   const x = (votes: number) => margin.left + (votes / maxVotes) * plotWidth;
   const y = (p: number) => margin.top + (1 - p) * plotHeight;
-  const line = points
-    .filter((p) => p.pBest !== null)
-    .map((p, i) => `${i === 0 ? "M" : "L"}${x(p.voteCount).toFixed(1)},${y(p.pBest!).toFixed(1)}`)
-    .join(" ");
+  const measured = points.filter((p): p is typeof p & { pBest: number } => p.pBest !== null);
+  const line = measured.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.voteCount).toFixed(1)},${y(p.pBest).toFixed(1)}`).join(" ");
   // Below the x-axis labels (which hang from plot bottom + 8).
   const stripY = margin.top + plotHeight + 36;
   const usedPrompts = [...new Set(points.map((p) => p.recommendedPromptId).filter((id): id is number => id !== null))];
@@ -55,6 +55,11 @@ export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: Con
         </g>
       ) : null}
       <path d={line} fill="none" stroke="#1d2030" strokeWidth="2" />
+      {/* Snapshots are taken when the engine has time, so they can be far apart: mark them while few,
+          so a straight segment is not read as a steady trend. */}
+      {measured.length <= MARKED_SNAPSHOTS
+        ? measured.map((p, i) => <circle key={`${p.voteCount}-${i}`} cx={x(p.voteCount)} cy={y(p.pBest)} r={3} fill="#1d2030" />)
+        : null}
       {points.map((p, i) => {
         const next = points[i + 1];
         const end = next ? x(next.voteCount) : x(p.voteCount) + 2;
