@@ -23,7 +23,7 @@ import type { Scenario } from "../bandit/scenario";
 import type { SimulationSummary } from "../bandit/simulate";
 import { simulate } from "../bandit/simulate";
 import type { CellNoise } from "./lib-sim/cell-noise";
-import { attainableCells, excessZ, SIGNIFICANT_Z } from "./lib-sim/cell-noise";
+import { attainableCells, bestRowWithReruns, excessZ, SIGNIFICANT_Z } from "./lib-sim/cell-noise";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 import { loadScenario, scenarioFiles, SHARED_BENCH_DIR } from "./lib-sim/scenario-file";
 import type { Panel, Series } from "./lib-sim/svg";
@@ -91,7 +91,7 @@ function taskList(args: BenchArgs, files: Map<string, string>): Task[] {
 
 /** Balances tasks over shards greedily by a rough cost (neural policies dominate; champion and random are free). */
 function shardTasks(tasks: Task[], files: Map<string, string>, shards: number): Task[][] {
-  const weight: Record<string, number> = { duet: 1, apohf: 40, doublets: 40, linear: 0.3, champion: 0.001, random: 0.001 };
+  const weight: Record<string, number> = { duet: 1, apohf: 40, doublets: 140, linear: 0.3, champion: 0.001, random: 0.001 };
   const cost = (task: Task) => (weight[task.policy] ?? 1) * loadArmCount(files.get(task.scenario)!);
   const ordered = tasks.slice().sort((x, y) => cost(y) - cost(x));
   const loads = new Array<number>(shards).fill(0);
@@ -180,6 +180,12 @@ function referenceTrials(references: ReferenceRow[]): string {
     .join(" or ");
 }
 
+/**
+ * Reference algorithms whose trials share one network initialisation (the authors' constructors seed torch with 0;
+ * docs/decisions/0003), and the policy of ours that re-runs each with one initialisation per trial.
+ */
+const SINGLE_INIT_RERUNS: Record<string, PolicyName> = { neural: "apohf", linear: "linear", doublets: "doublets" };
+
 function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<string, string>, speed: SpeedFigures | undefined): void {
   const references = (JSON.parse(readFileSync(join(sharedBench, "reference/apohf_reference.json"), "utf8")) as { results: ReferenceRow[] }).results;
   const find = (scenario: string, scale: number, policy: string) =>
@@ -194,6 +200,7 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
   let neuralCells = 0;
   let neuralMet = 0;
   const cellNoise: CellNoise[] = [];
+  const rerun = { cells: 0, met: 0, significantMisses: 0, totalExcess: 0, replaced: new Map<string, number>(), misses: [] as string[] };
   const intro = [
     "# Engine benchmark: default policy vs the APOHF reference",
     "",
@@ -240,6 +247,34 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
         );
         return `${fmt(value)} ✗`;
       });
+      const rows = references.filter((row) => row.scenario === scenario && row.scale === scale);
+      for (const key of CHECKPOINTS) {
+        const value = ours.regretAt[key];
+        if (rows.length === 0 || value === null) continue;
+        const fairBest = bestRowWithReruns(
+          rows.map((row) => ({ algo: row.algo, value: row.regretAt[key], stdErr: row.regretStdErr[key] })),
+          (algo) => {
+            const rerunPolicy = SINGLE_INIT_RERUNS[algo];
+            const rerunResult = rerunPolicy ? find(scenario, scale, rerunPolicy) : undefined;
+            const rerunValue = rerunResult?.regretAt[key];
+            if (!rerunPolicy || !rerunResult || rerunValue === null || rerunValue === undefined) return undefined;
+            if (key === "25") rerun.replaced.set(algo, (rerun.replaced.get(algo) ?? 0) + 1);
+            return { value: rerunValue, stdErr: rerunResult.regretStdErr[key], label: `${rerunPolicy} (ours, for ${algo})` };
+          },
+        );
+        if (!fairBest) continue;
+        rerun.cells += 1;
+        rerun.totalExcess += value - fairBest.value;
+        if (value <= fairBest.value) {
+          rerun.met += 1;
+          continue;
+        }
+        const z = excessZ(value, ours.regretStdErr[key], fairBest.value, fairBest.stdErr ?? undefined);
+        if (z !== null && z > SIGNIFICANT_Z) {
+          rerun.significantMisses += 1;
+          rerun.misses.push(`${scenario} scale ${scale} @${key}: ${fmt(value)} vs ${fmt(fairBest.value)} (${fairBest.label}), z ${z.toFixed(2)}`);
+        }
+      }
       const refCells = CHECKPOINTS.map((key) => (best ? `${fmt(best[key].value)} ${best[key].algo.slice(0, 4)}` : "–"));
       let neuralCell = "–";
       if (neural && ours.regretAt["50"] !== null) {
@@ -292,6 +327,17 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
           .join("; ")}. ` +
         "The minimum over five noisy rows sits below each row's own mean, and a row at 0.000 with standard error 0 can only be matched by every trial ending on the best arm. " +
         "The count measures the target as written; the mean excess and the significant misses are the figures that separate a better policy from noise.",
+    );
+  }
+  if (rerun.replaced.size > 0) {
+    const replaced = [...rerun.replaced.entries()].map(([algo, count]) => `\`${algo}\` by \`${SINGLE_INIT_RERUNS[algo]}\` in ${count} (scenario, scale) pairs`);
+    summary.push(
+      "",
+      `Against the reference with its single-initialisation rows re-run by this benchmark with one initialisation per trial ` +
+        `(${replaced.join(", ")}; other rows as published): ${DEFAULT_POLICY} is at or below the best row in **${rerun.met} of ${rerun.cells}** cells, ` +
+        `mean excess **${rerun.totalExcess / Math.max(1, rerun.cells) >= 0 ? "+" : ""}${fmt(rerun.totalExcess / Math.max(1, rerun.cells))}**, ` +
+        `**${rerun.significantMisses}** misses above ${SIGNIFICANT_Z} standard errors${rerun.misses.length > 0 ? ":" : "."}`,
+      ...(rerun.misses.length > 0 ? ["", ...rerun.misses.map((miss) => `- ${miss}`)] : []),
     );
   }
   if (misses.length > 0) summary.push("", "Cells above the best reference row:", "", ...misses.map((miss) => `- ${miss}`));

@@ -48,3 +48,27 @@ export function attainableCells(cells: readonly CellNoise[], advantage: number, 
   }
   return { met: metTotal / repetitions, significantMisses: significantTotal / repetitions };
 }
+
+/** A figure to compare against: a reference row as published, or our re-run of its algorithm. */
+export interface ComparedRow {
+  value: number;
+  stdErr: number | null;
+  label: string;
+}
+
+/**
+ * The lowest row of a cell after replacing each reference row by `rerunOf(algo)` when that returns a figure
+ * (our re-run of a single-initialisation algorithm with one initialisation per trial); rows without a re-run count
+ * as published. undefined for a cell without rows.
+ */
+export function bestRowWithReruns(
+  rows: readonly { algo: string; value: number; stdErr: number }[],
+  rerunOf: (algo: string) => ComparedRow | undefined,
+): ComparedRow | undefined {
+  let best: ComparedRow | undefined;
+  for (const row of rows) {
+    const candidate = rerunOf(row.algo) ?? { value: row.value, stdErr: row.stdErr, label: row.algo };
+    if (!best || candidate.value < best.value) best = candidate;
+  }
+  return best;
+}
