@@ -81,6 +81,7 @@ export function getDashboard(studyId: number) {
           convergedAtVotes: latest.converged ? (firstConverged?.voteCount ?? latest.voteCount) : null,
           votesStillNeeded: latest.votesStillNeeded,
           leftWinRate: latest.leftWinRate,
+          decisiveVotes,
           upToDate: latest.voteCount === decisiveVotes,
         }
       : null,

@@ -23,6 +23,8 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 const REFRESH_MS = 5_000;
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
 export default function StudyDashboard() {
   const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
@@ -95,9 +97,12 @@ export default function StudyDashboard() {
       <h2>Leaderboard</h2>
       <p className="muted small">
         Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap. Utility is the{" "}
-        {engine?.policy ?? "engine's"} policy's estimate{engine ? ` after ${engine.voteCount} votes` : ""}, ± the exploration width it uses to
-        choose pairs: a guide to what it will ask next, not a confidence interval (with noisy annotators it is overconfident; trust the BT
-        interval).
+        {engine?.policy ?? "engine's"} policy's estimate, ± the exploration width it uses to choose pairs: a guide to what it will ask next,
+        not a confidence interval (with noisy annotators it is overconfident; trust the BT interval).
+        {engine ? ` Scores, utilities and P(best) count ${plural(engine.voteCount, "vote")} (skips excluded).` : null}
+        {engine && engine.decisiveVotes > engine.voteCount ? (
+          <strong> {plural(engine.decisiveVotes - engine.voteCount, "newer vote")} will be counted within seconds; W / L / T already include them.</strong>
+        ) : null}
       </p>
       <div className="table-scroll">
         <table className="data-table leaderboard">
