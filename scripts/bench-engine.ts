@@ -225,6 +225,7 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
       if (!ours) continue;
       const best = bestReference(references, scenario, scale);
       const neural = references.find((row) => row.scenario === scenario && row.scale === scale && row.algo === "neural");
+      const rows = references.filter((row) => row.scenario === scenario && row.scale === scale);
       const ourCells = CHECKPOINTS.map((key) => {
         const value = ours.regretAt[key];
         if (!best || value === null) return fmt(value);
@@ -232,7 +233,6 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
         totalExcess += value - best[key].value;
         const oursStdErr = ours.regretStdErr[key];
         if (oursStdErr !== null) {
-          const rows = references.filter((row) => row.scenario === scenario && row.scale === scale);
           cellNoise.push({ rows: rows.map((row) => ({ mean: row.regretAt[key], stdErr: row.regretStdErr[key] })), oursStdErr });
         }
         if (value <= best[key].value) {
@@ -247,7 +247,6 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
         );
         return `${fmt(value)} ✗`;
       });
-      const rows = references.filter((row) => row.scenario === scenario && row.scale === scale);
       for (const key of CHECKPOINTS) {
         const value = ours.regretAt[key];
         if (rows.length === 0 || value === null) continue;
