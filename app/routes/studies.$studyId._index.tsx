@@ -40,6 +40,7 @@ export default function StudyDashboard() {
   const axisMin = Math.min(0, ...scored.map((entry) => entry.stats!.lower));
   const axisMax = Math.max(0, ...scored.map((entry) => entry.stats!.upper));
   const leftRate = engine?.leftWinRate;
+  const unvoted = leaderboard.filter((entry) => entry.wins + entry.losses + entry.ties + entry.bothBad === 0).length;
 
   return (
     <section className="dashboard">
@@ -100,6 +101,9 @@ export default function StudyDashboard() {
         {engine?.policy ?? "engine's"} policy's estimate, ± the exploration width it uses to choose pairs: a guide to what it will ask next,
         not a confidence interval (with noisy annotators it is overconfident; trust the BT interval).
         {engine ? ` Scores, utilities and P(best) count ${plural(engine.voteCount, "vote")} (skips excluded).` : null}
+        {engine && unvoted > 0
+          ? ` P(best) treats the ${plural(unvoted, "prompt")} with no votes yet as average, so it overstates the leader until every prompt has been compared.`
+          : null}
         {engine && engine.decisiveVotes > engine.voteCount ? (
           <strong> {plural(engine.decisiveVotes - engine.voteCount, "newer vote")} will be counted within seconds; W / L / T already include them.</strong>
         ) : null}
