@@ -59,7 +59,15 @@ describe("the engine drives the study end to end", () => {
       // Otherwise a consistent but arbitrary taste: the shorter answer.
       const choice = leftIsFavourite ? "left" : rightIsFavourite ? "right" : pair.left.length <= pair.right.length ? "left" : "right";
       expect((await annotator.vote(pair.assignmentId, choice)).status).toBe("recorded");
+      // A pause, as a person's would be, lets the engine refit and choose the next pairs; at API speed every pair is
+      // the random fallback (requests never wait for the engine), and 60 random duels do not always single out the
+      // favourite from the prompt with the shortest answers.
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    const engineChosen = readAppDatabase(app, (db) =>
+      db.prepare("select count(*) from assignments a join votes v on v.assignment_id = a.id where a.study_id = ? and a.policy = 'duet'").pluck().get(studyId),
+    ) as number;
+    expect(engineChosen).toBeGreaterThan(0);
     const votes = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId));
     await expect
       .poll(() => readAppDatabase(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
