@@ -247,18 +247,23 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
         );
         return `${fmt(value)} ✗`;
       });
+      const rerunResults = new Map<string, SimulationSummary>();
+      for (const row of rows) {
+        const rerunResult = SINGLE_INIT_RERUNS[row.algo] ? find(scenario, scale, SINGLE_INIT_RERUNS[row.algo]!) : undefined;
+        if (!rerunResult) continue;
+        rerunResults.set(row.algo, rerunResult);
+        rerun.replaced.set(row.algo, (rerun.replaced.get(row.algo) ?? 0) + 1);
+      }
       for (const key of CHECKPOINTS) {
         const value = ours.regretAt[key];
         if (rows.length === 0 || value === null) continue;
         const fairBest = bestRowWithReruns(
           rows.map((row) => ({ algo: row.algo, value: row.regretAt[key], stdErr: row.regretStdErr[key] })),
           (algo) => {
-            const rerunPolicy = SINGLE_INIT_RERUNS[algo];
-            const rerunResult = rerunPolicy ? find(scenario, scale, rerunPolicy) : undefined;
+            const rerunResult = rerunResults.get(algo);
             const rerunValue = rerunResult?.regretAt[key];
-            if (!rerunPolicy || !rerunResult || rerunValue === null || rerunValue === undefined) return undefined;
-            if (key === "25") rerun.replaced.set(algo, (rerun.replaced.get(algo) ?? 0) + 1);
-            return { value: rerunValue, stdErr: rerunResult.regretStdErr[key], label: `${rerunPolicy} (ours, for ${algo})` };
+            if (!rerunResult || rerunValue === null || rerunValue === undefined) return undefined;
+            return { value: rerunValue, stdErr: rerunResult.regretStdErr[key], label: `${rerunResult.policy} (ours, for ${algo})` };
           },
         );
         if (!fairBest) continue;

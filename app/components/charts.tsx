@@ -13,12 +13,12 @@ interface ConvergenceChartProps {
   convergedAtVotes: number | null;
 }
 
+const MARKED_SNAPSHOTS = 60;
+
 /**
  * P(best) of the recommended prompt against votes (line), with a strip underneath coloured by which
  * prompt was recommended at that point, so a change of leader is visible at a glance.
  */
-const MARKED_SNAPSHOTS = 60;
-
 export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: ConvergenceChartProps) {
   const width = 720;
   const height = 240;
