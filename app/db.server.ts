@@ -4,7 +4,6 @@ import { env } from "./env.server";
 
 // One connection per process. Kept on globalThis so a dev rebuild does not open a second handle.
 declare global {
-  // eslint-disable-next-line no-var
   var __promptduelConnection: Connection | undefined;
 }
 

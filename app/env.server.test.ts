@@ -9,7 +9,9 @@ describe("parseEnv", () => {
     expect(parseEnv({ SESSION_SECRET: "a".repeat(16) + ", " + "b".repeat(20) }).SESSION_SECRET).toEqual(["a".repeat(16), "b".repeat(20)]);
   });
   it("names every bad variable in one error", () => {
-    expect(() => parseEnv({ PORT: "http", SESSION_SECRET: "short" })).toThrow(/PORT[\s\S]*SESSION_SECRET: every SESSION_SECRET entry must be at least 16 characters/);
+    expect(() => parseEnv({ PORT: "http", SESSION_SECRET: "short" })).toThrow(
+      /PORT[\s\S]*SESSION_SECRET: every SESSION_SECRET entry must be at least 16 characters/,
+    );
   });
 });
 

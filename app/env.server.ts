@@ -13,11 +13,23 @@ const EnvSchema = z.object({
   SESSION_SECRET: z
     .string()
     .optional()
-    .transform((value) => value?.split(",").map((s) => s.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list === undefined || list.every((s) => s.length >= 16), {
       message: "every SESSION_SECRET entry must be at least 16 characters",
     }),
-  ASSIGNMENT_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(10),
+  // "1" exposes test-only endpoints (POST /api/test/studies/:id/engine-idle): browser tests wait for
+  // the engine's state instead of sleeping. Never set it on a server people use.
+  PROMPTDUEL_TEST_HOOKS: z.enum(["0", "1"], { error: "PROMPTDUEL_TEST_HOOKS must be 0 or 1" }).default("0"),
+  ASSIGNMENT_TTL_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(10),
   // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
   INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.

@@ -52,7 +52,15 @@ function newtonBradleyTerry(armCount: number, data: Duel[], priorGames: number):
 describe("fitBradleyTerry", () => {
   it("matches the closed form for two arms without a prior: beta_a - beta_b = ln(W_a / W_b)", () => {
     // a beats b 7 times, loses 2 times, ties once -> W_a = 7.5, W_b = 2.5
-    const scores = fitBradleyTerry(2, votes([[0, 1, 1, 7], [1, 0, 1, 2], [0, 1, 0.5, 1]]), { priorGames: 0 });
+    const scores = fitBradleyTerry(
+      2,
+      votes([
+        [0, 1, 1, 7],
+        [1, 0, 1, 2],
+        [0, 1, 0.5, 1],
+      ]),
+      { priorGames: 0 },
+    );
     expect(scores[0]! - scores[1]!).toBeCloseTo(Math.log(7.5 / 2.5), 8);
     expect(scores[0]! + scores[1]!).toBeCloseTo(0, 8); // centred when there is no anchor
   });
@@ -80,7 +88,13 @@ describe("fitBradleyTerry", () => {
   });
 
   it("aggregates votes per unordered pair with ties as half wins", () => {
-    const counts = countPairs(3, votes([[2, 0, 1, 2], [0, 2, 0.5, 1]]));
+    const counts = countPairs(
+      3,
+      votes([
+        [2, 0, 1, 2],
+        [0, 2, 0.5, 1],
+      ]),
+    );
     expect(Array.from(counts.first)).toEqual([0]);
     expect(Array.from(counts.second)).toEqual([2]);
     expect(counts.games[0]).toBe(3);

@@ -23,13 +23,21 @@ describe("duet batch selection", () => {
     // UCB with a large bonus: the challenger is the arm with the widest interval, so every pending
     // pair's information counts in the choice.
     const fitted = () => {
-      const policy = createPolicy("duet", { features, random: mulberry32(5) }, { duet: { challengerRule: "ucb", explorationBonus: 100, laplaceWeights: false } });
+      const policy = createPolicy(
+        "duet",
+        { features, random: mulberry32(5) },
+        { duet: { challengerRule: "ucb", explorationBonus: 100, laplaceWeights: false } },
+      );
       policy.fit(history);
       return policy;
     };
     const constant = () => 0.3;
     const batch = fitted();
-    const pending: [number, number][] = [[1, 2], [3, 4], [5, 6]];
+    const pending: [number, number][] = [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ];
     const picks = new Set<string>();
     let changedByOthers = 0;
     let expected: number | null = null;
@@ -54,7 +62,10 @@ describe("duet batch selection", () => {
   it("never pairs the leader with an arm it is already pending against", () => {
     const features = unitFeatures(6, 4, 4);
     const policy = createPolicy("duet", { features, random: mulberry32(2) });
-    policy.fit([{ a: 0, b: 1, outcome: 1 }, { a: 2, b: 3, outcome: 1 }]);
+    policy.fit([
+      { a: 0, b: 1, outcome: 1 },
+      { a: 2, b: 3, outcome: 1 },
+    ]);
     const leader = policy.recommend();
     const pending: [number, number][] = [];
     for (let k = 0; k < 4; k++) {

@@ -122,7 +122,10 @@ export class DuetPolicy implements DuelingPolicy {
   // new arms: a batch of picks passes the previous call's pending plus the pair it chose.
   private pendingInformation: { pairs: [number, number][]; precision: Float64Array; offsetPrecision: Float64Array } | null = null;
 
-  constructor(context: PolicyContext, private readonly options: DuetOptions) {
+  constructor(
+    context: PolicyContext,
+    private readonly options: DuetOptions,
+  ) {
     if (context.features.length === 0) throw new Error("createDuetPolicy requires at least one arm's features to fix the dimension");
     validateFeatures("createDuetPolicy", context.features);
     const rawDim = context.features[0]!.length;
@@ -201,7 +204,14 @@ export class DuetPolicy implements DuelingPolicy {
     for (let l = 0; l < duels.count; l++) {
       const slotA = duels.slotA[l]!;
       const slotB = duels.slotB[l]!;
-      this.addPairInformation(gradients[slotA]!, gradients[slotB]!, duels.slotArm[slotA]!, duels.slotArm[slotB]!, this.precision, this.offsetPrecision);
+      this.addPairInformation(
+        gradients[slotA]!,
+        gradients[slotB]!,
+        duels.slotArm[slotA]!,
+        duels.slotArm[slotB]!,
+        this.precision,
+        this.offsetPrecision,
+      );
     }
   }
 
@@ -266,7 +276,8 @@ export class DuetPolicy implements DuelingPolicy {
   private withPendingInformation(pending: readonly (readonly [number, number])[]) {
     const armCount = this.features.length;
     let cache = this.pendingInformation;
-    const extendsCache = cache !== null && cache.pairs.length <= pending.length && cache.pairs.every(([a, b], k) => pending[k]![0] === a && pending[k]![1] === b);
+    const extendsCache =
+      cache !== null && cache.pairs.length <= pending.length && cache.pairs.every(([a, b], k) => pending[k]![0] === a && pending[k]![1] === b);
     if (!cache || !extendsCache) {
       cache = { pairs: [], precision: Float64Array.from(this.precision), offsetPrecision: Float64Array.from(this.offsetPrecision) };
     }

@@ -31,7 +31,9 @@ describe("createPolicy", () => {
   it("maps default to duet and lists every policy once", () => {
     expect(makePolicy("default", unitFeatures(4, 3, 1)).name).toBe("duet");
     expect(new Set(POLICY_NAMES).size).toBe(POLICY_NAMES.length);
-    expect(() => createPolicy("nope" as PolicyName, { features: unitFeatures(3, 2, 1), random: mulberry32(1) })).toThrow(/createPolicy: unknown policy/);
+    expect(() => createPolicy("nope" as PolicyName, { features: unitFeatures(3, 2, 1), random: mulberry32(1) })).toThrow(
+      /createPolicy: unknown policy/,
+    );
   });
 
   for (const name of POLICY_NAMES) {

@@ -22,7 +22,8 @@ export const scenarioSchema = z
       }
       const dimension = scenario.features[0]?.length ?? 0;
       scenario.features.forEach((row, i) => {
-        if (row.length !== dimension) context.addIssue({ code: "custom", path: ["features", i], message: `has ${row.length} dimensions, expected ${dimension}` });
+        if (row.length !== dimension)
+          context.addIssue({ code: "custom", path: ["features", i], message: `has ${row.length} dimensions, expected ${dimension}` });
       });
     }
     if (scenario.texts && scenario.texts.length !== n) {

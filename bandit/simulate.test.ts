@@ -22,7 +22,9 @@ describe("simulate", () => {
     const duet = simulateTrial(linear, { ...options, policy: "duet" }, 0);
     const champion = simulateTrial(linear, { ...options, policy: "champion" }, 0);
     expect(duet.pairs.slice(0, 5)).toEqual(champion.pairs.slice(0, 5));
-    const maxRegret = (Math.max(...linear.utility) - Math.min(...linear.utility)) / (Math.max(...linear.utility) - linear.utility.reduce((s, u) => s + u, 0) / linear.utility.length);
+    const maxRegret =
+      (Math.max(...linear.utility) - Math.min(...linear.utility)) /
+      (Math.max(...linear.utility) - linear.utility.reduce((s, u) => s + u, 0) / linear.utility.length);
     for (const value of duet.regret) {
       expect(value).toBeGreaterThanOrEqual(0);
       expect(value).toBeLessThanOrEqual(maxRegret);

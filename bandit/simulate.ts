@@ -115,11 +115,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
  * votes, median and 90th-percentile seconds per vote. `onTrial` sees each trial as it finishes (for progress output).
  * Cost: trials x simulateTrial. Throws on invalid options.
  */
-export function simulate(
-  scenario: Scenario,
-  options: SimulationOptions,
-  onTrial?: (trial: number, result: TrialResult) => void,
-): SimulationSummary {
+export function simulate(scenario: Scenario, options: SimulationOptions, onTrial?: (trial: number, result: TrialResult) => void): SimulationSummary {
   checkOptions(options, scenario);
   const curves: Float64Array[] = [];
   const seconds: number[] = [];

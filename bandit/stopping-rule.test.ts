@@ -63,7 +63,9 @@ describe("evaluateStoppingRule", () => {
 
   it("never fires before minVotes", () => {
     const history = dominantHistory(3, 0, 5);
-    expect(evaluateStoppingRule(3, history, 0, { minVotes: history.length + 1, confidence: 0.1, indifference: 0, priorGames: 1 }).converged).toBe(false);
+    expect(evaluateStoppingRule(3, history, 0, { minVotes: history.length + 1, confidence: 0.1, indifference: 0, priorGames: 1 }).converged).toBe(
+      false,
+    );
     expect(evaluateStoppingRule(3, history, 0, { minVotes: history.length, confidence: 0.1, indifference: 0, priorGames: 1 }).converged).toBe(true);
   });
 

@@ -17,7 +17,9 @@ describe("openDatabase", () => {
     expect(sqlite.pragma("synchronous", { simple: true })).toBe(1);
     expect(sqlite.pragma("busy_timeout", { simple: true })).toBe(5000);
     const tables = sqlite
-      .prepare("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name")
+      .prepare(
+        "select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name",
+      )
       .pluck()
       .all();
     expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
@@ -33,7 +35,7 @@ describe("openDatabase", () => {
     const insert = sqlite.prepare("insert into app_meta (key, value) values (?, ?)");
     // ~1,000 pages: below the connection's own threshold, so only the background thread moves them.
     for (let i = 0; i < 200; i++) sqlite.transaction(() => insert.run(`key ${i}`, "x".repeat(20_000)))();
-    await expect.poll(() => fs.statSync(file).size, { timeout: 5_000, interval: 50 }).toBeGreaterThan(before + 3_000_000);
+    await expect.poll(() => fs.statSync(file).size, { timeout: 30_000, interval: 50 }).toBeGreaterThan(before + 3_000_000);
     connection.close();
   });
 
@@ -49,15 +51,21 @@ describe("openDatabase", () => {
     first.db.insert(studies).values({ name: "kept", task: "t", model: "m" }).run();
     first.close();
     const second = openDatabase(file);
-    expect(second.db.select().from(studies).all().map((s) => s.name)).toEqual(["kept"]);
+    expect(
+      second.db
+        .select()
+        .from(studies)
+        .all()
+        .map((s) => s.name),
+    ).toEqual(["kept"]);
     second.close();
   });
 
   it("enforces foreign keys after migrating", () => {
     const connection = openDatabase(path.join(dir(), "fk.db"));
-    expect(() =>
-      connection.db.$client.prepare("insert into prompts (study_id, text, normalized_text) values (999, 'x', 'x')").run(),
-    ).toThrow(/FOREIGN KEY/);
+    expect(() => connection.db.$client.prepare("insert into prompts (study_id, text, normalized_text) values (999, 'x', 'x')").run()).toThrow(
+      /FOREIGN KEY/,
+    );
     connection.close();
   });
 });

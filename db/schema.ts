@@ -47,16 +47,17 @@ export const prompts = sqliteTable(
     // Owner-facing short name; never shown to annotators.
     label: text("label"),
     source: text("source", { enum: PROMPT_SOURCES }).notNull().default("manual"),
-    parentIds: text("parent_ids", { mode: "json" }).$type<number[]>().notNull().default(sql`'[]'`),
+    parentIds: text("parent_ids", { mode: "json" })
+      .$type<number[]>()
+      .notNull()
+      .default(sql`'[]'`),
     // Float32 little-endian vector; unit norm.
     embedding: blob("embedding", { mode: "buffer" }),
     embeddingModel: text("embedding_model"),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     createdAt: createdAt(),
   },
-  (table) => [
-    uniqueIndex("prompts_study_normalized_text_unique").on(table.studyId, table.normalizedText),
-  ],
+  (table) => [uniqueIndex("prompts_study_normalized_text_unique").on(table.studyId, table.normalizedText)],
 );
 
 export const queries = sqliteTable(
@@ -103,11 +104,15 @@ export const responses = sqliteTable(
     uniqueIndex("responses_prompt_query_settings_unique").on(table.promptId, table.queryId, table.settingsHash),
     // Partial: the generation queue looks for pending rows; a plain status index misled the planner
     // into scanning every ready response for per-prompt lookups (bench:server profile).
-    index("responses_pending_idx").on(table.id).where(sql`status = 'pending'`),
+    index("responses_pending_idx")
+      .on(table.id)
+      .where(sql`status = 'pending'`),
     index("responses_query_idx").on(table.queryId),
     // Pair requests ask which queries two prompts both have ready answers for: index-only, so the
     // lookup never reads a row, whose status sits behind a long response text (overflow pages).
-    index("responses_ready_idx").on(table.promptId, table.settingsHash, table.queryId).where(sql`status = 'ready'`),
+    index("responses_ready_idx")
+      .on(table.promptId, table.settingsHash, table.queryId)
+      .where(sql`status = 'ready'`),
   ],
 );
 
@@ -158,8 +163,12 @@ export const assignments = sqliteTable(
     // Every pair request expires the overdue open assignments and asks whether a pair is held. Partial
     // indexes over the open rows only stay a few pages however long the study runs, so the writes of
     // a vote touch less (bench:server). Queries must say status = 'open' literally: assignmentIsOpen.
-    index("assignments_open_expiry_idx").on(table.studyId, table.expiresAt).where(sql`status = 'open'`),
-    index("assignments_open_pair_idx").on(table.studyId, table.promptAId, table.promptBId).where(sql`status = 'open'`),
+    index("assignments_open_expiry_idx")
+      .on(table.studyId, table.expiresAt)
+      .where(sql`status = 'open'`),
+    index("assignments_open_pair_idx")
+      .on(table.studyId, table.promptAId, table.promptBId)
+      .where(sql`status = 'open'`),
     // An annotator's latest assignment in a study (which is their open one, if any): rowid order.
     index("assignments_annotator_idx").on(table.annotatorId, table.studyId),
   ],
@@ -189,10 +198,7 @@ export const votes = sqliteTable(
     latencyMs: integer("latency_ms"),
     createdAt: createdAt(),
   },
-  (table) => [
-    uniqueIndex("votes_assignment_unique").on(table.assignmentId),
-    index("votes_study_idx").on(table.studyId, table.id),
-  ],
+  (table) => [uniqueIndex("votes_assignment_unique").on(table.assignmentId), index("votes_study_idx").on(table.studyId, table.id)],
 );
 
 export interface PromptStat {

@@ -43,9 +43,12 @@ const argsSchema = z.strictObject({
   policies: commaList
     .default(["duet", "champion", "random", "linear"])
     .refine((names) => names.every(isPolicyName), { message: "lists an unknown policy" }),
-  scales: commaList.default(["10", "3", "1"]).transform((values) => values.map(Number)).refine((values) => values.every((v) => v > 0), {
-    message: "must be positive numbers",
-  }),
+  scales: commaList
+    .default(["10", "3", "1"])
+    .transform((values) => values.map(Number))
+    .refine((values) => values.every((v) => v > 0), {
+      message: "must be positive numbers",
+    }),
   votes: positiveInteger("--votes").default(150),
   seed: z.coerce.number().int().default(1),
   jobs: positiveInteger("--jobs").default(Math.min(2, cpus().length)),
@@ -121,7 +124,9 @@ function runShard(args: BenchArgs, files: Map<string, string>): void {
     const summary = simulate(scenario, { policy: task.policy, trials: args.trials, votes: args.votes, scale: task.scale, seed: args.seed });
     results.push(roundCurve(summary));
     const at = CHECKPOINTS.map((key) => summary.regretAt[key]?.toFixed(3) ?? "–").join(" ");
-    console.log(`[shard ${args.shard}] ${task.scenario} scale ${task.scale} ${task.policy}: ${at} (${(summary.secondsPerVote.median * 1000).toFixed(1)} ms/vote)`);
+    console.log(
+      `[shard ${args.shard}] ${task.scenario} scale ${task.scale} ${task.policy}: ${at} (${(summary.secondsPerVote.median * 1000).toFixed(1)} ms/vote)`,
+    );
   }
   writeFileSync(args.partial!, JSON.stringify(results));
 }
@@ -134,7 +139,9 @@ async function runShards(args: BenchArgs, argv: string[]): Promise<SimulationSum
       const partial = join(temporary, `${shard}.json`);
       const child = fork(fileURLToPath(import.meta.url), [...argv, "--shard", String(shard), "--partial", partial], { stdio: "inherit" });
       return new Promise<SimulationSummary[]>((done, fail) => {
-        child.on("exit", (code) => (code === 0 ? done(JSON.parse(readFileSync(partial, "utf8")) as SimulationSummary[]) : fail(new Error(`shard ${shard} exited with ${code}`))));
+        child.on("exit", (code) =>
+          code === 0 ? done(JSON.parse(readFileSync(partial, "utf8")) as SimulationSummary[]) : fail(new Error(`shard ${shard} exited with ${code}`)),
+        );
       });
     });
     return (await Promise.all(children)).flat();
@@ -334,7 +341,9 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
     );
   }
   if (rerun.replaced.size > 0) {
-    const replaced = [...rerun.replaced.entries()].map(([algo, count]) => `\`${algo}\` by \`${SINGLE_INIT_RERUNS[algo]}\` in ${count} (scenario, scale) pairs`);
+    const replaced = [...rerun.replaced.entries()].map(
+      ([algo, count]) => `\`${algo}\` by \`${SINGLE_INIT_RERUNS[algo]}\` in ${count} (scenario, scale) pairs`,
+    );
     summary.push(
       "",
       `Against the reference with its single-initialisation rows re-run by this benchmark with one initialisation per trial ` +
@@ -360,7 +369,20 @@ function writeReport(args: BenchArgs, results: SimulationSummary[], files: Map<s
       ),
   ];
   mkdirSync(args.out, { recursive: true });
-  const markdown = [...intro, "", ...summary, "", "## Default policy vs reference", "", ...table, "", ...baselineLines, "", "Plot: `engine.svg` (regret curves).", ""];
+  const markdown = [
+    ...intro,
+    "",
+    ...summary,
+    "",
+    "## Default policy vs reference",
+    "",
+    ...table,
+    "",
+    ...baselineLines,
+    "",
+    "Plot: `engine.svg` (regret curves).",
+    "",
+  ];
   writeFileSync(join(args.out, "engine.md"), markdown.join("\n"));
   writeFileSync(join(args.out, "engine.json"), `${JSON.stringify({ trials: args.trials, seed: args.seed, votes: args.votes, speed, results })}\n`);
 
@@ -404,7 +426,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (args["report-only"]) {
     const saved = z
-      .object({ trials: z.number(), seed: z.number(), votes: z.number(), speed: z.custom<SpeedFigures>().optional(), results: z.array(z.custom<SimulationSummary>()) })
+      .object({
+        trials: z.number(),
+        seed: z.number(),
+        votes: z.number(),
+        speed: z.custom<SpeedFigures>().optional(),
+        results: z.array(z.custom<SimulationSummary>()),
+      })
       .parse(JSON.parse(readFileSync(join(args.out, "engine.json"), "utf8")));
     writeReport({ ...args, trials: saved.trials, seed: saved.seed, votes: saved.votes }, saved.results, files, saved.speed);
     console.log(`re-rendered ${join(args.out, "engine.md")} and engine.svg from engine.json`);
@@ -420,8 +448,14 @@ async function main(argv: string[]): Promise<void> {
     const thousandArms = speedRun(1000, 1500, Math.min(args.votes, 150), args.seed, DEFAULT_POLICY);
     console.log("speed: faithful apohf on a 200-arm study (1 trial) ...");
     const apohf = speedRun(200, 32, Math.min(args.votes, 150), args.seed, "apohf");
-    speed = { twoHundredArms: medians.length > 0 ? medians[Math.floor(medians.length / 2)]! : speedRun(200, 32, 150, args.seed, DEFAULT_POLICY), thousandArms, apohf };
-    console.log(`speed: ${DEFAULT_POLICY} ${(speed.twoHundredArms * 1000).toFixed(1)} ms/vote (200 arms), ${(thousandArms * 1000).toFixed(1)} ms/vote (1000 x 1500), apohf ${(apohf * 1000).toFixed(0)} ms/vote`);
+    speed = {
+      twoHundredArms: medians.length > 0 ? medians[Math.floor(medians.length / 2)]! : speedRun(200, 32, 150, args.seed, DEFAULT_POLICY),
+      thousandArms,
+      apohf,
+    };
+    console.log(
+      `speed: ${DEFAULT_POLICY} ${(speed.twoHundredArms * 1000).toFixed(1)} ms/vote (200 arms), ${(thousandArms * 1000).toFixed(1)} ms/vote (1000 x 1500), apohf ${(apohf * 1000).toFixed(0)} ms/vote`,
+    );
   }
   writeReport(args, results, files, speed);
   console.log(`wrote ${join(args.out, "engine.md")} and engine.svg in ${((Date.now() - started) / 1000).toFixed(0)} s`);

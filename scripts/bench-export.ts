@@ -48,7 +48,17 @@ function loadVotes(connection: ReturnType<typeof openDatabase>, studyId: number,
       while (promptB === promptA) promptB = pick(promptIds);
       const annotator = pick(annotators);
       const votedAt = FIRST_DAY + Math.floor(k / VOTES_PER_DAY) * DAY_MS + (k % VOTES_PER_DAY) * 60_000;
-      const assignment = insertAssignment.run(studyId, annotator, promptA, promptB, pick(queryIds), random() < 0.5 ? 1 : 0, votedAt - 8_000, votedAt + 600_000, k);
+      const assignment = insertAssignment.run(
+        studyId,
+        annotator,
+        promptA,
+        promptB,
+        pick(queryIds),
+        random() < 0.5 ? 1 : 0,
+        votedAt - 8_000,
+        votedAt + 600_000,
+        k,
+      );
       const comment = random() < 0.05 ? '=HYPERLINK("x"), with "quotes"\nand a newline' : null;
       insertVote.run(assignment.lastInsertRowid, studyId, annotator, pick(choices), comment, 500 + Math.floor(random() * 20_000), votedAt);
     }
@@ -63,7 +73,12 @@ interface Measurement {
   peakHeapMb: number;
 }
 
-async function measure(connection: ReturnType<typeof openDatabase>, studyId: number, options: Record<string, string>, file: string): Promise<Measurement> {
+async function measure(
+  connection: ReturnType<typeof openDatabase>,
+  studyId: number,
+  options: Record<string, string>,
+  file: string,
+): Promise<Measurement> {
   const prepared = prepareExport(connection.db, studyId, ExportOptionsSchema.parse(options));
   if (!prepared.ok) throw new Error(prepared.message);
   let rows = 0;

@@ -67,7 +67,9 @@ async function main() {
   const fake = await startFakeOpenAI({ delayMs: options["latency-ms"] });
   const pairs = options.prompts * options.queries;
   try {
-    console.log(`${pairs} responses per run (${options.prompts} prompts × ${options.queries} queries), fake provider latency ${options["latency-ms"]} ms\n`);
+    console.log(
+      `${pairs} responses per run (${options.prompts} prompts × ${options.queries} queries), fake provider latency ${options["latency-ms"]} ms\n`,
+    );
     console.log("concurrency | seconds | responses/minute | ideal (concurrency × 60000 / latency)");
     for (const concurrency of options.concurrency) {
       const { connection, studyId } = newStudyDatabase(path.join(dir, `c${concurrency}.db`), options.prompts, options.queries);
@@ -80,7 +82,11 @@ async function main() {
       const progress = responseProgress(connection.db, studyId);
       if (progress.ready !== pairs) throw new Error(`expected ${pairs} ready responses, found ${progress.ready}`);
       const ideal = options["latency-ms"] > 0 ? Math.round((concurrency * 60_000) / options["latency-ms"]) : Infinity;
-      console.log(`${String(concurrency).padStart(11)} | ${seconds.toFixed(2).padStart(7)} | ${Math.round((pairs / seconds) * 60).toString().padStart(16)} | ${ideal}`);
+      console.log(
+        `${String(concurrency).padStart(11)} | ${seconds.toFixed(2).padStart(7)} | ${Math.round((pairs / seconds) * 60)
+          .toString()
+          .padStart(16)} | ${ideal}`,
+      );
       connection.close();
     }
 

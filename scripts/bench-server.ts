@@ -32,7 +32,14 @@ const OptionsSchema = z.strictObject({
 });
 
 const TONES = ["warm", "formal", "terse", "playful", "precise", "patient", "direct", "cheerful", "calm", "thorough"];
-const HABITS = ["asks a clarifying question first", "answers in numbered steps", "ends with a summary", "cites the policy", "offers escalation", "keeps it under 80 words"];
+const HABITS = [
+  "asks a clarifying question first",
+  "answers in numbered steps",
+  "ends with a summary",
+  "cites the policy",
+  "offers escalation",
+  "keeps it under 80 words",
+];
 
 /** Writes the study straight into SQLite (one transaction): prompts, queries, ready responses, votes. */
 function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
@@ -49,15 +56,29 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
     const promptIds: number[] = [];
     for (let i = 0; i < options.prompts; i++) {
       const text = `You are a ${TONES[i % TONES.length]} support assistant who ${HABITS[(i * 7) % HABITS.length]}. Variant ${i}.`;
-      promptIds.push(tx.insert(prompts).values({ studyId: study.id, text, normalizedText: normalizePromptText(text) }).returning().get().id);
+      promptIds.push(
+        tx
+          .insert(prompts)
+          .values({ studyId: study.id, text, normalizedText: normalizePromptText(text) })
+          .returning()
+          .get().id,
+      );
     }
     const queryIds: number[] = [];
     for (let q = 0; q < options.queries; q++) {
-      queryIds.push(tx.insert(queries).values({ studyId: study.id, text: `Benchmark question ${q}?` }).returning().get().id);
+      queryIds.push(
+        tx
+          .insert(queries)
+          .values({ studyId: study.id, text: `Benchmark question ${q}?` })
+          .returning()
+          .get().id,
+      );
     }
     for (const promptId of promptIds) {
       for (const queryId of queryIds) {
-        tx.insert(responses).values({ promptId, queryId, settingsHash, content: `Answer of prompt ${promptId} to query ${queryId}.`, status: "ready" }).run();
+        tx.insert(responses)
+          .values({ promptId, queryId, settingsHash, content: `Answer of prompt ${promptId} to query ${queryId}.`, status: "ready" })
+          .run();
       }
     }
     const annotator = tx.insert(users).values({ displayName: "Preloaded votes" }).returning().get();
@@ -82,7 +103,9 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
         })
         .returning()
         .get();
-      tx.insert(votes).values({ assignmentId: assignment.id, studyId: study.id, annotatorId: annotator.id, choice: a < b ? "left" : "right" }).run();
+      tx.insert(votes)
+        .values({ assignmentId: assignment.id, studyId: study.id, annotatorId: annotator.id, choice: a < b ? "left" : "right" })
+        .run();
     }
     return study.id;
   });
@@ -99,7 +122,7 @@ async function startServer(databasePath: string) {
   });
   const url = await new Promise<string>((resolve, reject) => {
     let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       const match = output.match(/listening on (http:\/\/localhost:\d+)/);
       if (match) resolve(match[1]!.replace("localhost", "127.0.0.1"));
@@ -119,7 +142,9 @@ async function main() {
   const databasePath = path.join(dir, "bench.db");
   const preloadStarted = performance.now();
   const studyId = preload(databasePath, options);
-  console.log(`preloaded ${options.prompts} prompts, ${options.queries} queries, ${options.preloaded} votes in ${((performance.now() - preloadStarted) / 1000).toFixed(1)} s`);
+  console.log(
+    `preloaded ${options.prompts} prompts, ${options.queries} queries, ${options.preloaded} votes in ${((performance.now() - preloadStarted) / 1000).toFixed(1)} s`,
+  );
   const server = await startServer(databasePath);
 
   const clients = await Promise.all(
@@ -190,7 +215,10 @@ async function main() {
   await server.stop();
 
   const sqlite = new Database(databasePath, { readonly: true });
-  const stored = sqlite.prepare("select assignment_id from votes where study_id = ? and annotator_id != (select min(id) from users)").pluck().all(studyId) as number[];
+  const stored = sqlite
+    .prepare("select assignment_id from votes where study_id = ? and annotator_id != (select min(id) from users)")
+    .pluck()
+    .all(studyId) as number[];
   const storedCounts = new Map<number, number>();
   for (const id of stored) storedCounts.set(id, (storedCounts.get(id) ?? 0) + 1);
   const lost = acknowledged.filter((id) => !storedCounts.has(id)).length;
@@ -204,13 +232,19 @@ async function main() {
   fs.rmSync(dir, { recursive: true, force: true });
 
   console.log(`\npolicy ${options.policy}, ${options.prompts} prompts, ${options.preloaded} votes preloaded`);
-  console.log(`${options.annotators} annotators, think time ${options["think-ms"]} ms (uniform ×0.5–1.5), ${options.warmup} s warm-up, then ${elapsed.toFixed(1)} s measured`);
-  console.log(`next pair latency   p50 ${ms(nextPairMs, 0.5)}   p99 ${ms(nextPairMs, 0.99)}   (${nextPairMs.length} requests, each a vote + next pair but the first)`);
+  console.log(
+    `${options.annotators} annotators, think time ${options["think-ms"]} ms (uniform ×0.5–1.5), ${options.warmup} s warm-up, then ${elapsed.toFixed(1)} s measured`,
+  );
+  console.log(
+    `next pair latency   p50 ${ms(nextPairMs, 0.5)}   p99 ${ms(nextPairMs, 0.99)}   (${nextPairMs.length} requests, each a vote + next pair but the first)`,
+  );
   console.log(`votes acknowledged  ${acknowledgedInWindow}   = ${(acknowledgedInWindow / elapsed).toFixed(0)} votes/s`);
   console.log(`warm-up             p50 ${ms(warmupMs, 0.5)}   p99 ${ms(warmupMs, 0.99)}   (${warmupMs.length} requests, not counted above)`);
   console.log(`pairs by policy     ${policies.map((p) => `${p.policy} ${p.n}`).join(", ")}`);
   console.log(`engine snapshots    ${engineSnapshots}`);
-  console.log(`integrity           ${acknowledged.length} votes acknowledged in all: lost ${lost}, duplicated ${duplicated}, stored but not acknowledged ${unacknowledgedExtra}, client errors ${errors.length}`);
+  console.log(
+    `integrity           ${acknowledged.length} votes acknowledged in all: lost ${lost}, duplicated ${duplicated}, stored but not acknowledged ${unacknowledgedExtra}, client errors ${errors.length}`,
+  );
   if (errors.length > 0) console.log(`first error: ${errors[0]}`);
   if (slow.length > 0) {
     const worst = slow.sort((a, b) => b.ms - a.ms).slice(0, 5);

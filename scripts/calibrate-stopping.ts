@@ -72,9 +72,7 @@ function subsetScenario(scenario: Scenario, arms: number, seed: number): Scenari
 }
 
 function firstFiring(trajectory: Trajectory, indifferenceIndex: number, confidence: number, minVotes: number) {
-  return trajectory.checkpoints.find(
-    (c) => c.votes >= minVotes && c.unseenArms === 0 && c.agrees && c.margins[indifferenceIndex]! >= confidence,
-  );
+  return trajectory.checkpoints.find((c) => c.votes >= minVotes && c.unseenArms === 0 && c.agrees && c.margins[indifferenceIndex]! >= confidence);
 }
 
 function median(values: number[]): number | null {
@@ -151,14 +149,20 @@ function main() {
   }
   const defaultIndex = INDIFFERENCE_GRID.indexOf(STOPPING_RULE_DEFAULTS.indifference);
   if (defaultIndex < 0) throw new Error("calibrate-stopping: the default indifference must be one of INDIFFERENCE_GRID");
-  console.log(`\nper scenario with the defaults (indifference ${STOPPING_RULE_DEFAULTS.indifference}, confidence ${STOPPING_RULE_DEFAULTS.confidence}):`);
+  console.log(
+    `\nper scenario with the defaults (indifference ${STOPPING_RULE_DEFAULTS.indifference}, confidence ${STOPPING_RULE_DEFAULTS.confidence}):`,
+  );
   const keys = [...new Set(trajectories.map((t) => `${t.scenario}|${t.scale}`))];
   for (const key of keys) {
     const group = trajectories.filter((t) => `${t.scenario}|${t.scale}` === key);
-    const firings = group.map((t) => firstFiring(t, defaultIndex, STOPPING_RULE_DEFAULTS.confidence, STOPPING_RULE_DEFAULTS.minVotes)).filter((c): c is Checkpoint => c !== undefined);
+    const firings = group
+      .map((t) => firstFiring(t, defaultIndex, STOPPING_RULE_DEFAULTS.confidence, STOPPING_RULE_DEFAULTS.minVotes))
+      .filter((c): c is Checkpoint => c !== undefined);
     const right = firings.filter((c) => c.regret <= options.epsilon).length;
     const [scenario, scale] = key.split("|");
-    console.log(`${scenario!.padEnd(40)} ${scale!.padStart(4)}  fired ${firings.length}/${group.length}  right ${right}/${firings.length}  median votes ${median(firings.map((c) => c.votes)) ?? "–"}`);
+    console.log(
+      `${scenario!.padEnd(40)} ${scale!.padStart(4)}  fired ${firings.length}/${group.length}  right ${right}/${firings.length}  median votes ${median(firings.map((c) => c.votes)) ?? "–"}`,
+    );
   }
   if (options.json) fs.writeFileSync(options.json, JSON.stringify({ options, grid, trajectories }, null, 1));
 }

@@ -23,7 +23,7 @@ describe("npm run export", () => {
     const at = new Date("2025-04-01T08:00:00.000Z");
     seedVotes(connection.db, studyId, [
       { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at },
-      { annotator: "Ada", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "tie", at, comment: "+1, \"same\"" },
+      { annotator: "Ada", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "tie", at, comment: '+1, "same"' },
     ]);
     const expected = (format: "openai" | "csv") => {
       const prepared = prepareExport(connection.db, studyId, ExportOptionsSchema.parse({ format, system: "chosen-prompt" }));

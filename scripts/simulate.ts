@@ -7,19 +7,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { isPolicyName, POLICY_NAMES } from "../bandit/policy";
-import type { PolicyName } from "../bandit/policy";
 import { simulate } from "../bandit/simulate";
 import { parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
 import { loadScenario } from "./lib-sim/scenario-file";
 import { runReplayCli } from "./lib-sim/replay";
 
-const USAGE =
-  "npm run simulate -- --scenario <file.json> --policy <name> [--trials 10] [--votes 150] [--scale 10] [--seed 1] [--json <out.json>]";
+const USAGE = "npm run simulate -- --scenario <file.json> --policy <name> [--trials 10] [--votes 150] [--scale 10] [--seed 1] [--json <out.json>]";
 
 const policyOption = z
   .string({ error: "is required" })
   .refine(isPolicyName, { message: `must be one of ${POLICY_NAMES.join(", ")}, default` })
-  .transform((name) => name as PolicyName | "default");
+  .transform((name) => name);
 
 export const simulateArgsSchema = z.strictObject({
   scenario: z.string({ error: "is required (path to a scenario JSON file)" }),

@@ -1,4 +1,4 @@
-// `npm test`: typecheck, migrations-match-schema check, build, then every vitest project (unit and
+// `npm test`: typecheck, lint, format check, migrations-match-schema check, build, then every vitest project (unit and
 // browser). Prints one closing line "N passed, N failed" counting each check and each test.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -7,6 +7,8 @@ import path from "node:path";
 
 const steps = [
   { name: "typecheck", command: ["npx", "tsc", "--noEmit"] },
+  { name: "lint", command: ["npx", "eslint", "."] },
+  { name: "format", command: ["npx", "prettier", "--check", "."] },
   { name: "migrations match db/schema.ts", command: ["npx", "tsx", "scripts/check-migrations.ts"] },
   { name: "remix build", command: ["npx", "remix", "build"] },
 ];

@@ -67,7 +67,10 @@ describe("annotator JSON API", () => {
   });
 
   it("answers 401 without a session and 404 for an unknown study", async () => {
-    expect(await call("POST", `/api/studies/${studyId}/assignments`)).toMatchObject({ status: 401, json: { error: expect.stringContaining("Sign in first") } });
+    expect(await call("POST", `/api/studies/${studyId}/assignments`)).toMatchObject({
+      status: 401,
+      json: { error: expect.stringContaining("Sign in first") },
+    });
     const cookie = await signedInCookie("Lost");
     expect(await call("POST", "/api/studies/999999/assignments", { cookie })).toMatchObject({ status: 404, json: { error: "Study not found" } });
     expect(await call("POST", "/api/studies/abc/votes", { cookie })).toMatchObject({ status: 404 });
@@ -77,16 +80,31 @@ describe("annotator JSON API", () => {
     const cookie = await signedInCookie("Careless");
     const before = voteCount();
     const votesPath = `/api/studies/${studyId}/votes`;
-    const badChoice = await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 1, choice: "maybe" }), contentType: "application/json" });
+    const badChoice = await call("POST", votesPath, {
+      cookie,
+      body: JSON.stringify({ assignmentId: 1, choice: "maybe" }),
+      contentType: "application/json",
+    });
     expect(badChoice.status).toBe(400);
     expect(JSON.stringify(badChoice.json.fields)).toContain("choice must be one of");
-    expect(await call("POST", votesPath, { cookie, body: "{not json", contentType: "application/json" })).toMatchObject({ status: 400, json: { error: "The request body is not valid JSON" } });
-    expect(await call("POST", votesPath, { cookie, body: "assignmentId=1&choice=left", contentType: "application/x-www-form-urlencoded" })).toMatchObject({ status: 415 });
-    expect(await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 987654, choice: "left" }), contentType: "application/json" })).toMatchObject({
+    expect(await call("POST", votesPath, { cookie, body: "{not json", contentType: "application/json" })).toMatchObject({
+      status: 400,
+      json: { error: "The request body is not valid JSON" },
+    });
+    expect(
+      await call("POST", votesPath, { cookie, body: "assignmentId=1&choice=left", contentType: "application/x-www-form-urlencoded" }),
+    ).toMatchObject({ status: 415 });
+    expect(
+      await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 987654, choice: "left" }), contentType: "application/json" }),
+    ).toMatchObject({
       status: 404,
       json: { error: "Assignment not found in this study" },
     });
-    const huge = await call("POST", votesPath, { cookie, body: JSON.stringify({ assignmentId: 1, choice: "left", comment: "x".repeat(70_000) }), contentType: "application/json" });
+    const huge = await call("POST", votesPath, {
+      cookie,
+      body: JSON.stringify({ assignmentId: 1, choice: "left", comment: "x".repeat(70_000) }),
+      contentType: "application/json",
+    });
     expect(huge.status).toBe(413);
     expect(await call("POST", "/api/session", { body: JSON.stringify({ displayName: "  " }), contentType: "application/json" })).toMatchObject({
       status: 400,
@@ -102,7 +120,9 @@ describe("annotator JSON API", () => {
       const pair = await owner.nextPair();
       const intruder = await signedInCookie("Intruder");
       const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });
-      expect(await call("POST", `/api/studies/${studyId}/votes`, { cookie: intruder, body, contentType: "application/json" })).toMatchObject({ status: 403 });
+      expect(await call("POST", `/api/studies/${studyId}/votes`, { cookie: intruder, body, contentType: "application/json" })).toMatchObject({
+        status: 403,
+      });
       expect(db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()).toBeUndefined();
     } finally {
       owner.close();

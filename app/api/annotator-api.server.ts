@@ -2,6 +2,7 @@ import { z } from "zod";
 import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
+import { env } from "~/env.server";
 import { getStudy } from "~/models/study.server";
 import { createAnnotator } from "~/models/user.server";
 import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
@@ -57,10 +58,18 @@ const ROUTES: { method: string; pattern: RegExp; handle: Handler }[] = [
   { method: "POST", pattern: /^\/api\/studies\/([^/]+)\/votes$/, handle: vote },
 ];
 
+// Only with PROMPTDUEL_TEST_HOOKS=1 (browser tests): answers once the study's engine has taken in every
+// committed vote and proposed its next pairs, so a test waits for that state rather than for a fixed time.
+const TEST_ROUTES: typeof ROUTES = [{ method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-idle$/, handle: engineIdle }];
+
+function routes(): typeof ROUTES {
+  return env().PROMPTDUEL_TEST_HOOKS === "1" ? [...ROUTES, ...TEST_ROUTES] : ROUTES;
+}
+
 /** Routes one request; every failure becomes a JSON body {error, ...details} with its status. */
 export async function handleApiRequest(request: ApiRequest): Promise<ApiResponse> {
   try {
-    const matching = ROUTES.filter((route) => route.pattern.test(request.pathname));
+    const matching = routes().filter((route) => route.pattern.test(request.pathname));
     if (matching.length === 0) throw new ApiError(404, `No API endpoint at ${request.pathname}`);
     const route = matching.find((candidate) => candidate.method === request.method);
     if (!route) {
@@ -106,6 +115,12 @@ async function vote(request: ApiRequest, [studyParam]: string[]): Promise<ApiRes
   if (result.status === "recorded") getStudyEngine(studyId).requestUpdate();
   const body = next ? { status: result.status, next: nextPair } : { status: result.status };
   return { status: result.status === "recorded" ? 201 : 200, body };
+}
+
+async function engineIdle(_request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {
+  const engine = getStudyEngine(requireStudyId(studyParam));
+  await engine.whenIdle();
+  return { status: 200, body: { round: engine.round(), policy: engine.policy } };
 }
 
 /** The blind view of the annotator's next assignment: no prompt ids or texts. */

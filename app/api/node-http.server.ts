@@ -14,7 +14,7 @@ export function isApiPath(url: string | undefined): boolean {
  * MAX_BODY_BYTES, answers JSON in one write. An unexpected error is logged and answered 500.
  */
 export function handleApiHttp(req: IncomingMessage, res: ServerResponse): void {
-  readBody(req)
+  void readBody(req)
     .then((body) =>
       body === null
         ? { status: 413, body: { error: `The request body is larger than ${MAX_BODY_BYTES} bytes` } }

@@ -43,12 +43,26 @@ export function ConvergenceChart({ points, promptLegend, convergedAtVotes }: Con
           </text>
         </g>
       ))}
-      <text x={12} y={margin.top + plotHeight / 2} fontSize="11" fill="#5c6275" transform={`rotate(-90 12 ${margin.top + plotHeight / 2})`} textAnchor="middle">
+      <text
+        x={12}
+        y={margin.top + plotHeight / 2}
+        fontSize="11"
+        fill="#5c6275"
+        transform={`rotate(-90 12 ${margin.top + plotHeight / 2})`}
+        textAnchor="middle"
+      >
         P(best)
       </text>
       {convergedAtVotes !== null ? (
         <g>
-          <line x1={x(convergedAtVotes)} x2={x(convergedAtVotes)} y1={margin.top} y2={margin.top + plotHeight} stroke="#2f9e44" strokeDasharray="4 3" />
+          <line
+            x1={x(convergedAtVotes)}
+            x2={x(convergedAtVotes)}
+            y1={margin.top}
+            y2={margin.top + plotHeight}
+            stroke="#2f9e44"
+            strokeDasharray="4 3"
+          />
           <text x={x(convergedAtVotes) + 4} y={margin.top + 12} fontSize="11" fill="#2f9e44">
             converged
           </text>

@@ -35,7 +35,9 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
 
   // The fetcher object changes on every render; the interval reads the current one through a ref.
   const fetcherRef = useRef(fetcher);
-  fetcherRef.current = fetcher;
+  useEffect(() => {
+    fetcherRef.current = fetcher;
+  });
   useEffect(() => {
     // Offline, nothing changes without an action of the owner's, which reloads the page anyway.
     if (!active || !online) return;
@@ -64,7 +66,13 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
       <div className="title-row">
         <h2 id="generation-heading">Responses</h2>
         <span className="muted" aria-live="polite">
-          {active ? (status.provider ? "Generating…" : "Waiting: no LLM provider configured") : total > 0 && failed === 0 ? "All responses ready" : null}
+          {active
+            ? status.provider
+              ? "Generating…"
+              : "Waiting: no LLM provider configured"
+            : total > 0 && failed === 0
+              ? "All responses ready"
+              : null}
         </span>
       </div>
       <div

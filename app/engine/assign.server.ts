@@ -81,7 +81,7 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
       expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
       policy: proposal ? engine.policy : "random",
       engineRound: engine.round(),
-    })!;
+    });
     return { row, created: true };
   });
   if (!assignment) return null;

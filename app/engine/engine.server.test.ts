@@ -38,7 +38,12 @@ describe("the engine drives pair assignment", () => {
 
   it("converges on the prompt a scripted annotator always prefers, within 80 votes", async () => {
     const studyId = demoStudyId();
-    const promptIds = db().select({ id: prompts.id }).from(prompts).where(eq(prompts.studyId, studyId)).all().map((p) => p.id);
+    const promptIds = db()
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .all()
+      .map((p) => p.id);
     const favourite = promptIds[6]!;
     const annotator = createAnnotator("Scripted");
     const random = seeded(7);
@@ -122,8 +127,15 @@ describe("the engine drives pair assignment", () => {
     const settingsHash = generationSettingsHash(study);
     const query = db().insert(queries).values({ studyId: study.id, text: "q" }).returning().get();
     for (const text of ["first prompt", "second prompt", "third prompt"]) {
-      const prompt = db().insert(prompts).values({ studyId: study.id, text, normalizedText: text, ...lexicalEmbedding(text) }).returning().get();
-      db().insert(responses).values({ promptId: prompt.id, queryId: query.id, settingsHash, content: `${text} answer`, status: "ready" }).run();
+      const prompt = db()
+        .insert(prompts)
+        .values({ studyId: study.id, text, normalizedText: text, ...lexicalEmbedding(text) })
+        .returning()
+        .get();
+      db()
+        .insert(responses)
+        .values({ promptId: prompt.id, queryId: query.id, settingsHash, content: `${text} answer`, status: "ready" })
+        .run();
     }
     await getStudyEngine(study.id).whenIdle();
     const leaver = createAnnotator("Leaves");
@@ -135,7 +147,11 @@ describe("the engine drives pair assignment", () => {
     // While the leaver's assignment was still open, the other two got the two other duels...
     expect(new Set([pairKey(abandoned.promptAId, abandoned.promptBId), ...held]).size).toBe(3);
     // ...and once its time is up (only the leaver's clock runs out here), its duel is the one left to give.
-    db().update(assignments).set({ expiresAt: new Date(Date.now() - 1_000) }).where(eq(assignments.id, abandoned.id)).run();
+    db()
+      .update(assignments)
+      .set({ expiresAt: new Date(Date.now() - 1_000) })
+      .where(eq(assignments.id, abandoned.id))
+      .run();
     const arrives = assignNextPair(study.id, createAnnotator("Arrives").id)!;
     expect(db().select().from(assignments).where(eq(assignments.id, abandoned.id)).get()!.status).toBe("expired");
     expect(pairKey(arrives.promptAId, arrives.promptBId)).toBe(pairKey(abandoned.promptAId, abandoned.promptBId));
@@ -155,7 +171,10 @@ describe("the engine drives pair assignment", () => {
     const study = db().select().from(studies).where(eq(studies.id, studyId)).get()!;
     const settingsHash = generationSettingsHash(study);
     for (const query of db().select({ id: queries.id }).from(queries).where(eq(queries.studyId, studyId)).all()) {
-      db().insert(responses).values({ promptId: added.id, queryId: query.id, settingsHash, content: `Two sentences for ${query.id}.`, status: "ready" }).run();
+      db()
+        .insert(responses)
+        .values({ promptId: added.id, queryId: query.id, settingsHash, content: `Two sentences for ${query.id}.`, status: "ready" })
+        .run();
     }
     engine.requestUpdate();
     await engine.whenIdle();

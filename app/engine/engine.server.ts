@@ -334,7 +334,12 @@ export class StudyEngine {
       .all();
     const waiting =
       this.waitingForEmbedding.size > 0
-        ? db().select(columns).from(prompts).where(inArray(prompts.id, [...this.waitingForEmbedding])).orderBy(asc(prompts.id)).all()
+        ? db()
+            .select(columns)
+            .from(prompts)
+            .where(inArray(prompts.id, [...this.waitingForEmbedding]))
+            .orderBy(asc(prompts.id))
+            .all()
         : [];
     for (const row of newer) this.lastPromptId = Math.max(this.lastPromptId, row.id);
     return [...waiting, ...newer];
@@ -446,7 +451,6 @@ export class StudyEngine {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __promptduelEngines: Map<number, StudyEngine> | undefined;
 }
 

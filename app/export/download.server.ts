@@ -4,8 +4,7 @@ import { describeIssues, ExportOptionsSchema } from "./export-options.server";
 import { prepareExport } from "./formats.server";
 import { readableStreamOf } from "./stream.server";
 
-const plainText = (message: string, status: number) =>
-  new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+const plainText = (message: string, status: number) => new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
 /**
  * The HTTP download of an export: validates the query parameters (400 with a readable message),
@@ -29,13 +28,16 @@ export function exportDownloadResponse(studyId: number, searchParams: URLSearchP
     return plainText(prepared.message, prepared.status);
   }
   const { fileName, contentType, lines } = prepared.export;
-  return new Response(readableStreamOf(lines(), () => reader.close()), {
-    status: 200,
-    headers: {
-      "Content-Type": contentType,
-      "Content-Disposition": `attachment; filename="${fileName}"`,
-      "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
+  return new Response(
+    readableStreamOf(lines(), () => reader.close()),
+    {
+      status: 200,
+      headers: {
+        "Content-Type": contentType,
+        "Content-Disposition": `attachment; filename="${fileName}"`,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+      },
     },
-  });
+  );
 }

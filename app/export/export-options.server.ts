@@ -110,8 +110,5 @@ export function voteFilter(studyId: number, options: ExportOptions): VoteFilter 
 
 /** Readable one-line-per-problem message from a failed parse. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.code === "unrecognized_keys" ? `unknown option(s): ${issue.keys.join(", ")}` : issue.message))
-    .join("\n");
+  return error.issues.map((issue) => (issue.code === "unrecognized_keys" ? `unknown option(s): ${issue.keys.join(", ")}` : issue.message)).join("\n");
 }
-

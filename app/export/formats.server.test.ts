@@ -55,7 +55,11 @@ function exportText(studyId: number, options: z.input<typeof ExportOptionsSchema
   return [...prepared.export.lines()].join("");
 }
 
-const jsonLines = (content: string) => content.split("\n").slice(0, -1).map((line) => JSON.parse(line) as unknown);
+const jsonLines = (content: string) =>
+  content
+    .split("\n")
+    .slice(0, -1)
+    .map((line) => JSON.parse(line) as unknown);
 
 const DAY1 = new Date("2025-03-01T10:00:00.000Z");
 const DAY2 = new Date("2025-03-02T10:00:00.000Z");
@@ -72,7 +76,16 @@ const VOTES: SeededVote[] = [
   { annotator: "Grace", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "left", at: DAY3 },
   { annotator: "Ada", promptA: 4, promptB: 5, query: 2, leftIsA: true, choice: "tie", at: DAY3 },
   { annotator: "Grace", promptA: 4, promptB: 5, query: 3, leftIsA: false, choice: "both_bad", at: DAY3 },
-  { annotator: "Grace", promptA: 6, promptB: 7, query: 4, leftIsA: true, choice: "skip", at: DAY3, comment: "=cmd|' /C calc'!A0, \"quoted\"\nline two" },
+  {
+    annotator: "Grace",
+    promptA: 6,
+    promptB: 7,
+    query: 4,
+    leftIsA: true,
+    choice: "skip",
+    at: DAY3,
+    comment: "=cmd|' /C calc'!A0, \"quoted\"\nline two",
+  },
 ];
 
 /** [chosen prompt index, rejected prompt index, query index] of each decisive vote, in vote order. */

@@ -3,13 +3,7 @@ import type { DB } from "../../db/client";
 import { engineSnapshots, prompts, studies } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { csvRow } from "./csv.server";
-import {
-  CONVERSATIONAL_FORMATS,
-  PREFERENCE_FORMATS,
-  voteFilter,
-  type ExportFormat,
-  type ExportOptions,
-} from "./export-options.server";
+import { CONVERSATIONAL_FORMATS, PREFERENCE_FORMATS, voteFilter, type ExportFormat, type ExportOptions } from "./export-options.server";
 import { jsonLine, preferredPromptId, RAW_LOG_COLUMNS, type RawLogRecord } from "./raw-log-schema.server";
 import { iteratePreferencePairs, iterateRawVotes, type PreferencePairRow, type RawVoteRow } from "./rows.server";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UploadSchema, type Upload } from "../utils/upload-form.server";
+import { UploadSchema, type Upload } from "~/utils/upload-form.server";
 
 /**
  * The whole log is held in memory so every line is checked before anything is written; this bounds

@@ -2,6 +2,7 @@ import { asc, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import { prompts, queries, studies, users, votes } from "../../db/schema";
+import { routeResponse } from "../../tests/helpers/route-response";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
@@ -46,7 +47,7 @@ describe("raw log import", () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
     const at = (minute: number) => new Date(Date.UTC(2025, 5, 1, 12, minute, 0, 123));
     seedVotes(db(), source, [
-      { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at: at(1), latencyMs: 1500, comment: "short,\n\"sharp\"" },
+      { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at: at(1), latencyMs: 1500, comment: 'short,\n"sharp"' },
       { annotator: "Grace", promptA: 1, promptB: 0, query: 0, leftIsA: false, choice: "right", at: at(2), policy: "duet", engineRound: 7 },
       { annotator: "Ada", promptA: 2, promptB: 3, query: 1, leftIsA: true, choice: "tie", at: at(3), comment: "=SUM(A1) \u2028 line sep ünï" },
       { annotator: "Ada", promptA: 4, promptB: 5, query: 2, leftIsA: false, choice: "both_bad", at: at(4) },
@@ -66,8 +67,14 @@ describe("raw log import", () => {
     expect(models.map((row) => row.model)).toEqual(Array(7).fill(LEXICAL_EMBEDDING_MODEL));
     const reexported = rawLog(target);
 
-    const before = original.trimEnd().split("\n").map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
-    const after = reexported.trimEnd().split("\n").map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
+    const before = original
+      .trimEnd()
+      .split("\n")
+      .map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
+    const after = reexported
+      .trimEnd()
+      .split("\n")
+      .map((line) => RawLogRecordSchema.parse(JSON.parse(line)));
     expect(after).toHaveLength(before.length);
     // Build old → new id maps per kind from the paired records; each must be one-to-one.
     const maps = new Map<string, Map<number, number>>();
@@ -136,7 +143,10 @@ describe("raw log import", () => {
 
   it("rejects lines that disagree with each other or with the study, rolling back what was already written", () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
-    const records = rawLog(source).trimEnd().split("\n").map((line) => JSON.parse(line) as RawLogRecord);
+    const records = rawLog(source)
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RawLogRecord);
     const first = records[0]!;
     const target = emptyStudyLike(source);
 
@@ -149,7 +159,10 @@ describe("raw log import", () => {
     const before = tally();
     const conflicting = { ...records[2]!, vote_id: first.vote_id + 200_000, response_a: "not what the study holds" };
     const result = importRawLog(db(), source, [first, conflicting].map((r) => JSON.stringify(r)).join("\n"));
-    expect(result).toEqual({ ok: false, errors: [expect.stringMatching(/^line 2: the study already has a different response for prompt \d+ and query \d+/)] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [expect.stringMatching(/^line 2: the study already has a different response for prompt \d+ and query \d+/)],
+    });
     expect(tally()).toEqual(before);
   });
 
@@ -157,7 +170,7 @@ describe("raw log import", () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
     const post = async (body: FormData) => {
       const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body });
-      return (await action({ request, params: { studyId: String(source) }, context: {} })) as Response;
+      return routeResponse(() => action({ request, params: { studyId: String(source) }, context: {} }));
     };
     const before = tally();
     const withBadFile = new FormData();

@@ -70,10 +70,20 @@ function checkConsistency(records: NumberedRecord[]): string[] {
     agree(line, `query:${record.query_id}`, record.query, `the text of query ${record.query_id}`);
     agree(line, `annotator:${record.annotator_id}`, record.annotator_name, `the name of annotator ${record.annotator_id}`);
     if (record.response_a !== null) {
-      agree(line, `response:${record.prompt_a_id}:${record.query_id}`, record.response_a, `response_a for prompt ${record.prompt_a_id} and query ${record.query_id}`);
+      agree(
+        line,
+        `response:${record.prompt_a_id}:${record.query_id}`,
+        record.response_a,
+        `response_a for prompt ${record.prompt_a_id} and query ${record.query_id}`,
+      );
     }
     if (record.response_b !== null) {
-      agree(line, `response:${record.prompt_b_id}:${record.query_id}`, record.response_b, `response_b for prompt ${record.prompt_b_id} and query ${record.query_id}`);
+      agree(
+        line,
+        `response:${record.prompt_b_id}:${record.query_id}`,
+        record.response_b,
+        `response_b for prompt ${record.prompt_b_id} and query ${record.query_id}`,
+      );
     }
     const earlier = voteLines.get(record.vote_id);
     if (earlier !== undefined) errors.push(`line ${line}: vote_id ${record.vote_id} already appears on line ${earlier}`);
@@ -122,7 +132,9 @@ function writeRecords(tx: Transaction, studyId: number, records: NumberedRecord[
     else summary.promptsCreated++;
     const other = logPromptOfTarget.get(id);
     if (other !== undefined) {
-      throw new ImportConflict(`line ${line}: prompts ${other} and ${logId} of the log are the same prompt in this study (same text up to case and spacing)`);
+      throw new ImportConflict(
+        `line ${line}: prompts ${other} and ${logId} of the log are the same prompt in this study (same text up to case and spacing)`,
+      );
     }
     logPromptOfTarget.set(id, logId);
     promptIds.set(logId, id);
@@ -134,7 +146,11 @@ function writeRecords(tx: Transaction, studyId: number, records: NumberedRecord[
   const queryId = (line: number, logId: number, text: string): number => {
     const known = queryIds.get(logId);
     if (known !== undefined) return known;
-    const existing = tx.select({ id: queries.id }).from(queries).where(and(eq(queries.studyId, studyId), eq(queries.text, text))).get();
+    const existing = tx
+      .select({ id: queries.id })
+      .from(queries)
+      .where(and(eq(queries.studyId, studyId), eq(queries.text, text)))
+      .get();
     const id = existing?.id ?? tx.insert(queries).values({ studyId, text }).returning({ id: queries.id }).get().id;
     if (existing) summary.queriesMatched++;
     else summary.queriesCreated++;

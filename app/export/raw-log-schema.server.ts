@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { VOTE_CHOICES } from "../../db/schema";
-import { jsonlLines } from "../utils/jsonl";
+import { jsonlLines } from "~/utils/jsonl";
 
 /**
  * One line of the raw log (JSONL) and one row of the raw CSV: every vote with everything needed to
@@ -43,7 +43,10 @@ const SIDES = ["left", "right"] as const;
 const expected = (name: string, what: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${name} is required` : `${name} must be ${what}`;
 const id = (name: string) =>
-  z.number({ error: expected(name, "a number") }).int(`${name} must be an integer`).positive(`${name} must be positive`);
+  z
+    .number({ error: expected(name, "a number") })
+    .int(`${name} must be an integer`)
+    .positive(`${name} must be positive`);
 const timestamp = (name: string) => z.iso.datetime({ error: expected(name, "an ISO 8601 UTC timestamp (e.g. 2025-01-31T12:00:00.000Z)") });
 
 export const RawLogRecordSchema = z
@@ -68,9 +71,16 @@ export const RawLogRecordSchema = z
     comment: z.string({ error: expected("comment", "a string or null") }).nullable(),
     issued_at: timestamp("issued_at"),
     voted_at: timestamp("voted_at"),
-    latency_ms: z.number({ error: expected("latency_ms", "a number or null") }).int("latency_ms must be an integer").min(0, "latency_ms must be at least 0").nullable(),
+    latency_ms: z
+      .number({ error: expected("latency_ms", "a number or null") })
+      .int("latency_ms must be an integer")
+      .min(0, "latency_ms must be at least 0")
+      .nullable(),
     policy: z.string({ error: expected("policy", "a string") }).min(1, "policy must not be empty"),
-    engine_round: z.number({ error: expected("engine_round", "a number") }).int("engine_round must be an integer").min(0, "engine_round must be at least 0"),
+    engine_round: z
+      .number({ error: expected("engine_round", "a number") })
+      .int("engine_round must be an integer")
+      .min(0, "engine_round must be at least 0"),
   })
   .superRefine((record, ctx) => {
     if (record.prompt_a_id === record.prompt_b_id) {
@@ -102,7 +112,9 @@ export function preferredPromptId(vote: Pick<RawLogRecord, "choice" | "prompt_a_
  * but line splitters such as Python's str.splitlines() would cut a record in two.
  */
 export function jsonLine(value: unknown): string {
-  return `${JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")}\n`;
+  return `${JSON.stringify(value)
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029")}\n`;
 }
 
 /** Parses one raw log line; errors are readable strings naming the field. */

@@ -76,7 +76,12 @@ export function claimPendingResponses(db: Queryable, limit: number, inFlight: It
     if (rows.length > 0) {
       tx.update(responses)
         .set({ attempts: sql`${responses.attempts} + 1`, updatedAt: new Date() })
-        .where(inArray(responses.id, rows.map((row) => row.responseId)))
+        .where(
+          inArray(
+            responses.id,
+            rows.map((row) => row.responseId),
+          ),
+        )
         .run();
     }
     return rows;
@@ -132,11 +137,7 @@ export interface ResponseProgress {
 }
 
 /** Counts, tokens and cost of the study's responses for its current settings. */
-export function responseProgress(
-  db: Queryable,
-  studyId: number,
-  settingsHash: string | null = currentSettingsHash(db, studyId),
-): ResponseProgress {
+export function responseProgress(db: Queryable, studyId: number, settingsHash: string | null = currentSettingsHash(db, studyId)): ResponseProgress {
   const progress: ResponseProgress = {
     total: 0,
     ready: 0,
@@ -178,21 +179,14 @@ export function responseProgress(
 }
 
 /** The study's failed responses (current settings), newest first, with the provider's message. */
-export function failedResponses(
-  db: Queryable,
-  studyId: number,
-  limit = 20,
-  settingsHash: string | null = currentSettingsHash(db, studyId),
-) {
+export function failedResponses(db: Queryable, studyId: number, limit = 20, settingsHash: string | null = currentSettingsHash(db, studyId)) {
   if (settingsHash === null) return [];
   return db
     .select({ id: responses.id, promptId: responses.promptId, query: queries.text, error: responses.error, attempts: responses.attempts })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
     .innerJoin(queries, eq(queries.id, responses.queryId))
-    .where(
-      and(eq(prompts.studyId, studyId), eq(responses.status, "error"), eq(responses.settingsHash, settingsHash)),
-    )
+    .where(and(eq(prompts.studyId, studyId), eq(responses.status, "error"), eq(responses.settingsHash, settingsHash)))
     .orderBy(sql`${responses.updatedAt} desc`, asc(responses.id))
     .limit(limit)
     .all();

@@ -6,7 +6,7 @@ import { openDatabase, type Connection } from "../../db/client";
 import { appMeta, prompts, queries, responses } from "../../db/schema";
 import { fakeChatReply, startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
 import { useTempDir } from "../../tests/helpers/temp-database";
-import { createStudy } from "../models/study-setup.server";
+import { createStudy } from "~/models/study-setup.server";
 import { decodeEmbedding } from "./embeddings.server";
 import { responseProgress, retryFailedResponses } from "./generation-queue.server";
 import { GenerationWorker } from "./generation-worker.server";
@@ -50,7 +50,11 @@ describe("the generation queue against an OpenAI-compatible server, through the 
       temperature: 0.2,
       maxTokens: 200,
       seed: 7,
-      prompts: Array.from({ length: promptCount }, (_, k) => ({ text: `Prompt number ${k + 1}: be helpful.`, label: null, source: "manual" as const })),
+      prompts: Array.from({ length: promptCount }, (_, k) => ({
+        text: `Prompt number ${k + 1}: be helpful.`,
+        label: null,
+        source: "manual" as const,
+      })),
       queries: Array.from({ length: queryCount }, (_, k) => ({ text: `Question ${k + 1}?`, notes: null })),
       variants: null,
       responses: [],
@@ -58,7 +62,10 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     return { connection, studyId, file };
   }
 
-  function worker(connection: Connection, options: { concurrency?: number; embeddingModel?: string | null; timeoutMs?: number; maxRetries?: number } = {}) {
+  function worker(
+    connection: Connection,
+    options: { concurrency?: number; embeddingModel?: string | null; timeoutMs?: number; maxRetries?: number } = {},
+  ) {
     return new GenerationWorker({
       db: connection.db,
       client: client(options),
@@ -81,7 +88,17 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     await drain(worker(connection, { concurrency: 3 }));
 
     const rows = connection.db
-      .select({ status: responses.status, content: responses.content, system: prompts.text, user: queries.text, promptTokens: responses.promptTokens, completionTokens: responses.completionTokens, costUsd: responses.costUsd, latencyMs: responses.latencyMs, attempts: responses.attempts })
+      .select({
+        status: responses.status,
+        content: responses.content,
+        system: prompts.text,
+        user: queries.text,
+        promptTokens: responses.promptTokens,
+        completionTokens: responses.completionTokens,
+        costUsd: responses.costUsd,
+        latencyMs: responses.latencyMs,
+        attempts: responses.attempts,
+      })
       .from(responses)
       .innerJoin(prompts, eq(prompts.id, responses.promptId))
       .innerJoin(queries, eq(queries.id, responses.queryId))
@@ -164,7 +181,7 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     const before = fake.requests.length;
     const first = worker(connection, { concurrency: 2 });
     first.start();
-    await expect.poll(() => responseProgress(connection.db, studyId).ready, { interval: 5, timeout: 10_000 }).toBeGreaterThanOrEqual(10);
+    await expect.poll(() => responseProgress(connection.db, studyId).ready, { interval: 5, timeout: 30_000 }).toBeGreaterThanOrEqual(10);
     await first.stop();
     const atStop = responseProgress(connection.db, studyId);
     expect(atStop.pending).toBeGreaterThan(0);
@@ -183,11 +200,18 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     expect(perPair.every((pair) => pair.n === 1)).toBe(true);
     const completedPerConversation = new Map<string, number>();
     for (const request of fake.requests.slice(before)) {
-      if (request.completed) completedPerConversation.set(request.conversationKey!, (completedPerConversation.get(request.conversationKey!) ?? 0) + 1);
+      if (request.completed)
+        completedPerConversation.set(request.conversationKey!, (completedPerConversation.get(request.conversationKey!) ?? 0) + 1);
     }
     expect(completedPerConversation.size).toBe(40);
     expect([...completedPerConversation.values()].every((n) => n === 1)).toBe(true);
-    expect(reopened.db.select().from(responses).all().every((row) => row.attempts === 1)).toBe(true);
+    expect(
+      reopened.db
+        .select()
+        .from(responses)
+        .all()
+        .every((row) => row.attempts === 1),
+    ).toBe(true);
     reopened.close();
   });
 
@@ -210,7 +234,13 @@ describe("the generation queue against an OpenAI-compatible server, through the 
     }
 
     await drain(worker(connection, { embeddingModel: "fake-embed-b" }));
-    expect(connection.db.select({ model: prompts.embeddingModel }).from(prompts).all().map((p) => p.model)).toEqual(["fake-embed-b", "fake-embed-b", "fake-embed-b"]);
+    expect(
+      connection.db
+        .select({ model: prompts.embeddingModel })
+        .from(prompts)
+        .all()
+        .map((p) => p.model),
+    ).toEqual(["fake-embed-b", "fake-embed-b", "fake-embed-b"]);
     connection.close();
   });
 
@@ -247,7 +277,13 @@ describe("the generation queue against an OpenAI-compatible server, through the 
         .all();
       expect(stored.map((p) => p.text)).toEqual([seed, "Be kind and brief.", "Answer with the key fact first."]);
       expect(stored.slice(1).every((p) => p.source === "generated" && p.parentIds[0] === stored[0]!.id)).toBe(true);
-      expect(connection.db.select().from(appMeta).all().filter((row) => row.key.startsWith("variant-request:"))).toEqual([]);
+      expect(
+        connection.db
+          .select()
+          .from(appMeta)
+          .all()
+          .filter((row) => row.key.startsWith("variant-request:")),
+      ).toEqual([]);
       expect(responseProgress(connection.db, studyId)).toMatchObject({ total: 3, ready: 3 });
       const variantCalls = fake.requests.filter((r) => /Write variant \d+ of 4/.test(JSON.stringify(r.body)));
       expect(variantCalls).toHaveLength(4);
@@ -305,9 +341,23 @@ describe("the generation queue against an OpenAI-compatible server, through the 
       });
       fake.failNext(1, "malformed_json");
       await drain(worker(connection, { concurrency: 1 }));
-      const request = connection.db.select().from(appMeta).all().find((row) => row.key.startsWith("variant-request:"));
-      expect(JSON.parse(request!.value)).toMatchObject({ studyId, count: 1, error: expect.stringMatching(/^1 of 3 variant requests failed: The provider sent a malformed response/) });
-      expect(connection.db.select({ n: count() }).from(prompts).where(and(eq(prompts.studyId, studyId), eq(prompts.source, "generated"))).get()!.n).toBe(2);
+      const request = connection.db
+        .select()
+        .from(appMeta)
+        .all()
+        .find((row) => row.key.startsWith("variant-request:"));
+      expect(JSON.parse(request!.value)).toMatchObject({
+        studyId,
+        count: 1,
+        error: expect.stringMatching(/^1 of 3 variant requests failed: The provider sent a malformed response/),
+      });
+      expect(
+        connection.db
+          .select({ n: count() })
+          .from(prompts)
+          .where(and(eq(prompts.studyId, studyId), eq(prompts.source, "generated")))
+          .get()!.n,
+      ).toBe(2);
     } finally {
       fake.setChatReply(null);
       connection.close();

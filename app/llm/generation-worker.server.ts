@@ -4,7 +4,15 @@ import { embedWithProvider, nextPromptsToEmbed } from "./embeddings.server";
 import { claimPendingResponses, recordResponseOutcome, type ResponseJob } from "./generation-queue.server";
 import { describeProviderError, estimateCostUsd, type PriceTable } from "./provider.server";
 import type { Queryable } from "./queryable.server";
-import { dropVariantRequest, failVariantRequest, generateVariant, listVariantRequests, loadVariantJob, storeVariants, type VariantJob } from "./variants.server";
+import {
+  dropVariantRequest,
+  failVariantRequest,
+  generateVariant,
+  listVariantRequests,
+  loadVariantJob,
+  storeVariants,
+  type VariantJob,
+} from "./variants.server";
 
 export interface GenerationWorkerOptions {
   db: Queryable;
@@ -202,7 +210,11 @@ export class GenerationWorker {
     } catch (error) {
       console.error("generation worker: could not store prompt variants", error);
       try {
-        failVariantRequest(this.db, job.request, `the generated variants could not be stored: ${error instanceof Error ? error.message : String(error)}`);
+        failVariantRequest(
+          this.db,
+          job.request,
+          `the generated variants could not be stored: ${error instanceof Error ? error.message : String(error)}`,
+        );
       } catch {
         // The database refused the write above too; the request stays open and is retried on a later pump.
       }

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "../env.server";
+import { parseEnv } from "~/env.server";
 import { DEFAULT_PRICES, describeProviderError, estimateCostUsd, providerConfigFromEnv } from "./provider.server";
 
 describe("providerConfigFromEnv", () => {
@@ -11,9 +11,20 @@ describe("providerConfigFromEnv", () => {
 
   it("accepts a local server with no key, and 'lexical' for the offline embedder", () => {
     const config = providerConfigFromEnv(
-      parseEnv({ OPENAI_BASE_URL: "http://localhost:11434/v1", OPENAI_CHAT_MODEL: "llama3.2", OPENAI_EMBEDDING_MODEL: "lexical", GENERATION_CONCURRENCY: "2" }),
+      parseEnv({
+        OPENAI_BASE_URL: "http://localhost:11434/v1",
+        OPENAI_CHAT_MODEL: "llama3.2",
+        OPENAI_EMBEDDING_MODEL: "lexical",
+        GENERATION_CONCURRENCY: "2",
+      }),
     );
-    expect(config).toMatchObject({ baseURL: "http://localhost:11434/v1", chatModel: "llama3.2", embeddingModel: null, concurrency: 2, prices: DEFAULT_PRICES });
+    expect(config).toMatchObject({
+      baseURL: "http://localhost:11434/v1",
+      chatModel: "llama3.2",
+      embeddingModel: null,
+      concurrency: 2,
+      prices: DEFAULT_PRICES,
+    });
     expect(config!.apiKey).not.toBe("");
   });
 
@@ -21,7 +32,9 @@ describe("providerConfigFromEnv", () => {
     const config = providerConfigFromEnv(parseEnv({ OPENAI_API_KEY: "k", OPENAI_PRICES: '{"m":{"input":1,"output":2}}' }));
     expect(config).toMatchObject({ baseURL: undefined, embeddingModel: "text-embedding-3-small", prices: { m: { input: 1, output: 2 } } });
     expect(() => parseEnv({ OPENAI_PRICES: "{not json" })).toThrow("OPENAI_PRICES: OPENAI_PRICES must be JSON");
-    expect(() => parseEnv({ OPENAI_BASE_URL: "localhost:11434" })).toThrow("OPENAI_BASE_URL must be an http(s) URL such as http://localhost:11434/v1");
+    expect(() => parseEnv({ OPENAI_BASE_URL: "localhost:11434" })).toThrow(
+      "OPENAI_BASE_URL must be an http(s) URL such as http://localhost:11434/v1",
+    );
   });
 });
 

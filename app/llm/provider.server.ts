@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import type { Env } from "../env.server";
+import type { Env } from "~/env.server";
 
 /** USD per million tokens, by model name. */
 export type PriceTable = Record<string, { input: number; output: number }>;

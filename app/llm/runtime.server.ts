@@ -8,7 +8,6 @@ import { listVariantRequests } from "./variants.server";
 
 // The app's one generation worker, kept on globalThis like the database connection.
 declare global {
-  // eslint-disable-next-line no-var
   var __promptduelGenerationWorker: GenerationWorker | undefined;
 }
 

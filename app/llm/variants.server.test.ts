@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
 import { useTempDir } from "../../tests/helpers/temp-database";
-import { createStudy } from "../models/study-setup.server";
+import { createStudy } from "~/models/study-setup.server";
 import { listVariantRequests, loadVariantJob, MAX_VARIANTS_PER_REQUEST, requestVariants } from "./variants.server";
 
 describe("variant requests", () => {

@@ -162,7 +162,9 @@ export function loadVariantJob(db: Queryable, request: VariantRequest): VariantJ
 
 /** Removes a request whose seed prompt (or study) was deleted. */
 export function dropVariantRequest(db: Queryable, seedPromptId: number): void {
-  db.delete(appMeta).where(eq(appMeta.key, `${KEY_PREFIX}${seedPromptId}`)).run();
+  db.delete(appMeta)
+    .where(eq(appMeta.key, `${KEY_PREFIX}${seedPromptId}`))
+    .run();
 }
 
 /**
@@ -216,7 +218,13 @@ export function storeVariants(db: Queryable, job: VariantJob, texts: string[], f
     }
     if (added > 0) queueStudyResponses(tx, job.request.studyId);
     // The owner may have asked for more variants of this seed while these calls ran: keep those.
-    const current = readRequest(tx.select().from(appMeta).where(eq(appMeta.key, `${KEY_PREFIX}${job.request.seedPromptId}`)).get()?.value);
+    const current = readRequest(
+      tx
+        .select()
+        .from(appMeta)
+        .where(eq(appMeta.key, `${KEY_PREFIX}${job.request.seedPromptId}`))
+        .get()?.value,
+    );
     const askedMeanwhile = Math.max((current?.count ?? 0) - job.request.count, 0);
     const remaining = failures.length + askedMeanwhile;
     if (remaining === 0) dropVariantRequest(tx, job.request.seedPromptId);

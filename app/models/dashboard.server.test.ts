@@ -17,8 +17,7 @@ describe("getDashboard", () => {
       { annotator: "Ada", promptA: 0, promptB: 2, query: 1, leftIsA: true, choice: "skip", at },
       { annotator: "Ada", promptA: 1, promptB: 2, query: 2, leftIsA: false, choice: "tie", at },
     ]);
-    const snapshot = (voteCount: number) =>
-      db().insert(engineSnapshots).values({ studyId, voteCount, policy: "duet", promptStats: [] }).run();
+    const snapshot = (voteCount: number) => db().insert(engineSnapshots).values({ studyId, voteCount, policy: "duet", promptStats: [] }).run();
 
     snapshot(1);
     expect(getDashboard(studyId).engine).toMatchObject({ voteCount: 1, decisiveVotes: 2, upToDate: false });

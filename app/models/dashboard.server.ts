@@ -33,12 +33,7 @@ export const WIN_MATRIX_SIZE = 10;
  * convergence chart, and raw-vote aggregates (records, win matrix, votes per annotator).
  */
 export function getDashboard(studyId: number) {
-  const latest = db()
-    .select()
-    .from(engineSnapshots)
-    .where(eq(engineSnapshots.studyId, studyId))
-    .orderBy(desc(engineSnapshots.id))
-    .get();
+  const latest = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get();
   const statsByPrompt = new Map((latest?.promptStats ?? []).map((stat) => [stat.promptId, stat]));
   const shown = studyVotes(studyId);
   const leaderboard: LeaderboardEntry[] = promptRecords(studyId, shown)
@@ -49,9 +44,7 @@ export function getDashboard(studyId: number) {
     }))
     .sort(
       (x, y) =>
-        Number(y.recommended) - Number(x.recommended) ||
-        (y.stats?.score ?? -Infinity) - (x.stats?.score ?? -Infinity) ||
-        x.promptId - y.promptId,
+        Number(y.recommended) - Number(x.recommended) || (y.stats?.score ?? -Infinity) - (x.stats?.score ?? -Infinity) || x.promptId - y.promptId,
     );
 
   const convergence: ConvergencePoint[] = db()

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { normalizePromptText } from "../../db/text";
-import { MAX_VARIANTS_PER_REQUEST } from "../llm/variants.server";
+import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import {
   ImportError,
   parsePromptBlocks,
@@ -10,8 +10,8 @@ import {
   parseResponsesJsonl,
   type ParsedQuery,
   type ParsedResponse,
-} from "../utils/study-files.server";
-import { readUploadForm, UploadSchema, type Upload } from "../utils/upload-form.server";
+} from "~/utils/study-files.server";
+import { readUploadForm, UploadSchema, type Upload } from "~/utils/upload-form.server";
 import type { NewPrompt, NewStudy } from "./study-setup.server";
 
 // The forms of the new-study and setup pages. Uploads arrive as { name, content } (read by
@@ -145,8 +145,7 @@ export function newStudyFormSchema(options: { providerConfigured: boolean }) {
             message: "A study compares at least two different prompts: paste or upload two, or generate variants of a seed prompt",
           });
         }
-        const queryCount =
-          listOf(form.queriesText).length + listOf(form.queriesFile).length + responseList.filter((r) => "text" in r.query).length;
+        const queryCount = listOf(form.queriesText).length + listOf(form.queriesFile).length + responseList.filter((r) => "text" in r.query).length;
         const querySourceFailed = failed.has("queriesFile") || failed.has("responsesFile");
         if (queryCount === 0 && !querySourceFailed) ctx.addIssue({ code: "custom", path: ["queriesText"], message: "Add at least one query" });
       },
@@ -207,14 +206,12 @@ export function studySetupFormSchema(options: { providerConfigured: boolean }) {
           }
           return { intent: form.intent, seedPromptId: form.seedPromptId, count: form.variantCount ?? 0 };
         }),
-      z
-        .object({ intent: z.literal("import-responses"), responsesFile: ContentFields.responsesFile })
-        .transform((form, ctx) => {
-          if (form.responsesFile.length === 0) {
-            ctx.addIssue({ code: "custom", path: ["responsesFile"], message: "Choose a JSONL file of responses" });
-          }
-          return { intent: form.intent, responses: form.responsesFile };
-        }),
+      z.object({ intent: z.literal("import-responses"), responsesFile: ContentFields.responsesFile }).transform((form, ctx) => {
+        if (form.responsesFile.length === 0) {
+          ctx.addIssue({ code: "custom", path: ["responsesFile"], message: "Choose a JSONL file of responses" });
+        }
+        return { intent: form.intent, responses: form.responsesFile };
+      }),
       z.object({ intent: z.literal("retry-failed") }),
     ],
     { error: "intent must be one of: add-queries, add-prompts, generate-variants, import-responses, retry-failed" },

@@ -5,10 +5,10 @@ import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import { openDatabase } from "../../db/client";
 import { prompts, queries, responses, studies } from "../../db/schema";
 import { useTempDir } from "../../tests/helpers/temp-database";
-import { decodeEmbedding, reembedLexically } from "../llm/embeddings.server";
-import { responseProgress } from "../llm/generation-queue.server";
-import { listVariantRequests } from "../llm/variants.server";
-import { parseResponsesJsonl } from "../utils/study-files.server";
+import { decodeEmbedding, reembedLexically } from "~/llm/embeddings.server";
+import { responseProgress } from "~/llm/generation-queue.server";
+import { listVariantRequests } from "~/llm/variants.server";
+import { parseResponsesJsonl } from "~/utils/study-files.server";
 import { newStudyFormSchema, studySetupFormSchema } from "./study-setup-forms.server";
 import { addToStudy, createStudy, importResponses, type NewStudy } from "./study-setup.server";
 
@@ -67,11 +67,28 @@ describe("createStudy", () => {
         ],
       }),
     );
-    const vectors = db.select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).all().map((p) => decodeEmbedding(p.embedding!));
+    const vectors = db
+      .select()
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .orderBy(prompts.id)
+      .all()
+      .map((p) => decodeEmbedding(p.embedding!));
     expect(cosine(vectors[0]!, vectors[1]!)).toBeGreaterThan(cosine(vectors[0]!, vectors[2]!) + 0.3);
-    const again = createStudy(db, study({ name: "Again", prompts: [{ text: "You are a friendly support agent. Answer briefly and politely.", label: null, source: "manual" }, { text: "Other.", label: null, source: "manual" }] }));
+    const again = createStudy(
+      db,
+      study({
+        name: "Again",
+        prompts: [
+          { text: "You are a friendly support agent. Answer briefly and politely.", label: null, source: "manual" },
+          { text: "Other.", label: null, source: "manual" },
+        ],
+      }),
+    );
     const twin = db.select().from(prompts).where(eq(prompts.studyId, again.studyId)).orderBy(prompts.id).get()!;
-    expect(Buffer.compare(twin.embedding!, db.select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).get()!.embedding!)).toBe(0);
+    expect(Buffer.compare(twin.embedding!, db.select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).get()!.embedding!)).toBe(
+      0,
+    );
 
     db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
     expect(reembedLexically(db)).toBe(1);
@@ -100,7 +117,14 @@ describe("createStudy", () => {
       .join("\n");
     const { studyId } = createStudy(db, study({ prompts: [], queries: [], responses: parseResponsesJsonl(jsonl) }));
     expect(responseProgress(db, studyId)).toMatchObject({ total: 4, ready: 4, pending: 0 });
-    expect(db.select().from(prompts).where(eq(prompts.studyId, studyId)).all().map((p) => p.source)).toEqual(["imported", "imported"]);
+    expect(
+      db
+        .select()
+        .from(prompts)
+        .where(eq(prompts.studyId, studyId))
+        .all()
+        .map((p) => p.source),
+    ).toEqual(["imported", "imported"]);
     close();
   });
 });
@@ -210,7 +234,12 @@ describe("newStudyFormSchema", () => {
   });
 
   it("accepts a seed prompt with N variants as the only prompts when a provider is configured", () => {
-    const parsed = newStudyFormSchema({ providerConfigured: true }).parse({ ...base, queriesText: "Q?", seedPrompt: "Be helpful.", variantCount: "4" });
+    const parsed = newStudyFormSchema({ providerConfigured: true }).parse({
+      ...base,
+      queriesText: "Q?",
+      seedPrompt: "Be helpful.",
+      variantCount: "4",
+    });
     expect(parsed).toMatchObject({ prompts: [], variants: { seedPrompt: "Be helpful.", count: 4 } });
   });
 });
@@ -219,8 +248,14 @@ describe("studySetupFormSchema", () => {
   it("parses each intent and rejects an unknown one", () => {
     const schema = studySetupFormSchema({ providerConfigured: true });
     expect(schema.parse({ intent: "add-queries", queriesText: "A?\nB?" })).toMatchObject({ queries: [{ text: "A?" }, { text: "B?" }] });
-    expect(schema.parse({ intent: "generate-variants", seedPromptId: "3", variantCount: "5" })).toEqual({ intent: "generate-variants", seedPromptId: 3, count: 5 });
-    expect(schema.safeParse({ intent: "import-responses" }).error!.flatten().fieldErrors).toEqual({ responsesFile: ["Choose a JSONL file of responses"] });
+    expect(schema.parse({ intent: "generate-variants", seedPromptId: "3", variantCount: "5" })).toEqual({
+      intent: "generate-variants",
+      seedPromptId: 3,
+      count: 5,
+    });
+    expect(schema.safeParse({ intent: "import-responses" }).error!.flatten().fieldErrors).toEqual({
+      responsesFile: ["Choose a JSONL file of responses"],
+    });
     expect(schema.safeParse({ intent: "drop-tables" }).success).toBe(false);
   });
 });

@@ -1,11 +1,11 @@
 import { and, count, eq } from "drizzle-orm";
 import { prompts, queries, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
-import { lexicalEmbedding } from "../llm/embeddings.server";
-import { queueStudyResponses } from "../llm/generation-queue.server";
-import type { Queryable } from "../llm/queryable.server";
-import { requestVariants } from "../llm/variants.server";
-import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "../utils/study-files.server";
+import { lexicalEmbedding } from "~/llm/embeddings.server";
+import { queueStudyResponses } from "~/llm/generation-queue.server";
+import type { Queryable } from "~/llm/queryable.server";
+import { requestVariants } from "~/llm/variants.server";
+import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "~/utils/study-files.server";
 
 // Creating a study and adding to it: every write of one owner action happens in one synchronous
 // transaction (all-or-nothing), prompts get their offline embedding on insert, and the responses
@@ -164,7 +164,11 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
     const study = tx.select().from(studies).where(eq(studies.id, studyId)).get();
     if (!study) throw new Error(`importResponses: study ${studyId} does not exist`);
     const settingsHash = generationSettingsHash(study);
-    const studyPrompts = tx.select({ id: prompts.id, normalizedText: prompts.normalizedText }).from(prompts).where(eq(prompts.studyId, studyId)).all();
+    const studyPrompts = tx
+      .select({ id: prompts.id, normalizedText: prompts.normalizedText })
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .all();
     const studyQueries = tx.select({ id: queries.id, text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).all();
     const promptByText = new Map(studyPrompts.map((p) => [p.normalizedText, p.id]));
     const promptIds = new Set(studyPrompts.map((p) => p.id));
@@ -175,7 +179,9 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
     for (const response of list) {
       const promptId =
         "id" in response.prompt
-          ? promptIds.has(response.prompt.id) ? response.prompt.id : undefined
+          ? promptIds.has(response.prompt.id)
+            ? response.prompt.id
+            : undefined
           : promptByText.get(normalizePromptText(response.prompt.text));
       if (promptId === undefined) {
         const what = "id" in response.prompt ? `id ${response.prompt.id}` : `"${preview(response.prompt.text)}"`;
@@ -183,7 +189,9 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
       }
       const queryId =
         "id" in response.query
-          ? queryIds.has(response.query.id) ? response.query.id : undefined
+          ? queryIds.has(response.query.id)
+            ? response.query.id
+            : undefined
           : (queryByText.get(response.query.text) ?? queryByNormalizedText.get(normalizePromptText(response.query.text)));
       if (queryId === undefined) {
         const what = "id" in response.query ? `id ${response.query.id}` : `"${preview(response.query.text)}"`;
@@ -200,7 +208,10 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
         .get();
       if (existing?.status === "ready") {
         if (existing.content === response.content) continue;
-        throw new ImportError(response.line, "this prompt already has a ready response to this query (votes may refer to it); an import only fills queued or failed ones");
+        throw new ImportError(
+          response.line,
+          "this prompt already has a ready response to this query (votes may refer to it); an import only fills queued or failed ones",
+        );
       }
       const stored = {
         content: response.content,
@@ -224,7 +235,13 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
 
 /** Whether the prompt exists in this study (a variant seed must). */
 export function studyHasPrompt(db: Queryable, studyId: number, promptId: number): boolean {
-  return db.select({ id: prompts.id }).from(prompts).where(and(eq(prompts.id, promptId), eq(prompts.studyId, studyId))).get() !== undefined;
+  return (
+    db
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(and(eq(prompts.id, promptId), eq(prompts.studyId, studyId)))
+      .get() !== undefined
+  );
 }
 
 /** The study's prompts for the owner's setup page, oldest first. */

@@ -2,6 +2,7 @@ import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { assignments, prompts, queries, responses, studies, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
+import { routeResponse } from "../../tests/helpers/route-response";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
@@ -30,12 +31,7 @@ async function postAnnotate(studyId: number, cookie: string, fields: Record<stri
     headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams(fields),
   });
-  try {
-    return await action({ request, params: { studyId: String(studyId) }, context: {} });
-  } catch (thrown) {
-    if (thrown instanceof Response) return thrown;
-    throw thrown;
-  }
+  return routeResponse(() => action({ request, params: { studyId: String(studyId) }, context: {} }));
 }
 
 describe("assignment and vote", () => {
@@ -104,7 +100,10 @@ describe("assignment and vote", () => {
     expect(assignNextPair(study.id, annotator.id)).toBeNull();
     const settingsHash = generationSettingsHash(study);
     for (const promptId of promptIds) {
-      db().insert(responses).values({ promptId, queryId: query.id, settingsHash, content: `answer ${promptId}`, status: "ready" }).run();
+      db()
+        .insert(responses)
+        .values({ promptId, queryId: query.id, settingsHash, content: `answer ${promptId}`, status: "ready" })
+        .run();
     }
     // A seeded linear congruential source: deterministic, yet not constant.
     let state = 42;

@@ -1,4 +1,4 @@
-import { json, type MetaFunction } from "@remix-run/node";
+import { type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { listStudies } from "~/models/study.server";
@@ -6,7 +6,7 @@ import { listStudies } from "~/models/study.server";
 export const meta: MetaFunction = () => [{ title: "Studies · promptduel" }];
 
 export async function loader() {
-  return json({ studies: listStudies() });
+  return { studies: listStudies() };
 }
 
 export default function StudiesIndex() {

@@ -1,4 +1,5 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { z } from "zod";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { createAnnotator } from "~/models/user.server";
@@ -12,13 +13,13 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const redirectTo = safeRedirect(new URL(request.url).searchParams.get("redirectTo"));
   const annotator = await getAnnotator(request);
   if (annotator) throw redirect(redirectTo);
-  return json({ redirectTo });
+  return { redirectTo };
 }
 
 export async function action({ request }: ActionFunctionArgs) {
   const parsed = JoinFormSchema.safeParse(Object.fromEntries(await request.formData()));
   if (!parsed.success) {
-    return json({ errors: parsed.error.flatten().fieldErrors }, { status: 400 });
+    return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   }
   const user = createAnnotator(parsed.data.displayName);
   const session = await getSession(request);
@@ -43,7 +44,6 @@ export default function Join() {
           autoComplete="nickname"
           required
           maxLength={60}
-          autoFocus
           aria-invalid={nameError ? true : undefined}
           aria-describedby={nameError ? "displayName-error" : undefined}
         />

@@ -1,4 +1,4 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
 import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/components/charts";
@@ -14,11 +14,11 @@ export async function loader({ params }: LoaderFunctionArgs) {
   const dashboard = getDashboard(study.id);
   // After a restart the engine starts on first use; the owner looking counts as use.
   if (!dashboard.engine?.upToDate) getStudyEngine(study.id);
-  return json({
+  return {
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status },
     counts: getStudyCounts(study.id),
     ...dashboard,
-  });
+  };
 }
 
 const REFRESH_MS = 5_000;
@@ -50,8 +50,12 @@ export default function StudyDashboard() {
           <Link className="button primary" to={`/studies/${study.id}/annotate`}>
             Annotate this study
           </Link>
-          <Link className="button" to={`/studies/${study.id}/setup`}>Setup &amp; generation</Link>
-          <Link className="button" to={`/studies/${study.id}/export`}>Export</Link>
+          <Link className="button" to={`/studies/${study.id}/setup`}>
+            Setup &amp; generation
+          </Link>
+          <Link className="button" to={`/studies/${study.id}/export`}>
+            Export
+          </Link>
         </div>
       </div>
       <p className="muted task">{study.task}</p>
@@ -98,14 +102,17 @@ export default function StudyDashboard() {
       <h2>Leaderboard</h2>
       <p className="muted small">
         Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap. Utility is the{" "}
-        {engine?.policy ?? "engine's"} policy's estimate, ± the exploration width it uses to choose pairs: a guide to what it will ask next,
-        not a confidence interval (with noisy annotators it is overconfident; trust the BT interval).
+        {engine?.policy ?? "engine’s"} policy’s estimate, ± the exploration width it uses to choose pairs: a guide to what it will ask next, not a
+        confidence interval (with noisy annotators it is overconfident; trust the BT interval).
         {engine ? ` Scores, utilities and P(best) count ${plural(engine.voteCount, "vote")} (skips excluded).` : null}
         {engine && unvoted > 0
           ? ` P(best) treats the ${plural(unvoted, "prompt")} with no votes yet as average, so it overstates the leader until every prompt has been compared.`
           : null}
         {engine && engine.decisiveVotes > engine.voteCount ? (
-          <strong> {plural(engine.decisiveVotes - engine.voteCount, "newer vote")} will be counted within seconds; W / L / T already include them.</strong>
+          <strong>
+            {" "}
+            {plural(engine.decisiveVotes - engine.voteCount, "newer vote")} will be counted within seconds; W / L / T already include them.
+          </strong>
         ) : null}
       </p>
       <div className="table-scroll">
@@ -167,7 +174,7 @@ export default function StudyDashboard() {
         </div>
         <div className="panel">
           <h2>Win matrix</h2>
-          <p className="muted small">Row prompt's wins against column prompt (top {winMatrix.promptIds.length} of the leaderboard).</p>
+          <p className="muted small">Row prompt’s wins against column prompt (top {winMatrix.promptIds.length} of the leaderboard).</p>
           <div className="table-scroll">
             <table className="win-matrix" aria-label="Win matrix">
               <thead>

@@ -1,4 +1,5 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { z } from "zod";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef } from "react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
@@ -17,13 +18,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
   const open = getOpenAssignment(study.id, annotator.id);
   const view = open ? getAssignmentView(open.id) : null;
-  return json({
+  return {
     study: { id: study.id, name: study.name },
     annotator: { displayName: annotator.displayName },
     assignment: view
       ? { id: view.assignmentId, query: view.query, leftHtml: renderMarkdown(view.left), rightHtml: renderMarkdown(view.right) }
       : null,
-  });
+  };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -33,17 +34,17 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (form.intent === "vote") {
     const parsed = VoteFormSchema.safeParse(form);
     if (!parsed.success) {
-      return json({ errors: parsed.error.flatten().fieldErrors }, { status: 400 });
+      return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
     }
     const result = recordVote(study.id, annotator.id, parsed.data);
     invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
     invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
     if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
   } else if (form.intent !== "start") {
-    return json({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
+    return data({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
   }
   const next = assignNextPair(study.id, annotator.id);
-  if (!next) return json({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
+  if (!next) return data({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
   return redirect(`/studies/${study.id}/annotate`);
 }
 
@@ -61,7 +62,7 @@ export default function Annotate() {
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
   const buttons = useRef(new Map<string, HTMLButtonElement>());
-  const shownAt = useRef(Date.now());
+  const shownAt = useRef(0);
   const latencyInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -150,7 +151,7 @@ export default function Annotate() {
       ) : (
         <Form method="post" className="start">
           <p>Compare two answers to the same question and pick the better one. You will not see which prompts produced them.</p>
-          <button type="submit" name="intent" value="start" className="primary" autoFocus disabled={busy}>
+          <button type="submit" name="intent" value="start" className="primary" disabled={busy}>
             Start annotating
           </button>
         </Form>

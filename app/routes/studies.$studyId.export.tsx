@@ -1,4 +1,4 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
@@ -9,7 +9,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
-  return json({ study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id) });
+  return { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id) };
 }
 
 const PREFERENCE_BUTTONS = [
@@ -33,8 +33,8 @@ export default function ExportStudy() {
         <Link to={`/studies/${study.id}`}>Back to the study</Link>
       </div>
       <p className="muted">
-        {summary.votes} votes: {summary.decisiveVotes} decisive (these become preference pairs) and {otherVotes} tie, both-bad or skip
-        votes (raw log only).
+        {summary.votes} votes: {summary.decisiveVotes} decisive (these become preference pairs) and {otherVotes} tie, both-bad or skip votes (raw log
+        only).
       </p>
       {/* A plain GET form: the browser downloads the file and the page stays as it is. */}
       <form method="get" action={`/studies/${study.id}/export/download`} className="export-form">
@@ -96,8 +96,7 @@ export default function ExportStudy() {
         <fieldset>
           <legend>Raw log: every vote</legend>
           <p className="muted">
-            Study, annotator, query, both prompts and responses, the side each was shown on, choice, comment, timestamps, latency,
-            policy and round.
+            Study, annotator, query, both prompts and responses, the side each was shown on, choice, comment, timestamps, latency, policy and round.
           </p>
           <div className="download-buttons">
             {RAW_BUTTONS.map((button) => (

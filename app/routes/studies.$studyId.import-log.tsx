@@ -1,4 +1,4 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
@@ -12,20 +12,20 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
-  return json({ study: { id: study.id, name: study.name } });
+  return { study: { id: study.id, name: study.name } };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const study = requireStudy(params.studyId);
   const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
-  if ("errors" in upload) return json({ errors: Object.values(upload.errors).flat(), summary: null }, { status: 400 });
+  if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), summary: null }, { status: 400 });
   const form = ImportFormSchema.safeParse(upload.fields);
-  if (!form.success) return json({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
+  if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
   const result = importRawLog(db(), study.id, form.data.log.content);
-  if (!result.ok) return json({ errors: result.errors, summary: null }, { status: 400 });
+  if (!result.ok) return data({ errors: result.errors, summary: null }, { status: 400 });
   // The new votes are data for the engine, exactly like votes cast on the annotate page.
   getStudyEngine(study.id).requestUpdate();
-  return json({ errors: [], summary: result.summary });
+  return data({ errors: [], summary: result.summary });
 }
 
 export default function ImportLog() {
@@ -39,15 +39,14 @@ export default function ImportLog() {
         <Link to={`/studies/${study.id}/export`}>Back to export</Link>
       </div>
       <p className="muted">
-        A raw JSONL log exported by promptduel. Every line is checked first; then all votes are imported in one go, or none are.
-        Prompts and queries are matched by their text (prompts ignoring case and spacing) or created; each annotator of the log becomes
-        a new annotator here.
+        A raw JSONL log exported by promptduel. Every line is checked first; then all votes are imported in one go, or none are. Prompts and queries
+        are matched by their text (prompts ignoring case and spacing) or created; each annotator of the log becomes a new annotator here.
       </p>
       {actionData?.summary ? (
         <p className="notice" role="status">
-          Imported {actionData.summary.votes} votes: {actionData.summary.promptsCreated} new and {actionData.summary.promptsMatched} existing
-          prompts, {actionData.summary.queriesCreated} new and {actionData.summary.queriesMatched} existing queries,{" "}
-          {actionData.summary.responsesCreated} responses, {actionData.summary.annotatorsCreated} annotators.
+          Imported {actionData.summary.votes} votes: {actionData.summary.promptsCreated} new and {actionData.summary.promptsMatched} existing prompts,{" "}
+          {actionData.summary.queriesCreated} new and {actionData.summary.queriesMatched} existing queries, {actionData.summary.responsesCreated}{" "}
+          responses, {actionData.summary.annotatorsCreated} annotators.
         </p>
       ) : null}
       {actionData && actionData.errors.length > 0 ? (

@@ -5,6 +5,7 @@ import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { listVariantRequests } from "~/llm/variants.server";
 import { createStudy } from "~/models/study-setup.server";
+import { routeResponse } from "../../tests/helpers/route-response";
 import { action as newStudyAction } from "./studies.new";
 import { action as setupAction } from "./studies.$studyId.setup";
 
@@ -22,15 +23,15 @@ function rowCounts() {
   return { studies: n(studies), prompts: n(prompts), queries: n(queries), responses: n(responses) };
 }
 
-async function body(response: Response | unknown) {
-  return (await (response as Response).json()) as { errors?: Record<string, string[]>; notice?: string };
+async function body(response: Response) {
+  return (await response.json()) as { errors?: Record<string, string[]>; notice?: string };
 }
 
 // Offline unless a test says otherwise, whatever the developer's shell has set.
 const providerVariables = ["OPENAI_API_KEY", "OPENAI_BASE_URL"] as const;
 const savedProvider = Object.fromEntries(providerVariables.map((name) => [name, process.env[name]]));
 beforeAll(() => {
-  for (const name of providerVariables) delete process.env[name];
+  for (const name of providerVariables) Reflect.deleteProperty(process.env, name);
 });
 afterAll(() => {
   for (const name of providerVariables) if (savedProvider[name] !== undefined) process.env[name] = savedProvider[name];
@@ -42,25 +43,54 @@ describe("the new-study action", () => {
   it("creates the study from a multipart post with an uploaded queries CSV and redirects to its setup page", async () => {
     const before = rowCounts();
     const csv = new File(['text,notes\n"Why, though?",\nHow?,be short\n'], "queries.csv", { type: "text/csv" });
-    const response = (await newStudyAction({
-      request: post("/studies/new", { name: "Posted", task: "Help.", model: "m", temperature: "1", maxTokens: "50", seed: "", queriesFile: csv, promptsText: "A\n\nB" }),
-      params: {},
-      context: {},
-    })) as Response;
+    const response = await routeResponse(() =>
+      newStudyAction({
+        request: post("/studies/new", {
+          name: "Posted",
+          task: "Help.",
+          model: "m",
+          temperature: "1",
+          maxTokens: "50",
+          seed: "",
+          queriesFile: csv,
+          promptsText: "A\n\nB",
+        }),
+        params: {},
+        context: {},
+      }),
+    );
     expect(response.status).toBe(302);
     const studyId = Number(response.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
-    expect(db().select({ text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).orderBy(queries.id).all()).toEqual([{ text: "Why, though?" }, { text: "How?" }]);
-    expect(rowCounts()).toEqual({ studies: before.studies + 1, prompts: before.prompts + 2, queries: before.queries + 2, responses: before.responses + 4 });
+    expect(db().select({ text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).orderBy(queries.id).all()).toEqual([
+      { text: "Why, though?" },
+      { text: "How?" },
+    ]);
+    expect(rowCounts()).toEqual({
+      studies: before.studies + 1,
+      prompts: before.prompts + 2,
+      queries: before.queries + 2,
+      responses: before.responses + 4,
+    });
   });
 
   it("answers 400 naming the file and line, and writes nothing", async () => {
     const before = rowCounts();
     const broken = new File(['{"text":"ok"}\n{"text":""}\n'], "queries.jsonl");
-    const response = (await newStudyAction({
-      request: post("/studies/new", { name: "Broken", task: "Help.", model: "m", temperature: "1", maxTokens: "50", queriesFile: broken, promptsText: "A\n\nB" }),
-      params: {},
-      context: {},
-    })) as Response;
+    const response = await routeResponse(() =>
+      newStudyAction({
+        request: post("/studies/new", {
+          name: "Broken",
+          task: "Help.",
+          model: "m",
+          temperature: "1",
+          maxTokens: "50",
+          queriesFile: broken,
+          promptsText: "A\n\nB",
+        }),
+        params: {},
+        context: {},
+      }),
+    );
     expect(response.status).toBe(400);
     expect((await body(response)).errors).toEqual({ queriesFile: ['queries.jsonl line 2: "text" is empty'] });
     expect(rowCounts()).toEqual(before);
@@ -89,7 +119,13 @@ describe("the setup action", () => {
   }
 
   async function run(studyId: number, fields: Record<string, string | File>) {
-    const response = (await setupAction({ request: post(`/studies/${studyId}/setup`, fields), params: { studyId: String(studyId) }, context: {} })) as Response;
+    const response = await routeResponse(() =>
+      setupAction({
+        request: post(`/studies/${studyId}/setup`, fields),
+        params: { studyId: String(studyId) },
+        context: {},
+      }),
+    );
     return { status: response.status, ...(await body(response)) };
   }
 
@@ -131,13 +167,28 @@ describe("the setup action", () => {
   it("rejects an import naming an unknown prompt and an unknown intent: 400, nothing written", async () => {
     const studyId = newStudy();
     const before = rowCounts();
-    const jsonl = new File([`${JSON.stringify({ prompt: "Be brief.", query: "Hi?", response: "Hello." })}\n${JSON.stringify({ prompt: "Nope", query: "Hi?", response: "x" })}`], "r.jsonl");
+    const jsonl = new File(
+      [
+        `${JSON.stringify({ prompt: "Be brief.", query: "Hi?", response: "Hello." })}\n${JSON.stringify({ prompt: "Nope", query: "Hi?", response: "x" })}`,
+      ],
+      "r.jsonl",
+    );
     expect(await run(studyId, { intent: "import-responses", responsesFile: jsonl })).toMatchObject({
       status: 400,
       errors: { responsesFile: ['line 2: no prompt in this study matches "Nope". Nothing was imported.'] },
     });
-    expect(await run(studyId, { intent: "drop" })).toMatchObject({ status: 400, errors: { intent: [expect.stringContaining("intent must be one of")] } });
+    expect(await run(studyId, { intent: "drop" })).toMatchObject({
+      status: 400,
+      errors: { intent: [expect.stringContaining("intent must be one of")] },
+    });
     expect(rowCounts()).toEqual(before);
-    expect(db().select().from(responses).where(eq(responses.status, "ready")).all().filter((r) => r.content === "Hello.")).toEqual([]);
+    expect(
+      db()
+        .select()
+        .from(responses)
+        .where(eq(responses.status, "ready"))
+        .all()
+        .filter((r) => r.content === "Hello."),
+    ).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { z } from "zod";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
@@ -16,14 +17,14 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup 
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
-  return json({
+  return {
     study: { id: study.id, name: study.name, model: study.model, temperature: study.temperature, maxTokens: study.maxTokens, seed: study.seed },
     providerConfigured: providerConfig() !== null,
     status: generationStatus(study.id),
     prompts: listStudyPrompts(db(), study.id),
     queryCount: countStudyQueries(db(), study.id),
     maxVariants: MAX_VARIANTS_PER_REQUEST,
-  });
+  };
 }
 
 type FieldErrors = Record<string, string[] | undefined>;
@@ -38,10 +39,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const study = requireStudy(params.studyId);
   const form = await readSetupForm(request);
   const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
-  const fail = (errors: FieldErrors) => json<ActionResult>({ intent, errors }, { status: 400 });
+  const fail = (errors: FieldErrors) => data<ActionResult>({ intent, errors }, { status: 400 });
   if ("errors" in form) return fail(form.errors);
   const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
-  if (!parsed.success) return fail(parsed.error.flatten().fieldErrors as FieldErrors);
+  if (!parsed.success) return fail(z.flattenError(parsed.error).fieldErrors);
 
   const input = parsed.data;
   let notice: string;
@@ -53,8 +54,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
         queries: input.intent === "add-queries" ? input.queries : [],
       });
       const duplicates = added.promptDuplicates + added.queryDuplicates;
-      notice =
-        input.intent === "add-prompts" ? `Added ${plural(added.promptsAdded, "prompt")}` : `Added ${plural(added.queriesAdded, "query")}`;
+      notice = input.intent === "add-prompts" ? `Added ${plural(added.promptsAdded, "prompt")}` : `Added ${plural(added.queriesAdded, "query")}`;
       notice += `${duplicates > 0 ? ` (${duplicates} already in the study)` : ""}; ${plural(added.responsesQueued, "response")} queued.`;
       break;
     }
@@ -78,7 +78,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
   }
   wakeGeneration();
-  return json<ActionResult>({ intent: input.intent, notice });
+  return data<ActionResult>({ intent: input.intent, notice });
 }
 
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
@@ -90,8 +90,7 @@ export default function StudySetup() {
   const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
   // An oversized upload is refused before the form's intent is read (intent ""); its error names the
   // file field, and file fields are unique across the forms, so it shows on the right one.
-  const errorsFor = (intent: string): FieldErrors =>
-    result && (result.intent === intent || result.intent === "") ? (result.errors ?? {}) : {};
+  const errorsFor = (intent: string): FieldErrors => (result && (result.intent === intent || result.intent === "") ? (result.errors ?? {}) : {});
 
   return (
     <section className="setup">
@@ -171,8 +170,8 @@ export default function StudySetup() {
             <label htmlFor="responsesFile">Responses file (JSONL)</label>
             <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" />
             <p className="hint">
-              Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code>{" "}
-              instead of the texts. All lines or none; an imported response replaces a queued or failed one.
+              Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code> instead of
+              the texts. All lines or none; an imported response replaces a queued or failed one.
             </p>
             <FieldError id="responsesFile-error" messages={errorsFor("import-responses").responsesFile} />
             <button type="submit" name="intent" value="import-responses" disabled={submittingIntent === "import-responses"}>

@@ -1,4 +1,5 @@
-import { json, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { z } from "zod";
+import { data, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { OfflineBanner, FieldError } from "~/components/setup-fields";
@@ -14,26 +15,26 @@ export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 
 export async function loader() {
   const provider = providerConfig();
-  return json({
+  return {
     provider: provider ? { chatModel: provider.chatModel, baseURL: provider.baseURL ?? "https://api.openai.com/v1" } : null,
     defaultModel: env().OPENAI_CHAT_MODEL,
     maxVariants: MAX_VARIANTS_PER_REQUEST,
-  });
+  };
 }
 
 type FieldErrors = Record<string, string[] | undefined>;
 
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readSetupForm(request);
-  if ("errors" in form) return json({ errors: form.errors as FieldErrors }, { status: 400 });
+  if ("errors" in form) return data<{ errors: FieldErrors }>({ errors: form.errors }, { status: 400 });
   const parsed = newStudyFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
-  if (!parsed.success) return json({ errors: parsed.error.flatten().fieldErrors as FieldErrors }, { status: 400 });
+  if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   let studyId: number;
   try {
     ({ studyId } = createStudy(db(), parsed.data));
   } catch (error) {
     if (!(error instanceof ImportError)) throw error;
-    return json({ errors: { responsesFile: [`Responses file ${error.message}`] } as FieldErrors }, { status: 400 });
+    return data<{ errors: FieldErrors }>({ errors: { responsesFile: [`Responses file ${error.message}`] } }, { status: 400 });
   }
   wakeGeneration();
   return redirect(`/studies/${studyId}/setup`);
@@ -53,8 +54,7 @@ export default function NewStudy() {
       <h1>New study</h1>
       {provider ? (
         <p className="muted">
-          Responses and variants are generated through the LLM provider at {provider.baseURL} in the background; you can watch them on the
-          next page.
+          Responses and variants are generated through the LLM provider at {provider.baseURL} in the background; you can watch them on the next page.
         </p>
       ) : (
         <OfflineBanner />
@@ -105,8 +105,8 @@ export default function NewStudy() {
           <label htmlFor="queriesFile">or upload a file</label>
           <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" {...invalid("queriesFile")} />
           <p className="hint">
-            CSV with a <code>text</code> column (optional <code>notes</code>), JSONL lines like <code>{'{"text": "…"}'}</code>, or text with one
-            query per line.
+            CSV with a <code>text</code> column (optional <code>notes</code>), JSONL lines like <code>{'{"text": "…"}'}</code>, or text with one query
+            per line.
           </p>
           <FieldError id="queriesFile-error" messages={errors.queriesFile} />
         </fieldset>
@@ -143,8 +143,8 @@ export default function NewStudy() {
             {...invalid("variantCount")}
           />
           <p className="hint">
-            The LLM rewrites the seed prompt in different directions (shorter, more structured, warmer…); rewrites that repeat an existing
-            prompt after normalising case and spacing are dropped. The seed joins the study too.
+            The LLM rewrites the seed prompt in different directions (shorter, more structured, warmer…); rewrites that repeat an existing prompt
+            after normalising case and spacing are dropped. The seed joins the study too.
           </p>
           <FieldError id="variantCount-error" messages={errors.variantCount} />
         </fieldset>
@@ -154,8 +154,8 @@ export default function NewStudy() {
           <label htmlFor="responsesFile">Responses file (JSONL)</label>
           <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" {...invalid("responsesFile")} />
           <p className="hint">
-            One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to
-            the study. The whole file is imported or none of it.
+            One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to the
+            study. The whole file is imported or none of it.
           </p>
           <FieldError id="responsesFile-error" messages={errors.responsesFile} />
         </fieldset>

@@ -70,7 +70,9 @@ describe("parseResponsesJsonl", () => {
     ]);
   });
   it("names the line of a missing field or bad id", () => {
-    expect(() => parseResponsesJsonl('{"prompt":"P","query":"Q","response":"R"}\n{"prompt":"P","query":"Q"}')).toThrow('line 2: needs a "response" field');
+    expect(() => parseResponsesJsonl('{"prompt":"P","query":"Q","response":"R"}\n{"prompt":"P","query":"Q"}')).toThrow(
+      'line 2: needs a "response" field',
+    );
     expect(() => parseResponsesJsonl('{"prompt_id":1.5,"query":"Q","response":"R"}')).toThrow('line 1: "prompt_id" must be a positive integer');
     expect(() => parseResponsesJsonl("\n\n")).toThrow("line 1: the file has no responses");
   });

@@ -60,7 +60,10 @@ export function parseCsv(content: string): { line: number; fields: string[] }[] 
     throw error;
   }
   // info.lines is the line a record ends on; a quoted field's own line breaks move its start back.
-  return parsed.map(({ record, info }) => ({ line: info.lines - record.reduce((breaks, field) => breaks + (field.match(LINE_BREAK) ?? []).length, 0), fields: record }));
+  return parsed.map(({ record, info }) => ({
+    line: info.lines - record.reduce((breaks, field) => breaks + (field.match(LINE_BREAK) ?? []).length, 0),
+    fields: record,
+  }));
 }
 
 const LINE_BREAK = /\r\n|\r|\n/g;
@@ -166,7 +169,10 @@ export function parsePromptBlocks(content: string): ParsedPrompt[] {
     if (isSeparator) blocks.push([]);
     else blocks[blocks.length - 1]!.push(line);
   }
-  return blocks.map((block) => block.join("\n").trim()).filter(Boolean).map((text) => ({ text, label: null }));
+  return blocks
+    .map((block) => block.join("\n").trim())
+    .filter(Boolean)
+    .map((text) => ({ text, label: null }));
 }
 
 /**

@@ -72,8 +72,7 @@ export function createDoubleThompsonPolicy(context: PolicyContext, options: Part
     for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
     return best;
   };
-  const drawMember = (random: () => number) =>
-    memberUtilities[settings.identicalMembers ? 0 : randomInt(random, memberUtilities.length)]!;
+  const drawMember = (random: () => number) => memberUtilities[settings.identicalMembers ? 0 : randomInt(random, memberUtilities.length)]!;
 
   return {
     name: "doublets",

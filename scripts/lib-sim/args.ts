@@ -25,7 +25,7 @@ export function parseFlags(argv: readonly string[]): Record<string, string | tru
 /** Validates flags against a zod object schema (make it z.strictObject so unknown flags are errors) with readable messages. */
 export function validateFlags<Schema extends z.ZodObject>(schema: Schema, flags: Record<string, string | true>, usage: string): z.infer<Schema> {
   const result = schema.safeParse(flags);
-  if (result.success) return result.data as z.infer<Schema>;
+  if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") return `unknown option(s): ${issue.keys.map((key) => `--${key}`).join(", ")}`;
     const name = issue.path.length > 0 ? `--${issue.path.join(".")}` : "arguments";
@@ -35,11 +35,16 @@ export function validateFlags<Schema extends z.ZodObject>(schema: Schema, flags:
 }
 
 export const positiveInteger = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be an integer`).positive(`${name} must be positive`);
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .positive(`${name} must be positive`);
 
-export const positiveNumber = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be positive`);
+export const positiveNumber = (name: string) => z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be positive`);
 
-export const commaList = z
-  .string()
-  .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
+export const commaList = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0),
+);

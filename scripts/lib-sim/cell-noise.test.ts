@@ -14,7 +14,13 @@ describe("excessZ", () => {
 describe("attainableCells", () => {
   it("meets every noiseless cell when the policy equals the best row", () => {
     const cells = [
-      { rows: [{ mean: 0.2, stdErr: 0 }, { mean: 0.1, stdErr: 0 }], oursStdErr: 0 },
+      {
+        rows: [
+          { mean: 0.2, stdErr: 0 },
+          { mean: 0.1, stdErr: 0 },
+        ],
+        oursStdErr: 0,
+      },
       { rows: [{ mean: 0, stdErr: 0 }], oursStdErr: 0 },
     ];
     expect(attainableCells(cells, 0, 10, mulberry32(1))).toEqual({ met: 2, significantMisses: 0 });

@@ -42,9 +42,14 @@ function vote(promptA: number, promptB: number, promptASide: "left" | "right", c
 describe("parseReplayLog", () => {
   it("maps votes to duels with a = the prompt shown on the left, like the app's engine; skips are left out", () => {
     const data = parseReplayLog(
-      [vote(12, 11, "left", "left"), vote(12, 11, "right", "left"), vote(13, 11, "left", "tie"), vote(11, 13, "left", "both_bad"), vote(11, 12, "left", "skip"), ""].join(
-        "\n",
-      ),
+      [
+        vote(12, 11, "left", "left"),
+        vote(12, 11, "right", "left"),
+        vote(13, 11, "left", "tie"),
+        vote(11, 13, "left", "both_bad"),
+        vote(11, 12, "left", "skip"),
+        "",
+      ].join("\n"),
     );
     expect(data.studyName).toBe("Replay study");
     expect(data.prompts.map((prompt) => prompt.id)).toEqual([11, 12, 13]);
@@ -61,9 +66,9 @@ describe("parseReplayLog", () => {
   });
 
   it("names every invalid line, and refuses a log mixing studies", () => {
-    expect(() => parseReplayLog([vote(11, 12, "left", "left"), "{oops", vote(11, 12, "left", "left").replace('"choice":"left"', '"choice":"up"')].join("\n"))).toThrow(
-      /line 2: not valid JSON[\s\S]*line 3: choice must be one of/,
-    );
+    expect(() =>
+      parseReplayLog([vote(11, 12, "left", "left"), "{oops", vote(11, 12, "left", "left").replace('"choice":"left"', '"choice":"up"')].join("\n")),
+    ).toThrow(/line 2: not valid JSON[\s\S]*line 3: choice must be one of/);
     const otherStudy = vote(11, 12, "left", "left").replace('"study_id":3', '"study_id":4');
     expect(() => parseReplayLog([vote(11, 12, "left", "left"), otherStudy].join("\n"))).toThrow(/line 2: study_id 4 differs from 3/);
   });

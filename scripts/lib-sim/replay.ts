@@ -28,7 +28,7 @@ export const replayArgsSchema = z.strictObject({
   policy: z
     .string({ error: "is required" })
     .refine(isPolicyName, { message: `must be one of ${POLICY_NAMES.join(", ")}, default` })
-    .transform((name) => name as PolicyName | "default"),
+    .transform((name) => name),
   seed: z.coerce.number({ error: "--seed must be a number" }).int("--seed must be an integer").default(1),
   samples: positiveInteger("--samples").default(200),
 });

@@ -29,7 +29,7 @@ describe("annotating the demo study in a real browser", () => {
     await page.screenshot({ path: screenshotPath("annotate-before-vote.png"), fullPage: true });
     await page.keyboard.press("ArrowLeft");
     await page.waitForFunction(
-      (previous) => (document.querySelector('input[name="assignmentId"]') as HTMLInputElement | null)?.value !== previous,
+      (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== previous,
       firstAssignment,
     );
 

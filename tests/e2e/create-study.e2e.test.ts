@@ -10,7 +10,7 @@ function newestStudyId(app: RunningApp): number {
 }
 
 /** Joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote. */
-async function annotateOnePair(page: Page, app: RunningApp, studyId: number) {
+async function annotateOnePair(page: Page, app: RunningApp) {
   await page.getByRole("link", { name: /annotate this study/i }).click();
   await page.getByLabel("Display name").fill("Owner Tester");
   await page.getByRole("button", { name: /continue/i }).click();
@@ -19,7 +19,7 @@ async function annotateOnePair(page: Page, app: RunningApp, studyId: number) {
   const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
   await page.keyboard.press("ArrowLeft");
   await page.waitForFunction(
-    (previous) => (document.querySelector('input[name="assignmentId"]') as HTMLInputElement | null)?.value !== String(previous),
+    (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== String(previous),
     assignmentId,
   );
   return readAppDatabase(app, (db) =>
@@ -70,7 +70,7 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     });
     await page.getByText("All responses ready").waitFor();
     // The page revalidated when the variants arrived: seed + 3 generated prompts are listed.
-    await expect.poll(() => page.locator("table.data-table tbody tr").count(), { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => page.locator("table.data-table tbody tr").count(), { timeout: 30_000 }).toBe(4);
     await page.screenshot({ path: screenshotPath("setup-done.png"), fullPage: true });
 
     const counts = readAppDatabase(suite.app, (db) => ({
@@ -85,10 +85,12 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     ]);
     expect(counts.responses).toEqual([{ status: "ready", n: 12 }]);
     await expect
-      .poll(() => readAppDatabase(suite.app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)))
+      .poll(() =>
+        readAppDatabase(suite.app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)),
+      )
       .toEqual(["fake-embed"]);
 
-    expect(await annotateOnePair(page, suite.app, studyId)).toEqual({ choice: "left", studyId });
+    expect(await annotateOnePair(page, suite.app)).toEqual({ choice: "left", studyId });
   });
 });
 
@@ -120,7 +122,9 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
 
     const line = (prompt: string, query: string, response: string) => JSON.stringify({ prompt, query, response });
     const broken = [line("Be brief.", "What is Eco mode?", "Saves energy."), line("Unknown", "What is Eco mode?", "x")].join("\n");
-    await page.getByLabel("Responses file (JSONL)").setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(broken) });
+    await page
+      .getByLabel("Responses file (JSONL)")
+      .setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(broken) });
     await page.getByRole("button", { name: "Import responses" }).click();
     await page.getByText('line 2: no prompt in this study matches "Unknown". Nothing was imported.').waitFor();
 
@@ -130,13 +134,15 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
       line("Be thorough,\n\nwith examples.", "What is Eco mode?", "Eco mode lowers heating setpoints, **for example** …"),
       line("be thorough,\n\nwith   examples.", "How do I reset it?", "1. Open Settings\n2. Choose Reset"),
     ].join("\n");
-    await page.getByLabel("Responses file (JSONL)").setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(jsonl) });
+    await page
+      .getByLabel("Responses file (JSONL)")
+      .setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(jsonl) });
     await page.getByRole("button", { name: "Import responses" }).click();
     await page.getByText("Imported 4 responses.").waitFor();
     await page.waitForFunction(() => document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") === "100");
     await page.screenshot({ path: screenshotPath("setup-offline-imported.png"), fullPage: true });
 
-    expect(await annotateOnePair(page, suite.app, studyId)).toEqual({ choice: "left", studyId });
+    expect(await annotateOnePair(page, suite.app)).toEqual({ choice: "left", studyId });
 
     // The setup page's own forms: an empty post names its field; paste a query; upload a prompt file.
     await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
@@ -145,7 +151,9 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.getByLabel("Paste queries, one per line").fill("Why is my display blank?");
     await page.getByRole("button", { name: "Add queries" }).click();
     await page.getByText("Added 1 query; 2 responses queued.").waitFor();
-    await page.locator("#promptsFile").setInputFiles({ name: "prompts.txt", mimeType: "text/plain", buffer: Buffer.from("Answer like a patient technician.") });
+    await page
+      .locator("#promptsFile")
+      .setInputFiles({ name: "prompts.txt", mimeType: "text/plain", buffer: Buffer.from("Answer like a patient technician.") });
     await page.getByRole("button", { name: "Add prompts" }).click();
     await page.getByText("Added 1 prompt; 3 responses queued.").waitFor();
     expect(readAppDatabase(suite.app, (db) => db.prepare("select count(*) from prompts where study_id = ?").pluck().get(studyId))).toBe(3);

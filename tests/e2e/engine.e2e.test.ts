@@ -3,7 +3,6 @@ import { ApiAnnotator } from "../helpers/api-annotator";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
-
 describe("the engine drives the study end to end", () => {
   let app: RunningApp;
   let studyId: number;
@@ -11,9 +10,12 @@ describe("the engine drives the study end to end", () => {
   let favouriteResponses: Set<string>;
 
   beforeAll(async () => {
-    app = await startApp();
+    app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" });
     studyId = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
-    favourite = readAppDatabase(app, (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number);
+    favourite = readAppDatabase(
+      app,
+      (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number,
+    );
     favouriteResponses = new Set(
       readAppDatabase(app, (db) => db.prepare("select content from responses where prompt_id = ?").pluck().all(favourite) as string[]),
     );
@@ -37,7 +39,10 @@ describe("the engine drives the study end to end", () => {
         await page.getByRole("article", { name: "Left response" }).waitFor();
         const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
         const pair = readAppDatabase(app, (db) =>
-          db.prepare("select min(prompt_a_id, prompt_b_id) || '-' || max(prompt_a_id, prompt_b_id) from assignments where id = ?").pluck().get(assignmentId),
+          db
+            .prepare("select min(prompt_a_id, prompt_b_id) || '-' || max(prompt_a_id, prompt_b_id) from assignments where id = ?")
+            .pluck()
+            .get(assignmentId),
         ) as string;
         pairs.push(pair);
       }
@@ -49,30 +54,45 @@ describe("the engine drives the study end to end", () => {
     }
   });
 
-  it("converges on the prompt a scripted annotator prefers, and the dashboard shows it", async () => {
+  it("converges on the prompt a scripted annotator prefers, with pairs the engine chose, and the dashboard shows it", async () => {
     const annotator = new ApiAnnotator(app.url, studyId);
     await annotator.signIn("Scripted");
-    for (let vote = 0; vote < 60; vote++) {
+    const firstAssignment = readAppDatabase(app, (db) => db.prepare("select coalesce(max(id), 0) from assignments").pluck().get() as number);
+    const voteBudget = 60;
+    for (let vote = 0; vote < voteBudget; vote++) {
+      // As a person's pause between votes would, this lets the engine take in the last vote and propose
+      // the next pairs: without it every pair at API speed is the random fallback (requests never wait for
+      // the engine). It waits for that state, however long the machine takes, never for a fixed time.
+      await annotator.engineIdle();
       const pair = await annotator.nextPair();
       const leftIsFavourite = favouriteResponses.has(pair.left);
       const rightIsFavourite = favouriteResponses.has(pair.right);
       // Otherwise a consistent but arbitrary taste: the shorter answer.
       const choice = leftIsFavourite ? "left" : rightIsFavourite ? "right" : pair.left.length <= pair.right.length ? "left" : "right";
       expect((await annotator.vote(pair.assignmentId, choice)).status).toBe("recorded");
-      // A pause, as a person's would be, lets the engine refit and choose the next pairs; at API speed every pair is
-      // the random fallback (requests never wait for the engine), and 60 random duels do not always single out the
-      // favourite from the prompt with the shortest answers.
-      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const engineChosen = readAppDatabase(app, (db) =>
-      db.prepare("select count(*) from assignments a join votes v on v.assignment_id = a.id where a.study_id = ? and a.policy = 'duet'").pluck().get(studyId),
-    ) as number;
-    expect(engineChosen).toBeGreaterThan(0);
+    const policies = readAppDatabase(
+      app,
+      (db) =>
+        db
+          .prepare("select a.policy from assignments a join votes v on v.assignment_id = a.id where a.study_id = ? and a.id > ?")
+          .pluck()
+          .all(studyId, firstAssignment) as string[],
+    );
+    expect(policies).toHaveLength(voteBudget);
+    // Every pair came from the engine's proposals, none from the random fallback.
+    expect(policies.filter((policy) => policy === "duet")).toHaveLength(voteBudget);
     const votes = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId));
     await expect
-      .poll(() => readAppDatabase(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
-        timeout: 20_000,
-      })
+      .poll(
+        () =>
+          readAppDatabase(app, (db) =>
+            db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId),
+          ),
+        {
+          timeout: 60_000,
+        },
+      )
       .toBe(votes);
     const recommended = readAppDatabase(app, (db) =>
       db.prepare("select recommended_prompt_id from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId),
@@ -90,7 +110,9 @@ describe("the engine drives the study end to end", () => {
       await page.getByRole("img", { name: "Convergence chart" }).waitFor();
       // Each snapshot with a P(best) is marked on the curve (they can be few and far apart).
       const markers = await page.locator('svg[aria-label="Convergence chart"] circle').count();
-      const snapshots = readAppDatabase(app, (db) => db.prepare("select count(*) from engine_snapshots where study_id = ? and p_best is not null").pluck().get(studyId)) as number;
+      const snapshots = readAppDatabase(app, (db) =>
+        db.prepare("select count(*) from engine_snapshots where study_id = ? and p_best is not null").pluck().get(studyId),
+      ) as number;
       expect(markers).toBeGreaterThan(0);
       expect(markers).toBeLessThanOrEqual(snapshots);
       await page.getByRole("table", { name: "Win matrix" }).waitFor();
@@ -111,9 +133,15 @@ describe("the engine drives the study end to end", () => {
     const pair = await annotator.nextPair();
     expect((await annotator.vote(pair.assignmentId, "tie")).status).toBe("recorded");
     await expect
-      .poll(() => readAppDatabase(app, (db) => db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId)), {
-        timeout: 20_000,
-      })
+      .poll(
+        () =>
+          readAppDatabase(app, (db) =>
+            db.prepare("select vote_count from engine_snapshots where study_id = ? order by id desc limit 1").pluck().get(studyId),
+          ),
+        {
+          timeout: 60_000,
+        },
+      )
       .toBe(votesBefore + 1);
     const policy = readAppDatabase(app, (db) => db.prepare("select policy from assignments where id = ?").pluck().get(pair.assignmentId));
     expect(["duet", "random"]).toContain(policy);

@@ -17,7 +17,7 @@ describe("exporting from the study page in a real browser", () => {
       const at = new Date("2025-05-01T09:00:00.000Z");
       seedVotes(connection.db, studyId, [
         { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at, latencyMs: 900 },
-        { annotator: "Grace", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "left", at, comment: "=cmd, \"quoted\"" },
+        { annotator: "Grace", promptA: 2, promptB: 3, query: 1, leftIsA: false, choice: "left", at, comment: '=cmd, "quoted"' },
         { annotator: "Grace", promptA: 4, promptB: 5, query: 2, leftIsA: true, choice: "tie", at },
       ]);
     } finally {
@@ -34,12 +34,13 @@ describe("exporting from the study page in a real browser", () => {
     await page.getByLabel(/System message/).selectOption("chosen-prompt");
     await page.screenshot({ path: screenshotPath("export-page.png"), fullPage: true });
 
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.getByRole("button", { name: /TRL conversational/ }).click(),
-    ]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /TRL conversational/ }).click()]);
     expect(download.suggestedFilename()).toBe(`study-${studyId}-trl-conversational.jsonl`);
-    const lines = fs.readFileSync((await download.path())!, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+    const lines = fs
+      .readFileSync(await download.path(), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(2);
     for (const line of lines) {
       expect(line.prompt.map((message: { role: string }) => message.role)).toEqual(["system", "user"]);
@@ -50,12 +51,14 @@ describe("exporting from the study page in a real browser", () => {
     // The same page, another button: the raw log, ties included, formula-like comment neutralised.
     const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /Raw log \(CSV\)/ }).click()]);
     expect(csvDownload.suggestedFilename()).toBe(`study-${studyId}-raw.csv`);
-    const csv = fs.readFileSync((await csvDownload.path())!, "utf8");
+    const csv = fs.readFileSync(await csvDownload.path(), "utf8");
     expect(csv.split("\r\n")[0]).toMatch(/^vote_id,study_id,study_name,annotator_id,annotator_name,query_id,query,/);
     expect(csv).toContain(`"'=cmd, ""quoted"""`);
     expect(csv).toContain(",tie,");
     // The browser's bytes are those of a plain HTTP GET with the same parameters (what the CLI writes too).
-    const direct = await fetch(`${suite.app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`);
+    const direct = await fetch(
+      `${suite.app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`,
+    );
     expect(await direct.text()).toBe(csv);
   });
 
@@ -65,7 +68,7 @@ describe("exporting from the study page in a real browser", () => {
     const files = new Map<string, string>();
     for (const name of [/TRL standard/, /TRL conversational/, /OpenAI preference/, /Raw log \(CSV\)/, /Raw log \(JSONL\)/]) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name }).click()]);
-      files.set(download.suggestedFilename(), fs.readFileSync((await download.path())!, "utf8"));
+      files.set(download.suggestedFilename(), fs.readFileSync(await download.path(), "utf8"));
     }
     expect([...files.keys()]).toEqual(
       ["trl.jsonl", "trl-conversational.jsonl", "openai-preference.jsonl", "raw.csv", "raw.jsonl"].map((suffix) => `study-${studyId}-${suffix}`),
@@ -76,7 +79,9 @@ describe("exporting from the study page in a real browser", () => {
     const connection = openDatabase(suite.app.databasePath);
     const emptyStudyId = Number(
       connection.db.$client
-        .prepare("insert into studies (name, task, model, temperature, max_tokens, seed) select name, task, model, temperature, max_tokens, seed from studies where id = ?")
+        .prepare(
+          "insert into studies (name, task, model, temperature, max_tokens, seed) select name, task, model, temperature, max_tokens, seed from studies where id = ?",
+        )
         .run(studyId).lastInsertRowid,
     );
     connection.close();

@@ -51,6 +51,16 @@ export class ApiAnnotator {
     return this.sendVote({ assignmentId, choice, next: true });
   }
 
+  /**
+   * Resolves once the study's engine has taken in every committed vote and proposed its next pairs
+   * (the app must run with PROMPTDUEL_TEST_HOOKS=1): a test waits for this state, never a fixed time.
+   */
+  async engineIdle(): Promise<{ round: number; policy: string }> {
+    const response = await this.post(`/api/test/studies/${this.studyId}/engine-idle`);
+    if (response.status !== 200) throw new Error(`engine-idle failed: ${response.status} ${response.body}`);
+    return JSON.parse(response.body);
+  }
+
   close(): void {
     this.agent.destroy();
   }
@@ -74,7 +84,9 @@ export class ApiAnnotator {
         (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
+          response.on("end", () =>
+            resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }),
+          );
           response.on("error", reject);
         },
       );

@@ -35,7 +35,7 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
   });
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app did not start within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`app did not start within 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = output.match(/listening on (http:\/\/localhost:\d+)/);
@@ -44,8 +44,8 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
         resolve(match[1]!.replace("localhost", "127.0.0.1"));
       }
     };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
     child.on("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`app exited with ${code} before listening:\n${output}`));
