@@ -46,9 +46,9 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`app exited with ${code} before listening:\n${output}`));
+      reject(new Error(`app exited (${signal ? `signal ${signal}` : `code ${code}`}) before listening:\n${output}`));
     });
   });
   return {
