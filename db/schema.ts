@@ -9,11 +9,16 @@ const createdAt = () =>
     .notNull()
     .default(sql`(unixepoch('subsec') * 1000)`);
 
-export const STUDY_STATUSES = ["draft", "running", "done"] as const;
+// draft: being set up, no annotation yet; running: annotators get pairs; paused: annotators are told to
+// come back later; closed: complete (by the owner, or by the stopping rule when closeOnConvergence);
+// archived: closed and hidden from the studies list by default.
+export const STUDY_STATUSES = ["draft", "running", "paused", "closed", "archived"] as const;
+export const CLOSED_REASONS = ["owner", "converged"] as const;
 export const PROMPT_SOURCES = ["manual", "imported", "generated", "mutated"] as const;
 export const RESPONSE_STATUSES = ["pending", "ready", "error"] as const;
 export const USER_ROLES = ["owner", "annotator"] as const;
-export const ASSIGNMENT_STATUSES = ["open", "answered", "expired"] as const;
+// withdrawn: its vote was undone and the pair handed out again as a new assignment; a late vote on it is refused.
+export const ASSIGNMENT_STATUSES = ["open", "answered", "expired", "withdrawn"] as const;
 export const VOTE_CHOICES = ["left", "right", "tie", "both_bad", "skip"] as const;
 
 export type VoteChoice = (typeof VOTE_CHOICES)[number];
@@ -31,6 +36,16 @@ export const studies = sqliteTable("studies", {
   warmupPairs: integer("warmup_pairs").notNull().default(5),
   explorationWeight: real("exploration_weight").notNull().default(1),
   status: text("status", { enum: STUDY_STATUSES }).notNull().default("running"),
+  // Why a closed (or archived) study was closed; null while it never was.
+  closedReason: text("closed_reason", { enum: CLOSED_REASONS }),
+  // The stopping rule closes the study when it fires (annotators then see "complete").
+  closeOnConvergence: integer("close_on_convergence", { mode: "boolean" }).notNull().default(true),
+  // Owner-written instructions for annotators (markdown, rendered safely), shown on the annotate page.
+  guidelines: text("guidelines"),
+  // Votes the owner hopes for from each annotator; null = no goal shown.
+  annotatorGoal: integer("annotator_goal"),
+  // Tell the annotator which prompt won after each vote (Arena style). Off by default: it can bias later votes.
+  revealWinner: integer("reveal_winner", { mode: "boolean" }).notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -70,6 +85,8 @@ export const queries = sqliteTable(
     text: text("text").notNull(),
     // What a good answer must do; shown to owners, optional.
     notes: text("notes"),
+    // A disabled query leaves pair selection; its responses and votes stay (marked in exports).
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex("queries_study_text_unique").on(table.studyId, table.text)],
@@ -171,11 +188,19 @@ export const assignments = sqliteTable(
       .where(sql`status = 'open'`),
     // An annotator's latest assignment in a study (which is their open one, if any): rowid order.
     index("assignments_annotator_idx").on(table.annotatorId, table.studyId),
+    // Fresh pairs first: who already answered which query of a prompt pair, index-only (prompt ids are
+    // unique across studies, so no study column is needed).
+    index("assignments_answered_pair_idx")
+      .on(table.promptAId, table.promptBId, table.queryId, table.annotatorId)
+      .where(sql`status = 'answered'`),
   ],
 );
 
 /** The open assignments, as a literal the planner can match to the partial indexes (a bound 'open' cannot). */
 export const assignmentIsOpen = sql`${assignments.status} = 'open'`;
+
+/** The answered assignments, as a literal the planner can match to assignments_answered_pair_idx. */
+export const assignmentIsAnswered = sql`${assignments.status} = 'answered'`;
 
 export const votes = sqliteTable(
   "votes",
@@ -198,7 +223,12 @@ export const votes = sqliteTable(
     latencyMs: integer("latency_ms"),
     createdAt: createdAt(),
   },
-  (table) => [uniqueIndex("votes_assignment_unique").on(table.assignmentId), index("votes_study_idx").on(table.studyId, table.id)],
+  (table) => [
+    uniqueIndex("votes_assignment_unique").on(table.assignmentId),
+    index("votes_study_idx").on(table.studyId, table.id),
+    // An annotator's votes in a study: their "N done" counter and their latest vote (undo), in id order.
+    index("votes_annotator_idx").on(table.annotatorId, table.studyId),
+  ],
 );
 
 export interface PromptStat {

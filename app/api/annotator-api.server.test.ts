@@ -56,7 +56,18 @@ describe("annotator JSON API", () => {
       expect(answer.status).toBe("recorded");
       expect(answer.next!.assignmentId).not.toBe(pair.assignmentId);
       expect(voteCount()).toBe(before + 1);
-      expect(await annotator.vote(pair.assignmentId, "right")).toEqual({ status: "duplicate" });
+      expect(await annotator.vote(pair.assignmentId, "left")).toEqual({ status: "duplicate", recordedChoice: "left" });
+      // A stale tab's different choice is refused with 409 and the choice that counts.
+      const cookie = annotator.sessionCookie();
+      const stale = await call("POST", `/api/studies/${studyId}/votes`, {
+        cookie,
+        body: JSON.stringify({ assignmentId: pair.assignmentId, choice: "right" }),
+        contentType: "application/json",
+      });
+      expect(stale).toMatchObject({
+        status: 409,
+        json: { status: "conflict", recordedChoice: "left", error: expect.stringContaining("not counted") },
+      });
       expect(voteCount()).toBe(before + 1);
       const stored = db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()!;
       expect(stored.choice).toBe("left");

@@ -3,7 +3,9 @@ import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
+import { annotationAvailability } from "~/models/study-lifecycle.server";
 import { getStudy } from "~/models/study.server";
+import { AVAILABILITY_MESSAGES } from "~/utils/annotate";
 import { createAnnotator } from "~/models/user.server";
 import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
 import { annotatorFromCookie, commitSession, getSessionFromCookie } from "~/session.server";
@@ -15,10 +17,15 @@ import { JoinFormSchema, StudyIdParamSchema } from "~/utils/forms";
  * cookie and the same model functions as the pages; only the HTTP plumbing differs.
  *
  *   POST /api/session {"displayName"}               → 201 {annotatorId, displayName} + Set-Cookie
- *   POST /api/studies/:id/assignments               → 200 the next blind pair {assignmentId, query, left, right}
+ *   POST /api/studies/:id/assignments               → 200 the next blind pair {assignmentId, query, left, right};
+ *        409 {error, studyStatus} when the study is not running (draft, paused, closed, archived) or has no pair
  *   POST /api/studies/:id/votes {"assignmentId", "choice", "comment"?, "latencyMs"?, "next"?}
- *        → 201 {status: "recorded"} or 200 {status: "duplicate"} (a repeat counts once); with
- *          "next": true the answer also carries the annotator's next pair (or null), saving a request.
+ *        → 201 {status: "recorded"};
+ *          200 {status: "duplicate", recordedChoice}: the pair was already answered with this same choice (counted once);
+ *          409 {status: "conflict", recordedChoice, error}: already answered with another choice (a stale tab), this one
+ *              was ignored;
+ *          409 {status: "withdrawn", error}: that vote was undone and the pair handed out again, this one was ignored;
+ *          with "next": true the answer also carries the annotator's next pair (or null), saving a request.
  */
 export interface ApiRequest {
   method: string;
@@ -95,7 +102,13 @@ async function nextPair(request: ApiRequest, [studyParam]: string[]): Promise<Ap
   const annotator = await requireAnnotator(request);
   const studyId = requireStudyId(studyParam);
   const pair = assignPair(studyId, annotator.id);
-  if (!pair) throw new ApiError(409, "No pair with two ready responses is available in this study yet");
+  if (!pair) {
+    const status = getStudy(studyId)!.status;
+    const availability = annotationAvailability(status);
+    const message =
+      availability === "open" ? "No pair with two ready responses is available in this study yet" : AVAILABILITY_MESSAGES[availability].title;
+    throw new ApiError(409, message, { studyStatus: status });
+  }
   return { status: 200, body: pair };
 }
 
@@ -107,14 +120,33 @@ async function vote(request: ApiRequest, [studyParam]: string[]): Promise<ApiRes
   // request's SQLite time under load (bench:server profile).
   const { result, nextPair } = db().transaction(() => {
     const result = recordVote(studyId, annotator.id, input);
-    const counted = result.status === "recorded" || result.status === "duplicate";
-    return { result, nextPair: next && counted ? assignPair(studyId, annotator.id) : undefined };
+    const answered = result.status !== "not_found" && result.status !== "forbidden";
+    return { result, nextPair: next && answered ? assignPair(studyId, annotator.id) : undefined };
   });
   if (result.status === "not_found") throw new ApiError(404, "Assignment not found in this study");
   if (result.status === "forbidden") throw new ApiError(403, "This assignment belongs to another annotator");
   if (result.status === "recorded") getStudyEngine(studyId).requestUpdate();
-  const body = next ? { status: result.status, next: nextPair } : { status: result.status };
-  return { status: result.status === "recorded" ? 201 : 200, body };
+  const withNext = (body: Record<string, unknown>) => (next ? { ...body, next: nextPair } : body);
+  switch (result.status) {
+    case "recorded":
+      return { status: 201, body: withNext({ status: "recorded" }) };
+    case "duplicate":
+      return { status: 200, body: withNext({ status: "duplicate", recordedChoice: result.recordedChoice }) };
+    case "conflict":
+      return {
+        status: 409,
+        body: withNext({
+          status: "conflict",
+          recordedChoice: result.recordedChoice,
+          error: `This pair was already answered with "${result.recordedChoice}"; this "${input.choice}" was not counted`,
+        }),
+      };
+    case "withdrawn":
+      return {
+        status: 409,
+        body: withNext({ status: "withdrawn", error: "This vote was undone and the pair handed out again; this one was not counted" }),
+      };
+  }
 }
 
 async function engineIdle(_request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
+import { assignmentIsAnswered, assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
@@ -15,22 +15,25 @@ type Transaction = Parameters<Parameters<ReturnType<typeof db>["transaction"]>[0
 
 /**
  * The assignment this annotator should answer next in this study: their open, unexpired one if
- * any, else a new one. Returns null when the study has no pair whose two responses are ready.
+ * any, else a new one. Returns null when the study is not running or has no pair whose two
+ * responses are ready.
  *
  * The pair is the engine's: the first of its proposed pairs (computed in the worker, with the
  * pairs already handed out counted as pending) not handed out yet, that no other annotator holds
- * right now and that is not the duel this annotator just answered. No LLM call and no training
- * happens here; before the engine's first fit, or when every proposal is taken, the pair is uniform
- * random over the pairs whose responses are ready (recorded with policy "random"), by rejection
- * sampling, or by a full scan on sparse studies. The query is drawn uniformly among those where
- * both prompts' responses are ready.
+ * right now, that is not the duel this annotator just answered, whose prompts are enabled, and that
+ * has a query this annotator has not answered on it yet (fresh pairs first). No LLM call and no
+ * training happens here; before the engine's first fit, or when no proposal is usable, the pair is
+ * uniform random over the pairs with a fresh ready query (recorded with policy "random"), by
+ * rejection sampling, or by a full scan on sparse studies. Only when this annotator has answered
+ * every usable combination does a (query, pair) come back to them. The query is the least-annotated
+ * of the pair's fresh ready queries (ties at random), so coverage spreads over the queries.
  */
 export function assignNextPair(studyId: number, annotatorId: number, options: AssignOptions = {}) {
   const now = options.now ?? new Date();
   const random = options.random ?? Math.random;
   const statements = hotStatements();
   const study = getStudy(studyId);
-  if (!study) return null;
+  if (!study || study.status !== "running") return null;
   const engine = getStudyEngine(studyId);
   const assignment = db().transaction((tx) => {
     statements.expire.run({ studyId, now: now.getTime() });
@@ -39,47 +42,64 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     if (latest?.status === "open") return { row: latest, created: false };
 
     const settingsHash = generationSettingsHash(study);
+    const usable = usableItems(studyId);
     const lastPair = latest ? pairKey(latest.promptAId, latest.promptBId) : null;
     const isLastPair = (pair: ProposedPair) => pairKey(pair.promptAId, pair.promptBId) === lastPair;
     const isHeld = (pair: ProposedPair) => statements.heldPair.get({ studyId, a: pair.promptAId, b: pair.promptBId }) !== undefined;
-    let choices: number[] = [];
-    let proposal: ProposedPair | null = null;
+    const readyFor = (pair: ProposedPair) => commonReadyQueries(pair, settingsHash).filter((queryId) => !usable.inactiveQueries.has(queryId));
+    let chosen: { pair: ProposedPair; query: QueryChoice; engine: boolean } | null = null;
+    // The engine's pair whose every query this annotator has answered: served only if nothing fresh exists.
+    let staleProposal: { pair: ProposedPair; query: QueryChoice } | null = null;
     for (const { index, pair } of engine.openProposals()) {
       if (isLastPair(pair)) continue;
-      // Handed out (or unusable) for everyone: later requests skip it without a lookup.
+      const usableForAll = usable.activePrompts.has(pair.promptAId) && usable.activePrompts.has(pair.promptBId) && !isHeld(pair);
+      const ready = usableForAll ? readyFor(pair) : [];
+      if (ready.length === 0) {
+        // Unusable for everyone: later requests skip it without a lookup.
+        engine.retireProposal(index);
+        continue;
+      }
+      const query = chooseQuery(pair, ready, annotatorId, random);
+      if (!query.fresh) {
+        // Stale for this annotator only: another annotator may still take it.
+        staleProposal ??= { pair, query };
+        continue;
+      }
+      // Handed out: skipped by every later request until the next selection.
       engine.retireProposal(index);
-      if (isHeld(pair)) continue;
-      choices = commonReadyQueries(pair, settingsHash);
-      if (choices.length > 0) {
-        proposal = pair;
-        break;
+      chosen = { pair, query, engine: true };
+      break;
+    }
+    if (!chosen) {
+      const avoid = (candidate: ProposedPair) => isLastPair(candidate) || isHeld(candidate);
+      const sampled = sampleFreshPair(studyId, usable, random, avoid, (pair) => {
+        const ready = readyFor(pair);
+        return ready.length > 0 ? chooseQuery(pair, ready, annotatorId, random) : null;
+      });
+      if (sampled) chosen = { ...sampled, engine: false };
+    }
+    if (!chosen) {
+      const avoid = new Set(statements.held.all({ studyId }).map(({ a, b }) => pairKey(a, b)));
+      if (lastPair) avoid.add(lastPair);
+      const decided = new Set(statements.decidedBy.all({ studyId, annotatorId }).map((row) => decidedKey(row.a, row.b, row.queryId)));
+      const pair = randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, avoid, decided);
+      if (pair && (pair.fresh || !staleProposal)) {
+        chosen = { pair: pair.pair, query: chooseQuery(pair.pair, readyFor(pair.pair), annotatorId, random), engine: false };
+      } else if (staleProposal) {
+        chosen = { ...staleProposal, engine: true };
       }
     }
-    let pair = proposal;
-    if (!pair) {
-      const sampled = sampleReadyPair(studyId, settingsHash, random, (candidate) => isLastPair(candidate) || isHeld(candidate));
-      if (sampled) {
-        pair = sampled.pair;
-        choices = sampled.queries;
-      } else {
-        const avoid = new Set(statements.held.all({ studyId }).map(({ a, b }) => pairKey(a, b)));
-        if (lastPair) avoid.add(lastPair);
-        pair = randomReadyPair(readyQueriesByPrompt(tx, studyId, settingsHash), random, avoid);
-        if (!pair) return null;
-        choices = commonReadyQueries(pair, settingsHash);
-      }
-    }
-    const queryId = choices[Math.floor(random() * choices.length)]!;
+    if (!chosen) return null;
     const row = statements.insert.get({
       studyId,
       annotatorId,
-      promptAId: pair.promptAId,
-      promptBId: pair.promptBId,
-      queryId,
+      promptAId: chosen.pair.promptAId,
+      promptBId: chosen.pair.promptBId,
+      queryId: chosen.query.queryId,
       leftIsA: random() < 0.5,
       issuedAt: now,
       expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
-      policy: proposal ? engine.policy : "random",
+      policy: chosen.engine ? engine.policy : "random",
       engineRound: engine.round(),
     });
     return { row, created: true };
@@ -88,6 +108,43 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
   // A new pending pair changes what the policy should propose to the next annotator.
   if (assignment.created) engine.requestUpdate();
   return assignment.row;
+}
+
+interface QueryChoice {
+  queryId: number;
+  /** False when this annotator has already answered this query on this pair (a repeat). */
+  fresh: boolean;
+}
+
+/**
+ * The query to show with a pair, among its ready ones: those this annotator has not answered on the
+ * pair first, and among them the least answered by anyone (ties at random), so coverage spreads.
+ * One lookup on assignments_answered_pair_idx: O(answers on this pair). `ready` must not be empty.
+ */
+function chooseQuery(pair: ProposedPair, ready: number[], annotatorId: number, random: () => number): QueryChoice {
+  const answers = hotStatements().answersOnPair.all({ a: pair.promptAId, b: pair.promptBId });
+  const answered = new Map<number, number>();
+  const mine = new Set<number>();
+  for (const { queryId, annotatorId: by } of answers) {
+    answered.set(queryId, (answered.get(queryId) ?? 0) + 1);
+    if (by === annotatorId) mine.add(queryId);
+  }
+  const fresh = ready.filter((queryId) => !mine.has(queryId));
+  const pool = fresh.length > 0 ? fresh : ready;
+  let fewest = Infinity;
+  let least: number[] = [];
+  for (const queryId of pool) {
+    const times = answered.get(queryId) ?? 0;
+    if (times < fewest) {
+      fewest = times;
+      least = [queryId];
+    } else if (times === fewest) least.push(queryId);
+  }
+  return { queryId: least[Math.floor(random() * least.length)]!, fresh: fresh.length > 0 };
+}
+
+function decidedKey(a: number, b: number, queryId: number): string {
+  return `${pairKey(a, b)}|${queryId}`;
 }
 
 /** The annotator's open, unexpired assignment in this study, if any (read-only). */
@@ -100,14 +157,22 @@ function pairKey(a: number, b: number): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
 }
 
-/** prompt id → ids of the queries for which that active prompt has a ready response (current settings). */
+/** prompt id → ids of the enabled queries for which that enabled prompt has a ready response (current settings). */
 function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: string): Map<number, Set<number>> {
   const rows = tx
     .select({ promptId: responses.promptId, queryId: responses.queryId })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
     .innerJoin(queries, eq(queries.id, responses.queryId))
-    .where(and(eq(prompts.studyId, studyId), eq(prompts.active, true), responseIsReady, eq(responses.settingsHash, settingsHash)))
+    .where(
+      and(
+        eq(prompts.studyId, studyId),
+        eq(prompts.active, true),
+        eq(queries.active, true),
+        responseIsReady,
+        eq(responses.settingsHash, settingsHash),
+      ),
+    )
     .orderBy(responses.promptId, responses.queryId)
     .all();
   const byPrompt = new Map<number, Set<number>>();
@@ -187,6 +252,31 @@ function hotStatements() {
       .from(assignments)
       .where(and(eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsOpen))
       .prepare(),
+    // Who answered which query of a pair, either orientation (index-only on assignments_answered_pair_idx).
+    answersOnPair: database
+      .select({ queryId: assignments.queryId, annotatorId: assignments.annotatorId })
+      .from(assignments)
+      .where(
+        and(
+          assignmentIsAnswered,
+          inArray(assignments.promptAId, [sql.placeholder("a"), sql.placeholder("b")]),
+          inArray(assignments.promptBId, [sql.placeholder("a"), sql.placeholder("b")]),
+        ),
+      )
+      .prepare(),
+    // Every (pair, query) this annotator answered in the study: only for the full scan of sparse studies.
+    decidedBy: database
+      .select({ a: assignments.promptAId, b: assignments.promptBId, queryId: assignments.queryId })
+      .from(assignments)
+      .where(
+        and(eq(assignments.annotatorId, sql.placeholder("annotatorId")), eq(assignments.studyId, sql.placeholder("studyId")), assignmentIsAnswered),
+      )
+      .prepare(),
+    inactiveQueryIds: database
+      .select({ id: queries.id })
+      .from(queries)
+      .where(and(eq(queries.studyId, sql.placeholder("studyId")), eq(queries.active, false)))
+      .prepare(),
     readyQueries: database
       .select({ queryId: responses.queryId })
       .from(responses)
@@ -204,12 +294,20 @@ function commonQueries(readyQueries: Map<number, Set<number>>, pair: ProposedPai
 }
 
 /**
- * Rejection sampling of a uniformly random pair of active prompts that share a ready query and is
- * not to `avoid` (held by someone, or just answered), with a few indexed lookups per draw: O(1) expected
- * when most responses are ready. Null after 32 misses, where the caller falls back to the full scan.
+ * Rejection sampling of a uniformly random pair of enabled prompts that has a fresh ready query for
+ * this annotator (`queryFor` answers the pair's best query, or null without a ready one) and is not to
+ * `avoid` (held by someone, or just answered), with a few indexed lookups per draw: O(1) expected when
+ * most responses are ready and most combinations are fresh. Null after 32 misses, where the caller
+ * falls back to the full scan.
  */
-function sampleReadyPair(studyId: number, settingsHash: string, random: () => number, avoid: (pair: ProposedPair) => boolean) {
-  const ids = activePromptIds(studyId);
+function sampleFreshPair(
+  studyId: number,
+  usable: UsableItems,
+  random: () => number,
+  avoid: (pair: ProposedPair) => boolean,
+  queryFor: (pair: ProposedPair) => QueryChoice | null,
+): { pair: ProposedPair; query: QueryChoice } | null {
+  const ids = usable.activePromptList;
   if (ids.length < 2) return null;
   for (let attempt = 0; attempt < 32; attempt++) {
     const i = Math.floor(random() * ids.length);
@@ -217,42 +315,73 @@ function sampleReadyPair(studyId: number, settingsHash: string, random: () => nu
     if (j >= i) j++;
     const pair = { promptAId: ids[i]!, promptBId: ids[j]! };
     if (avoid(pair)) continue;
-    const queries = commonReadyQueries(pair, settingsHash);
-    if (queries.length > 0) return { pair, queries };
+    const query = queryFor(pair);
+    if (query?.fresh) return { pair, query };
   }
   return null;
 }
 
-// Active prompt ids per study, re-read at most once a second: the random fallback runs on every
-// request while the engine's proposals are taken, and re-reading a 1,000-prompt pool each time
-// dominated the request (bench:server profile). A prompt added or deactivated counts within a second.
-const ACTIVE_PROMPTS_TTL_MS = 1_000;
-const activePromptCache = new Map<number, { ids: number[]; readAt: number }>();
+// Enabled prompt ids and disabled query ids per study, re-read at most once a second: the random
+// fallback runs on every request while the engine's proposals are taken, and re-reading a
+// 1,000-prompt pool each time dominated the request (bench:server profile). An owner's change counts
+// at once through forgetUsableItems, any other within a second.
+const USABLE_ITEMS_TTL_MS = 1_000;
 
-function activePromptIds(studyId: number): number[] {
-  const cached = activePromptCache.get(studyId);
-  if (cached && Date.now() - cached.readAt < ACTIVE_PROMPTS_TTL_MS) return cached.ids;
-  const ids = hotStatements()
-    .activePromptIds.all({ studyId })
-    .map((row) => row.id);
-  activePromptCache.set(studyId, { ids, readAt: Date.now() });
-  return ids;
+interface UsableItems {
+  activePromptList: number[];
+  activePrompts: Set<number>;
+  inactiveQueries: Set<number>;
+  readAt: number;
+}
+
+const usableItemsCache = new Map<number, UsableItems>();
+
+function usableItems(studyId: number): UsableItems {
+  const cached = usableItemsCache.get(studyId);
+  if (cached && Date.now() - cached.readAt < USABLE_ITEMS_TTL_MS) return cached;
+  const statements = hotStatements();
+  const activePromptList = statements.activePromptIds.all({ studyId }).map((row) => row.id);
+  const items = {
+    activePromptList,
+    activePrompts: new Set(activePromptList),
+    inactiveQueries: new Set(statements.inactiveQueryIds.all({ studyId }).map((row) => row.id)),
+    readAt: Date.now(),
+  };
+  usableItemsCache.set(studyId, items);
+  return items;
+}
+
+/** Forgets the study's cached enabled prompts and queries: the next pair request reads them again. */
+export function forgetUsableItems(studyId: number): void {
+  usableItemsCache.delete(studyId);
 }
 
 /**
  * Uniform over all pairs that share a ready query, by enumeration (only for sparse studies, or when
- * sampling found only avoided pairs): O(n^2). Pairs in `avoid` are used only when nothing else is left.
+ * sampling found nothing fresh): O(n^2 q). Pairs with a query this annotator has not answered
+ * (`decided` holds the answered ones) come first; pairs in `avoid` only when nothing else is left.
  */
-function randomReadyPair(readyQueries: Map<number, Set<number>>, random: () => number, avoid: ReadonlySet<string>): ProposedPair | null {
+function randomReadyPair(
+  readyQueries: Map<number, Set<number>>,
+  random: () => number,
+  avoid: ReadonlySet<string>,
+  decided: ReadonlySet<string>,
+): { pair: ProposedPair; fresh: boolean } | null {
   const ids = [...readyQueries.keys()];
-  const candidates: ProposedPair[] = [];
+  const tiers: ProposedPair[][] = [[], [], [], []];
   for (let i = 0; i < ids.length; i++) {
     for (let j = i + 1; j < ids.length; j++) {
       const pair = { promptAId: ids[i]!, promptBId: ids[j]! };
-      if (commonQueries(readyQueries, pair).length > 0) candidates.push(pair);
+      const common = commonQueries(readyQueries, pair);
+      if (common.length === 0) continue;
+      const fresh = common.some((queryId) => !decided.has(decidedKey(pair.promptAId, pair.promptBId, queryId)));
+      const avoided = avoid.has(pairKey(pair.promptAId, pair.promptBId));
+      // Best first: fresh and free, fresh but avoided, stale and free, stale and avoided.
+      tiers[(fresh ? 0 : 2) + (avoided ? 1 : 0)]!.push(pair);
     }
   }
-  const preferred = candidates.filter((pair) => !avoid.has(pairKey(pair.promptAId, pair.promptBId)));
-  const pool = preferred.length > 0 ? preferred : candidates;
-  return pool.length > 0 ? pool[Math.floor(random() * pool.length)]! : null;
+  const tier = tiers.findIndex((pairs) => pairs.length > 0);
+  if (tier < 0) return null;
+  const pool = tiers[tier]!;
+  return { pair: pool[Math.floor(random() * pool.length)]!, fresh: tier < 2 };
 }

@@ -9,6 +9,7 @@ import { DEFAULT_POLICY, isPolicyName, type Duel, type PolicyName } from "../../
 import { assignmentIsOpen, assignments, engineSnapshots, prompts, studies, votes, type PromptStat } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
+import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
 import { voteDuel } from "~/models/vote-duel";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
 
@@ -117,6 +118,11 @@ export class StudyEngine {
   private idleWaiters: (() => void)[] = [];
   private statsWaiters: (() => void)[] = [];
   private closed = false;
+  // After historyChanged: the workers drop their history on their next message, and selections
+  // asked for before the change are not adopted.
+  private selectionNeedsReset = false;
+  private statsNeedsReset = false;
+  private firstRequestAfterReset = 0;
 
   constructor(readonly studyId: number) {
     const study = db().select().from(studies).where(eq(studies.id, studyId)).get();
@@ -191,14 +197,37 @@ export class StudyEngine {
     const history = this.history();
     const newDuels = history.slice(this.selectionSentCount);
     this.selectionSentCount = history.length;
+    const resetHistory = this.selectionNeedsReset;
+    this.selectionNeedsReset = false;
     this.selectionWorker.postMessage({
       type: "select",
       requestId: ++this.requestCounter,
       newDuels,
+      resetHistory,
       pending,
       batchSize: Math.max(8, 2 * pending.length + 4),
       budgetMs: SELECTION_BUDGET_MS,
     } satisfies ToWorker);
+  }
+
+  /**
+   * The study's votes changed other than by new votes being added (an annotator undid a vote): the
+   * history is read again from SQLite and both workers rebuild from it. Until the rebuilt selection
+   * arrives there are no proposals (pairs are random), and no snapshot mixes the two histories.
+   */
+  historyChanged(): void {
+    if (this.closed) return;
+    this.duels.length = 0;
+    this.lastVoteId = 0;
+    this.selectionSentCount = 0;
+    this.statsSentCount = 0;
+    this.lastStatsVotes = -1;
+    this.selection = null;
+    this.selectionNeedsReset = true;
+    this.statsNeedsReset = true;
+    this.firstRequestAfterReset = this.requestCounter + 1;
+    this.selectionDirty = true;
+    this.requestUpdate();
   }
 
   /** Resolves when the proposed pairs reflect every vote so far (no refit running or queued). */
@@ -251,6 +280,12 @@ export class StudyEngine {
       return;
     }
     if (message.type === "selection") {
+      if (message.requestId < this.firstRequestAfterReset) {
+        // Fitted on the history before an undo: the refit on the rebuilt one is queued (dirty).
+        this.selecting = false;
+        this.requestUpdate();
+        return;
+      }
       this.selection = message;
       this.retiredProposals = new Set();
       this.selecting = false;
@@ -293,11 +328,14 @@ export class StudyEngine {
     this.statsSelection = this.selection;
     const newDuels = this.duels.slice(this.statsSentCount, this.selection.voteCount);
     this.statsSentCount = this.selection.voteCount;
+    const resetHistory = this.statsNeedsReset;
+    this.statsNeedsReset = false;
     this.statsWorker.postMessage({
       type: "stats",
       requestId: this.selection.requestId,
       armCount: this.armPromptIds.length,
       newDuels,
+      resetHistory,
       recommended: this.selection.recommended,
       seed: this.studyId,
     } satisfies ToWorker);
@@ -447,6 +485,7 @@ export class StudyEngine {
         promptStats,
       })
       .run();
+    if (stats.converged) closeStudyOnConvergence(this.studyId);
   }
 }
 
@@ -467,6 +506,14 @@ export function getStudyEngine(studyId: number): StudyEngine {
     engines().set(studyId, engine);
   }
   return engine;
+}
+
+/** Stops the study's engine, if it runs (the study was deleted). */
+export async function stopStudyEngine(studyId: number): Promise<void> {
+  const engine = engines().get(studyId);
+  if (!engine) return;
+  engines().delete(studyId);
+  await engine.close();
 }
 
 /** Stops every engine worker (tests; graceful shutdown). */

@@ -57,6 +57,7 @@ function handle(message: ToWorker) {
     case "select": {
       if (!policy) throw new Error("engine.worker: select before init");
       const started = performance.now();
+      if (message.resetHistory) history.length = 0;
       history.push(...message.newDuels);
       policy.fit(history);
       const selectionStarted = performance.now();
@@ -84,6 +85,7 @@ function handle(message: ToWorker) {
     }
     case "stats": {
       const started = performance.now();
+      if (message.resetHistory) history.length = 0;
       history.push(...message.newDuels);
       const random = mulberry32(deriveSeed(message.seed, history.length));
       const leaderboard = computeLeaderboard(message.armCount, history, { random, samples: bootstrapSamples(message.armCount) });

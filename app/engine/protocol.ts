@@ -13,6 +13,8 @@ export type ToWorker =
       requestId: number;
       /** Votes since the previous message: each worker keeps the whole history itself. */
       newDuels: Duel[];
+      /** Drop the history held so far first: newDuels is then the whole history (a vote was undone). */
+      resetHistory: boolean;
       /** Pairs handed out and not yet answered. */
       pending: [number, number][];
       /** At most this many distinct next pairs... */
@@ -20,7 +22,7 @@ export type ToWorker =
       /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
       budgetMs: number;
     }
-  | { type: "stats"; requestId: number; armCount: number; newDuels: Duel[]; recommended: number; seed: number };
+  | { type: "stats"; requestId: number; armCount: number; newDuels: Duel[]; resetHistory: boolean; recommended: number; seed: number };
 
 export interface SelectionState {
   type: "selection";

@@ -12,6 +12,7 @@ import {
   type ParsedResponse,
 } from "~/utils/study-files.server";
 import { readUploadForm, UploadSchema, type Upload } from "~/utils/upload-form.server";
+import { ActiveFormSchema, GuidanceFormSchema } from "./study-lifecycle.server";
 import type { NewPrompt, NewStudy } from "./study-setup.server";
 
 // The forms of the new-study and setup pages. Uploads arrive as { name, content } (read by
@@ -213,7 +214,11 @@ export function studySetupFormSchema(options: { providerConfigured: boolean }) {
         return { intent: form.intent, responses: form.responsesFile };
       }),
       z.object({ intent: z.literal("retry-failed") }),
+      GuidanceFormSchema.extend({ intent: z.literal("update-guidance") }),
+      ActiveFormSchema.extend({ intent: z.literal("set-active") }),
     ],
-    { error: "intent must be one of: add-queries, add-prompts, generate-variants, import-responses, retry-failed" },
+    {
+      error: "intent must be one of: add-queries, add-prompts, generate-variants, import-responses, retry-failed, update-guidance, set-active",
+    },
   );
 }

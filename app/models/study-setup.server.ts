@@ -28,6 +28,8 @@ export interface NewPrompt extends ParsedPrompt {
 }
 
 export interface NewStudy extends StudySettings {
+  /** A new study is a draft (annotators are told it has not started) until the owner starts it. */
+  status?: "draft" | "running";
   prompts: NewPrompt[];
   queries: ParsedQuery[];
   /** Generate this many rephrasings of `seedPrompt` (which is also added as a prompt) in the background. */
@@ -96,6 +98,7 @@ export function createStudy(db: Queryable, input: NewStudy): AddedCounts & { stu
         temperature: input.temperature,
         maxTokens: input.maxTokens,
         seed: input.seed,
+        status: input.status ?? "draft",
       })
       .returning({ id: studies.id })
       .get();
@@ -254,10 +257,22 @@ export function listStudyPrompts(db: Queryable, studyId: number) {
       source: prompts.source,
       parentIds: prompts.parentIds,
       embeddingModel: prompts.embeddingModel,
+      active: prompts.active,
     })
     .from(prompts)
     .where(eq(prompts.studyId, studyId))
     .orderBy(prompts.id)
+    .all();
+}
+
+/** The study's queries for the owner's setup page, oldest first, at most `limit` of them. */
+export function listStudyQueries(db: Queryable, studyId: number, limit: number) {
+  return db
+    .select({ id: queries.id, text: queries.text, notes: queries.notes, active: queries.active })
+    .from(queries)
+    .where(eq(queries.studyId, studyId))
+    .orderBy(queries.id)
+    .limit(limit)
     .all();
 }
 

@@ -7,7 +7,7 @@ import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
 import { createAnnotator } from "~/models/user.server";
-import { getAssignmentView, recordVote } from "~/models/vote.server";
+import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote } from "~/models/vote.server";
 import { action } from "~/routes/studies.$studyId.annotate";
 import { commitSession, getSession } from "~/session.server";
 
@@ -57,7 +57,15 @@ describe("assignment and vote", () => {
     const assignment = assignNextPair(studyId, annotator.id)!;
     const before = voteCount();
     expect(recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null })).toEqual({ status: "recorded" });
-    expect(recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "right", comment: null })).toEqual({ status: "duplicate" });
+    // A different choice from a stale tab is ignored and says so; the same choice again is a plain repeat.
+    expect(recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "right", comment: null })).toEqual({
+      status: "conflict",
+      recordedChoice: "left",
+    });
+    expect(recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null })).toEqual({
+      status: "duplicate",
+      recordedChoice: "left",
+    });
     expect(voteCount()).toBe(before + 1);
     const stored = db().select().from(votes).where(eq(votes.assignmentId, assignment.id)).all();
     expect(stored).toHaveLength(1);
@@ -161,11 +169,55 @@ describe("annotate action", () => {
     const first = await postAnnotate(studyId, cookie, fields);
     expect(first.status).toBe(302);
     expect(first.headers.get("Location")).toBe(`/studies/${studyId}/annotate`);
+    // A replay (a stale tab) stays on the page and says the vote was already recorded.
     const replay = await postAnnotate(studyId, cookie, fields);
-    expect(replay.status).toBe(302);
+    expect(replay.status).toBe(200);
+    expect((await replay.json()).notice.text).toMatch(/already recorded/);
+    const otherChoice = await postAnnotate(studyId, cookie, { ...fields, choice: "left" });
+    expect((await otherChoice.json()).notice.text).toMatch(/already answered with “B is better”.*“A is better”, was not counted/);
     expect(voteCount()).toBe(before + 1);
     const vote = db().select().from(votes).where(eq(votes.assignmentId, assignment.id)).get()!;
     expect(vote).toMatchObject({ choice: "right", latencyMs: 1234, comment: "clearer" });
+  });
+
+  it("undoes the latest vote within the window: the same pair comes back and voting again counts once", () => {
+    const studyId = demoStudyId();
+    const annotator = createAnnotator("Second thoughts");
+    const first = assignNextPair(studyId, annotator.id)!;
+    const castAt = new Date();
+    expect(recordVote(studyId, annotator.id, { assignmentId: first.id, choice: "left", comment: "hm" }).status).toBe("recorded");
+    const next = assignNextPair(studyId, annotator.id)!;
+    const before = voteCount();
+    expect(undoVote(studyId, annotator.id, next.id, castAt)).toEqual({ status: "not_found" });
+    const undone = undoVote(studyId, annotator.id, first.id, new Date(castAt.getTime() + 2_000));
+    expect(undone).toMatchObject({ status: "undone", comment: "hm" });
+    expect(voteCount()).toBe(before - 1);
+    const status = (id: number) => db().select().from(assignments).where(eq(assignments.id, id)).get()!;
+    expect(status(first.id).status).toBe("withdrawn");
+    expect(status(next.id).status).toBe("expired");
+    // The same pair, query and sides again, as the annotator's open assignment.
+    const again = getOpenAssignment(studyId, annotator.id)!;
+    expect(again.id).toBe(undone.status === "undone" ? undone.assignmentId : -1);
+    expect({ ...again, id: 0, issuedAt: 0, expiresAt: 0 }).toEqual({ ...status(first.id), id: 0, issuedAt: 0, expiresAt: 0, status: "open" });
+    // A late click in a stale tab on the withdrawn pair is refused; the new vote replaces the old one.
+    expect(recordVote(studyId, annotator.id, { assignmentId: first.id, choice: "right", comment: null }).status).toBe("withdrawn");
+    expect(recordVote(studyId, annotator.id, { assignmentId: again.id, choice: "right", comment: null }).status).toBe("recorded");
+    expect(voteCount()).toBe(before);
+    expect(countAnnotatorVotes(studyId, annotator.id)).toBe(1);
+  });
+
+  it("refuses an undo after the window, and of any vote but the latest", () => {
+    const studyId = demoStudyId();
+    const annotator = createAnnotator("Too slow");
+    const first = assignNextPair(studyId, annotator.id)!;
+    recordVote(studyId, annotator.id, { assignmentId: first.id, choice: "tie", comment: null });
+    const second = assignNextPair(studyId, annotator.id)!;
+    recordVote(studyId, annotator.id, { assignmentId: second.id, choice: "skip", comment: null });
+    expect(undoVote(studyId, annotator.id, first.id).status).toBe("not_found");
+    expect(undoVote(studyId, annotator.id, second.id, new Date(Date.now() + 60_000)).status).toBe("too_late");
+    expect(undoableVote(studyId, annotator.id, { revealPrompts: false, now: new Date(Date.now() + 60_000) })).toBeNull();
+    expect(undoableVote(studyId, annotator.id, { revealPrompts: false })).toMatchObject({ assignmentId: second.id, choice: "skip", revealed: null });
+    expect(countAnnotatorVotes(studyId, annotator.id)).toBe(2);
   });
 
   it("redirects to /join without a session and 404s an unknown study", async () => {

@@ -1,9 +1,11 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, count, desc, eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
-import { assignments, queries, responses, studies, VOTE_CHOICES, votes } from "../../db/schema";
+import { assignments, prompts, queries, responses, studies, VOTE_CHOICES, votes, type VoteChoice } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
+import { env } from "~/env.server";
+import { UNDO_WINDOW_MS } from "~/utils/annotate";
 
 export const VoteFormSchema = z.object({
   assignmentId: z.coerce.number({ error: "assignmentId must be a number" }).int().positive(),
@@ -19,20 +21,29 @@ export const VoteFormSchema = z.object({
 
 export type VoteInput = z.infer<typeof VoteFormSchema>;
 
-export type RecordVoteResult = { status: "recorded" | "duplicate" } | { status: "not_found" | "forbidden" };
+export type RecordVoteResult =
+  | { status: "recorded" }
+  // The assignment was already answered: with this same choice (a double click, a retry), or with
+  // another one (a stale tab), which is then ignored; either way the first vote is the one counted.
+  | { status: "duplicate" | "conflict"; recordedChoice: VoteChoice }
+  // Its vote was undone and the pair handed out again as a newer assignment: a late vote here is refused.
+  | { status: "withdrawn" }
+  | { status: "not_found" | "forbidden" };
 
 /**
  * Records the annotator's choice for an assignment in one transaction: the vote row and the
  * assignment's status change land together or not at all. A second submit of the same assignment
- * (double click, retry, back button) is a no-op thanks to the unique assignment_id. A vote on an
- * expired assignment still counts once: the click was real.
+ * (double click, retry, back button, a stale tab) changes nothing thanks to the unique assignment_id,
+ * and says whether it agreed with the vote already counted. A vote on an expired assignment still
+ * counts once: the click was real.
  */
 export function recordVote(studyId: number, annotatorId: number, input: VoteInput): RecordVoteResult {
   const statements = voteStatements();
-  return db().transaction(() => {
+  return db().transaction((): RecordVoteResult => {
     const assignment = statements.assignment.get({ assignmentId: input.assignmentId, studyId });
-    if (!assignment) return { status: "not_found" as const };
-    if (assignment.annotatorId !== annotatorId) return { status: "forbidden" as const };
+    if (!assignment) return { status: "not_found" };
+    if (assignment.annotatorId !== annotatorId) return { status: "forbidden" };
+    if (assignment.status === "withdrawn") return { status: "withdrawn" };
     const inserted = statements.insert.run({
       assignmentId: assignment.id,
       studyId,
@@ -41,10 +52,85 @@ export function recordVote(studyId: number, annotatorId: number, input: VoteInpu
       comment: input.comment,
       latencyMs: input.latencyMs ?? null,
     });
-    if (inserted.changes === 0) return { status: "duplicate" as const };
+    if (inserted.changes === 0) {
+      const recordedChoice = statements.choiceOf.get({ assignmentId: assignment.id })!.choice;
+      return { status: recordedChoice === input.choice ? "duplicate" : "conflict", recordedChoice };
+    }
     statements.markAnswered.run({ assignmentId: assignment.id });
-    return { status: "recorded" as const };
+    return { status: "recorded" };
   });
+}
+
+export const UndoFormSchema = z.object({
+  assignmentId: z.coerce.number({ error: "assignmentId must be a number" }).int().positive(),
+});
+
+export type UndoVoteResult = { status: "undone"; assignmentId: number; comment: string | null } | { status: "too_late" | "not_found" };
+
+// Slack on the server for a click made as the Undo button was about to go (network, a slow render).
+const UNDO_GRACE_MS = 3_000;
+
+/**
+ * Takes back the annotator's latest vote in this study, within UNDO_WINDOW_MS of casting it, in one
+ * transaction: the vote row is deleted, its assignment marked withdrawn (a late vote on it is refused),
+ * the pair they were handed next returns to the pool, and the same pair, query and sides are handed
+ * to them again as a new assignment (their latest, so it is the one the page shows). Voting again then
+ * records one vote: the first is replaced, never counted twice. The caller tells the engine that the
+ * study's history changed, after the commit.
+ */
+export function undoVote(studyId: number, annotatorId: number, assignmentId: number, now: Date = new Date()): UndoVoteResult {
+  const statements = voteStatements();
+  return db().transaction((): UndoVoteResult => {
+    const latest = statements.latestVoteOf.get({ studyId, annotatorId });
+    if (!latest || latest.assignmentId !== assignmentId) return { status: "not_found" };
+    if (now.getTime() - latest.createdAt.getTime() > UNDO_WINDOW_MS + UNDO_GRACE_MS) return { status: "too_late" };
+    const voted = statements.assignment.get({ assignmentId, studyId })!;
+    statements.deleteVote.run({ voteId: latest.id });
+    statements.markWithdrawn.run({ assignmentId });
+    statements.releaseOpen.run({ studyId, annotatorId });
+    const again = statements.reissue.get({
+      studyId,
+      annotatorId,
+      promptAId: voted.promptAId,
+      promptBId: voted.promptBId,
+      queryId: voted.queryId,
+      leftIsA: voted.leftIsA,
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
+      policy: voted.policy,
+      engineRound: voted.engineRound,
+    });
+    return { status: "undone", assignmentId: again.id, comment: latest.comment };
+  });
+}
+
+/** How many votes this annotator has cast in this study (skips included: each was an answer). */
+export function countAnnotatorVotes(studyId: number, annotatorId: number): number {
+  return voteStatements().countOf.get({ studyId, annotatorId })?.n ?? 0;
+}
+
+/**
+ * The annotator's latest vote in this study while it can still be undone, with what the page shows
+ * about it: the choice and, when the study reveals winners, the owner's labels of the two prompts in
+ * display order (never their texts). Null once the window has passed.
+ */
+export function undoableVote(studyId: number, annotatorId: number, options: { revealPrompts: boolean; now?: Date }) {
+  const statements = voteStatements();
+  const latest = statements.latestVoteOf.get({ studyId, annotatorId });
+  if (!latest) return null;
+  const remainingMs = UNDO_WINDOW_MS - ((options.now ?? new Date()).getTime() - latest.createdAt.getTime());
+  if (remainingMs <= 0) return null;
+  let revealed: { left: string; right: string } | null = null;
+  if (options.revealPrompts) {
+    const shown = statements.shownPrompts.get({ assignmentId: latest.assignmentId });
+    if (shown) {
+      const name = (id: number, label: string | null) => (label ? `${label} (#${id})` : `prompt #${id}`);
+      const a = name(shown.promptAId, shown.labelA);
+      const b = name(shown.promptBId, shown.labelB);
+      revealed = shown.leftIsA ? { left: a, right: b } : { left: b, right: a };
+    }
+  }
+  return { assignmentId: latest.assignmentId, choice: latest.choice, remainingMs, revealed };
 }
 
 const responseA = alias(responses, "response_a");
@@ -91,6 +177,71 @@ function voteStatements() {
     markAnswered: database
       .update(assignments)
       .set({ status: "answered" })
+      .where(eq(assignments.id, sql.placeholder("assignmentId")))
+      .prepare(),
+    choiceOf: database
+      .select({ choice: votes.choice })
+      .from(votes)
+      .where(eq(votes.assignmentId, sql.placeholder("assignmentId")))
+      .prepare(),
+    latestVoteOf: database
+      .select({ id: votes.id, assignmentId: votes.assignmentId, choice: votes.choice, comment: votes.comment, createdAt: votes.createdAt })
+      .from(votes)
+      .where(and(eq(votes.annotatorId, sql.placeholder("annotatorId")), eq(votes.studyId, sql.placeholder("studyId"))))
+      .orderBy(desc(votes.id))
+      .limit(1)
+      .prepare(),
+    countOf: database
+      .select({ n: count() })
+      .from(votes)
+      .where(and(eq(votes.annotatorId, sql.placeholder("annotatorId")), eq(votes.studyId, sql.placeholder("studyId"))))
+      .prepare(),
+    deleteVote: database
+      .delete(votes)
+      .where(eq(votes.id, sql.placeholder("voteId")))
+      .prepare(),
+    markWithdrawn: database
+      .update(assignments)
+      .set({ status: "withdrawn" })
+      .where(eq(assignments.id, sql.placeholder("assignmentId")))
+      .prepare(),
+    // The pair handed out after the undone vote goes back to the pool (an annotator holds one open assignment).
+    releaseOpen: database
+      .update(assignments)
+      .set({ status: "expired" })
+      .where(
+        and(
+          eq(assignments.annotatorId, sql.placeholder("annotatorId")),
+          eq(assignments.studyId, sql.placeholder("studyId")),
+          eq(assignments.status, "open"),
+        ),
+      )
+      .prepare(),
+    reissue: database
+      .insert(assignments)
+      .values({
+        studyId: sql.placeholder("studyId"),
+        annotatorId: sql.placeholder("annotatorId"),
+        promptAId: sql.placeholder("promptAId"),
+        promptBId: sql.placeholder("promptBId"),
+        queryId: sql.placeholder("queryId"),
+        leftIsA: sql.placeholder("leftIsA"),
+        issuedAt: sql.placeholder("issuedAt"),
+        expiresAt: sql.placeholder("expiresAt"),
+        policy: sql.placeholder("policy"),
+        engineRound: sql.placeholder("engineRound"),
+      })
+      .returning({ id: assignments.id })
+      .prepare(),
+    shownPrompts: database
+      .select({
+        promptAId: assignments.promptAId,
+        promptBId: assignments.promptBId,
+        leftIsA: assignments.leftIsA,
+        labelA: sql<string | null>`(select ${prompts.label} from ${prompts} where ${prompts.id} = ${assignments.promptAId})`,
+        labelB: sql<string | null>`(select ${prompts.label} from ${prompts} where ${prompts.id} = ${assignments.promptBId})`,
+      })
+      .from(assignments)
       .where(eq(assignments.id, sql.placeholder("assignmentId")))
       .prepare(),
     studySettings: database

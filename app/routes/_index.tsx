@@ -1,16 +1,22 @@
-import { type MetaFunction } from "@remix-run/node";
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { listStudies } from "~/models/study.server";
 
 export const meta: MetaFunction = () => [{ title: "Studies · promptduel" }];
 
-export async function loader() {
-  return { studies: listStudies() };
+export async function loader({ request }: LoaderFunctionArgs) {
+  const showArchived = new URL(request.url).searchParams.get("archived") === "1";
+  const all = listStudies();
+  return {
+    studies: showArchived ? all : all.filter((study) => study.status !== "archived"),
+    archivedCount: all.filter((study) => study.status === "archived").length,
+    showArchived,
+  };
 }
 
 export default function StudiesIndex() {
-  const { studies } = useLoaderData<typeof loader>();
+  const { studies, archivedCount, showArchived } = useLoaderData<typeof loader>();
   return (
     <section>
       <div className="title-row">
@@ -38,7 +44,9 @@ export default function StudiesIndex() {
                 <td>
                   <Link to={`/studies/${study.id}`}>{study.name}</Link>
                 </td>
-                <td>{study.status}</td>
+                <td>
+                  <span className={`badge status-${study.status}`}>{study.status}</span>
+                </td>
                 <td className="num">{study.promptCount}</td>
                 <td className="num">{study.voteCount}</td>
                 <td>
@@ -49,6 +57,11 @@ export default function StudiesIndex() {
           </tbody>
         </table>
       )}
+      {archivedCount > 0 ? (
+        <p className="muted small">
+          {showArchived ? <Link to="/">Hide archived studies</Link> : <Link to="/?archived=1">Show {archivedCount} archived</Link>}
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -35,7 +35,8 @@ export default function Join() {
     <section className="narrow">
       <h1>Who is annotating?</h1>
       <p>Your name is stored with each of your votes so the study owner can see who voted what.</p>
-      <Form method="post" className="stack">
+      {/* replace: the join page leaves the history, so Back from the study does not return here. */}
+      <Form method="post" className="stack" replace>
         <input type="hidden" name="redirectTo" value={redirectTo} />
         <label htmlFor="displayName">Display name</label>
         <input

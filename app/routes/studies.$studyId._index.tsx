@@ -1,10 +1,12 @@
-import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
+import { z } from "zod";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
 import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { getStudyEngine } from "~/engine/engine.server";
 import { getDashboard } from "~/models/dashboard.server";
+import { changeStudyStatus, STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
 import { getStudyCounts, requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · promptduel` }];
@@ -15,18 +17,39 @@ export async function loader({ params }: LoaderFunctionArgs) {
   // After a restart the engine starts on first use; the owner looking counts as use.
   if (!dashboard.engine?.upToDate) getStudyEngine(study.id);
   return {
-    study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status },
+    study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status, closedReason: study.closedReason },
+    statusActions: statusActionsFrom(study.status).map((action) => ({ action, label: STATUS_ACTIONS[action].label })),
     counts: getStudyCounts(study.id),
     ...dashboard,
   };
 }
+
+/** The owner's controls of the study's life: start, pause, resume, close, reopen, archive. */
+export async function action({ request, params }: ActionFunctionArgs) {
+  const study = requireStudy(params.studyId);
+  const parsed = StatusActionSchema.safeParse(Object.fromEntries(await request.formData()));
+  if (!parsed.success) return data({ error: z.flattenError(parsed.error).fieldErrors.statusAction?.join(" ") ?? "Invalid request" }, { status: 400 });
+  const result = changeStudyStatus(study.id, parsed.data.statusAction);
+  if (!result.ok) return data({ error: result.error }, { status: 409 });
+  return data({ error: null });
+}
+
+const STATUS_TEXT = {
+  draft: "Draft: annotators are told it has not started",
+  running: "Running: annotators get pairs",
+  paused: "Paused: annotators are told to come back later",
+  closed: "Closed: annotators are told it is complete",
+  archived: "Archived",
+} as const;
 
 const REFRESH_MS = 5_000;
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
   const revalidator = useRevalidator();
   useEffect(() => {
     const timer = setInterval(() => {
@@ -59,6 +82,29 @@ export default function StudyDashboard() {
         </div>
       </div>
       <p className="muted task">{study.task}</p>
+      <Form method="post" className="status-bar" aria-label="Study status">
+        <span className={`badge status-${study.status}`}>{STATUS_TEXT[study.status]}</span>
+        {study.status === "closed" && study.closedReason === "converged" ? (
+          <span className="muted small">closed automatically when the stopping rule fired</span>
+        ) : null}
+        {statusActions.map(({ action, label }) => (
+          <button
+            key={action}
+            type="submit"
+            name="statusAction"
+            value={action}
+            className={action === "start" || action === "resume" ? "primary" : undefined}
+            disabled={navigation.state !== "idle"}
+          >
+            {label}
+          </button>
+        ))}
+        {actionData?.error ? (
+          <span className="field-error" role="alert">
+            {actionData.error}
+          </span>
+        ) : null}
+      </Form>
 
       <dl className="counts">
         <div>

@@ -1,13 +1,16 @@
 import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { useEffect, useRef } from "react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useEffect, useRef, useState } from "react";
+import { AnnotateShortcutsDialog, ANNOTATE_SHORTCUTS, VOTE_BUTTONS } from "~/components/annotate-shortcuts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
+import { annotationAvailability } from "~/models/study-lifecycle.server";
 import { requireStudy } from "~/models/study.server";
-import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
+import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote, UndoFormSchema, VoteFormSchema } from "~/models/vote.server";
 import { requireAnnotator } from "~/session.server";
+import { AVAILABILITY_MESSAGES, CHOICE_LABELS } from "~/utils/annotate";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
 
@@ -16,21 +19,33 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annota
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const annotator = await requireAnnotator(request);
   const study = requireStudy(params.studyId);
-  const open = getOpenAssignment(study.id, annotator.id);
+  const availability = annotationAvailability(study.status);
+  const open = availability === "open" ? getOpenAssignment(study.id, annotator.id) : undefined;
   const view = open ? getAssignmentView(open.id) : null;
+  const done = countAnnotatorVotes(study.id, annotator.id);
   return {
-    study: { id: study.id, name: study.name },
+    study: {
+      id: study.id,
+      name: study.name,
+      task: study.task,
+      guidelinesHtml: study.guidelines ? renderMarkdown(study.guidelines) : null,
+      goal: study.annotatorGoal,
+    },
+    availability,
     annotator: { displayName: annotator.displayName },
-    assignment: view
-      ? { id: view.assignmentId, query: view.query, leftHtml: renderMarkdown(view.left), rightHtml: renderMarkdown(view.right) }
-      : null,
+    done,
+    lastVote: undoableVote(study.id, annotator.id, { revealPrompts: study.revealWinner }),
+    assignment: view ? { id: view.assignmentId, query: view.query, aHtml: renderMarkdown(view.left), bHtml: renderMarkdown(view.right) } : null,
   };
 }
+
+type Notice = { tone: "info" | "warning"; text: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const annotator = await requireAnnotator(request);
   const study = requireStudy(params.studyId);
   const form = Object.fromEntries(await request.formData());
+  let notice: Notice | null = null;
   if (form.intent === "vote") {
     const parsed = VoteFormSchema.safeParse(form);
     if (!parsed.success) {
@@ -40,41 +55,95 @@ export async function action({ request, params }: ActionFunctionArgs) {
     invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
     invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
     if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
+    notice = staleVoteNotice(result, parsed.data.choice);
+  } else if (form.intent === "undo") {
+    const parsed = UndoFormSchema.safeParse(form);
+    if (!parsed.success) return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+    const result = undoVote(study.id, annotator.id, parsed.data.assignmentId);
+    if (result.status === "undone") {
+      // The engine consumed the vote already: it rebuilds its history without it.
+      getStudyEngine(study.id).historyChanged();
+      return data({
+        undone: { comment: result.comment },
+        notice: { tone: "info", text: "Vote undone. The same pair is shown again: choose again." },
+      });
+    }
+    return data({
+      notice: {
+        tone: "warning",
+        text: result.status === "too_late" ? "Too late to undo that vote: it is counted." : "There is no vote of yours to undo here.",
+      } satisfies Notice,
+    });
   } else if (form.intent !== "start") {
-    return data({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
+    return data({ errors: { intent: ["intent must be 'vote', 'undo' or 'start'"] } }, { status: 400 });
   }
+  if (annotationAvailability(study.status) !== "open") return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
   const next = assignNextPair(study.id, annotator.id);
   if (!next) return data({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
-  return redirect(`/studies/${study.id}/annotate`);
+  return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
 }
 
-const CHOICES = [
-  { value: "left", label: "Left is better", key: "←", hotkey: "ArrowLeft" },
-  { value: "tie", label: "Tie", key: "T", hotkey: "t" },
-  { value: "both_bad", label: "Both bad", key: "B", hotkey: "b" },
-  { value: "skip", label: "Skip", key: "S", hotkey: "s" },
-  { value: "right", label: "Right is better", key: "→", hotkey: "ArrowRight" },
-] as const;
+/** What to tell an annotator whose click landed on a pair that was already answered (a stale tab). */
+function staleVoteNotice(result: ReturnType<typeof recordVote>, clicked: keyof typeof CHOICE_LABELS): Notice | null {
+  switch (result.status) {
+    case "duplicate":
+      return { tone: "info", text: `Your vote on that pair was already recorded (“${CHOICE_LABELS[result.recordedChoice]}”); it counts once.` };
+    case "conflict":
+      return {
+        tone: "warning",
+        text: `That pair was already answered with “${CHOICE_LABELS[result.recordedChoice]}” (in another tab or window), so this click, “${CHOICE_LABELS[clicked]}”, was not counted.`,
+      };
+    case "withdrawn":
+      return { tone: "warning", text: "You had undone your vote on that pair, so this click was not counted. The pair is shown again below." };
+    default:
+      return null;
+  }
+}
 
 export default function Annotate() {
-  const { study, annotator, assignment } = useLoaderData<typeof loader>();
+  const { study, availability, annotator, done, lastVote, assignment } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
   const buttons = useRef(new Map<string, HTMLButtonElement>());
+  const undoButton = useRef<HTMLButtonElement>(null);
+  const shortcuts = useRef<HTMLDialogElement>(null);
   const shownAt = useRef(0);
   const latencyInput = useRef<HTMLInputElement>(null);
+  const undone = actionData && "undone" in actionData ? actionData.undone : null;
+  const notice = actionData && "notice" in actionData ? actionData.notice : null;
+  const errors = actionData && "errors" in actionData && actionData.errors ? Object.values(actionData.errors).flat() : [];
+  // The "recorded" confirmation and its Undo stay for what is left of the undo window.
+  const [expiredVote, setExpiredVote] = useState<number | null>(null);
+  const showRecorded = lastVote !== null && !undone && expiredVote !== lastVote.assignmentId;
 
   useEffect(() => {
     shownAt.current = Date.now();
   }, [assignment?.id]);
 
   useEffect(() => {
+    if (!lastVote) return;
+    const timer = setTimeout(() => setExpiredVote(lastVote.assignmentId), lastVote.remainingMs);
+    return () => clearTimeout(timer);
+  }, [lastVote]);
+
+  useEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
       if (event.metaKey || event.ctrlKey || event.altKey) return;
       const target = event.target as HTMLElement | null;
-      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) return;
-      const choice = CHOICES.find((c) => c.hotkey.toLowerCase() === event.key.toLowerCase());
+      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.isContentEditable)) return;
+      if (shortcuts.current?.open) return;
+      if (event.key === "?") {
+        event.preventDefault();
+        shortcuts.current?.showModal();
+        return;
+      }
+      if (event.key.toLowerCase() === "u" && undoButton.current) {
+        event.preventDefault();
+        undoButton.current.click();
+        return;
+      }
+      const choice = VOTE_BUTTONS.find((button) => button.hotkey.toLowerCase() === event.key.toLowerCase());
       if (!choice) return;
       event.preventDefault();
       buttons.current.get(choice.value)?.click();
@@ -83,16 +152,44 @@ export default function Annotate() {
     return () => window.removeEventListener("keydown", onKeyDown);
   }, []);
 
-  const errors = actionData?.errors ? Object.values(actionData.errors).flat() : [];
+  const announcement = notice?.text ?? (showRecorded ? `Recorded: ${CHOICE_LABELS[lastVote.choice]}.${assignment ? " Next pair shown." : ""}` : "");
 
   return (
     <section className="annotate">
       <div className="annotate-header">
-        <h1>{study.name}</h1>
-        <p className="muted">
-          Annotating as <strong>{annotator.displayName}</strong> · <Link to={`/studies/${study.id}`}>study overview</Link>
-        </p>
+        <div>
+          <h1>{study.name}</h1>
+          <p className="muted">
+            Annotating as <strong>{annotator.displayName}</strong>
+          </p>
+        </div>
+        <div className="annotate-tools">
+          <p className="done-count">
+            <strong>{done}</strong>
+            {study.goal ? ` of ${study.goal}` : ""} done
+            {study.goal && done >= study.goal ? <span className="badge success">goal reached, thank you</span> : null}
+          </p>
+          <button type="button" className="shortcuts-button" aria-keyshortcuts="?" onClick={() => shortcuts.current?.showModal()}>
+            Shortcuts <kbd aria-hidden="true">?</kbd>
+          </button>
+        </div>
       </div>
+
+      <details className="guidelines" open={done === 0}>
+        <summary>Task and guidelines</summary>
+        <div className="guidelines-body">
+          <p className="guidelines-task">{study.task}</p>
+          {study.guidelinesHtml ? (
+            <div className="markdown" dangerouslySetInnerHTML={{ __html: study.guidelinesHtml }} />
+          ) : (
+            <p className="muted">Read the question, then pick the answer you would rather receive. You will not see which prompts produced them.</p>
+          )}
+        </div>
+      </details>
+
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {announcement}
+      </p>
       {errors.length > 0 ? (
         <div className="field-error" role="alert">
           {errors.map((error) => (
@@ -100,10 +197,38 @@ export default function Annotate() {
           ))}
         </div>
       ) : null}
-      {assignment ? (
+      {notice ? <p className={`notice ${notice.tone === "warning" ? "warning" : ""}`}>{notice.text}</p> : null}
+      {showRecorded ? (
+        <div className="recorded">
+          <span>
+            Recorded: <strong>{CHOICE_LABELS[lastVote.choice]}</strong>
+            {lastVote.revealed ? (
+              <span className="muted">
+                {" "}
+                · A was {lastVote.revealed.left}, B was {lastVote.revealed.right}
+              </span>
+            ) : null}
+          </span>
+          <Form method="post">
+            <input type="hidden" name="intent" value="undo" />
+            <input type="hidden" name="assignmentId" value={lastVote.assignmentId} />
+            <button type="submit" ref={undoButton} disabled={busy} aria-keyshortcuts="u">
+              Undo <kbd aria-hidden="true">U</kbd>
+            </button>
+          </Form>
+        </div>
+      ) : null}
+
+      {availability !== "open" ? (
+        <div className="start" role="status">
+          <h2>{AVAILABILITY_MESSAGES[availability].title}</h2>
+          <p>{AVAILABILITY_MESSAGES[availability].detail}</p>
+        </div>
+      ) : assignment ? (
         <Form
           method="post"
           key={assignment.id}
+          className="pair-form"
           onSubmit={() => {
             if (latencyInput.current) latencyInput.current.value = String(Date.now() - shownAt.current);
           }}
@@ -111,39 +236,44 @@ export default function Annotate() {
           <input type="hidden" name="intent" value="vote" />
           <input type="hidden" name="assignmentId" value={assignment.id} />
           <input type="hidden" name="latencyMs" ref={latencyInput} />
-          <div className="query" aria-label="User query">
+          <div className="query" role="region" aria-label="User query">
             <span className="query-label">User asks</span>
             <p>{assignment.query}</p>
           </div>
           <div className="duel">
-            <article className="response" aria-label="Left response">
-              <h2>Left</h2>
-              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.leftHtml }} />
+            {/* Each response scrolls inside its box, so keyboard users must be able to focus it to scroll it
+                (WCAG 2.1.1; axe scrollable-region-focusable). */}
+            {/* eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, see above */}
+            <article className="response" aria-label="Response A" tabIndex={0}>
+              <h2>A</h2>
+              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.aHtml }} />
             </article>
-            <article className="response" aria-label="Right response">
-              <h2>Right</h2>
-              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.rightHtml }} />
+            {/* eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, see above */}
+            <article className="response" aria-label="Response B" tabIndex={0}>
+              <h2>B</h2>
+              <div className="markdown" dangerouslySetInnerHTML={{ __html: assignment.bHtml }} />
             </article>
           </div>
           <label className="comment" htmlFor="comment">
             Comment (optional)
-            <textarea id="comment" name="comment" rows={2} maxLength={2000} />
+            <textarea id="comment" name="comment" rows={2} maxLength={2000} defaultValue={undone?.comment ?? ""} />
           </label>
           <div className="choices">
-            {CHOICES.map((choice) => (
+            {VOTE_BUTTONS.map((choice) => (
               <button
                 key={choice.value}
                 type="submit"
                 name="choice"
                 value={choice.value}
                 disabled={busy}
+                aria-keyshortcuts={choice.hotkey}
                 className={choice.value === "left" || choice.value === "right" ? "primary" : undefined}
                 ref={(element) => {
                   if (element) buttons.current.set(choice.value, element);
                   else buttons.current.delete(choice.value);
                 }}
               >
-                {choice.label} <kbd>{choice.key}</kbd>
+                {CHOICE_LABELS[choice.value]} <kbd aria-hidden="true">{choice.key}</kbd>
               </button>
             ))}
           </div>
@@ -156,6 +286,7 @@ export default function Annotate() {
           </button>
         </Form>
       )}
+      <AnnotateShortcutsDialog ref={shortcuts} shortcuts={ANNOTATE_SHORTCUTS} />
     </section>
   );
 }

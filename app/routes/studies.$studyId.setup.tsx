@@ -8,9 +8,11 @@ import { db } from "~/db.server";
 import { retryFailedResponses } from "~/llm/generation-queue.server";
 import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
+import { forgetUsableItems } from "~/engine/assign.server";
+import { setItemActive, updateStudyGuidance } from "~/models/study-lifecycle.server";
 import { requireStudy } from "~/models/study.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
-import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
+import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
 import { ImportError } from "~/utils/study-files.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
@@ -18,14 +20,29 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
   return {
-    study: { id: study.id, name: study.name, model: study.model, temperature: study.temperature, maxTokens: study.maxTokens, seed: study.seed },
+    study: {
+      id: study.id,
+      name: study.name,
+      model: study.model,
+      temperature: study.temperature,
+      maxTokens: study.maxTokens,
+      seed: study.seed,
+      guidelines: study.guidelines,
+      annotatorGoal: study.annotatorGoal,
+      revealWinner: study.revealWinner,
+      closeOnConvergence: study.closeOnConvergence,
+    },
     providerConfigured: providerConfig() !== null,
     status: generationStatus(study.id),
     prompts: listStudyPrompts(db(), study.id),
     queryCount: countStudyQueries(db(), study.id),
+    queries: listStudyQueries(db(), study.id, QUERIES_LISTED),
     maxVariants: MAX_VARIANTS_PER_REQUEST,
   };
 }
+
+// The setup page lists this many queries; a study can have far more.
+const QUERIES_LISTED = 500;
 
 type FieldErrors = Record<string, string[] | undefined>;
 type ActionResult = { intent: string; errors?: FieldErrors; notice?: string };
@@ -71,6 +88,19 @@ export async function action({ request, params }: ActionFunctionArgs) {
         return fail({ responsesFile: [`${error.message}. Nothing was imported.`] });
       }
       break;
+    case "update-guidance": {
+      const { intent: _intent, ...guidance } = input;
+      updateStudyGuidance(study.id, guidance);
+      notice = "Saved what annotators see.";
+      break;
+    }
+    case "set-active": {
+      if (!setItemActive(study.id, input)) return fail({ id: [`No ${input.kind} #${input.id} in this study`] });
+      // Pair selection reads enabled prompts and queries from a short cache: this change counts at once.
+      forgetUsableItems(study.id);
+      notice = `${input.kind === "prompt" ? "Prompt" : "Query"} #${input.id} ${input.active ? "enabled" : "disabled: it leaves pair selection; its votes stay"}.`;
+      break;
+    }
     case "retry-failed": {
       const retried = retryFailedResponses(db(), study.id) + retryFailedVariantRequests(db(), study.id);
       notice = `Retrying ${retried} failed item${retried === 1 ? "" : "s"}.`;
@@ -84,7 +114,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const { study, providerConfigured, status, prompts, queryCount, maxVariants } = useLoaderData<typeof loader>();
+  const { study, providerConfigured, status, prompts, queries, queryCount, maxVariants } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -115,6 +145,39 @@ export default function StudySetup() {
       ) : null}
 
       <GenerationProgress studyId={study.id} initial={status} />
+
+      <Form method="post" className="setup-form guidance-form" noValidate>
+        <fieldset>
+          <legend>What annotators see</legend>
+          <label htmlFor="guidelines">Guidelines (markdown)</label>
+          <textarea
+            id="guidelines"
+            name="guidelines"
+            rows={5}
+            defaultValue={study.guidelines ?? ""}
+            aria-describedby="guidelines-hint"
+            placeholder={"What makes an answer better here? e.g.\n- Prefer correct over friendly\n- Penalise made-up policies"}
+          />
+          <p id="guidelines-hint" className="hint">
+            Shown with the study&apos;s task on the annotate page: open on an annotator&apos;s first visit, one click away afterwards.
+          </p>
+          <FieldError id="guidelines-error" messages={errorsFor("update-guidance").guidelines} />
+          <label htmlFor="annotatorGoal">Goal: votes per annotator (optional)</label>
+          <input id="annotatorGoal" name="annotatorGoal" type="number" min={1} defaultValue={study.annotatorGoal ?? ""} />
+          <FieldError id="annotatorGoal-error" messages={errorsFor("update-guidance").annotatorGoal} />
+          <label className="checkbox">
+            <input type="checkbox" name="revealWinner" defaultChecked={study.revealWinner} /> After each vote, reveal which prompts A and B were
+            (their labels, never their texts). Off by default: knowing can bias later votes.
+          </label>
+          <label className="checkbox">
+            <input type="checkbox" name="closeOnConvergence" defaultChecked={study.closeOnConvergence} /> Close the study when the stopping rule says
+            it has converged (annotators then see &ldquo;this study is complete&rdquo;).
+          </label>
+          <button type="submit" name="intent" value="update-guidance" disabled={submittingIntent === "update-guidance"}>
+            Save
+          </button>
+        </fieldset>
+      </Form>
 
       <div className="setup-columns">
         <PasteOrUploadForm
@@ -189,11 +252,12 @@ export default function StudySetup() {
             <th>Prompt</th>
             <th>Source</th>
             <th>Embedding</th>
+            <th>In the study</th>
           </tr>
         </thead>
         <tbody>
           {prompts.map((prompt) => (
-            <tr key={prompt.id}>
+            <tr key={prompt.id} className={prompt.active ? undefined : "disabled-row"}>
               <td>{prompt.id}</td>
               <td>
                 {prompt.label ? <strong>{prompt.label}: </strong> : null}
@@ -204,11 +268,66 @@ export default function StudySetup() {
                 {prompt.parentIds.length > 0 ? <span className="muted"> from #{prompt.parentIds.join(", #")}</span> : null}
               </td>
               <td className="muted">{prompt.embeddingModel ?? "–"}</td>
+              <td>
+                <ActiveToggle kind="prompt" id={prompt.id} active={prompt.active} />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+
+      <h2>Queries</h2>
+      <p className="muted small">
+        {queryCount > queries.length ? `The first ${queries.length} of ${queryCount} queries. ` : null}A disabled query leaves pair selection; its
+        responses and votes stay (and are marked in the raw export).
+      </p>
+      <table className="data-table">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Query</th>
+            <th>In the study</th>
+          </tr>
+        </thead>
+        <tbody>
+          {queries.map((query) => (
+            <tr key={query.id} className={query.active ? undefined : "disabled-row"}>
+              <td>{query.id}</td>
+              <td>
+                <span className="prompt-text">{query.text}</span>
+                {query.notes ? <span className="muted small">{query.notes}</span> : null}
+              </td>
+              <td>
+                <ActiveToggle kind="query" id={query.id} active={query.active} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>Delete</h2>
+      <p>
+        <Link to={`/studies/${study.id}/delete`} className="button danger">
+          Delete this study…
+        </Link>{" "}
+        <span className="muted small">The next page says what would be lost and asks you to confirm.</span>
+      </p>
     </section>
+  );
+}
+
+/** Enables or disables one prompt or query; the row says which it is now. */
+function ActiveToggle({ kind, id, active }: { kind: "prompt" | "query"; id: number; active: boolean }) {
+  return (
+    <Form method="post" className="inline-form">
+      <input type="hidden" name="kind" value={kind} />
+      <input type="hidden" name="id" value={id} />
+      <input type="hidden" name="active" value={active ? "false" : "true"} />
+      <span className={`badge ${active ? "success" : ""}`}>{active ? "enabled" : "disabled"}</span>{" "}
+      <button type="submit" name="intent" value="set-active" className="small-button" aria-label={`${active ? "Disable" : "Enable"} ${kind} #${id}`}>
+        {active ? "Disable" : "Enable"}
+      </button>
+    </Form>
   );
 }
 

@@ -57,6 +57,8 @@ export function seedDemoStudy(db: DB, demo: unknown = demoStudyJson): number | n
       name: study.name,
       task: study.task,
       ...study.model,
+      // Open to annotators at once: the demo is there to be tried.
+      status: "running",
       prompts: study.prompts.map((prompt) => ({ text: prompt.text, label: prompt.label, source: "imported" as const })),
       queries: study.queries.map((query) => ({ text: query.text, notes: query.notes ?? null })),
       variants: null,

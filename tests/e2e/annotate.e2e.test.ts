@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
@@ -7,20 +8,42 @@ import { screenshotPath } from "../helpers/browser";
 describe("annotating the demo study in a real browser", () => {
   const suite = useAppInBrowser();
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
+  const demoStudyId = () => readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+  const assignmentOnPage = async (page: Page) => Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
+  const waitForNewPair = (page: Page, previous: number) =>
+    page.waitForFunction(
+      (before) => document.querySelector<HTMLInputElement>('.pair-form input[name="assignmentId"]')?.value !== String(before),
+      previous,
+    );
+  const votesOf = (assignmentId: number) =>
+    readDb((db) => db.prepare("select choice, comment from votes where assignment_id = ?").all(assignmentId)) as {
+      choice: string;
+      comment: string;
+    }[];
 
-  it("joins, votes with a hotkey, stores the vote and shows a new pair", async () => {
+  it("joins from the studies list, shows the task and guidelines on the first visit, votes with a hotkey and counts it", async () => {
     const page = await suite.browser.context.newPage();
-    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
-
-    await page.goto(`${suite.app.url}/studies/${studyId}/annotate`);
+    const studyId = demoStudyId();
+    await page.goto(suite.app.url);
+    await page
+      .getByRole("row", { name: /Lumen support assistant/ })
+      .getByRole("link", { name: "Annotate" })
+      .click();
     await page.getByLabel("Display name").fill("Browser Tester");
     await page.getByRole("button", { name: /continue/i }).click();
+
+    // First visit: the guidelines panel is open and shows the study's task.
+    const task = readDb((db) => db.prepare("select task from studies where id = ?").pluck().get(studyId) as string);
+    const guidelines = page.locator("details.guidelines");
+    await expect(guidelines.getAttribute("open")).resolves.not.toBeNull();
+    await expect(guidelines.innerText()).resolves.toContain(task.slice(0, 60));
+    await expect(page.getByText("0 done").isVisible()).resolves.toBe(true);
     await page.getByRole("button", { name: /start annotating/i }).click();
 
-    const left = page.getByRole("article", { name: "Left response" });
-    await left.waitFor();
-    await expect(page.getByRole("button", { name: /left is better/i }).textContent()).resolves.toContain("←");
-    const firstAssignment = await page.locator('input[name="assignmentId"]').inputValue();
+    const responseA = page.getByRole("article", { name: "Response A" });
+    await responseA.waitFor();
+    await expect(page.getByRole("button", { name: "A is better" }).textContent()).resolves.toContain("←");
+    const firstAssignment = await assignmentOnPage(page);
     // Blind: no prompt text from the study appears anywhere on the page.
     const promptTexts = readDb((db) => db.prepare("select text from prompts where study_id = ?").pluck().all(studyId) as string[]);
     const body = await page.locator("body").innerText();
@@ -28,29 +51,111 @@ describe("annotating the demo study in a real browser", () => {
 
     await page.screenshot({ path: screenshotPath("annotate-before-vote.png"), fullPage: true });
     await page.keyboard.press("ArrowLeft");
-    await page.waitForFunction(
-      (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== previous,
-      firstAssignment,
-    );
-
+    await waitForNewPair(page, firstAssignment);
     const vote = readDb((db) =>
       db
         .prepare(
           "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join users u on u.id = v.annotator_id where v.assignment_id = ?",
         )
-        .all(Number(firstAssignment)),
+        .all(firstAssignment),
     );
     expect(vote).toEqual([{ choice: "left", latencyMs: expect.any(Number), annotator: "Browser Tester", status: "answered" }]);
-    const secondAssignment = await page.locator('input[name="assignmentId"]').inputValue();
-    expect(secondAssignment).not.toBe(firstAssignment);
-    expect(await left.innerText()).toBeTruthy();
+    // The progress counter, the confirmation (also announced to screen readers) and a closed panel.
+    await expect(page.getByText("1 done").isVisible()).resolves.toBe(true);
+    await expect(page.getByRole("status").filter({ hasText: "Recorded: A is better" }).count()).resolves.toBe(1);
+    await expect(page.locator(".recorded").innerText()).resolves.toContain("Recorded: A is better");
+    await expect(guidelines.getAttribute("open")).resolves.toBeNull();
+    await page.getByText("Task and guidelines").click();
+    await expect(guidelines.getAttribute("open")).resolves.not.toBeNull();
+    expect(await responseA.innerText()).toBeTruthy();
     await page.screenshot({ path: screenshotPath("annotate-after-vote.png"), fullPage: true });
+
+    // Back leads to the studies list the annotator came from, not to the join page.
+    await page.goBack();
+    await page.waitForURL((url) => !url.pathname.includes("/annotate"));
+    expect(new URL(page.url()).pathname).toBe("/");
+    await page.close();
+  });
+
+  it("undoes a vote: the same pair comes back with the comment, and the new choice replaces the old one", async () => {
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/${demoStudyId()}/annotate`);
+    const voted = await assignmentOnPage(page);
+    const query = await page.getByRole("region", { name: "User query" }).innerText();
+    await page.getByLabel("Comment (optional)").fill("A is friendlier");
+    await page.getByRole("button", { name: "Tie" }).click();
+    await waitForNewPair(page, voted);
+    expect(votesOf(voted)).toEqual([{ choice: "tie", comment: "A is friendlier" }]);
+    const next = await assignmentOnPage(page);
+
+    await page.getByRole("button", { name: "Undo" }).click();
+    await page.locator(".notice").getByText("Vote undone").waitFor();
+    await waitForNewPair(page, next);
+    const again = await assignmentOnPage(page);
+    await expect(page.getByRole("region", { name: "User query" }).innerText()).resolves.toBe(query);
+    await expect(page.getByLabel("Comment (optional)").inputValue()).resolves.toBe("A is friendlier");
+    expect(votesOf(voted)).toEqual([]);
+    expect(readDb((db) => db.prepare("select status from assignments where id = ?").pluck().get(next))).toBe("expired");
+
+    await page.getByRole("button", { name: "B is better" }).click();
+    await waitForNewPair(page, again);
+    expect(votesOf(again)).toEqual([{ choice: "right", comment: "A is friendlier" }]);
+    const pairVotes = readDb((db) =>
+      db
+        .prepare(
+          "select count(*) from votes v join assignments a on a.id = v.assignment_id where a.id in (?, ?) or (a.prompt_a_id, a.prompt_b_id, a.query_id, a.annotator_id) = (select prompt_a_id, prompt_b_id, query_id, annotator_id from assignments where id = ?)",
+        )
+        .pluck()
+        .get(voted, again, voted),
+    );
+    expect(pairVotes).toBe(1);
+    await page.close();
+  });
+
+  it("opens the keyboard help with ?, closes it with Escape, and ignores vote keys while it is open", async () => {
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/${demoStudyId()}/annotate`);
+    const before = await assignmentOnPage(page);
+    await page.keyboard.press("Shift+Slash");
+    const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await help.waitFor();
+    await expect(help.innerText()).resolves.toContain("Undo the vote just cast");
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("Escape");
+    await help.waitFor({ state: "hidden" });
+    expect(await assignmentOnPage(page)).toBe(before);
+    expect(votesOf(before)).toEqual([]);
+    // And the vote keys do nothing while typing a comment.
+    await page.getByLabel("Comment (optional)").fill("typing t and b");
+    await page.getByLabel("Comment (optional)").press("ArrowLeft");
+    expect(votesOf(before)).toEqual([]);
+    await page.close();
+  });
+
+  it("tells a stale tab that the pair was already answered and that its different choice was not counted", async () => {
+    const first = await suite.browser.context.newPage();
+    const second = await suite.browser.context.newPage();
+    const url = `${suite.app.url}/studies/${demoStudyId()}/annotate`;
+    await first.goto(url);
+    await second.goto(url);
+    const shared = await assignmentOnPage(first);
+    expect(await assignmentOnPage(second)).toBe(shared);
+    await first.getByRole("button", { name: "A is better" }).click();
+    await waitForNewPair(first, shared);
+    await second.getByRole("button", { name: "B is better" }).click();
+    await second.locator(".notice").getByText("was not counted").waitFor();
+    await expect(second.locator(".notice").innerText()).resolves.toContain("already answered with “A is better”");
+    expect(votesOf(shared)).toEqual([{ choice: "left", comment: null }]);
+    // The stale tab moved on to the annotator's current pair.
+    expect(await assignmentOnPage(second)).toBe(await assignmentOnPage(first));
+    await first.close();
+    await second.close();
   });
 
   it("answers a malformed vote post with 400 and writes nothing", async () => {
     const cookies = await suite.browser.context.cookies();
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
-    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    const studyId = demoStudyId();
     const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
     const response = await fetch(`${suite.app.url}/studies/${studyId}/annotate`, {
       method: "POST",

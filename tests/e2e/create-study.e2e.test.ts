@@ -9,17 +9,26 @@ function newestStudyId(app: RunningApp): number {
   return readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
 }
 
-/** Joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote. */
+/**
+ * A new study is a draft: its annotate page says so until the owner starts it from the study page.
+ * Then joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote.
+ */
 async function annotateOnePair(page: Page, app: RunningApp) {
+  const studyPage = new URL(page.url()).pathname.replace(/\/setup$/, "");
   await page.getByRole("link", { name: /annotate this study/i }).click();
   await page.getByLabel("Display name").fill("Owner Tester");
   await page.getByRole("button", { name: /continue/i }).click();
+  await page.getByRole("heading", { name: "This study has not started yet" }).waitFor();
+  await page.goto(new URL(studyPage, page.url()).href);
+  await page.getByRole("button", { name: "Start the study" }).click();
+  await page.getByText("Running: annotators get pairs").waitFor();
+  await page.getByRole("link", { name: /annotate this study/i }).click();
   await page.getByRole("button", { name: /start annotating/i }).click();
-  await page.getByRole("article", { name: "Left response" }).waitFor();
-  const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
+  await page.getByRole("article", { name: "Response A" }).waitFor();
+  const assignmentId = Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
   await page.keyboard.press("ArrowLeft");
   await page.waitForFunction(
-    (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== String(previous),
+    (previous) => document.querySelector<HTMLInputElement>('.pair-form input[name="assignmentId"]')?.value !== String(previous),
     assignmentId,
   );
   return readAppDatabase(app, (db) =>

@@ -36,8 +36,8 @@ describe("the engine drives the study end to end", () => {
         await page.getByLabel("Display name").fill(`Parallel ${index}`);
         await page.getByRole("button", { name: /continue/i }).click();
         await page.getByRole("button", { name: /start annotating/i }).click();
-        await page.getByRole("article", { name: "Left response" }).waitFor();
-        const assignmentId = Number(await page.locator('input[name="assignmentId"]').inputValue());
+        await page.getByRole("article", { name: "Response A" }).waitFor();
+        const assignmentId = Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
         const pair = readAppDatabase(app, (db) =>
           db
             .prepare("select min(prompt_a_id, prompt_b_id) || '-' || max(prompt_a_id, prompt_b_id) from assignments where id = ?")

@@ -36,6 +36,11 @@ export class ApiAnnotator {
     this.cookie = String(response.headers["set-cookie"]).split(";")[0]!;
   }
 
+  /** The session cookie (name=value), to send requests of one's own as this annotator. */
+  sessionCookie(): string {
+    return this.cookie;
+  }
+
   async nextPair(): Promise<Pair> {
     const response = await this.post(`/api/studies/${this.studyId}/assignments`);
     if (response.status !== 200) throw new Error(`next pair failed: ${response.status} ${response.body}`);

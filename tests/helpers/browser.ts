@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type BrowserContextOptions } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -9,12 +9,15 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
  * Debian's chromium driven by playwright-core, with a fresh profile directory. Playwright refuses
  * --user-data-dir in args, hence a persistent context on a new temporary directory.
  */
-export async function launchBrowser(): Promise<{ context: BrowserContext; pageErrors: string[]; close(): Promise<void> }> {
+export async function launchBrowser(
+  options: Pick<BrowserContextOptions, "viewport" | "hasTouch" | "isMobile" | "colorScheme"> = {},
+): Promise<{ context: BrowserContext; pageErrors: string[]; close(): Promise<void> }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1280, height: 900 },
+    ...options,
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -38,6 +41,9 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; pageEr
     },
   };
 }
+
+/** A phone: 390 x 844 CSS pixels, touch, no hover (an iPhone 12-14 class screen). */
+export const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } as const;
 
 /** Where tests put screenshots for people to look at (ignored by git). */
 export function screenshotPath(name: string): string {

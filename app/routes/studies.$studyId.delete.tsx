@@ -1,0 +1,83 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { stopStudyEngine } from "~/engine/engine.server";
+import { deleteStudy, studyDeletionSummary } from "~/models/study-lifecycle.server";
+import { requireStudy } from "~/models/study.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete · ${data?.study.name ?? "promptduel"}` }];
+
+export async function loader({ params }: LoaderFunctionArgs) {
+  const study = requireStudy(params.studyId);
+  return { study: { id: study.id, name: study.name, status: study.status }, lost: studyDeletionSummary(study.id) };
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const study = requireStudy(params.studyId);
+  const confirmName = (await request.formData()).get("confirmName");
+  if (typeof confirmName !== "string" || confirmName.trim() !== study.name.trim()) {
+    return data({ error: "Type the study's name exactly to confirm; nothing was deleted." }, { status: 400 });
+  }
+  deleteStudy(study.id);
+  // After the commit: the study's engine has nothing left to learn from.
+  await stopStudyEngine(study.id);
+  return redirect("/");
+}
+
+const plural = (count: number, noun: string) => `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
+
+export default function DeleteStudy() {
+  const { study, lost } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  return (
+    <section className="narrow-wide">
+      <p>
+        <Link to={`/studies/${study.id}`}>← {study.name}</Link>
+      </p>
+      <h1>Delete “{study.name}”?</h1>
+      <div className="banner danger-banner">
+        <p>
+          <strong>This cannot be undone.</strong> Deleting the study removes, for good:
+        </p>
+        <ul>
+          <li>{plural(lost.votes, "vote")}</li>
+          <li>
+            {plural(lost.comments, "comment")} from {plural(lost.annotators, "annotator")}
+          </li>
+          <li>
+            {plural(lost.prompts, "prompt")} and {plural(lost.queries, "query")}
+          </li>
+          <li>{plural(lost.responses, "response")} (generated ones cost tokens to make again)</li>
+          <li>the leaderboard, convergence history and {plural(lost.assignments, "handed-out pair")}</li>
+        </ul>
+        {lost.votes > 0 ? (
+          <p>
+            To keep the votes, <Link to={`/studies/${study.id}/export`}>export the raw log</Link> first, or close and archive the study instead.
+          </p>
+        ) : null}
+      </div>
+      <Form method="post" className="stack">
+        <label htmlFor="confirmName">Type the study&apos;s name to confirm</label>
+        <input
+          id="confirmName"
+          name="confirmName"
+          autoComplete="off"
+          aria-invalid={actionData?.error ? true : undefined}
+          aria-describedby={actionData?.error ? "confirmName-error" : undefined}
+        />
+        {actionData?.error ? (
+          <p id="confirmName-error" className="field-error">
+            {actionData.error}
+          </p>
+        ) : null}
+        <button type="submit" className="danger">
+          Delete the study and everything in it
+        </button>
+      </Form>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
