@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
-import type { EntryContext } from "@remix-run/node";
+import type { ActionFunctionArgs, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
 import { env } from "./env.server";
@@ -34,6 +34,17 @@ export default function handleRequest(request: Request, responseStatusCode: numb
     });
     setTimeout(abort, streamTimeout + 1_000);
   });
+}
+
+/**
+ * Logs what the server did not expect. A page that does not exist (404, including the browser's
+ * /favicon.ico probe), a 4xx thrown on purpose, or a request the client gave up on are normal
+ * traffic, not errors: Remix's default handler logged each with a stack trace.
+ */
+export function handleError(error: unknown, { request }: LoaderFunctionArgs | ActionFunctionArgs) {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return;
+  console.error(error);
 }
 
 /**

@@ -84,8 +84,11 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
         aria-valuenow={percent}
         aria-valuetext={`${percent}% (${ready} of ${total} ready)`}
       >
-        <div className="progress-ready" style={{ width: `${share(ready)}%` }} />
-        <div className="progress-failed" style={{ width: `${share(failed)}%` }} />
+        {/* SVG attributes rather than inline styles: a strict style-src allows no style attribute. */}
+        <svg className="progress-bars" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">
+          <rect className="progress-ready" x={0} y={0} height={1} width={share(ready)} />
+          <rect className="progress-failed" x={share(ready)} y={0} height={1} width={share(failed)} />
+        </svg>
         <span className="progress-label">{percent}%</span>
       </div>
       <dl className="counts">
@@ -111,9 +114,13 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
         </div>
         <div>
           <dt>Estimated cost</dt>
-          <dd title={unpriced > 0 ? `${unpriced} responses have no price (model not in the price table, or imported)` : undefined}>
-            {formatUsd(costUsd)}
-            {unpriced > 0 ? <small className="muted"> +{unpriced} unpriced</small> : null}
+          <dd>
+            {unpriced > 0 && costUsd === 0 ? "unknown" : formatUsd(costUsd)}
+            {unpriced > 0 ? (
+              <small className="muted cost-note">
+                {costUsd > 0 ? ` + ${unpriced} responses of unknown cost: ` : " "}cost unknown for model {status.model ?? "?"} (set OPENAI_PRICES)
+              </small>
+            ) : null}
           </dd>
         </div>
       </dl>

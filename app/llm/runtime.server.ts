@@ -1,3 +1,5 @@
+import { eq } from "drizzle-orm";
+import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { reembedLexically, targetEmbeddingModel } from "./embeddings.server";
@@ -48,6 +50,8 @@ export function generationStatus(studyId: number) {
     // When this was read, so a page can tell the fresher of two copies apart.
     at: Date.now(),
     provider: provider ? { chatModel: provider.chatModel, embeddingModel: targetEmbeddingModel(provider.embeddingModel) } : null,
+    // The study's own chat model: the one a missing price is missing for.
+    model: db().select({ model: studies.model }).from(studies).where(eq(studies.id, studyId)).get()?.model ?? null,
     responses: responseProgress(db(), studyId, settingsHash),
     variantRequests: listVariantRequests(db(), studyId).map(({ seedPromptId, count, error }) => ({ seedPromptId, count, error })),
     failures: failedResponses(db(), studyId, 10, settingsHash),

@@ -37,6 +37,17 @@ function parseUpload<T>(ctx: z.RefinementCtx, file: Upload, parse: (file: Upload
   }
 }
 
+/** Runs a parser of pasted text inside a zod transform, turning its ImportError into an issue on this field. */
+function parsePasted<T>(ctx: z.RefinementCtx, text: string, parse: (text: string) => T[]): T[] {
+  try {
+    return parse(text);
+  } catch (error) {
+    if (!(error instanceof ImportError)) throw error;
+    ctx.addIssue({ code: "custom", message: `The pasted text, ${error.message}` });
+    return [];
+  }
+}
+
 const optionalText = z
   .string()
   .optional()
@@ -78,12 +89,12 @@ const SettingsFields = {
 };
 
 const ContentFields = {
-  queriesText: optionalText.transform((text): ParsedQuery[] => (text ? parseQueryLines(text) : [])),
+  queriesText: optionalText.transform((text, ctx): ParsedQuery[] => (text ? parsePasted(ctx, text, parseQueryLines) : [])),
   queriesFile: UploadSchema.optional().transform((file, ctx) =>
     file ? parseUpload(ctx, file, ({ name, content }) => parseQueriesFile(name, content)) : [],
   ),
-  promptsText: optionalText.transform((text): NewPrompt[] =>
-    text ? parsePromptBlocks(text).map((prompt) => ({ ...prompt, source: "manual" as const })) : [],
+  promptsText: optionalText.transform((text, ctx): NewPrompt[] =>
+    text ? parsePasted(ctx, text, parsePromptBlocks).map((prompt) => ({ ...prompt, source: "manual" as const })) : [],
   ),
   promptsFile: UploadSchema.optional().transform((file, ctx): NewPrompt[] =>
     file

@@ -1,11 +1,11 @@
-import { count, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { assignments, prompts, queries, responses, studies, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
-import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
+import { assignNextPair, forgetUsableItems, getOpenAssignment } from "~/engine/assign.server";
 import { createAnnotator } from "~/models/user.server";
 import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote } from "~/models/vote.server";
 import { action } from "~/routes/studies.$studyId.annotate";
@@ -127,6 +127,54 @@ describe("assignment and vote", () => {
       recordVote(study.id, annotator.id, { assignmentId: assignment.id, choice: "skip", comment: null });
     }
     expect(seen.size).toBe(3);
+  });
+
+  it("serves every fresh (query, pair) before any repeat, least-annotated queries first, and never a disabled query", () => {
+    const study = db().insert(studies).values({ name: "fresh pairs", task: "t", model: "m" }).returning().get();
+    const settingsHash = generationSettingsHash(study);
+    const promptIds = ["p1", "p2", "p3"].map(
+      (text) => db().insert(prompts).values({ studyId: study.id, text, normalizedText: text }).returning().get().id,
+    );
+    const queryIds = ["q1", "q2", "q3"].map((text) => db().insert(queries).values({ studyId: study.id, text }).returning().get().id);
+    for (const promptId of promptIds) {
+      for (const queryId of queryIds) {
+        db()
+          .insert(responses)
+          .values({ promptId, queryId, settingsHash, content: `${promptId}/${queryId}`, status: "ready" })
+          .run();
+      }
+    }
+    // q3 is disabled: 3 pairs x 2 queries = 6 combinations remain.
+    db().update(queries).set({ active: false }).where(eq(queries.id, queryIds[2]!)).run();
+    forgetUsableItems(study.id);
+    let state = 7;
+    const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const ada = createAnnotator("Ada");
+    const combination = (a: { promptAId: number; promptBId: number; queryId: number }) =>
+      `${Math.min(a.promptAId, a.promptBId)}-${Math.max(a.promptAId, a.promptBId)}|${a.queryId}`;
+    const served: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const assignment = assignNextPair(study.id, ada.id, { random })!;
+      expect(assignment.queryId).not.toBe(queryIds[2]);
+      served.push(combination(assignment));
+      recordVote(study.id, ada.id, { assignmentId: assignment.id, choice: "left", comment: null });
+    }
+    // The first six are the six combinations; only then does one come back.
+    expect(new Set(served.slice(0, 6)).size).toBe(6);
+    expect(served.slice(6).every((key) => served.slice(0, 6).includes(key))).toBe(true);
+    // Another annotator on the same pair gets the query answered least so far.
+    const grace = createAnnotator("Grace");
+    const first = assignNextPair(study.id, grace.id, { random })!;
+    const answers = db()
+      .select({ queryId: assignments.queryId, n: count() })
+      .from(assignments)
+      .where(and(eq(assignments.status, "answered"), eq(assignments.studyId, study.id)))
+      .groupBy(assignments.queryId)
+      .all();
+    const onPair = served.filter((key) => key.startsWith(combination(first).split("|")[0]!));
+    const timesOf = (queryId: number) => onPair.filter((key) => key.endsWith(`|${queryId}`)).length;
+    expect(answers.length).toBeGreaterThan(0);
+    expect(timesOf(first.queryId)).toBe(Math.min(timesOf(queryIds[0]!), timesOf(queryIds[1]!)));
   });
 });
 

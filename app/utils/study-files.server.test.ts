@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { ImportError, parseCsv, parsePromptBlocks, parsePromptsFile, parseQueriesFile, parseResponsesJsonl } from "./study-files.server";
+import {
+  ImportError,
+  MAX_PROMPT_CHARS,
+  MAX_QUERY_CHARS,
+  parseCsv,
+  parsePromptBlocks,
+  parsePromptsFile,
+  parseQueriesFile,
+  parseQueryLines,
+  parseResponsesJsonl,
+} from "./study-files.server";
 
 describe("parseCsv", () => {
   it("handles quotes, doubled quotes, commas and line breaks inside quoted fields, CRLF and a BOM", () => {
@@ -17,6 +27,18 @@ describe("parseCsv", () => {
     );
     expect(() => parseCsv('text\n"closed"then more\n')).toThrow(/^line 2: a quoted field is followed by more text/);
     expect(() => parseCsv('text,notes\nok,fine\nsay "hi",x\n')).toThrow(/^line 3: a quote in the middle of an unquoted field/);
+  });
+});
+
+describe("one item per line, with a length limit", () => {
+  it("names the line of a query or prompt that is too long to be one", () => {
+    const long = "x".repeat(MAX_QUERY_CHARS + 1);
+    expect(() => parseQueryLines(`fine\n\n${long}`)).toThrow(
+      new ImportError(3, `this query is 8,001 characters long; a query can have at most 8,000`),
+    );
+    expect(() => parseQueriesFile("q.jsonl", `{"text":"ok"}\n{"text":"${long}"}`)).toThrow(/^line 2: this query is 8,001/);
+    expect(() => parsePromptBlocks(`Be brief.\n---\n\n${"y".repeat(MAX_PROMPT_CHARS + 1)}`)).toThrow(/^line 4: this prompt is 20,001/);
+    expect(parseQueryLines("a\r\nb\rc")).toEqual(["a", "b", "c"].map((text) => ({ text, notes: null })));
   });
 });
 

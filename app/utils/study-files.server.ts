@@ -36,6 +36,20 @@ export interface ParsedResponse {
 
 type FileFormat = "csv" | "jsonl" | "text";
 
+/** Longest query and prompt accepted: a line longer than this is not a query but a pasted file. */
+export const MAX_QUERY_CHARS = 8_000;
+export const MAX_PROMPT_CHARS = 20_000;
+
+function checkLength(text: string, max: number, what: string, line: number): string {
+  if (text.length > max) {
+    throw new ImportError(
+      line,
+      `this ${what} is ${text.length.toLocaleString("en-US")} characters long; a ${what} can have at most ${max.toLocaleString("en-US")}`,
+    );
+  }
+  return text;
+}
+
 /** The format of an upload, from its file name. */
 function fileFormat(fileName: string): FileFormat {
   const lower = fileName.toLowerCase();
@@ -134,13 +148,14 @@ function optionalText(row: Record<string, unknown>, key: string, line: number): 
   return value.trim() === "" ? null : value.trim();
 }
 
-/** Queries pasted one per line. */
+/** Queries pasted one per line: each non-blank line is one query. */
 export function parseQueryLines(content: string): ParsedQuery[] {
-  return content
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((text) => ({ text, notes: null }));
+  const queries: ParsedQuery[] = [];
+  content.split(/\r\n|\r|\n/).forEach((raw, index) => {
+    const text = raw.trim();
+    if (text) queries.push({ text: checkLength(text, MAX_QUERY_CHARS, "query", index + 1), notes: null });
+  });
+  return queries;
 }
 
 /**
@@ -151,7 +166,10 @@ export function parseQueriesFile(fileName: string, content: string): ParsedQuery
   const format = fileFormat(fileName);
   if (format === "text") return parseQueryLines(content);
   const rows = format === "csv" ? csvObjects(content, ["text", "query"]) : jsonlObjects(content);
-  return rows.map(({ line, row }) => ({ text: requiredText(row, ["text", "query"], line), notes: optionalText(row, "notes", line) }));
+  return rows.map(({ line, row }) => ({
+    text: checkLength(requiredText(row, ["text", "query"], line), MAX_QUERY_CHARS, "query", line),
+    notes: optionalText(row, "notes", line),
+  }));
 }
 
 const SEPARATOR_LINE = /^\s*-{3,}\s*$/;
@@ -162,17 +180,17 @@ const SEPARATOR_LINE = /^\s*-{3,}\s*$/;
  */
 export function parsePromptBlocks(content: string): ParsedPrompt[] {
   const lines = content.split(/\r?\n/);
-  const blocks: string[][] = [[]];
+  const blocks: { firstLine: number; lines: string[] }[] = [{ firstLine: 1, lines: [] }];
   const separatedByRules = lines.some((line) => SEPARATOR_LINE.test(line));
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const isSeparator = separatedByRules ? SEPARATOR_LINE.test(line) : line.trim() === "";
-    if (isSeparator) blocks.push([]);
-    else blocks[blocks.length - 1]!.push(line);
-  }
+    if (isSeparator) blocks.push({ firstLine: index + 2, lines: [] });
+    else blocks[blocks.length - 1]!.lines.push(line);
+  });
   return blocks
-    .map((block) => block.join("\n").trim())
-    .filter(Boolean)
-    .map((text) => ({ text, label: null }));
+    .map((block) => ({ line: block.firstLine + block.lines.findIndex((line) => line.trim() !== ""), text: block.lines.join("\n").trim() }))
+    .filter((block) => block.text !== "")
+    .map(({ line, text }) => ({ text: checkLength(text, MAX_PROMPT_CHARS, "prompt", line), label: null }));
 }
 
 /**
@@ -183,7 +201,10 @@ export function parsePromptsFile(fileName: string, content: string): ParsedPromp
   const format = fileFormat(fileName);
   if (format === "text") return parsePromptBlocks(content);
   const rows = format === "csv" ? csvObjects(content, ["text", "prompt"]) : jsonlObjects(content);
-  return rows.map(({ line, row }) => ({ text: requiredText(row, ["text", "prompt"], line), label: optionalText(row, "label", line) }));
+  return rows.map(({ line, row }) => ({
+    text: checkLength(requiredText(row, ["text", "prompt"], line), MAX_PROMPT_CHARS, "prompt", line),
+    label: optionalText(row, "label", line),
+  }));
 }
 
 function reference(row: Record<string, unknown>, name: "prompt" | "query", line: number): { text: string } | { id: number } {
