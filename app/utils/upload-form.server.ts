@@ -53,7 +53,11 @@ export function decodeTextUpload(bytes: Uint8Array): { text: string } | { error:
     let evenZeros = 0;
     let oddZeros = 0;
     const sample = Math.min(body.length, 4096);
-    for (let i = 0; i < sample; i++) if (body[i] === 0) i % 2 === 0 ? evenZeros++ : oddZeros++;
+    for (let i = 0; i < sample; i++) {
+      if (body[i] !== 0) continue;
+      if (i % 2 === 0) evenZeros++;
+      else oddZeros++;
+    }
     // Mostly-ASCII UTF-16 without a BOM: every other byte is zero.
     if (Math.max(evenZeros, oddZeros) > sample / 4 && Math.min(evenZeros, oddZeros) < sample / 50) {
       return { error: "this looks like UTF-16 text without a byte-order mark; save it as UTF-8 and upload it again" };
