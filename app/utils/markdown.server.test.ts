@@ -12,6 +12,15 @@ describe("renderMarkdown", () => {
     expect(html).toContain("&lt;script&gt;");
   });
 
+  it("renders task lists as disabled checkboxes and tables as tables", () => {
+    const html = renderMarkdown("- [x] done\n- [ ] to do\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+    expect(html).toMatch(
+      /<input class="task-list-item-checkbox" checked="" disabled="" type="checkbox" id="(task-item-\d+)"><label class="task-list-item-label" for="\1"> done<\/label>/,
+    );
+    expect(html).not.toContain("[ ]");
+    expect(html).toContain("<table>");
+  });
+
   it("drops javascript: links", () => {
     const html = renderMarkdown("[click](javascript:alert(1))");
     expect(html).not.toContain("href");
