@@ -128,10 +128,15 @@ export function IntervalBar({ score, lower, upper, min, max }: { score: number; 
   );
 }
 
-/** Cell background for a win share in [0, 1]: blue when the row prompt wins, orange when it loses. */
-export function winShareColor(share: number | null): string {
-  if (share === null) return "transparent";
-  const strength = Math.abs(share - 0.5) * 2;
-  const alpha = (0.12 + 0.6 * strength).toFixed(2);
-  return share >= 0.5 ? `rgba(59, 91, 219, ${alpha})` : `rgba(232, 89, 12, ${alpha})`;
+/**
+ * The win-matrix cell's class: its hue says who leads (the row prompt or the column one, or even),
+ * its strength how much evidence there is (1, 2-4, 5-9, 10+ votes), so a 1-0 cell is pale and a 21-1
+ * cell strong. Classes rather than inline colours: a strict style-src allows no style attribute.
+ */
+export function winCellClass(won: number, lost: number): string {
+  const total = won + lost;
+  if (total === 0) return "wm-empty";
+  const direction = won > lost ? "wm-win" : won < lost ? "wm-loss" : "wm-even";
+  const level = total >= 10 ? 4 : total >= 5 ? 3 : total >= 2 ? 2 : 1;
+  return `${direction} wm-${level}`;
 }

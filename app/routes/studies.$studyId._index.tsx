@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
-import { useEffect } from "react";
-import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/components/charts";
+import { useEffect, useState } from "react";
+import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { getStudyEngine } from "~/engine/engine.server";
 import { getDashboard } from "~/models/dashboard.server";
+import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
 import { changeStudyStatus, STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
 import { getStudyCounts, requireStudy } from "~/models/study.server";
 
@@ -58,7 +59,15 @@ export default function StudyDashboard() {
     return () => clearInterval(timer);
   }, [revalidator]);
 
+  const [engineDetails, setEngineDetails] = useState(false);
   const legend = new Map(leaderboard.map((entry, i) => [entry.promptId, { label: entry.label ?? `#${entry.promptId}`, colorIndex: i }]));
+  const ranked = rankLeaderboard(
+    leaderboard.map((entry) => ({
+      ...entry,
+      comparisons: entry.wins + entry.losses + entry.ties + entry.bothBad,
+      score: entry.stats?.score ?? null,
+    })),
+  );
   const scored = leaderboard.filter((entry) => entry.stats);
   const axisMin = Math.min(0, ...scored.map((entry) => entry.stats!.lower));
   const axisMax = Math.max(0, ...scored.map((entry) => entry.stats!.upper));
@@ -161,44 +170,61 @@ export default function StudyDashboard() {
           </strong>
         ) : null}
       </p>
+      <p className="muted small">
+        A prompt needs {MIN_COMPARISONS_TO_RANK} comparisons before it is ranked by its score or shown a P(best); until then it is listed below the
+        measured ones, marked &ldquo;too few to rank&rdquo;.{" "}
+        <label className="inline-check">
+          <input type="checkbox" checked={engineDetails} onChange={(event) => setEngineDetails(event.target.checked)} /> Show engine details (utility
+          and exploration width)
+        </label>
+      </p>
       <div className="table-scroll">
         <table className="data-table leaderboard">
           <thead>
             <tr>
               <th>#</th>
               <th>Prompt</th>
+              <th className="num">Comparisons</th>
               <th className="num">BT score</th>
-              <th>95% interval</th>
+              <th>
+                95% interval{" "}
+                <span className="muted small">
+                  (axis {axisMin.toFixed(1)} to {axisMax.toFixed(1)})
+                </span>
+              </th>
               <th className="num">P(best)</th>
-              <th className="num">Utility</th>
+              {engineDetails ? <th className="num">Utility ± width</th> : null}
               <th className="num">W / L / T</th>
               <th className="num">Both bad</th>
             </tr>
           </thead>
           <tbody>
-            {leaderboard.map((entry, rank) => (
-              <tr key={entry.promptId} className={entry.recommended ? "recommended" : undefined}>
-                <td>
-                  <span className="swatch" style={{ background: colorFor(rank) }} />
-                  {rank + 1}
-                </td>
+            {ranked.map(({ entry, measured }, rank) => (
+              <tr key={entry.promptId} className={entry.recommended ? "recommended" : measured ? undefined : "unmeasured"}>
+                <td>{measured || entry.recommended ? rank + 1 : <span className="muted small">too few to rank</span>}</td>
                 <td>
                   {entry.recommended ? <span className="badge success">recommended</span> : null}{" "}
                   {entry.label ? <strong>{entry.label}: </strong> : null}
                   <span className="prompt-text">{entry.text}</span>
                 </td>
+                <td className="num">{entry.comparisons}</td>
                 <td className="num">{entry.stats ? entry.stats.score.toFixed(2) : "–"}</td>
-                <td>
+                <td className="interval-cell">
                   {entry.stats ? (
-                    <span title={`[${entry.stats.lower.toFixed(2)}, ${entry.stats.upper.toFixed(2)}]`}>
+                    <>
                       <IntervalBar score={entry.stats.score} lower={entry.stats.lower} upper={entry.stats.upper} min={axisMin} max={axisMax} />
-                    </span>
+                      <span className="small">
+                        {entry.stats.lower.toFixed(2)} to {entry.stats.upper.toFixed(2)}
+                      </span>
+                    </>
                   ) : (
                     "–"
                   )}
                 </td>
-                <td className="num">{entry.stats ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
-                <td className="num">{entry.stats ? `${entry.stats.utility.toFixed(2)} ± ${entry.stats.uncertainty.toFixed(2)}` : "–"}</td>
+                <td className="num">{entry.stats && measured ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
+                {engineDetails ? (
+                  <td className="num">{entry.stats ? `${entry.stats.utility.toFixed(2)} ± ${entry.stats.uncertainty.toFixed(2)}` : "–"}</td>
+                ) : null}
                 <td className="num">
                   {entry.wins} / {entry.losses} / {entry.ties}
                 </td>
@@ -221,6 +247,12 @@ export default function StudyDashboard() {
         <div className="panel">
           <h2>Win matrix</h2>
           <p className="muted small">Row prompt’s wins against column prompt (top {winMatrix.promptIds.length} of the leaderboard).</p>
+          <p className="wm-legend small" aria-label="Win matrix legend">
+            <span className="wm-win wm-4">row leads</span> <span className="wm-loss wm-4">column leads</span>{" "}
+            <span className="wm-even wm-2">even</span> · paler cells rest on fewer votes: <span className="wm-win wm-1">1</span>{" "}
+            <span className="wm-win wm-2">2–4</span> <span className="wm-win wm-3">5–9</span> <span className="wm-win wm-4">10+</span> · a tie counts
+            half to each side
+          </p>
           <div className="table-scroll">
             <table className="win-matrix" aria-label="Win matrix">
               <thead>
@@ -243,7 +275,7 @@ export default function StudyDashboard() {
                       const lost = winMatrix.wins[j]![i]!;
                       const total = won + lost;
                       return (
-                        <td key={j} style={{ background: i === j ? "#f1f3f5" : winShareColor(total > 0 ? won / total : null) }}>
+                        <td key={j} className={i === j ? "diagonal" : winCellClass(won, lost)}>
                           {i === j || total === 0 ? "" : `${won}–${lost}`}
                         </td>
                       );

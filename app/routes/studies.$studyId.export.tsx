@@ -54,13 +54,18 @@ export default function ExportStudy() {
             </label>
             <label>
               From (UTC day)
-              <input type="date" name="from" min={summary.firstVoteDay ?? undefined} max={summary.lastVoteDay ?? undefined} />
+              <input type="date" name="from" aria-describedby="vote-days" />
             </label>
             <label>
               To (UTC day, inclusive)
-              <input type="date" name="to" min={summary.firstVoteDay ?? undefined} max={summary.lastVoteDay ?? undefined} />
+              <input type="date" name="to" aria-describedby="vote-days" />
             </label>
           </div>
+          <p id="vote-days" className="hint">
+            {summary.firstVoteDay
+              ? `Votes were cast from ${summary.firstVoteDay} to ${summary.lastVoteDay} (UTC); any range is accepted, an empty one exports nothing.`
+              : "No votes yet."}
+          </p>
         </fieldset>
         <fieldset>
           <legend>Preference pairs</legend>
@@ -84,6 +89,12 @@ export default function ExportStudy() {
               </select>
             </label>
           </div>
+          <p className="hint">
+            Caveat of &ldquo;the prompt that produced the chosen response&rdquo;: the rejected response was generated under the other prompt, not
+            under the system message written into its example, so the pair is not a clean comparison under one system prompt. Use it to train towards
+            the chosen prompt&apos;s behaviour; use &ldquo;None&rdquo; or &ldquo;recommended&rdquo; for a like-for-like pair.
+          </p>
+          <div className="field-row"></div>
           <div className="download-buttons">
             {PREFERENCE_BUTTONS.map((button) => (
               <button key={button.format} type="submit" name="format" value={button.format} className="primary">
