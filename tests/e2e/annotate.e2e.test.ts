@@ -146,7 +146,8 @@ describe("annotating the demo study in a real browser", () => {
     await second.locator(".notice").getByText("was not counted").waitFor();
     await expect(second.locator(".notice").innerText()).resolves.toContain("already answered with “A is better”");
     expect(votesOf(shared)).toEqual([{ choice: "left", comment: null }]);
-    // The stale tab moved on to the annotator's current pair.
+    // The stale tab moves on to the annotator's current pair (the notice can show before the page's data is revalidated).
+    await waitForNewPair(second, shared);
     expect(await assignmentOnPage(second)).toBe(await assignmentOnPage(first));
     await first.close();
     await second.close();
