@@ -245,7 +245,7 @@ export default function StudySetup() {
       </div>
 
       <h2>Prompts</h2>
-      <table className="data-table">
+      <table className="data-table" aria-label="Prompts">
         <thead>
           <tr>
             <th>#</th>
@@ -281,7 +281,7 @@ export default function StudySetup() {
         {queryCount > queries.length ? `The first ${queries.length} of ${queryCount} queries. ` : null}A disabled query leaves pair selection; its
         responses and votes stay (and are marked in the raw export).
       </p>
-      <table className="data-table">
+      <table className="data-table" aria-label="Queries">
         <thead>
           <tr>
             <th>#</th>

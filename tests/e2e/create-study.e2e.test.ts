@@ -79,7 +79,7 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     });
     await page.getByText("All responses ready").waitFor();
     // The page revalidated when the variants arrived: seed + 3 generated prompts are listed.
-    await expect.poll(() => page.locator("table.data-table tbody tr").count(), { timeout: 30_000 }).toBe(4);
+    await expect.poll(() => page.getByRole("table", { name: "Prompts" }).locator("tbody tr").count(), { timeout: 30_000 }).toBe(4);
     await page.screenshot({ path: screenshotPath("setup-done.png"), fullPage: true });
 
     const counts = readAppDatabase(suite.app, (db) => ({
