@@ -73,6 +73,33 @@ describe("the new-study action", () => {
     });
   });
 
+  it("refuses blank and loosely written numbers with a field error each, writing nothing", async () => {
+    const before = rowCounts();
+    const response = await routeResponse(() =>
+      newStudyAction({
+        request: post("/studies/new", {
+          name: "Loose numbers",
+          task: "Help.",
+          model: "m",
+          temperature: "",
+          maxTokens: "0x20",
+          seed: "1e3",
+          queriesText: "Why?",
+          promptsText: "A\n\nB",
+        }),
+        params: {},
+        context: {},
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect((await body(response)).errors).toEqual({
+      temperature: ["Enter a temperature between 0 and 2"],
+      maxTokens: ["Max tokens must be a whole number between 1 and 32768"],
+      seed: ["Seed must be a whole number between 0 and 2147483647, or empty"],
+    });
+    expect(rowCounts()).toEqual(before);
+  });
+
   it("answers 400 naming the file and line, and writes nothing", async () => {
     const before = rowCounts();
     const broken = new File(['{"text":"ok"}\n{"text":""}\n'], "queries.jsonl");

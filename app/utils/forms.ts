@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimalId } from "./strict-fields";
 
 export const JoinFormSchema = z.object({
   displayName: z
@@ -9,4 +10,5 @@ export const JoinFormSchema = z.object({
   redirectTo: z.string().optional(),
 });
 
-export const StudyIdParamSchema = z.coerce.number().int().positive();
+/** A study id in a URL: plain decimal digits ("0x1", "1e0", "+1" and "01" name no study). */
+export const StudyIdParamSchema = decimalId("Study not found");
