@@ -30,6 +30,11 @@ const EnvSchema = z.object({
     .positive()
     .max(24 * 60)
     .default(10),
+  // The engine pool (ADR 0008): threads shared by every study's engine, engines running at once,
+  // and how long an unused engine keeps running before it is stopped (and later resumed from SQLite).
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  ENGINE_MAX_LOADED: z.coerce.number().int().min(1).max(100_000).default(16),
+  ENGINE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
   INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.

@@ -22,7 +22,18 @@ describe("openDatabase", () => {
       )
       .pluck()
       .all();
-    expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    expect(tables).toEqual([
+      "app_meta",
+      "assignments",
+      "engine_checkpoints",
+      "engine_snapshots",
+      "prompts",
+      "queries",
+      "responses",
+      "studies",
+      "users",
+      "votes",
+    ]);
     connection.close();
   });
 

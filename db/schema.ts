@@ -235,6 +235,22 @@ export const engineSnapshots = sqliteTable(
   (table) => [index("engine_snapshots_study_idx").on(table.studyId, table.voteCount)],
 );
 
+// A study's stopped engine: what its policy had learned (bandit PolicyState, v8-serialised), on which
+// features and arms, after how many duels. The engine resumes from it exactly instead of learning
+// again from every vote (ADR 0008). Votes stay the truth: a missing or outdated row only costs a refit.
+export const engineCheckpoints = sqliteTable("engine_checkpoints", {
+  studyId: integer("study_id")
+    .primaryKey()
+    .references(() => studies.id, { onDelete: "cascade" }),
+  policy: text("policy").notNull(),
+  // Which features the arms had (lexical, or one stored embedding model) and their prompt ids in arm order.
+  featureSource: text("feature_source").notNull(),
+  armPromptIds: text("arm_prompt_ids", { mode: "json" }).$type<number[]>().notNull(),
+  voteCount: integer("vote_count").notNull(),
+  state: blob("state", { mode: "buffer" }).notNull(),
+  createdAt: createdAt(),
+});
+
 // Small key/value facts about this database (e.g. that the demo study was seeded once).
 export const appMeta = sqliteTable("app_meta", {
   key: text("key").primaryKey(),
