@@ -23,10 +23,13 @@ describe("openDatabase", () => {
       .pluck()
       .all();
     expect(tables).toEqual([
+      "annotator_tallies",
       "app_meta",
       "assignments",
       "engine_checkpoints",
       "engine_snapshots",
+      "pair_tallies",
+      "prompt_tallies",
       "prompts",
       "queries",
       "responses",

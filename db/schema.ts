@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { blob, index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // The one place tables are defined (DESIGN §3). Votes are the source of truth: everything the
 // engine knows is rebuilt from votes + prompt embeddings.
@@ -199,6 +199,66 @@ export const votes = sqliteTable(
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex("votes_assignment_unique").on(table.assignmentId), index("votes_study_idx").on(table.studyId, table.id)],
+);
+
+// Running totals of the votes, kept by triggers on votes (migrations/0006_vote_tallies.sql) so the
+// dashboard reads O(prompts) rows instead of every vote (issue 14), whatever path inserted the vote.
+// A vote's left/right choice is resolved to prompts through its assignment's left_is_a, as
+// app/models/vote-duel.ts does; skips count for nobody but the annotator.
+
+/** Per prompt: decisive wins and losses, ties and both-bad votes it took part in. */
+export const promptTallies = sqliteTable(
+  "prompt_tallies",
+  {
+    promptId: integer("prompt_id")
+      .primaryKey()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    wins: integer("wins").notNull().default(0),
+    losses: integer("losses").notNull().default(0),
+    ties: integer("ties").notNull().default(0),
+    bothBad: integer("both_bad").notNull().default(0),
+  },
+  (table) => [index("prompt_tallies_study_idx").on(table.studyId)],
+);
+
+/** Per unordered prompt pair (low id, high id): decisive wins of each, and draws (ties + both bad). */
+export const pairTallies = sqliteTable(
+  "pair_tallies",
+  {
+    lowPromptId: integer("low_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    highPromptId: integer("high_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    lowWins: integer("low_wins").notNull().default(0),
+    highWins: integer("high_wins").notNull().default(0),
+    draws: integer("draws").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.lowPromptId, table.highPromptId] }), index("pair_tallies_high_idx").on(table.highPromptId)],
+);
+
+/**
+ * Per (study, annotator): votes (skips included), skips, and the latencies that were measured.
+ * annotator_id carries no foreign key: the annotator table's shape is the accounts work's
+ * (issue 13); the study's cascade removes these rows.
+ */
+export const annotatorTallies = sqliteTable(
+  "annotator_tallies",
+  {
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    annotatorId: integer("annotator_id").notNull(),
+    votes: integer("votes").notNull().default(0),
+    skips: integer("skips").notNull().default(0),
+    latencySumMs: integer("latency_sum_ms").notNull().default(0),
+    latencyCount: integer("latency_count").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.studyId, table.annotatorId] })],
 );
 
 export interface PromptStat {
