@@ -48,5 +48,8 @@ export function boot(): { port: number } {
   return { port: config.PORT };
 }
 
+// server.js builds each request's Remix load context with this (a streamed download waits for its client).
+export { loadContext } from "./utils/response-flow.server";
+
 // server.js answers /api/* with this before Express and Remix see the request (ADR 0007).
 export { handleApiHttp, isApiPath } from "./api/node-http.server";
