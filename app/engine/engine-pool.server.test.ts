@@ -53,6 +53,22 @@ function smallStudy(name: string, promptCount = 4) {
   return study.id;
 }
 
+/**
+ * Two selection states are the same: equal estimates, recommendation and vote count, and the same
+ * proposals — up to the point where one batch was cut short by its time budget (a busy machine
+ * proposes fewer pairs in 150 ms; the order the policy picks them in does not change).
+ */
+function expectSameSelection(actual: SelectionView, expected: SelectionView) {
+  const { pairs: actualPairs, ...actualRest } = actual;
+  const { pairs: expectedPairs, ...expectedRest } = expected;
+  expect(actualRest).toEqual(expectedRest);
+  const common = Math.min(actualPairs.length, expectedPairs.length);
+  expect(common).toBeGreaterThan(0);
+  expect(actualPairs.slice(0, common)).toEqual(expectedPairs.slice(0, common));
+}
+
+type SelectionView = NonNullable<ReturnType<ReturnType<typeof getStudyEngine>["selectionView"]>>;
+
 /** Votes `times` times through the real assignment path, the lower prompt id always winning, waiting for the engine between votes. */
 async function vote(studyId: number, times: number) {
   const annotator = createAnnotator(`Voter ${studyId}`);
@@ -87,7 +103,7 @@ describe("the engine pool", () => {
 
     const resumed = getStudyEngine(studyId);
     await resumed.whenIdle();
-    expect(resumed.selectionView()).toEqual(before);
+    expectSameSelection(resumed.selectionView()!, before);
     // And it goes on learning: the next votes are taken in as usual.
     await vote(studyId, 3);
     expect(getStudyEngine(studyId).round()).toBe(17);
@@ -105,7 +121,7 @@ describe("the engine pool", () => {
     };
     const first = await rebuild();
     expect(first.voteCount).toBe(10);
-    expect(await rebuild()).toEqual(first);
+    expectSameSelection(await rebuild(), first);
   });
 
   it("ignores a saved state the study no longer fits (a prompt gone) and learns from the votes instead", async () => {
