@@ -5,6 +5,7 @@ import { RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
 import { env } from "./env.server";
+import { startJobs } from "./jobs/runner.server";
 import { startGeneration } from "./llm/runtime.server";
 
 // How long a streamed render may take before it is aborted (Single Fetch reads this export).
@@ -39,12 +40,14 @@ export default function handleRequest(request: Request, responseStatusCode: numb
 /**
  * Called once by server.js before it listens: validates the environment (throws a readable error
  * listing every bad variable), opens the database and applies migrations (seeding the demo study
- * on first start), then starts the generation worker (app/llm). Returns what the HTTP server needs.
+ * on first start), then starts the generation worker (app/llm) and the job queue (app/jobs), which
+ * takes up any job a crash interrupted. Returns what the HTTP server needs.
  */
 export function boot(): { port: number } {
   const config = env();
   connection();
   startGeneration();
+  startJobs().catch((error: unknown) => console.error("the job queue did not start:", error));
   return { port: config.PORT };
 }
 

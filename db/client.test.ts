@@ -28,6 +28,7 @@ describe("openDatabase", () => {
       "assignments",
       "engine_checkpoints",
       "engine_snapshots",
+      "jobs",
       "pair_tallies",
       "prompt_tallies",
       "prompts",

@@ -196,9 +196,21 @@ export const votes = sqliteTable(
     comment: text("comment"),
     // Time from the pair being shown to the click, measured in the browser.
     latencyMs: integer("latency_ms"),
+    // Where an imported vote came from: the fingerprint of its content in the raw log it was imported
+    // from (app/export/raw-log-import.server.ts); null for a vote cast here. A study holds at most one
+    // vote per origin, so importing a log again, or an overlapping one, adds each vote once. Imported
+    // votes are added to the tallies by the import itself (one upsert per prompt, pair and annotator,
+    // not three per vote): the tally trigger on insert skips them.
+    origin: text("origin"),
     createdAt: createdAt(),
   },
-  (table) => [uniqueIndex("votes_assignment_unique").on(table.assignmentId), index("votes_study_idx").on(table.studyId, table.id)],
+  (table) => [
+    uniqueIndex("votes_assignment_unique").on(table.assignmentId),
+    index("votes_study_idx").on(table.studyId, table.id),
+    uniqueIndex("votes_study_origin_unique")
+      .on(table.studyId, table.origin)
+      .where(sql`origin is not null`),
+  ],
 );
 
 // Running totals of the votes, kept by triggers on votes (migrations/0006_vote_tallies.sql) so the
@@ -310,6 +322,42 @@ export const engineCheckpoints = sqliteTable("engine_checkpoints", {
   state: blob("state", { mode: "buffer" }).notNull(),
   createdAt: createdAt(),
 });
+
+export const JOB_KINDS = ["import-log", "create-study", "add-to-study", "import-responses", "reembed"] as const;
+export const JOB_STATES = ["awaiting_confirmation", "queued", "running", "succeeded", "failed"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobState = (typeof JOB_STATES)[number];
+
+// Owner operations too big for a request (issue 14; ADR 0010): a raw-log import, creating a study or
+// adding thousands of rows to one, importing responses, re-embedding. A row per job; the work runs on
+// the job thread (app/jobs/), commits in one transaction together with the job's "succeeded", and is
+// queued again after a crash. A job over the confirmation thresholds waits for the owner's yes.
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: JOB_KINDS }).notNull(),
+    // The study it works on; null for a study being created (the result names it once done).
+    studyId: integer("study_id").references(() => studies.id, { onDelete: "cascade" }),
+    state: text("state", { enum: JOB_STATES }).notNull().default("queued"),
+    // The job's input, a JSON file in the jobs folder beside the database (uploads can be 50 MB);
+    // removed once the job can no longer run.
+    inputFile: text("input_file").notNull(),
+    // What the job will do, as shown (and confirmed) before it runs: counts, responses, cost.
+    plan: text("plan", { mode: "json" }).$type<Record<string, unknown>>(),
+    phase: text("phase"),
+    progressDone: integer("progress_done").notNull().default(0),
+    progressTotal: integer("progress_total").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    // Why it failed: the input's problems (line by line) or the error that stopped its last attempt.
+    errors: text("errors", { mode: "json" }).$type<string[]>(),
+    result: text("result", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("jobs_state_idx").on(table.state, table.id), index("jobs_study_idx").on(table.studyId, table.id)],
+);
 
 // Small key/value facts about this database (e.g. that the demo study was seeded once).
 export const appMeta = sqliteTable("app_meta", {

@@ -158,6 +158,12 @@ export function getStudyEngine(studyId: number): StudyEngine {
   return pool().engine(studyId);
 }
 
+/** New data for the study's engine if one is running (a job committed votes or prompts); a stopped engine reads everything when it starts. */
+export function notifyStudyEngine(studyId: number): void {
+  const engine = pool().peek(studyId);
+  if (engine) engine.requestUpdate();
+}
+
 /** What the dashboard says about the study's engine; never starts one. */
 export type EngineStatus =
   | { state: "stopped" }

@@ -1,7 +1,7 @@
-import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { repoRoot } from "~/utils/repo-root.server";
 import type { FromWorker, ToWorker, UnloadedState } from "./protocol";
 
 // The engine threads every study shares (issue 14; ADR 0008): at most `threadCount` worker threads,
@@ -11,17 +11,6 @@ import type { FromWorker, ToWorker, UnloadedState } from "./protocol";
 // statistics never delay pairs; with one, both share it. A study goes to the thread of its role that
 // hosts the fewest studies. A thread works through its messages in order and a study has at most one
 // request of each kind outstanding (study-engine.server.ts coalesces), so busy studies take turns.
-
-function repoRoot(): string {
-  // Works from app/engine/*.ts (tests, tsx) and from the bundled build/index.js alike.
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("engine: cannot find the project root (package.json)");
-    dir = parent;
-  }
-  return dir;
-}
 
 /** What a study's engine hears from the threads. */
 export interface StudyListener {

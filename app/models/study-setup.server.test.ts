@@ -91,7 +91,7 @@ describe("createStudy", () => {
     );
 
     db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
-    expect(reembedLexically(db)).toBe(1);
+    expect(reembedLexically(db)).toEqual({ prompts: 1, studyIds: [again.studyId] });
     expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);
     close();
   });

@@ -5,9 +5,8 @@ import { assignments, queries, responses, studies, VOTE_CHOICES, votes, type Vot
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { decimalId, jsonId, optionalFormInteger } from "~/utils/strict-fields";
+import { COMMENT_MAX, LATENCY_MAX_MS } from "./vote-limits";
 
-const LATENCY_MAX_MS = 86_400_000;
-const COMMENT_MAX = 2000;
 const choiceField = z.enum(VOTE_CHOICES, { error: `choice must be one of: ${VOTE_CHOICES.join(", ")}` });
 const commentField = z.string({ error: "comment must be text" }).trim().max(COMMENT_MAX, `comment must be at most ${COMMENT_MAX} characters`);
 const latencyMessage = `latencyMs must be a whole number of milliseconds from 0 to ${LATENCY_MAX_MS}`;
@@ -37,9 +36,6 @@ export const VoteJsonSchema = z.object({
     .optional()
     .transform((value) => value ?? null),
 });
-
-/** The limits a vote's fields obey on every path that stores one (live votes and imported logs). */
-export const VOTE_LIMITS = { commentMax: COMMENT_MAX, latencyMaxMs: LATENCY_MAX_MS } as const;
 
 export interface VoteInput {
   assignmentId: number;

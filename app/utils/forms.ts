@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DISPLAY_NAME_MAX } from "~/models/vote-limits";
 import { decimalId } from "./strict-fields";
 
 export const JoinFormSchema = z.object({
@@ -6,7 +7,7 @@ export const JoinFormSchema = z.object({
     .string({ error: "Enter a display name" })
     .trim()
     .min(1, "Enter a display name")
-    .max(60, "Display name must be at most 60 characters"),
+    .max(DISPLAY_NAME_MAX, `Display name must be at most ${DISPLAY_NAME_MAX} characters`),
   redirectTo: z.string().optional(),
 });
 
