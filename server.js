@@ -13,13 +13,13 @@ const build = await import(pathToFileURL(path.join(root, "build/index.js")).href
 // Validate the environment, open the database and apply migrations before accepting requests:
 // a misconfiguration fails the start with a readable message instead of the first request.
 const { port } = build.entry.module.boot();
-const { handleApiHttp, isApiPath } = build.entry.module;
+const { handleApiHttp, isApiPath, loadContext } = build.entry.module;
 
 const app = express();
 app.disable("x-powered-by");
 app.use("/build", express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }));
 app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
-app.all("*", createRequestHandler({ build, mode: build.mode }));
+app.all("*", createRequestHandler({ build, mode: build.mode, getLoadContext: (_req, res) => loadContext(res) }));
 
 const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHttp(req, res) : app(req, res)));
 server.listen(port, () => {

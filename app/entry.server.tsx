@@ -5,6 +5,7 @@ import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
 import { env } from "./env.server";
+import { startJobs } from "./jobs/runner.server";
 import { startGeneration } from "./llm/runtime.server";
 
 // How long a streamed render may take before it is aborted (Single Fetch reads this export).
@@ -50,14 +51,19 @@ export function handleError(error: unknown, { request }: LoaderFunctionArgs | Ac
 /**
  * Called once by server.js before it listens: validates the environment (throws a readable error
  * listing every bad variable), opens the database and applies migrations (seeding the demo study
- * on first start), then starts the generation worker (app/llm). Returns what the HTTP server needs.
+ * on first start), then starts the generation worker (app/llm) and the job queue (app/jobs), which
+ * takes up any job a crash interrupted. Returns what the HTTP server needs.
  */
 export function boot(): { port: number } {
   const config = env();
   connection();
   startGeneration();
+  startJobs().catch((error: unknown) => console.error("the job queue did not start:", error));
   return { port: config.PORT };
 }
+
+// server.js builds each request's Remix load context with this (a streamed download waits for its client).
+export { loadContext } from "./utils/response-flow.server";
 
 // server.js answers /api/* with this before Express and Remix see the request (ADR 0007).
 export { handleApiHttp, isApiPath } from "./api/node-http.server";

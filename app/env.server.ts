@@ -25,13 +25,27 @@ const EnvSchema = z.object({
   // "1" exposes test-only endpoints (POST /api/test/studies/:id/engine-idle): browser tests wait for
   // the engine's state instead of sleeping. Never set it on a server people use.
   PROMPTDUEL_TEST_HOOKS: z.enum(["0", "1"], { error: "PROMPTDUEL_TEST_HOOKS must be 0 or 1" }).default("0"),
+  // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread writes once a job has written everything but
+  // not committed, then stops there (the test kills the server at that moment).
+  PROMPTDUEL_TEST_PAUSE_JOB_COMMIT: z.string().min(1).optional(),
   ASSIGNMENT_TTL_MINUTES: z.coerce
     .number()
     .positive()
     .max(24 * 60)
     .default(10),
+  // The engine pool (ADR 0008): threads shared by every study's engine, engines running at once,
+  // and how long an unused engine keeps running before it is stopped (and later resumed from SQLite).
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  ENGINE_MAX_LOADED: z.coerce.number().int().min(1).max(100_000).default(16),
+  ENGINE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
   INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
+  // Owner operations (ADR 0010): a study holds at most this many (prompt, query) responses; queueing
+  // more than CONFIRM_RESPONSES_ABOVE responses, or an estimated cost above CONFIRM_COST_ABOVE_USD,
+  // waits for the owner to confirm the figures.
+  RESPONSES_PER_STUDY_MAX: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
+  CONFIRM_RESPONSES_ABOVE: z.coerce.number().int().min(0).default(1_000),
+  CONFIRM_COST_ABOVE_USD: z.coerce.number().min(0).default(1),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),

@@ -67,6 +67,21 @@ export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = CO
       }
       return [opponent, challenger];
     },
+    // The coverage counts follow from the history, so only the inner policy has state to keep.
+    ...(inner.saveState && inner.restoreState
+      ? {
+          saveState: () => inner.saveState!(),
+          restoreState(state, history) {
+            inner.restoreState!(state, history);
+            hasHistory = history.length > 0;
+            answeredDuels = new Int32Array(armCount);
+            for (const { a, b } of history) {
+              answeredDuels[a]!++;
+              answeredDuels[b]!++;
+            }
+          },
+        }
+      : {}),
     recommend: () => inner.recommend(),
     utilities: () => inner.utilities(),
     uncertainties: () => inner.uncertainties(),

@@ -9,7 +9,7 @@ import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
 import { armGradient } from "./ntk-ucb";
 import { randomFreshPair, seenArms } from "./pairs";
-import type { Duel, DuelingPolicy, PolicyContext, SelectPairOptions } from "./policy";
+import type { Duel, DuelingPolicy, PolicyContext, PolicyState, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
 import { standardNormal } from "./random";
@@ -293,6 +293,58 @@ export class DuetPolicy implements DuelingPolicy {
     }
     this.pendingInformation = cache;
     return cache;
+  }
+
+  /** Copies of theta, both Adam states, the offsets, both precisions and the fit counter. Cost: O(p + n). */
+  saveState(): PolicyState {
+    return {
+      params: Float64Array.from(this.params),
+      adamFirstMoment: Float64Array.from(this.adam.firstMoment),
+      adamSecondMoment: Float64Array.from(this.adam.secondMoment),
+      adamStep: this.adam.step,
+      offsets: Float64Array.from(this.offsets.values),
+      offsetsFirstMoment: Float64Array.from(this.offsets.adam.firstMoment),
+      offsetsSecondMoment: Float64Array.from(this.offsets.adam.secondMoment),
+      offsetsStep: this.offsets.adam.step,
+      offsetsWeightDecay: this.offsets.weightDecay,
+      precision: Float64Array.from(this.precision),
+      offsetPrecision: Float64Array.from(this.offsetPrecision),
+      offsetPriorVariance: this.offsetPriorVariance,
+      fitCount: this.fitCount,
+    };
+  }
+
+  /** Puts back saveState() (taken after fit(history)) and re-evaluates the arms. Cost: O(p + n h (d + h)). Throws on a state of another shape. */
+  restoreState(state: PolicyState, history: readonly Duel[]): void {
+    const armCount = this.features.length;
+    validateHistory("duet.restoreState", history, armCount);
+    const vector = (name: string, length: number): Float64Array => {
+      const value = state[name];
+      if (!(value instanceof Float64Array) || value.length !== length) throw new Error(`duet.restoreState requires ${name} of length ${length}`);
+      return value;
+    };
+    const scalar = (name: string): number => {
+      const value = state[name];
+      if (typeof value !== "number") throw new Error(`duet.restoreState requires the number ${name}`);
+      return value;
+    };
+    const p = this.model.parameterCount;
+    this.params.set(vector("params", p));
+    this.adam.firstMoment.set(vector("adamFirstMoment", p));
+    this.adam.secondMoment.set(vector("adamSecondMoment", p));
+    this.adam.step = scalar("adamStep");
+    this.offsets.values.set(vector("offsets", armCount));
+    this.offsets.adam.firstMoment.set(vector("offsetsFirstMoment", armCount));
+    this.offsets.adam.secondMoment.set(vector("offsetsSecondMoment", armCount));
+    this.offsets.adam.step = scalar("offsetsStep");
+    this.offsets.weightDecay = scalar("offsetsWeightDecay");
+    this.precision.set(vector("precision", p));
+    this.offsetPrecision.set(vector("offsetPrecision", armCount));
+    this.offsetPriorVariance = scalar("offsetPriorVariance");
+    this.fitCount = scalar("fitCount");
+    this.history = history.slice();
+    this.pendingInformation = null;
+    this.evaluateArms();
   }
 
   /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */

@@ -46,7 +46,22 @@ export interface DuelingPolicy {
   utilities(): Float64Array;
   /** Per-arm uncertainty (sigma, same units as utilities) for the leaderboard. */
   uncertainties(): Float64Array;
+  /**
+   * Optional: what the policy learned by its last fit (numbers and typed arrays, copied), so an app
+   * that stops the policy to free memory can later resume it exactly; features and history are not
+   * part of it (the caller keeps those).
+   */
+  saveState?(): PolicyState;
+  /**
+   * Optional: puts back a saveState() taken right after fit(history), on a policy built with the same
+   * features, options and random source: afterwards it behaves exactly as the saved one did. Throws
+   * when the state does not fit this policy.
+   */
+  restoreState?(state: PolicyState, history: readonly Duel[]): void;
 }
+
+/** A policy's learned state as saveState returns it: named numbers and typed arrays. */
+export type PolicyState = Record<string, number | Float64Array>;
 
 /** Every policy name; `duet` is the default. */
 export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion"] as const;

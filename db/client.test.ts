@@ -22,7 +22,22 @@ describe("openDatabase", () => {
       )
       .pluck()
       .all();
-    expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    expect(tables).toEqual([
+      "annotator_tallies",
+      "app_meta",
+      "assignments",
+      "engine_checkpoints",
+      "engine_snapshots",
+      "jobs",
+      "pair_tallies",
+      "prompt_tallies",
+      "prompts",
+      "queries",
+      "responses",
+      "studies",
+      "users",
+      "votes",
+    ]);
     connection.close();
   });
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { blob, index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // The one place tables are defined (DESIGN §3). Votes are the source of truth: everything the
 // engine knows is rebuilt from votes + prompt embeddings.
@@ -221,6 +221,12 @@ export const votes = sqliteTable(
     comment: text("comment"),
     // Time from the pair being shown to the click, measured in the browser.
     latencyMs: integer("latency_ms"),
+    // Where an imported vote came from: the fingerprint of its content in the raw log it was imported
+    // from (app/export/raw-log-import.server.ts); null for a vote cast here. A study holds at most one
+    // vote per origin, so importing a log again, or an overlapping one, adds each vote once. Imported
+    // votes are added to the tallies by the import itself (one upsert per prompt, pair and annotator,
+    // not three per vote): the tally trigger on insert skips them.
+    origin: text("origin"),
     createdAt: createdAt(),
   },
   (table) => [
@@ -228,7 +234,70 @@ export const votes = sqliteTable(
     index("votes_study_idx").on(table.studyId, table.id),
     // An annotator's votes in a study: their "N done" counter and their latest vote (undo), in id order.
     index("votes_annotator_idx").on(table.annotatorId, table.studyId),
+    uniqueIndex("votes_study_origin_unique")
+      .on(table.studyId, table.origin)
+      .where(sql`origin is not null`),
   ],
+);
+
+// Running totals of the votes, kept by triggers on votes (migrations/0007_vote_tallies.sql) so the
+// dashboard reads O(prompts) rows instead of every vote (issue 14), whatever path inserted the vote.
+// A vote's left/right choice is resolved to prompts through its assignment's left_is_a, as
+// app/models/vote-duel.ts does; skips count for nobody but the annotator.
+
+/** Per prompt: decisive wins and losses, ties and both-bad votes it took part in. */
+export const promptTallies = sqliteTable(
+  "prompt_tallies",
+  {
+    promptId: integer("prompt_id")
+      .primaryKey()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    wins: integer("wins").notNull().default(0),
+    losses: integer("losses").notNull().default(0),
+    ties: integer("ties").notNull().default(0),
+    bothBad: integer("both_bad").notNull().default(0),
+  },
+  (table) => [index("prompt_tallies_study_idx").on(table.studyId)],
+);
+
+/** Per unordered prompt pair (low id, high id): decisive wins of each, and draws (ties + both bad). */
+export const pairTallies = sqliteTable(
+  "pair_tallies",
+  {
+    lowPromptId: integer("low_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    highPromptId: integer("high_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    lowWins: integer("low_wins").notNull().default(0),
+    highWins: integer("high_wins").notNull().default(0),
+    draws: integer("draws").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.lowPromptId, table.highPromptId] }), index("pair_tallies_high_idx").on(table.highPromptId)],
+);
+
+/**
+ * Per (study, annotator): votes (skips included), skips, and the latencies that were measured.
+ * annotator_id carries no foreign key: the annotator table's shape is the accounts work's
+ * (issue 13); the study's cascade removes these rows.
+ */
+export const annotatorTallies = sqliteTable(
+  "annotator_tallies",
+  {
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    annotatorId: integer("annotator_id").notNull(),
+    votes: integer("votes").notNull().default(0),
+    skips: integer("skips").notNull().default(0),
+    latencySumMs: integer("latency_sum_ms").notNull().default(0),
+    latencyCount: integer("latency_count").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.studyId, table.annotatorId] })],
 );
 
 export interface PromptStat {
@@ -263,6 +332,58 @@ export const engineSnapshots = sqliteTable(
     createdAt: createdAt(),
   },
   (table) => [index("engine_snapshots_study_idx").on(table.studyId, table.voteCount)],
+);
+
+// A study's stopped engine: what its policy had learned (bandit PolicyState, v8-serialised), on which
+// features and arms, after how many duels. The engine resumes from it exactly instead of learning
+// again from every vote (ADR 0008). Votes stay the truth: a missing or outdated row only costs a refit.
+export const engineCheckpoints = sqliteTable("engine_checkpoints", {
+  studyId: integer("study_id")
+    .primaryKey()
+    .references(() => studies.id, { onDelete: "cascade" }),
+  policy: text("policy").notNull(),
+  // Which features the arms had (lexical, or one stored embedding model) and their prompt ids in arm order.
+  featureSource: text("feature_source").notNull(),
+  armPromptIds: text("arm_prompt_ids", { mode: "json" }).$type<number[]>().notNull(),
+  voteCount: integer("vote_count").notNull(),
+  state: blob("state", { mode: "buffer" }).notNull(),
+  createdAt: createdAt(),
+});
+
+export const JOB_KINDS = ["import-log", "create-study", "add-to-study", "import-responses", "reembed"] as const;
+export const JOB_STATES = ["awaiting_confirmation", "queued", "running", "succeeded", "failed"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobState = (typeof JOB_STATES)[number];
+
+// Owner operations too big for a request (issue 14; ADR 0010): a raw-log import, creating a study or
+// adding thousands of rows to one, importing responses, re-embedding. A row per job; the work runs on
+// the job thread (app/jobs/), commits in one transaction together with the job's "succeeded", and is
+// queued again after a crash. A job over the confirmation thresholds waits for the owner's yes.
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: JOB_KINDS }).notNull(),
+    // The study it works on; null for a study being created (the result names it once done).
+    studyId: integer("study_id").references(() => studies.id, { onDelete: "cascade" }),
+    state: text("state", { enum: JOB_STATES }).notNull().default("queued"),
+    // The job's input, a JSON file in the jobs folder beside the database (uploads can be 50 MB);
+    // removed once the job can no longer run.
+    inputFile: text("input_file").notNull(),
+    // What the job will do, as shown (and confirmed) before it runs: counts, responses, cost.
+    plan: text("plan", { mode: "json" }).$type<Record<string, unknown>>(),
+    phase: text("phase"),
+    progressDone: integer("progress_done").notNull().default(0),
+    progressTotal: integer("progress_total").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    // Why it failed: the input's problems (line by line) or the error that stopped its last attempt.
+    errors: text("errors", { mode: "json" }).$type<string[]>(),
+    result: text("result", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("jobs_state_idx").on(table.state, table.id), index("jobs_study_idx").on(table.studyId, table.id)],
 );
 
 // Small key/value facts about this database (e.g. that the demo study was seeded once).

@@ -124,6 +124,58 @@ describe("annotator JSON API", () => {
     expect(voteCount()).toBe(before);
   });
 
+  it("parses exactly: no arrays, booleans or hex strings as numbers, null stays null, loose study ids name no study", async () => {
+    {
+      const cookie = await signedInCookie("Exact");
+      const pair = (await call("POST", `/api/studies/${studyId}/assignments`, { cookie })).json as { assignmentId: number };
+      const votesPath = `/api/studies/${studyId}/votes`;
+      const before = voteCount();
+      for (const assignmentId of [
+        [[String(pair.assignmentId)]],
+        [pair.assignmentId],
+        String(pair.assignmentId),
+        true,
+        `0x${pair.assignmentId.toString(16)}`,
+        null,
+      ]) {
+        const answer = await call("POST", votesPath, {
+          cookie,
+          body: JSON.stringify({ assignmentId, choice: "left" }),
+          contentType: "application/json",
+        });
+        expect(answer.status, JSON.stringify(assignmentId)).toBe(400);
+        expect(answer.json.fields).toHaveProperty("assignmentId");
+      }
+      for (const latencyMs of [true, "10", "0x10", [10], -1, 1.5, 1e15]) {
+        const answer = await call("POST", votesPath, {
+          cookie,
+          body: JSON.stringify({ assignmentId: pair.assignmentId, choice: "left", latencyMs }),
+          contentType: "application/json",
+        });
+        expect(answer.status, JSON.stringify(latencyMs)).toBe(400);
+        expect(answer.json.fields).toHaveProperty("latencyMs");
+      }
+      for (const body of ["[]", "null", "12", '"vote"']) {
+        const answer = await call("POST", votesPath, { cookie, body, contentType: "application/json" });
+        expect(answer.status, body).toBe(400);
+      }
+      expect(voteCount()).toBe(before);
+      for (const loose of ["0x1", "1e0", "+1", "01", "%201"]) {
+        expect((await call("POST", `/api/studies/${loose}/assignments`, { cookie })).status, loose).toBe(404);
+      }
+
+      const accepted = await call("POST", votesPath, {
+        cookie,
+        body: JSON.stringify({ assignmentId: pair.assignmentId, choice: "left", latencyMs: null, comment: null }),
+        contentType: "application/json",
+      });
+      expect(accepted.status).toBe(201);
+      const stored = db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()!;
+      expect(stored.latencyMs).toBeNull();
+      expect(stored.comment).toBeNull();
+    }
+  });
+
   it("refuses a vote on another annotator's assignment", async () => {
     const owner = new ApiAnnotator(baseUrl, studyId);
     try {

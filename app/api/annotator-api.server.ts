@@ -7,7 +7,7 @@ import { annotationAvailability } from "~/models/study-lifecycle.server";
 import { getStudy } from "~/models/study.server";
 import { AVAILABILITY_MESSAGES } from "~/utils/annotate";
 import { createAnnotator } from "~/models/user.server";
-import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
+import { getAssignmentView, recordVote, VoteJsonSchema } from "~/models/vote.server";
 import { annotatorFromCookie, commitSession, getSessionFromCookie } from "~/session.server";
 import { JoinFormSchema, StudyIdParamSchema } from "~/utils/forms";
 
@@ -53,7 +53,7 @@ export class ApiError extends Error {
   }
 }
 
-const ApiVoteSchema = VoteFormSchema.extend({
+const ApiVoteSchema = VoteJsonSchema.extend({
   next: z.boolean({ error: "next must be true or false" }).default(false),
 });
 
@@ -188,6 +188,11 @@ function parseJsonBody<T extends z.ZodType>(request: ApiRequest, schema: T): z.i
     }
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiError(400, "Invalid request body", { fields: z.flattenError(parsed.error).fieldErrors });
+  if (!parsed.success) {
+    const { formErrors, fieldErrors } = z.flattenError(parsed.error);
+    // A body that is not an object at all (an array, a number, null) has no field to blame.
+    const message = formErrors.length > 0 ? `Invalid request body: ${formErrors.join("; ")}` : "Invalid request body";
+    throw new ApiError(400, message, { fields: fieldErrors });
+  }
   return parsed.data;
 }

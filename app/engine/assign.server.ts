@@ -4,7 +4,8 @@ import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
 import { getStudy } from "~/models/study.server";
-import { getStudyEngine, type ProposedPair } from "./engine.server";
+import { getStudyEngine } from "./engine.server";
+import type { ProposedPair } from "./study-engine.server";
 
 interface AssignOptions {
   now?: Date;

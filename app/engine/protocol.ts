@@ -1,20 +1,32 @@
-import type { Duel, PolicyName } from "../../bandit/policy";
+import type { Duel, PolicyName, PolicyState } from "../../bandit/policy";
 
-// Messages between the app (engine.server.ts) and a study's two worker threads (engine.worker.ts):
-// the selection worker holds the policy (fit + next pairs, fast), the statistics worker computes
-// the bootstrap leaderboard and the stopping rule (slow on big studies), so statistics never delay
-// the pairs annotators get. Arms are indices into the feature list; the app maps them to prompt ids.
+// Messages between the app's engine host (study-engine.server.ts, through worker-pool.server.ts) and
+// the shared engine threads (engine.worker.ts). One thread hosts many studies, keyed by studyId; a
+// study's selection state (the policy: fit + next pairs, fast) and its statistics state (bootstrap
+// leaderboard and stopping rule, slow on big studies) may sit on different threads, so statistics
+// never delay the pairs annotators get. Arms are indices into the feature list; the app maps them to
+// prompt ids.
 
 export type ToWorker =
-  | { type: "init"; policy: PolicyName | "default"; seed: number; features: Float64Array[] }
-  | { type: "addArms"; features: Float64Array[] }
+  | {
+      type: "init";
+      studyId: number;
+      policy: PolicyName | "default";
+      seed: number;
+      features: Float64Array[];
+      /**
+       * The policy's state saved when this study's engine was last stopped, with the duels it had been
+       * fitted on (the first `history.length` duels of the study): the engine resumes exactly there.
+       */
+      resume?: { state: PolicyState; history: Duel[] };
+    }
+  | { type: "addArms"; studyId: number; features: Float64Array[] }
   | {
       type: "select";
+      studyId: number;
       requestId: number;
-      /** Votes since the previous message: each worker keeps the whole history itself. */
+      /** Votes since the previous message: each thread keeps the study's whole history itself. */
       newDuels: Duel[];
-      /** Drop the history held so far first: newDuels is then the whole history (a vote was undone). */
-      resetHistory: boolean;
       /** Pairs handed out and not yet answered. */
       pending: [number, number][];
       /** At most this many distinct next pairs... */
@@ -22,10 +34,13 @@ export type ToWorker =
       /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
       budgetMs: number;
     }
-  | { type: "stats"; requestId: number; armCount: number; newDuels: Duel[]; resetHistory: boolean; recommended: number; seed: number };
+  | { type: "stats"; studyId: number; requestId: number; armCount: number; newDuels: Duel[]; recommended: number; seed: number }
+  /** Forget the study (its engine stopped); with `save`, answer with the policy's state first. */
+  | { type: "unload"; studyId: number; save: boolean };
 
 export interface SelectionState {
   type: "selection";
+  studyId: number;
   requestId: number;
   voteCount: number;
   /** Next pairs in the order the policy wants them answered. */
@@ -47,6 +62,7 @@ export interface ArmStats {
 
 export interface StatisticsState {
   type: "statistics";
+  studyId: number;
   requestId: number;
   voteCount: number;
   arms: ArmStats[];
@@ -57,4 +73,11 @@ export interface StatisticsState {
   statsMs: number;
 }
 
-export type FromWorker = SelectionState | StatisticsState | { type: "error"; message: string };
+/** The answer to an unload with save: the policy's state and how many duels and arms it covers (null when the policy cannot save). */
+export interface UnloadedState {
+  type: "unloaded";
+  studyId: number;
+  saved: { state: PolicyState; voteCount: number; armCount: number } | null;
+}
+
+export type FromWorker = SelectionState | StatisticsState | UnloadedState | { type: "error"; studyId: number; message: string };

@@ -2,7 +2,7 @@ import { openReader } from "../../db/client";
 import { connection } from "~/db.server";
 import { describeIssues, ExportOptionsSchema } from "./export-options.server";
 import { prepareExport } from "./formats.server";
-import { readableStreamOf } from "./stream.server";
+import { readableStreamOf, type ResponseFlow } from "./stream.server";
 
 const plainText = (message: string, status: number) => new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
@@ -11,8 +11,14 @@ const plainText = (message: string, status: number) => new Response(message, { s
  * then streams the file. The rows are read on a connection of the download's own: better-sqlite3
  * refuses writes on a connection with an open iterator, and annotators keep voting during a long
  * download. In WAL mode that connection reads one consistent snapshot from the first row to the last.
+ * With the client's `flow` and `signal` the stream waits for a slow client and stops (closing that
+ * connection) when it goes away or stalls.
  */
-export function exportDownloadResponse(studyId: number, searchParams: URLSearchParams): Response {
+export function exportDownloadResponse(
+  studyId: number,
+  searchParams: URLSearchParams,
+  client: { flow?: ResponseFlow; signal?: AbortSignal } = {},
+): Response {
   const parsed = ExportOptionsSchema.safeParse(Object.fromEntries(searchParams.entries()));
   if (!parsed.success) return plainText(describeIssues(parsed.error), 400);
   const reader = openReader(connection().path);
@@ -29,7 +35,7 @@ export function exportDownloadResponse(studyId: number, searchParams: URLSearchP
   }
   const { fileName, contentType, lines } = prepared.export;
   return new Response(
-    readableStreamOf(lines(), () => reader.close()),
+    readableStreamOf(lines(), () => reader.close(), client),
     {
       status: 200,
       headers: {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimalId } from "~/utils/strict-fields";
 
 export const EXPORT_FORMATS = ["trl", "trl-conversational", "openai", "csv", "jsonl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -61,7 +62,7 @@ export const ExportOptionsShape = {
     blankToUndefined,
     z
       .string()
-      .regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, "annotator must be an annotator id or a comma-separated list of ids")
+      .regex(/^\s*[1-9]\d{0,15}\s*(,\s*[1-9]\d{0,15}\s*)*$/, "annotator must be an annotator id or a comma-separated list of ids")
       .transform((value) => [...new Set(value.split(",").map((part) => Number(part.trim())))].sort((x, y) => x - y))
       .optional(),
   ),
@@ -83,7 +84,7 @@ export type ExportOptions = z.infer<typeof ExportOptionsSchema>;
 export const ExportCliArgsSchema = z
   .strictObject({
     ...ExportOptionsShape,
-    study: z.coerce.number({ error: "study must be a study id" }).int("study must be an integer id").positive("study must be a positive id"),
+    study: decimalId("study must be a positive whole number (a study id)"),
     out: z.string({ error: "out must be a file path" }).min(1, "out must be a file path"),
     // SQLite file to read; the CLI falls back to DATABASE_PATH, then the app's default.
     db: z.string({ error: "db must be a file path" }).min(1, "db must be a file path").optional(),

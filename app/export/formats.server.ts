@@ -155,7 +155,7 @@ export function rawLogRecord(row: RawVoteRow): RawLogRecord {
     issued_at: new Date(row.issuedAt).toISOString(),
     voted_at: new Date(row.votedAt).toISOString(),
     latency_ms: row.latencyMs,
-    policy: row.policy,
+    policy: row.policy as RawLogRecord["policy"],
     engine_round: row.engineRound,
   };
 }

@@ -1,11 +1,13 @@
-import { asc, count, eq } from "drizzle-orm";
+import { asc, count, desc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
-import { prompts, queries, studies, users, votes } from "../../db/schema";
+import { jobs, prompts, queries, studies, users, votes } from "../../db/schema";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
+import { whenJobSettled } from "~/jobs/runner.server";
+import { getDashboard } from "~/models/dashboard.server";
 import { action } from "~/routes/studies.$studyId.import-log";
 import { ExportOptionsSchema } from "./export-options.server";
 import { prepareExport } from "./formats.server";
@@ -60,7 +62,16 @@ describe("raw log import", () => {
     const result = importRawLog(db(), target, original);
     expect(result).toEqual({
       ok: true,
-      summary: { votes: 5, promptsCreated: 7, promptsMatched: 0, queriesCreated: 3, queriesMatched: 0, responsesCreated: 7, annotatorsCreated: 2 },
+      summary: {
+        votes: 5,
+        skipped: 0,
+        promptsCreated: 7,
+        promptsMatched: 0,
+        queriesCreated: 3,
+        queriesMatched: 0,
+        responsesCreated: 7,
+        annotatorsCreated: 2,
+      },
     });
     // Imported prompts carry the offline embedding, so a running engine can use them at once.
     const models = db().select({ model: prompts.embeddingModel }).from(prompts).where(eq(prompts.studyId, target)).all();
@@ -154,11 +165,12 @@ describe("raw log import", () => {
     const inconsistent = importRawLog(db(), target, [first, renamed].map((r) => JSON.stringify(r)).join("\n"));
     expect(inconsistent).toEqual({ ok: false, errors: [`line 2: the text of prompt ${first.prompt_a_id} differs from line 1`] });
 
-    // Into the source study itself: prompts and queries match, but line 2 carries another response for a
-    // (prompt, query) the study already has. Line 1 was written inside the transaction, then undone.
+    // Into the source study itself: prompts and queries match, but line 2 (a vote the study does not
+    // have: another time) carries another response for a (prompt, query) the study already has.
     const before = tally();
-    const conflicting = { ...records[2]!, vote_id: first.vote_id + 200_000, response_a: "not what the study holds" };
-    const result = importRawLog(db(), source, [first, conflicting].map((r) => JSON.stringify(r)).join("\n"));
+    const later = (record: RawLogRecord, ms: number) => ({ ...record, voted_at: new Date(Date.parse(record.voted_at) + ms).toISOString() });
+    const conflicting = { ...later(records[2]!, 1), vote_id: first.vote_id + 200_000, response_a: "not what the study holds" };
+    const result = importRawLog(db(), source, [later(first, 1), conflicting].map((r) => JSON.stringify(r)).join("\n"));
     expect(result).toEqual({
       ok: false,
       errors: [expect.stringMatching(/^line 2: the study already has a different response for prompt \d+ and query \d+/)],
@@ -166,7 +178,7 @@ describe("raw log import", () => {
     expect(tally()).toEqual(before);
   });
 
-  it("the import page answers 400 with the line errors, or without a file, and writes nothing", async () => {
+  it("the import page runs the import as a job: line errors on the failed job, 400 without a file, and nothing written", async () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
     const post = async (body: FormData) => {
       const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body });
@@ -176,12 +188,104 @@ describe("raw log import", () => {
     const withBadFile = new FormData();
     withBadFile.set("log", new File(['{"vote_id": 1}\n'], "log.jsonl"));
     const response = await post(withBadFile);
-    expect(response.status).toBe(400);
-    const body = (await response.json()) as { errors: string[] };
-    expect(body.errors).toContain("line 1: study_id is required");
+    expect(response.status).toBe(202);
+    const job = latestImportJob(source)!;
+    await whenJobSettled(job.id);
+    expect(latestImportJob(source)).toMatchObject({ id: job.id, state: "failed", errors: expect.arrayContaining(["line 1: study_id is required"]) });
     const noFile = await post(new FormData());
     expect(noFile.status).toBe(400);
     expect(((await noFile.json()) as { errors: string[] }).errors).toEqual(["Choose a raw log file (.jsonl) to import"]);
     expect(tally()).toEqual(before);
   });
+
+  it("imports a log once: importing it again, or an overlapping log, skips what is there and says how many, creating nothing for them", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const lines = rawLog(source).trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const target = emptyStudyLike(source);
+    const half = lines.slice(0, 2).join("\n");
+    const first = importRawLog(db(), target, half);
+    expect(first).toMatchObject({ ok: true, summary: { votes: 2, skipped: 0 } });
+
+    const afterFirst = tally();
+    expect(importRawLog(db(), target, half)).toEqual({
+      ok: true,
+      summary: {
+        votes: 0,
+        skipped: 2,
+        promptsCreated: 0,
+        promptsMatched: 0,
+        queriesCreated: 0,
+        queriesMatched: 0,
+        responsesCreated: 0,
+        annotatorsCreated: 0,
+      },
+    });
+    expect(tally()).toEqual(afterFirst);
+
+    const overlapping = importRawLog(db(), target, lines.join("\n"));
+    expect(overlapping).toMatchObject({ ok: true, summary: { votes: lines.length - 2, skipped: 2 } });
+    expect(db().select({ n: count() }).from(votes).where(eq(votes.studyId, target)).get()!.n).toBe(lines.length);
+    // A log repeating one vote (same content, another vote id) counts it once.
+    const repeated = JSON.stringify({ ...(JSON.parse(lines[0]!) as RawLogRecord), vote_id: 987_654 });
+    expect(importRawLog(db(), target, [lines[0], repeated].join("\n"))).toMatchObject({ ok: true, summary: { votes: 0, skipped: 2 } });
+    // And the study's own votes, exported and imported back, are recognised as its own.
+    expect(importRawLog(db(), source, rawLog(source))).toMatchObject({ ok: true, summary: { votes: 0, skipped: lines.length } });
+    expect(tally().votes).toBe(afterFirst.votes + lines.length - 2);
+  });
+
+  it("keeps the dashboard tallies equal to the imported votes", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const target = emptyStudyLike(source);
+    expect(importRawLog(db(), target, rawLog(source)).ok).toBe(true);
+    const recount = db().select({ votes: count() }).from(votes).where(eq(votes.studyId, target)).get()!.votes;
+    const dashboard = getDashboard(target);
+    expect(dashboard.votesPerAnnotator.reduce((total, row) => total + row.votes, 0)).toBe(recount);
+    const decisive = dashboard.leaderboard.reduce((total, row) => total + row.wins, 0);
+    const sourceDashboard = getDashboard(source);
+    expect(decisive).toBe(sourceDashboard.leaderboard.reduce((total, row) => total + row.wins, 0));
+    const records = (board: typeof dashboard.leaderboard) =>
+      board
+        .filter((row) => row.wins + row.losses + row.ties + row.bothBad > 0)
+        .map((row) => [row.text, row.wins, row.losses, row.ties, row.bothBad])
+        .sort();
+    expect(records(dashboard.leaderboard).length).toBeGreaterThan(0);
+    expect(records(dashboard.leaderboard)).toEqual(records(sourceDashboard.leaderboard));
+  });
+
+  it("validates every field as the live paths do", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const record = JSON.parse(rawLog(source).split("\n")[0]!) as RawLogRecord;
+    const target = emptyStudyLike(source);
+    const before = tally();
+    const issuedLater = new Date(Date.parse(record.voted_at) + 1000).toISOString();
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const variants = [
+      { ...record, annotator_name: "x".repeat(61) },
+      { ...record, comment: "y".repeat(2001) },
+      { ...record, latency_ms: 1e15 },
+      { ...record, issued_at: issuedLater },
+      { ...record, voted_at: future, issued_at: future },
+      { ...record, policy: "mystery" },
+      { ...record, annotator_name: "   " },
+    ];
+    const result = importRawLog(db(), target, variants.map((variant, k) => JSON.stringify({ ...variant, vote_id: 500_000 + k })).join("\n"));
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        "line 1: annotator_name must be at most 60 characters (as on the join page)",
+        "line 2: comment must be at most 2000 characters",
+        "line 3: latency_ms must be at most 86400000 (a day)",
+        "line 4: issued_at must not be after voted_at (a pair is shown before it is voted on)",
+        "line 5: voted_at must not be in the future",
+        "line 6: policy must be one of: duet, apohf, random, linear, doublets, champion",
+        "line 7: annotator_name must not be empty",
+      ],
+    });
+    expect(tally()).toEqual(before);
+  });
 });
+
+function latestImportJob(studyId: number) {
+  return db().select().from(jobs).where(eq(jobs.studyId, studyId)).orderBy(desc(jobs.id)).get();
+}

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { POLICY_NAMES } from "../../bandit/policy";
 import { VOTE_CHOICES } from "../../db/schema";
+import { COMMENT_MAX, DISPLAY_NAME_MAX, LATENCY_MAX_MS } from "~/models/vote-limits";
 import { jsonlLines } from "~/utils/jsonl";
 
 /**
@@ -39,6 +41,8 @@ export const RAW_LOG_COLUMNS = [
 export type RawLogColumn = (typeof RAW_LOG_COLUMNS)[number];
 
 const SIDES = ["left", "right"] as const;
+// Clocks disagree a little; a vote minutes ahead of this server's clock is not from the future.
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Zod error callback: "x is required" when the field is missing, "x must be …" otherwise. */
 const expected = (name: string, what: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${name} is required` : `${name} must be ${what}`;
@@ -55,7 +59,11 @@ export const RawLogRecordSchema = z
     study_id: id("study_id"),
     study_name: z.string({ error: expected("study_name", "a string") }),
     annotator_id: id("annotator_id"),
-    annotator_name: z.string({ error: expected("annotator_name", "a string") }).min(1, "annotator_name must not be empty"),
+    annotator_name: z
+      .string({ error: expected("annotator_name", "a string") })
+      .trim()
+      .min(1, "annotator_name must not be empty")
+      .max(DISPLAY_NAME_MAX, `annotator_name must be at most ${DISPLAY_NAME_MAX} characters (as on the join page)`),
     query_id: id("query_id"),
     query: z.string({ error: expected("query", "a string") }).min(1, "query must not be empty"),
     prompt_a_id: id("prompt_a_id"),
@@ -68,19 +76,27 @@ export const RawLogRecordSchema = z
     prompt_b_side: z.enum(SIDES, { error: expected("prompt_b_side", "left or right") }),
     choice: z.enum(VOTE_CHOICES, { error: expected("choice", `one of: ${VOTE_CHOICES.join(", ")}`) }),
     preferred_prompt_id: id("preferred_prompt_id").nullable(),
-    comment: z.string({ error: expected("comment", "a string or null") }).nullable(),
+    // As the annotate page stores it: trimmed, an empty one is no comment.
+    comment: z
+      .string({ error: expected("comment", "a string or null") })
+      .trim()
+      .max(COMMENT_MAX, `comment must be at most ${COMMENT_MAX} characters`)
+      .nullable()
+      .transform((value) => value || null),
     issued_at: timestamp("issued_at"),
     voted_at: timestamp("voted_at"),
     latency_ms: z
       .number({ error: expected("latency_ms", "a number or null") })
       .int("latency_ms must be an integer")
       .min(0, "latency_ms must be at least 0")
+      .max(LATENCY_MAX_MS, `latency_ms must be at most ${LATENCY_MAX_MS} (a day)`)
       .nullable(),
-    policy: z.string({ error: expected("policy", "a string") }).min(1, "policy must not be empty"),
+    policy: z.enum(POLICY_NAMES, { error: expected("policy", `one of: ${POLICY_NAMES.join(", ")}`) }),
     engine_round: z
       .number({ error: expected("engine_round", "a number") })
       .int("engine_round must be an integer")
-      .min(0, "engine_round must be at least 0"),
+      .min(0, "engine_round must be at least 0")
+      .max(Number.MAX_SAFE_INTEGER, "engine_round is too large"),
   })
   .superRefine((record, ctx) => {
     if (record.prompt_a_id === record.prompt_b_id) {
@@ -88,6 +104,12 @@ export const RawLogRecordSchema = z
     }
     if (record.prompt_a_side === record.prompt_b_side) {
       ctx.addIssue({ code: "custom", path: ["prompt_b_side"], message: "prompt_a_side and prompt_b_side must be opposite sides" });
+    }
+    if (Date.parse(record.issued_at) > Date.parse(record.voted_at)) {
+      ctx.addIssue({ code: "custom", path: ["issued_at"], message: "issued_at must not be after voted_at (a pair is shown before it is voted on)" });
+    }
+    if (Date.parse(record.voted_at) > Date.now() + FUTURE_TOLERANCE_MS) {
+      ctx.addIssue({ code: "custom", path: ["voted_at"], message: "voted_at must not be in the future" });
     }
     const expected = preferredPromptId(record);
     if (record.preferred_prompt_id !== expected) {
@@ -149,16 +171,24 @@ const MAX_REPORTED_ERRORS = 50;
  * Parses a whole raw JSONL log: the records with their line numbers, and every invalid line's errors
  * ("line N: …"; cap them with capErrors for display). The importer and replay share it.
  */
-export function parseRawLog(text: string): { records: NumberedRecord[]; errors: string[] } {
+export function parseRawLog(text: string, onLine?: (line: number, lines: number) => void): { records: NumberedRecord[]; errors: string[] } {
   const records: NumberedRecord[] = [];
   const errors: string[] = [];
+  const lines = onLine ? lineCount(text) : 0;
   for (const { line, text: lineText } of jsonlLines(text)) {
+    if (onLine && line % 1000 === 0) onLine(line, lines);
     const result = parseRawLogLine(lineText);
     if (result.ok) records.push({ line, record: result.record });
     else for (const message of result.errors) errors.push(`line ${line}: ${message}`);
   }
   if (records.length === 0 && errors.length === 0) errors.push("the log holds no votes (expected one JSON object per line)");
   return { records, errors };
+}
+
+function lineCount(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) count++;
+  return count;
 }
 
 /** At most MAX_REPORTED_ERRORS messages, then one saying how many more there were. */

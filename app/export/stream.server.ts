@@ -25,27 +25,58 @@ export function* inChunks(lines: Iterable<string>, chunkCharacters = CHUNK_CHARA
 }
 
 /**
+ * How the HTTP layer lets a streamed body wait for its client (server.js passes it to loaders as
+ * load context, see response-flow.server.ts): `drained` resolves once the response can take more
+ * without buffering (at once when it can), or when the client is gone.
+ */
+export interface ResponseFlow {
+  drained(): Promise<void>;
+}
+
+/** A client that takes nothing for this long is dropped, so a stalled download cannot pin its database snapshot forever. */
+export const STALLED_CLIENT_MS = 60_000;
+
+/**
  * A pull-based byte stream over `lines`: the next chunk is produced only when the consumer (the HTTP
- * response) asks for it. Each pull first yields to the event loop, so a long export shares the
- * server with votes instead of running to the end in one go (the Express adapter reads the stream in
- * a tight loop). That adapter does not wait for the socket to drain, so a slow client still lets the
- * response buffer grow.
+ * response) asks for it and, with a `flow`, only once the response's buffer has drained, so a client
+ * that reads slowly or not at all holds about one chunk in memory, not the file (the Express adapter
+ * writes whatever it is given without waiting for the socket). Each pull first yields to the event
+ * loop, so a long export shares the server with votes. When `signal` aborts (the client went away)
+ * or the client stalls for STALLED_CLIENT_MS, the lines are closed at once: the open statement and
+ * the connection behind it are released, not read to the end.
  * `onFinish` runs once, when the lines are exhausted, fail, or the client goes away.
  */
-export function readableStreamOf(lines: Iterable<string>, onFinish: () => void): ReadableStream<Uint8Array> {
+export function readableStreamOf(
+  lines: Iterable<string>,
+  onFinish: () => void,
+  options: { flow?: ResponseFlow; signal?: AbortSignal; stalledClientMs?: number } = {},
+): ReadableStream<Uint8Array> {
   const chunks = inChunks(lines);
   const encoder = new TextEncoder();
+  const stalledClientMs = options.stalledClientMs ?? STALLED_CLIENT_MS;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    // Closes the open statement before the connection goes.
+    chunks.return();
     onFinish();
   };
+  options.signal?.addEventListener("abort", finish, { once: true });
+  if (options.signal?.aborted) finish();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         await new Promise((resolve) => setImmediate(resolve));
-        if (finished) return;
+        if (options.flow && !finished && !(await drainedWithin(options.flow, stalledClientMs))) {
+          finish();
+          controller.error(new Error(`the client took nothing for ${stalledClientMs / 1000} s`));
+          return;
+        }
+        if (finished) {
+          controller.close();
+          return;
+        }
         try {
           const next = chunks.next();
           if (next.done) {
@@ -60,13 +91,22 @@ export function readableStreamOf(lines: Iterable<string>, onFinish: () => void):
         }
       },
       cancel() {
-        // Closes the open statement before the connection goes.
-        chunks.return();
         finish();
       },
     },
     { highWaterMark: 1 },
   );
+}
+
+/** True once `flow` has drained, false if it did not within `ms`. */
+async function drainedWithin(flow: ResponseFlow, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([flow.drained().then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Writes `lines` to `output` in chunks, waiting for 'drain' whenever the stream's buffer is full. */

@@ -1,7 +1,8 @@
-import { and, eq, isNull, ne, notInArray, or } from "drizzle-orm";
+import { and, count, eq, isNull, ne, notInArray, or, sql } from "drizzle-orm";
 import type OpenAI from "openai";
 import { normaliseInPlace } from "../../bandit/features";
 import { embedText, LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
+import type { JobContext, JobResult } from "~/jobs/job-context.server";
 import type { Queryable } from "./queryable.server";
 import { prompts } from "../../db/schema";
 
@@ -39,16 +40,55 @@ function outdated(model: string) {
   return or(isNull(prompts.embedding), isNull(prompts.embeddingModel), ne(prompts.embeddingModel, model));
 }
 
+/** How many prompts carry an embedding of another model than the offline one (or none). */
+export function countStaleLexical(db: Queryable): number {
+  return db.select({ n: count() }).from(prompts).where(outdated(LEXICAL_EMBEDDING_MODEL)).get()?.n ?? 0;
+}
+
 /**
  * Recomputes, with the offline embedder, every prompt whose stored embedding comes from another model
- * (e.g. the provider was removed). One synchronous transaction; returns how many prompts changed.
+ * (e.g. the provider was removed): the vectors first (reporting progress), then one transaction
+ * storing them. Returns the prompts changed and the studies they belong to.
  */
-export function reembedLexically(db: Queryable): number {
-  const stale = db.select({ id: prompts.id, text: prompts.text }).from(prompts).where(outdated(LEXICAL_EMBEDDING_MODEL)).all();
-  db.transaction((tx) => {
-    for (const prompt of stale) tx.update(prompts).set(lexicalEmbedding(prompt.text)).where(eq(prompts.id, prompt.id)).run();
+export function reembedLexically(
+  db: Queryable,
+  options: { progress?: (phase: string, done: number, total: number) => void; commit?: (write: (tx: Queryable) => void) => void } = {},
+) {
+  const stale = db
+    .select({ id: prompts.id, text: prompts.text, studyId: prompts.studyId })
+    .from(prompts)
+    .where(outdated(LEXICAL_EMBEDDING_MODEL))
+    .all();
+  const vectors = stale.map((prompt, k) => {
+    if (k % 100 === 0) options.progress?.("embedding prompts", k, stale.length);
+    return lexicalEmbedding(prompt.text);
   });
-  return stale.length;
+  const write = (tx: Queryable) => {
+    const update = tx
+      .update(prompts)
+      .set({ embedding: sql`${sql.placeholder("embedding")}`, embeddingModel: sql`${sql.placeholder("embeddingModel")}` })
+      .where(eq(prompts.id, sql.placeholder("id")))
+      .prepare();
+    stale.forEach((prompt, k) => update.run({ id: prompt.id, ...vectors[k]! }));
+  };
+  if (options.commit) options.commit(write);
+  else db.transaction(write);
+  return { prompts: stale.length, studyIds: [...new Set(stale.map((prompt) => prompt.studyId))] };
+}
+
+/** Job "reembed" (ADR 0010): the offline re-embedding off the request thread; its studies' running engines start again on the new features. */
+export function runReembedJob(ctx: JobContext): JobResult {
+  let result: JobResult | null = null;
+  const { prompts: changed, studyIds } = reembedLexically(ctx.db, {
+    progress: ctx.progress,
+    commit: (write) => {
+      result = ctx.commit((tx) => {
+        write(tx);
+        return { prompts: changed, restartEngines: studyIds };
+      });
+    },
+  });
+  return result!;
 }
 
 /**

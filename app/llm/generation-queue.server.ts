@@ -2,6 +2,7 @@ import { and, asc, count, eq, inArray, notInArray, sql, sum } from "drizzle-orm"
 import type { Queryable } from "./queryable.server";
 import { prompts, queries, responses, studies } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
+import { env } from "~/env.server";
 
 // The generation queue is the responses table (DESIGN §3): a row with status "pending" is a job. It
 // survives restarts because it is a row, and the unique (prompt, query, settings hash) index means a
@@ -17,13 +18,33 @@ export function currentSettingsHash(db: Queryable, studyId: number): string | nu
   return study ? generationSettingsHash(study) : null;
 }
 
+/** More responses than a study may hold (RESPONSES_PER_STUDY_MAX): nothing is queued, and the owner is told why. */
+export class ResponseCapError extends Error {
+  constructor(prompts: number, queries: number, cap: number) {
+    super(
+      `This would make ${prompts.toLocaleString("en")} prompts × ${queries.toLocaleString("en")} queries = ${(prompts * queries).toLocaleString("en")} responses; ` +
+        `a study holds at most ${cap.toLocaleString("en")} (RESPONSES_PER_STUDY_MAX). Add fewer prompts or queries, or split them across studies.`,
+    );
+    this.name = "ResponseCapError";
+  }
+}
+
+/** Throws ResponseCapError when a study of this many prompts and queries would hold more responses than `cap`. */
+export function checkResponseCap(prompts: number, queries: number, cap: number = env().RESPONSES_PER_STUDY_MAX): void {
+  if (prompts * queries > cap) throw new ResponseCapError(prompts, queries, cap);
+}
+
 /**
  * Queues a pending response for every (prompt, query) pair of the study that has none yet for the
- * study's current settings. Synchronous; safe inside a caller's transaction. Returns how many were queued.
+ * study's current settings, unless the study would then hold more than `cap` (ResponseCapError,
+ * nothing queued). Synchronous; safe inside a caller's transaction. Returns how many were queued.
  */
-export function queueStudyResponses(db: Queryable, studyId: number): number {
+export function queueStudyResponses(db: Queryable, studyId: number, cap: number = env().RESPONSES_PER_STUDY_MAX): number {
   const settingsHash = currentSettingsHash(db, studyId);
   if (settingsHash === null) throw new Error(`queueStudyResponses: study ${studyId} does not exist`);
+  const promptCount = db.select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()?.n ?? 0;
+  const queryCount = db.select({ n: count() }).from(queries).where(eq(queries.studyId, studyId)).get()?.n ?? 0;
+  checkResponseCap(promptCount, queryCount, cap);
   const result = db.run(sql`
     insert into ${responses} (prompt_id, query_id, settings_hash, status)
     select ${prompts.id}, ${queries.id}, ${settingsHash}, 'pending'

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
-import { reembedLexically, targetEmbeddingModel } from "./embeddings.server";
+import { targetEmbeddingModel } from "./embeddings.server";
 import { currentSettingsHash, failedResponses, responseProgress } from "./generation-queue.server";
 import { GenerationWorker } from "./generation-worker.server";
 import { createProviderClient, providerConfigFromEnv, type ProviderConfig } from "./provider.server";
@@ -18,13 +18,18 @@ export function providerConfig(): ProviderConfig | null {
   return providerConfigFromEnv(env());
 }
 
+/** Whether prompts get the offline embedding (no provider, or OPENAI_EMBEDDING_MODEL=lexical): re-embedding to it is then a job (app/jobs/). */
+export function embedsLexically(): boolean {
+  const provider = providerConfig();
+  return !provider || provider.embeddingModel === null;
+}
+
 /**
- * Called once at server start (boot): brings every prompt's embedding to the target model (offline
- * ones right here, provider ones through the worker) and starts the worker when a provider is set.
+ * Called once at server start (boot): starts the worker when a provider is set; it brings every
+ * prompt's embedding to the provider's model (offline re-embedding is a job: startJobs).
  */
 export function startGeneration(): void {
   const provider = providerConfig();
-  if (!provider || provider.embeddingModel === null) reembedLexically(db());
   if (!provider || globalThis.__promptduelGenerationWorker) return;
   const worker = new GenerationWorker({
     db: db(),

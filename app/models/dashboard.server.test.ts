@@ -1,15 +1,22 @@
+import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { engineSnapshots, studies } from "../../db/schema";
-import { seedVotes } from "../../tests/helpers/seed-votes";
+import { engineSnapshots, prompts, queries, studies } from "../../db/schema";
+import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
-import { getDashboard } from "~/models/dashboard.server";
+import { MAX_SERIES_ROWS, writeSnapshot } from "~/engine/snapshot-writer.server";
+import type { SelectionState, StatisticsState } from "~/engine/protocol";
+import { catchUpCaption, getDashboard } from "~/models/dashboard.server";
+
+function demoStudyId() {
+  return db().select({ id: studies.id }).from(studies).orderBy(studies.id).get()!.id;
+}
 
 describe("getDashboard", () => {
   useTempAppDatabase();
 
   it("says how many decisive votes the latest engine snapshot counts, so the page can say when its scores lag", () => {
-    const studyId = db().select({ id: studies.id }).from(studies).get()!.id;
+    const studyId = demoStudyId();
     expect(getDashboard(studyId).engine).toBeNull();
     const at = new Date("2026-11-21T10:00:00Z");
     seedVotes(db(), studyId, [
@@ -23,5 +30,134 @@ describe("getDashboard", () => {
     expect(getDashboard(studyId).engine).toMatchObject({ voteCount: 1, decisiveVotes: 2, upToDate: false });
     snapshot(2);
     expect(getDashboard(studyId).engine).toMatchObject({ voteCount: 2, decisiveVotes: 2, upToDate: true });
+  });
+
+  it("counts records, the win matrix and votes per annotator from the tallies exactly as the votes say", () => {
+    const study = db().insert(studies).values({ name: "Tallied", task: "t", model: "m" }).returning().get();
+    for (const text of ["one", "two", "three"]) db().insert(prompts).values({ studyId: study.id, text, normalizedText: text }).run();
+    seedVotesWithQuery(study.id, [
+      // prompt 0 shown left beats prompt 1; prompt 1 shown left loses to prompt 0 on the right; a tie; a both-bad; a skip
+      { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", latencyMs: 1000, at: new Date() },
+      { annotator: "Ada", promptA: 0, promptB: 1, query: 0, leftIsA: false, choice: "right", latencyMs: 3000, at: new Date() },
+      { annotator: "Bo", promptA: 2, promptB: 0, query: 0, leftIsA: true, choice: "tie", at: new Date() },
+      { annotator: "Bo", promptA: 1, promptB: 2, query: 0, leftIsA: true, choice: "both_bad", at: new Date() },
+      { annotator: "Bo", promptA: 1, promptB: 2, query: 0, leftIsA: true, choice: "skip", at: new Date() },
+    ]);
+    const dashboard = getDashboard(study.id);
+    const ids = db()
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(eq(prompts.studyId, study.id))
+      .orderBy(prompts.id)
+      .all()
+      .map((row) => row.id);
+    const record = (id: number) => dashboard.leaderboard.find((entry) => entry.promptId === id)!;
+    expect(record(ids[0]!)).toMatchObject({ wins: 2, losses: 0, ties: 1, bothBad: 0 });
+    expect(record(ids[1]!)).toMatchObject({ wins: 0, losses: 2, ties: 0, bothBad: 1 });
+    expect(record(ids[2]!)).toMatchObject({ wins: 0, losses: 0, ties: 1, bothBad: 1 });
+    expect(dashboard.decisiveVotes).toBe(4);
+    const at = (row: number, column: number) => {
+      const { promptIds, wins } = dashboard.winMatrix;
+      return wins[promptIds.indexOf(ids[row]!)]![promptIds.indexOf(ids[column]!)];
+    };
+    expect([at(0, 1), at(1, 0), at(0, 2), at(2, 0), at(1, 2), at(2, 1)]).toEqual([2, 0, 0.5, 0.5, 0.5, 0.5]);
+    expect(dashboard.votesPerAnnotator.map(({ displayName, votes, skips, meanLatencyMs }) => ({ displayName, votes, skips, meanLatencyMs }))).toEqual(
+      [
+        { displayName: "Bo", votes: 3, skips: 1, meanLatencyMs: null },
+        { displayName: "Ada", votes: 2, skips: 0, meanLatencyMs: 2000 },
+      ],
+    );
+  });
+});
+
+/** seedVotes for a study with no query yet: adds one. */
+function seedVotesWithQuery(studyId: number, specs: SeededVote[]) {
+  db().insert(queries).values({ studyId, text: "q" }).run();
+  seedVotes(db(), studyId, specs);
+}
+
+describe("engine snapshots", () => {
+  useTempAppDatabase();
+
+  function write(studyId: number, promptIds: number[], voteCount: number, pBest: number, recommended: number, converged = false) {
+    const utilities = Float64Array.from(promptIds, (_, arm) => arm);
+    const selection: SelectionState = {
+      type: "selection",
+      studyId,
+      requestId: voteCount,
+      voteCount,
+      pairs: [],
+      recommended,
+      utilities,
+      uncertainties: utilities,
+      fitMs: 0,
+      selectMs: 0,
+    };
+    const stats: StatisticsState = {
+      type: "statistics",
+      studyId,
+      requestId: voteCount,
+      voteCount,
+      arms: promptIds.map((_, arm) => ({ arm, score: arm, lower: arm - 1, upper: arm + 1, probabilityBest: arm === recommended ? pBest : 0 })),
+      leftWinRate: 0.5,
+      converged,
+      votesStillNeeded: converged ? null : 10,
+      statsMs: 1,
+    };
+    writeSnapshot(studyId, "duet", promptIds, selection, stats);
+  }
+
+  it("stay bounded however long a study runs: per-prompt statistics only on the latest row, a thinned series that keeps its shape and where it converged", () => {
+    const studyId = demoStudyId();
+    const promptIds = db()
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .all()
+      .map((row) => row.id);
+    // A long study: P(best) climbs, dips once sharply around vote 3,000, converges at 6,000; the leader changes at 2,000.
+    const curve = (votes: number) => (votes >= 2990 && votes <= 3010 ? 0.05 : Math.min(0.99, votes / 8000));
+    for (let votes = 1; votes <= 10_000; votes += 10) write(studyId, promptIds, votes, curve(votes), votes < 2000 ? 0 : 3, votes >= 6000);
+
+    const rows = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(engineSnapshots.voteCount).all();
+    expect(rows.length).toBeLessThanOrEqual(MAX_SERIES_ROWS);
+    expect(rows.filter((row) => row.promptStats.length > 0).map((row) => row.voteCount)).toEqual([9991]);
+    expect(rows.at(-1)!.promptStats).toHaveLength(promptIds.length);
+    expect(rows[0]!.voteCount).toBe(1);
+    expect(rows.find((row) => row.converged)!.voteCount).toBe(6001);
+    expect(rows.some((row) => row.pBest === 0.05)).toBe(true);
+    expect(rows.find((row) => row.recommendedPromptId === promptIds[3])!.voteCount).toBe(2001);
+    // The kept points follow the curve: every point on it, spread over the whole range.
+    for (const row of rows) expect(row.pBest).toBeCloseTo(curve(row.voteCount), 10);
+    const gaps = rows.slice(1).map((row, k) => row.voteCount - rows[k]!.voteCount);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * (10_000 / 40));
+
+    const dashboard = getDashboard(studyId);
+    expect(dashboard.engine).toMatchObject({ voteCount: 9991, converged: true, convergedAtVotes: 6001 });
+    expect(dashboard.convergence).toHaveLength(rows.length);
+    expect(db().select({ n: count() }).from(engineSnapshots).get()!.n).toBe(rows.length);
+  });
+});
+
+describe("catchUpCaption", () => {
+  const now = 1_000_000;
+
+  it("says nothing when the scores count every vote", () => {
+    expect(catchUpCaption(0, { state: "stopped" }, now, now)).toBeNull();
+  });
+
+  it("says how far behind the scores are, what the engine is doing about it, and how old they are", () => {
+    const running = { state: "running" as const, busy: true, votesBehind: 3, nextStatsAt: null };
+    expect(catchUpCaption(3, running, now - 4_000, now)).toBe(
+      "3 newer votes are not in these scores yet (W / L / T already include them): the engine is counting them now. The latest scores are 4 seconds old.",
+    );
+    expect(catchUpCaption(1, { ...running, nextStatsAt: now + 12_400 }, now - 120_000, now)).toBe(
+      "1 newer vote is not in these scores yet (W / L / T already include them): the engine counts them in about 12 s. The latest scores are 2 minutes old.",
+    );
+    expect(catchUpCaption(650, { state: "waiting", position: 3 }, null, now)).toBe(
+      "650 newer votes are not in these scores yet (W / L / T already include them): the engine waits for a free slot, behind 2 other studies.",
+    );
+    expect(catchUpCaption(5, { state: "loading" }, null, now)).toContain("the engine is reading the study to count them");
+    expect(catchUpCaption(5, { state: "stopped" }, null, now)).toContain("the engine will count them when it next starts");
   });
 });

@@ -1,7 +1,7 @@
-import { and, asc, count, desc, eq, sql } from "drizzle-orm";
-import { assignments, engineSnapshots, prompts, users, votes, type PromptStat } from "../../db/schema";
+import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { annotatorTallies, engineSnapshots, pairTallies, prompts, promptTallies, users, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
-import { voteDuel, type ShownPair } from "./vote-duel";
+import type { EngineStatus } from "~/engine/engine.server";
 
 export interface PromptRecord {
   promptId: number;
@@ -28,15 +28,16 @@ export interface ConvergencePoint {
 export const WIN_MATRIX_SIZE = 10;
 
 /**
- * Everything the owner dashboard shows, read from SQLite only: the latest engine snapshot for the
- * engine's view (utility, uncertainty, BT interval, P(best)), the snapshot series for the
- * convergence chart, and raw-vote aggregates (records, win matrix, votes per annotator).
+ * Everything the owner dashboard shows, read from SQLite only and in O(prompts), whatever the number
+ * of votes (issue 14): the latest engine snapshot for the engine's view (utility, uncertainty, BT
+ * interval, P(best)), the bounded snapshot series for the convergence chart, and the vote tallies the
+ * database keeps per prompt, prompt pair and annotator (db/schema.ts) for the records, the win
+ * matrix and votes per annotator. No engine needs to run.
  */
 export function getDashboard(studyId: number) {
   const latest = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get();
   const statsByPrompt = new Map((latest?.promptStats ?? []).map((stat) => [stat.promptId, stat]));
-  const shown = studyVotes(studyId);
-  const leaderboard: LeaderboardEntry[] = promptRecords(studyId, shown)
+  const leaderboard: LeaderboardEntry[] = promptRecords(studyId)
     .map((record) => ({
       ...record,
       stats: statsByPrompt.get(record.promptId) ?? null,
@@ -47,25 +48,25 @@ export function getDashboard(studyId: number) {
         Number(y.recommended) - Number(x.recommended) || (y.stats?.score ?? -Infinity) - (x.stats?.score ?? -Infinity) || x.promptId - y.promptId,
     );
 
-  const convergence: ConvergencePoint[] = db()
-    .select({ voteCount: engineSnapshots.voteCount, recommendedPromptId: engineSnapshots.recommendedPromptId, pBest: engineSnapshots.pBest })
+  const convergence: (ConvergencePoint & { converged: boolean })[] = db()
+    .select({
+      voteCount: engineSnapshots.voteCount,
+      recommendedPromptId: engineSnapshots.recommendedPromptId,
+      pBest: engineSnapshots.pBest,
+      converged: engineSnapshots.converged,
+    })
     .from(engineSnapshots)
     .where(eq(engineSnapshots.studyId, studyId))
     .orderBy(asc(engineSnapshots.voteCount), asc(engineSnapshots.id))
     .all();
-  const firstConverged = db()
-    .select({ voteCount: engineSnapshots.voteCount })
-    .from(engineSnapshots)
-    .where(and(eq(engineSnapshots.studyId, studyId), eq(engineSnapshots.converged, true)))
-    .orderBy(asc(engineSnapshots.voteCount))
-    .get();
-
+  const firstConverged = convergence.find((point) => point.converged);
+  const annotators = votesPerAnnotator(studyId);
   // What the engine counts as votes: everything but skips.
-  const decisiveVotes = shown.filter((vote) => vote.choice !== "skip").length;
+  const decisiveVotes = annotators.reduce((total, row) => total + row.votes - row.skips, 0);
 
   return {
     leaderboard,
-    convergence,
+    convergence: convergence.map(({ voteCount, recommendedPromptId, pBest }) => ({ voteCount, recommendedPromptId, pBest })),
     engine: latest
       ? {
           policy: latest.policy,
@@ -76,67 +77,52 @@ export function getDashboard(studyId: number) {
           leftWinRate: latest.leftWinRate,
           decisiveVotes,
           upToDate: latest.voteCount === decisiveVotes,
+          snapshotAt: latest.createdAt.getTime(),
         }
       : null,
-    winMatrix: winMatrix(shown, leaderboard.slice(0, WIN_MATRIX_SIZE)),
-    votesPerAnnotator: votesPerAnnotator(studyId),
+    decisiveVotes,
+    winMatrix: winMatrix(leaderboard.slice(0, WIN_MATRIX_SIZE)),
+    votesPerAnnotator: annotators,
   };
 }
 
-/** Every vote of the study with the pair it was cast on, as shown (one read for the whole page). */
-function studyVotes(studyId: number): ShownPair[] {
+/** Per-prompt wins, losses, ties and both-bad votes (the tallies); skips count for nobody. */
+function promptRecords(studyId: number): PromptRecord[] {
   return db()
-    .select({ promptAId: assignments.promptAId, promptBId: assignments.promptBId, leftIsA: assignments.leftIsA, choice: votes.choice })
-    .from(votes)
-    .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-    .where(eq(votes.studyId, studyId))
+    .select({
+      promptId: prompts.id,
+      label: prompts.label,
+      text: prompts.text,
+      wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
+      losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
+      ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
+      bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+    })
+    .from(prompts)
+    .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
+    .where(eq(prompts.studyId, studyId))
+    .orderBy(prompts.id)
     .all();
 }
 
-/** Per-prompt wins, losses, ties and both-bad votes from the raw votes; skips count for nobody. */
-function promptRecords(studyId: number, shown: ShownPair[]): PromptRecord[] {
-  const records = new Map<number, PromptRecord>();
-  for (const prompt of db()
-    .select({ id: prompts.id, label: prompts.label, text: prompts.text })
-    .from(prompts)
-    .where(eq(prompts.studyId, studyId))
-    .orderBy(prompts.id)
-    .all()) {
-    records.set(prompt.id, { promptId: prompt.id, label: prompt.label, text: prompt.text, wins: 0, losses: 0, ties: 0, bothBad: 0 });
-  }
-  for (const vote of shown) {
-    const duel = voteDuel(vote);
-    if (!duel) continue;
-    const left = records.get(duel.left);
-    const right = records.get(duel.right);
-    if (!left || !right) continue;
-    if (vote.choice === "tie") {
-      left.ties++;
-      right.ties++;
-    } else if (vote.choice === "both_bad") {
-      left.bothBad++;
-      right.bothBad++;
-    } else {
-      (duel.outcome === 1 ? left : right).wins++;
-      (duel.outcome === 1 ? right : left).losses++;
-    }
-  }
-  return [...records.values()];
-}
-
 /** wins[i][j] = votes where prompt i beat prompt j, ties and both-bad adding half to each (bandit/leaderboard.ts's convention). */
-function winMatrix(shown: ShownPair[], top: PromptRecord[]) {
+function winMatrix(top: PromptRecord[]) {
   const promptIds = top.map((entry) => entry.promptId);
   const index = new Map(promptIds.map((id, i) => [id, i]));
   const wins = promptIds.map(() => promptIds.map(() => 0));
-  for (const vote of shown) {
-    const duel = voteDuel(vote);
-    if (!duel) continue;
-    const i = index.get(duel.left);
-    const j = index.get(duel.right);
-    if (i === undefined || j === undefined) continue;
-    wins[i]![j]! += duel.outcome;
-    wins[j]![i]! += 1 - duel.outcome;
+  const pairs =
+    promptIds.length < 2
+      ? []
+      : db()
+          .select()
+          .from(pairTallies)
+          .where(and(inArray(pairTallies.lowPromptId, promptIds), inArray(pairTallies.highPromptId, promptIds)))
+          .all();
+  for (const pair of pairs) {
+    const low = index.get(pair.lowPromptId)!;
+    const high = index.get(pair.highPromptId)!;
+    wins[low]![high]! += pair.lowWins + pair.draws / 2;
+    wins[high]![low]! += pair.highWins + pair.draws / 2;
   }
   return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
 }
@@ -144,16 +130,63 @@ function winMatrix(shown: ShownPair[], top: PromptRecord[]) {
 function votesPerAnnotator(studyId: number) {
   return db()
     .select({
-      annotatorId: users.id,
+      annotatorId: annotatorTallies.annotatorId,
       displayName: users.displayName,
-      votes: count(),
-      skips: sql<number>`sum(case when ${votes.choice} = 'skip' then 1 else 0 end)`,
-      meanLatencyMs: sql<number | null>`avg(${votes.latencyMs})`,
+      votes: annotatorTallies.votes,
+      skips: annotatorTallies.skips,
+      meanLatencyMs: sql<
+        number | null
+      >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
     })
-    .from(votes)
-    .innerJoin(users, eq(users.id, votes.annotatorId))
-    .where(eq(votes.studyId, studyId))
-    .groupBy(users.id)
-    .orderBy(desc(count()))
+    .from(annotatorTallies)
+    .innerJoin(users, eq(users.id, annotatorTallies.annotatorId))
+    .where(and(eq(annotatorTallies.studyId, studyId), gt(annotatorTallies.votes, 0)))
+    .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
     .all();
+}
+
+const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count} ${count === 1 ? noun : nouns}`;
+
+/**
+ * The dashboard's sentence about votes its scores do not count yet: how many, what the engine is
+ * doing about them (from the pool, never guessed) and how old the latest scores are. Null when the
+ * scores count every vote.
+ */
+export function catchUpCaption(behind: number, status: EngineStatus, snapshotAt: number | null, now: number = Date.now()): string | null {
+  if (behind <= 0) return null;
+  const what = `${plural(behind, "newer vote")} ${behind === 1 ? "is" : "are"} not in these scores yet (W / L / T already include them)`;
+  let doing: string;
+  switch (status.state) {
+    case "running":
+      doing =
+        status.nextStatsAt !== null && status.nextStatsAt > now
+          ? `the engine counts them in about ${Math.max(1, Math.round((status.nextStatsAt - now) / 1000))} s`
+          : "the engine is counting them now";
+      break;
+    case "loading":
+      doing = "the engine is reading the study to count them";
+      break;
+    case "waiting":
+      doing =
+        status.position > 1
+          ? `the engine waits for a free slot, behind ${plural(status.position - 1, "other study", "other studies")}`
+          : "the engine waits for a free slot, next in line";
+      break;
+    case "stopping":
+      doing = "the engine is saving its state and will count them when it starts again";
+      break;
+    case "stopped":
+      doing = "the engine will count them when it next starts";
+      break;
+  }
+  const age = snapshotAt === null ? "" : ` The latest scores are ${formatAge(now - snapshotAt)} old.`;
+  return `${what}: ${doing}.${age}`;
+}
+
+function formatAge(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 90) return plural(seconds, "second");
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return plural(minutes, "minute");
+  return plural(Math.round(minutes / 60), "hour");
 }

@@ -11,6 +11,7 @@ import {
   type ParsedQuery,
   type ParsedResponse,
 } from "~/utils/study-files.server";
+import { decimalId, formInteger, formNumber, optionalFormInteger } from "~/utils/strict-fields";
 import { readUploadForm, UploadSchema, type Upload } from "~/utils/upload-form.server";
 import { ActiveFormSchema, GuidanceFormSchema } from "./study-lifecycle.server";
 import type { NewPrompt, NewStudy } from "./study-setup.server";
@@ -53,21 +54,6 @@ const optionalText = z
   .optional()
   .transform((value) => (value && value.trim() !== "" ? value : undefined));
 
-function optionalInteger(message: string, min: number, max: number) {
-  return z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === "") return null;
-      const number = Number(value);
-      if (!Number.isInteger(number) || number < min || number > max) {
-        ctx.addIssue({ code: "custom", message });
-        return z.NEVER;
-      }
-      return number;
-    });
-}
-
 const SettingsFields = {
   name: z.string({ error: "Enter a name" }).trim().min(1, "Enter a name").max(120, "The name must be at most 120 characters"),
   task: z
@@ -76,16 +62,20 @@ const SettingsFields = {
     .min(1, "Describe the task the assistant serves")
     .max(4000, "The task description must be at most 4000 characters"),
   model: z.string({ error: "Enter a model name" }).trim().min(1, "Enter a model name").max(200, "The model name is too long"),
-  temperature: z.coerce
-    .number({ error: "Temperature must be a number" })
-    .min(0, "Temperature must be between 0 and 2")
-    .max(2, "Temperature must be between 0 and 2"),
-  maxTokens: z.coerce
-    .number({ error: "Max tokens must be a whole number" })
-    .int("Max tokens must be a whole number")
-    .min(1, "Max tokens must be between 1 and 32768")
-    .max(32768, "Max tokens must be between 1 and 32768"),
-  seed: optionalInteger("Seed must be a whole number between 0 and 2147483647, or empty", 0, 2_147_483_647),
+  temperature: formNumber({
+    min: 0,
+    max: 2,
+    message: "Temperature must be a number between 0 and 2",
+    blankMessage: "Enter a temperature between 0 and 2",
+  }),
+  maxTokens: formInteger({
+    min: 1,
+    max: 32768,
+    message: "Max tokens must be a whole number between 1 and 32768",
+    blankMessage: "Enter max tokens (a whole number between 1 and 32768)",
+  }),
+  // Blank: the provider's default.
+  seed: optionalFormInteger({ min: 0, max: 2_147_483_647, message: "Seed must be a whole number between 0 and 2147483647, or empty" }),
 };
 
 const ContentFields = {
@@ -105,7 +95,12 @@ const ContentFields = {
     file ? parseUpload(ctx, file, ({ content }) => parseResponsesJsonl(content)) : [],
   ),
   seedPrompt: optionalText.transform((text) => text?.trim()),
-  variantCount: optionalInteger(`Variants must be a whole number from 1 to ${MAX_VARIANTS_PER_REQUEST}`, 1, MAX_VARIANTS_PER_REQUEST),
+  // Blank: no variants asked for.
+  variantCount: optionalFormInteger({
+    min: 1,
+    max: MAX_VARIANTS_PER_REQUEST,
+    message: `Variants must be a whole number from 1 to ${MAX_VARIANTS_PER_REQUEST}`,
+  }),
 };
 
 function listOf<T>(value: T[] | unknown): T[] {
@@ -203,7 +198,7 @@ export function studySetupFormSchema(options: { providerConfigured: boolean }) {
       z
         .object({
           intent: z.literal("generate-variants"),
-          seedPromptId: z.coerce.number({ error: "Choose a seed prompt" }).int().positive("Choose a seed prompt"),
+          seedPromptId: decimalId("Choose a seed prompt"),
           variantCount: ContentFields.variantCount,
         })
         .transform((form, ctx) => {

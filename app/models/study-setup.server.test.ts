@@ -91,7 +91,7 @@ describe("createStudy", () => {
     );
 
     db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
-    expect(reembedLexically(db)).toBe(1);
+    expect(reembedLexically(db)).toEqual({ prompts: 1, studyIds: [again.studyId] });
     expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);
     close();
   });
@@ -224,7 +224,7 @@ describe("newStudyFormSchema", () => {
     expect(result.success).toBe(false);
     expect(result.error!.flatten().fieldErrors).toEqual({
       name: ["Enter a name"],
-      temperature: ["Temperature must be between 0 and 2"],
+      temperature: ["Temperature must be a number between 0 and 2"],
       seed: ["Seed must be a whole number between 0 and 2147483647, or empty"],
       queriesFile: ['queries.jsonl line 2: needs a "text" or "query" field'],
       seedPrompt: ["Enter the seed prompt to generate variants of"],

@@ -1,8 +1,9 @@
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { prompts, queries, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
-import { queueStudyResponses } from "~/llm/generation-queue.server";
+import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
+import { queueStudyResponses, ResponseCapError } from "~/llm/generation-queue.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { requestVariants } from "~/llm/variants.server";
 import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "~/utils/study-files.server";
@@ -46,28 +47,41 @@ export interface AddedCounts {
   responsesQueued: number;
 }
 
+/** A prompt's stored embedding, computed ahead of the transaction by a job (the offline one otherwise). */
+export type PromptEmbeddings = ReadonlyMap<string, { embedding: Buffer; embeddingModel: string }>;
+
 /** Adds prompts, skipping any whose normalised text the study already has. Returns ids of all given. */
-function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[]) {
+function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embeddings: PromptEmbeddings = new Map()) {
+  const insert = db
+    .insert(prompts)
+    .values({
+      studyId,
+      text: sql.placeholder("text"),
+      normalizedText: sql.placeholder("normalizedText"),
+      label: sql.placeholder("label"),
+      source: sql.placeholder("source"),
+      embedding: sql.placeholder("embedding"),
+      embeddingModel: sql.placeholder("embeddingModel"),
+    })
+    .onConflictDoNothing()
+    .returning({ id: prompts.id })
+    .prepare();
+  const existing = db
+    .select({ id: prompts.id })
+    .from(prompts)
+    .where(and(eq(prompts.studyId, studyId), eq(prompts.normalizedText, sql.placeholder("normalizedText"))))
+    .prepare();
   let added = 0;
   const ids: number[] = [];
   for (const prompt of list) {
     const normalizedText = normalizePromptText(prompt.text);
-    const inserted = db
-      .insert(prompts)
-      .values({ studyId, text: prompt.text, normalizedText, label: prompt.label, source: prompt.source, ...lexicalEmbedding(prompt.text) })
-      .onConflictDoNothing()
-      .returning({ id: prompts.id })
-      .get();
+    const embedding = embeddings.get(prompt.text) ?? lexicalEmbedding(prompt.text);
+    const inserted = insert.get({ text: prompt.text, normalizedText, label: prompt.label, source: prompt.source, ...embedding });
     if (inserted) {
       added++;
       ids.push(inserted.id);
     } else {
-      const existing = db
-        .select({ id: prompts.id })
-        .from(prompts)
-        .where(and(eq(prompts.studyId, studyId), eq(prompts.normalizedText, normalizedText)))
-        .get();
-      ids.push(existing!.id);
+      ids.push(existing.get({ normalizedText })!.id);
     }
   }
   return { added, duplicates: list.length - added, ids };
@@ -75,10 +89,13 @@ function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[]) {
 
 /** Adds queries, skipping exact repeats of a query the study already has. */
 function insertQueries(db: Queryable, studyId: number, list: ParsedQuery[]) {
+  const insert = db
+    .insert(queries)
+    .values({ studyId, text: sql.placeholder("text"), notes: sql.placeholder("notes") })
+    .onConflictDoNothing()
+    .prepare();
   let added = 0;
-  for (const query of list) {
-    added += db.insert(queries).values({ studyId, text: query.text, notes: query.notes }).onConflictDoNothing().run().changes;
-  }
+  for (const query of list) added += insert.run({ text: query.text, notes: query.notes }).changes;
   return { added, duplicates: list.length - added };
 }
 
@@ -87,7 +104,7 @@ function insertQueries(db: Queryable, studyId: number, list: ParsedQuery[]) {
  * pre-generated responses, in one transaction. Throws ImportError (nothing written) when a response
  * line cannot be stored.
  */
-export function createStudy(db: Queryable, input: NewStudy): AddedCounts & { studyId: number } {
+export function createStudy(db: Queryable, input: NewStudy, embeddings?: PromptEmbeddings): AddedCounts & { studyId: number } {
   return db.transaction((tx) => {
     const { id: studyId } = tx
       .insert(studies)
@@ -108,7 +125,7 @@ export function createStudy(db: Queryable, input: NewStudy): AddedCounts & { stu
       ...input.prompts,
       ...fromResponses.prompts.map((text) => ({ text, label: null, source: "imported" as const })),
     ];
-    const promptResult = insertPrompts(tx, studyId, promptList);
+    const promptResult = insertPrompts(tx, studyId, promptList, embeddings);
     const queryResult = insertQueries(tx, studyId, [...input.queries, ...fromResponses.queries.map((text) => ({ text, notes: null }))]);
     if (input.variants) requestVariants(tx, { studyId, seedPromptId: promptResult.ids[0]!, count: input.variants.count });
     // Imported responses first: only the pairs still without one are queued for generation.
@@ -136,9 +153,14 @@ function textsNamedByResponses(list: ParsedResponse[]) {
 }
 
 /** Adds prompts and queries to an existing study and queues the responses they need; one transaction. */
-export function addToStudy(db: Queryable, studyId: number, additions: { prompts: NewPrompt[]; queries: ParsedQuery[] }): AddedCounts {
+export function addToStudy(
+  db: Queryable,
+  studyId: number,
+  additions: { prompts: NewPrompt[]; queries: ParsedQuery[] },
+  embeddings?: PromptEmbeddings,
+): AddedCounts {
   return db.transaction((tx) => {
-    const promptResult = insertPrompts(tx, studyId, additions.prompts);
+    const promptResult = insertPrompts(tx, studyId, additions.prompts, embeddings);
     const queryResult = insertQueries(tx, studyId, additions.queries);
     return {
       promptsAdded: promptResult.added,
@@ -279,4 +301,52 @@ export function listStudyQueries(db: Queryable, studyId: number, limit: number) 
 /** How many queries the study has. */
 export function countStudyQueries(db: Queryable, studyId: number): number {
   return db.select({ n: count() }).from(queries).where(eq(queries.studyId, studyId)).get()?.n ?? 0;
+}
+
+// The same operations as jobs (ADR 0010): prompts are embedded first (with progress), then everything
+// is written in the job's one transaction. A file line that cannot be stored, or more responses than
+// the study may hold, fails the job with the reason; nothing is written.
+
+/** The offline embeddings of the prompts a job will add, computed before its transaction. */
+function embedPrompts(ctx: JobContext, texts: string[]): PromptEmbeddings {
+  const embeddings = new Map<string, { embedding: Buffer; embeddingModel: string }>();
+  texts.forEach((text, k) => {
+    if (k % 100 === 0) ctx.progress("embedding prompts", k, texts.length);
+    if (!embeddings.has(text)) embeddings.set(text, lexicalEmbedding(text));
+  });
+  return embeddings;
+}
+
+/** Runs a job's write, turning the input's problems (a bad line, the response cap) into the job's errors. */
+function commitSetup(ctx: JobContext, write: (tx: Transaction) => JobResult): JobResult {
+  try {
+    return ctx.commit(write);
+  } catch (error) {
+    if (error instanceof ImportError || error instanceof ResponseCapError) throw new JobInputError([error.message]);
+    throw error;
+  }
+}
+
+/** Job "create-study": input NewStudy. */
+export function runCreateStudyJob(ctx: JobContext, input: unknown): JobResult {
+  const study = input as NewStudy;
+  const embeddings = embedPrompts(ctx, [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)]);
+  return commitSetup(ctx, (tx) => ({ ...createStudy(tx, study, embeddings) }));
+}
+
+/** Job "add-to-study": input {studyId, prompts, queries}. */
+export function runAddToStudyJob(ctx: JobContext, input: unknown): JobResult {
+  const { studyId, ...additions } = input as { studyId: number; prompts: NewPrompt[]; queries: ParsedQuery[] };
+  const embeddings = embedPrompts(
+    ctx,
+    additions.prompts.map((prompt) => prompt.text),
+  );
+  return commitSetup(ctx, (tx) => ({ studyId, ...addToStudy(tx, studyId, additions, embeddings) }));
+}
+
+/** Job "import-responses": input {studyId, responses}. */
+export function runImportResponsesJob(ctx: JobContext, input: unknown): JobResult {
+  const { studyId, responses: list } = input as { studyId: number; responses: ParsedResponse[] };
+  ctx.progress("checking", 0, list.length);
+  return commitSetup(ctx, (tx) => ({ studyId, responsesImported: importResponses(tx, studyId, list) }));
 }

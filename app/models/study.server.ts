@@ -1,5 +1,5 @@
 import { and, count, desc, eq, sql } from "drizzle-orm";
-import { prompts, queries, responseIsReady, responses, studies, votes } from "../../db/schema";
+import { annotatorTallies, prompts, queries, responseIsReady, responses, studies } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { StudyIdParamSchema } from "~/utils/forms";
 import { invariantResponse } from "~/utils/invariant";
@@ -10,10 +10,11 @@ export function listStudies() {
     .from(prompts)
     .groupBy(prompts.studyId)
     .as("prompt_counts");
+  // From the vote tallies (one row per study and annotator), not by counting every vote.
   const voteCount = db()
-    .select({ studyId: votes.studyId, n: count().as("vote_n") })
-    .from(votes)
-    .groupBy(votes.studyId)
+    .select({ studyId: annotatorTallies.studyId, n: sql<number>`sum(${annotatorTallies.votes})`.as("vote_n") })
+    .from(annotatorTallies)
+    .groupBy(annotatorTallies.studyId)
     .as("vote_counts");
   return db()
     .select({
@@ -63,6 +64,11 @@ export function getStudyCounts(studyId: number) {
         .innerJoin(prompts, eq(prompts.id, responses.promptId))
         .where(and(eq(prompts.studyId, studyId), responseIsReady)),
     ),
-    votes: one(db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId))),
+    votes: one(
+      db()
+        .select({ n: sql<number>`coalesce(sum(${annotatorTallies.votes}), 0)` })
+        .from(annotatorTallies)
+        .where(eq(annotatorTallies.studyId, studyId)),
+    ),
   };
 }

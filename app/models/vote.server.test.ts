@@ -201,7 +201,10 @@ describe("annotate action", () => {
     const before = voteCount();
     const badId = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: "abc", choice: "left" });
     expect(badId.status).toBe(400);
-    expect((await badId.json()).errors.assignmentId[0]).toMatch(/assignmentId must be a number/);
+    expect((await badId.json()).errors.assignmentId[0]).toMatch(/assignmentId must be a positive whole number/);
+    for (const loose of ["0x1", "1e0", "+1", " 1"]) {
+      expect((await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: loose, choice: "left" })).status, loose).toBe(400);
+    }
     const badIntent = await postAnnotate(studyId, cookie, { intent: "delete-everything" });
     expect(badIntent.status).toBe(400);
     expect(voteCount()).toBe(before);
@@ -266,6 +269,20 @@ describe("annotate action", () => {
     expect(undoableVote(studyId, annotator.id, { revealPrompts: false, now: new Date(Date.now() + 60_000) })).toBeNull();
     expect(undoableVote(studyId, annotator.id, { revealPrompts: false })).toMatchObject({ assignmentId: second.id, choice: "skip", revealed: null });
     expect(countAnnotatorVotes(studyId, annotator.id)).toBe(2);
+  });
+
+  it("stores a blank latency as not measured (null), never as 0, and refuses a loose one", async () => {
+    const studyId = demoStudyId();
+    const annotator = createAnnotator("No script");
+    const cookie = await sessionCookie(annotator.id);
+    const assignment = assignNextPair(studyId, annotator.id)!;
+    const before = voteCount();
+    const loose = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: String(assignment.id), choice: "left", latencyMs: "0x10" });
+    expect(loose.status).toBe(400);
+    expect(voteCount()).toBe(before);
+    const blank = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: String(assignment.id), choice: "left", latencyMs: "" });
+    expect(blank.status).toBe(302);
+    expect(db().select().from(votes).where(eq(votes.assignmentId, assignment.id)).get()!.latencyMs).toBeNull();
   });
 
   it("redirects to /join without a session and 404s an unknown study", async () => {

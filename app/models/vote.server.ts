@@ -6,20 +6,45 @@ import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
 import { UNDO_WINDOW_MS } from "~/utils/annotate";
+import { decimalId, jsonId, optionalFormInteger } from "~/utils/strict-fields";
+import { COMMENT_MAX, LATENCY_MAX_MS } from "./vote-limits";
 
+const choiceField = z.enum(VOTE_CHOICES, { error: `choice must be one of: ${VOTE_CHOICES.join(", ")}` });
+const commentField = z.string({ error: "comment must be text" }).trim().max(COMMENT_MAX, `comment must be at most ${COMMENT_MAX} characters`);
+const latencyMessage = `latencyMs must be a whole number of milliseconds from 0 to ${LATENCY_MAX_MS}`;
+
+/** The annotate page's vote form: every field a string. A blank latency means it was not measured (null). */
 export const VoteFormSchema = z.object({
-  assignmentId: z.coerce.number({ error: "assignmentId must be a number" }).int().positive(),
-  choice: z.enum(VOTE_CHOICES, { error: `choice must be one of: ${VOTE_CHOICES.join(", ")}` }),
-  comment: z
-    .string()
-    .trim()
-    .max(2000, "comment must be at most 2000 characters")
-    .optional()
-    .transform((value) => (value ? value : null)),
-  latencyMs: z.coerce.number().int().min(0).max(86_400_000).optional(),
+  assignmentId: decimalId("assignmentId must be a positive whole number"),
+  choice: choiceField,
+  comment: commentField.optional().transform((value) => value || null),
+  latencyMs: optionalFormInteger({ min: 0, max: LATENCY_MAX_MS, message: latencyMessage }),
 });
 
-export type VoteInput = z.infer<typeof VoteFormSchema>;
+/** The same vote in a JSON body: exact JSON types; null (or leaving a field out) means "none" and is stored as null. */
+export const VoteJsonSchema = z.object({
+  assignmentId: jsonId("assignmentId must be a positive whole number"),
+  choice: choiceField,
+  comment: commentField
+    .nullable()
+    .optional()
+    .transform((value) => value || null),
+  latencyMs: z
+    .number({ error: latencyMessage })
+    .int(latencyMessage)
+    .min(0, latencyMessage)
+    .max(LATENCY_MAX_MS, latencyMessage)
+    .nullable()
+    .optional()
+    .transform((value) => value ?? null),
+});
+
+export interface VoteInput {
+  assignmentId: number;
+  choice: VoteChoice;
+  comment: string | null;
+  latencyMs?: number | null;
+}
 
 export type RecordVoteResult =
   | { status: "recorded" }

@@ -4,8 +4,8 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator
 import { useEffect, useState } from "react";
 import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { getStudyEngine } from "~/engine/engine.server";
-import { getDashboard } from "~/models/dashboard.server";
+import { engineStatus, getStudyEngine } from "~/engine/engine.server";
+import { catchUpCaption, getDashboard } from "~/models/dashboard.server";
 import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
 import { changeStudyStatus, STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
 import { getStudyCounts, requireStudy } from "~/models/study.server";
@@ -15,13 +15,15 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
   const dashboard = getDashboard(study.id);
-  // After a restart the engine starts on first use; the owner looking counts as use.
-  if (!dashboard.engine?.upToDate) getStudyEngine(study.id);
+  // The page reads SQLite only; an engine is started (or queued) only to count votes its scores lack.
+  const behind = dashboard.decisiveVotes - (dashboard.engine?.voteCount ?? 0);
+  if (behind > 0) getStudyEngine(study.id);
   return {
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status, closedReason: study.closedReason },
     statusActions: statusActionsFrom(study.status).map((action) => ({ action, label: STATUS_ACTIONS[action].label })),
     counts: getStudyCounts(study.id),
     ...dashboard,
+    catchingUp: catchUpCaption(behind, engineStatus(study.id), dashboard.engine?.snapshotAt ?? null),
   };
 }
 
@@ -48,7 +50,7 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -163,12 +165,7 @@ export default function StudyDashboard() {
         {engine && unvoted > 0
           ? ` P(best) treats the ${plural(unvoted, "prompt")} with no votes yet as average, so it overstates the leader until every prompt has been compared.`
           : null}
-        {engine && engine.decisiveVotes > engine.voteCount ? (
-          <strong>
-            {" "}
-            {plural(engine.decisiveVotes - engine.voteCount, "newer vote")} will be counted within seconds; W / L / T already include them.
-          </strong>
-        ) : null}
+        {catchingUp ? <strong> {catchingUp}</strong> : null}
       </p>
       <p className="muted small">
         A prompt needs {MIN_COMPARISONS_TO_RANK} comparisons before it is ranked by its score or shown a P(best); until then it is listed below the

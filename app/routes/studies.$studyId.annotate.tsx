@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import { AnnotateShortcutsDialog, ANNOTATE_SHORTCUTS, VOTE_BUTTONS } from "~/components/annotate-shortcuts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
-import { getStudyEngine } from "~/engine/engine.server";
+import { discardStudyEngine, getStudyEngine } from "~/engine/engine.server";
 import { annotationAvailability } from "~/models/study-lifecycle.server";
 import { requireStudy } from "~/models/study.server";
 import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote, UndoFormSchema, VoteFormSchema } from "~/models/vote.server";
@@ -61,8 +61,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
     if (!parsed.success) return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
     const result = undoVote(study.id, annotator.id, parsed.data.assignmentId);
     if (result.status === "undone") {
-      // The engine consumed the vote already: it rebuilds its history without it.
-      getStudyEngine(study.id).historyChanged();
+      // The engine consumed the vote already: it is rebuilt from the votes without it.
+      await discardStudyEngine(study.id);
       return data({
         undone: { comment: result.comment },
         notice: { tone: "info", text: "Vote undone. The same pair is shown again: choose again." },

@@ -1,7 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { stopStudyEngine } from "~/engine/engine.server";
+import { discardStudyEngine } from "~/engine/engine.server";
 import { deleteStudy, studyDeletionSummary } from "~/models/study-lifecycle.server";
 import { requireStudy } from "~/models/study.server";
 
@@ -20,7 +20,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   }
   deleteStudy(study.id);
   // After the commit: the study's engine has nothing left to learn from.
-  await stopStudyEngine(study.id);
+  await discardStudyEngine(study.id);
   return redirect("/");
 }
 

@@ -1,10 +1,12 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { db } from "~/db.server";
-import { getStudyEngine } from "~/engine/engine.server";
+import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
+import { connection, db } from "~/db.server";
 import { ImportFormSchema, MAX_IMPORT_BYTES } from "~/export/import-form.server";
-import { importRawLog } from "~/export/raw-log-import.server";
+import { applyJobIntent, isJobIntent, jobView } from "~/jobs/job-view.server";
+import { createJob, studyJobs } from "~/jobs/jobs.server";
+import { kickJobs } from "~/jobs/runner.server";
 import { requireStudy } from "~/models/study.server";
 import { readUploadForm } from "~/utils/upload-form.server";
 
@@ -12,26 +14,45 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const study = requireStudy(params.studyId);
-  return { study: { id: study.id, name: study.name } };
+  return { study: { id: study.id, name: study.name }, imports: studyJobs(db(), study.id, ["import-log"]).map(jobView) };
 }
 
+// The log is checked and written by a background job (app/jobs, ADR 0010): the page answers at once
+// and shows the job's progress, then what it imported and skipped, or every problem by line.
 export async function action({ request, params }: ActionFunctionArgs) {
   const study = requireStudy(params.studyId);
   const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
-  if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), summary: null }, { status: 400 });
+  if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), notice: null }, { status: 400 });
+  if (isJobIntent(upload.fields.intent)) {
+    const applied = applyJobIntent(upload.fields, study.id);
+    return applied.ok ? data({ errors: [], notice: applied.notice }) : data({ errors: [applied.error], notice: null }, { status: 400 });
+  }
   const form = ImportFormSchema.safeParse(upload.fields);
-  if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
-  const result = importRawLog(db(), study.id, form.data.log.content);
-  if (!result.ok) return data({ errors: result.errors, summary: null }, { status: 400 });
-  // The new votes are data for the engine, exactly like votes cast on the annotate page.
-  getStudyEngine(study.id).requestUpdate();
-  return data({ errors: [], summary: result.summary });
+  if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), notice: null }, { status: 400 });
+  const job = await createJob(db(), connection().path, {
+    kind: "import-log",
+    studyId: study.id,
+    input: { studyId: study.id, log: form.data.log.content },
+  });
+  kickJobs();
+  return data({ errors: [], notice: `Importing ${form.data.log.name} (job #${job.id}).` }, { status: 202 });
+}
+
+function describeImport(result: Record<string, unknown>) {
+  const n = (key: string) => Number(result[key] ?? 0);
+  return (
+    `Imported ${n("votes")} votes` +
+    (n("skipped") > 0 ? ` (${n("skipped")} already in the study, skipped)` : "") +
+    `: ${n("promptsCreated")} new and ${n("promptsMatched")} existing prompts, ${n("queriesCreated")} new and ${n("queriesMatched")} existing queries, ` +
+    `${n("responsesCreated")} responses, ${n("annotatorsCreated")} annotators.`
+  );
 }
 
 export default function ImportLog() {
-  const { study } = useLoaderData<typeof loader>();
+  const { study, imports } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
+  usePollWhileJobsRun(imports);
   return (
     <section>
       <div className="title-row">
@@ -39,16 +60,11 @@ export default function ImportLog() {
         <Link to={`/studies/${study.id}/export`}>Back to export</Link>
       </div>
       <p className="muted">
-        A raw JSONL log exported by promptduel. Every line is checked first; then all votes are imported in one go, or none are. Prompts and queries
-        are matched by their text (prompts ignoring case and spacing) or created; each annotator of the log becomes a new annotator here.
+        A raw JSONL log exported by promptduel. Every line is checked first; then all its votes are imported in one go, or none are. Votes the study
+        already has (an earlier import of the same or an overlapping log, or its own votes) are skipped. Prompts and queries are matched by their text
+        (prompts ignoring case and spacing) or created; each annotator of the log becomes a new annotator here.
       </p>
-      {actionData?.summary ? (
-        <p className="notice" role="status">
-          Imported {actionData.summary.votes} votes: {actionData.summary.promptsCreated} new and {actionData.summary.promptsMatched} existing prompts,{" "}
-          {actionData.summary.queriesCreated} new and {actionData.summary.queriesMatched} existing queries, {actionData.summary.responsesCreated}{" "}
-          responses, {actionData.summary.annotatorsCreated} annotators.
-        </p>
-      ) : null}
+      {actionData?.notice ? <p className="muted">{actionData.notice}</p> : null}
       {actionData && actionData.errors.length > 0 ? (
         <div className="import-errors" role="alert">
           <p>Nothing was imported:</p>
@@ -66,6 +82,10 @@ export default function ImportLog() {
           Import
         </button>
       </Form>
+      {imports.length > 0 ? <h2>Imports</h2> : null}
+      {imports.map((job) => (
+        <JobStatus key={job.id} job={job} title="Import" describeResult={describeImport} />
+      ))}
     </section>
   );
 }

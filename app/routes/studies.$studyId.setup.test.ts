@@ -1,12 +1,13 @@
-import { count, eq } from "drizzle-orm";
+import { count, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prompts, queries, responses, studies } from "../../db/schema";
+import { jobs, prompts, queries, responses, studies } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
+import { whenJobSettled } from "~/jobs/runner.server";
 import { listVariantRequests } from "~/llm/variants.server";
 import { createStudy } from "~/models/study-setup.server";
 import { routeResponse } from "../../tests/helpers/route-response";
-import { action as newStudyAction } from "./studies.new";
+import { action as newStudyAction, loader as newStudyLoader } from "./studies.new";
 import { action as setupAction } from "./studies.$studyId.setup";
 
 // The actions of the owner's setup pages, called as Remix calls them: every invalid post answers 400
@@ -21,6 +22,16 @@ function post(path: string, fields: Record<string, string | File>): Request {
 function rowCounts() {
   const n = (table: typeof studies | typeof prompts | typeof queries | typeof responses) => db().select({ n: count() }).from(table).get()!.n;
   return { studies: n(studies), prompts: n(prompts), queries: n(queries), responses: n(responses) };
+}
+
+function latestJob(studyId: number) {
+  return db().select().from(jobs).where(eq(jobs.studyId, studyId)).orderBy(desc(jobs.id)).get();
+}
+
+/** The study's latest job once it has stopped running. */
+async function settledJob(studyId: number) {
+  await whenJobSettled(latestJob(studyId)!.id);
+  return latestJob(studyId);
 }
 
 async function body(response: Response) {
@@ -59,8 +70,15 @@ describe("the new-study action", () => {
         context: {},
       }),
     );
+    // The study is written by a background job; the page follows it, then goes to the study's setup.
     expect(response.status).toBe(302);
-    const studyId = Number(response.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
+    const jobId = Number(response.headers.get("Location")!.match(/^\/studies\/new\?job=(\d+)$/)![1]);
+    await whenJobSettled(jobId);
+    const followed = await routeResponse(() =>
+      newStudyLoader({ request: new Request(`http://localhost/studies/new?job=${jobId}`), params: {}, context: {} }),
+    );
+    expect(followed.status).toBe(302);
+    const studyId = Number(followed.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
     expect(db().select({ text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).orderBy(queries.id).all()).toEqual([
       { text: "Why, though?" },
       { text: "How?" },
@@ -71,6 +89,33 @@ describe("the new-study action", () => {
       queries: before.queries + 2,
       responses: before.responses + 4,
     });
+  });
+
+  it("refuses blank and loosely written numbers with a field error each, writing nothing", async () => {
+    const before = rowCounts();
+    const response = await routeResponse(() =>
+      newStudyAction({
+        request: post("/studies/new", {
+          name: "Loose numbers",
+          task: "Help.",
+          model: "m",
+          temperature: "",
+          maxTokens: "0x20",
+          seed: "1e3",
+          queriesText: "Why?",
+          promptsText: "A\n\nB",
+        }),
+        params: {},
+        context: {},
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect((await body(response)).errors).toEqual({
+      temperature: ["Enter a temperature between 0 and 2"],
+      maxTokens: ["Max tokens must be a whole number between 1 and 32768"],
+      seed: ["Seed must be a whole number between 0 and 2147483647, or empty"],
+    });
+    expect(rowCounts()).toEqual(before);
   });
 
   it("answers 400 naming the file and line, and writes nothing", async () => {
@@ -129,13 +174,62 @@ describe("the setup action", () => {
     return { status: response.status, ...(await body(response)) };
   }
 
-  it("adds prompts and queues their responses", async () => {
+  it("adds prompts in a background job that queues their responses", async () => {
     const studyId = newStudy();
     expect(await run(studyId, { intent: "add-prompts", promptsText: "Be bold.\n---\nbe BRIEF." })).toEqual({
       status: 200,
       intent: "add-prompts",
-      notice: "Added 1 prompt (1 already in the study); 1 response queued.",
+      notice: expect.stringMatching(/^Adding 2 prompts \(job #\d+\)\.$/),
     });
+    const job = await settledJob(studyId);
+    expect(job).toMatchObject({ state: "succeeded", result: { promptsAdded: 1, promptDuplicates: 1, responsesQueued: 1 } });
+  });
+
+  it("asks for a confirmation with the figures before queueing many responses; cancelling writes nothing, confirming runs it", async () => {
+    const studyId = newStudy();
+    const before = rowCounts();
+    process.env.CONFIRM_RESPONSES_ABOVE = "2";
+    try {
+      const added = await run(studyId, { intent: "add-queries", queriesText: "One?\nTwo?\nThree?" });
+      expect(added).toMatchObject({ status: 200, notice: expect.stringContaining("waits for your confirmation") });
+      const waiting = latestJob(studyId)!;
+      expect(waiting.state).toBe("awaiting_confirmation");
+      expect(waiting.plan).toMatchObject({ prompts: 2, queries: 4, responses: 8, newResponses: 6 });
+      expect(rowCounts()).toEqual(before);
+
+      expect(await run(studyId, { intent: "cancel-job", jobId: String(waiting.id) })).toMatchObject({ status: 200 });
+      expect(latestJob(studyId)?.id).not.toBe(waiting.id);
+      expect(rowCounts()).toEqual(before);
+
+      await run(studyId, { intent: "add-queries", queriesText: "One?\nTwo?\nThree?" });
+      const second = latestJob(studyId)!;
+      expect(await run(studyId, { intent: "confirm-job", jobId: String(second.id) })).toMatchObject({ status: 200 });
+      expect(await run(studyId, { intent: "confirm-job", jobId: String(second.id) })).toMatchObject({ status: 400 });
+      expect(await settledJob(studyId)).toMatchObject({ id: second.id, state: "succeeded", result: { queriesAdded: 3, responsesQueued: 6 } });
+      expect(rowCounts()).toMatchObject({ queries: before.queries + 3, responses: before.responses + 6 });
+    } finally {
+      delete process.env.CONFIRM_RESPONSES_ABOVE;
+    }
+  });
+
+  it("refuses an addition past the per-study response cap with the figures, writing nothing", async () => {
+    const studyId = newStudy();
+    const before = rowCounts();
+    process.env.RESPONSES_PER_STUDY_MAX = "5";
+    try {
+      expect(await run(studyId, { intent: "add-queries", queriesText: "One?\nTwo?\nThree?" })).toEqual({
+        status: 400,
+        intent: "add-queries",
+        errors: {
+          queriesText: [
+            "This would make 2 prompts × 4 queries = 8 responses; a study holds at most 5 (RESPONSES_PER_STUDY_MAX). Add fewer prompts or queries, or split them across studies.",
+          ],
+        },
+      });
+      expect(rowCounts()).toEqual(before);
+    } finally {
+      delete process.env.RESPONSES_PER_STUDY_MAX;
+    }
   });
 
   it("records a variant request only for a seed prompt of this study, and only with a provider", async () => {
@@ -173,10 +267,8 @@ describe("the setup action", () => {
       ],
       "r.jsonl",
     );
-    expect(await run(studyId, { intent: "import-responses", responsesFile: jsonl })).toMatchObject({
-      status: 400,
-      errors: { responsesFile: ['line 2: no prompt in this study matches "Nope". Nothing was imported.'] },
-    });
+    expect(await run(studyId, { intent: "import-responses", responsesFile: jsonl })).toMatchObject({ status: 200 });
+    expect(await settledJob(studyId)).toMatchObject({ state: "failed", errors: ['line 2: no prompt in this study matches "Nope"'] });
     expect(await run(studyId, { intent: "drop" })).toMatchObject({
       status: 400,
       errors: { intent: [expect.stringContaining("intent must be one of")] },

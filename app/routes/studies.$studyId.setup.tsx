@@ -4,16 +4,20 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
 import { FieldError, OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
-import { db } from "~/db.server";
-import { retryFailedResponses } from "~/llm/generation-queue.server";
+import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
+import { connection, db } from "~/db.server";
+import { applyJobIntent, isJobIntent, jobView } from "~/jobs/job-view.server";
+import { createJob, studyJobs } from "~/jobs/jobs.server";
+import { kickJobs } from "~/jobs/runner.server";
+import { ResponseCapError, retryFailedResponses } from "~/llm/generation-queue.server";
+import { needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
 import { forgetUsableItems } from "~/engine/assign.server";
 import { setItemActive, updateStudyGuidance } from "~/models/study-lifecycle.server";
 import { requireStudy } from "~/models/study.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
-import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
-import { ImportError } from "~/utils/study-files.server";
+import { countStudyQueries, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 
@@ -38,6 +42,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
     queryCount: countStudyQueries(db(), study.id),
     queries: listStudyQueries(db(), study.id, QUERIES_LISTED),
     maxVariants: MAX_VARIANTS_PER_REQUEST,
+    jobs: studyJobs(db(), study.id, ["add-to-study", "import-responses"]).map(jobView),
   };
 }
 
@@ -49,15 +54,21 @@ type ActionResult = { intent: string; errors?: FieldErrors; notice?: string };
 
 function plural(count: number, noun: string): string {
   if (count === 1) return `1 ${noun}`;
-  return `${count} ${noun.endsWith("y") ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
+  return `${count.toLocaleString("en")} ${noun.endsWith("y") ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
 }
 
+// Additions and imports run as background jobs (app/jobs, ADR 0010); one that would queue many
+// responses, or cost more than the threshold, waits for the owner to confirm its figures first.
 export async function action({ request, params }: ActionFunctionArgs) {
   const study = requireStudy(params.studyId);
   const form = await readSetupForm(request);
   const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
   const fail = (errors: FieldErrors) => data<ActionResult>({ intent, errors }, { status: 400 });
   if ("errors" in form) return fail(form.errors);
+  if (isJobIntent(intent)) {
+    const applied = applyJobIntent(form.fields, study.id);
+    return applied.ok ? data<ActionResult>({ intent, notice: applied.notice }) : fail({ jobId: [applied.error] });
+  }
   const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
   if (!parsed.success) return fail(z.flattenError(parsed.error).fieldErrors);
 
@@ -66,13 +77,33 @@ export async function action({ request, params }: ActionFunctionArgs) {
   switch (input.intent) {
     case "add-queries":
     case "add-prompts": {
-      const added = addToStudy(db(), study.id, {
+      const additions = {
         prompts: input.intent === "add-prompts" ? input.prompts : [],
         queries: input.intent === "add-queries" ? input.queries : [],
+      };
+      let plan: ResponsePlan;
+      try {
+        plan = planResponses(
+          db(),
+          study.id,
+          study,
+          { promptTexts: additions.prompts.map((prompt) => prompt.text), queryTexts: additions.queries.map((query) => query.text) },
+          providerConfig(),
+        );
+      } catch (error) {
+        if (!(error instanceof ResponseCapError)) throw error;
+        return fail({ [input.intent === "add-prompts" ? "promptsText" : "queriesText"]: [error.message] });
+      }
+      const confirm = needsConfirmation(plan);
+      const job = await createJob(db(), connection().path, {
+        kind: "add-to-study",
+        studyId: study.id,
+        input: { studyId: study.id, ...additions },
+        plan: { ...plan },
+        awaitConfirmation: confirm,
       });
-      const duplicates = added.promptDuplicates + added.queryDuplicates;
-      notice = input.intent === "add-prompts" ? `Added ${plural(added.promptsAdded, "prompt")}` : `Added ${plural(added.queriesAdded, "query")}`;
-      notice += `${duplicates > 0 ? ` (${duplicates} already in the study)` : ""}; ${plural(added.responsesQueued, "response")} queued.`;
+      const what = input.intent === "add-prompts" ? plural(additions.prompts.length, "prompt") : plural(additions.queries.length, "query");
+      notice = confirm ? `Adding ${what} waits for your confirmation below (job #${job.id}).` : `Adding ${what} (job #${job.id}).`;
       break;
     }
     case "generate-variants":
@@ -80,14 +111,15 @@ export async function action({ request, params }: ActionFunctionArgs) {
       requestVariants(db(), { studyId: study.id, seedPromptId: input.seedPromptId, count: input.count });
       notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
       break;
-    case "import-responses":
-      try {
-        notice = `Imported ${plural(importResponses(db(), study.id, input.responses), "response")}.`;
-      } catch (error) {
-        if (!(error instanceof ImportError)) throw error;
-        return fail({ responsesFile: [`${error.message}. Nothing was imported.`] });
-      }
+    case "import-responses": {
+      const job = await createJob(db(), connection().path, {
+        kind: "import-responses",
+        studyId: study.id,
+        input: { studyId: study.id, responses: input.responses },
+      });
+      notice = `Importing ${plural(input.responses.length, "response")} (job #${job.id}).`;
       break;
+    }
     case "update-guidance": {
       const { intent: _intent, ...guidance } = input;
       updateStudyGuidance(study.id, guidance);
@@ -107,14 +139,24 @@ export async function action({ request, params }: ActionFunctionArgs) {
       break;
     }
   }
+  kickJobs();
   wakeGeneration();
   return data<ActionResult>({ intent: input.intent, notice });
+}
+
+function describeSetupJob(result: Record<string, unknown>) {
+  const n = (key: string) => Number(result[key] ?? 0);
+  if ("responsesImported" in result) return `Imported ${plural(n("responsesImported"), "response")}.`;
+  const duplicates = n("promptDuplicates") + n("queryDuplicates");
+  const added = n("promptsAdded") > 0 || n("queriesAdded") === 0 ? plural(n("promptsAdded"), "prompt") : plural(n("queriesAdded"), "query");
+  return `Added ${added}${duplicates > 0 ? ` (${duplicates} already in the study)` : ""}; ${plural(n("responsesQueued"), "response")} queued.`;
 }
 
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const { study, providerConfigured, status, prompts, queries, queryCount, maxVariants } = useLoaderData<typeof loader>();
+  const { study, providerConfigured, status, prompts, queries, queryCount, maxVariants, jobs } = useLoaderData<typeof loader>();
+  usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -141,6 +183,20 @@ export default function StudySetup() {
       {result?.notice ? (
         <p className="notice" role="status">
           {result.notice}
+        </p>
+      ) : null}
+
+      {jobs.map((job) => (
+        <JobStatus
+          key={job.id}
+          job={job}
+          title={job.kind === "import-responses" ? "Import of responses" : "Addition"}
+          describeResult={describeSetupJob}
+        />
+      ))}
+      {result?.errors?.jobId ? (
+        <p className="field-error" role="alert">
+          {result.errors.jobId.join(" ")}
         </p>
       ) : null}
 

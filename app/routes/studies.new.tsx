@@ -1,46 +1,111 @@
 import { z } from "zod";
-import { data, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { OfflineBanner, FieldError } from "~/components/setup-fields";
-import { db } from "~/db.server";
+import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
+import { connection, db } from "~/db.server";
 import { env } from "~/env.server";
-import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { applyJobIntent, isJobIntent, jobView, type JobView } from "~/jobs/job-view.server";
+import { createJob, getJob } from "~/jobs/jobs.server";
+import { kickJobs } from "~/jobs/runner.server";
+import { ResponseCapError } from "~/llm/generation-queue.server";
+import { needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
+import { providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
-import { createStudy } from "~/models/study-setup.server";
-import { ImportError } from "~/utils/study-files.server";
+import { decimalId } from "~/utils/strict-fields";
 
 export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
   const provider = providerConfig();
+  // ?job=N: the study is being created by a background job; once it is done, its setup page.
+  const jobParam = new URL(request.url).searchParams.get("job");
+  const jobId = jobParam === null ? null : decimalId("").safeParse(jobParam);
+  const job = jobId?.success ? getJob(db(), jobId.data) : undefined;
+  if (job?.kind === "create-study" && job.state === "succeeded" && typeof job.result?.studyId === "number") {
+    throw redirect(`/studies/${job.result.studyId}/setup`);
+  }
   return {
     provider: provider ? { chatModel: provider.chatModel, baseURL: provider.baseURL ?? "https://api.openai.com/v1" } : null,
     defaultModel: env().OPENAI_CHAT_MODEL,
     maxVariants: MAX_VARIANTS_PER_REQUEST,
+    job: job?.kind === "create-study" ? jobView(job) : null,
   };
 }
 
 type FieldErrors = Record<string, string[] | undefined>;
 
+// The study is written by a background job (app/jobs, ADR 0010), after the owner confirms its figures
+// when it would queue many responses or cost more than the threshold; this page then shows the job.
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readSetupForm(request);
   if ("errors" in form) return data<{ errors: FieldErrors }>({ errors: form.errors }, { status: 400 });
+  if (isJobIntent(form.fields.intent)) {
+    const applied = applyJobIntent(form.fields, null);
+    if (!applied.ok) return data<{ errors: FieldErrors }>({ errors: { jobId: [applied.error] } }, { status: 400 });
+    return form.fields.intent === "cancel-job" ? redirect("/studies/new") : redirect(`/studies/new?job=${String(form.fields.jobId)}`);
+  }
   const parsed = newStudyFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
   if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
-  let studyId: number;
+  const study = parsed.data;
+  let plan: ResponsePlan;
   try {
-    ({ studyId } = createStudy(db(), parsed.data));
+    plan = planResponses(
+      db(),
+      null,
+      study,
+      {
+        promptTexts: [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)],
+        queryTexts: study.queries.map((query) => query.text),
+      },
+      providerConfig(),
+    );
   } catch (error) {
-    if (!(error instanceof ImportError)) throw error;
-    return data<{ errors: FieldErrors }>({ errors: { responsesFile: [`Responses file ${error.message}`] } }, { status: 400 });
+    if (!(error instanceof ResponseCapError)) throw error;
+    return data<{ errors: FieldErrors }>({ errors: { queriesText: [error.message] } }, { status: 400 });
   }
-  wakeGeneration();
-  return redirect(`/studies/${studyId}/setup`);
+  const confirm = needsConfirmation(plan);
+  const job = await createJob(db(), connection().path, {
+    kind: "create-study",
+    studyId: null,
+    input: study,
+    plan: { ...plan },
+    awaitConfirmation: confirm,
+  });
+  if (!confirm) kickJobs();
+  return redirect(`/studies/new?job=${job.id}`);
+}
+
+function describeCreated(result: Record<string, unknown>) {
+  return `Study created with ${Number(result.promptsAdded ?? 0)} prompts and ${Number(result.queriesAdded ?? 0)} queries; ${Number(result.responsesQueued ?? 0)} responses queued.`;
+}
+
+function CreationJob({ job }: { job: JobView }) {
+  usePollWhileJobsRun([job]);
+  return (
+    <section className="setup">
+      <p>
+        <Link to="/">← Studies</Link>
+      </p>
+      <h1>New study</h1>
+      <JobStatus job={job} title="Creating the study" describeResult={describeCreated} />
+      {job.state === "failed" ? (
+        <p>
+          <Link to="/studies/new">Start again</Link>
+        </p>
+      ) : null}
+    </section>
+  );
 }
 
 export default function NewStudy() {
+  const { job } = useLoaderData<typeof loader>();
+  return job ? <CreationJob job={job} /> : <NewStudyForm />;
+}
+
+function NewStudyForm() {
   const { provider, defaultModel, maxVariants } = useLoaderData<typeof loader>();
   const errors = useActionData<typeof action>()?.errors ?? {};
   const busy = useNavigation().state === "submitting";

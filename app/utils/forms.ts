@@ -1,12 +1,15 @@
 import { z } from "zod";
+import { DISPLAY_NAME_MAX } from "~/models/vote-limits";
+import { decimalId } from "./strict-fields";
 
 export const JoinFormSchema = z.object({
   displayName: z
     .string({ error: "Enter a display name" })
     .trim()
     .min(1, "Enter a display name")
-    .max(60, "Display name must be at most 60 characters"),
+    .max(DISPLAY_NAME_MAX, `Display name must be at most ${DISPLAY_NAME_MAX} characters`),
   redirectTo: z.string().optional(),
 });
 
-export const StudyIdParamSchema = z.coerce.number().int().positive();
+/** A study id in a URL: plain decimal digits ("0x1", "1e0", "+1" and "01" name no study). */
+export const StudyIdParamSchema = decimalId("Study not found");

@@ -135,7 +135,8 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
       .getByLabel("Responses file (JSONL)")
       .setInputFiles({ name: "responses.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(broken) });
     await page.getByRole("button", { name: "Import responses" }).click();
-    await page.getByText('line 2: no prompt in this study matches "Unknown". Nothing was imported.').waitFor();
+    // Imports run as background jobs: the failed job lists the line's problem.
+    await page.getByText('line 2: no prompt in this study matches "Unknown"').waitFor();
 
     const jsonl = [
       line("Be brief.", "What is Eco mode?", "It saves energy while you are away."),

@@ -9,7 +9,10 @@ import { afterAll, beforeAll } from "vitest";
  */
 export function useTempAppDatabase(): { path: () => string } {
   let dir = "";
-  beforeAll(() => {
+  beforeAll(async () => {
+    // The job thread holds a connection of its own to the previous file.
+    const { stopJobs } = await import("../../app/jobs/runner.server");
+    await stopJobs();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-test-"));
     process.env.DATABASE_PATH = path.join(dir, "test.db");
     globalThis.__promptduelConnection?.close();
@@ -17,6 +20,8 @@ export function useTempAppDatabase(): { path: () => string } {
   });
   afterAll(async () => {
     const { closeAllEngines } = await import("../../app/engine/engine.server");
+    const { stopJobs } = await import("../../app/jobs/runner.server");
+    await stopJobs();
     await closeAllEngines();
     globalThis.__promptduelConnection?.close();
     globalThis.__promptduelConnection = undefined;

@@ -1,0 +1,417 @@
+import { performance } from "node:perf_hooks";
+import { eq } from "drizzle-orm";
+import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/policy";
+import { studies } from "../../db/schema";
+import { db } from "~/db.server";
+import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
+import { loadCheckpoint, saveCheckpoint, type EngineCheckpoint } from "./checkpoints.server";
+import { featureSourceKey, StudyHistoryFeed } from "./history-feed.server";
+import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
+import { latestSnapshotVotes, writeSnapshot } from "./snapshot-writer.server";
+import type { EngineWorkerPool, StudyChannel } from "./worker-pool.server";
+
+// Statistics (bootstrap Bradley–Terry) are recomputed at most this often while votes stream in, and
+// never more than a third of the time (interval >= 2x their duration). Refits likewise wait as long
+// as the previous refit took: the engine uses at most half a core, the rest serves requests. Both
+// waits stretch further while requests keep the request thread busy (backoffFactor).
+const STATS_INTERVAL_MS = 2_000;
+// Time the selection thread may spend proposing pairs after a refit: a few ms per pair at 1,000
+// prompts once duet keeps the pending pairs' information between the picks of a batch (it was
+// 10–40 ms with 200 open assignments); at human pace the engine then chooses ~80% of the pairs.
+const SELECTION_BUDGET_MS = 150;
+// Requests first: the busier the request thread was since the engine's last run (event-loop
+// utilisation), the longer the engine waits before the next, up to this many times its run time.
+// With only a lower thread priority (engine.worker.ts), a 1,000-prompt engine still cost the
+// co-located load generator and the request thread enough that next-pair p99 swung between 13 and
+// 100 ms at 660 votes/s; with this back-off it stays at 6–9 ms (bench:server).
+const MAX_BACKOFF = 10;
+const BACKOFF_FROM_UTILISATION = 0.2;
+const FULL_BACKOFF_AT_UTILISATION = 0.5;
+const LIGHT_RUN_MS = 100;
+// New votes are read into the history at most this often between refits (and always before one).
+const HISTORY_READ_INTERVAL_MS = 25;
+
+/**
+ * How many times its own run time the engine waits before its next run: 1 while the request thread
+ * is mostly idle, rising linearly to MAX_BACKOFF as its utilisation goes from
+ * BACKOFF_FROM_UTILISATION to FULL_BACKOFF_AT_UTILISATION.
+ */
+export function backoffFactor(utilisation: number): number {
+  const load = (utilisation - BACKOFF_FROM_UTILISATION) / (FULL_BACKOFF_AT_UTILISATION - BACKOFF_FROM_UTILISATION);
+  return 1 + (MAX_BACKOFF - 1) * Math.min(1, Math.max(0, load));
+}
+
+export interface ProposedPair {
+  promptAId: number;
+  promptBId: number;
+}
+
+/** Where an engine is in its life: waiting for a slot in the pool, reading SQLite, serving, or gone. */
+export type EngineLifecycle = "waiting" | "loading" | "running" | "stopping" | "stopped";
+
+/**
+ * One study's engine, fed from SQLite (votes + prompt embeddings are the only truth, so it can be
+ * stopped at any time and rebuilt exactly: ADR 0008). Its policy lives on a shared selection thread,
+ * which refits it and proposes the next pairs; a statistics thread computes the leaderboard and the
+ * stopping rule for snapshots. Both are coalesced: while one works, further votes only mark it dirty,
+ * and one more run follows. The pool (engine.server.ts) decides when it starts and stops.
+ */
+export class StudyEngine {
+  readonly policy: PolicyName;
+  private lifecycle: EngineLifecycle = "waiting";
+  private feed: StudyHistoryFeed | null = null;
+  private channel: StudyChannel | null = null;
+  private lastHistoryReadAt = 0;
+  // How many duels each thread already holds (they keep the history; we send only what is new).
+  private selectionSentCount = 0;
+  private statsSentCount = 0;
+  private selection: SelectionState | null = null;
+  // The selection the running statistics were computed for: a snapshot pairs both consistently.
+  private statsSelection: SelectionState | null = null;
+  private retiredProposals = new Set<number>();
+  private selecting = false;
+  private selectionDirty = false;
+  private computingStats = false;
+  private lastStatsAt = 0;
+  private lastStatsVotes = -1;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private statsInterval = STATS_INTERVAL_MS;
+  private selectionTimer: NodeJS.Timeout | null = null;
+  private nextSelectionAt = 0;
+  private utilisationMark = performance.eventLoopUtilization();
+  private requestCounter = 0;
+  private idleWaiters: (() => void)[] = [];
+  private statsWaiters: (() => void)[] = [];
+  /** When the engine last served a request (pool bookkeeping: idle engines are stopped). */
+  lastUsedAt = Date.now();
+  /** When it started running (pool bookkeeping: fair turns when studies wait for a slot). */
+  runningSince = 0;
+
+  constructor(
+    readonly studyId: number,
+    private readonly onGone: (engine: StudyEngine) => void = () => {},
+  ) {
+    const study = db().select({ policy: studies.policy }).from(studies).where(eq(studies.id, studyId)).get();
+    if (!study) throw new Error(`StudyEngine: study ${studyId} not found`);
+    this.policy = isPolicyName(study.policy) && study.policy !== "default" ? study.policy : DEFAULT_POLICY;
+  }
+
+  get state(): EngineLifecycle {
+    return this.lifecycle;
+  }
+
+  /** True while the engine has a run going or queued (a refit or statistics). */
+  get busy(): boolean {
+    return this.selecting || this.selectionDirty || this.selectionTimer !== null || this.computingStats;
+  }
+
+  /** Votes the engine has not turned into a snapshot yet, as far as it knows (null before it has read them). */
+  get votesBehind(): number | null {
+    return this.feed && this.lastStatsVotes >= 0 ? Math.max(0, this.feed.duels.length - this.lastStatsVotes) : null;
+  }
+
+  /** When the next statistics run is due (epoch ms), if one is waiting on the throttle. */
+  get nextStatsAt(): number | null {
+    return this.statsTimer ? this.lastStatsAt + this.statsInterval : null;
+  }
+
+  /**
+   * Reads the study from SQLite (resuming from its saved policy state when that still fits the arms
+   * and votes) and starts it on the pool's threads. Called by the pool once a slot is free.
+   */
+  async start(pool: EngineWorkerPool): Promise<void> {
+    if (this.lifecycle !== "waiting") return;
+    this.lifecycle = "loading";
+    const checkpoint = loadCheckpoint(this.studyId);
+    const feed = new StudyHistoryFeed(this.studyId, checkpoint?.policy === this.policy ? checkpoint.armPromptIds : []);
+    await feed.readAllVotes();
+    if (this.lifecycle !== "loading") return;
+    this.feed = feed;
+    this.lastHistoryReadAt = Date.now();
+    this.lastStatsVotes = latestSnapshotVotes(this.studyId);
+    this.channel = pool.attach(this.studyId, {
+      onMessage: (message) => this.onMessage(message),
+      onCrash: (error) => {
+        console.error(`engine for study ${this.studyId} lost its thread:`, error);
+        void this.close();
+      },
+    });
+    const features = feed.takeInitialFeatures();
+    const resume = checkpoint && this.resumable(checkpoint, feed) ? checkpoint : null;
+    const initialArms = resume ? resume.armPromptIds.length : features.length;
+    this.channel.toSelection({
+      type: "init",
+      studyId: this.studyId,
+      policy: this.policy,
+      seed: this.studyId,
+      features: features.slice(0, initialArms),
+      ...(resume ? { resume: { state: resume.state, history: feed.duels.slice(0, resume.voteCount) } } : {}),
+    } satisfies ToWorker);
+    if (initialArms < features.length) this.channel.toSelection({ type: "addArms", studyId: this.studyId, features: features.slice(initialArms) });
+    this.selectionSentCount = resume ? resume.voteCount : 0;
+    this.lifecycle = "running";
+    this.runningSince = Date.now();
+    this.requestUpdate();
+  }
+
+  /**
+   * The pairs the policy wants next (most wanted first), as prompt ids with their index, less those
+   * already retired; empty until the first fit.
+   */
+  *openProposals(): Generator<{ index: number; pair: ProposedPair }> {
+    const selection = this.selection;
+    const feed = this.feed;
+    if (!selection || !feed || this.lifecycle !== "running") return;
+    for (let index = 0; index < selection.pairs.length; index++) {
+      if (this.retiredProposals.has(index)) continue;
+      const [a, b] = selection.pairs[index]!;
+      yield { index, pair: { promptAId: feed.armPromptIds[a]!, promptBId: feed.armPromptIds[b]! } };
+    }
+  }
+
+  /** The current selection in prompt ids (tests and diagnostics): what the engine would hand out and why. */
+  selectionView() {
+    const { selection, feed } = this;
+    if (!selection || !feed) return null;
+    const promptOf = (arm: number) => feed.armPromptIds[arm]!;
+    return {
+      voteCount: selection.voteCount,
+      pairs: selection.pairs.map(([a, b]) => [promptOf(a), promptOf(b)] as const),
+      recommendedPromptId: promptOf(selection.recommended),
+      utilities: Object.fromEntries(feed.armPromptIds.map((promptId, arm) => [promptId, selection.utilities[arm]])),
+      uncertainties: Object.fromEntries(feed.armPromptIds.map((promptId, arm) => [promptId, selection.uncertainties[arm]])),
+    };
+  }
+
+  /** A proposal handed out (or found unusable): skipped by every later request until the next selection. */
+  retireProposal(index: number): void {
+    this.retiredProposals.add(index);
+  }
+
+  /** Votes the current selection was trained on (the engine round recorded on assignments). */
+  round(): number {
+    return this.selection?.voteCount ?? 0;
+  }
+
+  /** Something changed (a vote, a new prompt, a pair handed out): refit soon, never blocking the caller. */
+  requestUpdate(): void {
+    const feed = this.feed;
+    const channel = this.channel;
+    if (this.lifecycle !== "running" || !feed || !channel) return;
+    // Called inside a transaction (a vote and the next assignment commit together), the engine would
+    // read rows that a rollback could still take back; it looks once the transaction is over.
+    if (db().$client.inTransaction) {
+      queueMicrotask(() => this.requestUpdate());
+      return;
+    }
+    // Read new votes a few at a time as they arrive, not thousands at once when a refit starts on a
+    // busy study: that single read blocked the request thread for 5–14 ms (bench:server, 660 votes/s).
+    if (Date.now() - this.lastHistoryReadAt >= HISTORY_READ_INTERVAL_MS) this.readHistory(feed);
+    if (this.selecting || this.selectionTimer) {
+      this.selectionDirty = true;
+      return;
+    }
+    const wait = this.nextSelectionAt - Date.now();
+    if (wait > 0) {
+      // Duty cycle: on big pools a refit takes seconds; back-to-back refits would starve requests.
+      this.selectionDirty = true;
+      this.selectionTimer = setTimeout(() => {
+        this.selectionTimer = null;
+        this.requestUpdate();
+      }, wait);
+      this.selectionTimer.unref();
+      return;
+    }
+    this.selecting = true;
+    this.selectionDirty = false;
+    const newArms = feed.newArms();
+    if (newArms.length > 0) channel.toSelection({ type: "addArms", studyId: this.studyId, features: newArms });
+    const pending = feed.pendingPairs();
+    this.readHistory(feed);
+    const newDuels = feed.duels.slice(this.selectionSentCount);
+    this.selectionSentCount = feed.duels.length;
+    channel.toSelection({
+      type: "select",
+      studyId: this.studyId,
+      requestId: ++this.requestCounter,
+      newDuels,
+      pending,
+      batchSize: Math.max(8, 2 * pending.length + 4),
+      budgetMs: SELECTION_BUDGET_MS,
+    });
+  }
+
+  /** Resolves when the proposed pairs reflect every vote so far (no refit running or queued), or the engine stopped. */
+  whenIdle(): Promise<void> {
+    const idle = this.lifecycle === "running" && !this.selecting && !this.selectionDirty && !this.selectionTimer;
+    if (idle || this.lifecycle === "stopped") return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves when the latest snapshot covers every vote the selection has seen (skips the throttle). */
+  async whenStatsCurrent(): Promise<void> {
+    await this.whenIdle();
+    if (this.lifecycle !== "running" || !this.selection || this.lastStatsVotes === this.selection.voteCount) return;
+    const done = new Promise<void>((resolve) => this.statsWaiters.push(resolve));
+    this.requestStats({ now: true });
+    await done;
+  }
+
+  /**
+   * Stops the engine for good, first bringing its snapshot up to date and saving its policy's state,
+   * so a later start resumes exactly here and the dashboard needs no running engine meanwhile.
+   */
+  async stop(): Promise<void> {
+    if (this.lifecycle === "running") await this.whenStatsCurrent();
+    if (this.lifecycle === "stopped" || this.lifecycle === "stopping") return;
+    const { channel, feed } = this;
+    this.lifecycle = "stopping";
+    this.clearTimers();
+    const saved = channel ? await channel.release() : null;
+    if (saved && feed) {
+      saveCheckpoint(this.studyId, {
+        policy: this.policy,
+        featureSource: featureSourceKey(feed.featureSource),
+        armPromptIds: feed.armPromptIds.slice(0, saved.armCount),
+        voteCount: saved.voteCount,
+        state: saved.state,
+      });
+    }
+    this.finish();
+  }
+
+  /** Stops at once, saving nothing (shutdown, tests, a lost thread): the next start learns from SQLite. */
+  async close(): Promise<void> {
+    if (this.lifecycle === "stopped") return;
+    const { channel } = this;
+    this.lifecycle = "stopping";
+    this.clearTimers();
+    if (channel) await channel.release();
+    this.finish();
+  }
+
+  private finish() {
+    this.lifecycle = "stopped";
+    this.channel = null;
+    this.feed = null;
+    this.selection = null;
+    this.statsSelection = null;
+    this.selecting = false;
+    this.computingStats = false;
+    this.releaseWaiters();
+    for (const resolve of this.statsWaiters.splice(0)) resolve();
+    this.onGone(this);
+  }
+
+  private clearTimers() {
+    if (this.statsTimer) clearTimeout(this.statsTimer);
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
+    this.statsTimer = null;
+    this.selectionTimer = null;
+    this.selectionDirty = false;
+  }
+
+  /** A saved state fits when it was learned by this policy on the same features, for arms the study still has in that order, on votes it still has. */
+  private resumable(checkpoint: EngineCheckpoint, feed: StudyHistoryFeed): boolean {
+    return (
+      checkpoint.policy === this.policy &&
+      checkpoint.featureSource === featureSourceKey(feed.featureSource) &&
+      checkpoint.voteCount <= feed.duels.length &&
+      checkpoint.armPromptIds.length <= feed.armPromptIds.length &&
+      checkpoint.armPromptIds.every((promptId, arm) => feed.armPromptIds[arm] === promptId)
+    );
+  }
+
+  private readHistory(feed: StudyHistoryFeed) {
+    this.lastHistoryReadAt = Date.now();
+    feed.readVotes();
+  }
+
+  private onMessage(message: FromWorker) {
+    if (this.lifecycle !== "running") return;
+    if (message.type === "error") {
+      console.error(`engine for study ${this.studyId}: ${message.message}`);
+      this.selecting = false;
+      this.computingStats = false;
+      this.releaseWaiters();
+      for (const resolve of this.statsWaiters.splice(0)) resolve();
+      return;
+    }
+    if (message.type === "selection") {
+      this.selection = message;
+      this.retiredProposals = new Set();
+      this.selecting = false;
+      const runMs = message.fitMs + message.selectMs;
+      this.nextSelectionAt = Date.now() + runMs * this.backoff(runMs);
+      if (this.selectionDirty) this.requestUpdate();
+      else this.releaseWaiters();
+      this.requestStats();
+      return;
+    }
+    if (message.type !== "statistics") return;
+    this.computingStats = false;
+    this.lastStatsAt = Date.now();
+    this.statsInterval = Math.max(STATS_INTERVAL_MS, 2 * message.statsMs) * this.backoff(message.statsMs);
+    this.recordSnapshot(message);
+    if (this.selection && this.selection.voteCount !== this.lastStatsVotes) this.requestStats();
+    else for (const resolve of this.statsWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Statistics for the current selection, at most every STATS_INTERVAL_MS while votes stream in
+   * (the trailing run after the last vote always happens); `now` skips the wait.
+   */
+  private requestStats(options: { now?: boolean } = {}) {
+    const { feed, channel, selection } = this;
+    if (this.lifecycle !== "running" || this.computingStats || !selection || !feed || !channel) return;
+    if (selection.voteCount === this.lastStatsVotes) return;
+    const wait = options.now ? 0 : Math.max(0, this.statsInterval - (Date.now() - this.lastStatsAt));
+    if (wait > 0) {
+      this.statsTimer ??= setTimeout(() => {
+        this.statsTimer = null;
+        this.requestStats();
+      }, wait);
+      this.statsTimer.unref();
+      return;
+    }
+    if (this.statsTimer) {
+      clearTimeout(this.statsTimer);
+      this.statsTimer = null;
+    }
+    this.computingStats = true;
+    this.statsSelection = selection;
+    const newDuels = feed.duels.slice(this.statsSentCount, selection.voteCount);
+    this.statsSentCount = selection.voteCount;
+    channel.toStats({
+      type: "stats",
+      studyId: this.studyId,
+      requestId: selection.requestId,
+      armCount: feed.armPromptIds.length,
+      newDuels,
+      recommended: selection.recommended,
+      seed: this.studyId,
+    });
+  }
+
+  private recordSnapshot(stats: StatisticsState) {
+    const selection = this.statsSelection;
+    if (!selection || !this.feed || stats.voteCount === this.lastStatsVotes) return;
+    this.lastStatsVotes = stats.voteCount;
+    writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
+    if (stats.converged) closeStudyOnConvergence(this.studyId);
+  }
+
+  /**
+   * backoffFactor of the request thread's event-loop utilisation since the previous call, for runs
+   * of at least LIGHT_RUN_MS: a small study's engine (runs of milliseconds) never gets in the way.
+   */
+  private backoff(runMs: number): number {
+    const { utilization } = performance.eventLoopUtilization(this.utilisationMark);
+    this.utilisationMark = performance.eventLoopUtilization();
+    return runMs < LIGHT_RUN_MS ? 1 : backoffFactor(utilization);
+  }
+
+  private releaseWaiters() {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,92 @@
+// The job thread (ADR 0010): owner operations too big for a request run here, one at a time, on a
+// connection of their own, so the request thread only ever waits for their final commit. Loaded
+// through app/engine/worker-bootstrap.mjs (tsx), like the engine threads.
+import fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { openDatabase, type SynchronousMode } from "../../db/client";
+import { capErrors } from "~/export/raw-log-schema.server";
+import { runImportLogJob } from "~/export/raw-log-import.server";
+import { runReembedJob } from "~/llm/embeddings.server";
+import { runAddToStudyJob, runCreateStudyJob, runImportResponsesJob } from "~/models/study-setup.server";
+import { JobInputError, type JobContext, type JobHandler, type JobResult } from "./job-context.server";
+import { getJob, markFailed, markSucceeded, readJobInput, recordProgress, removeJobInput } from "./jobs.server";
+import type { FromJobThread, ToJobThread } from "./runner.server";
+import type { JobKind } from "../../db/schema";
+
+const port = parentPort;
+if (!port) throw new Error("job.worker must run in a worker thread");
+
+const options = workerData as { databasePath: string; synchronous: SynchronousMode; pauseInCommitMarker: string | null };
+const { db } = openDatabase(options.databasePath, { synchronous: options.synchronous });
+
+const HANDLERS: Record<JobKind, JobHandler> = {
+  "import-log": runImportLogJob,
+  "create-study": runCreateStudyJob,
+  "add-to-study": runAddToStudyJob,
+  "import-responses": runImportResponsesJob,
+  reembed: runReembedJob,
+};
+
+// Progress is written at most this often: each write is a small transaction of its own.
+const PROGRESS_INTERVAL_MS = 250;
+
+function post(message: FromJobThread) {
+  port!.postMessage(message);
+}
+
+/**
+ * Test hook (PROMPTDUEL_TEST_HOOKS=1 with PROMPTDUEL_TEST_PAUSE_JOB_COMMIT=<file>): with every row
+ * of the job written but not committed, say so in that file and stop here for good, so a test can
+ * kill the server at the one moment a half-written job could exist.
+ */
+function pauseInCommit(jobId: number) {
+  if (!options.pauseInCommitMarker) return;
+  fs.writeFileSync(options.pauseInCommitMarker, String(jobId));
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+function run(jobId: number) {
+  const job = getJob(db, jobId);
+  if (!job || job.state !== "running") return post({ type: "done", jobId, outcome: { state: "skipped" } });
+  let lastProgressAt = 0;
+  let committed: JobResult | null = null;
+  const context: JobContext = {
+    db,
+    jobId,
+    progress(phase, done, total) {
+      const now = Date.now();
+      if (now - lastProgressAt < PROGRESS_INTERVAL_MS && done < total) return;
+      lastProgressAt = now;
+      recordProgress(db, jobId, phase, done, total);
+    },
+    commit(write) {
+      recordProgress(db, jobId, "writing", 0, 0);
+      committed = db.transaction((tx) => {
+        const result = write(tx);
+        pauseInCommit(jobId);
+        markSucceeded(tx, jobId, result, job.studyId === null ? result.studyId : undefined);
+        return result;
+      });
+      return committed;
+    },
+  };
+  try {
+    const result = HANDLERS[job.kind](context, readJobInput(options.databasePath, job));
+    if (committed === null) throw new Error(`the ${job.kind} job ended without writing`);
+    removeJobInput(options.databasePath, job);
+    post({ type: "done", jobId, outcome: { state: "succeeded", result } });
+  } catch (error) {
+    if (committed !== null) {
+      // Written and marked succeeded already: only the clean-up failed.
+      post({ type: "done", jobId, outcome: { state: "succeeded", result: committed } });
+    } else if (error instanceof JobInputError) {
+      markFailed(db, jobId, capErrors(error.errors));
+      removeJobInput(options.databasePath, job);
+      post({ type: "done", jobId, outcome: { state: "failed" } });
+    } else {
+      post({ type: "done", jobId, outcome: { state: "error", message: error instanceof Error ? error.message : String(error) } });
+    }
+  }
+}
+
+port.on("message", (message: ToJobThread) => run(message.jobId));

@@ -1,0 +1,193 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { connection, db } from "~/db.server";
+import { notifyStudyEngine, stopStudyEngine } from "~/engine/engine.server";
+import { env } from "~/env.server";
+import { countStaleLexical } from "~/llm/embeddings.server";
+import { embedsLexically, wakeGeneration } from "~/llm/runtime.server";
+import { repoRoot } from "~/utils/repo-root.server";
+import type { JobResult } from "./job-context.server";
+import { and, eq, inArray } from "drizzle-orm";
+import { jobs } from "../../db/schema";
+import {
+  claimNextJob,
+  createJob,
+  getJob,
+  markFailed,
+  markRetry,
+  MAX_JOB_ATTEMPTS,
+  requeueInterrupted,
+  removeOrphanInputs,
+  type Job,
+} from "./jobs.server";
+
+// Runs the jobs (ADR 0010): one job thread, started when a job is queued and stopped when the queue
+// is empty, takes the oldest queued job at a time. After a job commits, the study's engine and the
+// generation worker hear of it. A job whose thread dies (or whose attempt fails for another reason
+// than its input) is queued again, up to MAX_JOB_ATTEMPTS starts; a crash of the whole server is
+// handled at the next start (requeueInterrupted).
+
+export type ToJobThread = { type: "run"; jobId: number };
+export type FromJobThread = {
+  type: "done";
+  jobId: number;
+  outcome: { state: "succeeded"; result: JobResult } | { state: "failed" } | { state: "error"; message: string } | { state: "skipped" };
+};
+
+function repoFile(relative: string): string {
+  return path.join(repoRoot(), relative);
+}
+
+class JobRunner {
+  private worker: Worker | null = null;
+  private current: Job | null = null;
+  private readonly waiters = new Map<number, (() => void)[]>();
+  private closed = false;
+
+  /** Takes the next queued job if the thread is free. */
+  kick(): void {
+    if (this.closed || this.current) return;
+    const job = claimNextJob(db());
+    if (!job) {
+      this.stopThread();
+      return;
+    }
+    this.current = job;
+    this.thread().postMessage({ type: "run", jobId: job.id } satisfies ToJobThread);
+  }
+
+  /** Resolves once the job is no longer queued or running (it succeeded, failed or waits for a confirmation). */
+  whenSettled(jobId: number): Promise<void> {
+    const job = getJob(db(), jobId);
+    if (!job || job.state === "succeeded" || job.state === "failed" || job.state === "awaiting_confirmation") return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.waiters.get(jobId) ?? [];
+      list.push(resolve);
+      this.waiters.set(jobId, list);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+    for (const list of this.waiters.values()) for (const resolve of list) resolve();
+    this.waiters.clear();
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const config = env();
+    const worker = new Worker(repoFile("app/engine/worker-bootstrap.mjs"), {
+      workerData: {
+        entry: pathToFileURL(repoFile("app/jobs/job.worker.ts")).href,
+        databasePath: connection().path,
+        synchronous: config.SQLITE_SYNCHRONOUS,
+        pauseInCommitMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_COMMIT ?? null) : null,
+      },
+    });
+    worker.unref();
+    worker.on("message", (message: FromJobThread) => this.finished(message));
+    worker.on("error", (error) => this.lost(worker, error));
+    worker.on("exit", (code) => this.lost(worker, new Error(`the job thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private stopThread() {
+    const worker = this.worker;
+    this.worker = null;
+    void worker?.terminate();
+  }
+
+  private finished(message: FromJobThread) {
+    const job = this.current;
+    this.current = null;
+    if (message.outcome.state === "succeeded") this.notify(message.outcome.result);
+    if (message.outcome.state === "error" && job) this.retryOrFail(job, message.outcome.message);
+    this.settle(message.jobId);
+    this.kick();
+  }
+
+  /** The thread died: its job goes back in the queue (or fails after too many starts) and a new thread takes over. */
+  private lost(worker: Worker, error: Error) {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    const job = this.current;
+    this.current = null;
+    if (this.closed) return;
+    console.error("the job thread stopped:", error);
+    if (job) {
+      this.retryOrFail(job, error.message);
+      this.settle(job.id);
+    }
+    this.kick();
+  }
+
+  private retryOrFail(job: Job, message: string) {
+    const current = getJob(db(), job.id);
+    if (!current || current.state !== "running") return;
+    if (current.attempts >= MAX_JOB_ATTEMPTS) markFailed(db(), job.id, [`${message} (after ${current.attempts} attempts; nothing was written)`]);
+    else markRetry(db(), job.id, message);
+  }
+
+  private settle(jobId: number) {
+    const job = getJob(db(), jobId);
+    if (job && (job.state === "queued" || job.state === "running")) return;
+    for (const resolve of this.waiters.get(jobId) ?? []) resolve();
+    this.waiters.delete(jobId);
+  }
+
+  private notify(result: JobResult) {
+    if (result.studyId !== undefined) notifyStudyEngine(result.studyId);
+    for (const studyId of result.restartEngines ?? []) void stopStudyEngine(studyId);
+    if (result.responsesQueued) wakeGeneration();
+  }
+}
+
+declare global {
+  var __promptduelJobRunner: JobRunner | undefined;
+}
+
+function runner(): JobRunner {
+  globalThis.__promptduelJobRunner ??= new JobRunner();
+  return globalThis.__promptduelJobRunner;
+}
+
+/**
+ * At server start: jobs a crash interrupted go back in the queue, stray inputs are removed, prompts
+ * whose embedding is not the offline one (when the app embeds offline) get a re-embedding job, and
+ * the queue starts.
+ */
+export async function startJobs(): Promise<void> {
+  requeueInterrupted(db());
+  removeOrphanInputs(db(), connection().path);
+  const reembedding = db()
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.kind, "reembed"), inArray(jobs.state, ["queued", "running"])))
+    .get();
+  if (embedsLexically() && !reembedding && countStaleLexical(db()) > 0) {
+    await createJob(db(), connection().path, { kind: "reembed", studyId: null, input: {} });
+  }
+  runner().kick();
+}
+
+/** A job was queued (or confirmed): start it if the thread is free. */
+export function kickJobs(): void {
+  runner().kick();
+}
+
+/** Resolves when the job has stopped running: succeeded, failed, or waiting for the owner. */
+export function whenJobSettled(jobId: number): Promise<void> {
+  return runner().whenSettled(jobId);
+}
+
+/** Stops the job thread (tests; shutdown). A running job is interrupted, as by a crash. */
+export async function stopJobs(): Promise<void> {
+  const current = globalThis.__promptduelJobRunner;
+  globalThis.__promptduelJobRunner = undefined;
+  await current?.close();
+}

@@ -1,0 +1,183 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { voteDuel } from "../app/models/vote-duel";
+import { useTempDir } from "../tests/helpers/temp-database";
+import { openDatabase, type DB } from "./client";
+import { VOTE_CHOICES, type VoteChoice } from "./schema";
+
+// The vote tallies (migrations/0007_vote_tallies.sql) must always equal what the votes say, whichever
+// way votes come and go: inserted one by one, deleted, cascaded away with a prompt or a study, or
+// already there when the migration runs.
+
+interface Tallies {
+  prompts: Record<number, { wins: number; losses: number; ties: number; bothBad: number }>;
+  pairs: Record<string, { lowWins: number; highWins: number; draws: number }>;
+  annotators: Record<string, { votes: number; skips: number; latencySumMs: number; latencyCount: number }>;
+}
+
+/** The tallies recomputed from the votes with the app's own rule (voteDuel). */
+function recount(db: DB): Tallies {
+  const rows = db.$client
+    .prepare(
+      `select v.study_id as studyId, v.annotator_id as annotatorId, v.choice, v.latency_ms as latencyMs, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId, a.left_is_a as leftIsA
+       from votes v join assignments a on a.id = v.assignment_id`,
+    )
+    .all() as {
+    studyId: number;
+    annotatorId: number;
+    choice: VoteChoice;
+    latencyMs: number | null;
+    promptAId: number;
+    promptBId: number;
+    leftIsA: number;
+  }[];
+  const tallies: Tallies = { prompts: {}, pairs: {}, annotators: {} };
+  for (const row of rows) {
+    const annotator = (tallies.annotators[`${row.studyId}:${row.annotatorId}`] ??= { votes: 0, skips: 0, latencySumMs: 0, latencyCount: 0 });
+    annotator.votes++;
+    if (row.choice === "skip") annotator.skips++;
+    if (row.latencyMs !== null) {
+      annotator.latencySumMs += row.latencyMs;
+      annotator.latencyCount++;
+    }
+    const duel = voteDuel({ ...row, leftIsA: row.leftIsA === 1 });
+    if (!duel) continue;
+    for (const [promptId, score] of [
+      [duel.left, duel.outcome],
+      [duel.right, 1 - duel.outcome],
+    ] as const) {
+      const prompt = (tallies.prompts[promptId] ??= { wins: 0, losses: 0, ties: 0, bothBad: 0 });
+      if (row.choice === "tie") prompt.ties++;
+      else if (row.choice === "both_bad") prompt.bothBad++;
+      else if (score === 1) prompt.wins++;
+      else prompt.losses++;
+    }
+    const [low, high] = duel.left < duel.right ? [duel.left, duel.right] : [duel.right, duel.left];
+    const pair = (tallies.pairs[`${low}:${high}`] ??= { lowWins: 0, highWins: 0, draws: 0 });
+    if (duel.outcome === 0.5) pair.draws++;
+    else if ((duel.outcome === 1) === (duel.left === low)) pair.lowWins++;
+    else pair.highWins++;
+  }
+  return tallies;
+}
+
+/** The tallies as stored, rows that count nothing left out. */
+function stored(db: DB): Tallies {
+  const tallies: Tallies = { prompts: {}, pairs: {}, annotators: {} };
+  for (const row of db.$client.prepare("select prompt_id as promptId, wins, losses, ties, both_bad as bothBad from prompt_tallies").all() as {
+    promptId: number;
+    wins: number;
+    losses: number;
+    ties: number;
+    bothBad: number;
+  }[]) {
+    const { promptId, ...counts } = row;
+    if (Object.values(counts).some((n) => n !== 0)) tallies.prompts[promptId] = counts;
+  }
+  for (const row of db.$client
+    .prepare("select low_prompt_id as low, high_prompt_id as high, low_wins as lowWins, high_wins as highWins, draws from pair_tallies")
+    .all() as {
+    low: number;
+    high: number;
+    lowWins: number;
+    highWins: number;
+    draws: number;
+  }[]) {
+    const { low, high, ...counts } = row;
+    if (Object.values(counts).some((n) => n !== 0)) tallies.pairs[`${low}:${high}`] = counts;
+  }
+  for (const row of db.$client
+    .prepare(
+      "select study_id as studyId, annotator_id as annotatorId, votes, skips, latency_sum_ms as latencySumMs, latency_count as latencyCount from annotator_tallies",
+    )
+    .all() as { studyId: number; annotatorId: number; votes: number; skips: number; latencySumMs: number; latencyCount: number }[]) {
+    const { studyId, annotatorId, ...counts } = row;
+    if (counts.votes !== 0) tallies.annotators[`${studyId}:${annotatorId}`] = counts;
+  }
+  return tallies;
+}
+
+/** Two studies of four prompts, and `count` votes of every kind between random pairs, by three annotators. */
+function populate(db: DB, count: number, seed: number) {
+  const sqlite = db.$client;
+  let state = seed;
+  const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const studyIds = [1, 2].map((k) =>
+    Number(sqlite.prepare("insert into studies (name, task, model) values (?, 't', 'm')").run(`study ${k} ${seed}`).lastInsertRowid),
+  );
+  const annotatorIds = [1, 2, 3].map((k) =>
+    Number(sqlite.prepare("insert into users (display_name) values (?)").run(`annotator ${k}`).lastInsertRowid),
+  );
+  const promptIds = new Map<number, number[]>();
+  const queryIds = new Map<number, number>();
+  for (const studyId of studyIds) {
+    promptIds.set(
+      studyId,
+      [0, 1, 2, 3].map((k) =>
+        Number(
+          sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, `p${k} ${seed}`, `p${k} ${seed}`)
+            .lastInsertRowid,
+        ),
+      ),
+    );
+    queryIds.set(studyId, Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid));
+  }
+  const insertAssignment = sqlite.prepare(
+    "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, ?, 0, 0, 'random', 'answered')",
+  );
+  const insertVote = sqlite.prepare("insert into votes (assignment_id, study_id, annotator_id, choice, latency_ms) values (?, ?, ?, ?, ?)");
+  for (let k = 0; k < count; k++) {
+    const studyId = studyIds[Math.floor(random() * 2)]!;
+    const ids = promptIds.get(studyId)!;
+    const a = Math.floor(random() * 4);
+    const b = (a + 1 + Math.floor(random() * 3)) % 4;
+    const annotatorId = annotatorIds[Math.floor(random() * 3)]!;
+    const assignmentId = insertAssignment.run(studyId, annotatorId, ids[a], ids[b], queryIds.get(studyId), random() < 0.5 ? 1 : 0).lastInsertRowid;
+    const choice = VOTE_CHOICES[Math.floor(random() * VOTE_CHOICES.length)]!;
+    insertVote.run(assignmentId, studyId, annotatorId, choice, random() < 0.3 ? null : Math.floor(random() * 5000));
+  }
+  return { studyIds, promptIds };
+}
+
+describe("vote tallies", () => {
+  const dir = useTempDir();
+
+  it("follow every inserted and deleted vote, and the cascades of a deleted assignment, prompt and study", () => {
+    const { db, close } = openDatabase(path.join(dir(), "tallies.db"));
+    const { studyIds, promptIds } = populate(db, 400, 7);
+    expect(stored(db)).toEqual(recount(db));
+    expect(Object.keys(stored(db).prompts).length).toBe(8);
+
+    db.$client.prepare("delete from votes where id in (select id from votes order by id limit 25)").run();
+    expect(stored(db)).toEqual(recount(db));
+    db.$client.prepare("delete from assignments where id in (select assignment_id from votes order by id desc limit 25)").run();
+    expect(stored(db)).toEqual(recount(db));
+    db.$client.prepare("delete from prompts where id = ?").run(promptIds.get(studyIds[0]!)![1]);
+    expect(stored(db)).toEqual(recount(db));
+    db.$client.prepare("delete from studies where id = ?").run(studyIds[1]);
+    expect(stored(db)).toEqual(recount(db));
+    expect(db.$client.pragma("foreign_key_check")).toEqual([]);
+    close();
+  });
+
+  it("count the votes a database already held when the migration ran", () => {
+    // The database as it was before the tallies: every migration up to 0006.
+    const folder = path.join(dir(), "migrations-before-tallies");
+    fs.cpSync(path.resolve("migrations"), folder, { recursive: true });
+    const journalPath = path.join(folder, "meta", "_journal.json");
+    const journal = JSON.parse(fs.readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
+    const tallies = journal.entries.findIndex((entry) => entry.tag === "0007_vote_tallies");
+    journal.entries = journal.entries.slice(0, tallies);
+    fs.writeFileSync(journalPath, JSON.stringify(journal));
+    const file = path.join(dir(), "migrated.db");
+    const before = openDatabase(file, { migrationsFolder: folder });
+    populate(before.db, 300, 11);
+    before.close();
+
+    const after = openDatabase(file);
+    expect(Object.keys(stored(after.db).annotators).length).toBeGreaterThan(0);
+    expect(stored(after.db)).toEqual(recount(after.db));
+    after.close();
+  });
+});
