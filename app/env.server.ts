@@ -1,6 +1,22 @@
 import { z } from "zod";
+import { parseRateLimit, type RateLimit } from "./http/rate-limit.server";
 
 const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
+
+/** A rate limit written "N/window" (e.g. "120/10s", "5/15m"; ms, s, m, h) or "off". */
+function rateLimit(defaultSpec: string) {
+  return z
+    .string()
+    .default(defaultSpec)
+    .transform((spec, ctx): RateLimit | null => {
+      const parsed = parseRateLimit(spec);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: "custom", message: `"${spec}" is not a rate limit: write N/window such as 120/10s or 5/15m (ms, s, m, h), or off` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
 
 // Every variable is optional: with none set the app runs on ./data/promptduel.db, offline.
 const EnvSchema = z.object({
@@ -32,6 +48,21 @@ const EnvSchema = z.object({
     .default(10),
   // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
   INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
+  // "1" when exactly one reverse proxy (nginx, Caddy, a load balancer) forwards every request: the client's
+  // address, scheme and host are then read from X-Forwarded-For (its last entry), X-Forwarded-Proto and
+  // X-Forwarded-Host. With "0" those headers are ignored (a client could forge them).
+  TRUST_PROXY: z.enum(["0", "1"], { error: "TRUST_PROXY must be 0 or 1" }).default("0"),
+  // Rate limits (app/http/rate-limit-rules.server.ts; README "Rate limits" says why each default is what it is).
+  RATE_LIMIT_GENERAL_IP: rateLimit("10000/10s"),
+  RATE_LIMIT_GENERAL_SESSION: rateLimit("1000/10s"),
+  RATE_LIMIT_SIGN_IN_IP: rateLimit("30/1m"),
+  RATE_LIMIT_SIGN_IN_ACCOUNT: rateLimit("10/10m"),
+  RATE_LIMIT_SETUP_IP: rateLimit("10/10m"),
+  RATE_LIMIT_JOIN_IP: rateLimit("600/10m"),
+  RATE_LIMIT_TOKENS_IP: rateLimit("30/10m"),
+  RATE_LIMIT_TOKENS_SESSION: rateLimit("20/10m"),
+  RATE_LIMIT_VOTES_SESSION: rateLimit("120/10s"),
+  RATE_LIMIT_NEXT_PAIR_SESSION: rateLimit("120/10s"),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),

@@ -133,7 +133,9 @@ export default function StudyDashboard() {
             {leaderboard.map((entry, rank) => (
               <tr key={entry.promptId} className={entry.recommended ? "recommended" : undefined}>
                 <td>
-                  <span className="swatch" style={{ background: colorFor(rank) }} />
+                  <svg className="swatch" viewBox="0 0 1 1" aria-hidden="true">
+                    <rect width={1} height={1} fill={colorFor(rank)} />
+                  </svg>
                   {rank + 1}
                 </td>
                 <td>
@@ -197,7 +199,11 @@ export default function StudyDashboard() {
                       const lost = winMatrix.wins[j]![i]!;
                       const total = won + lost;
                       return (
-                        <td key={j} style={{ background: i === j ? "#f1f3f5" : winShareColor(total > 0 ? won / total : null) }}>
+                        <td key={j} className="heat">
+                          {/* The cell's colour as SVG fill: the CSP (style-src 'self') refuses style attributes. */}
+                          <svg className="heat-fill" viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden="true">
+                            <rect width={1} height={1} fill={i === j ? "#f1f3f5" : winShareColor(total > 0 ? won / total : null)} />
+                          </svg>
                           {i === j || total === 0 ? "" : `${won}–${lost}`}
                         </td>
                       );
