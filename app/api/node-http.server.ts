@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { env } from "~/env.server";
 import { clientOf } from "~/http/client.server";
 import { crossSiteRefusal } from "~/http/cross-site.server";
+import { decodeUtf8 } from "~/http/media-type.server";
 import { rateLimiter } from "~/http/rate-limiter.server";
 import { readRequestBody } from "~/http/request-body.server";
 import { apiSecurityHeaders } from "~/http/security-headers.server";
@@ -49,13 +50,9 @@ async function answer(req: IncomingMessage): Promise<ApiResponse | null> {
   if ("tooLarge" in read) {
     return { status: 413, body: { error: `The request body is larger than ${MAX_BODY_BYTES} bytes` } };
   }
-  return handleApiRequest({
-    method,
-    pathname,
-    cookie: req.headers.cookie ?? null,
-    contentType: req.headers["content-type"] ?? null,
-    body: Buffer.from(read.body.buffer, read.body.byteOffset, read.body.byteLength).toString("utf8"),
-  });
+  const body = decodeUtf8(read.body);
+  if (body === null) return { status: 400, body: { error: "The request body is not valid UTF-8" } };
+  return handleApiRequest({ method, pathname, cookie: req.headers.cookie ?? null, contentType: req.headers["content-type"] ?? null, body });
 }
 
 function single(header: string | string[] | undefined): string | undefined {

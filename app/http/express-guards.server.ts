@@ -3,7 +3,7 @@ import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild }
 import { env } from "~/env.server";
 import { clientOf, type Client } from "./client.server";
 import { crossSiteRefusal, SAFE_METHODS } from "./cross-site.server";
-import { FORM_MEDIA_TYPES, mediaTypeOf } from "./media-type.server";
+import { FORM_MEDIA_TYPES, isWellFormedUrlencoded, mediaTypeOf } from "./media-type.server";
 import { rateLimiter } from "./rate-limiter.server";
 import { readRequestBody } from "./request-body.server";
 import { createRoutePolicy } from "./route-policy.server";
@@ -44,7 +44,8 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  * - requestShape: the request must fit the route it addresses, as the built route modules declare
  *   it: 405 with Allow for a method the route lacks, 403 for a cross-site state change, 400 for
  *   `?_data` (a pre-Single-Fetch protocol that runs any route's action by id), 415 for a body that is
- *   not a form, 413 over the route's `handle.maxBodyBytes`, 400 for a form body that does not parse.
+ *   not a form, 413 over the route's `handle.maxBodyBytes`, 400 for a form body that does not parse
+ *   (or, urlencoded, is not UTF-8 with well-formed escapes).
  *   The body is read here, capped, and handed to Remix from memory, so no route code ever sees a
  *   request these checks refuse and nothing is written for one;
  * - remix: the Remix request handler, given that body and the nonce.
@@ -86,11 +87,13 @@ export function createHttpGuards(build: ServerBuild): Record<"securityHeaders" |
     void readRequestBody(req, policy.maxBodyBytes).then(async (read) => {
       if ("aborted" in read) return res.destroy();
       if ("tooLarge" in read) return refuse(res, 413, tooLarge);
+      const unreadable = "The form body could not be read as its Content-Type says.";
+      if (mediaTypeOf(contentType) === "application/x-www-form-urlencoded" && !isWellFormedUrlencoded(read.body)) return refuse(res, 400, unreadable);
       try {
         // The same parser the route will use (request.formData()): a body it cannot read is the client's error, not a 500.
         await new Response(read.body, { headers: { "Content-Type": contentType! } }).formData();
       } catch {
-        return refuse(res, 400, "The form body could not be read as its Content-Type says.");
+        return refuse(res, 400, unreadable);
       }
       bodies.set(req, read.body);
       next();
