@@ -4,7 +4,7 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
-import { env } from "./env.server";
+import { env, lockEnv } from "./env.server";
 import { startGeneration } from "./llm/runtime.server";
 import { NonceProvider } from "./utils/nonce";
 
@@ -57,6 +57,7 @@ export default function handleRequest(
  * on first start), then starts the generation worker (app/llm). Returns what the HTTP server needs.
  */
 export function boot(): { port: number } {
+  lockEnv();
   const config = env();
   connection();
   startGeneration();

@@ -5,7 +5,7 @@ import { crossSiteRefusal } from "~/http/cross-site.server";
 import { decodeUtf8 } from "~/http/media-type.server";
 import { rateLimiter } from "~/http/rate-limiter.server";
 import { readRequestBody } from "~/http/request-body.server";
-import { apiSecurityHeaders } from "~/http/security-headers.server";
+import { API_SECURITY_HEADERS } from "~/http/security-headers.server";
 import { handleApiRequest, type ApiResponse } from "./annotator-api.server";
 
 // Votes carry at most a 2,000-character comment; anything this large is not a client of ours.
@@ -23,8 +23,6 @@ export function isApiPath(url: string | undefined): boolean {
  * unexpected error is logged and answered 500.
  */
 export function handleApiHttp(req: IncomingMessage, res: ServerResponse): void {
-  // Helmet's middleware with a constant policy is synchronous: the headers are set when it returns.
-  apiSecurityHeaders(req, res, () => undefined);
   void answer(req)
     .catch((error: unknown) => {
       console.error("API request failed:", error);
@@ -62,6 +60,7 @@ function single(header: string | string[] | undefined): string | undefined {
 function send(res: ServerResponse, response: ApiResponse) {
   const payload = JSON.stringify(response.body);
   res.writeHead(response.status, {
+    ...API_SECURITY_HEADERS,
     ...response.headers,
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(payload),

@@ -57,7 +57,7 @@ export class RateLimiter {
     const limit = rule.limits[key];
     if (!limit) return null;
     // Long values (signed session cookies, a forged X-Forwarded-For) are hashed so each key stays small.
-    const keyValue = value.length > 64 ? crypto.createHash("sha256").update(value).digest("base64url") : value;
+    const keyValue = value.length > 200 ? crypto.createHash("sha256").update(value).digest("base64url") : value;
     const decision = await this.store.take(`${rule.name}|${key}|${keyValue}`, limit, this.now());
     if (decision.allowed) return null;
     const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
