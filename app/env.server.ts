@@ -38,8 +38,9 @@ const EnvSchema = z.object({
     .refine((list) => list === undefined || list.every((s) => s.length >= 16), {
       message: "every SESSION_SECRET entry must be at least 16 characters",
     }),
-  // "1" exposes test-only endpoints (POST /api/test/studies/:id/engine-idle): browser tests wait for
-  // the engine's state instead of sleeping. Never set it on a server people use.
+  // "1" exposes test-only endpoints: POST /api/test/studies/:id/engine-idle (browser tests wait for
+  // the engine's state instead of sleeping) and POST /api/test/rate-limit-clock (moves the rate
+  // limiter's clock, so a test sees a limit recover without waiting). Never set it on a server people use.
   PROMPTDUEL_TEST_HOOKS: z.enum(["0", "1"], { error: "PROMPTDUEL_TEST_HOOKS must be 0 or 1" }).default("0"),
   ASSIGNMENT_TTL_MINUTES: z.coerce
     .number()
