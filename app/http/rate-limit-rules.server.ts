@@ -30,10 +30,11 @@ export interface RateLimitRule {
 export function rateLimitRules(config: Env): RateLimitRule[] {
   return [
     {
+      // /account changes a password, which checks the current one: a stolen session must not guess it at leisure.
       name: "sign-in",
       what: "sign-in attempts",
       methods: ["POST"],
-      path: /^\/(login|sign-in|api\/login)$/,
+      path: /^\/(login|sign-in|account|api\/login)$/,
       limits: { ip: config.RATE_LIMIT_SIGN_IN_IP, account: config.RATE_LIMIT_SIGN_IN_ACCOUNT },
     },
     {

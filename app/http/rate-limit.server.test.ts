@@ -112,9 +112,19 @@ describe("RateLimiter", () => {
   });
 
   it("covers the routes the sign-in, setup and token rules name", async () => {
-    const { instance } = limiter({ RATE_LIMIT_SIGN_IN_IP: "1/1m", RATE_LIMIT_SETUP_IP: "1/1m", RATE_LIMIT_TOKENS_SESSION: "1/1m" });
+    const { instance } = limiter({
+      RATE_LIMIT_SIGN_IN_IP: "1/1m",
+      RATE_LIMIT_SETUP_IP: "1/1m",
+      RATE_LIMIT_JOIN_IP: "1/1m",
+      RATE_LIMIT_TOKENS_SESSION: "1/1m",
+    });
     for (const [pathname, rule] of [
       ["/login", "sign-in"],
+      ["/account", "sign-in"],
+      ["/setup/one-time-token", "setup"],
+      ["/join/invite-token", "join"],
+      ["/invite/member-token", "join"],
+      ["/studies/1/tokens", "tokens"],
       ["/setup", "setup"],
       ["/settings/tokens", "tokens"],
     ] as const) {
