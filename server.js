@@ -1,10 +1,11 @@
-// Production/dev HTTP server: the annotator JSON API (/api/*) is answered directly (ADR 0007);
-// everything else goes through Express to the Remix request handler, so middleware such as rate
-// limits can sit before Remix. Listens on PORT (default 3000; 0 picks a free port).
+// Production/dev HTTP server: the annotator JSON API (/api/*) is answered directly (ADR 0007), with
+// its own security headers, rate limits and cross-site check (app/api/node-http.server.ts);
+// everything else goes through Express: security headers, static files, rate limits, the request's
+// fit to its route (method, origin, body type and size), then Remix (app/http, ADR 0012).
+// Listens on PORT (default 3000; 0 picks a free port).
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequestHandler } from "@remix-run/express";
 import express from "express";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
@@ -13,13 +14,17 @@ const build = await import(pathToFileURL(path.join(root, "build/index.js")).href
 // Validate the environment, open the database and apply migrations before accepting requests:
 // a misconfiguration fails the start with a readable message instead of the first request.
 const { port } = build.entry.module.boot();
-const { handleApiHttp, isApiPath, loadContext } = build.entry.module;
+const { handleApiHttp, isApiPath, createHttpGuards } = build.entry.module;
+const guards = createHttpGuards(build);
 
 const app = express();
 app.disable("x-powered-by");
+app.use(guards.securityHeaders);
 app.use("/build", express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }));
 app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
-app.all("*", createRequestHandler({ build, mode: build.mode, getLoadContext: (_req, res) => loadContext(res) }));
+app.use(guards.rateLimits);
+app.use(guards.requestShape);
+app.all("*", guards.remix);
 
 const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHttp(req, res) : app(req, res)));
 server.listen(port, () => {

@@ -1,22 +1,37 @@
 import { PassThrough } from "node:stream";
-import type { ActionFunctionArgs, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
+import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
 import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
-import { env } from "./env.server";
+import { env, lockEnv } from "./env.server";
 import { startJobs } from "./jobs/runner.server";
 import { startGeneration } from "./llm/runtime.server";
+import { NonceProvider } from "./utils/nonce";
 
 // How long a streamed render may take before it is aborted (Single Fetch reads this export).
 export const streamTimeout = 5_000;
 
 // Waits for the whole document (onAllReady) for every client: pages are small and this keeps
-// crawlers, tests and browsers on one code path.
-export default function handleRequest(request: Request, responseStatusCode: number, responseHeaders: Headers, remixContext: EntryContext) {
+// crawlers, tests and browsers on one code path. The CSP nonce (loadContext.cspNonce, set by the
+// server's security headers) goes on every inline script React and Remix write.
+export default function handleRequest(
+  request: Request,
+  responseStatusCode: number,
+  responseHeaders: Headers,
+  remixContext: EntryContext,
+  loadContext: AppLoadContext,
+) {
+  const nonce = typeof loadContext.cspNonce === "string" ? loadContext.cspNonce : "";
   return new Promise<Response>((resolve, reject) => {
     let shellRendered = false;
-    const { pipe, abort } = renderToPipeableStream(<RemixServer context={remixContext} url={request.url} />, {
+    const document = (
+      <NonceProvider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} nonce={nonce} />
+      </NonceProvider>
+    );
+    const { pipe, abort } = renderToPipeableStream(document, {
+      nonce,
       onAllReady() {
         shellRendered = true;
         const body = new PassThrough();
@@ -55,6 +70,7 @@ export function handleError(error: unknown, { request }: LoaderFunctionArgs | Ac
  * takes up any job a crash interrupted. Returns what the HTTP server needs.
  */
 export function boot(): { port: number } {
+  lockEnv();
   const config = env();
   connection();
   startGeneration();
@@ -62,8 +78,7 @@ export function boot(): { port: number } {
   return { port: config.PORT };
 }
 
-// server.js builds each request's Remix load context with this (a streamed download waits for its client).
-export { loadContext } from "./utils/response-flow.server";
-
-// server.js answers /api/* with this before Express and Remix see the request (ADR 0007).
+// server.js answers /api/* with this before Express and Remix see the request (ADR 0007), and puts
+// these transport checks in front of Remix (app/http, ADR 0012).
 export { handleApiHttp, isApiPath } from "./api/node-http.server";
+export { createHttpGuards } from "./http/express-guards.server";

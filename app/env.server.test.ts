@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { env, parseEnv } from "./env.server";
+import { env, lockEnv, parseEnv } from "./env.server";
 
 describe("parseEnv", () => {
   it("runs with nothing set", () => {
@@ -25,6 +25,22 @@ describe("env", () => {
       expect(env().ASSIGNMENT_TTL_MINUTES).toBe(8);
       process.env.ASSIGNMENT_TTL_MINUTES = "-1";
       expect(() => env()).toThrow(/ASSIGNMENT_TTL_MINUTES/);
+    } finally {
+      if (saved === undefined) delete process.env.ASSIGNMENT_TTL_MINUTES;
+      else process.env.ASSIGNMENT_TTL_MINUTES = saved;
+    }
+  });
+});
+
+// Last in this file: a locked environment stays locked for the rest of the module's life.
+describe("lockEnv", () => {
+  it("keeps the environment read at boot, as a running server's does not change", () => {
+    const saved = process.env.ASSIGNMENT_TTL_MINUTES;
+    try {
+      process.env.ASSIGNMENT_TTL_MINUTES = "5";
+      lockEnv();
+      process.env.ASSIGNMENT_TTL_MINUTES = "6";
+      expect(env().ASSIGNMENT_TTL_MINUTES).toBe(5);
     } finally {
       if (saved === undefined) delete process.env.ASSIGNMENT_TTL_MINUTES;
       else process.env.ASSIGNMENT_TTL_MINUTES = saved;

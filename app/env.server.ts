@@ -1,6 +1,22 @@
 import { z } from "zod";
+import { parseRateLimit, type RateLimit } from "./http/rate-limit.server";
 
 const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
+
+/** A rate limit written "N/window" (e.g. "120/10s", "5/15m"; ms, s, m, h) or "off". */
+function rateLimit(defaultSpec: string) {
+  return z
+    .string()
+    .default(defaultSpec)
+    .transform((spec, ctx): RateLimit | null => {
+      const parsed = parseRateLimit(spec);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: "custom", message: `"${spec}" is not a rate limit: write N/window such as 120/10s or 5/15m (ms, s, m, h), or off` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
 
 // Every variable is optional: with none set the app runs on ./data/promptduel.db, offline.
 const EnvSchema = z.object({
@@ -22,8 +38,9 @@ const EnvSchema = z.object({
     .refine((list) => list === undefined || list.every((s) => s.length >= 16), {
       message: "every SESSION_SECRET entry must be at least 16 characters",
     }),
-  // "1" exposes test-only endpoints (POST /api/test/studies/:id/engine-idle): browser tests wait for
-  // the engine's state instead of sleeping. Never set it on a server people use.
+  // "1" exposes test-only endpoints: POST /api/test/studies/:id/engine-idle (browser tests wait for
+  // the engine's state instead of sleeping) and POST /api/test/rate-limit-clock (moves the rate
+  // limiter's clock, so a test sees a limit recover without waiting). Never set it on a server people use.
   PROMPTDUEL_TEST_HOOKS: z.enum(["0", "1"], { error: "PROMPTDUEL_TEST_HOOKS must be 0 or 1" }).default("0"),
   // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread writes once a job has written everything but
   // not committed, then stops there (the test kills the server at that moment).
@@ -46,6 +63,21 @@ const EnvSchema = z.object({
   RESPONSES_PER_STUDY_MAX: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
   CONFIRM_RESPONSES_ABOVE: z.coerce.number().int().min(0).default(1_000),
   CONFIRM_COST_ABOVE_USD: z.coerce.number().min(0).default(1),
+  // "1" when exactly one reverse proxy (nginx, Caddy, a load balancer) forwards every request: the client's
+  // address, scheme and host are then read from X-Forwarded-For (its last entry), X-Forwarded-Proto and
+  // X-Forwarded-Host. With "0" those headers are ignored (a client could forge them).
+  TRUST_PROXY: z.enum(["0", "1"], { error: "TRUST_PROXY must be 0 or 1" }).default("0"),
+  // Rate limits (app/http/rate-limit-rules.server.ts; README "Rate limits" says why each default is what it is).
+  RATE_LIMIT_GENERAL_IP: rateLimit("10000/10s"),
+  RATE_LIMIT_GENERAL_SESSION: rateLimit("1000/10s"),
+  RATE_LIMIT_SIGN_IN_IP: rateLimit("30/1m"),
+  RATE_LIMIT_SIGN_IN_ACCOUNT: rateLimit("10/10m"),
+  RATE_LIMIT_SETUP_IP: rateLimit("10/10m"),
+  RATE_LIMIT_JOIN_IP: rateLimit("600/10m"),
+  RATE_LIMIT_TOKENS_IP: rateLimit("30/10m"),
+  RATE_LIMIT_TOKENS_SESSION: rateLimit("20/10m"),
+  RATE_LIMIT_VOTES_SESSION: rateLimit("120/10s"),
+  RATE_LIMIT_NEXT_PAIR_SESSION: rateLimit("120/10s"),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),
@@ -95,13 +127,23 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
 
 const ENV_KEYS = Object.keys(EnvSchema.shape);
 let cached: { fingerprint: string; env: Env } | undefined;
+let locked = false;
 
 /**
  * The validated process environment. Re-parsed only when one of its variables changed (tests change
  * them between files); parsing on every call cost 2% of a vote request under load (bench:server).
+ * Once the server has booted (lockEnv) the environment is read once and kept: reading its ~30
+ * variables to notice a change cost ~10 µs per call, several calls per request.
  */
 export function env(): Env {
+  if (locked && cached) return cached.env;
   const fingerprint = ENV_KEYS.map((key) => process.env[key] ?? "\u0000").join("\u0001");
   if (cached?.fingerprint !== fingerprint) cached = { fingerprint, env: parseEnv() };
   return cached.env;
+}
+
+/** Called by boot(): a running server's environment no longer changes, so env() stops checking it. */
+export function lockEnv(): void {
+  env();
+  locked = true;
 }

@@ -25,6 +25,9 @@ function sessionSecrets(): string[] {
   }
 }
 
+/** The session cookie's name; the server also keys per-session rate limits by its value (app/http). */
+export const SESSION_COOKIE_NAME = "__promptduel_session";
+
 interface SessionData {
   userId: number;
 }
@@ -33,7 +36,7 @@ let storage: ReturnType<typeof createCookieSessionStorage<SessionData>> | undefi
 function sessionStorage() {
   storage ??= createCookieSessionStorage<SessionData>({
     cookie: {
-      name: "__promptduel_session",
+      name: SESSION_COOKIE_NAME,
       httpOnly: true,
       sameSite: "lax",
       path: "/",

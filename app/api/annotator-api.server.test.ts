@@ -2,10 +2,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignments, studies, votes } from "../../db/schema";
+import { assignments, studies, users as usersTable, votes } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { ApiAnnotator } from "../../tests/helpers/api-annotator";
 import { db } from "~/db.server";
+import { advanceRateLimitClock } from "~/http/rate-limiter.server";
 import { handleApiHttp } from "./node-http.server";
 
 // The API over real HTTP on loopback: handleApiHttp is exactly what server.js mounts.
@@ -29,11 +30,19 @@ describe("annotator JSON API", () => {
 
   const voteCount = () => db().select({ n: count() }).from(votes).get()!.n;
 
-  async function call(method: string, path: string, options: { body?: string; contentType?: string; cookie?: string } = {}) {
+  async function call(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; cookie?: string; headers?: Record<string, string> } = {},
+  ) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       body: options.body,
-      headers: { ...(options.contentType ? { "Content-Type": options.contentType } : {}), ...(options.cookie ? { Cookie: options.cookie } : {}) },
+      headers: {
+        ...(options.contentType ? { "Content-Type": options.contentType } : {}),
+        ...(options.cookie ? { Cookie: options.cookie } : {}),
+        ...options.headers,
+      },
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
   }
@@ -197,5 +206,106 @@ describe("annotator JSON API", () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("allow")).toBe("POST");
     expect(await call("GET", "/api/nothing-here")).toMatchObject({ status: 404, json: { error: "No API endpoint at /api/nothing-here" } });
+  });
+
+  it("needs the media type application/json itself: a JSON-looking text/plain body is refused and writes nothing", async () => {
+    const users = () => db().select({ n: count() }).from(usersTable).get()!.n;
+    const before = users();
+    const body = JSON.stringify({ displayName: "Smuggled" });
+    for (const contentType of [
+      "text/plain; a=application/json",
+      "text/plain",
+      "application/jsonp",
+      "application/json, text/plain",
+      "application/x-json",
+    ]) {
+      expect(await call("POST", "/api/session", { body, contentType }), contentType).toMatchObject({ status: 415 });
+    }
+    expect(users()).toBe(before);
+    expect(await call("POST", "/api/session", { body, contentType: "Application/JSON; charset=utf-8" })).toMatchObject({ status: 201 });
+  });
+
+  it("refuses cross-site and same-site-other-port votes and sign-ins with 403, writing nothing; non-browser clients pass", async () => {
+    const annotator = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await annotator.signIn("Victim");
+      const pair = await annotator.nextPair();
+      const cookie = annotator.cookieHeader();
+      const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });
+      const before = voteCount();
+      const host = new URL(baseUrl).host;
+      const crossSiteHeaders: Record<string, string>[] = [
+        { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" },
+        { "Sec-Fetch-Site": "same-site", Origin: `http://${host.replace(/:\d+$/, ":1")}` },
+        { Origin: "https://evil.example" },
+        { Origin: "null" },
+      ];
+      for (const headers of crossSiteHeaders) {
+        const refused = await call("POST", `/api/studies/${studyId}/votes`, { cookie, body, contentType: "application/json", headers });
+        expect(refused, JSON.stringify(headers)).toMatchObject({
+          status: 403,
+          json: { error: expect.stringMatching(/^Cross-site request refused/) },
+        });
+        expect(
+          await call("POST", "/api/session", { body: JSON.stringify({ displayName: "Planted" }), contentType: "application/json", headers }),
+        ).toMatchObject({
+          status: 403,
+        });
+      }
+      expect(voteCount()).toBe(before);
+      // The page's own origin, and a script with no browser headers at all, may vote.
+      const sameOrigin = await call("POST", `/api/studies/${studyId}/votes`, {
+        cookie,
+        body,
+        contentType: "application/json",
+        headers: { "Sec-Fetch-Site": "same-origin", Origin: baseUrl },
+      });
+      expect(sameOrigin.status).toBe(201);
+      expect(voteCount()).toBe(before + 1);
+    } finally {
+      annotator.close();
+    }
+  });
+
+  it("sends its security headers on every answer", async () => {
+    const { headers } = await call("GET", "/api/nothing-here");
+    expect(headers.get("content-security-policy")).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(headers.get("x-content-type-options")).toBe("nosniff");
+    expect(headers.get("x-frame-options")).toBe("DENY");
+    expect(headers.get("referrer-policy")).toBe("same-origin");
+  });
+
+  it("answers 429 with Retry-After once an annotator votes faster than the limit, and accepts votes again after the window", async () => {
+    process.env.RATE_LIMIT_VOTES_SESSION = "3/1h";
+    const annotator = new ApiAnnotator(baseUrl, studyId);
+    const other = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await annotator.signIn("Hasty");
+      await other.signIn("Patient");
+      let pair = await annotator.nextPair();
+      for (let i = 0; i < 3; i++) pair = (await annotator.voteAndNext(pair.assignmentId, "left")).next!;
+      const before = voteCount();
+      const cookie = annotator.cookieHeader();
+      const refused = await call("POST", `/api/studies/${studyId}/votes`, {
+        cookie,
+        body: JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" }),
+        contentType: "application/json",
+      });
+      expect(refused).toMatchObject({
+        status: 429,
+        json: { error: expect.stringMatching(/^Too many votes in this session: try again in \d+ seconds\.$/) },
+      });
+      expect(Number(refused.headers.get("retry-after"))).toBe(1200);
+      expect(voteCount()).toBe(before);
+      // Another annotator from the same address is not held back.
+      const otherPair = await other.nextPair();
+      expect((await other.vote(otherPair.assignmentId, "right")).status).toBe("recorded");
+      advanceRateLimitClock(20 * 60_000);
+      expect((await annotator.vote(pair.assignmentId, "left")).status).toBe("recorded");
+    } finally {
+      delete process.env.RATE_LIMIT_VOTES_SESSION;
+      annotator.close();
+      other.close();
+    }
   });
 });

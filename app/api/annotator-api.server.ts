@@ -4,6 +4,8 @@ import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
 import { annotationAvailability } from "~/models/study-lifecycle.server";
+import { mediaTypeOf } from "~/http/media-type.server";
+import { advanceRateLimitClock } from "~/http/rate-limiter.server";
 import { getStudy } from "~/models/study.server";
 import { AVAILABILITY_MESSAGES } from "~/utils/annotate";
 import { createAnnotator } from "~/models/user.server";
@@ -67,7 +69,11 @@ const ROUTES: { method: string; pattern: RegExp; handle: Handler }[] = [
 
 // Only with PROMPTDUEL_TEST_HOOKS=1 (browser tests): answers once the study's engine has taken in every
 // committed vote and proposed its next pairs, so a test waits for that state rather than for a fixed time.
-const TEST_ROUTES: typeof ROUTES = [{ method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-idle$/, handle: engineIdle }];
+// POST /api/test/rate-limit-clock {"advanceMs"} moves the rate limiter's clock so a test sees a limit recover without waiting.
+const TEST_ROUTES: typeof ROUTES = [
+  { method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-idle$/, handle: engineIdle },
+  { method: "POST", pattern: /^\/api\/test\/rate-limit-clock$/, handle: advanceClock },
+];
 
 function routes(): typeof ROUTES {
   return env().PROMPTDUEL_TEST_HOOKS === "1" ? [...ROUTES, ...TEST_ROUTES] : ROUTES;
@@ -155,6 +161,12 @@ async function engineIdle(_request: ApiRequest, [studyParam]: string[]): Promise
   return { status: 200, body: { round: engine.round(), policy: engine.policy } };
 }
 
+async function advanceClock(request: ApiRequest): Promise<ApiResponse> {
+  const { advanceMs } = parseJsonBody(request, z.object({ advanceMs: z.number().int().min(0) }));
+  advanceRateLimitClock(advanceMs);
+  return { status: 200, body: { advancedMs: advanceMs } };
+}
+
 /** The blind view of the annotator's next assignment: no prompt ids or texts. */
 function assignPair(studyId: number, annotatorId: number) {
   const assignment = assignNextPair(studyId, annotatorId);
@@ -174,9 +186,13 @@ function requireStudyId(param: string | undefined): number {
   return studyId.data;
 }
 
-/** The JSON body checked against `schema`; an empty body counts as {} so optional-only bodies may be omitted. */
+/**
+ * The JSON body checked against `schema`; an empty body counts as {} so optional-only bodies may be
+ * omitted. A body needs the media type application/json itself (parameters such as charset aside):
+ * `text/plain; a=application/json` is a form a page on another site may send without a preflight.
+ */
 function parseJsonBody<T extends z.ZodType>(request: ApiRequest, schema: T): z.infer<T> {
-  if (request.body.trim() !== "" && !request.contentType?.includes("application/json")) {
+  if (request.body.trim() !== "" && mediaTypeOf(request.contentType) !== "application/json") {
     throw new ApiError(415, "Send a JSON body with Content-Type: application/json");
   }
   let body: unknown = {};

@@ -1,4 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { env } from "~/env.server";
+import { clientOf } from "~/http/client.server";
+import { crossSiteRefusal } from "~/http/cross-site.server";
+import { decodeUtf8 } from "~/http/media-type.server";
+import { rateLimiter } from "~/http/rate-limiter.server";
+import { readRequestBody } from "~/http/request-body.server";
+import { API_SECURITY_HEADERS } from "~/http/security-headers.server";
 import { handleApiRequest, type ApiResponse } from "./annotator-api.server";
 
 // Votes carry at most a 2,000-character comment; anything this large is not a client of ours.
@@ -10,46 +17,50 @@ export function isApiPath(url: string | undefined): boolean {
 }
 
 /**
- * Node's request/response → the annotator API (annotator-api.server.ts): reads the body up to
- * MAX_BODY_BYTES, answers JSON in one write. An unexpected error is logged and answered 500.
+ * Node's request/response → the annotator API (annotator-api.server.ts), with the same transport
+ * checks as the pages get in front of Remix (app/http): security headers, rate limits (429), the
+ * cross-site check (403), the body capped at MAX_BODY_BYTES (413). Answers JSON in one write; an
+ * unexpected error is logged and answered 500.
  */
 export function handleApiHttp(req: IncomingMessage, res: ServerResponse): void {
-  void readBody(req)
-    .then((body) =>
-      body === null
-        ? { status: 413, body: { error: `The request body is larger than ${MAX_BODY_BYTES} bytes` } }
-        : handleApiRequest({
-            method: req.method ?? "GET",
-            pathname: new URL(req.url ?? "/", "http://localhost").pathname,
-            cookie: req.headers.cookie ?? null,
-            contentType: req.headers["content-type"] ?? null,
-            body,
-          }),
-    )
+  void answer(req)
     .catch((error: unknown) => {
       console.error("API request failed:", error);
       return { status: 500, body: { error: "Internal server error" } } satisfies ApiResponse;
     })
-    .then((response) => send(res, response));
+    .then((response) => {
+      if (response) send(res, response);
+      else res.destroy();
+    });
 }
 
-/** The body as UTF-8, or null when it passes MAX_BODY_BYTES (the rest is read and dropped, never kept). */
-function readBody(req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
+/** The answer to one request, or null when the client went away mid-body. */
+async function answer(req: IncomingMessage): Promise<ApiResponse | null> {
+  const method = req.method ?? "GET";
+  const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+  const client = clientOf(req, env().TRUST_PROXY === "1");
+  const limited = await rateLimiter().check({ method, pathname, ip: client.ip, session: client.session });
+  if (limited) return { status: 429, body: { error: limited.message }, headers: { "Retry-After": String(limited.retryAfterSeconds) } };
+  const crossSite = crossSiteRefusal(method, { secFetchSite: single(req.headers["sec-fetch-site"]), origin: req.headers.origin }, client.host);
+  if (crossSite) return { status: 403, body: { error: crossSite } };
+  const read = await readRequestBody(req, MAX_BODY_BYTES);
+  if ("aborted" in read) return null;
+  if ("tooLarge" in read) {
+    return { status: 413, body: { error: `The request body is larger than ${MAX_BODY_BYTES} bytes` } };
+  }
+  const body = decodeUtf8(read.body);
+  if (body === null) return { status: 400, body: { error: "The request body is not valid UTF-8" } };
+  return handleApiRequest({ method, pathname, cookie: req.headers.cookie ?? null, contentType: req.headers["content-type"] ?? null, body });
+}
+
+function single(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
 }
 
 function send(res: ServerResponse, response: ApiResponse) {
   const payload = JSON.stringify(response.body);
   res.writeHead(response.status, {
+    ...API_SECURITY_HEADERS,
     ...response.headers,
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(payload),

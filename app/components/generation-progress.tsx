@@ -84,10 +84,10 @@ export function GenerationProgress({ studyId, initial }: { studyId: number; init
         aria-valuenow={percent}
         aria-valuetext={`${percent}% (${ready} of ${total} ready)`}
       >
-        {/* SVG attributes rather than inline styles: a strict style-src allows no style attribute. */}
+        {/* SVG geometry rather than style attributes, which the CSP (style-src 'self') refuses. */}
         <svg className="progress-bars" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">
-          <rect className="progress-ready" x={0} y={0} height={1} width={share(ready)} />
-          <rect className="progress-failed" x={share(ready)} y={0} height={1} width={share(failed)} />
+          <rect className="progress-ready" width={share(ready)} height={1} />
+          <rect className="progress-failed" x={share(ready)} width={share(failed)} height={1} />
         </svg>
         <span className="progress-label">{percent}%</span>
       </div>

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { normalizePromptText } from "../../db/text";
+import { SETUP_UPLOAD_FILE_BYTES } from "~/http/route-handle";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import {
   ImportError,
@@ -20,11 +21,9 @@ import type { NewPrompt, NewStudy } from "./study-setup.server";
 // readSetupForm); each schema turns pasted text and files into rows, reporting a parse error on the
 // field it came from, with the file name and line.
 
-const MAX_UPLOAD_BYTES = 5_000_000;
-
-/** The new-study and setup forms, uploads capped at 5 MB each. */
+/** The new-study and setup forms, uploads capped at 5 MB each (the whole body at SETUP_FORM_BODY_BYTES, by the server). */
 export function readSetupForm(request: Request) {
-  return readUploadForm(request, MAX_UPLOAD_BYTES);
+  return readUploadForm(request, SETUP_UPLOAD_FILE_BYTES);
 }
 
 /** Runs a file parser inside a zod transform, turning its ImportError into an issue on this field. */

@@ -21,10 +21,11 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.success) {
     return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   }
+  const redirectTo = safeRedirect(parsed.data.redirectTo);
   const user = createAnnotator(parsed.data.displayName);
   const session = await getSession(request);
   session.set("userId", user.id);
-  return redirect(safeRedirect(parsed.data.redirectTo), { headers: { "Set-Cookie": await commitSession(session) } });
+  return redirect(redirectTo, { headers: { "Set-Cookie": await commitSession(session) } });
 }
 
 export default function Join() {

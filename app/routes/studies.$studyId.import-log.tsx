@@ -9,6 +9,10 @@ import { createJob, studyJobs } from "~/jobs/jobs.server";
 import { kickJobs } from "~/jobs/runner.server";
 import { requireStudy } from "~/models/study.server";
 import { readUploadForm } from "~/utils/upload-form.server";
+import { IMPORT_LOG_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
+
+// Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
+export const handle = { maxBodyBytes: IMPORT_LOG_BODY_BYTES } satisfies HttpRouteHandle;
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import a log · ${data?.study.name ?? "promptduel"}` }];
 

@@ -18,6 +18,10 @@ import { setItemActive, updateStudyGuidance } from "~/models/study-lifecycle.ser
 import { requireStudy } from "~/models/study.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
+import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
+
+// Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
+export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRouteHandle;
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 

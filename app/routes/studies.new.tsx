@@ -15,6 +15,10 @@ import { providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
 import { decimalId } from "~/utils/strict-fields";
+import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
+
+// Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
+export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRouteHandle;
 
 export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 

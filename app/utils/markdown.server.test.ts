@@ -26,3 +26,37 @@ describe("renderMarkdown", () => {
     expect(html).not.toContain("href");
   });
 });
+
+describe("renderMarkdown images", () => {
+  it("shows a remote image as a link to follow, never an <img> the browser would load", () => {
+    const html = renderMarkdown('Here: ![tracking pixel](https://evil.example/p.png?user=1 "title")');
+    expect(html).not.toContain("<img");
+    expect(html).toContain(
+      '<a class="md-image-note" href="https://evil.example/p.png?user=1" rel="nofollow noopener noreferrer" target="_blank">[image not loaded: tracking pixel]</a>',
+    );
+  });
+
+  it("links a same-origin or relative image too, and labels it by its URL when it has no alt text", () => {
+    const html = renderMarkdown("![](/studies/1/export/download?format=jsonl)");
+    expect(html).not.toContain("<img");
+    expect(html).toContain('href="/studies/1/export/download?format=jsonl"');
+    expect(html).toContain("[image not loaded: /studies/1/export/download?format=jsonl]");
+  });
+
+  it("names an embedded data: image without showing it", () => {
+    const html = renderMarkdown("![chart](data:image/png;base64,iVBORw0KGgo=)");
+    expect(html).not.toMatch(/<img|href=/);
+    expect(html).toContain('<span class="md-image-note">[image not shown: chart]</span>');
+  });
+
+  it("escapes the alt text and URL of an image", () => {
+    const html = renderMarkdown('![<b>"x"</b>](https://e.example/"onerror=alert(1))');
+    expect(html).not.toMatch(/<img|<b>|"onerror/);
+  });
+
+  it("keeps reference-style and linked images as notes", () => {
+    const html = renderMarkdown("[![badge](https://e.example/b.svg)](https://e.example)\n\n![ref][1]\n\n[1]: https://e.example/r.png");
+    expect(html).not.toContain("<img");
+    expect(html.match(/md-image-note/g)).toHaveLength(2);
+  });
+});

@@ -7,7 +7,8 @@ export type Upload = z.infer<typeof UploadSchema>;
 /**
  * The fields of a (possibly multipart) form, uploads read into memory as text. An empty file input
  * counts as absent. The size cap applies while the body is read, so an oversized upload is refused
- * before it fills memory: the result is then a field error on the upload instead of the fields.
+ * before it fills memory: the result is then a field error on the upload instead of the fields. A
+ * body that does not parse gives a form-level error (key "form"), never an exception.
  */
 export async function readUploadForm(
   request: Request,
@@ -22,7 +23,9 @@ export async function readUploadForm(
     if (error instanceof MaxPartSizeExceededError) {
       return { errors: { [error.field]: [`The file is larger than ${maxUploadBytes / 1_000_000} MB.`] } };
     }
-    throw error;
+    // The server has already checked that the body parses (app/http); a parser that still disagrees
+    // is a malformed body all the same, the client's error.
+    return { errors: { form: ["The form could not be read; send it again from the page."] } };
   }
   const fields: Record<string, string | Upload> = {};
   const errors: Record<string, string[]> = {};

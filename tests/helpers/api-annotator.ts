@@ -66,6 +66,11 @@ export class ApiAnnotator {
     return JSON.parse(response.body);
   }
 
+  /** The Cookie header of this annotator's session, for tests that send requests of their own. */
+  cookieHeader(): string {
+    return this.cookie;
+  }
+
   close(): void {
     this.agent.destroy();
   }

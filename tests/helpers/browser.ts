@@ -7,7 +7,8 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
  * Debian's chromium driven by playwright-core, with a fresh profile directory. Playwright refuses
- * --user-data-dir in args, hence a persistent context on a new temporary directory.
+ * --user-data-dir in args, hence a persistent context on a new temporary directory. `pageErrors`
+ * collects uncaught page errors and CSP violations of every page (tests assert it stays empty).
  */
 export async function launchBrowser(
   options: Pick<BrowserContextOptions, "viewport" | "hasTouch" | "isMobile" | "colorScheme"> = {},
@@ -32,6 +33,15 @@ export async function launchBrowser(
   // failure): tests assert there are none, since a page can look right and still be broken.
   const pageErrors: string[] = [];
   context.on("weberror", (webError) => pageErrors.push(`${webError.page()?.url() ?? "?"}: ${webError.error().message}`));
+  // Anything the Content-Security-Policy blocked (an inline script without the nonce, a style
+  // attribute, a remote image) counts the same: the page may look right and still be broken.
+  await context.exposeBinding("__reportCspViolation", (source, violation: string) => {
+    pageErrors.push(`${source.page?.url() ?? "?"}: CSP violation: ${violation}`);
+  });
+  await context.addInitScript({
+    content: `document.addEventListener("securitypolicyviolation", (event) =>
+      window.__reportCspViolation(event.violatedDirective + " blocked " + (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber));`,
+  });
   return {
     context,
     pageErrors,
