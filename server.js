@@ -13,7 +13,7 @@ const build = await import(pathToFileURL(path.join(root, "build/index.js")).href
 // Validate the environment, open the database and apply migrations before accepting requests:
 // a misconfiguration fails the start with a readable message instead of the first request.
 const { port } = build.entry.module.boot();
-const { handleApiHttp, isApiPath } = build.entry.module;
+const { handleApiHttp, isApiPath, startupMessage } = build.entry.module;
 
 const app = express();
 app.disable("x-powered-by");
@@ -25,7 +25,7 @@ const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHt
 server.listen(port, () => {
   const address = server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
-  console.log(`promptduel listening on http://localhost:${actualPort}`);
+  console.log(startupMessage(`http://localhost:${actualPort}`));
 });
 
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -6,6 +6,7 @@ import { renderToPipeableStream } from "react-dom/server";
 import { connection } from "./db.server";
 import { env } from "./env.server";
 import { startGeneration } from "./llm/runtime.server";
+import { prepareAccounts } from "./services/startup.server";
 
 // How long a streamed render may take before it is aborted (Single Fetch reads this export).
 export const streamTimeout = 5_000;
@@ -39,14 +40,17 @@ export default function handleRequest(request: Request, responseStatusCode: numb
 /**
  * Called once by server.js before it listens: validates the environment (throws a readable error
  * listing every bad variable), opens the database and applies migrations (seeding the demo study
- * on first start), then starts the generation worker (app/llm). Returns what the HTTP server needs.
+ * on first start), opens the first-owner setup link while no account exists, then starts the
+ * generation worker (app/llm). Returns what the HTTP server needs; it prints startupMessage.
  */
 export function boot(): { port: number } {
   const config = env();
   connection();
+  prepareAccounts();
   startGeneration();
   return { port: config.PORT };
 }
 
 // server.js answers /api/* with this before Express and Remix see the request (ADR 0007).
 export { handleApiHttp, isApiPath } from "./api/node-http.server";
+export { startupMessage } from "./services/startup.server";

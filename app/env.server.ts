@@ -30,8 +30,13 @@ const EnvSchema = z.object({
     .positive()
     .max(24 * 60)
     .default(10),
-  // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
-  INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
+  // "1" when a reverse proxy that terminates TLS sits in front: its X-Forwarded-Proto (and
+  // X-Forwarded-For) are then believed. Cookies are Secure whenever the request is HTTPS, so behind
+  // such a proxy this must be 1; never set it when clients reach the server directly (they could
+  // claim any protocol and address).
+  TRUST_PROXY: z.enum(["0", "1"], { error: "TRUST_PROXY must be 0 or 1" }).default("0"),
+  // How long a sign-in (an owner's or an annotator's) lasts; sign-out and revocation end it sooner.
+  SESSION_TTL_DAYS: z.coerce.number().positive().max(365).default(30),
   // LLM provider (any OpenAI-compatible server). Neither OPENAI_API_KEY nor OPENAI_BASE_URL set: offline.
   // An empty value (OPENAI_API_KEY= in a .env file) counts as unset.
   OPENAI_API_KEY: z.preprocess(emptyAsUnset, z.string().trim().min(1).optional()),

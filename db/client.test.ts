@@ -22,7 +22,24 @@ describe("openDatabase", () => {
       )
       .pluck()
       .all();
-    expect(tables).toEqual(["app_meta", "assignments", "engine_snapshots", "prompts", "queries", "responses", "studies", "users", "votes"]);
+    expect(tables).toEqual([
+      "annotators",
+      "api_tokens",
+      "app_meta",
+      "assignments",
+      "audit_log",
+      "engine_snapshots",
+      "invites",
+      "prompts",
+      "queries",
+      "responses",
+      "sessions",
+      "studies",
+      "study_annotators",
+      "study_members",
+      "users",
+      "votes",
+    ]);
     connection.close();
   });
 

@@ -2,10 +2,16 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignments, studies, votes } from "../../db/schema";
+import { apiTokens as apiTokensTable, assignments, prompts, studies, votes } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { ApiAnnotator } from "../../tests/helpers/api-annotator";
+import { apiToken, signedInOwner } from "../../tests/helpers/in-process-actors";
+import { authorizeStudy } from "~/auth/authorize.server";
 import { db } from "~/db.server";
+import { createStudyAs } from "~/services/studies.server";
+import { revokeApiTokenAs } from "~/services/api-tokens.server";
+import { createAnnotatorInvite } from "~/services/invites.server";
+import { removeAnnotatorAs } from "~/services/members.server";
 import { handleApiHttp } from "./node-http.server";
 
 // The API over real HTTP on loopback: handleApiHttp is exactly what server.js mounts.
@@ -14,12 +20,20 @@ describe("annotator JSON API", () => {
   let server: http.Server;
   let baseUrl = "";
   let studyId = 0;
+  let inviteToken = "";
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
 
   beforeAll(async () => {
     server = http.createServer(handleApiHttp);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     studyId = db().select({ id: studies.id }).from(studies).get()!.id;
+    owner = await signedInOwner();
+    inviteToken = createAnnotatorInvite(authorizeStudy(owner.actor, studyId, "study:manage"), {
+      label: "API",
+      maxUses: null,
+      expiresInDays: null,
+    }).token;
   });
 
   afterAll(async () => {
@@ -29,25 +43,32 @@ describe("annotator JSON API", () => {
 
   const voteCount = () => db().select({ n: count() }).from(votes).get()!.n;
 
-  async function call(method: string, path: string, options: { body?: string; contentType?: string; cookie?: string } = {}) {
+  async function call(method: string, path: string, options: { body?: string; contentType?: string; cookie?: string; token?: string } = {}) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       body: options.body,
-      headers: { ...(options.contentType ? { "Content-Type": options.contentType } : {}), ...(options.cookie ? { Cookie: options.cookie } : {}) },
+      headers: {
+        ...(options.contentType ? { "Content-Type": options.contentType } : {}),
+        ...(options.cookie ? { Cookie: options.cookie } : {}),
+        ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+      },
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
   }
 
   async function signedInCookie(name: string) {
-    const response = await call("POST", "/api/session", { body: JSON.stringify({ displayName: name }), contentType: "application/json" });
+    const response = await call("POST", "/api/session", {
+      body: JSON.stringify({ inviteToken, displayName: name }),
+      contentType: "application/json",
+    });
     expect(response.status).toBe(201);
     return response.headers.get("set-cookie")!.split(";")[0]!;
   }
 
-  it("signs in, hands out a blind pair, records a vote once and answers the next pair in the same request", async () => {
+  it("joins with an invite token, hands out a blind pair, records a vote once and answers the next pair in the same request", async () => {
     const annotator = new ApiAnnotator(baseUrl, studyId);
     try {
-      await annotator.signIn("API tester");
+      await annotator.join(inviteToken, "API tester");
       const pair = await annotator.nextPair();
       expect(Object.keys(pair).sort()).toEqual(["assignmentId", "left", "query", "right"]);
       expect(await annotator.nextPair()).toEqual(pair);
@@ -66,7 +87,7 @@ describe("annotator JSON API", () => {
     }
   });
 
-  it("answers 401 without a session and 404 for an unknown study", async () => {
+  it("answers 401 without a session, 404 for an unknown study and one the annotator did not join", async () => {
     expect(await call("POST", `/api/studies/${studyId}/assignments`)).toMatchObject({
       status: 401,
       json: { error: expect.stringContaining("Sign in first") },
@@ -74,6 +95,81 @@ describe("annotator JSON API", () => {
     const cookie = await signedInCookie("Lost");
     expect(await call("POST", "/api/studies/999999/assignments", { cookie })).toMatchObject({ status: 404, json: { error: "Study not found" } });
     expect(await call("POST", "/api/studies/abc/votes", { cookie })).toMatchObject({ status: 404 });
+    const other = createStudyAs(owner.actor, {
+      name: "Other",
+      task: "t",
+      model: "m",
+      temperature: 0.7,
+      maxTokens: 100,
+      seed: null,
+      prompts: [
+        { text: "A", label: null, source: "manual" },
+        { text: "B", label: null, source: "manual" },
+      ],
+      queries: [{ text: "q", notes: null }],
+      variants: null,
+      responses: [],
+    });
+    expect(await call("POST", `/api/studies/${other.studyId}/assignments`, { cookie })).toMatchObject({
+      status: 404,
+      json: { error: "Study not found" },
+    });
+  });
+
+  it("joins no one with an unknown token, and signs out: the next request has no session", async () => {
+    const unknown = await call("POST", "/api/session", {
+      body: JSON.stringify({ inviteToken: "x".repeat(43), displayName: "Eve" }),
+      contentType: "application/json",
+    });
+    expect(unknown.status).toBe(404);
+    const cookie = await signedInCookie("Leaves");
+    expect((await call("POST", `/api/studies/${studyId}/assignments`, { cookie })).status).toBe(200);
+    expect((await call("DELETE", "/api/session", { cookie })).status).toBe(200);
+    expect(await call("POST", `/api/studies/${studyId}/assignments`, { cookie })).toMatchObject({ status: 401 });
+  });
+
+  it("shuts a removed annotator out at their next request and keeps their votes", async () => {
+    const annotator = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await annotator.join(inviteToken, "Removed later");
+      const pair = await annotator.nextPair();
+      expect((await annotator.vote(pair.assignmentId, "left")).status).toBe("recorded");
+      const annotatorId = db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()!.annotatorId;
+      expect(removeAnnotatorAs(authorizeStudy(owner.actor, studyId, "study:manage"), annotatorId)).toBe(true);
+      await expect(annotator.nextPair()).rejects.toThrow(/403/);
+      expect(db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()).toBeDefined();
+    } finally {
+      annotator.close();
+    }
+  });
+
+  it("accepts owners' API tokens within their scope and study, and refuses revoked or malformed ones", async () => {
+    const read = apiToken(owner, studyId, "read");
+    const write = apiToken(owner, studyId, "write");
+    const summary = await call("GET", `/api/studies/${studyId}`, { token: read });
+    expect(summary.status).toBe(200);
+    expect(summary.json).toMatchObject({ id: studyId, counts: { prompts: expect.any(Number) } });
+    const body = JSON.stringify({ prompts: [{ text: "Answer in one sentence.", label: "terse" }] });
+    const promptCount = () => db().select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()!.n;
+    const before = promptCount();
+    expect(await call("POST", `/api/studies/${studyId}/prompts`, { token: read, body, contentType: "application/json" })).toMatchObject({
+      status: 403,
+    });
+    expect(promptCount()).toBe(before);
+    expect(await call("POST", `/api/studies/${studyId}/prompts`, { token: write, body, contentType: "application/json" })).toMatchObject({
+      status: 201,
+      json: { added: 1 },
+    });
+    expect(promptCount()).toBe(before + 1);
+    expect(await call("POST", `/api/studies/${studyId}/assignments`, { token: write })).toMatchObject({ status: 403 });
+    expect(await call("GET", "/api/studies/999999", { token: read })).toMatchObject({ status: 404, json: { error: "Study not found" } });
+    expect(await call("GET", `/api/studies/${studyId}`, { token: `${read.slice(0, -1)}A` })).toMatchObject({ status: 401 });
+    expect((await call("GET", `/api/studies/${studyId}`, { token: "" })).status).toBe(401);
+    const tokenId = db().select().from(apiTokensTable).orderBy(apiTokensTable.id).all()[0]!.id;
+    revokeApiTokenAs(authorizeStudy(owner.actor, studyId, "study:manage"), tokenId);
+    const revoked = await call("GET", `/api/studies/${studyId}`, { token: read });
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get("www-authenticate")).toContain("invalid_token");
   });
 
   it("names what is wrong with a bad body and writes nothing", async () => {
@@ -106,7 +202,15 @@ describe("annotator JSON API", () => {
       contentType: "application/json",
     });
     expect(huge.status).toBe(413);
-    expect(await call("POST", "/api/session", { body: JSON.stringify({ displayName: "  " }), contentType: "application/json" })).toMatchObject({
+    expect(
+      await call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: " \u202E " }), contentType: "application/json" }),
+    ).toMatchObject({
+      status: 400,
+      json: { fields: { displayName: [expect.stringContaining("text-direction")] } },
+    });
+    expect(
+      await call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: "  " }), contentType: "application/json" }),
+    ).toMatchObject({
       status: 400,
       json: { fields: { displayName: ["Enter a display name"] } },
     });
@@ -116,7 +220,7 @@ describe("annotator JSON API", () => {
   it("refuses a vote on another annotator's assignment", async () => {
     const owner = new ApiAnnotator(baseUrl, studyId);
     try {
-      await owner.signIn("Owner");
+      await owner.join(inviteToken, "Owner");
       const pair = await owner.nextPair();
       const intruder = await signedInCookie("Intruder");
       const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestIsHttps } from "~/auth/request-security.server";
 import { handleApiRequest, type ApiResponse } from "./annotator-api.server";
 
 // Votes carry at most a 2,000-character comment; anything this large is not a client of ours.
@@ -22,8 +23,10 @@ export function handleApiHttp(req: IncomingMessage, res: ServerResponse): void {
             method: req.method ?? "GET",
             pathname: new URL(req.url ?? "/", "http://localhost").pathname,
             cookie: req.headers.cookie ?? null,
+            authorization: req.headers.authorization ?? null,
             contentType: req.headers["content-type"] ?? null,
             body,
+            secure: requestIsHttps({ url: `http://localhost${req.url ?? "/"}`, forwardedProto: headerValue(req.headers["x-forwarded-proto"]) }),
           }),
     )
     .catch((error: unknown) => {
@@ -45,6 +48,10 @@ function readBody(req: IncomingMessage): Promise<string | null> {
     req.on("end", () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
 }
 
 function send(res: ServerResponse, response: ApiResponse) {

@@ -243,6 +243,8 @@ export class StudyEngine {
   }
 
   private onMessage(message: FromWorker) {
+    // A message already on its way when the engine closed (its study deleted): nothing to update.
+    if (this.closed) return;
     if (message.type === "error") {
       console.error(`engine for study ${this.studyId}: ${message.message}`);
       this.selecting = false;
@@ -467,6 +469,13 @@ export function getStudyEngine(studyId: number): StudyEngine {
     engines().set(studyId, engine);
   }
   return engine;
+}
+
+/** Stops the study's engine (its study was deleted); a later getStudyEngine would start afresh. */
+export async function closeStudyEngine(studyId: number): Promise<void> {
+  const engine = engines().get(studyId);
+  engines().delete(studyId);
+  await engine?.close();
 }
 
 /** Stops every engine worker (tests; graceful shutdown). */

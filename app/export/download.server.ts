@@ -1,6 +1,6 @@
 import { openReader } from "../../db/client";
 import { connection } from "~/db.server";
-import { describeIssues, ExportOptionsSchema } from "./export-options.server";
+import { describeIssues, ExportOptionsSchema, type ExportOptions } from "./export-options.server";
 import { prepareExport } from "./formats.server";
 import { readableStreamOf } from "./stream.server";
 
@@ -11,8 +11,13 @@ const plainText = (message: string, status: number) => new Response(message, { s
  * then streams the file. The rows are read on a connection of the download's own: better-sqlite3
  * refuses writes on a connection with an open iterator, and annotators keep voting during a long
  * download. In WAL mode that connection reads one consistent snapshot from the first row to the last.
+ * `onStart` runs once the file is sure to be sent (the audit log's record of the export).
  */
-export function exportDownloadResponse(studyId: number, searchParams: URLSearchParams): Response {
+export function exportDownloadResponse(
+  studyId: number,
+  searchParams: URLSearchParams,
+  onStart: (options: ExportOptions) => void = () => {},
+): Response {
   const parsed = ExportOptionsSchema.safeParse(Object.fromEntries(searchParams.entries()));
   if (!parsed.success) return plainText(describeIssues(parsed.error), 400);
   const reader = openReader(connection().path);
@@ -26,6 +31,12 @@ export function exportDownloadResponse(studyId: number, searchParams: URLSearchP
   if (!prepared.ok) {
     reader.close();
     return plainText(prepared.message, prepared.status);
+  }
+  try {
+    onStart(parsed.data);
+  } catch (error) {
+    reader.close();
+    throw error;
   }
   const { fileName, contentType, lines } = prepared.export;
   return new Response(

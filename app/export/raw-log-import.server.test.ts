@@ -1,8 +1,9 @@
 import { asc, count, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
-import { prompts, queries, studies, users, votes } from "../../db/schema";
+import { annotators, prompts, queries, studies, votes } from "../../db/schema";
 import { routeResponse } from "../../tests/helpers/route-response";
+import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
@@ -27,7 +28,7 @@ const tally = () => ({
   votes: db().select({ n: count() }).from(votes).get()!.n,
   prompts: db().select({ n: count() }).from(prompts).get()!.n,
   queries: db().select({ n: count() }).from(queries).get()!.n,
-  users: db().select({ n: count() }).from(users).get()!.n,
+  annotators: db().select({ n: count() }).from(annotators).get()!.n,
 });
 
 const ID_FIELDS = {
@@ -42,6 +43,11 @@ const ID_FIELDS = {
 
 describe("raw log import", () => {
   useTempAppDatabase();
+  // The demo study's owner (the first account adopts it), whose cookie the route requests carry.
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
+  beforeAll(async () => {
+    owner = await signedInOwner();
+  });
 
   it("round-trips: export → import into an empty study → export gives the same log, up to one-to-one renumbered ids", () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
@@ -169,7 +175,7 @@ describe("raw log import", () => {
   it("the import page answers 400 with the line errors, or without a file, and writes nothing", async () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
     const post = async (body: FormData) => {
-      const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body });
+      const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body, headers: { Cookie: owner.cookie } });
       return routeResponse(() => action({ request, params: { studyId: String(source) }, context: {} }));
     };
     const before = tally();

@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
-import type { DB } from "../../db/client";
-import { assignments, prompts, queries, responses, studies, users, votes } from "../../db/schema";
+import { annotators, assignments, prompts, queries, responses, studies, studyAnnotators, votes } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
+import type { Queryable } from "~/llm/queryable.server";
 import { capErrors, parseRawLog, type NumberedRecord } from "./raw-log-schema.server";
 
 export interface ImportSummary {
@@ -37,7 +37,7 @@ class ImportConflict extends Error {}
  *   vote ids are not kept: the rows get the target database's ids.
  * Export → import into an empty study → export therefore gives the same log up to those ids.
  */
-export function importRawLog(db: DB, studyId: number, text: string): ImportResult {
+export function importRawLog(db: Queryable, studyId: number, text: string): ImportResult {
   const parsed = parseRawLog(text);
   if (parsed.errors.length > 0) return { ok: false, errors: capErrors(parsed.errors) };
   const consistency = checkConsistency(parsed.records);
@@ -92,7 +92,7 @@ function checkConsistency(records: NumberedRecord[]): string[] {
   return errors;
 }
 
-type Transaction = Parameters<Parameters<DB["transaction"]>[0]>[0];
+type Transaction = Parameters<Parameters<Queryable["transaction"]>[0]>[0];
 
 function writeRecords(tx: Transaction, studyId: number, records: NumberedRecord[]): ImportSummary {
   const study = tx.select().from(studies).where(eq(studies.id, studyId)).get();
@@ -185,7 +185,9 @@ function writeRecords(tx: Transaction, studyId: number, records: NumberedRecord[
   const annotatorId = (logId: number, displayName: string): number => {
     const known = annotatorIds.get(logId);
     if (known !== undefined) return known;
-    const id = tx.insert(users).values({ displayName, role: "annotator" }).returning({ id: users.id }).get().id;
+    const id = tx.insert(annotators).values({ displayName }).returning({ id: annotators.id }).get().id;
+    // Listed among the study's annotators (joined through no link); they have no session, so cannot act.
+    tx.insert(studyAnnotators).values({ studyId, annotatorId: id, inviteId: null }).run();
     summary.annotatorsCreated++;
     annotatorIds.set(logId, id);
     return id;

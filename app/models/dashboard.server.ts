@@ -1,5 +1,5 @@
-import { and, asc, count, desc, eq, sql } from "drizzle-orm";
-import { assignments, engineSnapshots, prompts, users, votes, type PromptStat } from "../../db/schema";
+import { and, asc, count, desc, eq, isNotNull, sql } from "drizzle-orm";
+import { annotators, assignments, engineSnapshots, prompts, studyAnnotators, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
 import { voteDuel, type ShownPair } from "./vote-duel";
 
@@ -141,19 +141,23 @@ function winMatrix(shown: ShownPair[], top: PromptRecord[]) {
   return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
 }
 
+/** Votes per annotator; `removed` flags an annotator an owner took out (their votes still count), `member` a study member voting as themselves (not blind). */
 function votesPerAnnotator(studyId: number) {
   return db()
     .select({
-      annotatorId: users.id,
-      displayName: users.displayName,
+      annotatorId: annotators.id,
+      displayName: annotators.displayName,
+      member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
+      removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
       votes: count(),
       skips: sql<number>`sum(case when ${votes.choice} = 'skip' then 1 else 0 end)`,
       meanLatencyMs: sql<number | null>`avg(${votes.latencyMs})`,
     })
     .from(votes)
-    .innerJoin(users, eq(users.id, votes.annotatorId))
+    .innerJoin(annotators, eq(annotators.id, votes.annotatorId))
+    .leftJoin(studyAnnotators, and(eq(studyAnnotators.studyId, votes.studyId), eq(studyAnnotators.annotatorId, votes.annotatorId)))
     .where(eq(votes.studyId, studyId))
-    .groupBy(users.id)
+    .groupBy(annotators.id)
     .orderBy(desc(count()))
     .all();
 }

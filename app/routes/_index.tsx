@@ -1,16 +1,40 @@
-import { type MetaFunction } from "@remix-run/node";
+import { redirect, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { getActor, signInRedirectPath } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { listStudies } from "~/models/study.server";
+import { listJoinedStudies, listStudiesOf } from "~/models/study.server";
 
 export const meta: MetaFunction = () => [{ title: "Studies · promptduel" }];
 
-export async function loader() {
-  return { studies: listStudies() };
+// The home page: an account's studies, or the studies an annotator joined (names and annotate links only).
+export async function loader({ request }: LoaderFunctionArgs) {
+  const actor = await getActor(request);
+  if (actor.kind === "annotator") return { kind: "annotator" as const, studies: listJoinedStudies(actor.annotator.id) };
+  if (actor.kind === "anonymous") throw redirect(signInRedirectPath(request));
+  if (actor.kind === "token") throw new Response("An API token only reaches its own study", { status: 403 });
+  return { kind: "user" as const, studies: listStudiesOf(actor.user.id) };
 }
 
 export default function StudiesIndex() {
-  const { studies } = useLoaderData<typeof loader>();
+  const page = useLoaderData<typeof loader>();
+  if (page.kind === "annotator") {
+    return (
+      <section className="narrow">
+        <h1>Your studies</h1>
+        {page.studies.length === 0 ? (
+          <p>You are not annotating any study. Open the invite link the study&apos;s owner gave you.</p>
+        ) : (
+          <ul className="plain-list">
+            {page.studies.map((study) => (
+              <li key={study.id}>
+                <Link to={`/studies/${study.id}/annotate`}>Annotate {study.name}</Link>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    );
+  }
   return (
     <section>
       <div className="title-row">
@@ -19,13 +43,14 @@ export default function StudiesIndex() {
           New study
         </Link>
       </div>
-      {studies.length === 0 ? (
+      {page.studies.length === 0 ? (
         <p>No studies yet.</p>
       ) : (
         <table className="data-table">
           <thead>
             <tr>
               <th>Study</th>
+              <th>Your role</th>
               <th>Status</th>
               <th className="num">Prompts</th>
               <th className="num">Votes</th>
@@ -33,17 +58,16 @@ export default function StudiesIndex() {
             </tr>
           </thead>
           <tbody>
-            {studies.map((study) => (
+            {page.studies.map((study) => (
               <tr key={study.id}>
                 <td>
                   <Link to={`/studies/${study.id}`}>{study.name}</Link>
                 </td>
+                <td>{study.role}</td>
                 <td>{study.status}</td>
                 <td className="num">{study.promptCount}</td>
                 <td className="num">{study.voteCount}</td>
-                <td>
-                  <Link to={`/studies/${study.id}/annotate`}>Annotate</Link>
-                </td>
+                <td>{study.role === "viewer" ? null : <Link to={`/studies/${study.id}/annotate`}>Annotate</Link>}</td>
               </tr>
             ))}
           </tbody>

@@ -1,21 +1,24 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { ConvergenceChart, IntervalBar, colorFor, winShareColor } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { StudyNav } from "~/components/study-nav";
 import { getStudyEngine } from "~/engine/engine.server";
 import { getDashboard } from "~/models/dashboard.server";
-import { getStudyCounts, requireStudy } from "~/models/study.server";
+import { getStudyCounts } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · promptduel` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:read");
   const dashboard = getDashboard(study.id);
   // After a restart the engine starts on first use; the owner looking counts as use.
   if (!dashboard.engine?.upToDate) getStudyEngine(study.id);
   return {
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status },
+    permissions: [...permissions],
     counts: getStudyCounts(study.id),
     ...dashboard,
   };
@@ -26,7 +29,7 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const { study, permissions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
   useEffect(() => {
     const timer = setInterval(() => {
@@ -44,20 +47,8 @@ export default function StudyDashboard() {
 
   return (
     <section className="dashboard">
-      <div className="title-row">
-        <h1>{study.name}</h1>
-        <div className="actions">
-          <Link className="button primary" to={`/studies/${study.id}/annotate`}>
-            Annotate this study
-          </Link>
-          <Link className="button" to={`/studies/${study.id}/setup`}>
-            Setup &amp; generation
-          </Link>
-          <Link className="button" to={`/studies/${study.id}/export`}>
-            Export
-          </Link>
-        </div>
-      </div>
+      <h1>{study.name}</h1>
+      <StudyNav studyId={study.id} permissions={permissions} />
       <p className="muted task">{study.task}</p>
 
       <dl className="counts">
@@ -226,7 +217,19 @@ export default function StudyDashboard() {
           <tbody>
             {votesPerAnnotator.map((row) => (
               <tr key={row.annotatorId}>
-                <td>{row.displayName}</td>
+                <td>
+                  {row.displayName}
+                  {row.member ? (
+                    <span className="badge" title="A study member voting as themselves: not blind to the prompts">
+                      member
+                    </span>
+                  ) : null}
+                  {row.removed ? (
+                    <span className="badge danger" title="Removed from the study by an owner; their votes still count">
+                      removed
+                    </span>
+                  ) : null}
+                </td>
                 <td className="num">{row.votes}</td>
                 <td className="num">{row.skips}</td>
                 <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>

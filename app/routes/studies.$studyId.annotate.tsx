@@ -2,25 +2,30 @@ import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef } from "react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
-import { requireStudy } from "~/models/study.server";
 import { getAssignmentView, recordVote, VoteFormSchema } from "~/models/vote.server";
-import { requireAnnotator } from "~/session.server";
+import { annotatorOf, ensureAnnotator } from "~/services/annotating.server";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotate · ${data?.study.name ?? "promptduel"}` }];
 
+// Annotators who joined the study, and its owners and editors (who vote as themselves, not blind).
+// The page carries the query and the two responses only: no prompt text, no link to an owner page
+// for an annotator.
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const annotator = await requireAnnotator(request);
-  const study = requireStudy(params.studyId);
-  const open = getOpenAssignment(study.id, annotator.id);
+  const access = await requireStudyPermission(request, params.studyId, "study:annotate");
+  const { study } = access;
+  const annotator = annotatorOf(access);
+  const open = annotator ? getOpenAssignment(study.id, annotator.id) : null;
   const view = open ? getAssignmentView(open.id) : null;
   return {
     study: { id: study.id, name: study.name },
-    annotator: { displayName: annotator.displayName },
+    // A member sees the way back to the study's pages; an annotator does not.
+    member: access.actor.kind === "user",
     assignment: view
       ? { id: view.assignmentId, query: view.query, leftHtml: renderMarkdown(view.left), rightHtml: renderMarkdown(view.right) }
       : null,
@@ -28,20 +33,19 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const annotator = await requireAnnotator(request);
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:annotate");
+  const { study } = access;
   const form = Object.fromEntries(await request.formData());
-  if (form.intent === "vote") {
-    const parsed = VoteFormSchema.safeParse(form);
-    if (!parsed.success) {
-      return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
-    }
-    const result = recordVote(study.id, annotator.id, parsed.data);
+  if (form.intent !== "vote" && form.intent !== "start") return data({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
+  const vote = form.intent === "vote" ? VoteFormSchema.safeParse(form) : null;
+  if (vote && !vote.success) return data({ errors: z.flattenError(vote.error).fieldErrors }, { status: 400 });
+  // A member's annotator is created on their first valid post, never by a malformed one.
+  const annotator = ensureAnnotator(access);
+  if (vote) {
+    const result = recordVote(study.id, annotator.id, vote.data);
     invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
     invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
     if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
-  } else if (form.intent !== "start") {
-    return data({ errors: { intent: ["intent must be 'vote' or 'start'"] } }, { status: 400 });
   }
   const next = assignNextPair(study.id, annotator.id);
   if (!next) return data({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
@@ -57,7 +61,7 @@ const CHOICES = [
 ] as const;
 
 export default function Annotate() {
-  const { study, annotator, assignment } = useLoaderData<typeof loader>();
+  const { study, member, assignment } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -89,9 +93,12 @@ export default function Annotate() {
     <section className="annotate">
       <div className="annotate-header">
         <h1>{study.name}</h1>
-        <p className="muted">
-          Annotating as <strong>{annotator.displayName}</strong> · <Link to={`/studies/${study.id}`}>study overview</Link>
-        </p>
+        {member ? (
+          <p className="muted">
+            You are a member of this study: your votes count like anyone&apos;s but you are not blind to the prompts. To see exactly what annotators
+            see, open an annotator link in a private window. <Link to={`/studies/${study.id}`}>Back to the dashboard</Link>
+          </p>
+        ) : null}
       </div>
       {errors.length > 0 ? (
         <div className="field-error" role="alert">

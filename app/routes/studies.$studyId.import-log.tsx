@@ -1,30 +1,27 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { db } from "~/db.server";
-import { getStudyEngine } from "~/engine/engine.server";
 import { ImportFormSchema, MAX_IMPORT_BYTES } from "~/export/import-form.server";
-import { importRawLog } from "~/export/raw-log-import.server";
-import { requireStudy } from "~/models/study.server";
+import { importRawLogAs } from "~/services/studies.server";
 import { readUploadForm } from "~/utils/upload-form.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import a log · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
   return { study: { id: study.id, name: study.name } };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:edit");
   const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
   if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), summary: null }, { status: 400 });
   const form = ImportFormSchema.safeParse(upload.fields);
   if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), summary: null }, { status: 400 });
-  const result = importRawLog(db(), study.id, form.data.log.content);
+  // The new votes are data for the engine (told after the commit), exactly like votes cast on the annotate page.
+  const result = importRawLogAs(access, form.data.log.content);
   if (!result.ok) return data({ errors: result.errors, summary: null }, { status: 400 });
-  // The new votes are data for the engine, exactly like votes cast on the annotate page.
-  getStudyEngine(study.id).requestUpdate();
   return data({ errors: [], summary: result.summary });
 }
 

@@ -4,7 +4,8 @@ import { prompts, queries, responses, studies } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { listVariantRequests } from "~/llm/variants.server";
-import { createStudy } from "~/models/study-setup.server";
+import { createStudyAs } from "~/services/studies.server";
+import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { action as newStudyAction } from "./studies.new";
 import { action as setupAction } from "./studies.$studyId.setup";
@@ -12,10 +13,19 @@ import { action as setupAction } from "./studies.$studyId.setup";
 // The actions of the owner's setup pages, called as Remix calls them: every invalid post answers 400
 // with field errors and writes nothing; valid ones write in one transaction.
 
+// Signed in afresh for each describe block's database.
+let owner: Awaited<ReturnType<typeof signedInOwner>>;
+function useSignedInOwner() {
+  beforeAll(async () => {
+    owner = await signedInOwner();
+  });
+}
+
+/** A multipart post as the signed-in owner's browser sends it. */
 function post(path: string, fields: Record<string, string | File>): Request {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  return new Request(`http://localhost${path}`, { method: "POST", body: form });
+  return new Request(`http://localhost${path}`, { method: "POST", body: form, headers: { Cookie: owner.cookie } });
 }
 
 function rowCounts() {
@@ -39,6 +49,7 @@ afterAll(() => {
 
 describe("the new-study action", () => {
   useTempAppDatabase();
+  useSignedInOwner();
 
   it("creates the study from a multipart post with an uploaded queries CSV and redirects to its setup page", async () => {
     const before = rowCounts();
@@ -99,9 +110,10 @@ describe("the new-study action", () => {
 
 describe("the setup action", () => {
   useTempAppDatabase();
+  useSignedInOwner();
 
   function newStudy() {
-    return createStudy(db(), {
+    return createStudyAs(owner.actor, {
       name: "Setup",
       task: "Help.",
       model: "m",

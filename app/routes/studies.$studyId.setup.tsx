@@ -1,22 +1,22 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
 import { FieldError, OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
 import { db } from "~/db.server";
-import { retryFailedResponses } from "~/llm/generation-queue.server";
-import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
-import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
-import { requireStudy } from "~/models/study.server";
+import { generationStatus, providerConfig } from "~/llm/runtime.server";
+import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
-import { addToStudy, countStudyQueries, importResponses, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
+import { countStudyQueries, listStudyPrompts, studyHasPrompt } from "~/models/study-setup.server";
+import { addToStudyAs, importResponsesAs, requestVariantsAs, retryFailedAs } from "~/services/studies.server";
 import { ImportError } from "~/utils/study-files.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
   return {
     study: { id: study.id, name: study.name, model: study.model, temperature: study.temperature, maxTokens: study.maxTokens, seed: study.seed },
     providerConfigured: providerConfig() !== null,
@@ -36,7 +36,8 @@ function plural(count: number, noun: string): string {
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:edit");
+  const { study } = access;
   const form = await readSetupForm(request);
   const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
   const fail = (errors: FieldErrors) => data<ActionResult>({ intent, errors }, { status: 400 });
@@ -49,7 +50,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   switch (input.intent) {
     case "add-queries":
     case "add-prompts": {
-      const added = addToStudy(db(), study.id, {
+      const added = addToStudyAs(access, {
         prompts: input.intent === "add-prompts" ? input.prompts : [],
         queries: input.intent === "add-queries" ? input.queries : [],
       });
@@ -60,24 +61,23 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
     case "generate-variants":
       if (!studyHasPrompt(db(), study.id, input.seedPromptId)) return fail({ seedPromptId: ["Choose a prompt of this study"] });
-      requestVariants(db(), { studyId: study.id, seedPromptId: input.seedPromptId, count: input.count });
+      requestVariantsAs(access, { seedPromptId: input.seedPromptId, count: input.count });
       notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
       break;
     case "import-responses":
       try {
-        notice = `Imported ${plural(importResponses(db(), study.id, input.responses), "response")}.`;
+        notice = `Imported ${plural(importResponsesAs(access, input.responses), "response")}.`;
       } catch (error) {
         if (!(error instanceof ImportError)) throw error;
         return fail({ responsesFile: [`${error.message}. Nothing was imported.`] });
       }
       break;
     case "retry-failed": {
-      const retried = retryFailedResponses(db(), study.id) + retryFailedVariantRequests(db(), study.id);
+      const retried = retryFailedAs(access);
       notice = `Retrying ${retried} failed item${retried === 1 ? "" : "s"}.`;
       break;
     }
   }
-  wakeGeneration();
   return data<ActionResult>({ intent: input.intent, notice });
 }
 

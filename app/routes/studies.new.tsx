@@ -1,19 +1,20 @@
 import { z } from "zod";
-import { data, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireUser } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { OfflineBanner, FieldError } from "~/components/setup-fields";
-import { db } from "~/db.server";
 import { env } from "~/env.server";
-import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
-import { createStudy } from "~/models/study-setup.server";
+import { createStudyAs } from "~/services/studies.server";
 import { ImportError } from "~/utils/study-files.server";
 
 export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requireUser(request);
   const provider = providerConfig();
   return {
     provider: provider ? { chatModel: provider.chatModel, baseURL: provider.baseURL ?? "https://api.openai.com/v1" } : null,
@@ -25,18 +26,18 @@ export async function loader() {
 type FieldErrors = Record<string, string[] | undefined>;
 
 export async function action({ request }: ActionFunctionArgs) {
+  const actor = await requireUser(request);
   const form = await readSetupForm(request);
   if ("errors" in form) return data<{ errors: FieldErrors }>({ errors: form.errors }, { status: 400 });
   const parsed = newStudyFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
   if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   let studyId: number;
   try {
-    ({ studyId } = createStudy(db(), parsed.data));
+    ({ studyId } = createStudyAs(actor, parsed.data));
   } catch (error) {
     if (!(error instanceof ImportError)) throw error;
     return data<{ errors: FieldErrors }>({ errors: { responsesFile: [`Responses file ${error.message}`] } }, { status: 400 });
   }
-  wakeGeneration();
   return redirect(`/studies/${studyId}/setup`);
 }
 

@@ -1,12 +1,12 @@
 import { z } from "zod";
+import { DisplayNameSchema } from "~/auth/display-name";
 
-export const JoinFormSchema = z.object({
-  displayName: z
-    .string({ error: "Enter a display name" })
-    .trim()
-    .min(1, "Enter a display name")
-    .max(60, "Display name must be at most 60 characters"),
-  redirectTo: z.string().optional(),
-});
+/** The join form of an annotator invite link (and POST /api/session). */
+export const JoinFormSchema = z.object({ displayName: DisplayNameSchema });
 
-export const StudyIdParamSchema = z.coerce.number().int().positive();
+// Digits only: "1e3" or " 7" name no study (z.coerce would read them as numbers).
+export const StudyIdParamSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/)
+  .transform(Number)
+  .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));

@@ -1,20 +1,28 @@
 import type Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
-import { screenshotPath } from "../helpers/browser";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 describe("annotating the demo study in a real browser", () => {
   const suite = useAppInBrowser();
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
+  let owner: Account;
+  let inviteLink: string;
+  let studyId: number;
 
-  it("joins, votes with a hotkey, stores the vote and shows a new pair", async () => {
+  beforeAll(async () => {
+    owner = await createFirstOwner(suite.app);
+    studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    inviteLink = await createAnnotatorLink(suite.app, owner, studyId);
+  });
+
+  it("joins through the invite link, votes with a hotkey, stores the vote and shows a new pair", async () => {
     const page = await suite.browser.context.newPage();
-    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
-
-    await page.goto(`${suite.app.url}/studies/${studyId}/annotate`);
+    await page.goto(inviteLink);
     await page.getByLabel("Display name").fill("Browser Tester");
-    await page.getByRole("button", { name: /continue/i }).click();
+    await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
 
     const left = page.getByRole("article", { name: "Left response" });
@@ -36,7 +44,7 @@ describe("annotating the demo study in a real browser", () => {
     const vote = readDb((db) =>
       db
         .prepare(
-          "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join users u on u.id = v.annotator_id where v.assignment_id = ?",
+          "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join annotators u on u.id = v.annotator_id where v.assignment_id = ?",
         )
         .all(Number(firstAssignment)),
     );
@@ -50,11 +58,10 @@ describe("annotating the demo study in a real browser", () => {
   it("answers a malformed vote post with 400 and writes nothing", async () => {
     const cookies = await suite.browser.context.cookies();
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
-    const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
     const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
     const response = await fetch(`${suite.app.url}/studies/${studyId}/annotate`, {
       method: "POST",
-      headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded" },
+      headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded", Origin: suite.app.url },
       body: new URLSearchParams({ intent: "vote", assignmentId: "1", choice: "definitely-left" }),
       redirect: "manual",
     });
@@ -63,13 +70,19 @@ describe("annotating the demo study in a real browser", () => {
     expect(readDb((db) => db.prepare("select count(*) from votes").pluck().get())).toBe(before);
   });
 
-  it("serves the owner dashboard with a leaderboard row per prompt", async () => {
-    const page = await suite.browser.context.newPage();
-    await page.goto(suite.app.url);
-    await page.getByRole("link", { name: "Lumen support assistant" }).click();
-    await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
-    const rows = await page.locator("table.leaderboard tbody tr").count();
-    expect(rows).toBe(10);
-    await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
+  it("serves the owner dashboard, after signing in, with a leaderboard row per prompt", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signInInBrowser(page, suite.app, owner);
+      await page.getByRole("link", { name: "Lumen support assistant" }).click();
+      await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
+      const rows = await page.locator("table.leaderboard tbody tr").count();
+      expect(rows).toBe(10);
+      await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
+      expect(browser.pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
