@@ -56,11 +56,10 @@ export async function requireStudyPermission(
 ) {
   const actor = await getActor(request);
   try {
-    if (actor.kind === "anonymous") authorizeUser(actor);
+    // A malformed id is a study nobody can know: 404, except that a signed-out visitor is sent to sign in first.
     const studyId = StudyIdParamSchema.safeParse(studyIdParam);
-    if (!studyId.success) throw new AccessDenied(404, STUDY_NOT_FOUND, "not-found");
-    const access = authorizeStudy(actor, studyId.data, permission);
-    const study = getStudy(studyId.data);
+    const access = authorizeStudy(actor, studyId.success ? studyId.data : 0, permission);
+    const study = getStudy(access.studyId);
     if (!study) throw new AccessDenied(404, STUDY_NOT_FOUND, "not-found");
     return { ...access, study } satisfies StudyAccess & { study: unknown };
   } catch (error) {
