@@ -43,11 +43,16 @@ describe("annotator JSON API", () => {
 
   const voteCount = () => db().select({ n: count() }).from(votes).get()!.n;
 
-  async function call(method: string, path: string, options: { body?: string; contentType?: string; cookie?: string; token?: string } = {}) {
+  async function call(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; cookie?: string; token?: string; headers?: Record<string, string> } = {},
+  ) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       body: options.body,
       headers: {
+        ...options.headers,
         ...(options.contentType ? { "Content-Type": options.contentType } : {}),
         ...(options.cookie ? { Cookie: options.cookie } : {}),
         ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
@@ -114,6 +119,22 @@ describe("annotator JSON API", () => {
       status: 404,
       json: { error: "Study not found" },
     });
+  });
+
+  it("sets the session cookie Secure when a trusted TLS proxy says the client used HTTPS, and only then", async () => {
+    const join = (headers: Record<string, string>) =>
+      call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: "Proxied" }), contentType: "application/json", headers });
+    const direct = await join({ "X-Forwarded-Proto": "https" });
+    expect(direct.headers.get("set-cookie")).not.toContain("Secure");
+    process.env.TRUST_PROXY = "1";
+    try {
+      const proxied = await join({ "X-Forwarded-Proto": "https" });
+      expect(proxied.headers.get("set-cookie")).toMatch(/HttpOnly.*SameSite=Lax|SameSite=Lax.*HttpOnly/);
+      expect(proxied.headers.get("set-cookie")).toContain("; Secure");
+      expect((await join({ "X-Forwarded-Proto": "http" })).headers.get("set-cookie")).not.toContain("Secure");
+    } finally {
+      delete process.env.TRUST_PROXY;
+    }
   });
 
   it("joins no one with an unknown token, and signs out: the next request has no session", async () => {
