@@ -6,7 +6,7 @@ export function NewAccountFields({ errors }: { errors: Record<string, string[] |
   return (
     <>
       <label htmlFor="displayName">Your name</label>
-      <input id="displayName" name="displayName" autoComplete="name" required maxLength={60} {...invalid("displayName")} />
+      <input id="displayName" name="displayName" autoComplete="name" required maxLength={240} {...invalid("displayName")} />
       <FieldError id="displayName-error" messages={errors.displayName} />
       <label htmlFor="email">Email</label>
       <input id="email" name="email" type="email" autoComplete="username" required {...invalid("email")} />

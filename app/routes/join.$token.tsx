@@ -80,12 +80,13 @@ export default function JoinStudy() {
           ) : (
             <>
               <label htmlFor="displayName">Display name</label>
+              {/* The server counts 60 visible characters (an emoji or accented letter can take several code units). */}
               <input
                 id="displayName"
                 name="displayName"
                 autoComplete="nickname"
                 required
-                maxLength={60}
+                maxLength={240}
                 aria-invalid={errors.displayName ? true : undefined}
                 aria-describedby={errors.displayName ? "displayName-error" : undefined}
               />
