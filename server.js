@@ -14,7 +14,7 @@ const build = await import(pathToFileURL(path.join(root, "build/index.js")).href
 // Validate the environment, open the database and apply migrations before accepting requests:
 // a misconfiguration fails the start with a readable message instead of the first request.
 const { port } = build.entry.module.boot();
-const { handleApiHttp, isApiPath, createHttpGuards } = build.entry.module;
+const { handleApiHttp, isApiPath, createHttpGuards, startupMessage } = build.entry.module;
 const guards = createHttpGuards(build);
 
 const app = express();
@@ -30,7 +30,7 @@ const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHt
 server.listen(port, () => {
   const address = server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
-  console.log(`promptduel listening on http://localhost:${actualPort}`);
+  console.log(startupMessage(`http://localhost:${actualPort}`));
 });
 
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -8,6 +8,7 @@ import { env, lockEnv } from "./env.server";
 import { startJobs } from "./jobs/runner.server";
 import { startGeneration } from "./llm/runtime.server";
 import { NonceProvider } from "./utils/nonce";
+import { prepareAccounts } from "./services/startup.server";
 
 // How long a streamed render may take before it is aborted (Single Fetch reads this export).
 export const streamTimeout = 5_000;
@@ -66,13 +67,15 @@ export function handleError(error: unknown, { request }: LoaderFunctionArgs | Ac
 /**
  * Called once by server.js before it listens: validates the environment (throws a readable error
  * listing every bad variable), opens the database and applies migrations (seeding the demo study
- * on first start), then starts the generation worker (app/llm) and the job queue (app/jobs), which
- * takes up any job a crash interrupted. Returns what the HTTP server needs.
+ * on first start), opens the first-owner setup link while no account exists, then starts the
+ * generation worker (app/llm) and the job queue (app/jobs), which takes up any job a crash
+ * interrupted. Returns what the HTTP server needs; it prints startupMessage.
  */
 export function boot(): { port: number } {
   lockEnv();
   const config = env();
   connection();
+  prepareAccounts();
   startGeneration();
   startJobs().catch((error: unknown) => console.error("the job queue did not start:", error));
   return { port: config.PORT };
@@ -82,3 +85,4 @@ export function boot(): { port: number } {
 // these transport checks in front of Remix (app/http, ADR 0012).
 export { handleApiHttp, isApiPath } from "./api/node-http.server";
 export { createHttpGuards } from "./http/express-guards.server";
+export { startupMessage } from "./services/startup.server";

@@ -55,8 +55,6 @@ const EnvSchema = z.object({
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   ENGINE_MAX_LOADED: z.coerce.number().int().min(1).max(100_000).default(16),
   ENGINE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  // "1" sends the session cookie without Secure in production, for plain-http setups (tests, a LAN).
-  INSECURE_COOKIES: z.enum(["0", "1"], { error: "INSECURE_COOKIES must be 0 or 1" }).default("0"),
   // Owner operations (ADR 0010): a study holds at most this many (prompt, query) responses; queueing
   // more than CONFIRM_RESPONSES_ABOVE responses, or an estimated cost above CONFIRM_COST_ABOVE_USD,
   // waits for the owner to confirm the figures.
@@ -66,7 +64,10 @@ const EnvSchema = z.object({
   // "1" when exactly one reverse proxy (nginx, Caddy, a load balancer) forwards every request: the client's
   // address, scheme and host are then read from X-Forwarded-For (its last entry), X-Forwarded-Proto and
   // X-Forwarded-Host. With "0" those headers are ignored (a client could forge them).
+  // Cookies are Secure whenever the request is HTTPS, so behind a TLS-terminating proxy this must be 1.
   TRUST_PROXY: z.enum(["0", "1"], { error: "TRUST_PROXY must be 0 or 1" }).default("0"),
+  // How long a sign-in (an owner's or an annotator's) lasts; sign-out and revocation end it sooner.
+  SESSION_TTL_DAYS: z.coerce.number().positive().max(365).default(30),
   // Rate limits (app/http/rate-limit-rules.server.ts; README "Rate limits" says why each default is what it is).
   RATE_LIMIT_GENERAL_IP: rateLimit("10000/10s"),
   RATE_LIMIT_GENERAL_SESSION: rateLimit("1000/10s"),

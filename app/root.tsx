@@ -1,8 +1,10 @@
-import type { LinksFunction, MetaFunction } from "@remix-run/node";
-import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration } from "@remix-run/react";
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
+import { viewerOf } from "./auth/viewer.server";
 import { GeneralErrorBoundary } from "./components/error-boundary";
 import { useNonce } from "./utils/nonce";
+import { SiteHeader } from "./components/site-header";
 import stylesheet from "./styles.css";
 
 export const links: LinksFunction = () => [
@@ -12,8 +14,15 @@ export const links: LinksFunction = () => [
 
 export const meta: MetaFunction = () => [{ title: "promptduel" }];
 
+// Only who is signed in, for the header; every route authorises its own data.
+export async function loader({ request }: LoaderFunctionArgs) {
+  return { viewer: await viewerOf(request) };
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const nonce = useNonce();
+  // Undefined while the root loader itself failed (its error boundary renders in this layout).
+  const viewer = useRouteLoaderData<typeof loader>("root")?.viewer ?? null;
   return (
     <html lang="en">
       <head>
@@ -23,11 +32,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body>
-        <header className="site-header">
-          <Link to="/" className="brand">
-            promptduel
-          </Link>
-        </header>
+        <SiteHeader viewer={viewer} />
         <main className="site-main">{children}</main>
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />

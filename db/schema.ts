@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // The one place tables are defined (DESIGN §3). Votes are the source of truth: everything the
 // engine knows is rebuilt from votes + prompt embeddings.
@@ -16,12 +16,48 @@ export const STUDY_STATUSES = ["draft", "running", "paused", "closed", "archived
 export const CLOSED_REASONS = ["owner", "converged"] as const;
 export const PROMPT_SOURCES = ["manual", "imported", "generated", "mutated"] as const;
 export const RESPONSE_STATUSES = ["pending", "ready", "error"] as const;
-export const USER_ROLES = ["owner", "annotator"] as const;
+// Roles of a study member (an account). Annotators are not accounts: they join by invite link.
+export const STUDY_ROLES = ["owner", "editor", "viewer"] as const;
+export const INVITE_ROLES = [...STUDY_ROLES, "annotator"] as const;
+// "judge": an LLM acting as an annotator through the background queue (a later issue).
+export const ANNOTATOR_KINDS = ["human", "judge"] as const;
+export const TOKEN_SCOPES = ["read", "write"] as const;
+export const AUDIT_ACTIONS = [
+  "study.created",
+  "study.adopted",
+  "study.deleted",
+  "study.status_changed",
+  "study.guidance_changed",
+  "prompts.added",
+  "queries.added",
+  "item.enabled",
+  "item.disabled",
+  "variants.requested",
+  "generation.retried",
+  "responses.imported",
+  "votes.imported",
+  "job.confirmed",
+  "job.cancelled",
+  "job.retried",
+  "export.downloaded",
+  "invite.created",
+  "invite.revoked",
+  "member.joined",
+  "member.role_changed",
+  "member.removed",
+  "annotator.removed",
+  "token.created",
+  "token.revoked",
+] as const;
 // withdrawn: its vote was undone and the pair handed out again as a new assignment; a late vote on it is refused.
 export const ASSIGNMENT_STATUSES = ["open", "answered", "expired", "withdrawn"] as const;
 export const VOTE_CHOICES = ["left", "right", "tie", "both_bad", "skip"] as const;
 
 export type VoteChoice = (typeof VOTE_CHOICES)[number];
+export type StudyRole = (typeof STUDY_ROLES)[number];
+export type InviteRole = (typeof INVITE_ROLES)[number];
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const studies = sqliteTable("studies", {
   id: integer("id").primaryKey({ autoIncrement: true }),
@@ -136,17 +172,161 @@ export const responses = sqliteTable(
 /** Ready responses, as a literal the planner can match to responses_ready_idx (a bound 'ready' cannot). */
 export const responseIsReady = sql`${responses.status} = 'ready'`;
 
+// Accounts: owners, editors and viewers of studies (the role is per study, in study_members).
 export const users = sqliteTable(
   "users",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    role: text("role", { enum: USER_ROLES }).notNull().default("annotator"),
+    // Stored trimmed and lower-cased: the sign-in key.
+    email: text("email").notNull(),
     displayName: text("display_name").notNull(),
-    // sha256 of the invite token; the token itself is never stored.
-    inviteTokenHash: text("invite_token_hash"),
+    // scrypt, self-describing: "scrypt$N$r$p$salt$hash" (app/auth/password.server.ts).
+    passwordHash: text("password_hash").notNull(),
     createdAt: createdAt(),
   },
-  (table) => [uniqueIndex("users_invite_token_hash_unique").on(table.inviteTokenHash)],
+  (table) => [uniqueIndex("users_email_unique").on(table.email)],
+);
+
+// Whoever votes. Not accounts: an annotator is created by following an invite link and known by a
+// display name; a member who annotates their own study does so as an annotator linked to their account.
+export const annotators = sqliteTable(
+  "annotators",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    displayName: text("display_name").notNull(),
+    kind: text("kind", { enum: ANNOTATOR_KINDS }).notNull().default("human"),
+    // Set when a study member annotates as themselves; their votes are then not blind.
+    userId: integer("user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("annotators_user_unique").on(table.userId)],
+);
+
+// Signed-in browsers (and API clients holding a cookie). The cookie carries a random token; only its
+// sha256 is stored, so a copy of the database signs nobody in. Deleting the row signs out at once.
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tokenHash: text("token_hash").notNull(),
+    userId: integer("user_id").references(() => users.id, { onDelete: "cascade" }),
+    annotatorId: integer("annotator_id").references(() => annotators.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [
+    uniqueIndex("sessions_token_hash_unique").on(table.tokenHash),
+    index("sessions_user_idx").on(table.userId),
+    index("sessions_annotator_idx").on(table.annotatorId),
+    // A session is an account's or an annotator's, never both.
+    check("sessions_one_identity", sql`(${table.userId} is null) <> (${table.annotatorId} is null)`),
+  ],
+);
+
+export const studyMembers = sqliteTable(
+  "study_members",
+  {
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: STUDY_ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.studyId, table.userId] }), index("study_members_user_idx").on(table.userId)],
+);
+
+// Invite links: for annotators (role "annotator") or for members (owner / editor / viewer). The
+// token is shown once at creation; only its sha256 is stored.
+export const invites = sqliteTable(
+  "invites",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    role: text("role", { enum: INVITE_ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    // The owner's name for the link ("pilot group"); shown to owners only.
+    label: text("label"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    // How many people may join through the link; null = open (a crowd link).
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [uniqueIndex("invites_token_hash_unique").on(table.tokenHash), index("invites_study_idx").on(table.studyId)],
+);
+
+// Which studies an annotator joined. A removed annotator loses access; their votes stay, flagged.
+export const studyAnnotators = sqliteTable(
+  "study_annotators",
+  {
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    annotatorId: integer("annotator_id")
+      .notNull()
+      .references(() => annotators.id, { onDelete: "cascade" }),
+    // Null for a member annotating as themselves.
+    inviteId: integer("invite_id").references(() => invites.id, { onDelete: "set null" }),
+    joinedAt: integer("joined_at", { mode: "timestamp_ms" })
+      .notNull()
+      .default(sql`(unixepoch('subsec') * 1000)`),
+    removedAt: integer("removed_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [primaryKey({ columns: [table.studyId, table.annotatorId] }), index("study_annotators_annotator_idx").on(table.annotatorId)],
+);
+
+// An owner's API token, scoped to one study and read or write; the token is shown once, its sha256 stored.
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    scope: text("scope", { enum: TOKEN_SCOPES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    // The first characters of the token, so an owner can tell tokens apart without the secret.
+    prefix: text("prefix").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    // Written at most once a minute per token (app/models/api-token.server.ts).
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [uniqueIndex("api_tokens_token_hash_unique").on(table.tokenHash), index("api_tokens_study_idx").on(table.studyId)],
+);
+
+// Owner-side actions, shown to the study's owners. Rows outlive their study and actor: study_id has no
+// foreign key on purpose (study ids are AUTOINCREMENT, never reused), so a deleted study's history
+// stays whole; the actor's label at the time is kept in `actor`.
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    // Null for actions outside any study (an account created from the command line).
+    studyId: integer("study_id"),
+    actorUserId: integer("actor_user_id").references(() => users.id, { onDelete: "set null" }),
+    actorTokenId: integer("actor_token_id").references(() => apiTokens.id, { onDelete: "set null" }),
+    actor: text("actor").notNull(),
+    action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
+    details: text("details", { mode: "json" })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
+    createdAt: createdAt(),
+  },
+  (table) => [index("audit_log_study_idx").on(table.studyId, table.id)],
 );
 
 export const assignments = sqliteTable(
@@ -158,7 +338,7 @@ export const assignments = sqliteTable(
       .references(() => studies.id, { onDelete: "cascade" }),
     annotatorId: integer("annotator_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => annotators.id, { onDelete: "cascade" }),
     promptAId: integer("prompt_a_id")
       .notNull()
       .references(() => prompts.id, { onDelete: "cascade" }),
@@ -216,7 +396,7 @@ export const votes = sqliteTable(
       .references(() => studies.id, { onDelete: "cascade" }),
     annotatorId: integer("annotator_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => annotators.id, { onDelete: "cascade" }),
     choice: text("choice", { enum: VOTE_CHOICES }).notNull(),
     comment: text("comment"),
     // Time from the pair being shown to the click, measured in the browser.
@@ -359,6 +539,13 @@ export type JobState = (typeof JOB_STATES)[number];
 // adding thousands of rows to one, importing responses, re-embedding. A row per job; the work runs on
 // the job thread (app/jobs/), commits in one transaction together with the job's "succeeded", and is
 // queued again after a crash. A job over the confirmation thresholds waits for the owner's yes.
+/** The acting identity behind a job, as an audit row records it (app/services). */
+export interface JobRequester {
+  userId: number | null;
+  tokenId: number | null;
+  label: string;
+}
+
 export const jobs = sqliteTable(
   "jobs",
   {
@@ -379,6 +566,10 @@ export const jobs = sqliteTable(
     // Why it failed: the input's problems (line by line) or the error that stopped its last attempt.
     errors: text("errors", { mode: "json" }).$type<string[]>(),
     result: text("result", { mode: "json" }).$type<Record<string, unknown>>(),
+    // Who queued it (an owner's account or API token, as the audit log names them): the job's commit
+    // writes the audit row of what it did in the same transaction. Null for jobs nobody asked for
+    // (offline re-embedding from the command line).
+    requestedBy: text("requested_by", { mode: "json" }).$type<JobRequester>(),
     createdAt: createdAt(),
     startedAt: integer("started_at", { mode: "timestamp_ms" }),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),

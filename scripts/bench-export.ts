@@ -29,8 +29,8 @@ function loadVotes(connection: ReturnType<typeof openDatabase>, studyId: number,
   const sqlite = connection.db.$client;
   const promptIds = sqlite.prepare("select id from prompts where study_id = ? order by id").pluck().all(studyId) as number[];
   const queryIds = sqlite.prepare("select id from queries where study_id = ? order by id").pluck().all(studyId) as number[];
-  const insertUser = sqlite.prepare("insert into users (display_name, role) values (?, 'annotator')");
-  const annotators = Array.from({ length: 20 }, (_, k) => Number(insertUser.run(`Annotator ${k + 1}`).lastInsertRowid));
+  const insertAnnotator = sqlite.prepare("insert into annotators (display_name) values (?)");
+  const annotators = Array.from({ length: 20 }, (_, k) => Number(insertAnnotator.run(`Annotator ${k + 1}`).lastInsertRowid));
   const insertAssignment = sqlite.prepare(
     "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, engine_round, status) values (?, ?, ?, ?, ?, ?, ?, ?, 'duet', ?, 'answered')",
   );

@@ -75,7 +75,6 @@ async function startServer(databasePath: string, env: Record<string, string> = {
       PORT: "0",
       DATABASE_PATH: databasePath,
       NODE_ENV: "production",
-      INSECURE_COOKIES: "1",
       PROMPTDUEL_TEST_HOOKS: "1",
       OPENAI_API_KEY: "",
       OPENAI_BASE_URL: "",

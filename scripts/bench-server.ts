@@ -13,8 +13,9 @@ import { quantile } from "simple-statistics";
 import { z } from "zod";
 import { POLICY_NAMES } from "../bandit/policy";
 import { openDatabase } from "../db/client";
-import { assignments, prompts, queries, responses, studies, users, votes } from "../db/schema";
+import { annotators, assignments, invites, prompts, queries, responses, studies, votes } from "../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
+import { hashSecretToken, newSecretToken } from "../app/auth/secret-token.server";
 import { ApiAnnotator, type Pair } from "../tests/helpers/api-annotator";
 import { parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
@@ -41,9 +42,13 @@ const HABITS = [
   "keeps it under 80 words",
 ];
 
-/** Writes the study straight into SQLite (one transaction): prompts, queries, ready responses, votes. */
+/**
+ * Writes the study straight into SQLite (one transaction): prompts, queries, ready responses, votes,
+ * and an open annotator invite link whose token the simulated annotators join with.
+ */
 function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
   const { db, close } = openDatabase(databasePath);
+  const inviteToken = newSecretToken();
   let state = 12_345;
   const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const studyId = db.transaction((tx) => {
@@ -81,7 +86,7 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
           .run();
       }
     }
-    const annotator = tx.insert(users).values({ displayName: "Preloaded votes" }).returning().get();
+    const annotator = tx.insert(annotators).values({ displayName: "Preloaded votes" }).returning().get();
     const now = Date.now();
     for (let v = 0; v < options.preloaded; v++) {
       const a = promptIds[Math.floor(random() * promptIds.length)]!;
@@ -107,17 +112,20 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
         .values({ assignmentId: assignment.id, studyId: study.id, annotatorId: annotator.id, choice: a < b ? "left" : "right" })
         .run();
     }
+    tx.insert(invites)
+      .values({ studyId: study.id, role: "annotator", tokenHash: hashSecretToken(inviteToken), label: "bench" })
+      .run();
     return study.id;
   });
   close();
-  return studyId;
+  return { studyId, inviteToken };
 }
 
 async function startServer(databasePath: string) {
   // BENCH_NODE_OPTIONS (e.g. --cpu-prof) is passed to the server process only, for profiling.
   const nodeOptions = process.env.BENCH_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeOptions, "server.js"], {
-    env: { ...process.env, PORT: "0", DATABASE_PATH: databasePath, NODE_ENV: "production", INSECURE_COOKIES: "1" },
+    env: { ...process.env, PORT: "0", DATABASE_PATH: databasePath, NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -141,7 +149,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-bench-server-"));
   const databasePath = path.join(dir, "bench.db");
   const preloadStarted = performance.now();
-  const studyId = preload(databasePath, options);
+  const { studyId, inviteToken } = preload(databasePath, options);
   console.log(
     `preloaded ${options.prompts} prompts, ${options.queries} queries, ${options.preloaded} votes in ${((performance.now() - preloadStarted) / 1000).toFixed(1)} s`,
   );
@@ -150,7 +158,7 @@ async function main() {
   const clients = await Promise.all(
     Array.from({ length: options.annotators }, async (_, k) => {
       const client = new ApiAnnotator(server.url, studyId);
-      await client.signIn(`Bench annotator ${k}`);
+      await client.join(inviteToken, `Bench annotator ${k}`);
       return client;
     }),
   );
@@ -216,7 +224,7 @@ async function main() {
 
   const sqlite = new Database(databasePath, { readonly: true });
   const stored = sqlite
-    .prepare("select assignment_id from votes where study_id = ? and annotator_id != (select min(id) from users)")
+    .prepare("select assignment_id from votes where study_id = ? and annotator_id != (select min(id) from annotators)")
     .pluck()
     .all(studyId) as number[];
   const storedCounts = new Map<number, number>();
@@ -226,7 +234,7 @@ async function main() {
   const unacknowledgedExtra = stored.length - acknowledged.length;
   const engineSnapshots = sqlite.prepare("select count(*) from engine_snapshots where study_id = ?").pluck().get(studyId);
   const policies = sqlite
-    .prepare("select policy, count(*) as n from assignments where study_id = ? and annotator_id != (select min(id) from users) group by policy")
+    .prepare("select policy, count(*) as n from assignments where study_id = ? and annotator_id != (select min(id) from annotators) group by policy")
     .all(studyId) as { policy: string; n: number }[];
   sqlite.close();
   fs.rmSync(dir, { recursive: true, force: true });

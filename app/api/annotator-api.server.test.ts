@@ -2,11 +2,17 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignments, studies, users as usersTable, votes } from "../../db/schema";
+import { annotators as annotatorsTable, apiTokens as apiTokensTable, assignments, prompts, studies, votes } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { ApiAnnotator } from "../../tests/helpers/api-annotator";
+import { apiToken, signedInOwner } from "../../tests/helpers/in-process-actors";
+import { authorizeStudy } from "~/auth/authorize.server";
 import { db } from "~/db.server";
 import { advanceRateLimitClock } from "~/http/rate-limiter.server";
+import { createStudy } from "~/models/study-setup.server";
+import { revokeApiTokenAs } from "~/services/api-tokens.server";
+import { createAnnotatorInvite } from "~/services/invites.server";
+import { removeAnnotatorAs } from "~/services/members.server";
 import { handleApiHttp } from "./node-http.server";
 
 // The API over real HTTP on loopback: handleApiHttp is exactly what server.js mounts.
@@ -15,12 +21,20 @@ describe("annotator JSON API", () => {
   let server: http.Server;
   let baseUrl = "";
   let studyId = 0;
+  let inviteToken = "";
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
 
   beforeAll(async () => {
     server = http.createServer(handleApiHttp);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     studyId = db().select({ id: studies.id }).from(studies).get()!.id;
+    owner = await signedInOwner();
+    inviteToken = createAnnotatorInvite(authorizeStudy(owner.actor, studyId, "study:manage"), {
+      label: "API",
+      maxUses: null,
+      expiresInDays: null,
+    }).token;
   });
 
   afterAll(async () => {
@@ -33,30 +47,34 @@ describe("annotator JSON API", () => {
   async function call(
     method: string,
     path: string,
-    options: { body?: string; contentType?: string; cookie?: string; headers?: Record<string, string> } = {},
+    options: { body?: string; contentType?: string; cookie?: string; token?: string; headers?: Record<string, string> } = {},
   ) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       body: options.body,
       headers: {
+        ...options.headers,
         ...(options.contentType ? { "Content-Type": options.contentType } : {}),
         ...(options.cookie ? { Cookie: options.cookie } : {}),
-        ...options.headers,
+        ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
       },
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
   }
 
   async function signedInCookie(name: string) {
-    const response = await call("POST", "/api/session", { body: JSON.stringify({ displayName: name }), contentType: "application/json" });
+    const response = await call("POST", "/api/session", {
+      body: JSON.stringify({ inviteToken, displayName: name }),
+      contentType: "application/json",
+    });
     expect(response.status).toBe(201);
     return response.headers.get("set-cookie")!.split(";")[0]!;
   }
 
-  it("signs in, hands out a blind pair, records a vote once and answers the next pair in the same request", async () => {
+  it("joins with an invite token, hands out a blind pair, records a vote once and answers the next pair in the same request", async () => {
     const annotator = new ApiAnnotator(baseUrl, studyId);
     try {
-      await annotator.signIn("API tester");
+      await annotator.join(inviteToken, "API tester");
       const pair = await annotator.nextPair();
       expect(Object.keys(pair).sort()).toEqual(["assignmentId", "left", "query", "right"]);
       expect(await annotator.nextPair()).toEqual(pair);
@@ -86,7 +104,7 @@ describe("annotator JSON API", () => {
     }
   });
 
-  it("answers 401 without a session and 404 for an unknown study", async () => {
+  it("answers 401 without a session, 404 for an unknown study and one the annotator did not join", async () => {
     expect(await call("POST", `/api/studies/${studyId}/assignments`)).toMatchObject({
       status: 401,
       json: { error: expect.stringContaining("Sign in first") },
@@ -94,6 +112,99 @@ describe("annotator JSON API", () => {
     const cookie = await signedInCookie("Lost");
     expect(await call("POST", "/api/studies/999999/assignments", { cookie })).toMatchObject({ status: 404, json: { error: "Study not found" } });
     expect(await call("POST", "/api/studies/abc/votes", { cookie })).toMatchObject({ status: 404 });
+    const other = createStudy(db(), {
+      name: "Other",
+      task: "t",
+      model: "m",
+      temperature: 0.7,
+      maxTokens: 100,
+      seed: null,
+      prompts: [
+        { text: "A", label: null, source: "manual" },
+        { text: "B", label: null, source: "manual" },
+      ],
+      queries: [{ text: "q", notes: null }],
+      variants: null,
+      responses: [],
+    });
+    expect(await call("POST", `/api/studies/${other.studyId}/assignments`, { cookie })).toMatchObject({
+      status: 404,
+      json: { error: "Study not found" },
+    });
+  });
+
+  it("sets the session cookie Secure when a trusted TLS proxy says the client used HTTPS, and only then", async () => {
+    const join = (headers: Record<string, string>) =>
+      call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: "Proxied" }), contentType: "application/json", headers });
+    const direct = await join({ "X-Forwarded-Proto": "https" });
+    expect(direct.headers.get("set-cookie")).not.toContain("Secure");
+    process.env.TRUST_PROXY = "1";
+    try {
+      const proxied = await join({ "X-Forwarded-Proto": "https" });
+      expect(proxied.headers.get("set-cookie")).toMatch(/HttpOnly.*SameSite=Lax|SameSite=Lax.*HttpOnly/);
+      expect(proxied.headers.get("set-cookie")).toContain("; Secure");
+      expect((await join({ "X-Forwarded-Proto": "http" })).headers.get("set-cookie")).not.toContain("Secure");
+    } finally {
+      delete process.env.TRUST_PROXY;
+    }
+  });
+
+  it("joins no one with an unknown token, and signs out: the next request has no session", async () => {
+    const unknown = await call("POST", "/api/session", {
+      body: JSON.stringify({ inviteToken: "x".repeat(43), displayName: "Eve" }),
+      contentType: "application/json",
+    });
+    expect(unknown.status).toBe(404);
+    const cookie = await signedInCookie("Leaves");
+    expect((await call("POST", `/api/studies/${studyId}/assignments`, { cookie })).status).toBe(200);
+    expect((await call("DELETE", "/api/session", { cookie })).status).toBe(200);
+    expect(await call("POST", `/api/studies/${studyId}/assignments`, { cookie })).toMatchObject({ status: 401 });
+  });
+
+  it("shuts a removed annotator out at their next request and keeps their votes", async () => {
+    const annotator = new ApiAnnotator(baseUrl, studyId);
+    try {
+      await annotator.join(inviteToken, "Removed later");
+      const pair = await annotator.nextPair();
+      expect((await annotator.vote(pair.assignmentId, "left")).status).toBe("recorded");
+      const annotatorId = db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()!.annotatorId;
+      expect(removeAnnotatorAs(authorizeStudy(owner.actor, studyId, "study:manage"), annotatorId)).toBe(true);
+      await expect(annotator.nextPair()).rejects.toThrow(/403/);
+      expect(db().select().from(votes).where(eq(votes.assignmentId, pair.assignmentId)).get()).toBeDefined();
+    } finally {
+      annotator.close();
+    }
+  });
+
+  it("accepts owners' API tokens within their scope and study, and refuses revoked or malformed ones", async () => {
+    const read = apiToken(owner, studyId, "read");
+    const write = apiToken(owner, studyId, "write");
+    const summary = await call("GET", `/api/studies/${studyId}`, { token: read });
+    expect(summary.status).toBe(200);
+    expect(summary.json).toMatchObject({ id: studyId, counts: { prompts: expect.any(Number) } });
+    const body = JSON.stringify({ prompts: [{ text: "Answer in one sentence.", label: "terse" }] });
+    const promptCount = () => db().select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()!.n;
+    const before = promptCount();
+    expect(await call("POST", `/api/studies/${studyId}/prompts`, { token: read, body, contentType: "application/json" })).toMatchObject({
+      status: 403,
+    });
+    expect(promptCount()).toBe(before);
+    expect(await call("POST", `/api/studies/${studyId}/prompts`, { token: write, body, contentType: "application/json" })).toMatchObject({
+      status: 201,
+      json: { added: 1 },
+    });
+    expect(promptCount()).toBe(before + 1);
+    expect(await call("POST", `/api/studies/${studyId}/assignments`, { token: write })).toMatchObject({ status: 403 });
+    expect(await call("GET", "/api/studies/999999", { token: read })).toMatchObject({ status: 404, json: { error: "Study not found" } });
+    // One character changed (always to a different one): an unknown token.
+    const tampered = `${read.slice(0, -1)}${read.endsWith("A") ? "B" : "A"}`;
+    expect(await call("GET", `/api/studies/${studyId}`, { token: tampered })).toMatchObject({ status: 401 });
+    expect((await call("GET", `/api/studies/${studyId}`, { token: "" })).status).toBe(401);
+    const tokenId = db().select().from(apiTokensTable).orderBy(apiTokensTable.id).all()[0]!.id;
+    revokeApiTokenAs(authorizeStudy(owner.actor, studyId, "study:manage"), tokenId);
+    const revoked = await call("GET", `/api/studies/${studyId}`, { token: read });
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get("www-authenticate")).toContain("invalid_token");
   });
 
   it("names what is wrong with a bad body and writes nothing", async () => {
@@ -126,7 +237,15 @@ describe("annotator JSON API", () => {
       contentType: "application/json",
     });
     expect(huge.status).toBe(413);
-    expect(await call("POST", "/api/session", { body: JSON.stringify({ displayName: "  " }), contentType: "application/json" })).toMatchObject({
+    expect(
+      await call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: " \u202E " }), contentType: "application/json" }),
+    ).toMatchObject({
+      status: 400,
+      json: { fields: { displayName: [expect.stringContaining("text-direction")] } },
+    });
+    expect(
+      await call("POST", "/api/session", { body: JSON.stringify({ inviteToken, displayName: "  " }), contentType: "application/json" }),
+    ).toMatchObject({
       status: 400,
       json: { fields: { displayName: ["Enter a display name"] } },
     });
@@ -188,7 +307,7 @@ describe("annotator JSON API", () => {
   it("refuses a vote on another annotator's assignment", async () => {
     const owner = new ApiAnnotator(baseUrl, studyId);
     try {
-      await owner.signIn("Owner");
+      await owner.join(inviteToken, "Owner");
       const pair = await owner.nextPair();
       const intruder = await signedInCookie("Intruder");
       const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });
@@ -209,9 +328,9 @@ describe("annotator JSON API", () => {
   });
 
   it("needs the media type application/json itself: a JSON-looking text/plain body is refused and writes nothing", async () => {
-    const users = () => db().select({ n: count() }).from(usersTable).get()!.n;
+    const users = () => db().select({ n: count() }).from(annotatorsTable).get()!.n;
     const before = users();
-    const body = JSON.stringify({ displayName: "Smuggled" });
+    const body = JSON.stringify({ inviteToken, displayName: "Smuggled" });
     for (const contentType of [
       "text/plain; a=application/json",
       "text/plain",
@@ -228,7 +347,7 @@ describe("annotator JSON API", () => {
   it("refuses cross-site and same-site-other-port votes and sign-ins with 403, writing nothing; non-browser clients pass", async () => {
     const annotator = new ApiAnnotator(baseUrl, studyId);
     try {
-      await annotator.signIn("Victim");
+      await annotator.join(inviteToken, "Victim");
       const pair = await annotator.nextPair();
       const cookie = annotator.cookieHeader();
       const body = JSON.stringify({ assignmentId: pair.assignmentId, choice: "left" });
@@ -280,8 +399,8 @@ describe("annotator JSON API", () => {
     const annotator = new ApiAnnotator(baseUrl, studyId);
     const other = new ApiAnnotator(baseUrl, studyId);
     try {
-      await annotator.signIn("Hasty");
-      await other.signIn("Patient");
+      await annotator.join(inviteToken, "Hasty");
+      await other.join(inviteToken, "Patient");
       let pair = await annotator.nextPair();
       for (let i = 0; i < 3; i++) pair = (await annotator.voteAndNext(pair.assignmentId, "left")).next!;
       const before = voteCount();

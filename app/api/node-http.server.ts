@@ -50,7 +50,16 @@ async function answer(req: IncomingMessage): Promise<ApiResponse | null> {
   }
   const body = decodeUtf8(read.body);
   if (body === null) return { status: 400, body: { error: "The request body is not valid UTF-8" } };
-  return handleApiRequest({ method, pathname, cookie: req.headers.cookie ?? null, contentType: req.headers["content-type"] ?? null, body });
+  return handleApiRequest({
+    method,
+    pathname,
+    cookie: req.headers.cookie ?? null,
+    authorization: req.headers.authorization ?? null,
+    contentType: req.headers["content-type"] ?? null,
+    body,
+    // Cookies set in reply are Secure exactly when the client used HTTPS (behind a trusted proxy: X-Forwarded-Proto).
+    secure: client.https,
+  });
 }
 
 function single(header: string | string[] | undefined): string | undefined {

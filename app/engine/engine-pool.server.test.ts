@@ -7,7 +7,7 @@ import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
 import { closeAllEngines, enginePoolStats, engineStatus, getStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
-import { createAnnotator } from "~/models/user.server";
+import { createAnnotator } from "~/models/membership.server";
 import { recordVote } from "~/models/vote.server";
 
 // The engine pool (issue 14): engines stop when idle, give their threads and memory back, and start
@@ -71,7 +71,7 @@ type SelectionView = NonNullable<ReturnType<ReturnType<typeof getStudyEngine>["s
 
 /** Votes `times` times through the real assignment path, the lower prompt id always winning, waiting for the engine between votes. */
 async function vote(studyId: number, times: number) {
-  const annotator = createAnnotator(`Voter ${studyId}`);
+  const annotator = createAnnotator(db(), `Voter ${studyId}`);
   for (let k = 0; k < times; k++) {
     await getStudyEngine(studyId).whenIdle();
     const assignment = assignNextPair(studyId, annotator.id)!;
@@ -151,7 +151,7 @@ describe("the engine pool's bounds", () => {
     getStudyEngine(third);
     expect(engineStatus(third)).toEqual({ state: "waiting", position: 1 });
     expect(enginePoolStats().threads).toBeLessThanOrEqual(2);
-    const assignment = assignNextPair(third, createAnnotator("Over the cap").id)!;
+    const assignment = assignNextPair(third, createAnnotator(db(), "Over the cap").id)!;
     expect(assignment.policy).toBe("random");
 
     // Nobody uses the first two any more: they stop, the third runs, then it too goes idle.

@@ -8,7 +8,7 @@ import { assignNextPair } from "~/engine/assign.server";
 import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
 import { backoffFactor } from "~/engine/study-engine.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
-import { createAnnotator } from "~/models/user.server";
+import { createAnnotator } from "~/models/membership.server";
 import { recordVote } from "~/models/vote.server";
 
 function demoStudyId() {
@@ -46,7 +46,7 @@ describe("the engine drives pair assignment", () => {
       .all()
       .map((p) => p.id);
     const favourite = promptIds[6]!;
-    const annotator = createAnnotator("Scripted");
+    const annotator = createAnnotator(db(), "Scripted");
     const random = seeded(7);
     const engine = getStudyEngine(studyId);
     let votesCast = 0;
@@ -73,7 +73,7 @@ describe("the engine drives pair assignment", () => {
     const engine = getStudyEngine(studyId);
     await engine.whenIdle();
     const committed = () => db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId)).get()!.n;
-    const annotator = createAnnotator("Rolled back");
+    const annotator = createAnnotator(db(), "Rolled back");
     const assignment = assignNextPair(studyId, annotator.id)!;
     // Past the engine's vote-reading throttle, so an update inside the transaction would read.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -100,7 +100,7 @@ describe("the engine drives pair assignment", () => {
     await engine.whenIdle();
     const held = new Set<string>();
     for (let k = 0; k < 6; k++) {
-      const annotator = createAnnotator(`Concurrent ${k}`);
+      const annotator = createAnnotator(db(), `Concurrent ${k}`);
       const assignment = assignNextPair(studyId, annotator.id)!;
       held.add(pairKey(assignment.promptAId, assignment.promptBId));
     }
@@ -142,9 +142,9 @@ describe("the engine drives pair assignment", () => {
         .run();
     }
     await getStudyEngine(study.id).whenIdle();
-    const leaver = createAnnotator("Leaves");
+    const leaver = createAnnotator(db(), "Leaves");
     const abandoned = assignNextPair(study.id, leaver.id)!;
-    const held = [createAnnotator("Holds one"), createAnnotator("Holds another")].map((annotator) => {
+    const held = [createAnnotator(db(), "Holds one"), createAnnotator(db(), "Holds another")].map((annotator) => {
       const assignment = assignNextPair(study.id, annotator.id)!;
       return pairKey(assignment.promptAId, assignment.promptBId);
     });
@@ -156,7 +156,7 @@ describe("the engine drives pair assignment", () => {
       .set({ expiresAt: new Date(Date.now() - 1_000) })
       .where(eq(assignments.id, abandoned.id))
       .run();
-    const arrives = assignNextPair(study.id, createAnnotator("Arrives").id)!;
+    const arrives = assignNextPair(study.id, createAnnotator(db(), "Arrives").id)!;
     expect(db().select().from(assignments).where(eq(assignments.id, abandoned.id)).get()!.status).toBe("expired");
     expect(pairKey(arrives.promptAId, arrives.promptBId)).toBe(pairKey(abandoned.promptAId, abandoned.promptBId));
   });
@@ -184,7 +184,7 @@ describe("the engine drives pair assignment", () => {
     await engine.whenIdle();
     const proposed = engine.openProposals().next().value!.pair;
     expect([proposed.promptAId, proposed.promptBId]).toContain(added.id);
-    const annotator = createAnnotator("Sees the newcomer");
+    const annotator = createAnnotator(db(), "Sees the newcomer");
     const assignment = assignNextPair(studyId, annotator.id)!;
     expect([assignment.promptAId, assignment.promptBId]).toContain(added.id);
   });

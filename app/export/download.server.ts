@@ -1,6 +1,6 @@
 import { openReader } from "../../db/client";
 import { connection } from "~/db.server";
-import { describeIssues, ExportOptionsSchema } from "./export-options.server";
+import { describeIssues, ExportOptionsSchema, type ExportOptions } from "./export-options.server";
 import { prepareExport } from "./formats.server";
 import { readableStreamOf, type ResponseFlow } from "./stream.server";
 
@@ -12,12 +12,14 @@ const plainText = (message: string, status: number) => new Response(message, { s
  * refuses writes on a connection with an open iterator, and annotators keep voting during a long
  * download. In WAL mode that connection reads one consistent snapshot from the first row to the last.
  * With the client's `flow` and `signal` the stream waits for a slow client and stops (closing that
- * connection) when it goes away or stalls.
+ * connection) when it goes away or stalls. `onStart` runs once the file is sure to be sent (the audit
+ * log's record of the export).
  */
 export function exportDownloadResponse(
   studyId: number,
   searchParams: URLSearchParams,
   client: { flow?: ResponseFlow; signal?: AbortSignal } = {},
+  onStart: (options: ExportOptions) => void = () => {},
 ): Response {
   const parsed = ExportOptionsSchema.safeParse(Object.fromEntries(searchParams.entries()));
   if (!parsed.success) return plainText(describeIssues(parsed.error), 400);
@@ -32,6 +34,12 @@ export function exportDownloadResponse(
   if (!prepared.ok) {
     reader.close();
     return plainText(prepared.message, prepared.status);
+  }
+  try {
+    onStart(parsed.data);
+  } catch (error) {
+    reader.close();
+    throw error;
   }
   const { fileName, contentType, lines } = prepared.export;
   return new Response(

@@ -1,17 +1,23 @@
-import { count, eq, inArray, max, min, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-orm";
 import type { DB } from "../../db/client";
-import { users, votes } from "../../db/schema";
+import { annotators, studyAnnotators, votes } from "../../db/schema";
 import { recommendedPromptText } from "./formats.server";
 
 /** What the export page shows before a download: who voted, how many votes of each kind, the date span. */
 export function getExportSummary(db: DB, studyId: number) {
-  const annotators = db
-    .select({ id: users.id, displayName: users.displayName, votes: count() })
+  const voters = db
+    .select({
+      id: annotators.id,
+      displayName: annotators.displayName,
+      votes: count(),
+      removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
+    })
     .from(votes)
-    .innerJoin(users, eq(users.id, votes.annotatorId))
+    .innerJoin(annotators, eq(annotators.id, votes.annotatorId))
+    .leftJoin(studyAnnotators, and(eq(studyAnnotators.studyId, votes.studyId), eq(studyAnnotators.annotatorId, votes.annotatorId)))
     .where(eq(votes.studyId, studyId))
-    .groupBy(users.id)
-    .orderBy(users.displayName, users.id)
+    .groupBy(annotators.id)
+    .orderBy(annotators.displayName, annotators.id)
     .all();
   const totals = db
     .select({
@@ -25,7 +31,7 @@ export function getExportSummary(db: DB, studyId: number) {
     .get();
   const day = (value: Date | null | undefined) => (value ? value.toISOString().slice(0, 10) : null);
   return {
-    annotators,
+    annotators: voters,
     votes: totals?.votes ?? 0,
     decisiveVotes: Number(totals?.decisive ?? 0),
     firstVoteDay: day(totals?.firstVoteAt),

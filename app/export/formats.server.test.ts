@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { and, asc, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { engineSnapshots, prompts, queries, responses, studies } from "../../db/schema";
+import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase, useTempDir } from "../../tests/helpers/temp-database";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
@@ -100,6 +101,11 @@ const EXPECTED_PAIRS: [number, number, number][] = [
 
 describe("preference exports (TRL, OpenAI)", () => {
   useTempAppDatabase();
+  // The demo study's owner (the first account adopts it), whose cookie the route requests carry.
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
+  beforeAll(async () => {
+    owner = await signedInOwner();
+  });
   const tempDir = useTempDir();
 
   it("writes one valid TRL standard line per decisive vote, chosen resolved through left_is_a; no tie, both-bad or skip leaks in", () => {
@@ -223,7 +229,9 @@ describe("preference exports (TRL, OpenAI)", () => {
       if (!prepared.ok) throw new Error(prepared.message);
       await writeLinesToFile(prepared.export.lines(), file);
       const response = await downloadLoader({
-        request: new Request(`http://localhost/studies/${study.id}/export/download?${new URLSearchParams(options)}`),
+        request: new Request(`http://localhost/studies/${study.id}/export/download?${new URLSearchParams(options)}`, {
+          headers: { Cookie: owner.cookie },
+        }),
         params: { studyId: String(study.id) },
         context: {},
       });
@@ -241,7 +249,7 @@ describe("preference exports (TRL, OpenAI)", () => {
     const get = async (studyId: string, query: string) => {
       try {
         return await downloadLoader({
-          request: new Request(`http://localhost/studies/${studyId}/export/download?${query}`),
+          request: new Request(`http://localhost/studies/${studyId}/export/download?${query}`, { headers: { Cookie: owner.cookie } }),
           params: { studyId },
           context: {},
         });

@@ -1,8 +1,9 @@
 import { asc, count, desc, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
-import { jobs, prompts, queries, studies, users, votes } from "../../db/schema";
+import { annotators, jobs, prompts, queries, studies, votes } from "../../db/schema";
 import { routeResponse } from "../../tests/helpers/route-response";
+import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
@@ -29,7 +30,7 @@ const tally = () => ({
   votes: db().select({ n: count() }).from(votes).get()!.n,
   prompts: db().select({ n: count() }).from(prompts).get()!.n,
   queries: db().select({ n: count() }).from(queries).get()!.n,
-  users: db().select({ n: count() }).from(users).get()!.n,
+  annotators: db().select({ n: count() }).from(annotators).get()!.n,
 });
 
 const ID_FIELDS = {
@@ -44,6 +45,11 @@ const ID_FIELDS = {
 
 describe("raw log import", () => {
   useTempAppDatabase();
+  // The demo study's owner (the first account adopts it), whose cookie the route requests carry.
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
+  beforeAll(async () => {
+    owner = await signedInOwner();
+  });
 
   it("round-trips: export → import into an empty study → export gives the same log, up to one-to-one renumbered ids", () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
@@ -181,7 +187,7 @@ describe("raw log import", () => {
   it("the import page runs the import as a job: line errors on the failed job, 400 without a file, and nothing written", async () => {
     const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
     const post = async (body: FormData) => {
-      const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body });
+      const request = new Request(`http://localhost/studies/${source}/import-log`, { method: "POST", body, headers: { Cookie: owner.cookie } });
       return routeResponse(() => action({ request, params: { studyId: String(source) }, context: {} }));
     };
     const before = tally();
@@ -273,13 +279,13 @@ describe("raw log import", () => {
     expect(result).toEqual({
       ok: false,
       errors: [
-        "line 1: annotator_name must be at most 60 characters (as on the join page)",
+        "line 1: annotator_name: A display name has at most 60 characters",
         "line 2: comment must be at most 2000 characters",
         "line 3: latency_ms must be at most 86400000 (a day)",
         "line 4: issued_at must not be after voted_at (a pair is shown before it is voted on)",
         "line 5: voted_at must not be in the future",
         "line 6: policy must be one of: duet, apohf, random, linear, doublets, champion",
-        "line 7: annotator_name must not be empty",
+        "line 7: annotator_name: Enter a display name",
       ],
     });
     expect(tally()).toEqual(before);

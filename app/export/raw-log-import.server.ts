@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { DB } from "../../db/client";
-import { assignments, prompts, queries, responses, studies, users, votes } from "../../db/schema";
+import { annotators, assignments, prompts, queries, responses, studies, studyAnnotators, votes } from "../../db/schema";
 import { tallyImportedVotes } from "../../db/tallies";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
@@ -448,9 +448,12 @@ export function writeRawLogImport(tx: Transaction, plan: ImportPlan): ImportSumm
     storeResponse.run({ promptId: promptId(response.prompt), queryId: queryId(response.query), content: response.content });
   }
 
-  const annotatorIds = plan.newAnnotators.map(
-    (displayName) => tx.insert(users).values({ displayName, role: "annotator" }).returning({ id: users.id }).get().id,
-  );
+  const annotatorIds = plan.newAnnotators.map((displayName) => {
+    const id = tx.insert(annotators).values({ displayName }).returning({ id: annotators.id }).get().id;
+    // Listed among the study's annotators (joined through no link); they have no session, so cannot act.
+    tx.insert(studyAnnotators).values({ studyId, annotatorId: id, inviteId: null }).run();
+    return id;
+  });
 
   // Explicit ids: inside this write transaction no one else can take the next ones.
   const lastAssignment =

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { POLICY_NAMES } from "../../bandit/policy";
 import { VOTE_CHOICES } from "../../db/schema";
-import { COMMENT_MAX, DISPLAY_NAME_MAX, LATENCY_MAX_MS } from "~/models/vote-limits";
+import { normalizeDisplayName } from "~/auth/display-name";
+import { COMMENT_MAX, LATENCY_MAX_MS } from "~/models/vote-limits";
 import { jsonlLines } from "~/utils/jsonl";
 
 /**
@@ -59,11 +60,13 @@ export const RawLogRecordSchema = z
     study_id: id("study_id"),
     study_name: z.string({ error: expected("study_name", "a string") }),
     annotator_id: id("annotator_id"),
-    annotator_name: z
-      .string({ error: expected("annotator_name", "a string") })
-      .trim()
-      .min(1, "annotator_name must not be empty")
-      .max(DISPLAY_NAME_MAX, `annotator_name must be at most ${DISPLAY_NAME_MAX} characters (as on the join page)`),
+    // Normalised like a name typed at /join: a log cannot smuggle in control, invisible or bidi characters.
+    annotator_name: z.string({ error: expected("annotator_name", "a string") }).transform((name, ctx) => {
+      const result = normalizeDisplayName(name);
+      if (result.ok) return result.name;
+      ctx.addIssue({ code: "custom", message: `annotator_name: ${result.message}` });
+      return z.NEVER;
+    }),
     query_id: id("query_id"),
     query: z.string({ error: expected("query", "a string") }).min(1, "query must not be empty"),
     prompt_a_id: id("prompt_a_id"),

@@ -40,7 +40,7 @@ SELECT
 FROM votes v
 JOIN assignments a ON a.id = v.assignment_id
 JOIN studies s ON s.id = v.study_id
-JOIN users u ON u.id = v.annotator_id
+JOIN annotators u ON u.id = v.annotator_id
 JOIN queries q ON q.id = a.query_id
 JOIN prompts pa ON pa.id = a.prompt_a_id
 JOIN prompts pb ON pb.id = a.prompt_b_id

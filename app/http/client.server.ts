@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { isIPv6 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
-import { SESSION_COOKIE_NAME } from "~/session.server";
+import { SESSION_COOKIE_NAME } from "~/auth/session.server";
 
 /** Who sent a request, as far as the server can tell (TRUST_PROXY decides whether forwarded headers count). */
 export interface Client {

@@ -54,7 +54,10 @@ const JobIntentSchema = z.object({
  * Applies an owner's confirm / cancel / retry to a job of `studyId` (null: a study being created).
  * Answers what to tell the owner, or the problem (a 400 for the page).
  */
-export function applyJobIntent(fields: Record<string, unknown>, studyId: number | null): { ok: true; notice: string } | { ok: false; error: string } {
+export function applyJobIntent(
+  fields: Record<string, unknown>,
+  studyId: number | null,
+): { ok: true; notice: string; intent: (typeof JOB_INTENTS)[number]; jobId: number } | { ok: false; error: string } {
   const parsed = JobIntentSchema.safeParse(fields);
   if (!parsed.success) return { ok: false, error: parsed.error.issues.map((issue) => issue.message).join("; ") };
   const { intent, jobId } = parsed.data;
@@ -62,14 +65,14 @@ export function applyJobIntent(fields: Record<string, unknown>, studyId: number 
     case "confirm-job":
       if (!confirmJob(db(), jobId, studyId)) return { ok: false, error: `Job #${jobId} is not waiting for a confirmation` };
       kickJobs();
-      return { ok: true, notice: `Job #${jobId} confirmed: it runs in the background.` };
+      return { ok: true, intent, jobId, notice: `Job #${jobId} confirmed: it runs in the background.` };
     case "cancel-job":
       if (!cancelJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} is not waiting for a confirmation` };
-      return { ok: true, notice: `Job #${jobId} cancelled: nothing was written.` };
+      return { ok: true, intent, jobId, notice: `Job #${jobId} cancelled: nothing was written.` };
     case "retry-job":
       if (studyId === null || !retryJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} cannot be retried` };
       kickJobs();
-      return { ok: true, notice: `Job #${jobId} queued again.` };
+      return { ok: true, intent, jobId, notice: `Job #${jobId} queued again.` };
   }
 }
 

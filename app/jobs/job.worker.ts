@@ -8,16 +8,33 @@ import { capErrors } from "~/export/raw-log-schema.server";
 import { runImportLogJob } from "~/export/raw-log-import.server";
 import { runReembedJob } from "~/llm/embeddings.server";
 import { runAddToStudyJob, runCreateStudyJob, runImportResponsesJob } from "~/models/study-setup.server";
-import { JobInputError, type JobContext, type JobHandler, type JobResult } from "./job-context.server";
+import { recordAudit } from "~/models/audit.server";
+import { JobInputError, type JobContext, type JobHandler, type JobResult, type Transaction } from "./job-context.server";
 import { getJob, markFailed, markSucceeded, readJobInput, recordProgress, removeJobInput } from "./jobs.server";
 import type { FromJobThread, ToJobThread } from "./runner.server";
-import type { JobKind } from "../../db/schema";
+import type { AuditAction, JobKind, JobRequester } from "../../db/schema";
 
 const port = parentPort;
 if (!port) throw new Error("job.worker must run in a worker thread");
 
 const options = workerData as { databasePath: string; synchronous: SynchronousMode; pauseInCommitMarker: string | null };
 const { db } = openDatabase(options.databasePath, { synchronous: options.synchronous });
+
+// What each kind of job records in the audit log when it commits, as whoever queued it.
+const AUDIT_ACTIONS: Record<JobKind, (result: JobResult) => AuditAction | null> = {
+  "import-log": () => "votes.imported",
+  "create-study": () => "study.created",
+  "add-to-study": (result) => (Number(result.promptsAdded ?? 0) > 0 ? "prompts.added" : "queries.added"),
+  "import-responses": () => "responses.imported",
+  reembed: () => null,
+};
+
+function recordJobAudit(tx: Transaction, kind: JobKind, requester: JobRequester, studyId: number | null, result: JobResult) {
+  const action = AUDIT_ACTIONS[kind](result);
+  if (!action) return;
+  const { studyId: _studyId, restartEngines: _restart, ...details } = result;
+  recordAudit(tx, { studyId, actorUserId: requester.userId, actorTokenId: requester.tokenId, actor: requester.label, action, details });
+}
 
 const HANDLERS: Record<JobKind, JobHandler> = {
   "import-log": runImportLogJob,
@@ -63,6 +80,7 @@ function run(jobId: number) {
       recordProgress(db, jobId, "writing", 0, 0);
       committed = db.transaction((tx) => {
         const result = write(tx);
+        if (job.requestedBy) recordJobAudit(tx, job.kind, job.requestedBy, job.studyId ?? result.studyId ?? null, result);
         pauseInCommit(jobId);
         markSucceeded(tx, jobId, result, job.studyId === null ? result.studyId : undefined);
         return result;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { jobs, type JobKind, type JobState } from "../../db/schema";
+import { jobs, type JobKind, type JobRequester, type JobState } from "../../db/schema";
 import type { Queryable } from "~/llm/queryable.server";
 
 // The jobs table (db/schema.ts; ADR 0010) and the job inputs beside the database. Every function
@@ -25,7 +25,14 @@ export function jobsFolder(databasePath: string): string {
 export async function createJob(
   db: Queryable,
   databasePath: string,
-  job: { kind: JobKind; studyId: number | null; input: unknown; plan?: Record<string, unknown>; awaitConfirmation?: boolean },
+  job: {
+    kind: JobKind;
+    studyId: number | null;
+    input: unknown;
+    plan?: Record<string, unknown>;
+    awaitConfirmation?: boolean;
+    requestedBy?: JobRequester;
+  },
 ): Promise<Job> {
   const folder = jobsFolder(databasePath);
   await fs.promises.mkdir(folder, { recursive: true });
@@ -44,6 +51,7 @@ export async function createJob(
       studyId: job.studyId,
       inputFile,
       plan: job.plan ?? null,
+      requestedBy: job.requestedBy ?? null,
       state: job.awaitConfirmation ? "awaiting_confirmation" : "queued",
     })
     .returning()

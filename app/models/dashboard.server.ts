@@ -1,5 +1,14 @@
-import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
-import { annotatorTallies, engineSnapshots, pairTallies, prompts, promptTallies, users, type PromptStat } from "../../db/schema";
+import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import {
+  annotators,
+  annotatorTallies,
+  engineSnapshots,
+  pairTallies,
+  prompts,
+  promptTallies,
+  studyAnnotators,
+  type PromptStat,
+} from "../../db/schema";
 import { db } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
 
@@ -127,11 +136,14 @@ function winMatrix(top: PromptRecord[]) {
   return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
 }
 
+/** Votes per annotator; `removed` flags an annotator an owner took out (their votes still count), `member` a study member voting as themselves (not blind). */
 function votesPerAnnotator(studyId: number) {
   return db()
     .select({
       annotatorId: annotatorTallies.annotatorId,
-      displayName: users.displayName,
+      displayName: annotators.displayName,
+      member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
+      removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
       votes: annotatorTallies.votes,
       skips: annotatorTallies.skips,
       meanLatencyMs: sql<
@@ -139,7 +151,11 @@ function votesPerAnnotator(studyId: number) {
       >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
     })
     .from(annotatorTallies)
-    .innerJoin(users, eq(users.id, annotatorTallies.annotatorId))
+    .innerJoin(annotators, eq(annotators.id, annotatorTallies.annotatorId))
+    .leftJoin(
+      studyAnnotators,
+      and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
+    )
     .where(and(eq(annotatorTallies.studyId, studyId), gt(annotatorTallies.votes, 0)))
     .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
     .all();

@@ -2,6 +2,7 @@ import { and, count, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { assignments, prompts, queries, responses, studies, votes, type STUDY_STATUSES } from "../../db/schema";
 import { db } from "~/db.server";
+import { decimalId } from "~/utils/strict-fields";
 import type { Availability } from "~/utils/annotate";
 
 // A study's whole life (draft → running ⇄ paused → closed ⇄ archived), the owner's switches on it
@@ -115,7 +116,7 @@ export function updateStudyGuidance(studyId: number, input: GuidanceInput): void
 
 export const ActiveFormSchema = z.object({
   kind: z.enum(["prompt", "query"], { error: "kind must be prompt or query" }),
-  id: z.coerce.number({ error: "id must be a number" }).int().positive(),
+  id: decimalId("id must be a positive whole number"),
   active: z.enum(["true", "false"], { error: "active must be true or false" }).transform((value) => value === "true"),
 });
 

@@ -6,6 +6,7 @@ import { JobInputError, type JobContext, type JobResult, type Transaction } from
 import { queueStudyResponses, ResponseCapError } from "~/llm/generation-queue.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { requestVariants } from "~/llm/variants.server";
+import { setMemberRole } from "./membership.server";
 import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "~/utils/study-files.server";
 
 // Creating a study and adding to it: every write of one owner action happens in one synchronous
@@ -327,11 +328,15 @@ function commitSetup(ctx: JobContext, write: (tx: Transaction) => JobResult): Jo
   }
 }
 
-/** Job "create-study": input NewStudy. */
+/** Job "create-study": input NewStudy and the account that becomes its owner. */
 export function runCreateStudyJob(ctx: JobContext, input: unknown): JobResult {
-  const study = input as NewStudy;
+  const { ownerUserId, ...study } = input as NewStudy & { ownerUserId: number };
   const embeddings = embedPrompts(ctx, [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)]);
-  return commitSetup(ctx, (tx) => ({ ...createStudy(tx, study, embeddings) }));
+  return commitSetup(ctx, (tx) => {
+    const created = createStudy(tx, study, embeddings);
+    setMemberRole(tx, created.studyId, ownerUserId, "owner");
+    return { ...created };
+  });
 }
 
 /** Job "add-to-study": input {studyId, prompts, queries}. */

@@ -1,10 +1,9 @@
-import { and, count, desc, eq, sql } from "drizzle-orm";
-import { annotatorTallies, prompts, queries, responseIsReady, responses, studies } from "../../db/schema";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import { annotatorTallies, prompts, queries, responseIsReady, responses, studies, studyAnnotators, studyMembers } from "../../db/schema";
 import { db, prepared } from "~/db.server";
-import { StudyIdParamSchema } from "~/utils/forms";
-import { invariantResponse } from "~/utils/invariant";
 
-export function listStudies() {
+/** The studies an account belongs to, with its role in each, newest first. */
+export function listStudiesOf(userId: number) {
   const promptCount = db()
     .select({ studyId: prompts.studyId, n: count().as("prompt_n") })
     .from(prompts)
@@ -21,14 +20,27 @@ export function listStudies() {
       id: studies.id,
       name: studies.name,
       status: studies.status,
+      role: studyMembers.role,
       createdAt: studies.createdAt,
       promptCount: sql<number>`coalesce(${promptCount.n}, 0)`,
       voteCount: sql<number>`coalesce(${voteCount.n}, 0)`,
     })
     .from(studies)
+    .innerJoin(studyMembers, and(eq(studyMembers.studyId, studies.id), eq(studyMembers.userId, userId)))
     .leftJoin(promptCount, eq(promptCount.studyId, studies.id))
     .leftJoin(voteCount, eq(voteCount.studyId, studies.id))
     .orderBy(desc(studies.createdAt), desc(studies.id))
+    .all();
+}
+
+/** The studies an annotator joined and may still annotate: names only (annotators see nothing else). */
+export function listJoinedStudies(annotatorId: number) {
+  return db()
+    .select({ id: studies.id, name: studies.name })
+    .from(studyAnnotators)
+    .innerJoin(studies, eq(studies.id, studyAnnotators.studyId))
+    .where(and(eq(studyAnnotators.annotatorId, annotatorId), isNull(studyAnnotators.removedAt)))
+    .orderBy(desc(studyAnnotators.joinedAt))
     .all();
 }
 
@@ -41,15 +53,6 @@ export function getStudy(id: number) {
       .where(eq(studies.id, sql.placeholder("id")))
       .prepare(),
   ).get({ id });
-}
-
-/** The study named by a route's `$studyId` param; otherwise throws a 404 for the route's error boundary. */
-export function requireStudy(studyIdParam: string | undefined) {
-  const parsed = StudyIdParamSchema.safeParse(studyIdParam);
-  invariantResponse(parsed.success, "Study not found");
-  const study = getStudy(parsed.data);
-  invariantResponse(study, "Study not found");
-  return study;
 }
 
 export function getStudyCounts(studyId: number) {

@@ -7,4 +7,3 @@ export const COMMENT_MAX = 2000;
 /** Longest measured time from the pair being shown to the click: a day. */
 export const LATENCY_MAX_MS = 86_400_000;
 /** Longest annotator display name (the join form's limit). */
-export const DISPLAY_NAME_MAX = 60;

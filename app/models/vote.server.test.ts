@@ -6,10 +6,10 @@ import { routeResponse } from "../../tests/helpers/route-response";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair, forgetUsableItems, getOpenAssignment } from "~/engine/assign.server";
-import { createAnnotator } from "~/models/user.server";
+import { createAnnotator } from "~/models/membership.server";
 import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote } from "~/models/vote.server";
 import { action } from "~/routes/studies.$studyId.annotate";
-import { commitSession, getSession } from "~/session.server";
+import { invitedAnnotator, signedInOwner, type TestActor } from "../../tests/helpers/in-process-actors";
 
 function demoStudyId() {
   return db().select({ id: studies.id }).from(studies).get()!.id;
@@ -19,10 +19,12 @@ function voteCount() {
   return db().select({ n: count() }).from(votes).get()!.n;
 }
 
-async function sessionCookie(userId: number) {
-  const session = await getSession(new Request("http://localhost/"));
-  session.set("userId", userId);
-  return (await commitSession(session)).split(";")[0]!;
+let owner: TestActor | undefined;
+/** An annotator invited to the study by its owner, joined through the link: their id and session cookie. */
+async function joinedAnnotator(studyId: number, name: string) {
+  owner ??= await signedInOwner();
+  const joined = await invitedAnnotator(owner, studyId, name);
+  return { id: joined.annotatorId, cookie: joined.cookie };
 }
 
 async function postAnnotate(studyId: number, cookie: string, fields: Record<string, string>) {
@@ -39,7 +41,7 @@ describe("assignment and vote", () => {
 
   it("hands out a blind pair of two different prompts whose responses are ready, and keeps it until answered", () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Ada");
+    const annotator = createAnnotator(db(), "Ada");
     const assignment = assignNextPair(studyId, annotator.id)!;
     expect(assignment.promptAId).not.toBe(assignment.promptBId);
     expect(assignNextPair(studyId, annotator.id)!.id).toBe(assignment.id);
@@ -53,7 +55,7 @@ describe("assignment and vote", () => {
 
   it("records a vote and marks the assignment answered in one transaction; a double submit counts once", () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Grace");
+    const annotator = createAnnotator(db(), "Grace");
     const assignment = assignNextPair(studyId, annotator.id)!;
     const before = voteCount();
     expect(recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null })).toEqual({ status: "recorded" });
@@ -78,8 +80,8 @@ describe("assignment and vote", () => {
 
   it("refuses a vote on another annotator's assignment or another study's, writing nothing", () => {
     const studyId = demoStudyId();
-    const owner = createAnnotator("Owner of the pair");
-    const intruder = createAnnotator("Intruder");
+    const owner = createAnnotator(db(), "Owner of the pair");
+    const intruder = createAnnotator(db(), "Intruder");
     const assignment = assignNextPair(studyId, owner.id)!;
     const before = voteCount();
     expect(recordVote(studyId, intruder.id, { assignmentId: assignment.id, choice: "left", comment: null }).status).toBe("forbidden");
@@ -89,7 +91,7 @@ describe("assignment and vote", () => {
 
   it("expired assignments are replaced by a new pair, and a late vote on one still counts once", () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Late");
+    const annotator = createAnnotator(db(), "Late");
     const old = assignNextPair(studyId, annotator.id, { now: new Date(Date.now() - 60 * 60_000) })!;
     const fresh = assignNextPair(studyId, annotator.id)!;
     expect(fresh.id).not.toBe(old.id);
@@ -100,7 +102,7 @@ describe("assignment and vote", () => {
 
   it("hands out nothing without ready responses, and never the same duel twice in a row when another exists", () => {
     const study = db().insert(studies).values({ name: "three prompts", task: "t", model: "m" }).returning().get();
-    const annotator = createAnnotator("Repeat");
+    const annotator = createAnnotator(db(), "Repeat");
     const promptIds = ["a", "b", "c"].map(
       (text) => db().insert(prompts).values({ studyId: study.id, text, normalizedText: text }).returning().get().id,
     );
@@ -149,7 +151,7 @@ describe("assignment and vote", () => {
     forgetUsableItems(study.id);
     let state = 7;
     const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-    const ada = createAnnotator("Ada");
+    const ada = createAnnotator(db(), "Ada");
     const combination = (a: { promptAId: number; promptBId: number; queryId: number }) =>
       `${Math.min(a.promptAId, a.promptBId)}-${Math.max(a.promptAId, a.promptBId)}|${a.queryId}`;
     const served: string[] = [];
@@ -163,7 +165,7 @@ describe("assignment and vote", () => {
     expect(new Set(served.slice(0, 6)).size).toBe(6);
     expect(served.slice(6).every((key) => served.slice(0, 6).includes(key))).toBe(true);
     // Another annotator on the same pair gets the query answered least so far.
-    const grace = createAnnotator("Grace");
+    const grace = createAnnotator(db(), "Grace");
     const first = assignNextPair(study.id, grace.id, { random })!;
     const answers = db()
       .select({ queryId: assignments.queryId, n: count() })
@@ -183,8 +185,7 @@ describe("annotate action", () => {
 
   it("answers 400 with a field error for an invalid choice and writes nothing", async () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Bad input");
-    const cookie = await sessionCookie(annotator.id);
+    const { cookie, ...annotator } = await joinedAnnotator(studyId, "Bad input");
     const assignment = assignNextPair(studyId, annotator.id)!;
     const before = voteCount();
     const response = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: String(assignment.id), choice: "maybe" });
@@ -197,7 +198,7 @@ describe("annotate action", () => {
 
   it("answers 400 for a non-numeric assignment id and an unknown intent", async () => {
     const studyId = demoStudyId();
-    const cookie = await sessionCookie(createAnnotator("Typo").id);
+    const { cookie } = await joinedAnnotator(studyId, "Typo");
     const before = voteCount();
     const badId = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: "abc", choice: "left" });
     expect(badId.status).toBe(400);
@@ -212,8 +213,7 @@ describe("annotate action", () => {
 
   it("records a valid vote and redirects to the next pair; a replayed post does not count twice", async () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Valid");
-    const cookie = await sessionCookie(annotator.id);
+    const { cookie, ...annotator } = await joinedAnnotator(studyId, "Valid");
     const assignment = assignNextPair(studyId, annotator.id)!;
     const before = voteCount();
     const fields = { intent: "vote", assignmentId: String(assignment.id), choice: "right", latencyMs: "1234", comment: "clearer" };
@@ -233,7 +233,7 @@ describe("annotate action", () => {
 
   it("undoes the latest vote within the window: the same pair comes back and voting again counts once", () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Second thoughts");
+    const annotator = createAnnotator(db(), "Second thoughts");
     const first = assignNextPair(studyId, annotator.id)!;
     const castAt = new Date();
     expect(recordVote(studyId, annotator.id, { assignmentId: first.id, choice: "left", comment: "hm" }).status).toBe("recorded");
@@ -259,7 +259,7 @@ describe("annotate action", () => {
 
   it("refuses an undo after the window, and of any vote but the latest", () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("Too slow");
+    const annotator = createAnnotator(db(), "Too slow");
     const first = assignNextPair(studyId, annotator.id)!;
     recordVote(studyId, annotator.id, { assignmentId: first.id, choice: "tie", comment: null });
     const second = assignNextPair(studyId, annotator.id)!;
@@ -273,8 +273,8 @@ describe("annotate action", () => {
 
   it("stores a blank latency as not measured (null), never as 0, and refuses a loose one", async () => {
     const studyId = demoStudyId();
-    const annotator = createAnnotator("No script");
-    const cookie = await sessionCookie(annotator.id);
+    const { id: annotatorId, cookie } = await joinedAnnotator(studyId, "No script");
+    const annotator = { id: annotatorId };
     const assignment = assignNextPair(studyId, annotator.id)!;
     const before = voteCount();
     const loose = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: String(assignment.id), choice: "left", latencyMs: "0x10" });
@@ -285,11 +285,11 @@ describe("annotate action", () => {
     expect(db().select().from(votes).where(eq(votes.assignmentId, assignment.id)).get()!.latencyMs).toBeNull();
   });
 
-  it("redirects to /join without a session and 404s an unknown study", async () => {
+  it("redirects to sign in without a session and 404s a study the annotator did not join", async () => {
     const noSession = await postAnnotate(demoStudyId(), "", { intent: "start" });
     expect(noSession.status).toBe(302);
-    expect(noSession.headers.get("Location")).toMatch(/^\/join\?redirectTo=%2Fstudies%2F\d+%2Fannotate$/);
-    const cookie = await sessionCookie(createAnnotator("Lost").id);
+    expect(noSession.headers.get("Location")).toMatch(/^\/login\?redirectTo=%2Fstudies%2F\d+%2Fannotate$/);
+    const { cookie } = await joinedAnnotator(demoStudyId(), "Lost");
     const missing = await postAnnotate(999_999, cookie, { intent: "start" });
     expect(missing.status).toBe(404);
   });

@@ -1,26 +1,33 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
 import { useEffect, useState } from "react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { StudyNav } from "~/components/study-nav";
 import { engineStatus, getStudyEngine } from "~/engine/engine.server";
 import { catchUpCaption, getDashboard } from "~/models/dashboard.server";
+import { STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
+import { getStudyCounts } from "~/models/study.server";
+import { changeStudyStatusAs } from "~/services/studies.server";
 import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
-import { changeStudyStatus, STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
-import { getStudyCounts, requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · promptduel` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:read");
   const dashboard = getDashboard(study.id);
   // The page reads SQLite only; an engine is started (or queued) only to count votes its scores lack.
   const behind = dashboard.decisiveVotes - (dashboard.engine?.voteCount ?? 0);
   if (behind > 0) getStudyEngine(study.id);
   return {
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status, closedReason: study.closedReason },
-    statusActions: statusActionsFrom(study.status).map((action) => ({ action, label: STATUS_ACTIONS[action].label })),
+    permissions: [...permissions],
+    // Starting, pausing, closing and archiving are part of running the study: editors and owners.
+    statusActions: permissions.has("study:edit")
+      ? statusActionsFrom(study.status).map((action) => ({ action, label: STATUS_ACTIONS[action].label }))
+      : [],
     counts: getStudyCounts(study.id),
     ...dashboard,
     catchingUp: catchUpCaption(behind, engineStatus(study.id), dashboard.engine?.snapshotAt ?? null),
@@ -29,10 +36,10 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 /** The owner's controls of the study's life: start, pause, resume, close, reopen, archive. */
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:edit");
   const parsed = StatusActionSchema.safeParse(Object.fromEntries(await request.formData()));
   if (!parsed.success) return data({ error: z.flattenError(parsed.error).fieldErrors.statusAction?.join(" ") ?? "Invalid request" }, { status: 400 });
-  const result = changeStudyStatus(study.id, parsed.data.statusAction);
+  const result = changeStudyStatusAs(access, parsed.data.statusAction);
   if (!result.ok) return data({ error: result.error }, { status: 409 });
   return data({ error: null });
 }
@@ -50,7 +57,8 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp } = useLoaderData<typeof loader>();
+  const { study, permissions, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp } =
+    useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -78,20 +86,8 @@ export default function StudyDashboard() {
 
   return (
     <section className="dashboard">
-      <div className="title-row">
-        <h1>{study.name}</h1>
-        <div className="actions">
-          <Link className="button primary" to={`/studies/${study.id}/annotate`}>
-            Annotate this study
-          </Link>
-          <Link className="button" to={`/studies/${study.id}/setup`}>
-            Setup &amp; generation
-          </Link>
-          <Link className="button" to={`/studies/${study.id}/export`}>
-            Export
-          </Link>
-        </div>
-      </div>
+      <h1>{study.name}</h1>
+      <StudyNav studyId={study.id} permissions={permissions} />
       <p className="muted task">{study.task}</p>
       <Form method="post" className="status-bar" aria-label="Study status">
         <span className={`badge status-${study.status}`}>{STATUS_TEXT[study.status]}</span>
@@ -301,7 +297,19 @@ export default function StudyDashboard() {
           <tbody>
             {votesPerAnnotator.map((row) => (
               <tr key={row.annotatorId}>
-                <td>{row.displayName}</td>
+                <td>
+                  {row.displayName}
+                  {row.member ? (
+                    <span className="badge" title="A study member voting as themselves: not blind to the prompts">
+                      member
+                    </span>
+                  ) : null}
+                  {row.removed ? (
+                    <span className="badge danger" title="Removed from the study by an owner; their votes still count">
+                      removed
+                    </span>
+                  ) : null}
+                </td>
                 <td className="num">{row.votes}</td>
                 <td className="num">{row.skips}</td>
                 <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>

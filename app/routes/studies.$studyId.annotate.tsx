@@ -1,28 +1,33 @@
 import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { AnnotateShortcutsDialog, ANNOTATE_SHORTCUTS, VOTE_BUTTONS } from "~/components/annotate-shortcuts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
 import { discardStudyEngine, getStudyEngine } from "~/engine/engine.server";
 import { annotationAvailability } from "~/models/study-lifecycle.server";
-import { requireStudy } from "~/models/study.server";
 import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote, UndoFormSchema, VoteFormSchema } from "~/models/vote.server";
-import { requireAnnotator } from "~/session.server";
+import { annotatorOf, ensureAnnotator } from "~/services/annotating.server";
 import { AVAILABILITY_MESSAGES, CHOICE_LABELS } from "~/utils/annotate";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotate · ${data?.study.name ?? "promptduel"}` }];
 
+// Annotators who joined the study, and its owners and editors (who vote as themselves, not blind).
+// The page carries the query and the two responses only: no prompt text, no link to an owner page
+// for an annotator.
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const annotator = await requireAnnotator(request);
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:annotate");
+  const { study, actor } = access;
+  // A member who has not voted yet has no annotator: it is created on their first post.
+  const annotator = annotatorOf(access);
   const availability = annotationAvailability(study.status);
-  const open = availability === "open" ? getOpenAssignment(study.id, annotator.id) : undefined;
+  const open = annotator && availability === "open" ? getOpenAssignment(study.id, annotator.id) : undefined;
   const view = open ? getAssignmentView(open.id) : null;
-  const done = countAnnotatorVotes(study.id, annotator.id);
+  const done = annotator ? countAnnotatorVotes(study.id, annotator.id) : 0;
   return {
     study: {
       id: study.id,
@@ -32,9 +37,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       goal: study.annotatorGoal,
     },
     availability,
-    annotator: { displayName: annotator.displayName },
+    annotator: { displayName: annotator?.displayName ?? (actor.kind === "user" ? actor.user.displayName : "") },
+    // A member sees the way back to the study's pages; an annotator does not.
+    member: actor.kind === "user",
     done,
-    lastVote: undoableVote(study.id, annotator.id, { revealPrompts: study.revealWinner }),
+    lastVote: annotator ? undoableVote(study.id, annotator.id, { revealPrompts: study.revealWinner }) : null,
     assignment: view ? { id: view.assignmentId, query: view.query, aHtml: renderMarkdown(view.left), bHtml: renderMarkdown(view.right) } : null,
   };
 }
@@ -42,24 +49,18 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 type Notice = { tone: "info" | "warning"; text: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const annotator = await requireAnnotator(request);
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:annotate");
+  const { study } = access;
   const form = Object.fromEntries(await request.formData());
   let notice: Notice | null = null;
-  if (form.intent === "vote") {
-    const parsed = VoteFormSchema.safeParse(form);
-    if (!parsed.success) {
-      return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
-    }
-    const result = recordVote(study.id, annotator.id, parsed.data);
-    invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
-    invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
-    if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
-    notice = staleVoteNotice(result, parsed.data.choice);
-  } else if (form.intent === "undo") {
+  if (form.intent !== "vote" && form.intent !== "undo" && form.intent !== "start") {
+    return data({ errors: { intent: ["intent must be 'vote', 'undo' or 'start'"] } }, { status: 400 });
+  }
+  if (form.intent === "undo") {
     const parsed = UndoFormSchema.safeParse(form);
     if (!parsed.success) return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
-    const result = undoVote(study.id, annotator.id, parsed.data.assignmentId);
+    const voter = annotatorOf(access);
+    const result = voter ? undoVote(study.id, voter.id, parsed.data.assignmentId) : ({ status: "not_found" } as const);
     if (result.status === "undone") {
       // The engine consumed the vote already: it is rebuilt from the votes without it.
       await discardStudyEngine(study.id);
@@ -74,8 +75,17 @@ export async function action({ request, params }: ActionFunctionArgs) {
         text: result.status === "too_late" ? "Too late to undo that vote: it is counted." : "There is no vote of yours to undo here.",
       } satisfies Notice,
     });
-  } else if (form.intent !== "start") {
-    return data({ errors: { intent: ["intent must be 'vote', 'undo' or 'start'"] } }, { status: 400 });
+  }
+  const vote = form.intent === "vote" ? VoteFormSchema.safeParse(form) : null;
+  if (vote && !vote.success) return data({ errors: z.flattenError(vote.error).fieldErrors }, { status: 400 });
+  // A member's annotator is created on their first valid post, never by a malformed one.
+  const annotator = ensureAnnotator(access);
+  if (vote) {
+    const result = recordVote(study.id, annotator.id, vote.data);
+    invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
+    invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
+    if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
+    notice = staleVoteNotice(result, vote.data.choice);
   }
   if (annotationAvailability(study.status) !== "open") return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
   const next = assignNextPair(study.id, annotator.id);
@@ -101,7 +111,7 @@ function staleVoteNotice(result: ReturnType<typeof recordVote>, clicked: keyof t
 }
 
 export default function Annotate() {
-  const { study, availability, annotator, done, lastVote, assignment } = useLoaderData<typeof loader>();
+  const { study, availability, annotator, member, done, lastVote, assignment } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -162,6 +172,12 @@ export default function Annotate() {
           <p className="muted">
             Annotating as <strong>{annotator.displayName}</strong>
           </p>
+          {member ? (
+            <p className="muted small">
+              You are a member of this study: your votes count like anyone&apos;s but you are not blind to the prompts. To see exactly what annotators
+              see, open an annotator link in a private window. <Link to={`/studies/${study.id}`}>Back to the dashboard</Link>
+            </p>
+          ) : null}
         </div>
         <div className="annotate-tools">
           <p className="done-count">

@@ -1,26 +1,24 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { discardStudyEngine } from "~/engine/engine.server";
-import { deleteStudy, studyDeletionSummary } from "~/models/study-lifecycle.server";
-import { requireStudy } from "~/models/study.server";
+import { DeleteStudyFormSchema } from "~/models/access-forms.server";
+import { studyDeletionSummary } from "~/models/study-lifecycle.server";
+import { deleteStudyAs } from "~/services/studies.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study } = await requireStudyPermission(request, params.studyId, "study:manage");
   return { study: { id: study.id, name: study.name, status: study.status }, lost: studyDeletionSummary(study.id) };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
-  const confirmName = (await request.formData()).get("confirmName");
-  if (typeof confirmName !== "string" || confirmName.trim() !== study.name.trim()) {
-    return data({ error: "Type the study's name exactly to confirm; nothing was deleted." }, { status: 400 });
-  }
-  deleteStudy(study.id);
-  // After the commit: the study's engine has nothing left to learn from.
-  await discardStudyEngine(study.id);
+  const access = await requireStudyPermission(request, params.studyId, "study:manage");
+  const parsed = DeleteStudyFormSchema.safeParse(Object.fromEntries(await request.formData()));
+  if (!parsed.success) return data({ error: parsed.error.issues.map((issue) => issue.message).join("; ") }, { status: 400 });
+  const deleted = await deleteStudyAs(access, parsed.data.confirmName);
+  if (!deleted.ok) return data({ error: deleted.message }, { status: 400 });
   return redirect("/");
 }
 
@@ -49,6 +47,7 @@ export default function DeleteStudy() {
           </li>
           <li>{plural(lost.responses, "response")} (generated ones cost tokens to make again)</li>
           <li>the leaderboard, convergence history and {plural(lost.assignments, "handed-out pair")}</li>
+          <li>its invite links, API tokens and memberships (the audit log keeps a record of the deletion)</li>
         </ul>
         {lost.votes > 0 ? (
           <p>

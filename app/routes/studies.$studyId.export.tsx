@@ -1,15 +1,15 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
 import { getExportSummary } from "~/export/export-page.server";
-import { requireStudy } from "~/models/study.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
-  return { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id) };
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:export");
+  return { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id), canImport: permissions.has("study:edit") };
 }
 
 const PREFERENCE_BUTTONS = [
@@ -24,7 +24,7 @@ const RAW_BUTTONS = [
 ] as const;
 
 export default function ExportStudy() {
-  const { study, summary } = useLoaderData<typeof loader>();
+  const { study, summary, canImport } = useLoaderData<typeof loader>();
   const otherVotes = summary.votes - summary.decisiveVotes;
   return (
     <section className="export-page">
@@ -47,7 +47,7 @@ export default function ExportStudy() {
                 <option value="">All annotators</option>
                 {summary.annotators.map((annotator) => (
                   <option key={annotator.id} value={annotator.id}>
-                    {annotator.displayName} ({annotator.votes} votes)
+                    {annotator.displayName} ({annotator.votes} votes{annotator.removed ? ", removed from the study" : ""})
                   </option>
                 ))}
               </select>
@@ -119,9 +119,11 @@ export default function ExportStudy() {
           </div>
         </fieldset>
       </form>
-      <p>
-        <Link to={`/studies/${study.id}/import-log`}>Import a raw JSONL log into this study</Link>
-      </p>
+      {canImport ? (
+        <p>
+          <Link to={`/studies/${study.id}/import-log`}>Import a raw JSONL log into this study</Link>
+        </p>
+      ) : null}
     </section>
   );
 }

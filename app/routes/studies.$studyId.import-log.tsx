@@ -1,13 +1,13 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
-import { connection, db } from "~/db.server";
+import { db } from "~/db.server";
 import { ImportFormSchema, MAX_IMPORT_BYTES } from "~/export/import-form.server";
-import { applyJobIntent, isJobIntent, jobView } from "~/jobs/job-view.server";
-import { createJob, studyJobs } from "~/jobs/jobs.server";
-import { kickJobs } from "~/jobs/runner.server";
-import { requireStudy } from "~/models/study.server";
+import { isJobIntent, jobView } from "~/jobs/job-view.server";
+import { studyJobs } from "~/jobs/jobs.server";
+import { applyJobIntentAs, queueRawLogImportAs } from "~/services/studies.server";
 import { readUploadForm } from "~/utils/upload-form.server";
 import { IMPORT_LOG_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
@@ -16,29 +16,24 @@ export const handle = { maxBodyBytes: IMPORT_LOG_BODY_BYTES } satisfies HttpRout
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import a log · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
   return { study: { id: study.id, name: study.name }, imports: studyJobs(db(), study.id, ["import-log"]).map(jobView) };
 }
 
 // The log is checked and written by a background job (app/jobs, ADR 0010): the page answers at once
 // and shows the job's progress, then what it imported and skipped, or every problem by line.
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:edit");
   const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
   if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), notice: null }, { status: 400 });
   if (isJobIntent(upload.fields.intent)) {
-    const applied = applyJobIntent(upload.fields, study.id);
+    const applied = applyJobIntentAs(access, upload.fields);
     return applied.ok ? data({ errors: [], notice: applied.notice }) : data({ errors: [applied.error], notice: null }, { status: 400 });
   }
   const form = ImportFormSchema.safeParse(upload.fields);
   if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), notice: null }, { status: 400 });
-  const job = await createJob(db(), connection().path, {
-    kind: "import-log",
-    studyId: study.id,
-    input: { studyId: study.id, log: form.data.log.content },
-  });
-  kickJobs();
+  const job = await queueRawLogImportAs(access, form.data.log.content);
   return data({ errors: [], notice: `Importing ${form.data.log.name} (job #${job.id}).` }, { status: 202 });
 }
 

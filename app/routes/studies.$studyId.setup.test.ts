@@ -5,7 +5,8 @@ import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { whenJobSettled } from "~/jobs/runner.server";
 import { listVariantRequests } from "~/llm/variants.server";
-import { createStudy } from "~/models/study-setup.server";
+import { createOwnedStudy } from "../../tests/helpers/owned-study";
+import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { action as newStudyAction, loader as newStudyLoader } from "./studies.new";
 import { action as setupAction } from "./studies.$studyId.setup";
@@ -13,10 +14,19 @@ import { action as setupAction } from "./studies.$studyId.setup";
 // The actions of the owner's setup pages, called as Remix calls them: every invalid post answers 400
 // with field errors and writes nothing; valid ones write in one transaction.
 
+// Signed in afresh for each describe block's database.
+let owner: Awaited<ReturnType<typeof signedInOwner>>;
+function useSignedInOwner() {
+  beforeAll(async () => {
+    owner = await signedInOwner();
+  });
+}
+
+/** A multipart post as the signed-in owner's browser sends it. */
 function post(path: string, fields: Record<string, string | File>): Request {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  return new Request(`http://localhost${path}`, { method: "POST", body: form });
+  return new Request(`http://localhost${path}`, { method: "POST", body: form, headers: { Cookie: owner.cookie } });
 }
 
 function rowCounts() {
@@ -50,6 +60,7 @@ afterAll(() => {
 
 describe("the new-study action", () => {
   useTempAppDatabase();
+  useSignedInOwner();
 
   it("creates the study from a multipart post with an uploaded queries CSV and redirects to its setup page", async () => {
     const before = rowCounts();
@@ -75,7 +86,7 @@ describe("the new-study action", () => {
     const jobId = Number(response.headers.get("Location")!.match(/^\/studies\/new\?job=(\d+)$/)![1]);
     await whenJobSettled(jobId);
     const followed = await routeResponse(() =>
-      newStudyLoader({ request: new Request(`http://localhost/studies/new?job=${jobId}`), params: {}, context: {} }),
+      newStudyLoader({ request: new Request(`http://localhost/studies/new?job=${jobId}`, { headers: { Cookie: owner.cookie } }), params: {}, context: {} }),
     );
     expect(followed.status).toBe(302);
     const studyId = Number(followed.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
@@ -144,9 +155,10 @@ describe("the new-study action", () => {
 
 describe("the setup action", () => {
   useTempAppDatabase();
+  useSignedInOwner();
 
   function newStudy() {
-    return createStudy(db(), {
+    return createOwnedStudy(owner.actor.user.id, {
       name: "Setup",
       task: "Help.",
       model: "m",

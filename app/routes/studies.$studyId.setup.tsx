@@ -1,23 +1,29 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
 import { FieldError, OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
-import { connection, db } from "~/db.server";
-import { applyJobIntent, isJobIntent, jobView } from "~/jobs/job-view.server";
-import { createJob, studyJobs } from "~/jobs/jobs.server";
-import { kickJobs } from "~/jobs/runner.server";
-import { ResponseCapError, retryFailedResponses } from "~/llm/generation-queue.server";
-import { needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
-import { generationStatus, providerConfig, wakeGeneration } from "~/llm/runtime.server";
-import { MAX_VARIANTS_PER_REQUEST, requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
-import { forgetUsableItems } from "~/engine/assign.server";
-import { setItemActive, updateStudyGuidance } from "~/models/study-lifecycle.server";
-import { requireStudy } from "~/models/study.server";
+import { db } from "~/db.server";
+import { isJobIntent, jobView } from "~/jobs/job-view.server";
+import { studyJobs } from "~/jobs/jobs.server";
+import { ResponseCapError } from "~/llm/generation-queue.server";
+import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
+import { generationStatus, providerConfig } from "~/llm/runtime.server";
+import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
+import {
+  applyJobIntentAs,
+  queueAdditionAs,
+  queueResponsesImportAs,
+  requestVariantsAs,
+  retryFailedAs,
+  setItemActiveAs,
+  updateGuidanceAs,
+} from "~/services/studies.server";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
 // Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
@@ -25,8 +31,8 @@ export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRout
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
-  const study = requireStudy(params.studyId);
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
   return {
     study: {
       id: study.id,
@@ -64,13 +70,14 @@ function plural(count: number, noun: string): string {
 // Additions and imports run as background jobs (app/jobs, ADR 0010); one that would queue many
 // responses, or cost more than the threshold, waits for the owner to confirm its figures first.
 export async function action({ request, params }: ActionFunctionArgs) {
-  const study = requireStudy(params.studyId);
+  const access = await requireStudyPermission(request, params.studyId, "study:edit");
+  const { study } = access;
   const form = await readSetupForm(request);
   const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
   const fail = (errors: FieldErrors) => data<ActionResult>({ intent, errors }, { status: 400 });
   if ("errors" in form) return fail(form.errors);
   if (isJobIntent(intent)) {
-    const applied = applyJobIntent(form.fields, study.id);
+    const applied = applyJobIntentAs(access, form.fields);
     return applied.ok ? data<ActionResult>({ intent, notice: applied.notice }) : fail({ jobId: [applied.error] });
   }
   const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
@@ -98,53 +105,38 @@ export async function action({ request, params }: ActionFunctionArgs) {
         if (!(error instanceof ResponseCapError)) throw error;
         return fail({ [input.intent === "add-prompts" ? "promptsText" : "queriesText"]: [error.message] });
       }
-      const confirm = needsConfirmation(plan);
-      const job = await createJob(db(), connection().path, {
-        kind: "add-to-study",
-        studyId: study.id,
-        input: { studyId: study.id, ...additions },
-        plan: { ...plan },
-        awaitConfirmation: confirm,
-      });
+      const { job, confirm } = await queueAdditionAs(access, additions, plan);
       const what = input.intent === "add-prompts" ? plural(additions.prompts.length, "prompt") : plural(additions.queries.length, "query");
       notice = confirm ? `Adding ${what} waits for your confirmation below (job #${job.id}).` : `Adding ${what} (job #${job.id}).`;
       break;
     }
     case "generate-variants":
       if (!studyHasPrompt(db(), study.id, input.seedPromptId)) return fail({ seedPromptId: ["Choose a prompt of this study"] });
-      requestVariants(db(), { studyId: study.id, seedPromptId: input.seedPromptId, count: input.count });
+      requestVariantsAs(access, { seedPromptId: input.seedPromptId, count: input.count });
       notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
       break;
     case "import-responses": {
-      const job = await createJob(db(), connection().path, {
-        kind: "import-responses",
-        studyId: study.id,
-        input: { studyId: study.id, responses: input.responses },
-      });
+      const job = await queueResponsesImportAs(access, input.responses);
       notice = `Importing ${plural(input.responses.length, "response")} (job #${job.id}).`;
       break;
     }
     case "update-guidance": {
       const { intent: _intent, ...guidance } = input;
-      updateStudyGuidance(study.id, guidance);
+      updateGuidanceAs(access, guidance);
       notice = "Saved what annotators see.";
       break;
     }
     case "set-active": {
-      if (!setItemActive(study.id, input)) return fail({ id: [`No ${input.kind} #${input.id} in this study`] });
-      // Pair selection reads enabled prompts and queries from a short cache: this change counts at once.
-      forgetUsableItems(study.id);
+      if (!setItemActiveAs(access, input)) return fail({ id: [`No ${input.kind} #${input.id} in this study`] });
       notice = `${input.kind === "prompt" ? "Prompt" : "Query"} #${input.id} ${input.active ? "enabled" : "disabled: it leaves pair selection; its votes stay"}.`;
       break;
     }
     case "retry-failed": {
-      const retried = retryFailedResponses(db(), study.id) + retryFailedVariantRequests(db(), study.id);
+      const retried = retryFailedAs(access);
       notice = `Retrying ${retried} failed item${retried === 1 ? "" : "s"}.`;
       break;
     }
   }
-  kickJobs();
-  wakeGeneration();
   return data<ActionResult>({ intent: input.intent, notice });
 }
 

@@ -1,19 +1,19 @@
 import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireUser } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { OfflineBanner, FieldError } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
-import { connection, db } from "~/db.server";
+import { db } from "~/db.server";
 import { env } from "~/env.server";
-import { applyJobIntent, isJobIntent, jobView, type JobView } from "~/jobs/job-view.server";
-import { createJob, getJob } from "~/jobs/jobs.server";
-import { kickJobs } from "~/jobs/runner.server";
+import { isJobIntent, jobView, type JobView } from "~/jobs/job-view.server";
 import { ResponseCapError } from "~/llm/generation-queue.server";
-import { needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
+import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
+import { applyStudyCreationIntentAs, createStudyAs, ownStudyCreationJob } from "~/services/studies.server";
 import { decimalId } from "~/utils/strict-fields";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
@@ -23,11 +23,13 @@ export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRout
 export const meta: MetaFunction = () => [{ title: "New study · promptduel" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
+  const actor = await requireUser(request);
   const provider = providerConfig();
   // ?job=N: the study is being created by a background job; once it is done, its setup page.
   const jobParam = new URL(request.url).searchParams.get("job");
   const jobId = jobParam === null ? null : decimalId("").safeParse(jobParam);
-  const job = jobId?.success ? getJob(db(), jobId.data) : undefined;
+  // Only the account that asked for the study sees it being created.
+  const job = jobId?.success ? ownStudyCreationJob(actor, jobId.data) : undefined;
   if (job?.kind === "create-study" && job.state === "succeeded" && typeof job.result?.studyId === "number") {
     throw redirect(`/studies/${job.result.studyId}/setup`);
   }
@@ -44,10 +46,11 @@ type FieldErrors = Record<string, string[] | undefined>;
 // The study is written by a background job (app/jobs, ADR 0010), after the owner confirms its figures
 // when it would queue many responses or cost more than the threshold; this page then shows the job.
 export async function action({ request }: ActionFunctionArgs) {
+  const actor = await requireUser(request);
   const form = await readSetupForm(request);
   if ("errors" in form) return data<{ errors: FieldErrors }>({ errors: form.errors }, { status: 400 });
   if (isJobIntent(form.fields.intent)) {
-    const applied = applyJobIntent(form.fields, null);
+    const applied = applyStudyCreationIntentAs(actor, form.fields);
     if (!applied.ok) return data<{ errors: FieldErrors }>({ errors: { jobId: [applied.error] } }, { status: 400 });
     return form.fields.intent === "cancel-job" ? redirect("/studies/new") : redirect(`/studies/new?job=${String(form.fields.jobId)}`);
   }
@@ -70,15 +73,7 @@ export async function action({ request }: ActionFunctionArgs) {
     if (!(error instanceof ResponseCapError)) throw error;
     return data<{ errors: FieldErrors }>({ errors: { queriesText: [error.message] } }, { status: 400 });
   }
-  const confirm = needsConfirmation(plan);
-  const job = await createJob(db(), connection().path, {
-    kind: "create-study",
-    studyId: null,
-    input: study,
-    plan: { ...plan },
-    awaitConfirmation: confirm,
-  });
-  if (!confirm) kickJobs();
+  const job = await createStudyAs(actor, study, plan);
   return redirect(`/studies/new?job=${job.id}`);
 }
 

@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
-import { screenshotPath } from "../helpers/browser";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 describe("annotating the demo study in a real browser", () => {
   const suite = useAppInBrowser();
@@ -55,7 +55,7 @@ describe("annotating the demo study in a real browser", () => {
     const vote = readDb((db) =>
       db
         .prepare(
-          "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join users u on u.id = v.annotator_id where v.assignment_id = ?",
+          "select v.choice, v.latency_ms as latencyMs, u.display_name as annotator, a.status from votes v join assignments a on a.id = v.assignment_id join annotators u on u.id = v.annotator_id where v.assignment_id = ?",
         )
         .all(firstAssignment),
     );
@@ -160,7 +160,7 @@ describe("annotating the demo study in a real browser", () => {
     const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
     const response = await fetch(`${suite.app.url}/studies/${studyId}/annotate`, {
       method: "POST",
-      headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded" },
+      headers: { Cookie: cookieHeader, "Content-Type": "application/x-www-form-urlencoded", Origin: suite.app.url },
       body: new URLSearchParams({ intent: "vote", assignmentId: "1", choice: "definitely-left" }),
       redirect: "manual",
     });
@@ -169,13 +169,19 @@ describe("annotating the demo study in a real browser", () => {
     expect(readDb((db) => db.prepare("select count(*) from votes").pluck().get())).toBe(before);
   });
 
-  it("serves the owner dashboard with a leaderboard row per prompt", async () => {
-    const page = await suite.browser.context.newPage();
-    await page.goto(suite.app.url);
-    await page.getByRole("link", { name: "Lumen support assistant" }).click();
-    await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
-    const rows = await page.locator("table.leaderboard tbody tr").count();
-    expect(rows).toBe(10);
-    await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
+  it("serves the owner dashboard, after signing in, with a leaderboard row per prompt", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signInInBrowser(page, suite.app, owner);
+      await page.getByRole("link", { name: "Lumen support assistant" }).click();
+      await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
+      const rows = await page.locator("table.leaderboard tbody tr").count();
+      expect(rows).toBe(10);
+      await page.screenshot({ path: screenshotPath("study-overview.png"), fullPage: true });
+      expect(browser.pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

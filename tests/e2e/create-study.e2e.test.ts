@@ -1,9 +1,10 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../fake-openai/server";
+import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase, type RunningApp } from "../helpers/app-server";
-import { screenshotPath } from "../helpers/browser";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 function newestStudyId(app: RunningApp): number {
   return readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
@@ -53,9 +54,9 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     GENERATION_CONCURRENCY: "2",
   }));
 
-  it("creates a study from pasted queries and a seed prompt with 3 variants, watches generation reach 100%, then annotates", async () => {
+  it("creates a study from pasted queries and a seed prompt with 3 variants, watches generation reach 100%, then annotates it as its owner", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(suite.app.url);
+    await signInInBrowser(page, suite.app, await createFirstOwner(suite.app));
     await page.getByRole("link", { name: "New study" }).click();
     await page.getByLabel("Name").fill("Thermostat helper");
     await page.getByLabel("Task description").fill("Answer questions from owners of Lumen smart thermostats.");
@@ -99,15 +100,21 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
       )
       .toEqual(["fake-embed"]);
 
+    // Owners annotate their own study as themselves (not blind), from the study's Annotate page.
+    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await page.getByRole("link", { name: "Annotate", exact: true }).click();
     expect(await annotateOnePair(page, suite.app)).toEqual({ choice: "left", studyId });
   });
 });
 
 describe("an offline study: no provider, responses imported from JSONL", () => {
   const suite = useAppInBrowser();
+  let owner: Account;
 
-  it("says no provider is configured, reports field errors, and becomes annotatable once responses are imported", async () => {
+  it("says no provider is configured, reports field errors, and becomes annotatable by an invited annotator once responses are imported", async () => {
+    owner = await createFirstOwner(suite.app);
     const page = await suite.browser.context.newPage();
+    await signInInBrowser(page, suite.app, owner);
     await page.goto(`${suite.app.url}/studies/new`);
     await page.getByText("No LLM provider configured: import responses instead.").waitFor();
 
@@ -152,7 +159,19 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     await page.waitForFunction(() => document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") === "100");
     await page.screenshot({ path: screenshotPath("setup-offline-imported.png"), fullPage: true });
 
-    expect(await annotateOnePair(page, suite.app)).toEqual({ choice: "left", studyId });
+    // The owner invites an annotator by link; the annotator, in a browser of their own, joins and votes.
+    const link = await createAnnotatorLink(suite.app, owner, studyId, { limit: "one" });
+    const annotatorBrowser = await launchBrowser();
+    try {
+      const annotatorPage = await annotatorBrowser.context.newPage();
+      await annotatorPage.goto(link);
+      await annotatorPage.getByLabel("Display name").fill("Invited Tester");
+      await annotatorPage.getByRole("button", { name: /join and start/i }).click();
+      expect(await annotateOnePair(annotatorPage, suite.app)).toEqual({ choice: "left", studyId });
+      expect(annotatorBrowser.pageErrors).toEqual([]);
+    } finally {
+      await annotatorBrowser.close();
+    }
 
     // The setup page's own forms: an empty post names its field; paste a query; upload a prompt file.
     await page.goto(`${suite.app.url}/studies/${studyId}/setup`);

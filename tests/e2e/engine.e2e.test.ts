@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser, type Account } from "../helpers/accounts";
 import { ApiAnnotator } from "../helpers/api-annotator";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
@@ -8,10 +9,14 @@ describe("the engine drives the study end to end", () => {
   let studyId: number;
   let favourite: number;
   let favouriteResponses: Set<string>;
+  let owner: Account;
+  let inviteLink: string;
 
   beforeAll(async () => {
     app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" });
     studyId = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    owner = await createFirstOwner(app);
+    inviteLink = await createAnnotatorLink(app, owner, studyId);
     favourite = readAppDatabase(
       app,
       (db) => db.prepare("select id from prompts where study_id = ? order by id limit 1 offset 4").pluck().get(studyId) as number,
@@ -32,9 +37,9 @@ describe("the engine drives the study end to end", () => {
       const pairs: string[] = [];
       for (const [index, browser] of [first, second].entries()) {
         const page = await browser.context.newPage();
-        await page.goto(`${app.url}/studies/${studyId}/annotate`);
+        await page.goto(inviteLink);
         await page.getByLabel("Display name").fill(`Parallel ${index}`);
-        await page.getByRole("button", { name: /continue/i }).click();
+        await page.getByRole("button", { name: /join and start/i }).click();
         await page.getByRole("button", { name: /start annotating/i }).click();
         await page.getByRole("article", { name: "Response A" }).waitFor();
         const assignmentId = Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
@@ -56,7 +61,7 @@ describe("the engine drives the study end to end", () => {
 
   it("converges on the prompt a scripted annotator prefers, with pairs the engine chose, and the dashboard shows it", async () => {
     const annotator = new ApiAnnotator(app.url, studyId);
-    await annotator.signIn("Scripted");
+    await annotator.join(inviteTokenOf(inviteLink), "Scripted");
     const firstAssignment = readAppDatabase(app, (db) => db.prepare("select coalesce(max(id), 0) from assignments").pluck().get() as number);
     const voteBudget = 60;
     for (let vote = 0; vote < voteBudget; vote++) {
@@ -102,6 +107,7 @@ describe("the engine drives the study end to end", () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
+      await signInInBrowser(page, app, owner);
       await page.goto(`${app.url}/studies/${studyId}`);
       const favouriteText = readAppDatabase(app, (db) => db.prepare("select text from prompts where id = ?").pluck().get(favourite)) as string;
       const topRow = page.locator("table.leaderboard tbody tr").first();
@@ -129,7 +135,7 @@ describe("the engine drives the study end to end", () => {
     app = await startApp({}, app.dataDir);
     expect(readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
     const annotator = new ApiAnnotator(app.url, studyId);
-    await annotator.signIn("After restart");
+    await annotator.join(inviteTokenOf(inviteLink), "After restart");
     const pair = await annotator.nextPair();
     expect((await annotator.vote(pair.assignmentId, "tie")).status).toBe("recorded");
     await expect

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
+import { createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { screenshotPath } from "../helpers/browser";
 import { seedVotes } from "../helpers/seed-votes";
@@ -8,8 +9,10 @@ import { seedVotes } from "../helpers/seed-votes";
 describe("exporting from the study page in a real browser", () => {
   const suite = useAppInBrowser();
   let studyId: number;
+  let owner: Account;
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    owner = await createFirstOwner(suite.app);
     // The server has migrated and seeded the demo study; add votes through a second connection.
     const connection = openDatabase(suite.app.databasePath);
     try {
@@ -27,8 +30,9 @@ describe("exporting from the study page in a real browser", () => {
 
   it("opens Export from the study page and downloads TRL conversational and the raw CSV", async () => {
     const page = await suite.browser.context.newPage();
+    await signInInBrowser(page, suite.app, owner);
     await page.goto(`${suite.app.url}/studies/${studyId}`);
-    await page.getByRole("link", { name: "Export", exact: true }).click();
+    await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Export", exact: true }).click();
     await page.getByRole("heading", { name: /^Export/ }).waitFor();
     await expect(page.getByText(/3 votes: 2 decisive .* and 1 tie, both-bad or skip votes/).isVisible()).resolves.toBe(true);
     await page.getByLabel(/System message/).selectOption("chosen-prompt");
@@ -58,6 +62,7 @@ describe("exporting from the study page in a real browser", () => {
     // The browser's bytes are those of a plain HTTP GET with the same parameters (what the CLI writes too).
     const direct = await fetch(
       `${suite.app.url}/studies/${studyId}/export/download?format=csv&system=chosen-prompt&duplicates=keep&annotator=&from=&to=`,
+      { headers: { Cookie: owner.cookie } },
     );
     expect(await direct.text()).toBe(csv);
   });
@@ -84,6 +89,9 @@ describe("exporting from the study page in a real browser", () => {
         )
         .run(studyId).lastInsertRowid,
     );
+    connection.db.$client
+      .prepare("insert into study_members (study_id, user_id, role) select ?, id, 'owner' from users where email = ?")
+      .run(emptyStudyId, owner.email);
     connection.close();
     const logFile = `${suite.app.dataDir}/raw.jsonl`;
     fs.writeFileSync(logFile, rawLog);
@@ -93,7 +101,9 @@ describe("exporting from the study page in a real browser", () => {
     // The import runs as a background job; the page follows it until it says what it imported.
     await page.getByText(/^Imported 3 votes: 6 new and 0 existing prompts, 3 new and 0 existing queries/).waitFor();
     await page.screenshot({ path: screenshotPath("import-log.png"), fullPage: true });
-    const reexported = await (await fetch(`${suite.app.url}/studies/${emptyStudyId}/export/download?format=jsonl`)).text();
+    const reexported = await (
+      await fetch(`${suite.app.url}/studies/${emptyStudyId}/export/download?format=jsonl`, { headers: { Cookie: owner.cookie } })
+    ).text();
     const strip = (log: string) =>
       log
         .trimEnd()

@@ -16,8 +16,9 @@ interface JsonResponse {
 }
 
 /**
- * A scripted annotator speaking the JSON API over real HTTP: signs in once (cookie), then asks for
- * pairs and votes. Used by browser tests and the server benchmark alike. node:http with keep-alive
+ * A scripted annotator speaking the JSON API over real HTTP: joins once with the study's invite token
+ * (POST /api/session; the cookie it gets back is its session), then asks for pairs and votes. Used by
+ * browser tests and the server benchmark alike. node:http with keep-alive
  * rather than fetch: the benchmark's load generator shares the server's two cores, and fetch costs
  * about three times as much CPU per request.
  */
@@ -30,9 +31,10 @@ export class ApiAnnotator {
     private readonly studyId: number,
   ) {}
 
-  async signIn(displayName: string): Promise<void> {
-    const response = await this.post("/api/session", { displayName });
-    if (response.status !== 201) throw new Error(`sign-in failed: ${response.status} ${response.body}`);
+  /** Joins through an annotator invite link's token (the last part of /join/<token>). */
+  async join(inviteToken: string, displayName: string): Promise<void> {
+    const response = await this.post("/api/session", { inviteToken, displayName });
+    if (response.status !== 201) throw new Error(`join failed: ${response.status} ${response.body}`);
     this.cookie = String(response.headers["set-cookie"]).split(";")[0]!;
   }
 

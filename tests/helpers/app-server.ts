@@ -6,6 +6,8 @@ import path from "node:path";
 
 export interface RunningApp {
   url: string;
+  /** The one-time first-owner link the server printed, while no account exists (else null). */
+  setupUrl: string | null;
   databasePath: string;
   dataDir: string;
   process: ChildProcess;
@@ -26,7 +28,6 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
       PORT: "0",
       DATABASE_PATH: databasePath,
       NODE_ENV: "production",
-      INSECURE_COOKIES: "1",
       OPENAI_API_KEY: "",
       OPENAI_BASE_URL: "",
       ...extraEnv,
@@ -38,7 +39,8 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
     const timer = setTimeout(() => reject(new Error(`app did not start within 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/localhost:\d+)/);
+      // The startup message is one write: its last line is "sign in" or the CLI hint after the setup link.
+      const match = output.match(/listening on (http:\/\/localhost:\d+)[\s\S]*(?:\/login and sign in|npm run owner -- create)/);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!.replace("localhost", "127.0.0.1"));
@@ -51,8 +53,10 @@ export async function startApp(extraEnv: Record<string, string> = {}, dataDir?: 
       reject(new Error(`app exited (${signal ? `signal ${signal}` : `code ${code}`}) before listening:\n${output}`));
     });
   });
+  const setupPath = output.match(/\/setup\/[A-Za-z0-9_-]{43}/)?.[0];
   return {
     url,
+    setupUrl: setupPath ? `${url}${setupPath}` : null,
     databasePath,
     dataDir: dir,
     process: child,

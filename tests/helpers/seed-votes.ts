@@ -1,6 +1,6 @@
 import { asc, eq } from "drizzle-orm";
 import type { DB } from "../../db/client";
-import { assignments, prompts, queries, users, votes, type VoteChoice } from "../../db/schema";
+import { annotators, assignments, prompts, queries, votes, type VoteChoice } from "../../db/schema";
 
 export interface SeededVote {
   annotator: string;
@@ -29,7 +29,7 @@ export function seedVotes(db: DB, studyId: number, specs: readonly SeededVote[])
     specs.map((spec) => {
       let annotatorId = annotatorIds.get(spec.annotator);
       if (annotatorId === undefined) {
-        annotatorId = tx.insert(users).values({ displayName: spec.annotator }).returning({ id: users.id }).get().id;
+        annotatorId = tx.insert(annotators).values({ displayName: spec.annotator }).returning({ id: annotators.id }).get().id;
         annotatorIds.set(spec.annotator, annotatorId);
       }
       const assignment = tx

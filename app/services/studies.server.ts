@@ -1,0 +1,248 @@
+import { eq } from "drizzle-orm";
+import { studies, type JobRequester } from "../../db/schema";
+import { actorLabel, type TokenActor, type UserActor } from "~/auth/actor.server";
+import { assertPermission, ownerSideActor, type StudyAccess } from "~/auth/authorize.server";
+import { connection, db } from "~/db.server";
+import { discardStudyEngine } from "~/engine/engine.server";
+import type { ExportOptions } from "~/export/export-options.server";
+import { applyJobIntent } from "~/jobs/job-view.server";
+import { createJob, getJob, type Job } from "~/jobs/jobs.server";
+import { kickJobs } from "~/jobs/runner.server";
+import { ResponseCapError, retryFailedResponses } from "~/llm/generation-queue.server";
+import { describePlan, needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
+import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
+import {
+  changeStudyStatus,
+  setItemActive,
+  updateStudyGuidance,
+  type ActiveFormSchema,
+  type ChangeStatusResult,
+  type GuidanceInput,
+  type StatusAction,
+} from "~/models/study-lifecycle.server";
+import { addToStudy, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
+import { getStudy } from "~/models/study.server";
+import { forgetUsableItems } from "~/engine/assign.server";
+import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
+import type { z } from "zod";
+import { auditAs, auditStudy } from "./audit.server";
+
+// Owner-side changes to a study. Each one: check the access it is handed, one transaction with its
+// audit row, then (after the commit) wake the generation worker, the job thread or the study's engine.
+// Operations too big for a request are background jobs (ADR 0010): the job records who queued it and
+// writes the audit row in the same transaction as its rows (app/jobs/job.worker.ts).
+
+function requesterOf(actor: UserActor | TokenActor): JobRequester {
+  return {
+    userId: actor.kind === "user" ? actor.user.id : actor.token.userId,
+    tokenId: actor.kind === "token" ? actor.token.id : null,
+    label: actorLabel(actor),
+  };
+}
+
+/** Queues the creation of a study owned by the signed-in account (waiting for a confirmation of its size and cost when `plan` needs one). */
+export async function createStudyAs(actor: UserActor, input: NewStudy, plan: ResponsePlan): Promise<Job> {
+  const job = await createJob(db(), connection().path, {
+    kind: "create-study",
+    studyId: null,
+    input: { ...input, ownerUserId: actor.user.id },
+    plan: { ...plan },
+    awaitConfirmation: needsConfirmation(plan),
+    requestedBy: requesterOf(actor),
+  });
+  kickJobs();
+  return job;
+}
+
+/** A create-study job the account queued (another account's pending study is none of its business). */
+export function ownStudyCreationJob(actor: UserActor, jobId: number): Job | undefined {
+  const job = getJob(db(), jobId);
+  return job && job.kind === "create-study" && job.requestedBy?.userId === actor.user.id ? job : undefined;
+}
+
+/** Queues prompts or queries to add, planned first (prompts x queries = responses, their cost); a large one waits for a confirmation. */
+export async function queueAdditionAs(access: StudyAccess, additions: { prompts: NewPrompt[]; queries: ParsedQuery[] }, plan: ResponsePlan) {
+  assertPermission(access, "study:edit");
+  const confirm = needsConfirmation(plan);
+  const job = await createJob(db(), connection().path, {
+    kind: "add-to-study",
+    studyId: access.studyId,
+    input: { studyId: access.studyId, ...additions },
+    plan: { ...plan },
+    awaitConfirmation: confirm,
+    requestedBy: requesterOf(ownerSideActor(access)),
+  });
+  kickJobs();
+  return { job, confirm };
+}
+
+/** Adds prompts or queries at once (the JSON API): only an addition the setup page would not ask to confirm, within the study's cap. */
+export function addToStudyAs(
+  access: StudyAccess,
+  additions: { prompts: NewPrompt[]; queries: ParsedQuery[] },
+):
+  | ({ ok: true } & ReturnType<typeof addToStudy>)
+  | {
+      ok: false;
+      error: string;
+      plan?: ResponsePlan;
+    } {
+  assertPermission(access, "study:edit");
+  const study = getStudy(access.studyId)!;
+  let plan: ResponsePlan;
+  try {
+    plan = planResponses(
+      db(),
+      access.studyId,
+      study,
+      { promptTexts: additions.prompts.map((prompt) => prompt.text), queryTexts: additions.queries.map((query) => query.text) },
+      providerConfig(),
+    );
+  } catch (error) {
+    if (error instanceof ResponseCapError) return { ok: false, error: error.message };
+    throw error;
+  }
+  if (needsConfirmation(plan)) {
+    return { ok: false, error: `${describePlan(plan)} An addition this large is confirmed by an owner on the setup page.`, plan };
+  }
+  const added = db().transaction((tx) => {
+    const result = addToStudy(tx, access.studyId, additions);
+    if (additions.prompts.length > 0) auditStudy(tx, access, "prompts.added", { added: result.promptsAdded, duplicates: result.promptDuplicates });
+    if (additions.queries.length > 0) auditStudy(tx, access, "queries.added", { added: result.queriesAdded, duplicates: result.queryDuplicates });
+    return result;
+  });
+  wakeGeneration();
+  return { ok: true, ...added };
+}
+
+/** Queues an import of pre-generated responses (checked and written by the job). */
+export async function queueResponsesImportAs(access: StudyAccess, responses: ParsedResponse[]): Promise<Job> {
+  assertPermission(access, "study:edit");
+  const job = await createJob(db(), connection().path, {
+    kind: "import-responses",
+    studyId: access.studyId,
+    input: { studyId: access.studyId, responses },
+    requestedBy: requesterOf(ownerSideActor(access)),
+  });
+  kickJobs();
+  return job;
+}
+
+/** Queues a raw JSONL log import: checked and written all or nothing by the job; the engine hears of the votes after its commit. */
+export async function queueRawLogImportAs(access: StudyAccess, log: string): Promise<Job> {
+  assertPermission(access, "study:edit");
+  const job = await createJob(db(), connection().path, {
+    kind: "import-log",
+    studyId: access.studyId,
+    input: { studyId: access.studyId, log },
+    requestedBy: requesterOf(ownerSideActor(access)),
+  });
+  kickJobs();
+  return job;
+}
+
+const JOB_INTENT_AUDIT = { "confirm-job": "job.confirmed", "cancel-job": "job.cancelled", "retry-job": "job.retried" } as const;
+
+/** An owner's confirm / cancel / retry of one of the study's jobs, audited. */
+export function applyJobIntentAs(access: StudyAccess, fields: Record<string, unknown>) {
+  assertPermission(access, "study:edit");
+  return db().transaction((tx) => {
+    const applied = applyJobIntent(fields, access.studyId);
+    if (applied.ok) auditStudy(tx, access, JOB_INTENT_AUDIT[applied.intent], { jobId: applied.jobId });
+    return applied;
+  });
+}
+
+/** The same for a study being created, by the account that queued it. */
+export function applyStudyCreationIntentAs(actor: UserActor, fields: Record<string, unknown>) {
+  const jobId = Number(fields.jobId);
+  if (!Number.isSafeInteger(jobId) || !ownStudyCreationJob(actor, jobId))
+    return { ok: false as const, error: `No study of yours is being created as job #${String(fields.jobId)}` };
+  return db().transaction((tx) => {
+    const applied = applyJobIntent(fields, null);
+    if (applied.ok) auditAs(tx, actor, null, JOB_INTENT_AUDIT[applied.intent], { jobId: applied.jobId });
+    return applied;
+  });
+}
+
+export function requestVariantsAs(access: StudyAccess, request: { seedPromptId: number; count: number }): void {
+  assertPermission(access, "study:edit");
+  db().transaction((tx) => {
+    requestVariants(tx, { studyId: access.studyId, ...request });
+    auditStudy(tx, access, "variants.requested", request);
+  });
+  wakeGeneration();
+}
+
+export function retryFailedAs(access: StudyAccess): number {
+  assertPermission(access, "study:edit");
+  const retried = db().transaction((tx) => {
+    const count = retryFailedResponses(tx, access.studyId) + retryFailedVariantRequests(tx, access.studyId);
+    auditStudy(tx, access, "generation.retried", { items: count });
+    return count;
+  });
+  wakeGeneration();
+  return retried;
+}
+
+/** Start, pause, resume, close, reopen or archive the study. */
+export function changeStudyStatusAs(access: StudyAccess, action: StatusAction): ChangeStatusResult {
+  assertPermission(access, "study:edit");
+  return db().transaction((tx) => {
+    const result = changeStudyStatus(access.studyId, action);
+    if (result.ok) auditStudy(tx, access, "study.status_changed", { action });
+    return result;
+  });
+}
+
+/** What annotators see: guidelines, their goal, whether the winner is revealed; and whether convergence closes the study. */
+export function updateGuidanceAs(access: StudyAccess, guidance: GuidanceInput): void {
+  assertPermission(access, "study:edit");
+  db().transaction((tx) => {
+    updateStudyGuidance(access.studyId, guidance);
+    auditStudy(tx, access, "study.guidance_changed", {
+      ...guidance,
+      guidelines: guidance.guidelines === null ? null : `${guidance.guidelines.length} characters`,
+    });
+  });
+}
+
+/** Enables or disables a prompt or query; pair selection sees it at once. False when the study has no such item. */
+export function setItemActiveAs(access: StudyAccess, input: z.infer<typeof ActiveFormSchema>): boolean {
+  assertPermission(access, "study:edit");
+  const changed = db().transaction((tx) => {
+    if (!setItemActive(access.studyId, input)) return false;
+    auditStudy(tx, access, input.active ? "item.enabled" : "item.disabled", { kind: input.kind, id: input.id });
+    return true;
+  });
+  // Pair selection reads enabled prompts and queries from a short cache: this change counts at once.
+  if (changed) forgetUsableItems(access.studyId);
+  return changed;
+}
+
+/** Records that an export was downloaded (the file itself streams from a read-only connection). */
+export function recordExportAs(access: StudyAccess, options: ExportOptions): void {
+  assertPermission(access, "study:export");
+  db().transaction((tx) => auditStudy(tx, access, "export.downloaded", { ...options }));
+}
+
+/**
+ * Deletes the study and everything in it (prompts, responses, votes, links, tokens, memberships);
+ * its audit log stays, ending with the deletion. `confirmName` must repeat the study's name.
+ */
+export async function deleteStudyAs(access: StudyAccess, confirmName: string): Promise<{ ok: true } | { ok: false; message: string }> {
+  assertPermission(access, "study:manage");
+  const deleted = db().transaction((tx) => {
+    const study = tx.select({ name: studies.name }).from(studies).where(eq(studies.id, access.studyId)).get();
+    if (!study) return { ok: false, message: "Study not found" } as const;
+    if (study.name.trim() !== confirmName.trim())
+      return { ok: false, message: "Type the study's name exactly to confirm; nothing was deleted." } as const;
+    auditStudy(tx, access, "study.deleted", { name: study.name });
+    tx.delete(studies).where(eq(studies.id, access.studyId)).run();
+    return { ok: true } as const;
+  });
+  // After the commit: the study's engine has nothing left to learn from.
+  if (deleted.ok) await discardStudyEngine(access.studyId);
+  return deleted;
+}

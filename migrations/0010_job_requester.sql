@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `requested_by` text;
