@@ -106,8 +106,10 @@ function populate(db: DB, count: number, seed: number) {
   const studyIds = [1, 2].map((k) =>
     Number(sqlite.prepare("insert into studies (name, task, model) values (?, 't', 'm')").run(`study ${k} ${seed}`).lastInsertRowid),
   );
+  // Annotators were rows of "users" until the accounts migration (0009) renamed that table.
+  const annotatorTable = sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = 'annotators'").get() ? "annotators" : "users";
   const annotatorIds = [1, 2, 3].map((k) =>
-    Number(sqlite.prepare("insert into users (display_name) values (?)").run(`annotator ${k}`).lastInsertRowid),
+    Number(sqlite.prepare(`insert into ${annotatorTable} (display_name) values (?)`).run(`annotator ${k}`).lastInsertRowid),
   );
   const promptIds = new Map<number, number[]>();
   const queryIds = new Map<number, number>();
