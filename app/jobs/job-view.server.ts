@@ -5,7 +5,6 @@ import { connection, db } from "~/db.server";
 import { describePlan, type ResponsePlan } from "~/llm/response-plan.server";
 import { decimalId } from "~/utils/strict-fields";
 import { cancelJob, confirmJob, jobsFolder, retryJob, type Job } from "./jobs.server";
-import { kickJobs } from "./runner.server";
 
 // Jobs as the owner's pages show them (app/components/job-status.tsx) and the three things an owner
 // does with one: confirm it, cancel it (only while it waits for that) or retry it.
@@ -52,7 +51,8 @@ const JobIntentSchema = z.object({
 
 /**
  * Applies an owner's confirm / cancel / retry to a job of `studyId` (null: a study being created).
- * Answers what to tell the owner, or the problem (a 400 for the page).
+ * Answers what to tell the owner, or the problem (a 400 for the page). The caller kicks the job
+ * queue after its transaction commits (app/services): the job thread reads the job on its own connection.
  */
 export function applyJobIntent(
   fields: Record<string, unknown>,
@@ -64,14 +64,12 @@ export function applyJobIntent(
   switch (intent) {
     case "confirm-job":
       if (!confirmJob(db(), jobId, studyId)) return { ok: false, error: `Job #${jobId} is not waiting for a confirmation` };
-      kickJobs();
       return { ok: true, intent, jobId, notice: `Job #${jobId} confirmed: it runs in the background.` };
     case "cancel-job":
       if (!cancelJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} is not waiting for a confirmation` };
       return { ok: true, intent, jobId, notice: `Job #${jobId} cancelled: nothing was written.` };
     case "retry-job":
       if (studyId === null || !retryJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} cannot be retried` };
-      kickJobs();
       return { ok: true, intent, jobId, notice: `Job #${jobId} queued again.` };
   }
 }

@@ -147,11 +147,14 @@ const JOB_INTENT_AUDIT = { "confirm-job": "job.confirmed", "cancel-job": "job.ca
 /** An owner's confirm / cancel / retry of one of the study's jobs, audited. */
 export function applyJobIntentAs(access: StudyAccess, fields: Record<string, unknown>) {
   assertPermission(access, "study:edit");
-  return db().transaction((tx) => {
+  const applied = db().transaction((tx) => {
     const applied = applyJobIntent(fields, access.studyId);
     if (applied.ok) auditStudy(tx, access, JOB_INTENT_AUDIT[applied.intent], { jobId: applied.jobId });
     return applied;
   });
+  // After the commit: the job thread reads the job on its own connection.
+  if (applied.ok) kickJobs();
+  return applied;
 }
 
 /** The same for a study being created, by the account that queued it. */
@@ -159,11 +162,13 @@ export function applyStudyCreationIntentAs(actor: UserActor, fields: Record<stri
   const jobId = Number(fields.jobId);
   if (!Number.isSafeInteger(jobId) || !ownStudyCreationJob(actor, jobId))
     return { ok: false as const, error: `No study of yours is being created as job #${String(fields.jobId)}` };
-  return db().transaction((tx) => {
+  const applied = db().transaction((tx) => {
     const applied = applyJobIntent(fields, null);
     if (applied.ok) auditAs(tx, actor, null, JOB_INTENT_AUDIT[applied.intent], { jobId: applied.jobId });
     return applied;
   });
+  if (applied.ok) kickJobs();
+  return applied;
 }
 
 export function requestVariantsAs(access: StudyAccess, request: { seedPromptId: number; count: number }): void {
