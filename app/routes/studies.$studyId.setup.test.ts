@@ -86,7 +86,11 @@ describe("the new-study action", () => {
     const jobId = Number(response.headers.get("Location")!.match(/^\/studies\/new\?job=(\d+)$/)![1]);
     await whenJobSettled(jobId);
     const followed = await routeResponse(() =>
-      newStudyLoader({ request: new Request(`http://localhost/studies/new?job=${jobId}`, { headers: { Cookie: owner.cookie } }), params: {}, context: {} }),
+      newStudyLoader({
+        request: new Request(`http://localhost/studies/new?job=${jobId}`, { headers: { Cookie: owner.cookie } }),
+        params: {},
+        context: {},
+      }),
     );
     expect(followed.status).toBe(302);
     const studyId = Number(followed.headers.get("Location")!.match(/^\/studies\/(\d+)\/setup$/)![1]);
