@@ -22,7 +22,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return redirect("/");
 }
 
-const plural = (count: number, noun: string) => `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
+const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count.toLocaleString("en-US")} ${count === 1 ? noun : nouns}`;
 
 export default function DeleteStudy() {
   const { study, lost } = useLoaderData<typeof loader>();
@@ -43,7 +43,7 @@ export default function DeleteStudy() {
             {plural(lost.comments, "comment")} from {plural(lost.annotators, "annotator")}
           </li>
           <li>
-            {plural(lost.prompts, "prompt")} and {plural(lost.queries, "query")}
+            {plural(lost.prompts, "prompt")} and {plural(lost.queries, "query", "queries")}
           </li>
           <li>{plural(lost.responses, "response")} (generated ones cost tokens to make again)</li>
           <li>the leaderboard, convergence history and {plural(lost.assignments, "handed-out pair")}</li>

@@ -1,14 +1,28 @@
 import type Database from "better-sqlite3";
 import type { Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
+// The suite's browser context is one annotator: the first test joins through the invite link, the
+// others annotate on in that session. The owner signs in in a browser of their own.
 describe("annotating the demo study in a real browser", () => {
   const suite = useAppInBrowser();
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
-  const demoStudyId = () => readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+  let owner: Account;
+  let inviteLink: string;
+  let studyId: number;
+
+  beforeAll(async () => {
+    owner = await createFirstOwner(suite.app);
+    studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    inviteLink = await createAnnotatorLink(suite.app, owner, studyId);
+  });
+
+  const annotatePath = () => `/studies/${studyId}/annotate`;
+  const hrefs = (page: Page) => page.locator("a[href]").evaluateAll((links) => links.map((link) => link.getAttribute("href")!));
   const assignmentOnPage = async (page: Page) => Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
   const waitForNewPair = (page: Page, previous: number) =>
     page.waitForFunction(
@@ -21,16 +35,14 @@ describe("annotating the demo study in a real browser", () => {
       comment: string;
     }[];
 
-  it("joins from the studies list, shows the task and guidelines on the first visit, votes with a hotkey and counts it", async () => {
+  it("joins through the invite link, shows the task and guidelines on the first visit, votes with a hotkey and counts it", async () => {
     const page = await suite.browser.context.newPage();
-    const studyId = demoStudyId();
-    await page.goto(suite.app.url);
-    await page
-      .getByRole("row", { name: /Lumen support assistant/ })
-      .getByRole("link", { name: "Annotate" })
-      .click();
+    // Where a signed-out annotator lands without a link; then they open the link they were given.
+    await page.goto(`${suite.app.url}/join`);
+    await page.goto(inviteLink);
     await page.getByLabel("Display name").fill("Browser Tester");
-    await page.getByRole("button", { name: /continue/i }).click();
+    await page.getByRole("button", { name: /join and start/i }).click();
+    await page.waitForURL((url) => url.pathname === annotatePath());
 
     // First visit: the guidelines panel is open and shows the study's task.
     const task = readDb((db) => db.prepare("select task from studies where id = ?").pluck().get(studyId) as string);
@@ -48,6 +60,8 @@ describe("annotating the demo study in a real browser", () => {
     const promptTexts = readDb((db) => db.prepare("select text from prompts where study_id = ?").pluck().all(studyId) as string[]);
     const body = await page.locator("body").innerText();
     for (const text of promptTexts) expect(body).not.toContain(text);
+    // And no link to an owner page: only home (their joined studies) and this page.
+    expect((await hrefs(page)).filter((href) => href !== "/" && href !== annotatePath())).toEqual([]);
 
     await page.screenshot({ path: screenshotPath("annotate-before-vote.png"), fullPage: true });
     await page.keyboard.press("ArrowLeft");
@@ -70,16 +84,16 @@ describe("annotating the demo study in a real browser", () => {
     expect(await responseA.innerText()).toBeTruthy();
     await page.screenshot({ path: screenshotPath("annotate-after-vote.png"), fullPage: true });
 
-    // Back leads to the studies list the annotator came from, not to the join page.
+    // Back leads to the page the annotator came from, not to the invite link's join page.
     await page.goBack();
     await page.waitForURL((url) => !url.pathname.includes("/annotate"));
-    expect(new URL(page.url()).pathname).toBe("/");
+    expect(new URL(page.url()).pathname).toBe("/join");
     await page.close();
   });
 
   it("undoes a vote: the same pair comes back with the comment, and the new choice replaces the old one", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${demoStudyId()}/annotate`);
+    await page.goto(`${suite.app.url}${annotatePath()}`);
     const voted = await assignmentOnPage(page);
     const query = await page.getByRole("region", { name: "User query" }).innerText();
     await page.getByLabel("Comment (optional)").fill("A is friendlier");
@@ -114,7 +128,7 @@ describe("annotating the demo study in a real browser", () => {
 
   it("opens the keyboard help with ?, closes it with Escape, and ignores vote keys while it is open", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${demoStudyId()}/annotate`);
+    await page.goto(`${suite.app.url}${annotatePath()}`);
     const before = await assignmentOnPage(page);
     await page.keyboard.press("Shift+Slash");
     const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
@@ -135,7 +149,7 @@ describe("annotating the demo study in a real browser", () => {
   it("tells a stale tab that the pair was already answered and that its different choice was not counted", async () => {
     const first = await suite.browser.context.newPage();
     const second = await suite.browser.context.newPage();
-    const url = `${suite.app.url}/studies/${demoStudyId()}/annotate`;
+    const url = `${suite.app.url}${annotatePath()}`;
     await first.goto(url);
     await second.goto(url);
     const shared = await assignmentOnPage(first);
@@ -156,7 +170,6 @@ describe("annotating the demo study in a real browser", () => {
   it("answers a malformed vote post with 400 and writes nothing", async () => {
     const cookies = await suite.browser.context.cookies();
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
-    const studyId = demoStudyId();
     const before = readDb((db) => db.prepare("select count(*) from votes").pluck().get());
     const response = await fetch(`${suite.app.url}/studies/${studyId}/annotate`, {
       method: "POST",

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf } from "../helpers/accounts";
 import { ApiAnnotator } from "../helpers/api-annotator";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 
@@ -8,10 +9,14 @@ import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-serve
 describe("fresh pairs first: three annotators voting 50 times each", () => {
   let app: RunningApp;
   let studyId: number;
+  let inviteToken: string;
 
   beforeAll(async () => {
     app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" });
     studyId = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
+    // Annotators join only through an invite link, which the study's owner makes.
+    const owner = await createFirstOwner(app);
+    inviteToken = inviteTokenOf(await createAnnotatorLink(app, owner, studyId));
   });
 
   afterAll(async () => {
@@ -22,7 +27,7 @@ describe("fresh pairs first: three annotators voting 50 times each", () => {
     const annotators = await Promise.all(
       ["Ada", "Grace", "Barbara"].map(async (name) => {
         const annotator = new ApiAnnotator(app.url, studyId);
-        await annotator.signIn(name);
+        await annotator.join(inviteToken, name);
         return annotator;
       }),
     );

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createFirstOwner, signInInBrowser } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
 import { screenshotPath } from "../helpers/browser";
@@ -8,6 +9,13 @@ import { screenshotPath } from "../helpers/browser";
 describe("input hygiene in a real browser", () => {
   const suite = useAppInBrowser();
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
+
+  // The study's owner, signed in once for the whole browser context (its pages share the cookie).
+  beforeAll(async () => {
+    const page = await suite.browser.context.newPage();
+    await signInInBrowser(page, suite.app, await createFirstOwner(suite.app));
+    await page.close();
+  });
 
   it("refuses binary uploads as queries or prompts and adds nothing", async () => {
     const studyId = readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);

@@ -1,5 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
@@ -7,6 +8,7 @@ import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
 // A study whose answers are long (a 15,000-character one with a table and a task list) next to a
 // short one, created through the owner's pages offline and started; then the annotate page at a
 // desktop and a phone size, light and dark, and axe-core on the annotate, dashboard and setup pages.
+// Annotators join through the owner's invite link, each in a browser of their own.
 const LONG_ANSWER = [
   "Here is everything about Eco mode.",
   "",
@@ -27,12 +29,16 @@ const LONG_ANSWER = [
 describe("the annotate page on a phone and a desktop, light and dark, and accessibility", () => {
   let app: RunningApp;
   let studyId: number;
+  let owner: Account;
+  let inviteLink: string;
 
   beforeAll(async () => {
     app = await startApp();
+    owner = await createFirstOwner(app);
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
+      await signInInBrowser(page, app, owner);
       await page.goto(`${app.url}/studies/new`);
       await page.getByLabel("Name").fill("Long answers");
       await page.getByLabel("Task description").fill("Answer questions about the thermostat.");
@@ -56,6 +62,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
       await page.goto(`${app.url}/studies/${studyId}`);
       await page.getByRole("button", { name: "Start the study" }).click();
       await page.getByText("Running: annotators get pairs").waitFor();
+      inviteLink = await createAnnotatorLink(app, owner, studyId);
     } finally {
       await browser.close();
     }
@@ -66,9 +73,9 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
   });
 
   async function openPair(page: Page, name: string) {
-    await page.goto(`${app.url}/studies/${studyId}/annotate`);
+    await page.goto(inviteLink);
     await page.getByLabel("Display name").fill(name);
-    await page.getByRole("button", { name: /continue/i }).click();
+    await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
     await page.getByRole("article", { name: "Response A" }).waitFor();
   }
@@ -142,13 +149,21 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
   });
 
   it("has no serious or critical axe-core violations on the annotate, dashboard and setup pages, light and dark", async () => {
-    const browser = await launchBrowser();
+    // The annotate page as an annotator sees it; the dashboard and setup pages as the owner sees them.
+    const annotatorBrowser = await launchBrowser();
+    const ownerBrowser = await launchBrowser();
     try {
-      const page = await browser.context.newPage();
-      await openPair(page, "Auditor");
+      const annotatorPage = await annotatorBrowser.context.newPage();
+      await openPair(annotatorPage, "Auditor");
+      const ownerPage = await ownerBrowser.context.newPage();
+      await signInInBrowser(ownerPage, app, owner);
       for (const colorScheme of ["light", "dark"] as const) {
-        await page.emulateMedia({ colorScheme });
-        for (const path of [`/studies/${studyId}/annotate`, `/studies/${studyId}`, `/studies/${studyId}/setup`]) {
+        for (const [page, path] of [
+          [annotatorPage, `/studies/${studyId}/annotate`],
+          [ownerPage, `/studies/${studyId}`],
+          [ownerPage, `/studies/${studyId}/setup`],
+        ] as const) {
+          await page.emulateMedia({ colorScheme });
           await page.goto(`${app.url}${path}`);
           await page.locator("h1").first().waitFor();
           expect({ path, colorScheme, violations: await seriousAccessibilityViolations(page) }).toEqual({ path, colorScheme, violations: [] });
@@ -158,7 +173,8 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
         }
       }
     } finally {
-      await browser.close();
+      await annotatorBrowser.close();
+      await ownerBrowser.close();
     }
   });
 });

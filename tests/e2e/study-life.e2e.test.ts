@@ -1,16 +1,28 @@
 import type Database from "better-sqlite3";
 import type { Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser } from "../helpers/accounts";
 import { ApiAnnotator } from "../helpers/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
-import { screenshotPath } from "../helpers/browser";
+import { launchBrowser, screenshotPath } from "../helpers/browser";
 
+// The suite's browser context is the study's owner, signed in once; an annotator joins through the
+// owner's invite link, over the API or in a browser of their own (an account cannot join as one).
 describe("a study's whole life, driven by its owner in a real browser", () => {
   const suite = useAppInBrowser(() => ({ PROMPTDUEL_TEST_HOOKS: "1" }));
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
   const demoStudyId = () => readDb((db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
   const statusOf = (studyId: number) => readDb((db) => db.prepare("select status from studies where id = ?").pluck().get(studyId));
+  let inviteLink: string;
+
+  beforeAll(async () => {
+    const owner = await createFirstOwner(suite.app);
+    inviteLink = await createAnnotatorLink(suite.app, owner, demoStudyId());
+    const page = await suite.browser.context.newPage();
+    await signInInBrowser(page, suite.app, owner);
+    await page.close();
+  });
 
   async function ownerAction(page: Page, studyId: number, button: string, expected: string) {
     await page.goto(`${suite.app.url}/studies/${studyId}`);
@@ -22,7 +34,8 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
     const studyId = demoStudyId();
     const owner = await suite.browser.context.newPage();
     const annotator = new ApiAnnotator(suite.app.url, studyId);
-    await annotator.signIn("Crowd worker");
+    await annotator.join(inviteTokenOf(inviteLink), "Crowd worker");
+    const annotatorBrowser = await launchBrowser();
     try {
       const first = await annotator.nextPair();
       await ownerAction(owner, studyId, "Pause", "Paused: annotators are told to come back later");
@@ -37,10 +50,10 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
       expect(refused.status).toBe(409);
       expect(await refused.json()).toEqual({ error: "This study is paused", studyStatus: "paused" });
 
-      const page = await suite.browser.context.newPage();
-      await page.goto(`${suite.app.url}/join?redirectTo=/studies/${studyId}/annotate`);
+      const page = await annotatorBrowser.context.newPage();
+      await page.goto(inviteLink);
       await page.getByLabel("Display name").fill("Browser annotator");
-      await page.getByRole("button", { name: /continue/i }).click();
+      await page.getByRole("button", { name: /join and start/i }).click();
       await page.getByRole("heading", { name: "This study is paused" }).waitFor();
 
       await ownerAction(owner, studyId, "Resume", "Running: annotators get pairs");
@@ -61,9 +74,10 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
       await ownerAction(owner, studyId, "Unarchive", "Closed: annotators are told it is complete");
       await ownerAction(owner, studyId, "Reopen", "Running: annotators get pairs");
       expect(statusOf(studyId)).toBe("running");
-      await page.close();
+      expect(annotatorBrowser.pageErrors, "uncaught errors in the annotator's browser").toEqual([]);
     } finally {
       annotator.close();
+      await annotatorBrowser.close();
       await owner.close();
     }
   });
@@ -86,7 +100,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
     expect(readDb((db) => db.prepare("select active from prompts where id = ?").pluck().get(promptId))).toBe(0);
 
     const annotator = new ApiAnnotator(suite.app.url, studyId);
-    await annotator.signIn("After the change");
+    await annotator.join(inviteTokenOf(inviteLink), "After the change");
     try {
       const served: number[] = [];
       for (let i = 0; i < 20; i++) {
@@ -125,6 +139,9 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
     await page.getByRole("link", { name: "Delete this study…" }).click();
     const votes = readDb((db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId) as number);
     await page.getByText(votes === 1 ? "1 vote" : `${votes} votes`, { exact: true }).waitFor();
+    const prompts = readDb((db) => db.prepare("select count(*) from prompts where study_id = ?").pluck().get(studyId) as number);
+    const queries = readDb((db) => db.prepare("select count(*) from queries where study_id = ?").pluck().get(studyId) as number);
+    await page.getByText(`${prompts} prompts and ${queries} queries`, { exact: true }).waitFor();
     await page.getByText("This cannot be undone.").waitFor();
     await page.screenshot({ path: screenshotPath("delete-confirmation.png"), fullPage: true });
     await page.getByLabel("Type the study's name to confirm").fill("Lumen");
