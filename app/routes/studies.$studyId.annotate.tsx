@@ -37,7 +37,6 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       goal: study.annotatorGoal,
     },
     availability,
-    annotator: { displayName: annotator?.displayName ?? (actor.kind === "user" ? actor.user.displayName : "") },
     // A member sees the way back to the study's pages; an annotator does not.
     member: actor.kind === "user",
     done,
@@ -111,7 +110,7 @@ function staleVoteNotice(result: ReturnType<typeof recordVote>, clicked: keyof t
 }
 
 export default function Annotate() {
-  const { study, availability, annotator, member, done, lastVote, assignment } = useLoaderData<typeof loader>();
+  const { study, availability, member, done, lastVote, assignment } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -169,9 +168,6 @@ export default function Annotate() {
       <div className="annotate-header">
         <div>
           <h1>{study.name}</h1>
-          <p className="muted">
-            Annotating as <strong>{annotator.displayName}</strong>
-          </p>
           {member ? (
             <p className="muted small">
               You are a member of this study: your votes count like anyone&apos;s but you are not blind to the prompts. To see exactly what annotators
