@@ -10,20 +10,25 @@ function newestStudyId(app: RunningApp): number {
   return readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
 }
 
+/** The study's page, as its owner: starts the draft study and waits until the page says it runs. */
+async function startStudy(ownerPage: Page, app: RunningApp, studyId: number) {
+  await ownerPage.goto(`${app.url}/studies/${studyId}`);
+  await ownerPage.getByText("Draft: annotators are told it has not started").waitFor();
+  await ownerPage.getByRole("button", { name: "Start the study" }).click();
+  await ownerPage.getByText("Running: annotators get pairs").waitFor();
+}
+
 /**
- * A new study is a draft: its annotate page says so until the owner starts it from the study page.
- * Then joins as an annotator, starts, votes "left" with the hotkey and returns the stored vote.
+ * On the annotate page of a new study: it is a draft, and the page says so until the owner starts it
+ * (`start`, from the study page). Then starts annotating, votes "left" with the hotkey and returns
+ * the stored vote.
  */
-async function annotateOnePair(page: Page, app: RunningApp) {
-  const studyPage = new URL(page.url()).pathname.replace(/\/setup$/, "");
-  await page.getByRole("link", { name: /annotate this study/i }).click();
-  await page.getByLabel("Display name").fill("Owner Tester");
-  await page.getByRole("button", { name: /continue/i }).click();
+async function annotateOnePair(page: Page, app: RunningApp, start: () => Promise<void>) {
+  await page.waitForURL(/\/studies\/\d+\/annotate$/);
+  const annotatePage = page.url();
   await page.getByRole("heading", { name: "This study has not started yet" }).waitFor();
-  await page.goto(new URL(studyPage, page.url()).href);
-  await page.getByRole("button", { name: "Start the study" }).click();
-  await page.getByText("Running: annotators get pairs").waitFor();
-  await page.getByRole("link", { name: /annotate this study/i }).click();
+  await start();
+  await page.goto(annotatePage);
   await page.getByRole("button", { name: /start annotating/i }).click();
   await page.getByRole("article", { name: "Response A" }).waitFor();
   const assignmentId = Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
@@ -102,8 +107,8 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
 
     // Owners annotate their own study as themselves (not blind), from the study's Annotate page.
     await page.goto(`${suite.app.url}/studies/${studyId}`);
-    await page.getByRole("link", { name: "Annotate", exact: true }).click();
-    expect(await annotateOnePair(page, suite.app)).toEqual({ choice: "left", studyId });
+    await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Annotate", exact: true }).click();
+    expect(await annotateOnePair(page, suite.app, () => startStudy(page, suite.app, studyId))).toEqual({ choice: "left", studyId });
   });
 });
 
@@ -167,7 +172,7 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
       await annotatorPage.goto(link);
       await annotatorPage.getByLabel("Display name").fill("Invited Tester");
       await annotatorPage.getByRole("button", { name: /join and start/i }).click();
-      expect(await annotateOnePair(annotatorPage, suite.app)).toEqual({ choice: "left", studyId });
+      expect(await annotateOnePair(annotatorPage, suite.app, () => startStudy(page, suite.app, studyId))).toEqual({ choice: "left", studyId });
       expect(annotatorBrowser.pageErrors).toEqual([]);
     } finally {
       await annotatorBrowser.close();

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
+import { createFirstOwner, signIn } from "../helpers/accounts";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { seedVotes, type SeededVote } from "../helpers/seed-votes";
 
@@ -17,8 +18,9 @@ describe("a killed import", () => {
   });
 
   it("leaves nothing, is retried at the next start and then imports every vote exactly once", async () => {
-    // A study with votes to export, and an empty one to import them into.
+    // A study with votes to export, and an empty one of the same owner to import them into.
     app = await startApp();
+    const owner = await createFirstOwner(app);
     await app.stop();
     const dataDir = app.dataDir;
     const setup = openDatabase(app.databasePath);
@@ -42,16 +44,25 @@ describe("a killed import", () => {
         )
         .run(source).lastInsertRowid,
     );
+    setup.db.$client
+      .prepare("insert into study_members (study_id, user_id, role) select ?, id, 'owner' from users where email = ?")
+      .run(target, owner.email);
     setup.close();
 
     const marker = path.join(dataDir, "paused-in-commit");
     app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1", PROMPTDUEL_TEST_PAUSE_JOB_COMMIT: marker }, dataDir);
-    const log = await (await fetch(`${app.url}/studies/${source}/export/download?format=jsonl`)).text();
+    const { cookie } = await signIn(app, owner.email);
+    const log = await (await fetch(`${app.url}/studies/${source}/export/download?format=jsonl`, { headers: { Cookie: cookie } })).text();
     expect(log.trimEnd().split("\n")).toHaveLength(40);
     const importLog = async (running: RunningApp) => {
+      const session = await signIn(running, owner.email);
       const form = new FormData();
       form.set("log", new File([log], "raw.jsonl", { type: "application/jsonl" }));
-      const response = await fetch(`${running.url}/studies/${target}/import-log`, { method: "POST", body: form, headers: { Origin: running.url } });
+      const response = await fetch(`${running.url}/studies/${target}/import-log`, {
+        method: "POST",
+        body: form,
+        headers: { Origin: running.url, Cookie: session.cookie },
+      });
       expect(response.status).toBe(202);
     };
     await importLog(app);

@@ -2,9 +2,10 @@ import { execFileSync } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf } from "../helpers/accounts";
 import { ApiAnnotator } from "../helpers/api-annotator";
-import { startApp, type RunningApp } from "../helpers/app-server";
-import { probe, tableCounts } from "../helpers/http-probe";
+import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { probe } from "../helpers/http-probe";
 
 interface BuiltRoute {
   id: string;
@@ -26,6 +27,22 @@ function fullPath(route: BuiltRoute, byId: Map<string, BuiltRoute>): string {
     if (current.path) segments.unshift(current.path);
   }
   return `/${segments.join("/")}`;
+}
+
+// Tables the engine writes on its own schedule, and the migrator's bookkeeping: not a request's doing.
+const NOT_REQUEST_DATA = new Set(["engine_snapshots", "engine_checkpoints", "__drizzle_migrations", "sqlite_sequence"]);
+
+/** Row counts of every table a request could write (accounts, sessions, invites, tokens, the audit log and jobs included), and each study's status. */
+function appState(app: RunningApp): Record<string, unknown> {
+  return readAppDatabase(app, (db) => {
+    const tables = (db.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[]).filter(
+      (table) => !NOT_REQUEST_DATA.has(table),
+    );
+    return {
+      ...Object.fromEntries(tables.map((table) => [table, db.prepare(`select count(*) from "${table}"`).pluck().get() as number])),
+      studyStatuses: db.prepare("select id, status from studies order by id").all(),
+    };
+  });
 }
 
 interface Outcome {
@@ -170,6 +187,11 @@ const ODD_PATHS = [
   "/studies/1/export/download?format=csv&annotator=a,b,%00&duplicates=maybe&system=%FF",
   "/join?redirectTo=%FF%FE",
   "/join?redirectTo=%0d%0aSet-Cookie:x=1",
+  "/login?redirectTo=%FF%FE",
+  "/login?redirectTo=%0d%0aSet-Cookie:x=1",
+  "/join/%FF",
+  "/join/a/b",
+  "/setup/%00",
   "/_root.data",
   "/.data",
   "/studies/1/.data",
@@ -188,12 +210,29 @@ const ODD_PATHS = [
 
 describe("a few hundred malformed requests against every route of the built app", () => {
   let app: RunningApp;
-  let sessionCookie = "";
+  let inviteToken = "";
+  let joinPath = "";
+  let annotatorCookie = "";
+  let ownerCookie = "";
   beforeAll(async () => {
-    app = await startApp();
+    // The rate limits come before every other check (tested in http-hardening): here they would only turn the
+    // fuzz of the sign-in, setup, join and token pages into 429s before their bodies are looked at.
+    app = await startApp({
+      RATE_LIMIT_SIGN_IN_IP: "off",
+      RATE_LIMIT_SIGN_IN_ACCOUNT: "off",
+      RATE_LIMIT_SETUP_IP: "off",
+      RATE_LIMIT_JOIN_IP: "off",
+      RATE_LIMIT_TOKENS_IP: "off",
+      RATE_LIMIT_TOKENS_SESSION: "off",
+    });
+    const owner = await createFirstOwner(app);
+    ownerCookie = owner.cookie;
+    const link = await createAnnotatorLink(app, owner, 1);
+    joinPath = new URL(link).pathname;
+    inviteToken = inviteTokenOf(link);
     const annotator = new ApiAnnotator(app.url, 1);
-    await annotator.signIn("Fuzz session");
-    sessionCookie = annotator.cookieHeader();
+    await annotator.join(inviteToken, "Fuzz session");
+    annotatorCookie = annotator.cookieHeader();
     annotator.close();
   });
   afterAll(async () => {
@@ -204,14 +243,20 @@ describe("a few hundred malformed requests against every route of the built app"
     const routes = builtRoutes();
     const byId = new Map(routes.map((route) => [route.id, route]));
     const templates = [...new Set(routes.map((route) => fullPath(route, byId)))];
-    const actionPaths = routes.filter((route) => route.action).map((route) => fullPath(route, byId).replace(":studyId", "1"));
-    // The annotate action needs a session to reach its body; the API's own routes come from its table in ADR 0007.
-    expect(actionPaths.length).toBeGreaterThanOrEqual(5);
+    // Tokens in paths (invite, setup links) are the real invite's: a body that gets past the checks meets a live link.
+    const actionPaths = routes
+      .filter((route) => route.action)
+      .map((route) => fullPath(route, byId).replace(":studyId", "1").replace(":token", inviteToken));
+    // The API's own routes come from its table in ADR 0007.
+    expect(actionPaths.length).toBeGreaterThanOrEqual(15);
     const apiTemplates = ["/api/session", "/api/studies/:studyId/assignments", "/api/studies/:studyId/votes"];
-    const paths = [...templates, ...apiTemplates].flatMap((template) =>
-      template.includes(":studyId") ? ["1", ...ODD_IDS].map((id) => template.replace(":studyId", id)) : [template],
-    );
-    const before = tableCounts(app);
+    const paths = [...templates, ...apiTemplates].flatMap((template) => {
+      const parameter = /:(studyId|token)/.exec(template)?.[0];
+      if (!parameter) return [template];
+      return [parameter === ":studyId" ? "1" : inviteToken, ...ODD_IDS].map((value) => template.replace(parameter, value));
+    });
+    expect(paths.some((path) => /:\w/.test(path))).toBe(false);
+    const before = appState(app);
     const outcomes: Outcome[] = [];
     const run = async (pending: Promise<Outcome>[]) => outcomes.push(...(await Promise.all(pending)));
 
@@ -227,7 +272,8 @@ describe("a few hundred malformed requests against every route of the built app"
         }),
       );
     }
-    // 2. Every body to every action and API endpoint, with and without a session, as a document post, a .data post and ?index.
+    // 2. Every body to every action and API endpoint, without a session and with an annotator's and the owner's (owner pages
+    //    and the annotate page need one to reach their body), as a document post, a .data post and ?index.
     for (const path of [...actionPaths, "/api/session", "/api/studies/1/votes", "/api/studies/1/assignments"]) {
       for (const [variant, target] of [
         ["", path],
@@ -235,19 +281,20 @@ describe("a few hundred malformed requests against every route of the built app"
       ] as const) {
         await run(
           BODIES.flatMap((body) =>
-            // A session asking for its next pair is a real request whatever body it sends: that one goes without.
-            (path.endsWith("/assignments") ? [{}] : [{}, { Cookie: sessionCookie }]).map((cookie: { Cookie?: string }) =>
-              send(
-                app,
-                `POST ${target} (${body.name}${"Cookie" in cookie ? ", session" : ""}${variant})`,
-                "POST",
-                target,
-                {
-                  ...(body.contentType ? { "Content-Type": body.contentType } : {}),
-                  ...cookie,
-                },
-                body.body,
-              ),
+            // A session asking for its next pair, or signing out, makes a real request whatever body it sends: those go without.
+            (path.endsWith("/assignments") || path === "/logout" ? [{}] : [{}, { Cookie: annotatorCookie }, { Cookie: ownerCookie }]).map(
+              (cookie: { Cookie?: string }) =>
+                send(
+                  app,
+                  `POST ${target} (${body.name}${cookie.Cookie === undefined ? "" : cookie.Cookie === ownerCookie ? ", owner" : ", annotator"}${variant})`,
+                  "POST",
+                  target,
+                  {
+                    ...(body.contentType ? { "Content-Type": body.contentType } : {}),
+                    ...cookie,
+                  },
+                  body.body,
+                ),
             ),
           ),
         );
@@ -279,7 +326,7 @@ describe("a few hundred malformed requests against every route of the built app"
     ];
     await run(
       oddHeaders.flatMap((headers, index) =>
-        ["/join", "/studies/1/annotate", "/api/studies/1/votes", "/"].map((path) =>
+        [joinPath, "/studies/1/annotate", "/api/studies/1/votes", "/"].map((path) =>
           send(
             app,
             `POST ${path} (odd headers ${index})`,
@@ -299,12 +346,14 @@ describe("a few hundred malformed requests against every route of the built app"
         raw("GET /studies/\xff\xfe/annotate HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"),
         raw("GET /api/studies/\xc3\x28/votes HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"),
         raw(
-          "POST /join HTTP/1.1\r\nHost: " +
+          `POST ${joinPath} HTTP/1.1\r\nHost: ` +
             host +
             "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\nConnection: close\r\n\r\ndisplayName=\xff\xfe",
         ),
-        raw("POST /join HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"),
-        raw("POST /join HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n"),
+        raw(
+          `POST ${joinPath} HTTP/1.1\r\nHost: ` + host + "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+        ),
+        raw(`POST ${joinPath} HTTP/1.1\r\nHost: ` + host + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n"),
         raw("GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"),
         raw("GET * HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"),
         raw("OPTIONS * HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"),
@@ -334,8 +383,10 @@ describe("a few hundred malformed requests against every route of the built app"
     expect(outcomes.filter((outcome) => outcome.status >= 500)).toEqual([]);
     // Only requests the HTTP parser itself refuses may end with a closed connection instead of an answer.
     expect(outcomes.filter((outcome) => outcome.status === 0 && !outcome.label.startsWith("raw ")).map((outcome) => outcome.label)).toEqual([]);
-    expect(tableCounts(app)).toEqual(before);
-    // And the server is still there, answering.
-    expect((await probe(app, "/")).status).toBe(200);
+    expect(appState(app)).toEqual(before);
+    // And the server is still there, answering, with the fuzz's sessions still signed in.
+    expect((await probe(app, "/login")).status).toBe(200);
+    expect((await probe(app, "/", { headers: { Cookie: ownerCookie } })).status).toBe(200);
+    expect((await probe(app, "/", { headers: { Cookie: annotatorCookie } })).status).toBe(200);
   });
 });
