@@ -5,6 +5,8 @@ import { createDoubleThompsonPolicy } from "./baselines/doublets";
 import type { DoubleThompsonOptions } from "./baselines/doublets";
 import { createLinearPolicy } from "./baselines/linear";
 import { createRandomPolicy } from "./baselines/random";
+import { createDtsPolicy } from "./baselines/dts";
+import type { DtsOptions } from "./baselines/dts";
 import { createDuetPolicy } from "./duet";
 import type { DuetOptions } from "./duet";
 import type { RandomSource } from "./random";
@@ -49,7 +51,7 @@ export interface DuelingPolicy {
 }
 
 /** Every policy name; `duet` is the default. */
-export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion"] as const;
+export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion", "dts"] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 export const DEFAULT_POLICY: PolicyName = "duet";
 
@@ -58,6 +60,7 @@ export interface PolicyOptions {
   apohf?: Partial<ApohfOptions>;
   linear?: Partial<ApohfOptions>;
   doublets?: Partial<DoubleThompsonOptions>;
+  dts?: Partial<DtsOptions>;
 }
 
 /**
@@ -88,6 +91,8 @@ export function createPolicy(name: PolicyName | "default", context: PolicyContex
       return createRandomPolicy(context);
     case "champion":
       return createChampionPolicy(context);
+    case "dts":
+      return createDtsPolicy(context, options.dts);
     default:
       throw new Error(`createPolicy: unknown policy "${String(name)}"; expected one of ${POLICY_NAMES.join(", ")} or default`);
   }

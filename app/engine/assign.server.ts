@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
+import { claimProposal } from "../../bandit/served";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
@@ -43,18 +44,18 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     const isLastPair = (pair: ProposedPair) => pairKey(pair.promptAId, pair.promptBId) === lastPair;
     const isHeld = (pair: ProposedPair) => statements.heldPair.get({ studyId, a: pair.promptAId, b: pair.promptBId }) !== undefined;
     let choices: number[] = [];
-    let proposal: ProposedPair | null = null;
-    for (const { index, pair } of engine.openProposals()) {
-      if (isLastPair(pair)) continue;
-      // Handed out (or unusable) for everyone: later requests skip it without a lookup.
-      engine.retireProposal(index);
-      if (isHeld(pair)) continue;
-      choices = commonReadyQueries(pair, settingsHash);
-      if (choices.length > 0) {
-        proposal = pair;
-        break;
-      }
-    }
+    // The serving rule shared with the simulator (bandit/served.ts): the first open proposal that is not this
+    // annotator's last duel, not held and with a common ready query; those looked at are retired for everyone.
+    const proposal =
+      claimProposal(engine.openProposals(), {
+        isOwnLastPair: isLastPair,
+        isUsable: (candidate) => {
+          if (isHeld(candidate)) return false;
+          choices = commonReadyQueries(candidate, settingsHash);
+          return choices.length > 0;
+        },
+        retire: (index) => engine.retireProposal(index),
+      })?.pair ?? null;
     let pair = proposal;
     if (!pair) {
       const sampled = sampleReadyPair(studyId, settingsHash, random, (candidate) => isLastPair(candidate) || isHeld(candidate));

@@ -4,10 +4,10 @@
 // receives init/addArms/select, a statistics worker receives stats.
 import os from "node:os";
 import { parentPort } from "node:worker_threads";
-import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
-import { createPolicy, type Duel, type DuelingPolicy } from "../../bandit/policy";
-import { deriveSeed, mulberry32, type RandomSource } from "../../bandit/random";
+import type { Duel } from "../../bandit/policy";
+import { deriveSeed, mulberry32 } from "../../bandit/random";
+import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
 
@@ -21,10 +21,9 @@ if (!port) throw new Error("engine.worker must run in a worker thread");
 const ENGINE_THREAD_NICE = 19;
 if (process.platform === "linux") os.setPriority(ENGINE_THREAD_NICE);
 
-let policy: DuelingPolicy | null = null;
-let armCount = 0;
-let selectionRandom: RandomSource = mulberry32(1);
-// The vote history, appended to by every select/stats message (one worker plays one role).
+// The selection role: what a study serves (bandit/served.ts, the same code the simulator scores as `app`).
+let engine: ServedEngine | null = null;
+// The statistics role's vote history, appended to by every stats message.
 const history: Duel[] = [];
 
 function post(message: FromWorker) {
@@ -42,41 +41,34 @@ function bootstrapSamples(arms: number): number {
 function handle(message: ToWorker) {
   switch (message.type) {
     case "init": {
-      // Every prompt is shown before the policy alone decides (bandit/coverage.ts; ADR 0005).
-      policy = withCoverage(createPolicy(message.policy, { features: message.features, random: mulberry32(deriveSeed(message.seed, 0)) }));
-      armCount = message.features.length;
-      selectionRandom = mulberry32(deriveSeed(message.seed, 1));
+      engine = new ServedEngine(message.features, { policy: message.policy, seed: message.seed });
       return;
     }
     case "addArms": {
-      if (!policy) throw new Error("engine.worker: addArms before init");
-      policy.addArms(message.features);
-      armCount += message.features.length;
+      if (!engine) throw new Error("engine.worker: addArms before init");
+      engine.addArms(message.features);
       return;
     }
     case "select": {
-      if (!policy) throw new Error("engine.worker: select before init");
+      if (!engine) throw new Error("engine.worker: select before init");
       const started = performance.now();
-      history.push(...message.newDuels);
-      policy.fit(history);
+      engine.refit(message.newDuels);
       const selectionStarted = performance.now();
-      const pending = [...message.pending];
-      const pairs: [number, number][] = [];
-      const distinctPairs = (armCount * (armCount - 1)) / 2;
-      while (pairs.length < Math.min(message.batchSize, distinctPairs)) {
-        const pair = policy.selectPair({ pending, random: selectionRandom });
-        pairs.push(pair);
-        pending.push(pair);
-        if (performance.now() - selectionStarted > message.budgetMs) break;
-      }
+      // The time budget is the one difference from the simulator, which caps batches by count only.
+      const pairs = engine.propose({
+        pending: message.pending,
+        batchSize: message.batchSize,
+        stop: () => performance.now() - selectionStarted > message.budgetMs,
+      });
+      const { recommended, utilities, uncertainties } = engine.estimates();
       post({
         type: "selection",
         requestId: message.requestId,
-        voteCount: history.length,
+        voteCount: engine.votes().length,
         pairs,
-        recommended: policy.recommend(),
-        utilities: policy.utilities(),
-        uncertainties: policy.uncertainties(),
+        recommended,
+        utilities,
+        uncertainties,
         fitMs: selectionStarted - started,
         selectMs: performance.now() - selectionStarted,
       });
