@@ -35,15 +35,24 @@ export type CellFile = z.infer<typeof cellFileSchema>;
 
 export const CURVE_STEP = 5;
 
-/** sha1 (first 12 hex digits) of every non-test source file in bandit/, in name order. */
-export function engineVersion(): string {
+/** Sources only `app` and `duet` run: a change there leaves the baselines' cells current. */
+const APP_ONLY_SOURCES = new Set(["duet.ts", "served.ts", "coverage.ts", "stopping-rule.ts", "leaderboard.ts", "bradley-terry.ts", "lexical-embedding.ts"]);
+
+/**
+ * sha1 (first 12 hex digits) of the non-test source files in bandit/ that `policy` runs (every file for `app` and
+ * `duet`, all but APP_ONLY_SOURCES for a baseline), in name order.
+ */
+export function engineVersion(policy: string): string {
+  const appOnly = policy === "app" || policy === "duet";
   const directory = fileURLToPath(new URL("../../bandit", import.meta.url));
   const hash = createHash("sha1");
   const walk = (folder: string) => {
     for (const entry of readdirSync(folder, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) hash.update(entry.name).update(readFileSync(path));
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && (appOnly || !APP_ONLY_SOURCES.has(entry.name))) {
+        hash.update(entry.name).update(readFileSync(path));
+      }
     }
   };
   walk(directory);
