@@ -14,6 +14,8 @@ import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
 import { standardNormal } from "./random";
 import { MlpUtilityModel } from "./utility-model";
+import type { VoteRecord } from "./vote-support";
+import { voteRecord, voteSupportedChoice } from "./vote-support";
 
 /** Settings of `duet`, our default policy (docs/decisions/0002, 0003). */
 export interface DuetOptions {
@@ -67,6 +69,13 @@ export interface DuetOptions {
    * so that with noisy annotators an arm needs evidence, not one lucky win, to be recommended). 0 = plain argmax u.
    */
   recommendationPenalty: number;
+  /** Never recommend an arm that an unbeaten arm has beaten head to head (bandit/vote-support.ts). */
+  voteGuard: boolean;
+  /**
+   * "allow": any arm may challenge the leader; "unless-beaten": not an arm the leader has beaten and never lost to
+   * (while another candidate remains), so consistent annotators are not asked a question they already answered.
+   */
+  rematch: "allow" | "unless-beaten";
 }
 
 export const DUET_DEFAULTS: DuetOptions = {
@@ -91,6 +100,8 @@ export const DUET_DEFAULTS: DuetOptions = {
   warmupPairs: 1,
   ntkLayers: "output",
   recommendationPenalty: 1,
+  voteGuard: false,
+  rematch: "allow",
 };
 
 /**
@@ -118,6 +129,9 @@ export class DuetPolicy implements DuelingPolicy {
   private armUtilities = new Float64Array(0);
   private history: readonly Duel[] = [];
   private fitCount = 0;
+  // recommend() of the current fit (it is the leader of every pick of a batch).
+  private recommendation: { arm: number; modelArm: number; overridden: boolean } | null = null;
+  private votes: VoteRecord | null = null;
   // The precisions with the pending pairs of the last selectPair counted in, until the next fit or
   // new arms: a batch of picks passes the previous call's pending plus the pair it chose.
   private pendingInformation: { pairs: [number, number][]; precision: Float64Array; offsetPrecision: Float64Array } | null = null;
@@ -166,6 +180,7 @@ export class DuetPolicy implements DuelingPolicy {
     this.offsetPrecision = grow(this.offsetPrecision, 1 / this.offsetPriorVariance);
     this.armUtilities = grow(this.armUtilities, 0);
     this.pendingInformation = null;
+    this.recommendation = null;
     this.evaluateArms();
   }
 
@@ -175,6 +190,8 @@ export class DuetPolicy implements DuelingPolicy {
     validateHistory("duet.fit", history, armCount);
     this.history = history.slice();
     this.pendingInformation = null;
+    this.recommendation = null;
+    this.votes = null;
     if (history.length === 0) return;
     const duels = compactDuels(history, armCount);
     const options = this.options;
@@ -223,11 +240,40 @@ export class DuetPolicy implements DuelingPolicy {
     const armCount = this.features.length;
     if (armCount < 2) throw new Error("duet.selectPair requires at least two arms");
     if (this.history.length < Math.max(1, this.options.warmupPairs)) return randomFreshPair(random, armCount, pending);
+    const leader = this.leader();
+    let eligible: Uint8Array | undefined;
+    if (this.options.rematch === "unless-beaten") {
+      const beaten = this.voteRecord().beaten(leader);
+      if (beaten.length > 0) {
+        eligible = new Uint8Array(armCount).fill(1);
+        for (const arm of beaten) eligible[arm] = 0;
+      }
+    }
+    let challenger = this.challenger(leader, { pending, random }, eligible);
+    if (challenger < 0 && eligible) challenger = this.challenger(leader, { pending, random });
+    if (challenger < 0) return randomFreshPair(random, armCount, pending);
+    return [leader, challenger];
+  }
+
+  /**
+   * The challenger duet would pick for `leader` among the arms marked in `candidates` (coverage asks this for the
+   * under-covered arms), or -1 when none is eligible. Same rule and cost as selectPair.
+   */
+  selectChallenger({ pending, random, leader, candidates }: SelectPairOptions & { leader: number; candidates: Uint8Array }): number {
+    if (this.history.length < Math.max(1, this.options.warmupPairs)) return -1;
+    return this.challenger(leader, { pending, random }, candidates);
+  }
+
+  /**
+   * argmax over eligible i != leader, not pending with the leader, of u_i + sigma_i * xi_i (see selectPair), with the
+   * pending pairs' information added first. -1 when no arm is eligible.
+   */
+  private challenger(leader: number, { pending, random }: SelectPairOptions, eligible?: Uint8Array): number {
+    const armCount = this.features.length;
     const parameterCount = this.model.parameterCount;
     const withPending = pending && pending.length > 0 ? this.withPendingInformation(pending) : null;
     const precision = withPending?.precision ?? this.precision;
     const offsetPrecision = withPending?.offsetPrecision ?? this.offsetPrecision;
-    const leader = this.leader();
     const pairedWithLeader = new Uint8Array(armCount);
     for (const [a, b] of pending ?? []) {
       if (a === leader && b < armCount) pairedWithLeader[b] = 1;
@@ -245,7 +291,7 @@ export class DuetPolicy implements DuelingPolicy {
     let challenger = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < armCount; i++) {
-      if (i === leader || pairedWithLeader[i]) continue;
+      if (i === leader || pairedWithLeader[i] || (eligible && !eligible[i])) continue;
       let networkVariance = 0;
       if (outputOnly) {
         networkVariance = this.outputLayerVariance(i, leader, inversePrecision);
@@ -264,8 +310,7 @@ export class DuetPolicy implements DuelingPolicy {
         challenger = i;
       }
     }
-    if (challenger < 0) return randomFreshPair(random, armCount, pending);
-    return [leader, challenger];
+    return challenger;
   }
 
   /**
@@ -295,22 +340,45 @@ export class DuetPolicy implements DuelingPolicy {
     return cache;
   }
 
-  /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */
+  /**
+   * The simple-regret recommendation: argmax over arms seen in a duel of the lower bound
+   * u_i - recommendationPenalty / sqrt(U_offset_i); with voteGuard, replaced by an unbeaten arm that has beaten it.
+   */
   recommend(): number {
-    if (this.history.length === 0) return 0;
+    return this.currentRecommendation().arm;
+  }
+
+  /** The recommendation with the model's own choice and whether the votes overrode it (for explaining it). */
+  recommendationDetail(): { arm: number; modelArm: number; overridden: boolean } {
+    return { ...this.currentRecommendation() };
+  }
+
+  /** Per arm, the lower bound the recommendation ranks by (-Infinity for arms in no duel). */
+  recommendationScores(): Float64Array {
     const seen = seenArms(this.history, this.features.length);
     const penalty = this.options.recommendationPenalty;
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let i = 0; i < this.features.length; i++) {
-      if (!seen[i]) continue;
-      const score = this.armUtilities[i]! - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0);
-      if (score > bestScore) {
-        bestScore = score;
-        best = i;
-      }
-    }
-    return Math.max(0, best);
+    return Float64Array.from(this.armUtilities, (u, i) =>
+      seen[i] ? u - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0) : -Infinity,
+    );
+  }
+
+  /** Decisive records of the fitted history (built once per fit). */
+  private voteRecord(): VoteRecord {
+    this.votes ??= voteRecord(this.history, this.features.length);
+    return this.votes;
+  }
+
+  private currentRecommendation(): { arm: number; modelArm: number; overridden: boolean } {
+    if (this.recommendation) return this.recommendation;
+    if (this.history.length === 0) return { arm: 0, modelArm: 0, overridden: false };
+    const scores = this.recommendationScores();
+    let modelArm = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[modelArm]!) modelArm = i;
+    const supported = this.options.voteGuard
+      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!)
+      : { arm: modelArm, overridden: false };
+    this.recommendation = { arm: supported.arm, modelArm, overridden: supported.overridden };
+    return this.recommendation;
   }
 
   utilities(): Float64Array {

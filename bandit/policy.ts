@@ -42,6 +42,11 @@ export interface DuelingPolicy {
   /** Full history each time (votes are the truth); a policy may warm-start internally. */
   fit(history: readonly Duel[]): void;
   selectPair(options: SelectPairOptions): [number, number];
+  /**
+   * Optional: the arm this policy would pick to duel `leader` among those marked in `candidates`, or -1 (coverage
+   * asks it to order the under-covered arms).
+   */
+  selectChallenger?(options: SelectPairOptions & { leader: number; candidates: Uint8Array }): number;
   /** Index of the arm the policy currently believes best. */
   recommend(): number;
   /** Current utility estimate per arm. */

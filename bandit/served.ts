@@ -1,3 +1,4 @@
+import type { CoverageOptions } from "./coverage";
 import { withCoverage } from "./coverage";
 import type { Duel, DuelingPolicy, PolicyName, PolicyOptions } from "./policy";
 import { createPolicy } from "./policy";
@@ -101,6 +102,7 @@ export interface ServedEngineOptions {
   /** Seeds the policy (stream 0) and its selection draws (stream 1); the app passes the study id. */
   seed: number;
   policyOptions?: PolicyOptions;
+  coverage?: Partial<CoverageOptions>;
 }
 
 /**
@@ -117,7 +119,10 @@ export class ServedEngine {
 
   constructor(features: Float64Array[], options: ServedEngineOptions) {
     // Every prompt is shown before the policy alone decides (bandit/coverage.ts; docs/decisions/0005).
-    this.policy = withCoverage(createPolicy(options.policy, { features, random: mulberry32(deriveSeed(options.seed, 0)) }, options.policyOptions));
+    this.policy = withCoverage(
+      createPolicy(options.policy, { features, random: mulberry32(deriveSeed(options.seed, 0)) }, options.policyOptions),
+      options.coverage,
+    );
     this.selectionRandom = mulberry32(deriveSeed(options.seed, 1));
     this.armCount = features.length;
   }

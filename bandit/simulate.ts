@@ -1,5 +1,6 @@
 import { mean, quantile, standardDeviation } from "simple-statistics";
 import { sigmoid } from "./btl-loss";
+import type { CoverageOptions } from "./coverage";
 import type { Duel, DuelingPolicy, Outcome, PolicyName, PolicyOptions } from "./policy";
 import { createPolicy, DEFAULT_POLICY } from "./policy";
 import { isPendingPair } from "./pairs";
@@ -39,6 +40,8 @@ export interface SimulationOptions {
   /** Uniformly random distinct pairs before the policy chooses (5 in the protocol). */
   warmupPairs?: number;
   policyOptions?: PolicyOptions;
+  /** `app` only: coverage settings (experiments; the default is what a study serves). */
+  coverage?: Partial<CoverageOptions>;
   /** `app` only: called after every engine update with what the app's selection worker would receive and propose. */
   onEngineUpdate?: (update: { newDuels: readonly Duel[]; pending: Pair[]; batchSize: number; pairs: Pair[] }) => void;
   /** Called after every vote with the refitted policy (e.g. to evaluate a stopping rule); `regret` is r_t. */

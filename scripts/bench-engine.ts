@@ -21,6 +21,8 @@ import { quantile } from "simple-statistics";
 import { z } from "zod";
 import { sigmoid } from "../bandit/btl-loss";
 import { normaliseInPlace } from "../bandit/features";
+import type { CoverageOptions } from "../bandit/coverage";
+import type { DuetOptions } from "../bandit/duet";
 import type { Duel } from "../bandit/policy";
 import { deriveSeed, hashUniform, mulberry32, standardNormal } from "../bandit/random";
 import type { Scenario } from "../bandit/scenario";
@@ -104,6 +106,29 @@ const argsSchema = z.strictObject({
   out: z.string().default(join(repoRoot, "bench/results")),
   cache: z.string().default(join(repoRoot, "bench/cache/engine")),
   fresh: policyList.default([]),
+  // Experiments: DuetOptions for `app` and `duet` as JSON (docs/decisions record the variants measured this way).
+  "duet-options": z
+    .string()
+    .transform((text, context) => {
+      try {
+        return z.record(z.string(), z.unknown()).parse(JSON.parse(text)) as Partial<DuetOptions>;
+      } catch {
+        context.addIssue({ code: "custom", message: "must be a JSON object of DuetOptions" });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  "coverage-options": z
+    .string()
+    .transform((text, context) => {
+      try {
+        return z.record(z.string(), z.unknown()).parse(JSON.parse(text)) as Partial<CoverageOptions>;
+      } catch {
+        context.addIssue({ code: "custom", message: "must be a JSON object of CoverageOptions" });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   "skip-speed": z.literal(true).optional(),
   "report-only": z.literal(true).optional(),
   // Internal: a child process runs one shard of the task list.
@@ -197,6 +222,8 @@ function runTask(args: BenchArgs, task: Task, scenario: Scenario, version: strin
         seed: args.seed,
         annotator: setting.annotator,
         annotators: setting.annotators,
+        policyOptions: args["duet-options"] ? { duet: args["duet-options"] } : undefined,
+        coverage: args["coverage-options"],
       },
       trial,
     );

@@ -36,7 +36,15 @@ export type CellFile = z.infer<typeof cellFileSchema>;
 export const CURVE_STEP = 5;
 
 /** Sources only `app` and `duet` run: a change there leaves the baselines' cells current. */
-const APP_ONLY_SOURCES = new Set(["duet.ts", "served.ts", "coverage.ts", "stopping-rule.ts", "leaderboard.ts", "bradley-terry.ts", "lexical-embedding.ts"]);
+const APP_ONLY_SOURCES = new Set([
+  "duet.ts",
+  "served.ts",
+  "coverage.ts",
+  "stopping-rule.ts",
+  "leaderboard.ts",
+  "bradley-terry.ts",
+  "lexical-embedding.ts",
+]);
 
 /**
  * sha1 (first 12 hex digits) of the non-test source files in bandit/ that `policy` runs (every file for `app` and
