@@ -111,7 +111,7 @@ const argsSchema = z.strictObject({
     .string()
     .transform((text, context) => {
       try {
-        return z.record(z.string(), z.unknown()).parse(JSON.parse(text)) as Partial<DuetOptions>;
+        return z.record(z.string(), z.unknown()).parse(JSON.parse(text));
       } catch {
         context.addIssue({ code: "custom", message: "must be a JSON object of DuetOptions" });
         return z.NEVER;
@@ -122,7 +122,7 @@ const argsSchema = z.strictObject({
     .string()
     .transform((text, context) => {
       try {
-        return z.record(z.string(), z.unknown()).parse(JSON.parse(text)) as Partial<CoverageOptions>;
+        return z.record(z.string(), z.unknown()).parse(JSON.parse(text));
       } catch {
         context.addIssue({ code: "custom", message: "must be a JSON object of CoverageOptions" });
         return z.NEVER;
