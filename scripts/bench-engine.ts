@@ -21,8 +21,6 @@ import { quantile } from "simple-statistics";
 import { z } from "zod";
 import { sigmoid } from "../bandit/btl-loss";
 import { normaliseInPlace } from "../bandit/features";
-import type { CoverageOptions } from "../bandit/coverage";
-import type { DuetOptions } from "../bandit/duet";
 import type { Duel } from "../bandit/policy";
 import { deriveSeed, hashUniform, mulberry32, standardNormal } from "../bandit/random";
 import type { Scenario } from "../bandit/scenario";
