@@ -88,6 +88,7 @@ export function withCoverage(inner: DuelingPolicy, overrides: Partial<CoverageOp
       return [opponent, challenger];
     },
     recommend: () => inner.recommend(),
+    ...(inner.recommendationScores ? { recommendationScores: () => inner.recommendationScores!() } : {}),
     utilities: () => inner.utilities(),
     uncertainties: () => inner.uncertainties(),
   };

@@ -53,6 +53,11 @@ export interface DuelingPolicy {
   utilities(): Float64Array;
   /** Per-arm uncertainty (sigma, same units as utilities) for the leaderboard. */
   uncertainties(): Float64Array;
+  /**
+   * Optional: per arm, the score the recommendation ranks by (-Infinity where an arm cannot be recommended), when it
+   * is not the utility (duet ranks by a lower confidence bound). Lets the app explain a recommendation.
+   */
+  recommendationScores?(): Float64Array;
 }
 
 /** Every policy name; `duet` is the default. */

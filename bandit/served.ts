@@ -167,10 +167,16 @@ export class ServedEngine {
   }
 
   /**
-   * The policy's recommendation, utilities and uncertainties after the last update (for snapshots; the simulator
-   * reads only the recommendation). Cost: the policy's uncertainties(), O(n P) for duet.
+   * The policy's recommendation, utilities, uncertainties and the scores its recommendation ranks by, after the last
+   * update (for snapshots; the simulator reads only the recommendation). Cost: O(n h^2) for duet.
    */
-  estimates(): { recommended: number; utilities: Float64Array; uncertainties: Float64Array } {
-    return { recommended: this.policy.recommend(), utilities: this.policy.utilities(), uncertainties: this.policy.uncertainties() };
+  estimates(): { recommended: number; utilities: Float64Array; uncertainties: Float64Array; recommendationScores: Float64Array } {
+    const utilities = this.policy.utilities();
+    return {
+      recommended: this.policy.recommend(),
+      utilities,
+      uncertainties: this.policy.uncertainties(),
+      recommendationScores: this.policy.recommendationScores?.() ?? utilities,
+    };
   }
 }

@@ -60,7 +60,7 @@ function handle(message: ToWorker) {
         batchSize: message.batchSize,
         stop: () => performance.now() - selectionStarted > message.budgetMs,
       });
-      const { recommended, utilities, uncertainties } = engine.estimates();
+      const { recommended, utilities, uncertainties, recommendationScores } = engine.estimates();
       post({
         type: "selection",
         requestId: message.requestId,
@@ -69,6 +69,7 @@ function handle(message: ToWorker) {
         recommended,
         utilities,
         uncertainties,
+        recommendationScores,
         fitMs: selectionStarted - started,
         selectMs: performance.now() - selectionStarted,
       });
