@@ -67,8 +67,12 @@ export interface DuetOptions {
    * so that with noisy annotators an arm needs evidence, not one lucky win, to be recommended). 0 = plain argmax u.
    */
   recommendationPenalty: number;
-  /** Never recommend an arm that an unbeaten arm has beaten head to head (bandit/vote-support.ts). */
+  /**
+   * Never recommend an arm that an unbeaten arm with at least voteGuardMinWins decisive wins has beaten head to head
+   * (bandit/vote-support.ts).
+   */
   voteGuard: boolean;
+  voteGuardMinWins: number;
   /**
    * "allow": any arm may challenge the leader; "unless-beaten": not an arm the leader has beaten and never lost to
    * (while another candidate remains), so consistent annotators are not asked a question they already answered.
@@ -98,6 +102,7 @@ export const DUET_DEFAULTS: DuetOptions = {
   warmupPairs: 1,
   recommendationPenalty: 1,
   voteGuard: false,
+  voteGuardMinWins: 1,
   rematch: "allow",
 };
 
@@ -366,7 +371,7 @@ export class DuetPolicy implements DuelingPolicy {
     let modelArm = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[modelArm]!) modelArm = i;
     const supported = this.options.voteGuard
-      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!)
+      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!, this.options.voteGuardMinWins)
       : { arm: modelArm, overridden: false };
     this.recommendation = { arm: supported.arm, modelArm, overridden: supported.overridden };
     return this.recommendation;

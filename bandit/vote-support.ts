@@ -52,16 +52,21 @@ export function voteRecord(history: readonly Duel[], armCount: number): VoteReco
 }
 
 /**
- * The recommendation the votes support: the model's choice r, unless an unbeaten arm (at least one decisive win, no
- * decisive loss) has beaten r head to head; then the unbeaten arm that did, with the highest score. Such an arm
- * beat r and nobody has beaten it, so recommending r over it would contradict what the votes plainly show, whatever
- * the model infers from similar prompts. One step suffices: no arm has beaten the arm returned.
+ * The recommendation the votes support: the model's choice r, unless an unbeaten arm (at least `minWins` decisive
+ * wins, no decisive loss) has beaten r head to head; then the unbeaten arm that did, with the highest score. Such an
+ * arm beat r and nobody has beaten it, so recommending r over it would contradict what the votes plainly show,
+ * whatever the model infers from similar prompts. One step suffices: no arm has beaten the arm returned.
  * Cost: O(duels of r). Throws nothing.
  */
-export function voteSupportedChoice(record: VoteRecord, modelChoice: number, score: (arm: number) => number): { arm: number; overridden: boolean } {
+export function voteSupportedChoice(
+  record: VoteRecord,
+  modelChoice: number,
+  score: (arm: number) => number,
+  minWins = 1,
+): { arm: number; overridden: boolean } {
   let best = -1;
   for (const arm of record.beatenBy(modelChoice)) {
-    if (record.losses[arm]! > 0 || record.wins[arm]! === 0) continue;
+    if (record.losses[arm]! > 0 || record.wins[arm]! < Math.max(1, minWins)) continue;
     if (best < 0 || score(arm) > score(best)) best = arm;
   }
   return best < 0 ? { arm: modelChoice, overridden: false } : { arm: best, overridden: true };
