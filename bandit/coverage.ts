@@ -19,12 +19,13 @@ export interface CoverageOptions {
   order: "index" | "policy";
   /**
    * A coverage pair is every period-th pick (counting answered and pending duels), the inner policy's the others:
-   * 1 covers first, 2 alternates.
+   * 1 covers first, 2 alternates. Studies of at most smallStudyArms arms always cover first.
    */
   period: number;
+  smallStudyArms: number;
 }
 
-export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 1 };
+export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 1, smallStudyArms: 0 };
 
 /**
  * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.
@@ -72,7 +73,8 @@ export function withCoverage(inner: DuelingPolicy, overrides: Partial<CoverageOp
         if (duels[i]! < options.minDuelsPerArm && (challenger < 0 || duels[i]! < duels[challenger]!)) challenger = i;
       }
       const pick = answeredCount + (selection.pending?.length ?? 0);
-      if (challenger < 0 || !hasHistory || pick % options.period !== 0) return inner.selectPair(selection);
+      const period = armCount <= options.smallStudyArms ? 1 : options.period;
+      if (challenger < 0 || !hasHistory || pick % period !== 0) return inner.selectPair(selection);
       let opponent = inner.recommend();
       if (options.order === "policy" && inner.selectChallenger) {
         const candidates = Uint8Array.from(duels, (count, i) => (count === duels[challenger]! && i !== opponent ? 1 : 0));
