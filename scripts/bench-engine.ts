@@ -280,8 +280,11 @@ async function runShards(argv: string[], jobs: number): Promise<void> {
 interface SpeedFigure {
   arms: number;
   dimension: number;
+  /** CPU time of the engine per vote (the machine is shared: wall time there measures the other jobs). */
   medianMs: number;
   p90Ms: number;
+  meanMs: number;
+  medianWallMs: number;
   loadAverage: number;
 }
 
@@ -298,18 +301,31 @@ function speedRun(arms: number, dimension: number, votes: number, seed: number):
   const spread = Math.sqrt(utility.reduce((sum, u) => sum + u * u, 0) / arms);
   const engine = new ServedEngine(features, { policy: "default", seed });
   const times: number[] = [];
+  const wallTimes: number[] = [];
   let pending: Duel[] = [];
   let pair: [number, number] = [0, 1];
   for (let t = 0; t < votes; t++) {
     const aWins = hashUniform(seed, t) < sigmoid((10 * (utility[pair[0]]! - utility[pair[1]]!)) / spread);
     pending = [{ a: pair[0], b: pair[1], outcome: aWins ? 1 : 0 }];
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const proposals = engine.update({ newDuels: pending, pending: [], batchSize: servedBatchSize(0) });
     engine.estimates();
-    times.push(performance.now() - started);
+    const used = process.cpuUsage(cpu);
+    times.push((used.user + used.system) / 1000);
+    wallTimes.push(performance.now() - started);
     pair = proposals.pairs[0]!;
   }
-  return { arms, dimension, medianMs: quantile(times.slice(5), 0.5), p90Ms: quantile(times.slice(5), 0.9), loadAverage: loadavg()[0]! };
+  const measured = times.slice(5);
+  return {
+    arms,
+    dimension,
+    medianMs: quantile(measured, 0.5),
+    p90Ms: quantile(measured, 0.9),
+    meanMs: measured.reduce((sum, value) => sum + value, 0) / measured.length,
+    medianWallMs: quantile(wallTimes.slice(5), 0.5),
+    loadAverage: loadavg()[0]!,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -572,7 +588,7 @@ function writeReport(args: BenchArgs, files: Map<string, string>, speed: SpeedFi
       );
     if (at1000) {
       targets.push(
-        `| ≤ 40 ms per vote at 1,000 prompts × 1,536 dims | ${at1000.medianMs.toFixed(1)} ms (median; p90 ${at1000.p90Ms.toFixed(1)}) | ${mark(at1000.medianMs <= 40)} |`,
+        `| ≤ 40 ms per vote at 1,000 prompts × 1,536 dims | ${at1000.medianMs.toFixed(1)} ms CPU (median; mean ${at1000.meanMs.toFixed(1)}, p90 ${at1000.p90Ms.toFixed(1)}) | ${mark(at1000.medianMs <= 40)} |`,
       );
     }
   }
