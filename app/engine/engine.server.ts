@@ -418,7 +418,7 @@ export class StudyEngine {
     const selection = this.statsSelection;
     if (!selection || stats.voteCount === this.lastStatsVotes) return;
     this.lastStatsVotes = stats.voteCount;
-    const { utilities, uncertainties, recommended } = selection;
+    const { utilities, uncertainties, recommendationScores, recommended } = selection;
     const statsByArm = new Map(stats.arms.map((row) => [row.arm, row]));
     const promptStats: PromptStat[] = this.armPromptIds.map((promptId, arm) => {
       const row = statsByArm.get(arm);
@@ -426,6 +426,8 @@ export class StudyEngine {
         promptId,
         utility: utilities[arm] ?? 0,
         uncertainty: uncertainties[arm] ?? 0,
+        // What the recommendation ranks by; null for a prompt that cannot be recommended yet (JSON has no -Infinity).
+        engineScore: Number.isFinite(recommendationScores[arm]) ? recommendationScores[arm]! : null,
         pBest: row?.probabilityBest ?? 0,
         score: row?.score ?? 0,
         lower: row?.lower ?? 0,

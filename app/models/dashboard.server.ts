@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import { assignments, engineSnapshots, prompts, users, votes, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
+import { recommendationNote } from "./recommendation-note";
 import { voteDuel, type ShownPair } from "./vote-duel";
 
 export interface PromptRecord {
@@ -80,7 +81,34 @@ export function getDashboard(studyId: number) {
       : null,
     winMatrix: winMatrix(shown, leaderboard.slice(0, WIN_MATRIX_SIZE)),
     votesPerAnnotator: votesPerAnnotator(studyId),
+    // Why the engine's recommendation is not the raw-vote Bradley–Terry leader, when it is not (null otherwise).
+    recommendationNote: recommendationNote(
+      latest?.recommendedPromptId ?? null,
+      leaderboard.map((entry) => ({
+        promptId: entry.promptId,
+        name: entry.label ?? `#${entry.promptId}`,
+        wins: entry.wins,
+        losses: entry.losses,
+        score: entry.stats?.score ?? null,
+        utility: entry.stats?.utility ?? null,
+        engineScore: entry.stats?.engineScore ?? null,
+      })),
+      headToHead(shown),
+    ),
   };
+}
+
+/** Decisive wins of one prompt over another in the raw votes (ties and both-bad count for neither). */
+function headToHead(shown: ShownPair[]): (winner: number, loser: number) => number {
+  const wins = new Map<string, number>();
+  for (const vote of shown) {
+    const duel = voteDuel(vote);
+    if (!duel || duel.outcome === 0.5) continue;
+    const [winner, loser] = duel.outcome === 1 ? [duel.left, duel.right] : [duel.right, duel.left];
+    const key = `${winner}>${loser}`;
+    wins.set(key, (wins.get(key) ?? 0) + 1);
+  }
+  return (winner, loser) => wins.get(`${winner}>${loser}`) ?? 0;
 }
 
 /** Every vote of the study with the pair it was cast on, as shown (one read for the whole page). */

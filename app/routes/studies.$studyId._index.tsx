@@ -26,7 +26,7 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator } = useLoaderData<typeof loader>();
+  const { study, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, recommendationNote } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
   useEffect(() => {
     const timer = setInterval(() => {
@@ -115,6 +115,7 @@ export default function StudyDashboard() {
           </strong>
         ) : null}
       </p>
+      {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
       <div className="table-scroll">
         <table className="data-table leaderboard">
           <thead>
