@@ -50,7 +50,8 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp } = useLoaderData<typeof loader>();
+  const { study, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp, recommendationNote } =
+    useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -175,6 +176,7 @@ export default function StudyDashboard() {
           and exploration width)
         </label>
       </p>
+      {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
       <div className="table-scroll">
         <table className="data-table leaderboard">
           <thead>
