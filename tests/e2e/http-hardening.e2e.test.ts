@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiAnnotator } from "../helpers/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { postForm, probe, tableCounts } from "../helpers/http-probe";
 
 const demoStudy = 1;
@@ -54,8 +54,8 @@ describe("cross-site requests in a real browser", () => {
     await page.getByLabel("Display name").fill("Victim");
     await page.getByRole("button", { name: /continue/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
-    await page.getByRole("article", { name: "Left response" }).waitFor();
-    const assignmentId = await page.locator('input[name="assignmentId"]').inputValue();
+    await page.getByRole("article", { name: "Response A" }).waitFor();
+    const assignmentId = await page.locator('.pair-form input[name="assignmentId"]').inputValue();
     const before = tableCounts(suite.app);
 
     for (const attack of ["/join-data", "/join", "/new-study", "/new-study-data"]) {
@@ -81,7 +81,8 @@ describe("cross-site requests in a real browser", () => {
     // The victim's own page still works: the vote from the real page is recorded.
     await page.keyboard.press("ArrowLeft");
     await page.waitForFunction(
-      (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== previous,
+      // The pair's form, not the Undo form that now holds the previous assignment.
+      (previous) => document.querySelector<HTMLInputElement>('.pair-form input[name="assignmentId"]')?.value !== previous,
       assignmentId,
     );
     expect(tableCounts(suite.app).votes).toBe(before.votes! + 1);
@@ -170,7 +171,8 @@ describe("requests that do not fit their route", () => {
       ["/join", "GET, HEAD, POST"],
       [`/studies/${demoStudy}/annotate`, "GET, HEAD, POST"],
       ["/", "GET, HEAD"],
-      [`/studies/${demoStudy}`, "GET, HEAD"],
+      // The dashboard posts the owner's study status controls.
+      [`/studies/${demoStudy}`, "GET, HEAD, POST"],
       [`/studies/${demoStudy}/export/download`, "GET, HEAD"],
     ];
     for (const [path, allow] of routes) {
@@ -220,13 +222,19 @@ describe("requests that do not fit their route", () => {
     const big = (bytes: number) => "x".repeat(bytes);
     const joinTooLarge = await postForm(app, "/join", { displayName: "Big", padding: big(70_000) });
     expect(joinTooLarge).toMatchObject({ status: 413, text: "The form is larger than this page accepts (65,536 bytes)." });
-    // 1 MB is refused by /join but within the import page's cap: that form then answers with its own error.
+    // 1 MB is refused by /join but within the import page's cap: the page hands it to an import job (ADR 0010),
+    // which then fails with its own error.
     const megabyte = new FormData();
     megabyte.append("log", new Blob([big(1_000_000)]), "log.jsonl");
     expect((await probe(app, "/join", { method: "POST", body: megabyte })).status).toBe(413);
     const imported = await probe(app, `/studies/${demoStudy}/import-log`, { method: "POST", body: megabyte });
-    expect(imported.status).toBe(400);
-    expect(imported.text).toContain("line 1");
+    expect(imported.status).toBe(202);
+    const importJob = () =>
+      readAppDatabase(app, (db) =>
+        db.prepare("select state, errors from jobs where kind = 'import-log' and study_id = ? order by id desc limit 1").get(demoStudy),
+      ) as { state: string; errors: string | null } | undefined;
+    await expect.poll(() => importJob()?.state, { timeout: 60_000 }).toBe("failed");
+    expect(importJob()!.errors).toContain("line 1");
     // A setup file over its 5 MB limit is a field error; a body over the page's 20 MB cap is a 413.
     const sixMegabytes = new FormData();
     sixMegabytes.append("intent", "import-responses");
