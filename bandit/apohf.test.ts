@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "./scenario";
 import { simulateTrial } from "./simulate";
+import { readSharedBenchFile } from "../scripts/lib-sim/scenario-file";
 
-const linear = parseScenario(JSON.parse(readFileSync(new URL("../../shared/bench/scenarios/linear.json", import.meta.url), "utf8")));
+const linear = parseScenario(JSON.parse(readSharedBenchFile("scenarios/linear.json")));
 
 describe("apohf (faithful: N(0,1) init, reset + 1000 Adam steps per round)", () => {
   // Faithful APOHF's fate is decided by its N(0,1) initial network (the reference ran every trial from torch seed 0).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAdamState } from "./adam";
 import { btlLoss } from "./btl-loss";
-import { trainBtl } from "./btl-trainer";
+import { trainBtl, trainOffsets } from "./btl-trainer";
 import { compactDuels } from "./duels";
 import { initMlpParameters } from "./mlp";
 import type { Duel } from "./policy";
@@ -61,5 +61,28 @@ describe("trainBtl", () => {
     });
     expect(result.loss).toBeLessThan(before);
     expect(result.steps).toBeLessThan(5000);
+  });
+
+  it("trainOffsets moves only the offsets, with the gradient dL/doffset = dL/du of the same loss", () => {
+    const duels = compactDuels(history, features.length);
+    const base = Float64Array.from(duels.slotArm, (_, s) => 0.1 * s);
+    const offsets = { values: new Float64Array(6), adam: createAdamState(6), gradient: new Float64Array(6), weightDecay: 0 };
+    const loss = (values: Float64Array) =>
+      btlLoss(
+        Float64Array.from(duels.slotArm, (arm, s) => base[s]! + values[arm]!),
+        duels.slotA,
+        duels.slotB,
+        duels.labels,
+        duels.count,
+      );
+    const before = loss(offsets.values);
+    const result = trainOffsets(base, duels, offsets, { maxSteps: 300, learningRate: 0.05 });
+    expect(result.loss).toBeLessThan(before);
+    expect(result.loss).toBeCloseTo(loss(offsets.values), 3);
+    // Arm 5 is in no duel: its offset has no gradient and stays 0.
+    expect(offsets.values[5]).toBe(0);
+    // Arm 2 lost its only duel (to arm 0): it ends below arm 0's offset.
+    expect(offsets.values[2]!).toBeLessThan(offsets.values[0]!);
+    expect(() => trainOffsets(new Float64Array(2), duels, offsets, { maxSteps: 1, learningRate: 0.1 })).toThrow(/one base utility per slot/);
   });
 });

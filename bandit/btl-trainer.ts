@@ -82,3 +82,42 @@ export function trainBtl(
   }
   return { steps: step, loss };
 }
+
+/**
+ * Minimises the same mean BTL cross-entropy over the per-arm offsets alone, the network's outputs held fixed:
+ * u_s = base_s + offset_s with base_s = f(x_s; theta) for the duels' distinct arms (slot order), dL/doffset_s = dL/du_s.
+ * Full-batch Adam on the offsets with their coupled decay, the same early stopping as trainBtl. What duet runs
+ * between two network refits: the offsets take in every vote at O(L + S) per step instead of O(S (h d + h^2)).
+ * Cost: O(steps * (L + S + n)). Throws if there are no duels or base has the wrong length.
+ */
+export function trainOffsets(
+  base: Float64Array,
+  duels: CompactDuels,
+  offsets: ArmOffsets,
+  options: Pick<TrainOptions, "maxSteps" | "learningRate" | "tolerance" | "patience" | "minSteps">,
+): TrainResult {
+  if (duels.count === 0) throw new Error("trainOffsets requires at least one duel");
+  const slotCount = duels.slotArm.length;
+  if (base.length !== slotCount) throw new Error(`trainOffsets requires one base utility per slot (${slotCount}), got ${base.length}`);
+  const slotUtilities = new Float64Array(slotCount);
+  const slotGradients = new Float64Array(slotCount);
+  const tolerance = options.tolerance ?? 0;
+  const patience = options.patience ?? 10;
+  const minSteps = options.minSteps ?? patience;
+  let lossAtCheckpoint = Infinity;
+  let loss = Infinity;
+  let step = 0;
+  for (; step < options.maxSteps; step++) {
+    for (let s = 0; s < slotCount; s++) slotUtilities[s] = base[s]! + offsets.values[duels.slotArm[s]!]!;
+    slotGradients.fill(0);
+    loss = btlLoss(slotUtilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradients);
+    if (tolerance > 0 && step % patience === 0) {
+      if (step >= minSteps && lossAtCheckpoint - loss < tolerance * Math.max(loss, 1e-3)) break;
+      lossAtCheckpoint = loss;
+    }
+    offsets.gradient.fill(0);
+    for (let s = 0; s < slotCount; s++) offsets.gradient[duels.slotArm[s]!] = slotGradients[s]!;
+    adamStep(offsets.values, offsets.gradient, offsets.adam, { learningRate: options.learningRate, weightDecay: offsets.weightDecay });
+  }
+  return { steps: step, loss };
+}

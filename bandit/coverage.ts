@@ -1,4 +1,4 @@
-import type { DuelingPolicy, SelectPairOptions } from "./policy";
+import type { Duel, DuelingPolicy, SelectPairOptions } from "./policy";
 
 /**
  * Forced exploration for best-arm identification (Even-Dar, Mannor & Mansour 2006, "Action elimination
@@ -12,9 +12,20 @@ import type { DuelingPolicy, SelectPairOptions } from "./policy";
  */
 export interface CoverageOptions {
   minDuelsPerArm: number;
+  /**
+   * Which under-covered arm comes next: "index" = the least covered, lowest index first; "policy" = the one the
+   * inner policy would pick to duel its recommendation (when it can say: selectChallenger), least covered first.
+   */
+  order: "index" | "policy";
+  /**
+   * A coverage pair is every period-th pick (counting answered and pending duels), the inner policy's the others:
+   * 1 covers first, 2 alternates. Studies of at most smallStudyArms arms always cover first.
+   */
+  period: number;
+  smallStudyArms: number;
 }
 
-export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1 };
+export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 1, smallStudyArms: 0 };
 
 /**
  * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.
@@ -23,12 +34,25 @@ export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1 };
  * Cost: O(L) per fit for L answered duels; per selectPair O(K + n) for K pending pairs, plus the inner policy's when covered.
  * Throws when minDuelsPerArm < 0.
  */
-export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = COVERAGE_DEFAULTS): DuelingPolicy {
+export function withCoverage(inner: DuelingPolicy, overrides: Partial<CoverageOptions> = {}): DuelingPolicy {
+  const options = { ...COVERAGE_DEFAULTS, ...overrides };
   if (!(options.minDuelsPerArm >= 0)) throw new Error("withCoverage requires minDuelsPerArm >= 0");
+  if (!Number.isInteger(options.period) || options.period < 1) throw new Error("withCoverage requires an integer period >= 1");
   let armCount = inner.utilities().length;
   let hasHistory = false;
   // Duels per arm in the fitted history (counted once per fit; pending pairs are added per call).
   let answeredDuels = new Int32Array(armCount);
+  let answeredCount = 0;
+  // What fit (and restoreState) learn from the history: whether there is one, its length and duels per arm.
+  const countAnswered = (history: readonly Duel[]) => {
+    hasHistory = history.length > 0;
+    answeredCount = history.length;
+    answeredDuels = new Int32Array(armCount);
+    for (const { a, b } of history) {
+      answeredDuels[a]!++;
+      answeredDuels[b]!++;
+    }
+  };
   return {
     name: inner.name,
     addArms(features) {
@@ -39,12 +63,7 @@ export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = CO
       answeredDuels = grown;
     },
     fit(history) {
-      hasHistory = history.length > 0;
-      answeredDuels = new Int32Array(armCount);
-      for (const { a, b } of history) {
-        answeredDuels[a]!++;
-        answeredDuels[b]!++;
-      }
+      countAnswered(history);
       inner.fit(history);
     },
     selectPair(selection: SelectPairOptions): [number, number] {
@@ -57,8 +76,15 @@ export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = CO
       for (let i = 0; i < armCount; i++) {
         if (duels[i]! < options.minDuelsPerArm && (challenger < 0 || duels[i]! < duels[challenger]!)) challenger = i;
       }
-      if (challenger < 0 || !hasHistory) return inner.selectPair(selection);
+      const pick = answeredCount + (selection.pending?.length ?? 0);
+      const period = armCount <= options.smallStudyArms ? 1 : options.period;
+      if (challenger < 0 || !hasHistory || pick % period !== 0) return inner.selectPair(selection);
       let opponent = inner.recommend();
+      if (options.order === "policy" && inner.selectChallenger) {
+        const candidates = Uint8Array.from(duels, (count, i) => (count === duels[challenger]! && i !== opponent ? 1 : 0));
+        const chosen = inner.selectChallenger({ ...selection, leader: opponent, candidates });
+        if (chosen >= 0) return [opponent, chosen];
+      }
       if (opponent === challenger) {
         opponent = -1;
         for (let i = 0; i < armCount; i++) {
@@ -73,16 +99,12 @@ export function withCoverage(inner: DuelingPolicy, options: CoverageOptions = CO
           saveState: () => inner.saveState!(),
           restoreState(state, history) {
             inner.restoreState!(state, history);
-            hasHistory = history.length > 0;
-            answeredDuels = new Int32Array(armCount);
-            for (const { a, b } of history) {
-              answeredDuels[a]!++;
-              answeredDuels[b]!++;
-            }
+            countAnswered(history);
           },
         }
       : {}),
     recommend: () => inner.recommend(),
+    ...(inner.recommendationScores ? { recommendationScores: () => inner.recommendationScores!() } : {}),
     utilities: () => inner.utilities(),
     uncertainties: () => inner.uncertainties(),
   };

@@ -76,3 +76,25 @@ describe("duet batch selection", () => {
     expect(pending.filter(([a, b]) => a === leader || b === leader).length).toBeGreaterThan(0);
   });
 });
+
+describe("duet's network refit schedule", () => {
+  it("refits the network only once the history grew by networkRefitGrowth, the offsets after every vote", () => {
+    const features = unitFeatures(20, 4, 11);
+    const policy = createPolicy("duet", { features, random: mulberry32(2) }, { duet: { networkRefitGrowth: 0.5 } });
+    const history: Duel[] = [];
+    const network = (p: typeof policy) => {
+      // The network's part of the utilities: an arm in no duel has offset 0, so its utility is f(x).
+      const unseen = 19;
+      return p.utilities()[unseen]!;
+    };
+    const outputs: number[] = [];
+    for (let t = 0; t < 12; t++) {
+      history.push({ a: t % 10, b: (t + 3) % 10, outcome: t % 10 > (t + 3) % 10 ? 1 : 0 });
+      policy.fit(history);
+      outputs.push(network(policy));
+    }
+    // Network refits at 1, 2, 3, 5, 8 and 12 votes (growth >= max(1, 0.5 L)); f(x_19) changes only then.
+    const changed = outputs.map((value, t) => t === 0 || value !== outputs[t - 1]);
+    expect(changed).toEqual([true, true, true, false, true, false, false, true, false, false, false, true]);
+  });
+});

@@ -1,19 +1,20 @@
 import type { AdamState } from "./adam";
 import { createAdamState } from "./adam";
 import type { ArmOffsets } from "./btl-trainer";
-import { trainBtl } from "./btl-trainer";
+import { trainBtl, trainOffsets } from "./btl-trainer";
 import { logisticVariance } from "./btl-loss";
 import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
-import { armGradient } from "./ntk-ucb";
 import { randomFreshPair, seenArms } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, PolicyState, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
 import { standardNormal } from "./random";
 import { MlpUtilityModel } from "./utility-model";
+import type { VoteRecord } from "./vote-support";
+import { voteRecord, voteSupportedChoice } from "./vote-support";
 
 /** Settings of `duet`, our default policy (docs/decisions/0002, 0003). */
 export interface DuetOptions {
@@ -26,6 +27,12 @@ export interface DuetOptions {
   /** Adam steps on the first fit (from the initial weights), then per later fit (warm start). */
   firstFitSteps: number;
   refitSteps: number;
+  /**
+   * The network is refitted (with the offsets) when the history has grown by at least this fraction since its last
+   * refit (and on the first fit and after new arms); between network refits only the offsets are refitted, the
+   * network's outputs held fixed (trainOffsets). 0 refits the network on every vote.
+   */
+  networkRefitGrowth: number;
   /** Early stopping: stop when the loss improved by less than tolerance * loss over `patience` steps. */
   tolerance: number;
   patience: number;
@@ -53,20 +60,24 @@ export interface DuetOptions {
   thompsonProbability: number;
   /** Weight each duel's information by p (1 - p) (Laplace approximation of the logistic likelihood). */
   laplaceWeights: boolean;
-  /** The leader is the argmax of u over arms already in a duel ("seen") or over all arms ("all"). */
-  leaderScope: "seen" | "all";
   /** Random pairs until this many duels exist. */
   warmupPairs: number;
-  /**
-   * Which parameters the selection-time NTK variance covers: "all" (as APOHF) or "output" (the last two layers,
-   * computed from activations cached at fit time: O(h^2) per arm instead of a full backward pass).
-   */
-  ntkLayers: "all" | "output";
   /**
    * Recommendation = argmax over seen arms of u_i - recommendationPenalty * sigma_offset_i (a lower confidence bound,
    * so that with noisy annotators an arm needs evidence, not one lucky win, to be recommended). 0 = plain argmax u.
    */
   recommendationPenalty: number;
+  /**
+   * Never recommend an arm that an unbeaten arm with at least voteGuardMinWins decisive wins has beaten head to head
+   * (bandit/vote-support.ts).
+   */
+  voteGuard: boolean;
+  voteGuardMinWins: number;
+  /**
+   * "allow": any arm may challenge the leader; "unless-beaten": not an arm the leader has beaten and never lost to
+   * (while another candidate remains), so consistent annotators are not asked a question they already answered.
+   */
+  rematch: "allow" | "unless-beaten";
 }
 
 export const DUET_DEFAULTS: DuetOptions = {
@@ -76,6 +87,7 @@ export const DUET_DEFAULTS: DuetOptions = {
   learningRate: 0.01,
   firstFitSteps: 200,
   refitSteps: 40,
+  networkRefitGrowth: 0,
   tolerance: 1e-3,
   patience: 10,
   weightDecay: 1e-3,
@@ -87,10 +99,11 @@ export const DUET_DEFAULTS: DuetOptions = {
   explorationBonus: 1,
   thompsonProbability: 0.75,
   laplaceWeights: true,
-  leaderScope: "seen",
   warmupPairs: 1,
-  ntkLayers: "output",
   recommendationPenalty: 1,
+  voteGuard: false,
+  voteGuardMinWins: 1,
+  rematch: "allow",
 };
 
 /**
@@ -118,6 +131,11 @@ export class DuetPolicy implements DuelingPolicy {
   private armUtilities = new Float64Array(0);
   private history: readonly Duel[] = [];
   private fitCount = 0;
+  // History length at the last network refit (-1: none, or arms added since).
+  private networkFitLength = -1;
+  // recommend() of the current fit (it is the leader of every pick of a batch).
+  private recommendation: { arm: number; modelArm: number; overridden: boolean } | null = null;
+  private votes: VoteRecord | null = null;
   // The precisions with the pending pairs of the last selectPair counted in, until the next fit or
   // new arms: a batch of picks passes the previous call's pending plus the pair it chose.
   private pendingInformation: { pairs: [number, number][]; precision: Float64Array; offsetPrecision: Float64Array } | null = null;
@@ -134,7 +152,9 @@ export class DuetPolicy implements DuelingPolicy {
     this.workspace = createMlpWorkspace(this.model.shape);
     this.params = initMlpParameters(this.model.shape, context.random, new Float64Array(this.model.parameterCount), "he", options.outputScale);
     this.adam = createAdamState(this.model.parameterCount);
-    this.precision = new Float64Array(this.model.parameterCount).fill(options.lambda);
+    // The NTK precision covers the last two layers (W2, b2, w3, b3), whose gradients follow from the hidden
+    // activations cached when the arms are evaluated: O(h^2) per arm and no backward pass.
+    this.precision = new Float64Array(this.model.parameterCount - this.model.shape.offsetW2).fill(options.lambda);
     this.offsetPriorVariance = options.offsetScaleFloor ** 2;
     this.offsets = { values: new Float64Array(0), adam: createAdamState(0), gradient: new Float64Array(0), weightDecay: 0 };
     this.rawDim = rawDim;
@@ -166,6 +186,8 @@ export class DuetPolicy implements DuelingPolicy {
     this.offsetPrecision = grow(this.offsetPrecision, 1 / this.offsetPriorVariance);
     this.armUtilities = grow(this.armUtilities, 0);
     this.pendingInformation = null;
+    this.recommendation = null;
+    this.networkFitLength = -1;
     this.evaluateArms();
   }
 
@@ -175,43 +197,52 @@ export class DuetPolicy implements DuelingPolicy {
     validateHistory("duet.fit", history, armCount);
     this.history = history.slice();
     this.pendingInformation = null;
+    this.recommendation = null;
+    this.votes = null;
     if (history.length === 0) return;
     const duels = compactDuels(history, armCount);
     const options = this.options;
     // Mean-loss form of the Gaussian prior offset_i ~ N(0, tau^2): coupled decay 1 / (tau^2 L).
     this.offsets.weightDecay = 1 / (this.offsetPriorVariance * history.length);
-    trainBtl(
-      this.model,
-      this.params,
-      this.adam,
-      this.features,
-      duels,
-      {
-        maxSteps: this.fitCount === 0 ? options.firstFitSteps : options.refitSteps,
+    const refitNetwork =
+      this.networkFitLength < 0 || history.length - this.networkFitLength >= Math.max(1, options.networkRefitGrowth * this.networkFitLength);
+    const steps = this.fitCount === 0 ? options.firstFitSteps : options.refitSteps;
+    if (refitNetwork) {
+      trainBtl(
+        this.model,
+        this.params,
+        this.adam,
+        this.features,
+        duels,
+        {
+          maxSteps: steps,
+          learningRate: options.learningRate,
+          weightDecay: options.weightDecay,
+          tolerance: options.tolerance,
+          patience: options.patience,
+        },
+        this.offsets,
+      );
+      this.networkFitLength = history.length;
+      this.evaluateArms();
+    } else {
+      // The network's outputs f(x_i) = u_i - offset_i are unchanged since the last evaluation.
+      const base = Float64Array.from(duels.slotArm, (arm) => this.armUtilities[arm]! - this.offsets.values[arm]!);
+      const networkOutputs = Float64Array.from(this.armUtilities, (u, i) => u - this.offsets.values[i]!);
+      trainOffsets(base, duels, this.offsets, {
+        maxSteps: steps,
         learningRate: options.learningRate,
-        weightDecay: options.weightDecay,
         tolerance: options.tolerance,
         patience: options.patience,
-      },
-      this.offsets,
-    );
+      });
+      for (let i = 0; i < networkOutputs.length; i++) this.armUtilities[i] = networkOutputs[i]! + this.offsets.values[i]!;
+    }
     this.fitCount += 1;
-    this.evaluateArms();
     this.offsetPriorVariance = this.estimateOffsetPriorVariance();
     this.precision.fill(options.lambda);
     this.offsetPrecision.fill(1 / this.offsetPriorVariance);
-    const gradients = this.slotGradients(duels.slotArm);
     for (let l = 0; l < duels.count; l++) {
-      const slotA = duels.slotA[l]!;
-      const slotB = duels.slotB[l]!;
-      this.addPairInformation(
-        gradients[slotA]!,
-        gradients[slotB]!,
-        duels.slotArm[slotA]!,
-        duels.slotArm[slotB]!,
-        this.precision,
-        this.offsetPrecision,
-      );
+      this.addPairInformation(duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision);
     }
   }
 
@@ -223,20 +254,44 @@ export class DuetPolicy implements DuelingPolicy {
     const armCount = this.features.length;
     if (armCount < 2) throw new Error("duet.selectPair requires at least two arms");
     if (this.history.length < Math.max(1, this.options.warmupPairs)) return randomFreshPair(random, armCount, pending);
-    const parameterCount = this.model.parameterCount;
+    const leader = this.leader();
+    let eligible: Uint8Array | undefined;
+    if (this.options.rematch === "unless-beaten") {
+      const beaten = this.voteRecord().beaten(leader);
+      if (beaten.length > 0) {
+        eligible = new Uint8Array(armCount).fill(1);
+        for (const arm of beaten) eligible[arm] = 0;
+      }
+    }
+    let challenger = this.challenger(leader, { pending, random }, eligible);
+    if (challenger < 0 && eligible) challenger = this.challenger(leader, { pending, random });
+    if (challenger < 0) return randomFreshPair(random, armCount, pending);
+    return [leader, challenger];
+  }
+
+  /**
+   * The challenger duet would pick for `leader` among the arms marked in `candidates` (coverage asks this for the
+   * under-covered arms), or -1 when none is eligible. Same rule and cost as selectPair.
+   */
+  selectChallenger({ pending, random, leader, candidates }: SelectPairOptions & { leader: number; candidates: Uint8Array }): number {
+    if (this.history.length < Math.max(1, this.options.warmupPairs)) return -1;
+    return this.challenger(leader, { pending, random }, candidates);
+  }
+
+  /**
+   * argmax over eligible i != leader, not pending with the leader, of u_i + sigma_i * xi_i (see selectPair), with the
+   * pending pairs' information added first. -1 when no arm is eligible.
+   */
+  private challenger(leader: number, { pending, random }: SelectPairOptions, eligible?: Uint8Array): number {
+    const armCount = this.features.length;
     const withPending = pending && pending.length > 0 ? this.withPendingInformation(pending) : null;
     const precision = withPending?.precision ?? this.precision;
     const offsetPrecision = withPending?.offsetPrecision ?? this.offsetPrecision;
-    const leader = this.leader();
     const pairedWithLeader = new Uint8Array(armCount);
     for (const [a, b] of pending ?? []) {
       if (a === leader && b < armCount) pairedWithLeader[b] = 1;
       if (b === leader && a < armCount) pairedWithLeader[a] = 1;
     }
-    const outputOnly = this.options.ntkLayers === "output";
-    const leaderGradient = new Float64Array(parameterCount);
-    const gradient = new Float64Array(parameterCount);
-    if (!outputOnly) armGradient(this.model, this.params, this.features[leader]!, leaderGradient);
     const inversePrecision = precision.map((value) => 1 / value);
     const inverseLeaderOffset = 1 / offsetPrecision[leader]!;
     const nu = this.options.nu;
@@ -245,17 +300,8 @@ export class DuetPolicy implements DuelingPolicy {
     let challenger = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < armCount; i++) {
-      if (i === leader || pairedWithLeader[i]) continue;
-      let networkVariance = 0;
-      if (outputOnly) {
-        networkVariance = this.outputLayerVariance(i, leader, inversePrecision);
-      } else {
-        armGradient(this.model, this.params, this.features[i]!, gradient);
-        for (let k = 0; k < parameterCount; k++) {
-          const difference = gradient[k]! - leaderGradient[k]!;
-          networkVariance += difference * difference * inversePrecision[k]!;
-        }
-      }
+      if (i === leader || pairedWithLeader[i] || (eligible && !eligible[i])) continue;
+      const networkVariance = this.outputLayerVariance(i, leader, inversePrecision);
       const sigma = Math.sqrt(nu * networkVariance + inverseLeaderOffset + 1 / offsetPrecision[i]!);
       const draw = thompson ? standardNormal(random) : this.options.explorationBonus;
       const score = this.armUtilities[i]! + sigma * draw;
@@ -264,8 +310,7 @@ export class DuetPolicy implements DuelingPolicy {
         challenger = i;
       }
     }
-    if (challenger < 0) return randomFreshPair(random, armCount, pending);
-    return [leader, challenger];
+    return challenger;
   }
 
   /**
@@ -281,21 +326,20 @@ export class DuetPolicy implements DuelingPolicy {
     if (!cache || !extendsCache) {
       cache = { pairs: [], precision: Float64Array.from(this.precision), offsetPrecision: Float64Array.from(this.offsetPrecision) };
     }
-    const gradientA = new Float64Array(this.model.parameterCount);
-    const gradientB = new Float64Array(this.model.parameterCount);
     for (let k = cache.pairs.length; k < pending.length; k++) {
       const [a, b] = pending[k]!;
       cache.pairs.push([a, b]);
       if (a >= armCount || b >= armCount || a === b) continue;
-      armGradient(this.model, this.params, this.features[a]!, gradientA);
-      armGradient(this.model, this.params, this.features[b]!, gradientB);
-      this.addPairInformation(gradientA, gradientB, a, b, cache.precision, cache.offsetPrecision);
+      this.addPairInformation(a, b, cache.precision, cache.offsetPrecision);
     }
     this.pendingInformation = cache;
     return cache;
   }
 
-  /** Copies of theta, both Adam states, the offsets, both precisions and the fit counter. Cost: O(p + n). */
+  /**
+   * Copies of theta, both Adam states, the offsets, both precisions, the utilities, the fit counter and the history
+   * length of the last network refit (the refit schedule). Cost: O(p + n).
+   */
   saveState(): PolicyState {
     return {
       params: Float64Array.from(this.params),
@@ -311,10 +355,17 @@ export class DuetPolicy implements DuelingPolicy {
       offsetPrecision: Float64Array.from(this.offsetPrecision),
       offsetPriorVariance: this.offsetPriorVariance,
       fitCount: this.fitCount,
+      networkFitLength: this.networkFitLength,
+      // Kept as fitted: after an offsets-only fit (networkRefitGrowth) they are (u - old offset) + new offset, which
+      // re-evaluating the network can miss by an ulp.
+      armUtilities: Float64Array.from(this.armUtilities),
     };
   }
 
-  /** Puts back saveState() (taken after fit(history)) and re-evaluates the arms. Cost: O(p + n h (d + h)). Throws on a state of another shape. */
+  /**
+   * Puts back saveState() (taken after fit(history)) and re-evaluates the arms (the hidden activations the selection
+   * reads). Cost: O(p + n h (d + h)). Throws on a state of another shape (also one saved by an older duet).
+   */
   restoreState(state: PolicyState, history: readonly Duel[]): void {
     const armCount = this.features.length;
     validateHistory("duet.restoreState", history, armCount);
@@ -338,46 +389,71 @@ export class DuetPolicy implements DuelingPolicy {
     this.offsets.adam.secondMoment.set(vector("offsetsSecondMoment", armCount));
     this.offsets.adam.step = scalar("offsetsStep");
     this.offsets.weightDecay = scalar("offsetsWeightDecay");
-    this.precision.set(vector("precision", p));
+    this.precision.set(vector("precision", this.precision.length));
     this.offsetPrecision.set(vector("offsetPrecision", armCount));
     this.offsetPriorVariance = scalar("offsetPriorVariance");
     this.fitCount = scalar("fitCount");
+    this.networkFitLength = scalar("networkFitLength");
+    const armUtilities = vector("armUtilities", armCount);
     this.history = history.slice();
     this.pendingInformation = null;
+    this.recommendation = null;
+    this.votes = null;
     this.evaluateArms();
+    this.armUtilities.set(armUtilities);
   }
 
-  /** argmax over arms seen in a duel of u_i - recommendationPenalty / sqrt(U_offset_i) (the simple-regret recommendation). */
+  /**
+   * The simple-regret recommendation: argmax over arms seen in a duel of the lower bound
+   * u_i - recommendationPenalty / sqrt(U_offset_i); with voteGuard, replaced by an unbeaten arm that has beaten it.
+   */
   recommend(): number {
-    if (this.history.length === 0) return 0;
+    return this.currentRecommendation().arm;
+  }
+
+  /** The recommendation with the model's own choice and whether the votes overrode it (for explaining it). */
+  recommendationDetail(): { arm: number; modelArm: number; overridden: boolean } {
+    return { ...this.currentRecommendation() };
+  }
+
+  /** Per arm, the lower bound the recommendation ranks by (-Infinity for arms in no duel). */
+  recommendationScores(): Float64Array {
     const seen = seenArms(this.history, this.features.length);
     const penalty = this.options.recommendationPenalty;
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let i = 0; i < this.features.length; i++) {
-      if (!seen[i]) continue;
-      const score = this.armUtilities[i]! - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0);
-      if (score > bestScore) {
-        bestScore = score;
-        best = i;
-      }
-    }
-    return Math.max(0, best);
+    return Float64Array.from(this.armUtilities, (u, i) =>
+      seen[i] ? u - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0) : -Infinity,
+    );
+  }
+
+  /** Decisive records of the fitted history (built once per fit). */
+  private voteRecord(): VoteRecord {
+    this.votes ??= voteRecord(this.history, this.features.length);
+    return this.votes;
+  }
+
+  private currentRecommendation(): { arm: number; modelArm: number; overridden: boolean } {
+    if (this.recommendation) return this.recommendation;
+    if (this.history.length === 0) return { arm: 0, modelArm: 0, overridden: false };
+    const scores = this.recommendationScores();
+    let modelArm = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[modelArm]!) modelArm = i;
+    const supported = this.options.voteGuard
+      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!, this.options.voteGuardMinWins)
+      : { arm: modelArm, overridden: false };
+    this.recommendation = { arm: supported.arm, modelArm, overridden: supported.overridden };
+    return this.recommendation;
   }
 
   utilities(): Float64Array {
     return Float64Array.from(this.armUtilities);
   }
 
-  /** sigma_i = sqrt(nu * (sum_k g_ik^2 / U_k + 1 / U_offset_i)). */
+  /** sigma_i = sqrt(nu * sum_k g_ik^2 / U_k + 1 / U_offset_i), k over the last two layers (the selection's width). */
   uncertainties(): Float64Array {
-    const gradient = new Float64Array(this.model.parameterCount);
-    return Float64Array.from(this.features, (x, i) => {
-      armGradient(this.model, this.params, x, gradient);
-      let variance = 1 / this.offsetPrecision[i]!;
-      for (let k = 0; k < gradient.length; k++) variance += (gradient[k]! * gradient[k]!) / this.precision[k]!;
-      return Math.sqrt(this.options.nu * variance);
-    });
+    const inversePrecision = this.precision.map((value) => 1 / value);
+    return Float64Array.from(this.features, (_, i) =>
+      Math.sqrt(this.options.nu * this.outputLayerVariance(i, -1, inversePrecision) + 1 / this.offsetPrecision[i]!),
+    );
   }
 
   /** u_i = f(x_i) + offset_i for every arm, caching both hidden layers for the output-layer NTK variance. */
@@ -397,8 +473,9 @@ export class DuetPolicy implements DuelingPolicy {
   }
 
   /**
-   * sum over output-layer parameters k of (g_i - g_j)_k^2 / U_k, from cached activations: for the last two layers
-   * g = (dW2 = delta2 hidden1^T, db2 = delta2, dw3 = hidden2, db3 = 1) with delta2 = w3 * 1[hidden2 > 0].
+   * sum over the last two layers' parameters k of (g_i - g_j)_k^2 / U_k (U indexed from W2), from cached activations:
+   * g = (dW2 = delta2 hidden1^T, db2 = delta2, dw3 = hidden2, db3 = 1) with delta2 = w3 * 1[hidden2 > 0]. j = -1 stands
+   * for a zero gradient (the arm's own width; then db3 counts).
    * Cost: O(h^2). Throws nothing.
    */
   private outputLayerVariance(i: number, j: number, inversePrecision: Float64Array): number {
@@ -409,21 +486,23 @@ export class DuetPolicy implements DuelingPolicy {
     const hidden2 = this.hidden2Cache;
     const baseI = i * h;
     const baseJ = j * h;
-    let variance = 0;
+    const biasIndex = h * h;
+    const outputIndex = h * h + h;
+    let variance = j < 0 ? inversePrecision[h * h + 2 * h]! : 0;
     for (let r = 0; r < h; r++) {
       const activationI = hidden2[baseI + r]!;
-      const activationJ = hidden2[baseJ + r]!;
+      const activationJ = j < 0 ? 0 : hidden2[baseJ + r]!;
       const weight = params[shape.offsetW3 + r]!;
       const deltaI = activationI > 0 ? weight : 0;
       const deltaJ = activationJ > 0 ? weight : 0;
       const outputDifference = activationI - activationJ;
       const biasDifference = deltaI - deltaJ;
-      variance += outputDifference * outputDifference * inversePrecision[shape.offsetW3 + r]!;
-      variance += biasDifference * biasDifference * inversePrecision[shape.offsetB2 + r]!;
+      variance += outputDifference * outputDifference * inversePrecision[outputIndex + r]!;
+      variance += biasDifference * biasDifference * inversePrecision[biasIndex + r]!;
       if (deltaI === 0 && deltaJ === 0) continue;
-      const row = shape.offsetW2 + r * h;
+      const row = r * h;
       for (let c = 0; c < h; c++) {
-        const difference = deltaI * hidden1[baseI + c]! - deltaJ * hidden1[baseJ + c]!;
+        const difference = deltaI * hidden1[baseI + c]! - (deltaJ === 0 ? 0 : deltaJ * hidden1[baseJ + c]!);
         variance += difference * difference * inversePrecision[row + c]!;
       }
     }
@@ -444,36 +523,41 @@ export class DuetPolicy implements DuelingPolicy {
   }
 
   private leader(): number {
-    if (this.options.leaderScope === "seen") return this.recommend();
-    let best = 0;
-    for (let i = 1; i < this.armUtilities.length; i++) if (this.armUtilities[i]! > this.armUtilities[best]!) best = i;
-    return best;
+    return this.recommend();
   }
 
-  private slotGradients(slotArm: Int32Array): Float64Array[] {
-    return Array.from(slotArm, (arm) => {
-      const gradient = new Float64Array(this.model.parameterCount);
-      armGradient(this.model, this.params, this.features[arm]!, gradient);
-      return gradient;
-    });
-  }
-
-  /** U += w (g_a - g_b)^2 and U_offset_{a,b} += w, with w = p (1 - p) under laplaceWeights, else 1. */
-  private addPairInformation(
-    gradientA: Float64Array,
-    gradientB: Float64Array,
-    a: number,
-    b: number,
-    precision: Float64Array,
-    offsetPrecision: Float64Array,
-  ): void {
+  /**
+   * U += w (g_a - g_b)^2 over the last two layers (from cached activations, see outputLayerVariance) and
+   * U_offset_{a,b} += w, with w = max(p (1 - p), 0.01) under laplaceWeights (p = sigmoid(u_a - u_b)), else 1.
+   * Cost: O(h^2). Throws nothing.
+   */
+  private addPairInformation(a: number, b: number, precision: Float64Array, offsetPrecision: Float64Array): void {
     let weight = 1;
     if (this.options.laplaceWeights) {
       weight = Math.max(logisticVariance(this.armUtilities[a]! - this.armUtilities[b]!), 0.01);
     }
-    for (let k = 0; k < precision.length; k++) {
-      const difference = gradientA[k]! - gradientB[k]!;
-      precision[k] = precision[k]! + weight * difference * difference;
+    const h = this.model.shape.hiddenDim;
+    const params = this.params;
+    const hidden1 = this.hidden1Cache;
+    const hidden2 = this.hidden2Cache;
+    const baseA = a * h;
+    const baseB = b * h;
+    for (let r = 0; r < h; r++) {
+      const activationA = hidden2[baseA + r]!;
+      const activationB = hidden2[baseB + r]!;
+      const outputWeight = params[this.model.shape.offsetW3 + r]!;
+      const deltaA = activationA > 0 ? outputWeight : 0;
+      const deltaB = activationB > 0 ? outputWeight : 0;
+      const outputDifference = activationA - activationB;
+      const biasDifference = deltaA - deltaB;
+      precision[h * h + h + r] = precision[h * h + h + r]! + weight * outputDifference * outputDifference;
+      precision[h * h + r] = precision[h * h + r]! + weight * biasDifference * biasDifference;
+      if (deltaA === 0 && deltaB === 0) continue;
+      const row = r * h;
+      for (let c = 0; c < h; c++) {
+        const difference = deltaA * hidden1[baseA + c]! - deltaB * hidden1[baseB + c]!;
+        precision[row + c] = precision[row + c]! + weight * difference * difference;
+      }
     }
     offsetPrecision[a] = offsetPrecision[a]! + weight;
     offsetPrecision[b] = offsetPrecision[b]! + weight;

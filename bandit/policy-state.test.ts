@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { withCoverage } from "./coverage";
 import { normaliseInPlace } from "./features";
-import type { Duel, DuelingPolicy } from "./policy";
+import type { CoverageOptions } from "./coverage";
+import type { Duel, DuelingPolicy, PolicyOptions } from "./policy";
 import { createPolicy } from "./policy";
 import { mulberry32, standardNormal } from "./random";
 
@@ -50,6 +51,27 @@ describe("duet saveState / restoreState", () => {
       policy.fit(history);
     }
     expect(observe(resumed, 5)).toEqual(observe(live, 5));
+  });
+
+  it("resumes exactly with the refit schedule between network refits, the vote guard, no rematch and paced coverage", () => {
+    // networkRefitGrowth 0.5: after the network fit at 20 votes, the fits at 24 and 27 are offsets-only, so the state
+    // is saved between network refits; coverage every second pick with arms still uncovered at the save.
+    const policyOptions: PolicyOptions = { duet: { networkRefitGrowth: 0.5, voteGuard: true, rematch: "unless-beaten" } };
+    const coverage: Partial<CoverageOptions> = { period: 2 };
+    const buildWith = (arms: Float64Array[]) =>
+      withCoverage(createPolicy("duet", { features: arms, random: mulberry32(11) }, policyOptions), coverage);
+    const live = buildWith(features);
+    for (const length of [20, 24, 27]) live.fit(history.slice(0, length));
+    const saved = live.saveState!();
+
+    const resumed = buildWith(features);
+    resumed.restoreState!(saved, history.slice(0, 27));
+    expect(observe(resumed, 3)).toEqual(observe(live, 3));
+    // The next fits follow the same schedule: offsets-only at 29, the network at 42 (grown by half since 20), offsets-only at 60.
+    for (const length of [29, 42, 60]) {
+      for (const policy of [live, resumed]) policy.fit(history.slice(0, length));
+      expect(observe(resumed, length)).toEqual(observe(live, length));
+    }
   });
 
   it("keeps its state apart from the policy's own arrays (a copy), and refuses a state of another shape", () => {

@@ -5,6 +5,8 @@ import { createDoubleThompsonPolicy } from "./baselines/doublets";
 import type { DoubleThompsonOptions } from "./baselines/doublets";
 import { createLinearPolicy } from "./baselines/linear";
 import { createRandomPolicy } from "./baselines/random";
+import { createDtsPolicy } from "./baselines/dts";
+import type { DtsOptions } from "./baselines/dts";
 import { createDuetPolicy } from "./duet";
 import type { DuetOptions } from "./duet";
 import type { RandomSource } from "./random";
@@ -40,6 +42,11 @@ export interface DuelingPolicy {
   /** Full history each time (votes are the truth); a policy may warm-start internally. */
   fit(history: readonly Duel[]): void;
   selectPair(options: SelectPairOptions): [number, number];
+  /**
+   * Optional: the arm this policy would pick to duel `leader` among those marked in `candidates`, or -1 (coverage
+   * asks it to order the under-covered arms).
+   */
+  selectChallenger?(options: SelectPairOptions & { leader: number; candidates: Uint8Array }): number;
   /** Index of the arm the policy currently believes best. */
   recommend(): number;
   /** Current utility estimate per arm. */
@@ -58,13 +65,18 @@ export interface DuelingPolicy {
    * when the state does not fit this policy.
    */
   restoreState?(state: PolicyState, history: readonly Duel[]): void;
+  /**
+   * Optional: per arm, the score the recommendation ranks by (-Infinity where an arm cannot be recommended), when it
+   * is not the utility (duet ranks by a lower confidence bound). Lets the app explain a recommendation.
+   */
+  recommendationScores?(): Float64Array;
 }
 
 /** A policy's learned state as saveState returns it: named numbers and typed arrays. */
 export type PolicyState = Record<string, number | Float64Array>;
 
 /** Every policy name; `duet` is the default. */
-export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion"] as const;
+export const POLICY_NAMES = ["duet", "apohf", "random", "linear", "doublets", "champion", "dts"] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 export const DEFAULT_POLICY: PolicyName = "duet";
 
@@ -73,6 +85,7 @@ export interface PolicyOptions {
   apohf?: Partial<ApohfOptions>;
   linear?: Partial<ApohfOptions>;
   doublets?: Partial<DoubleThompsonOptions>;
+  dts?: Partial<DtsOptions>;
 }
 
 /**
@@ -103,6 +116,8 @@ export function createPolicy(name: PolicyName | "default", context: PolicyContex
       return createRandomPolicy(context);
     case "champion":
       return createChampionPolicy(context);
+    case "dts":
+      return createDtsPolicy(context, options.dts);
     default:
       throw new Error(`createPolicy: unknown policy "${String(name)}"; expected one of ${POLICY_NAMES.join(", ")} or default`);
   }

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { embedText } from "./lexical-embedding";
+import type { RandomSource } from "./random";
+import { randomInt } from "./random";
 
 /** A benchmark scenario file (shared/bench/README.md): latent utilities plus features and/or texts. */
 export const scenarioSchema = z
@@ -63,5 +65,28 @@ export function parseScenario(json: unknown, embed: (text: string) => Float64Arr
     utility: Float64Array.from(file.utility),
     features,
     featureSource: file.features ? "file" : "lexical",
+  };
+}
+
+/**
+ * A uniformly random subset of `arms` arms (a partial Fisher–Yates shuffle), named `name[arms]`; the whole scenario
+ * when arms >= n. Studies in the app have tens of prompts, the shared pools hundreds.
+ * Cost: O(n). Throws if arms < 2.
+ */
+export function randomSubset(scenario: Scenario, arms: number, random: RandomSource): Scenario {
+  if (!Number.isInteger(arms) || arms < 2) throw new Error("randomSubset requires at least two arms");
+  const n = scenario.utility.length;
+  if (arms >= n) return scenario;
+  const indices = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(random, i + 1);
+    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
+  }
+  const chosen = indices.slice(0, arms);
+  return {
+    ...scenario,
+    name: `${scenario.name}[${arms}]`,
+    utility: Float64Array.from(chosen, (i) => scenario.utility[i]!),
+    features: chosen.map((i) => scenario.features[i]!),
   };
 }

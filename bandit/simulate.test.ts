@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "./scenario";
-import { simulate, simulateTrial } from "./simulate";
+import { createAnnotator, simulate, simulateTrial } from "./simulate";
+import { readSharedBenchFile } from "../scripts/lib-sim/scenario-file";
 
 // Tests may read files; the library itself does not.
-const linear = parseScenario(JSON.parse(readFileSync(new URL("../../shared/bench/scenarios/linear.json", import.meta.url), "utf8")));
+const linear = parseScenario(JSON.parse(readSharedBenchFile("scenarios/linear.json")));
 
 describe("simulate", () => {
   it("is deterministic: the same seed gives the same pairs and regrets, another seed does not", () => {
@@ -30,6 +30,79 @@ describe("simulate", () => {
       expect(value).toBeLessThanOrEqual(maxRegret);
     }
     expect(duet.secondsPerVote.length).toBe(15);
+  });
+
+  it("gives two policies asking the same pair in the same round the same annotator outcome (common random numbers)", () => {
+    const options = { policy: "random" as const, trials: 1, votes: 60, scale: 1, seed: 4 };
+    const annotate = createAnnotator(linear, options, 0);
+    const again = createAnnotator(linear, options, 0);
+    // Whatever was asked before, and in either orientation, (round, pair) fixes the outcome.
+    for (let round = 0; round < 200; round++) {
+      const a = (round * 7) % 200;
+      const b = (round * 13 + 1) % 200;
+      if (a === b) continue;
+      const outcome = annotate(a, b, round);
+      again(3, 4, round);
+      expect(again(a, b, round)).toBe(outcome);
+      expect(again(b, a, round)).toBe(outcome === 0.5 ? 0.5 : 1 - outcome);
+    }
+    // Two policies of one trial: wherever they ask the same pair in the same round, they get the same answer.
+    const [champion, random] = (["champion", "random"] as const).map((policy) => simulateTrial(linear, { ...options, policy }, 0));
+    let shared = 0;
+    for (let round = 0; round < 60; round++) {
+      const x = champion!.history[round]!;
+      const y = random!.history[round]!;
+      if (x.a === y.a && x.b === y.b) {
+        shared += 1;
+        expect(x.outcome).toBe(y.outcome);
+      } else if (x.a === y.b && x.b === y.a) {
+        shared += 1;
+        expect(x.outcome).toBe(1 - y.outcome);
+      }
+    }
+    // The 5 warm-up pairs at least.
+    expect(shared).toBeGreaterThanOrEqual(5);
+    // A noisy annotator at scale 1 is not deterministic: some duels go to the worse arm.
+    const upsets = Array.from({ length: 400 }, (_, round) => annotate(0, 1, round)).filter((outcome) => outcome !== annotate(0, 1, 0)).length;
+    expect(upsets).toBeGreaterThan(20);
+  });
+
+  it("the deterministic annotator always prefers the higher utility, and `app` finds the best prompt of a small study with it", () => {
+    const scenario = parseScenario({
+      name: "eight",
+      utility: [0.2, 0.9, 0.4, 0.1, 0.7, 0.3, 0.8, 0.5],
+      features: Array.from({ length: 8 }, (_, i) => [Math.cos(i), Math.sin(i)]),
+    });
+    const annotate = createAnnotator(scenario, { scale: 10, seed: 1, annotator: "deterministic" }, 0);
+    expect(annotate(1, 6, 0)).toBe(1);
+    expect(annotate(6, 1, 5)).toBe(0);
+    for (let trial = 0; trial < 5; trial++) {
+      const result = simulateTrial(scenario, { policy: "app", trials: 1, votes: 24, scale: 10, seed: 3, annotator: "deterministic" }, trial);
+      expect(result.regret[23]).toBe(0);
+    }
+  });
+
+  it("serves concurrent annotators distinct pairs and scores every vote", () => {
+    const pending: string[][] = [];
+    const result = simulateTrial(
+      linear,
+      {
+        policy: "app",
+        trials: 1,
+        votes: 40,
+        scale: 3,
+        seed: 5,
+        annotators: 8,
+        onEngineUpdate: ({ pending: open }) => pending.push(open.map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`)),
+      },
+      0,
+    );
+    expect(result.pairs.length).toBe(40);
+    expect(result.regret.every((value) => Number.isFinite(value))).toBe(true);
+    expect(Math.max(...pending.map((open) => open.length))).toBe(8);
+    // Every pending set holds distinct pairs: no two annotators were handed the same pair at once.
+    for (const open of pending) expect(new Set(open).size).toBe(open.length);
+    expect(result.chosenPairs + result.fallbackPairs).toBe(35);
   });
 
   it("summarises trials in the CLI's JSON shape", () => {

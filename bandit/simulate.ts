@@ -1,24 +1,49 @@
 import { mean, quantile, standardDeviation } from "simple-statistics";
 import { sigmoid } from "./btl-loss";
-import type { Duel, DuelingPolicy, PolicyName, PolicyOptions } from "./policy";
+import type { CoverageOptions } from "./coverage";
+import type { Duel, DuelingPolicy, Outcome, PolicyName, PolicyOptions } from "./policy";
 import { createPolicy, DEFAULT_POLICY } from "./policy";
 import { isPendingPair } from "./pairs";
-import { deriveSeed, mulberry32, randomDistinctPair } from "./random";
+import type { RandomSource } from "./random";
+import { deriveSeed, hashUniform, mulberry32, randomDistinctPair, randomInt } from "./random";
 import type { Scenario } from "./scenario";
+import type { Pair } from "./served";
+import { claimProposal, ServedEngine, servedBatchSize } from "./served";
+
+/**
+ * `app` is what a study serves (bandit/served.ts: coverage + the default policy + batches with pending pairs + the
+ * assignment rules); every other name is the bare policy, asked for one pair per request.
+ */
+export type SimulatedPolicy = PolicyName | "default" | "app";
+export const SIMULATED_POLICIES: readonly SimulatedPolicy[] = ["app", "duet", "apohf", "random", "linear", "doublets", "champion", "dts"];
+
+/**
+ * The simulated annotator: "bernoulli" prefers a over b with probability sigmoid(s_a - s_b) (the bench protocol),
+ * "deterministic" always prefers the higher utility (a tie when equal).
+ */
+export type AnnotatorModel = "bernoulli" | "deterministic";
 
 /** The simulation protocol of shared/bench/README.md (APOHF's experiments; DESIGN §6). */
 export interface SimulationOptions {
-  policy: PolicyName | "default";
+  policy: SimulatedPolicy;
   trials: number;
   votes: number;
-  /** Annotator consistency: s_i = scale * (u_i - mean u) / std u. */
+  /** Annotator consistency: s_i = scale * (u_i - mean u) / std u (unused by the deterministic annotator). */
   scale: number;
   seed: number;
+  annotator?: AnnotatorModel;
+  /**
+   * Annotators working at once (default 1). Each holds one assignment; the next vote to come back is drawn
+   * uniformly among the open assignments, so votes return in random order while the others are pending.
+   */
+  annotators?: number;
   /** Uniformly random distinct pairs before the policy chooses (5 in the protocol). */
   warmupPairs?: number;
   policyOptions?: PolicyOptions;
-  /** Wraps the policy before the trial starts (e.g. withCoverage), so decorators are measured under the same protocol. */
-  decorate?: (policy: DuelingPolicy) => DuelingPolicy;
+  /** `app` only: coverage settings (experiments; the default is what a study serves). */
+  coverage?: Partial<CoverageOptions>;
+  /** `app` only: called after every engine update with what the app's selection worker would receive and propose. */
+  onEngineUpdate?: (update: { newDuels: readonly Duel[]; pending: Pair[]; batchSize: number; pairs: Pair[] }) => void;
   /** Called after every vote with the refitted policy (e.g. to evaluate a stopping rule); `regret` is r_t. */
   onVote?: (vote: { votes: number; regret: number; policy: DuelingPolicy; history: readonly Duel[] }) => void;
 }
@@ -26,12 +51,22 @@ export interface SimulationOptions {
 export interface TrialResult {
   /** Normalised simple regret after each vote. */
   regret: Float64Array;
-  /** Seconds of fit + selectPair per vote chosen by the policy. */
+  /** Seconds of engine work per vote after the warm-up (fit + selection; for `app` every update it triggers). */
   secondsPerVote: number[];
-  pairs: [number, number][];
+  /** Pairs in the order they were handed out. */
+  pairs: Pair[];
+  /** The votes in the order they came back (with one annotator, the order of `pairs`). */
+  history: Duel[];
+  /** Pairs handed out by the policy or the engine (not warm-up pairs, not random fallbacks). */
+  chosenPairs: number;
+  /** Pairs handed out as the random fallback (`app` only: no usable proposal). */
+  fallbackPairs: number;
+  /** Distinct arms in at least one duel by the end. */
+  armsDueled: number;
 }
 
 export const REGRET_CHECKPOINTS = [25, 50, 100, 150] as const;
+export type Checkpoint = "25" | "50" | "100" | "150";
 
 export interface SimulationSummary {
   scenario: string;
@@ -39,10 +74,17 @@ export interface SimulationSummary {
   trials: number;
   votes: number;
   scale: number;
-  regretAt: Record<"25" | "50" | "100" | "150", number | null>;
-  regretStdErr: Record<"25" | "50" | "100" | "150", number | null>;
+  annotator: AnnotatorModel;
+  annotators: number;
+  regretAt: Record<Checkpoint, number | null>;
+  regretStdErr: Record<Checkpoint, number | null>;
+  /** Each trial's regret at each checkpoint (trial order), for paired comparisons. */
+  regretPerTrial: Record<Checkpoint, number[] | null>;
   regretCurve: number[];
   secondsPerVote: { median: number; p90: number };
+  /** Means over trials. */
+  armsDueled: number;
+  chosenShare: number;
 }
 
 function checkOptions(options: SimulationOptions, scenario: Scenario): void {
@@ -51,13 +93,120 @@ function checkOptions(options: SimulationOptions, scenario: Scenario): void {
   if (!Number.isInteger(options.trials) || options.trials < 1) throw new Error("simulate requires trials >= 1");
   if (!Number.isInteger(options.votes) || options.votes < 1) throw new Error("simulate requires votes >= 1");
   if (!(options.scale > 0)) throw new Error("simulate requires scale > 0");
+  const annotators = options.annotators ?? 1;
+  if (!Number.isInteger(annotators) || annotators < 1) throw new Error("simulate requires annotators >= 1");
 }
 
 /**
- * Runs one seeded trial: warm-up pairs, then the policy's pairs; a simulated annotator prefers a over b with
- * probability sigmoid(s_a - s_b); after every vote the policy is refitted on the full history and its recommendation
- * scored as r_t = (max u - u_rec) / (max u - mean u).
- * Streams (derived from seed and trial): 0 warm-up pairs (shared by all policies), 1 annotator, 2 policy, 3 selection.
+ * The simulated annotator with common random numbers: the outcome of a pair depends only on (seed, trial, round,
+ * the unordered pair), never on what else a policy asked before, so two policies that ask the same pair in the
+ * same round get the same answer. Round = the index of the hand-out (0-based). With lo < hi the pair's arms,
+ * lo wins when hashUniform(seed, trial, 1, round, lo, hi) < sigmoid(s_lo - s_hi).
+ * Cost: O(1) per vote. Throws nothing.
+ */
+export function createAnnotator(scenario: Scenario, options: Pick<SimulationOptions, "scale" | "seed" | "annotator">, trial: number) {
+  const utility = scenario.utility;
+  const utilityList = Array.from(utility);
+  const utilityMean = mean(utilityList);
+  const utilitySpread = standardDeviation(utilityList);
+  const strength = Float64Array.from(utility, (u) => (options.scale * (u - utilityMean)) / utilitySpread);
+  const deterministic = options.annotator === "deterministic";
+  return (a: number, b: number, round: number): Outcome => {
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    let loWins: Outcome;
+    if (deterministic) loWins = utility[lo]! > utility[hi]! ? 1 : utility[lo]! < utility[hi]! ? 0 : 0.5;
+    else loWins = hashUniform(options.seed, trial, 1, round, lo, hi) < sigmoid(strength[lo]! - strength[hi]!) ? 1 : 0;
+    if (a === lo) return loWins;
+    return loWins === 0.5 ? 0.5 : loWins === 1 ? 0 : 1;
+  };
+}
+
+/** Hands out pairs and hears of votes: a bare policy, or the served engine. */
+interface Server {
+  readonly policy: DuelingPolicy;
+  /** A pair for this annotator, with `open` the pairs held by others; chosen = not a random fallback. */
+  request(annotator: number, open: readonly Pair[], lastPair: Pair | undefined): { pair: Pair; chosen: boolean };
+  /** A pair was handed out (the app's engine updates its proposals for the new pending set). */
+  handedOut(open: readonly Pair[]): void;
+  voted(history: readonly Duel[], open: readonly Pair[]): void;
+}
+
+function policyServer(policy: DuelingPolicy, selectionRandom: RandomSource): Server {
+  return {
+    policy,
+    request: (_annotator, open) => ({ pair: policy.selectPair({ pending: open, random: selectionRandom }), chosen: true }),
+    handedOut: () => {},
+    voted: (history) => policy.fit(history),
+  };
+}
+
+/**
+ * The served engine as the app runs it (study-engine.server.ts + assign.server.ts) with the engine caught up: it updates
+ * once when it starts, after every vote and after every hand-out (refit when there are new votes, then a batch for
+ * the current pending set), and each request claims from the latest batch. A batch is capped by count only; the app
+ * also stops one after a time budget and, under load, coalesces updates and falls behind (its share of random
+ * fallbacks is measured by bench:server, not here).
+ */
+function appServer(scenario: Scenario, options: SimulationOptions, trial: number): Server {
+  const armCount = scenario.utility.length;
+  const engine = new ServedEngine(scenario.features, {
+    policy: "default",
+    seed: appEngineSeed(options.seed, trial),
+    policyOptions: options.policyOptions,
+  });
+  const fallbackRandom = mulberry32(deriveSeed(options.seed, trial, 5));
+  let proposals: Pair[] = [];
+  let retired = new Set<number>();
+  let seenVotes = 0;
+  const update = (history: readonly Duel[], open: readonly Pair[]) => {
+    const newDuels = history.slice(seenVotes);
+    seenVotes = history.length;
+    const batchSize = servedBatchSize(open.length);
+    proposals = engine.update({ newDuels, pending: open, batchSize }).pairs;
+    retired = new Set();
+    options.onEngineUpdate?.({ newDuels, pending: open.map(([a, b]): Pair => [a, b]), batchSize, pairs: proposals });
+  };
+  update([], []);
+  const samePair = (x: Pair, y: Pair | undefined) => y !== undefined && ((x[0] === y[0] && x[1] === y[1]) || (x[0] === y[1] && x[1] === y[0]));
+  return {
+    policy: engine.policy,
+    request(_annotator, open, lastPair) {
+      const claimed = claimProposal(
+        (function* () {
+          for (let index = 0; index < proposals.length; index++) if (!retired.has(index)) yield { index, pair: proposals[index]! };
+        })(),
+        {
+          isOwnLastPair: (pair) => samePair(pair, lastPair),
+          isUsable: (pair) => !isPendingPair(pair[0], pair[1], open),
+          retire: (index) => retired.add(index),
+        },
+      );
+      if (claimed) return { pair: claimed.pair, chosen: true };
+      // The app's fallback: a uniformly random pair not held by anyone and not this annotator's last duel.
+      let pair = randomDistinctPair(fallbackRandom, armCount);
+      for (let attempt = 0; attempt < 100 && (isPendingPair(pair[0], pair[1], open) || samePair(pair, lastPair)); attempt++) {
+        pair = randomDistinctPair(fallbackRandom, armCount);
+      }
+      return { pair, chosen: false };
+    },
+    handedOut: (open) => update(engine.votes(), open),
+    voted: update,
+  };
+}
+
+/** The seed of the served engine in trial `trial` (what a study's id is in the app). */
+export function appEngineSeed(seed: number, trial: number): number {
+  return deriveSeed(seed, trial, 2);
+}
+
+/**
+ * Runs one seeded trial: warm-up pairs, then the policy's (or the served engine's) pairs, with `annotators`
+ * annotators holding one assignment each and votes coming back in random order; after every vote the policy is
+ * refitted on the full history and its recommendation scored as r_t = (max u - u_rec) / (max u - mean u).
+ * Streams (derived from seed and trial): 0 warm-up pairs, 1 annotator (counter-based, see createAnnotator),
+ * 2 policy, 3 selection, 4 which vote returns next, 5 the app's random fallback. The warm-up pairs, the annotator
+ * and the return order are common to every policy of a trial, so their differences are paired.
  * Cost: O(votes * (fit + select)). Throws on invalid options.
  */
 export function simulateTrial(scenario: Scenario, options: SimulationOptions, trial: number): TrialResult {
@@ -66,78 +215,109 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
   const armCount = utility.length;
   const utilityList = Array.from(utility);
   const utilityMean = mean(utilityList);
-  const utilitySpread = standardDeviation(utilityList);
   const utilityMax = Math.max(...utilityList);
-  const strength = Float64Array.from(utility, (u) => (options.scale * (u - utilityMean)) / utilitySpread);
+  const annotate = createAnnotator(scenario, options, trial);
   const warmupRandom = mulberry32(deriveSeed(options.seed, trial, 0));
-  const annotatorRandom = mulberry32(deriveSeed(options.seed, trial, 1));
-  const policyRandom = mulberry32(deriveSeed(options.seed, trial, 2));
-  const selectionRandom = mulberry32(deriveSeed(options.seed, trial, 3));
-  const created = createPolicy(options.policy, { features: scenario.features, random: policyRandom }, options.policyOptions);
-  const policy = options.decorate ? options.decorate(created) : created;
-  const warmupPairs: [number, number][] = [];
+  const orderRandom = mulberry32(deriveSeed(options.seed, trial, 4));
+  const server =
+    options.policy === "app"
+      ? appServer(scenario, options, trial)
+      : policyServer(
+          createPolicy(
+            options.policy,
+            { features: scenario.features, random: mulberry32(deriveSeed(options.seed, trial, 2)) },
+            options.policyOptions,
+          ),
+          mulberry32(deriveSeed(options.seed, trial, 3)),
+        );
+  const warmupPairs: Pair[] = [];
   const warmupCount = Math.min(options.warmupPairs ?? 5, options.votes, (armCount * (armCount - 1)) / 2);
   while (warmupPairs.length < warmupCount) {
     const [a, b] = randomDistinctPair(warmupRandom, armCount);
     if (!isPendingPair(a, b, warmupPairs)) warmupPairs.push([a, b]);
   }
+  const annotatorCount = options.annotators ?? 1;
+  const open: { annotator: number; pair: Pair; round: number }[] = [];
+  const lastPair: (Pair | undefined)[] = new Array<Pair | undefined>(annotatorCount);
   const history: Duel[] = [];
   const regret = new Float64Array(options.votes);
   const secondsPerVote: number[] = [];
-  const pairs: [number, number][] = [];
-  for (let t = 0; t < options.votes; t++) {
-    let selectSeconds = 0;
-    let pair: [number, number];
-    if (t < warmupPairs.length) {
-      pair = warmupPairs[t]!;
+  const pairs: Pair[] = [];
+  let chosenPairs = 0;
+  let fallbackPairs = 0;
+  let requestSeconds = 0;
+  const openPairs = () => open.map((assignment) => assignment.pair);
+  const handOut = (annotator: number) => {
+    const round = pairs.length;
+    const started = performance.now();
+    let pair: Pair;
+    if (round < warmupPairs.length) {
+      pair = warmupPairs[round]!;
     } else {
-      const start = performance.now();
-      pair = policy.selectPair({ random: selectionRandom });
-      selectSeconds = (performance.now() - start) / 1000;
+      const answer = server.request(annotator, openPairs(), lastPair[annotator]);
+      pair = answer.pair;
+      if (answer.chosen) chosenPairs += 1;
+      else fallbackPairs += 1;
     }
+    open.push({ annotator, pair, round });
     pairs.push(pair);
-    const [a, b] = pair;
-    const outcome = annotatorRandom() < sigmoid(strength[a]! - strength[b]!) ? 1 : 0;
-    history.push({ a, b, outcome });
-    const fitStart = performance.now();
-    policy.fit(history);
-    const fitSeconds = (performance.now() - fitStart) / 1000;
-    if (t >= warmupPairs.length) secondsPerVote.push(selectSeconds + fitSeconds);
-    const recommended = policy.recommend();
+    server.handedOut(openPairs());
+    requestSeconds = (performance.now() - started) / 1000;
+  };
+  for (let annotator = 0; annotator < annotatorCount && pairs.length < options.votes; annotator++) handOut(annotator);
+  for (let t = 0; t < options.votes; t++) {
+    const returning = open.length === 1 ? 0 : randomInt(orderRandom, open.length);
+    const [{ annotator, pair, round }] = open.splice(returning, 1) as [(typeof open)[number]];
+    history.push({ a: pair[0], b: pair[1], outcome: annotate(pair[0], pair[1], round) });
+    lastPair[annotator] = pair;
+    const started = performance.now();
+    server.voted(history, openPairs());
+    const voteSeconds = (performance.now() - started) / 1000;
+    const recommended = server.policy.recommend();
     regret[t] = (utilityMax - utility[recommended]!) / (utilityMax - utilityMean);
-    options.onVote?.({ votes: t + 1, regret: regret[t]!, policy, history });
+    options.onVote?.({ votes: t + 1, regret: regret[t]!, policy: server.policy, history });
+    requestSeconds = 0;
+    if (pairs.length < options.votes) handOut(annotator);
+    if (t >= warmupPairs.length) secondsPerVote.push(voteSeconds + requestSeconds);
   }
-  return { regret, secondsPerVote, pairs };
+  return { regret, secondsPerVote, pairs, history, chosenPairs, fallbackPairs, armsDueled: new Set(pairs.flat()).size };
 }
 
 /**
- * Runs `trials` seeded trials and summarises them: mean regret curve, mean (and standard error) at 25/50/100/150
- * votes, median and 90th-percentile seconds per vote. `onTrial` sees each trial as it finishes (for progress output).
- * Cost: trials x simulateTrial. Throws on invalid options.
+ * Runs `trials` seeded trials and summarises them: mean regret curve, mean (and standard error) and the per-trial
+ * values at 25/50/100/150 votes, median and 90th-percentile seconds per vote. `onTrial` sees each trial as it
+ * finishes (for progress output). Cost: trials x simulateTrial. Throws on invalid options.
  */
 export function simulate(scenario: Scenario, options: SimulationOptions, onTrial?: (trial: number, result: TrialResult) => void): SimulationSummary {
   checkOptions(options, scenario);
   const curves: Float64Array[] = [];
   const seconds: number[] = [];
+  let armsDueled = 0;
+  let chosen = 0;
   for (let trial = 0; trial < options.trials; trial++) {
     const result = simulateTrial(scenario, options, trial);
     curves.push(result.regret);
     seconds.push(...result.secondsPerVote);
+    armsDueled += result.armsDueled / options.trials;
+    chosen += result.chosenPairs / Math.max(1, result.chosenPairs + result.fallbackPairs) / options.trials;
     onTrial?.(trial, result);
   }
   const regretCurve = Array.from({ length: options.votes }, (_, t) => mean(curves.map((curve) => curve[t]!)));
   const regretAt = {} as SimulationSummary["regretAt"];
   const regretStdErr = {} as SimulationSummary["regretStdErr"];
+  const regretPerTrial = {} as SimulationSummary["regretPerTrial"];
   for (const checkpoint of REGRET_CHECKPOINTS) {
-    const key = String(checkpoint) as keyof SimulationSummary["regretAt"];
+    const key = String(checkpoint) as Checkpoint;
     if (checkpoint > options.votes) {
       regretAt[key] = null;
       regretStdErr[key] = null;
+      regretPerTrial[key] = null;
       continue;
     }
     const values = curves.map((curve) => curve[checkpoint - 1]!);
     regretAt[key] = mean(values);
     regretStdErr[key] = values.length > 1 ? standardDeviation(values) / Math.sqrt(values.length - 1) : null;
+    regretPerTrial[key] = values;
   }
   return {
     scenario: scenario.name,
@@ -145,12 +325,17 @@ export function simulate(scenario: Scenario, options: SimulationOptions, onTrial
     trials: options.trials,
     votes: options.votes,
     scale: options.scale,
+    annotator: options.annotator ?? "bernoulli",
+    annotators: options.annotators ?? 1,
     regretAt,
     regretStdErr,
+    regretPerTrial,
     regretCurve,
     secondsPerVote: {
       median: seconds.length > 0 ? quantile(seconds, 0.5) : 0,
       p90: seconds.length > 0 ? quantile(seconds, 0.9) : 0,
     },
+    armsDueled,
+    chosenShare: chosen,
   };
 }

@@ -485,6 +485,8 @@ export interface PromptStat {
   /** The policy's utility estimate and its uncertainty (sigma). */
   utility: number;
   uncertainty: number;
+  /** What the recommendation ranks by (duet: a lower confidence bound); null or absent when not known. */
+  engineScore?: number | null;
   /** Bradley–Terry score from the raw votes, its 95% bootstrap interval, and P(best) from the bootstrap. */
   score: number;
   lower: number;

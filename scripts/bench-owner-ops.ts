@@ -540,6 +540,7 @@ async function benchSnapshots() {
           recommended: k % 7,
           utilities,
           uncertainties: utilities,
+          recommendationScores: utilities,
           fitMs: 1,
           selectMs: 1,
         },

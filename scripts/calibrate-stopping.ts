@@ -1,33 +1,32 @@
 // Calibrates the stopping rule (bandit/stopping-rule.ts) in the simulator. For every shared scenario
-// and annotator scale, the default policy (with coverage, as in the app) runs under the bench protocol;
+// and annotator scale, what a study serves (policy `app`: coverage + the default policy + batches + the
+// assignment rules, bandit/served.ts) runs under the bench protocol;
 // every few votes the rule's evidence is recorded with the regret of the recommendation at that moment.
 // Thresholds are then evaluated offline on those trajectories: for each (indifference, confidence),
 // the first checkpoint where the rule fires, and whether the recommendation then had normalised
 // regret <= epsilon ("right"). Prints a grid and a per-scenario table for the defaults.
 //
-//   npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--coverage 1] [--json out.json]
+//   npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--json out.json]
 //
 // --arms N draws a seeded random subset of N arms per trial (studies in the app have tens of prompts,
 // not hundreds); --arms 0 uses whole scenarios.
 import fs from "node:fs";
 import { quantile } from "simple-statistics";
 import { z } from "zod";
-import { withCoverage } from "../bandit/coverage";
-import { deriveSeed, mulberry32, randomInt } from "../bandit/random";
-import type { Scenario } from "../bandit/scenario";
+import { deriveSeed, mulberry32 } from "../bandit/random";
+import { randomSubset } from "../bandit/scenario";
 import { simulateTrial } from "../bandit/simulate";
 import { decide, STOPPING_RULE_DEFAULTS, stoppingEvidence } from "../bandit/stopping-rule";
 import { commaList, parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
 import { loadScenario, scenarioFiles } from "./lib-sim/scenario-file";
 
 const USAGE =
-  "npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--coverage 1] [--epsilon 0.05] [--every 5] [--scales 10,3,1] [--scenarios a,b] [--json out.json]";
+  "npm run calibrate:stopping -- [--trials 4] [--arms 20] [--votes 250] [--epsilon 0.05] [--every 5] [--scales 10,3,1] [--scenarios a,b] [--json out.json]";
 
 const OptionsSchema = z.strictObject({
   trials: positiveInteger("--trials").default(4),
   arms: z.coerce.number().int().min(0).default(20),
   votes: positiveInteger("--votes").default(250),
-  coverage: z.coerce.number().int().min(0).default(1),
   epsilon: positiveNumber("--epsilon").default(0.05),
   every: positiveInteger("--every").default(5),
   scales: commaList.default(["10", "3", "1"]),
@@ -54,23 +53,6 @@ interface Trajectory {
   checkpoints: Checkpoint[];
 }
 
-function subsetScenario(scenario: Scenario, arms: number, seed: number): Scenario {
-  if (arms === 0 || arms >= scenario.utility.length) return scenario;
-  const random = mulberry32(seed);
-  const indices = Array.from(scenario.utility, (_, i) => i);
-  for (let i = indices.length - 1; i > 0; i--) {
-    const j = randomInt(random, i + 1);
-    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
-  }
-  const chosen = indices.slice(0, arms);
-  return {
-    ...scenario,
-    name: `${scenario.name}[${arms}]`,
-    utility: Float64Array.from(chosen, (i) => scenario.utility[i]!),
-    features: chosen.map((i) => scenario.features[i]!),
-  };
-}
-
 function firstFiring(trajectory: Trajectory, indifferenceIndex: number, confidence: number, minVotes: number) {
   return trajectory.checkpoints.find((c) => c.votes >= minVotes && c.unseenArms === 0 && c.agrees && c.margins[indifferenceIndex]! >= confidence);
 }
@@ -87,17 +69,16 @@ function main() {
     for (const scaleText of options.scales) {
       const scale = Number(scaleText);
       for (let trial = 0; trial < options.trials; trial++) {
-        const scenario = subsetScenario(full, options.arms, deriveSeed(trial, 17));
+        const scenario = options.arms === 0 ? full : randomSubset(full, options.arms, mulberry32(deriveSeed(trial, 17)));
         const checkpoints: Checkpoint[] = [];
         simulateTrial(
           scenario,
           {
-            policy: "default",
+            policy: "app",
             trials: 1,
             votes: options.votes,
             scale,
             seed: 1,
-            decorate: (policy) => withCoverage(policy, { minDuelsPerArm: options.coverage }),
             onVote: ({ votes, regret, policy, history }) => {
               if (votes % options.every !== 0) return;
               const evidence = stoppingEvidence(scenario.utility.length, history, STOPPING_RULE_DEFAULTS.priorGames);
@@ -139,7 +120,7 @@ function main() {
       };
     }),
   );
-  console.log(`coverage ${options.coverage} duel(s) per arm, ${options.arms || "all"} arms, ${options.votes} votes, epsilon ${options.epsilon}`);
+  console.log(`policy app, ${options.arms || "all"} arms, ${options.votes} votes, epsilon ${options.epsilon}`);
   console.log(`indifference  confidence  fired          right when fired   median votes at firing`);
   for (const row of grid) {
     console.log(

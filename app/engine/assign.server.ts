@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { assignmentIsAnswered, assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
+import { claimProposal } from "../../bandit/served";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { env } from "~/env.server";
@@ -50,27 +51,32 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     const readyFor = (pair: ProposedPair) => commonReadyQueries(pair, settingsHash).filter((queryId) => !usable.inactiveQueries.has(queryId));
     let chosen: { pair: ProposedPair; query: QueryChoice; engine: boolean } | null = null;
     // The engine's pair whose every query this annotator has answered: served only if nothing fresh exists.
-    let staleProposal: { pair: ProposedPair; query: QueryChoice } | null = null;
-    for (const { index, pair } of engine.openProposals()) {
-      if (isLastPair(pair)) continue;
-      const usableForAll = usable.activePrompts.has(pair.promptAId) && usable.activePrompts.has(pair.promptBId) && !isHeld(pair);
-      const ready = usableForAll ? readyFor(pair) : [];
-      if (ready.length === 0) {
-        // Unusable for everyone: later requests skip it without a lookup.
-        engine.retireProposal(index);
-        continue;
-      }
-      const query = chooseQuery(pair, ready, annotatorId, random);
-      if (!query.fresh) {
-        // Stale for this annotator only: another annotator may still take it.
+    // (Typed by assertion: the claim rules below assign it from callbacks, which narrowing does not follow.)
+    let staleProposal = null as { pair: ProposedPair; query: QueryChoice } | null;
+    // The serving rule shared with the simulator (bandit/served.ts): the first open proposal that is not this
+    // annotator's last duel, usable (enabled prompts, not held, a ready query on both sides) and fresh to them.
+    // Unusable ones are retired for everyone; one this annotator has answered on every query stays for others.
+    let proposalReady: number[] = [];
+    let freshQuery = null as QueryChoice | null;
+    const claimed = claimProposal(engine.openProposals(), {
+      isOwnLastPair: isLastPair,
+      isUsable: (pair) => {
+        const usableForAll = usable.activePrompts.has(pair.promptAId) && usable.activePrompts.has(pair.promptBId) && !isHeld(pair);
+        proposalReady = usableForAll ? readyFor(pair) : [];
+        return proposalReady.length > 0;
+      },
+      isAnsweredBy: (pair) => {
+        const query = chooseQuery(pair, proposalReady, annotatorId, random);
+        if (query.fresh) {
+          freshQuery = query;
+          return false;
+        }
         staleProposal ??= { pair, query };
-        continue;
-      }
-      // Handed out: skipped by every later request until the next selection.
-      engine.retireProposal(index);
-      chosen = { pair, query, engine: true };
-      break;
-    }
+        return true;
+      },
+      retire: (index) => engine.retireProposal(index),
+    });
+    if (claimed && freshQuery) chosen = { pair: claimed.pair, query: freshQuery, engine: true };
     if (!chosen) {
       const avoid = (candidate: ProposedPair) => isLastPair(candidate) || isHeld(candidate);
       const sampled = sampleFreshPair(studyId, usable, random, avoid, (pair) => {

@@ -5,10 +5,10 @@
 // place on different threads. `unload` forgets a study.
 import os from "node:os";
 import { parentPort } from "node:worker_threads";
-import { withCoverage } from "../../bandit/coverage";
 import { computeLeaderboard } from "../../bandit/leaderboard";
-import { createPolicy, type Duel, type DuelingPolicy } from "../../bandit/policy";
+import type { Duel } from "../../bandit/policy";
 import { deriveSeed, mulberry32 } from "../../bandit/random";
+import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
 
@@ -22,18 +22,9 @@ if (!port) throw new Error("engine.worker must run in a worker thread");
 const ENGINE_THREAD_NICE = 19;
 if (process.platform === "linux") os.setPriority(ENGINE_THREAD_NICE);
 
-interface SelectionStudy {
-  policy: DuelingPolicy;
-  armCount: number;
-  seed: number;
-  history: Duel[];
-  // History length and arm count of the last fit: a select with neither grown reuses that fit, so
-  // asking again (new pending pairs) never moves the estimates, and a resumed engine stays exact.
-  fittedVotes: number;
-  fittedArms: number;
-}
-
-const selectionStudies = new Map<number, SelectionStudy>();
+// Each study's selection role: what a study serves (bandit/served.ts, the same code the simulator
+// scores as `app`).
+const selectionStudies = new Map<number, ServedEngine>();
 // Each study's vote history on the statistics side, appended to by every stats message.
 const statsHistories = new Map<number, Duel[]>();
 
@@ -49,78 +40,48 @@ function bootstrapSamples(arms: number): number {
   return arms <= 100 ? 200 : 50;
 }
 
-function selectionStudy(studyId: number, type: string): SelectionStudy {
-  const study = selectionStudies.get(studyId);
-  if (!study) throw new Error(`engine.worker: ${type} for study ${studyId} before init`);
-  return study;
+function selectionStudy(studyId: number, type: string): ServedEngine {
+  const engine = selectionStudies.get(studyId);
+  if (!engine) throw new Error(`engine.worker: ${type} for study ${studyId} before init`);
+  return engine;
 }
 
 function handle(message: ToWorker) {
   switch (message.type) {
     case "init": {
-      // Every prompt is shown before the policy alone decides (bandit/coverage.ts; ADR 0005).
-      const build = () => withCoverage(createPolicy(message.policy, { features: message.features, random: mulberry32(deriveSeed(message.seed, 0)) }));
-      let policy = build();
-      const history = message.resume ? [...message.resume.history] : [];
-      let resumed = false;
-      if (message.resume && policy.restoreState) {
-        try {
-          policy.restoreState(message.resume.state, history);
-          resumed = true;
-        } catch {
-          // A state saved by another version of the policy: learn again from the votes instead.
-          policy = build();
-        }
-      }
-      const armCount = message.features.length;
-      selectionStudies.set(message.studyId, {
-        policy,
-        armCount,
-        seed: message.seed,
-        history,
-        fittedVotes: resumed ? history.length : -1,
-        fittedArms: armCount,
-      });
+      selectionStudies.set(
+        message.studyId,
+        new ServedEngine(message.features, { policy: message.policy, seed: message.seed, resume: message.resume }),
+      );
       return;
     }
     case "addArms": {
-      const study = selectionStudy(message.studyId, "addArms");
-      study.policy.addArms(message.features);
-      study.armCount += message.features.length;
+      selectionStudy(message.studyId, "addArms").addArms(message.features);
       return;
     }
     case "select": {
-      const study = selectionStudy(message.studyId, "select");
-      const { policy, history } = study;
+      const engine = selectionStudy(message.studyId, "select");
       const started = performance.now();
-      history.push(...message.newDuels);
-      if (history.length !== study.fittedVotes || study.armCount !== study.fittedArms) {
-        policy.fit(history);
-        study.fittedVotes = history.length;
-        study.fittedArms = study.armCount;
-      }
+      // Refits only on new votes or arms, so asking again (new pending pairs) never moves the estimates.
+      engine.refit(message.newDuels);
       const selectionStarted = performance.now();
-      // One stream per (study, vote count): the pairs depend on the votes and the pending pairs only,
-      // so an engine resumed after a stop proposes what the one that never stopped would have.
-      const random = mulberry32(deriveSeed(study.seed, 1, history.length));
-      const pending = [...message.pending];
-      const pairs: [number, number][] = [];
-      const distinctPairs = (study.armCount * (study.armCount - 1)) / 2;
-      while (pairs.length < Math.min(message.batchSize, distinctPairs)) {
-        const pair = policy.selectPair({ pending, random });
-        pairs.push(pair);
-        pending.push(pair);
-        if (performance.now() - selectionStarted > message.budgetMs) break;
-      }
+      // The time budget is the one difference from the simulator, which caps batches by count only.
+      const pairs = engine.propose({
+        pending: message.pending,
+        batchSize: message.batchSize,
+        stop: () => performance.now() - selectionStarted > message.budgetMs,
+      });
+      const { recommended, utilities, uncertainties, recommendationScores } = engine.estimates();
       post({
         type: "selection",
         studyId: message.studyId,
         requestId: message.requestId,
-        voteCount: history.length,
+        voteCount: engine.votes().length,
         pairs,
-        recommended: policy.recommend(),
-        utilities: policy.utilities(),
-        uncertainties: policy.uncertainties(),
+        recommended,
+        utilities,
+        uncertainties,
+        recommendationScores,
         fitMs: selectionStarted - started,
         selectMs: performance.now() - selectionStarted,
       });
@@ -148,16 +109,11 @@ function handle(message: ToWorker) {
       return;
     }
     case "unload": {
-      const study = selectionStudies.get(message.studyId);
+      const engine = selectionStudies.get(message.studyId);
       selectionStudies.delete(message.studyId);
       statsHistories.delete(message.studyId);
       if (!message.save) return;
-      const saveable = study && study.fittedVotes === study.history.length && study.fittedArms === study.armCount && study.policy.saveState;
-      post({
-        type: "unloaded",
-        studyId: message.studyId,
-        saved: saveable ? { state: study.policy.saveState!(), voteCount: study.history.length, armCount: study.armCount } : null,
-      });
+      post({ type: "unloaded", studyId: message.studyId, saved: engine?.saveState() ?? null });
       return;
     }
   }

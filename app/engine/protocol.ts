@@ -48,6 +48,11 @@ export interface SelectionState {
   recommended: number;
   utilities: Float64Array;
   uncertainties: Float64Array;
+  /**
+   * Per arm, what the recommendation ranks by (duet: a lower confidence bound on the utility; -Infinity for prompts
+   * in no duel). With the raw-vote Bradley–Terry scores it lets the dashboard say why the two disagree.
+   */
+  recommendationScores: Float64Array;
   fitMs: number;
   selectMs: number;
 }

@@ -40,7 +40,7 @@ export function writeSnapshot(
   selection: SelectionState,
   stats: StatisticsState,
 ): void {
-  const { utilities, uncertainties, recommended } = selection;
+  const { utilities, uncertainties, recommendationScores, recommended } = selection;
   const statsByArm = new Map(stats.arms.map((row) => [row.arm, row]));
   const promptStats: PromptStat[] = armPromptIds.map((promptId, arm) => {
     const row = statsByArm.get(arm);
@@ -48,6 +48,8 @@ export function writeSnapshot(
       promptId,
       utility: utilities[arm] ?? 0,
       uncertainty: uncertainties[arm] ?? 0,
+      // What the recommendation ranks by; null for a prompt that cannot be recommended yet (JSON has no -Infinity).
+      engineScore: Number.isFinite(recommendationScores[arm]) ? recommendationScores[arm]! : null,
       pBest: row?.probabilityBest ?? 0,
       score: row?.score ?? 0,
       lower: row?.lower ?? 0,

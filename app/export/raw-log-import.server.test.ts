@@ -284,7 +284,7 @@ describe("raw log import", () => {
         "line 3: latency_ms must be at most 86400000 (a day)",
         "line 4: issued_at must not be after voted_at (a pair is shown before it is voted on)",
         "line 5: voted_at must not be in the future",
-        "line 6: policy must be one of: duet, apohf, random, linear, doublets, champion",
+        "line 6: policy must be one of: duet, apohf, random, linear, doublets, champion, dts",
         "line 7: annotator_name: Enter a display name",
       ],
     });

@@ -1,4 +1,4 @@
-import { count, eq } from "drizzle-orm";
+import { asc, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { engineSnapshots, prompts, queries, studies } from "../../db/schema";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
@@ -90,6 +90,7 @@ describe("engine snapshots", () => {
       recommended,
       utilities,
       uncertainties: utilities,
+      recommendationScores: utilities,
       fitMs: 0,
       selectMs: 0,
     };
@@ -159,5 +160,41 @@ describe("catchUpCaption", () => {
     );
     expect(catchUpCaption(5, { state: "loading" }, null, now)).toContain("the engine is reading the study to count them");
     expect(catchUpCaption(5, { state: "stopped" }, null, now)).toContain("the engine will count them when it next starts");
+  });
+
+  it("says why the engine's recommendation is not the raw-vote Bradley–Terry leader", () => {
+    const studyId = demoStudyId();
+    const ids = db()
+      .select({ id: prompts.id, label: prompts.label })
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .orderBy(asc(prompts.id))
+      .all();
+    const at = new Date("2026-11-21T10:00:00Z");
+    // Prompt 3 beat prompt 4 once; prompt 4 leads the raw-vote scores (the snapshot says so).
+    seedVotes(db(), studyId, [{ annotator: "Ada", promptA: 3, promptB: 4, query: 0, leftIsA: true, choice: "left", at }]);
+    const stat = (promptId: number, score: number) => ({
+      promptId,
+      utility: 0,
+      uncertainty: 1,
+      engineScore: 0,
+      score,
+      lower: score - 1,
+      upper: score + 1,
+      pBest: 0.5,
+    });
+    db()
+      .insert(engineSnapshots)
+      .values({ studyId, voteCount: 1, policy: "duet", recommendedPromptId: ids[3]!.id, promptStats: [stat(ids[3]!.id, 0.1), stat(ids[4]!.id, 0.4)] })
+      .run();
+    const name = (k: number) => ids[k]!.label ?? `#${ids[k]!.id}`;
+    expect(getDashboard(studyId).recommendationNote).toBe(
+      `The engine recommends ${name(3)}, while ${name(4)} leads the raw-vote Bradley–Terry scores. ${name(3)} beat ${name(4)} 1–0 head to head.`,
+    );
+    db()
+      .insert(engineSnapshots)
+      .values({ studyId, voteCount: 1, policy: "duet", recommendedPromptId: ids[4]!.id, promptStats: [stat(ids[3]!.id, 0.1), stat(ids[4]!.id, 0.4)] })
+      .run();
+    expect(getDashboard(studyId).recommendationNote).toBeNull();
   });
 });

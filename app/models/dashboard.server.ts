@@ -11,6 +11,7 @@ import {
 } from "../../db/schema";
 import { db } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
+import { recommendationNote } from "./recommendation-note";
 
 export interface PromptRecord {
   promptId: number;
@@ -92,7 +93,33 @@ export function getDashboard(studyId: number) {
     decisiveVotes,
     winMatrix: winMatrix(leaderboard.slice(0, WIN_MATRIX_SIZE)),
     votesPerAnnotator: annotators,
+    // Why the engine's recommendation is not the raw-vote Bradley–Terry leader, when it is not (null otherwise).
+    recommendationNote: recommendationNote(
+      latest?.recommendedPromptId ?? null,
+      leaderboard.map((entry) => ({
+        promptId: entry.promptId,
+        name: entry.label ?? `#${entry.promptId}`,
+        wins: entry.wins,
+        losses: entry.losses,
+        score: entry.stats?.score ?? null,
+        utility: entry.stats?.utility ?? null,
+        engineScore: entry.stats?.engineScore ?? null,
+      })),
+      headToHead,
+    ),
   };
+}
+
+/** Decisive wins of one prompt over another (the pair's tally; ties and both-bad count for neither). One indexed read. */
+function headToHead(winner: number, loser: number): number {
+  const [low, high] = winner < loser ? [winner, loser] : [loser, winner];
+  const pair = db()
+    .select({ lowWins: pairTallies.lowWins, highWins: pairTallies.highWins })
+    .from(pairTallies)
+    .where(and(eq(pairTallies.lowPromptId, low), eq(pairTallies.highPromptId, high)))
+    .get();
+  if (!pair) return 0;
+  return winner === low ? pair.lowWins : pair.highWins;
 }
 
 /** Per-prompt wins, losses, ties and both-bad votes (the tallies); skips count for nobody. */

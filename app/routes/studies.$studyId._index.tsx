@@ -57,7 +57,7 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, permissions, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp } =
+  const { study, permissions, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp, recommendationNote } =
     useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -171,6 +171,7 @@ export default function StudyDashboard() {
           and exploration width)
         </label>
       </p>
+      {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
       <div className="table-scroll">
         <table className="data-table leaderboard">
           <thead>

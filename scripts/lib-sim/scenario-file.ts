@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseScenario } from "../../bandit/scenario";
 import type { Scenario } from "../../bandit/scenario";
@@ -25,8 +25,20 @@ export function loadScenario(path: string): Scenario {
   }
 }
 
-/** The shared benchmark folder beside the repository (../shared/bench), wherever the command runs from. */
-export const SHARED_BENCH_DIR = fileURLToPath(new URL("../../../shared/bench", import.meta.url));
+/**
+ * The shared benchmark folder: $PROMPTDUEL_SHARED_DIR/bench when that variable is set (a git worktree does not sit
+ * beside the shared folder), else ../shared/bench beside the repository, wherever the command runs from.
+ */
+export const SHARED_BENCH_DIR = process.env.PROMPTDUEL_SHARED_DIR
+  ? join(resolve(process.env.PROMPTDUEL_SHARED_DIR), "bench")
+  : fileURLToPath(new URL("../../../shared/bench", import.meta.url));
+
+/** Reads a file of the shared benchmark folder (e.g. "scenarios/linear.json"), saying where it looked when it is missing. */
+export function readSharedBenchFile(relativePath: string): string {
+  const path = join(SHARED_BENCH_DIR, relativePath);
+  if (!existsSync(path)) throw new Error(`${path} not found: put the shared folder beside the repository or set PROMPTDUEL_SHARED_DIR`);
+  return readFileSync(path, "utf8");
+}
 
 /**
  * The shared scenario files by name (file name without .json), sorted; only `selected` ones when given.
