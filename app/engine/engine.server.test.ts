@@ -1,5 +1,5 @@
 import { count, desc, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { assignments, engineCheckpoints, engineSnapshots, prompts, queries, responses, studies, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
@@ -75,15 +75,20 @@ describe("the engine drives pair assignment", () => {
     const committed = () => db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId)).get()!.n;
     const annotator = createAnnotator(db(), "Rolled back");
     const assignment = assignNextPair(studyId, annotator.id)!;
-    // Past the engine's vote-reading throttle, so an update inside the transaction would read.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(() =>
-      db().transaction(() => {
-        recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null });
-        engine.requestUpdate();
-        throw new Error("the commit fails");
-      }),
-    ).toThrow("the commit fails");
+    // The clock moved past the engine's vote-reading throttle (Date only, no fake timers), so an
+    // update inside the transaction would read the uncommitted vote if the engine did not wait.
+    vi.setSystemTime(Date.now() + 60_000);
+    try {
+      expect(() =>
+        db().transaction(() => {
+          recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: "left", comment: null });
+          engine.requestUpdate();
+          throw new Error("the commit fails");
+        }),
+      ).toThrow("the commit fails");
+    } finally {
+      vi.useRealTimers();
+    }
     await Promise.resolve();
     await engine.whenIdle();
     expect(engine.round()).toBe(committed());
