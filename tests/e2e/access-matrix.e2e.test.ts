@@ -159,7 +159,8 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
       path: "/studies/:A/setup",
       body: { intent: "confirm-job", jobId: ":jobB" },
       expected: studyEditPost,
-      answer: /Job #\d+ is not waiting for a confirmation/,
+      // The write token is refused before the job is looked up: tokens never confirm.
+      answer: /Job #\d+ is not waiting for a confirmation|An API token cannot confirm a job/,
     },
     {
       method: "POST",
@@ -215,7 +216,8 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
       path: "/studies/:A/import-log",
       body: { intent: "confirm-job", jobId: ":jobC" },
       expected: studyEditPost,
-      answer: /Job #\d+ is not waiting for a confirmation/,
+      // The write token is refused before the job is looked up: tokens never confirm.
+      answer: /Job #\d+ is not waiting for a confirmation|An API token cannot confirm a job/,
     },
   ],
   "routes/studies.$studyId.annotators": [
@@ -472,6 +474,10 @@ describe("the access matrix: every route × every actor", () => {
     expect((await post(`/studies/${studyA}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.viewer)).status).toBe(403);
     expect((await post(`/studies/${studyA}/import-log`, { intent: "cancel-job", jobId: String(jobA) }, credentials.tokenReadA)).status).toBe(403);
     expect((await post(`/studies/${studyB}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.tokenB)).status).toBe(400);
+    // A write token may queue and cancel, but its figures are confirmed by a person, not a script.
+    const byToken = await post(`/studies/${studyA}/setup`, { intent: "confirm-job", jobId: String(jobA) }, credentials.tokenWriteA);
+    expect(byToken.status).toBe(400);
+    expect(await byToken.text()).toContain("An API token cannot confirm a job");
     expect(jobOf(jobA)).toBe("awaiting_confirmation");
     expect((await post(`/studies/${studyA}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.editor)).status).toBe(200);
     expect(jobOf(jobA)).toBeUndefined();
