@@ -50,7 +50,7 @@ export function openDatabase(
   sqlite.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = OFF");
-  const db = drizzle(sqlite, { schema });
+  const db = beginImmediate(drizzle(sqlite, { schema }));
   try {
     migrate(db, { migrationsFolder: options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER });
     const violations = sqlite.pragma("foreign_key_check") as unknown[];
@@ -73,6 +73,19 @@ export function openDatabase(
       sqlite.close();
     },
   };
+}
+
+/**
+ * Every transaction on this connection begins IMMEDIATE (nested ones stay savepoints): it takes the
+ * write lock at BEGIN, waiting up to busy_timeout while another connection commits (the job thread
+ * writing a 100,000-vote import). A DEFERRED transaction that reads first cannot wait when it then
+ * writes: SQLite refuses the upgrade at once with SQLITE_BUSY, and a vote answered 500 "database is
+ * locked" while a job committed (bench:owner-ops, import section).
+ */
+function beginImmediate(db: DB): DB {
+  const begin = db.transaction.bind(db);
+  db.transaction = ((transaction, config) => begin(transaction, { behavior: "immediate", ...config })) as DB["transaction"];
+  return db;
 }
 
 function startCheckpointer(filePath: string): Worker {

@@ -13,7 +13,6 @@
 // dashboard  dashboard server time of a 100,000-vote, 1,000-prompt study
 // snapshots  snapshot bytes per study after an hour (and five) of simulated voting, 1,000 and 5,000 prompts
 // downloads  server RSS with 10 downloads of a 100,000-vote raw export whose clients never read, then after they go
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type { Socket } from "node:net";
@@ -26,7 +25,9 @@ import { embedText } from "../bandit/lexical-embedding";
 import { openDatabase } from "../db/client";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { encodeEmbedding } from "../app/llm/embeddings.server";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf, type Account } from "../tests/helpers/accounts";
 import { ApiAnnotator, type Pair } from "../tests/helpers/api-annotator";
+import { startApp, type RunningApp } from "../tests/helpers/app-server";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
 const SECTIONS = ["pool", "import", "addition", "dashboard", "snapshots", "downloads"] as const;
@@ -62,41 +63,48 @@ function processFigures(pid: number): { rssMb: number; threads: number } {
 }
 
 interface Server {
+  app: RunningApp;
   url: string;
   pid: number;
-  child: ChildProcess;
+  /** The first owner (created through the setup link the server printed), who adopted every preloaded study. */
+  owner: Account;
   stop(): Promise<void>;
 }
 
-async function startServer(databasePath: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, ["server.js"], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      DATABASE_PATH: databasePath,
-      NODE_ENV: "production",
-      PROMPTDUEL_TEST_HOOKS: "1",
-      OPENAI_API_KEY: "",
-      OPENAI_BASE_URL: "",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/localhost:\d+)/);
-      if (match) resolve(match[1]!.replace("localhost", "127.0.0.1"));
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    child,
-    stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))),
-  };
+// The benchmark measures owner operations, not the rate limits: a probe annotator votes back to back.
+const RATE_LIMITS_OFF = Object.fromEntries(
+  ["RATE_LIMIT_GENERAL_IP", "RATE_LIMIT_GENERAL_SESSION", "RATE_LIMIT_JOIN_IP", "RATE_LIMIT_VOTES_SESSION", "RATE_LIMIT_NEXT_PAIR_SESSION"].map(
+    (name) => [name, "off"],
+  ),
+);
+
+/** The real server (node server.js) on the database preloaded in `dir`, with its first owner signed in. */
+async function startServer(dir: string, env: Record<string, string> = {}): Promise<Server> {
+  const app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1", ...RATE_LIMITS_OFF, ...env }, dir);
+  // The server's errors show with the figures.
+  app.process.stderr?.pipe(process.stderr);
+  const owner = await createFirstOwner(app);
+  return { app, url: app.url, pid: app.process.pid!, owner, stop: () => app.stop() };
+}
+
+/** The owner's session, for the owner pages (dashboard, setup, import, export). */
+const asOwner = (server: Server, headers: Record<string, string> = {}) => ({ ...headers, Cookie: server.owner.cookie });
+
+const inviteLinks = new Map<string, string>();
+
+/** The study's annotator invite link, made once per study and server on its Annotators page. */
+async function inviteLink(server: Server, studyId: number): Promise<string> {
+  const key = `${server.url} ${studyId}`;
+  const link = inviteLinks.get(key) ?? (await createAnnotatorLink(server.app, server.owner, studyId));
+  inviteLinks.set(key, link);
+  return link;
+}
+
+/** An annotator who joined `studyId` through its invite link. */
+async function joinedAnnotator(server: Server, studyId: number, displayName: string): Promise<ApiAnnotator> {
+  const annotator = new ApiAnnotator(server.url, studyId);
+  await annotator.join(inviteTokenOf(await inviteLink(server, studyId)), displayName);
+  return annotator;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -152,7 +160,12 @@ const TONES = ["warm", "formal", "terse", "playful", "precise", "patient", "dire
 
 /** A study of `promptCount` prompts (offline embeddings) and `queryCount` queries, every response ready. */
 function preloadStudy(sqlite: Database.Database, name: string, promptCount: number, queryCount: number) {
-  const studyId = Number(sqlite.prepare("insert into studies (name, task, model) values (?, 'benchmark', 'bench-model')").run(name).lastInsertRowid);
+  // Running (not a draft) and never closed by convergence, so a probe annotator always gets pairs.
+  const studyId = Number(
+    sqlite
+      .prepare("insert into studies (name, task, model, status, close_on_convergence) values (?, 'benchmark', 'bench-model', 'running', 0)")
+      .run(name).lastInsertRowid,
+  );
   const study = sqlite.prepare("select model, temperature, max_tokens as maxTokens, seed from studies where id = ?").get(studyId) as {
     model: string;
     temperature: number;
@@ -183,7 +196,7 @@ function preloadStudy(sqlite: Database.Database, name: string, promptCount: numb
 /** `count` answered assignments and votes of every kind between random pairs (the tally triggers count them). */
 function preloadVotes(sqlite: Database.Database, studyId: number, promptIds: number[], queryIds: number[], count: number) {
   const annotators = Array.from({ length: 20 }, (_, k) =>
-    Number(sqlite.prepare("insert into users (display_name) values (?)").run(`Preloaded ${studyId}.${k}`).lastInsertRowid),
+    Number(sqlite.prepare("insert into annotators (display_name) values (?)").run(`Preloaded ${studyId}.${k}`).lastInsertRowid),
   );
   const insertAssignment = sqlite.prepare(
     "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, ?, ?, ?, 'random', 'answered')",
@@ -204,22 +217,41 @@ function preloadVotes(sqlite: Database.Database, studyId: number, promptIds: num
   }
 }
 
-/** A probe annotator on its own study voting back to back (vote + next pair in one request) until `until` resolves. */
-async function probe(url: string, studyId: number, until: Promise<unknown>) {
-  const annotator = new ApiAnnotator(url, studyId);
-  await annotator.signIn("Probe");
+/**
+ * A probe annotator on its own study voting back to back (vote + next pair in one request) until
+ * `until` resolves. A refused vote or pair (a 5xx while a job commits, say) is counted and the probe
+ * goes on with a new pair: a benchmark prints what happened, it does not stop at the first error.
+ */
+async function probe(server: Server, studyId: number, until: Promise<unknown>) {
+  const annotator = await joinedAnnotator(server, studyId, "Probe");
   const latencies: number[] = [];
+  const failures: string[] = [];
   let done = false;
   void until.finally(() => (done = true));
-  let pair: Pair = await annotator.nextPair();
+  let pair: Pair | null = await annotator.nextPair();
   while (!done) {
     const started = performance.now();
-    const answer = await annotator.voteAndNext(pair.assignmentId, random() < 0.5 ? "left" : "right");
-    latencies.push(performance.now() - started);
-    pair = answer.next ?? (await annotator.nextPair());
+    try {
+      pair ??= await annotator.nextPair();
+      const answer = await annotator.voteAndNext(pair.assignmentId, random() < 0.5 ? "left" : "right");
+      latencies.push(performance.now() - started);
+      pair = answer.next;
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error));
+      pair = null;
+    }
   }
   annotator.close();
-  return latencies;
+  return { latencies, failures };
+}
+
+/** The probe's figures, and its failed requests if any (each distinct message once, with its count). */
+function probeFigures({ latencies, failures }: { latencies: number[]; failures: string[] }): string {
+  if (failures.length === 0) return figures(latencies);
+  const counts = new Map<string, number>();
+  for (const failure of failures) counts.set(failure, (counts.get(failure) ?? 0) + 1);
+  const listed = [...counts].map(([message, n]) => `${n} x ${message}`).join("; ");
+  return `${figures(latencies)}   FAILED REQUESTS: ${failures.length} (${listed})`;
 }
 
 /** Resolves when the job of `studyId` (the newest) has stopped running, reading the database on the side. */
@@ -243,7 +275,8 @@ async function jobSettled(databasePath: string, studyId: number | null, afterJob
 
 function freshDatabase(label: string): { dir: string; databasePath: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `promptduel-bench-owner-ops-${label}-`));
-  const databasePath = path.join(dir, "bench.db");
+  // The name startApp gives the database of a data directory.
+  const databasePath = path.join(dir, "app.db");
   openDatabase(databasePath).close();
   return { dir, databasePath };
 }
@@ -262,16 +295,17 @@ async function benchPool(options: Options) {
     return study;
   })();
   sqlite.close();
-  const server = await startServer(databasePath, { ENGINE_IDLE_SECONDS: String(options["idle-seconds"]) });
-  await request(`${server.url}/`);
+  const server = await startServer(dir, { ENGINE_IDLE_SECONDS: String(options["idle-seconds"]) });
+  await request(`${server.url}/`, { headers: asOwner(server) });
+  // The annotator links first: making them is not part of opening the studies.
+  for (const { studyId } of [...studies, big]) await inviteLink(server, studyId);
   const before = processFigures(server.pid);
   console.log(`before            RSS ${before.rssMb.toFixed(0)} MB   threads ${before.threads}`);
   const started = performance.now();
   let peak = before;
   for (const { studyId } of studies) {
-    await request(`${server.url}/studies/${studyId}`);
-    const annotator = new ApiAnnotator(server.url, studyId);
-    await annotator.signIn(`Visitor of ${studyId}`);
+    await request(`${server.url}/studies/${studyId}`, { headers: asOwner(server) });
+    const annotator = await joinedAnnotator(server, studyId, `Visitor of ${studyId}`);
     const pair = await annotator.nextPair();
     await annotator.vote(pair.assignmentId, "left");
     annotator.close();
@@ -294,8 +328,7 @@ async function benchPool(options: Options) {
     `after idle period RSS ${idle.rssMb.toFixed(0)} MB   threads ${idle.threads}   (${((performance.now() - idleStarted) / 1000).toFixed(0)} s after the last use; ENGINE_IDLE_SECONDS=${options["idle-seconds"]})   targets: ≤ 400 MB, ≤ 24 threads`,
   );
 
-  const annotator = new ApiAnnotator(server.url, big.studyId);
-  await annotator.signIn("Big study visitor");
+  const annotator = await joinedAnnotator(server, big.studyId, "Big study visitor");
   let t0 = performance.now();
   await annotator.nextPair();
   const cold = await annotator.engineIdle();
@@ -374,32 +407,33 @@ async function benchImport(options: Options) {
   const sqlite = new Database(databasePath);
   const probeStudy = sqlite.transaction(() => preloadStudy(sqlite, "Probe study", 20, 5))();
   const target = Number(
-    sqlite.prepare("insert into studies (name, task, model) values ('Import target', 'benchmark', 'bench-model')").run().lastInsertRowid,
+    sqlite.prepare("insert into studies (name, task, model, status) values ('Import target', 'benchmark', 'bench-model', 'running')").run()
+      .lastInsertRowid,
   );
   sqlite.close();
   const log = syntheticRawLog(options["import-votes"]);
   console.log(`log: ${(Buffer.byteLength(log) / MB).toFixed(1)} MB, ${options["import-votes"].toLocaleString("en")} votes`);
-  const server = await startServer(databasePath);
+  const server = await startServer(dir);
   // Warm up: the probe's first requests (JIT, engine start) are not the import's doing.
-  await probe(server.url, probeStudy.studyId, sleep(3000));
+  await probe(server, probeStudy.studyId, sleep(3000));
   const form = multipart([{ name: "log", value: log, fileName: "raw.jsonl" }]);
   let settle!: () => void;
   const finished = new Promise<void>((resolve) => (settle = resolve));
-  const probing = probe(server.url, probeStudy.studyId, finished);
+  const probing = probe(server, probeStudy.studyId, finished);
   const started = performance.now();
   const posted = await request(`${server.url}/studies/${target}/import-log`, {
     method: "POST",
     body: form.body,
-    headers: { "Content-Type": form.contentType, Origin: server.url },
+    headers: asOwner(server, { "Content-Type": form.contentType, Origin: server.url }),
   });
   const job = await jobSettled(databasePath, target);
   const seconds = (performance.now() - started) / 1000;
   settle();
-  const latencies = await probing;
+  const probed = await probing;
   console.log(
     `upload answered ${posted.status} in ${posted.ms.toFixed(0)} ms; job ${job.state} after ${seconds.toFixed(1)} s: ${job.result ?? job.errors}`,
   );
-  console.log(`probe vote+next during the import   ${figures(latencies)}   target p99 ≤ 100 ms`);
+  console.log(`probe vote+next during the import   ${probeFigures(probed)}   target p99 ≤ 100 ms`);
   await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -413,11 +447,11 @@ async function benchAddition(options: Options) {
   sqlite.close();
   const file = Array.from({ length: options.queries }, (_, k) => `Added question ${k}: what does the blinking ring mean?`).join("\n");
   console.log(`queries file: ${(Buffer.byteLength(file) / MB).toFixed(1)} MB`);
-  const server = await startServer(databasePath);
-  await probe(server.url, probeStudy.studyId, sleep(3000));
+  const server = await startServer(dir);
+  await probe(server, probeStudy.studyId, sleep(3000));
   let settle!: () => void;
   const finished = new Promise<void>((resolve) => (settle = resolve));
-  const probing = probe(server.url, probeStudy.studyId, finished);
+  const probing = probe(server, probeStudy.studyId, finished);
   const started = performance.now();
   const form = multipart([
     { name: "intent", value: "add-queries" },
@@ -426,7 +460,7 @@ async function benchAddition(options: Options) {
   const posted = await request(`${server.url}/studies/${target.studyId}/setup`, {
     method: "POST",
     body: form.body,
-    headers: { "Content-Type": form.contentType, Origin: server.url },
+    headers: asOwner(server, { "Content-Type": form.contentType, Origin: server.url }),
   });
   const waiting = await jobSettled(databasePath, target.studyId);
   const planned = (performance.now() - started) / 1000;
@@ -438,15 +472,15 @@ async function benchAddition(options: Options) {
     await request(`${server.url}/studies/${target.studyId}/setup`, {
       method: "POST",
       body: confirm,
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: server.url },
+      headers: asOwner(server, { "Content-Type": "application/x-www-form-urlencoded", Origin: server.url }),
     });
   }
   const job = await jobSettled(databasePath, target.studyId);
   const seconds = (performance.now() - started) / 1000;
   settle();
-  const latencies = await probing;
+  const probed = await probing;
   console.log(`job ${job.state} after ${seconds.toFixed(1)} s: ${job.result ?? job.errors}`);
-  console.log(`probe vote+next during the addition   ${figures(latencies)}   target p99 ≤ 100 ms`);
+  console.log(`probe vote+next during the addition   ${probeFigures(probed)}   target p99 ≤ 100 ms`);
   await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -479,17 +513,18 @@ async function benchDashboard(options: Options) {
     )
     .run(study.studyId, decisive, study.promptIds[0], JSON.stringify(promptStats));
   sqlite.close();
-  const server = await startServer(databasePath);
+  const server = await startServer(dir);
   const page = `${server.url}/studies/${study.studyId}`;
-  for (let k = 0; k < 3; k++) await request(page);
+  const headers = asOwner(server);
+  for (let k = 0; k < 3; k++) await request(page, { headers });
   const documentMs: number[] = [];
   const dataMs: number[] = [];
   let bytes = 0;
   for (let k = 0; k < 30; k++) {
-    const document = await request(page);
+    const document = await request(page, { headers });
     bytes = Buffer.byteLength(document.body);
     documentMs.push(document.ms);
-    dataMs.push((await request(`${page}.data`)).ms);
+    dataMs.push((await request(`${page}.data`, { headers })).ms);
   }
   console.log(`dashboard page (loader + server render, ${(bytes / 1024).toFixed(0)} KB of HTML)   ${figures(documentMs)}   target ≤ 50 ms`);
   console.log(`dashboard data only (the 5 s refresh, Single Fetch .data)   ${figures(dataMs)}`);
@@ -584,9 +619,9 @@ async function benchDownloads(options: Options) {
     return created;
   })();
   sqlite.close();
-  const server = await startServer(databasePath);
+  const server = await startServer(dir);
   const url = `${server.url}/studies/${study.studyId}/export/download?format=jsonl`;
-  const full = await request(url);
+  const full = await request(url, { headers: asOwner(server) });
   console.log(`export: ${(Buffer.byteLength(full.body) / MB).toFixed(1)} MB, read in full in ${(full.ms / 1000).toFixed(1)} s`);
   await sleep(3000);
   const baseline = processFigures(server.pid).rssMb;
@@ -596,7 +631,7 @@ async function benchDownloads(options: Options) {
       { length: options.downloads },
       () =>
         new Promise<void>((resolve, reject) => {
-          const req = http.get(url, { agent: false }, (response) => {
+          const req = http.get(url, { agent: false, headers: asOwner(server) }, (response) => {
             response.pause();
             sockets.push(response.socket);
             resolve();

@@ -144,9 +144,15 @@ export async function queueRawLogImportAs(access: StudyAccess, log: string): Pro
 
 const JOB_INTENT_AUDIT = { "confirm-job": "job.confirmed", "cancel-job": "job.cancelled", "retry-job": "job.retried" } as const;
 
-/** An owner's confirm / cancel / retry of one of the study's jobs, audited. */
-export function applyJobIntentAs(access: StudyAccess, fields: Record<string, unknown>) {
+/**
+ * An owner's confirm / cancel / retry of one of the study's jobs, audited. Confirming is a person's
+ * decision (issue 14: the owner sees the figures and confirms them): an API token may queue a large
+ * addition and cancel it, never confirm its size and cost, or a script could spend past the threshold.
+ */
+export function applyJobIntentAs(access: StudyAccess, fields: Record<string, unknown>): ReturnType<typeof applyJobIntent> {
   assertPermission(access, "study:edit");
+  if (fields.intent === "confirm-job" && access.actor.kind === "token")
+    return { ok: false, error: "An API token cannot confirm a job: a person signed in to the study confirms its figures on the setup page" };
   const applied = db().transaction((tx) => {
     const applied = applyJobIntent(fields, access.studyId);
     if (applied.ok) auditStudy(tx, access, JOB_INTENT_AUDIT[applied.intent], { jobId: applied.jobId });

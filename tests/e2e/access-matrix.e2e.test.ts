@@ -6,6 +6,7 @@ import {
   createAnnotatorLink,
   createApiToken,
   createFirstOwner,
+  createStudy,
   inviteMember,
   inviteTokenOf,
   joinAsAnnotator,
@@ -19,6 +20,9 @@ import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-serve
 // the test, so no route ships without a decision. Form posts carry a body that fails validation, so an
 // allowed actor gets 400 (and nothing is written) while a refused one gets its 302 / 401 / 403 / 404:
 // the status says which layer answered. Study A is the demo study; B is another study of the same owner.
+// The server asks for a confirmation above one response, so the owner's addition to B (job :jobB) and
+// their creation of study C (job :jobC) wait for one: job intents naming them through study A's pages,
+// or through another account's new-study page, must be refused as jobs of no business there (400).
 
 const ACTORS = ["anonymous", "annotatorA", "annotatorB", "viewer", "editor", "owner", "tokenReadA", "tokenWriteA", "tokenB"] as const;
 type ActorName = (typeof ACTORS)[number];
@@ -33,10 +37,15 @@ const every = (status: number) => row(...ACTORS.map(() => status));
 
 interface Check {
   method: "GET" | "POST" | "DELETE";
-  /** `:A` is study A's id, `:B` study B's, `:link` the token of an annotator link to study A. */
+  /**
+   * `:A` is study A's id, `:B` study B's, `:link` the token of an annotator link to study A, `:jobB` an
+   * addition to study B and `:jobC` the creation of study C (both waiting for the owner's confirmation).
+   */
   path: string;
   body?: Record<string, string> | object;
   expected: Expected;
+  /** What an allowed actor's 400 or 409 must say: the refusal is about that job or item, not a form that never works. */
+  answer?: RegExp;
   /** Ends the actor's session (sign-out): run after every other check. */
   last?: boolean;
 }
@@ -57,6 +66,8 @@ const BAD_FORM = { intent: "not-an-intent" };
 /** Remix route id → the requests that exercise it. */
 const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   root: { exempt: "the layout: its loader runs with every page below and only reads who is signed in, for the header" },
+  // The icon is public: a redirect to /favicon.svg for everyone, whoever is signed in.
+  "routes/favicon[.]ico": [{ method: "GET", path: "/favicon.ico", expected: every(301) }],
   "routes/_index": [{ method: "GET", path: "/", expected: row(302, 200, 200, 200, 200, 200, 403, 403, 403) }],
   "routes/login": [
     // Signed-in accounts are sent on (a document post renders the page, whose loader redirects them);
@@ -103,10 +114,37 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   "routes/studies.new": [
     { method: "GET", path: "/studies/new", expected: accountPage },
     { method: "POST", path: "/studies/new", body: {}, expected: accountPost },
+    // Another account's study being created: the page shows the blank form, never the job (its
+    // creator sees it: 200 too, as it still waits for them). A study's job is no creation at all.
+    { method: "GET", path: "/studies/new?job=:jobC", expected: accountPage },
+    {
+      method: "POST",
+      path: "/studies/new",
+      body: { intent: "confirm-job", jobId: ":jobB" },
+      expected: accountPost,
+      answer: /No study of yours is being created as job #\d+/,
+    },
+    {
+      method: "POST",
+      path: "/studies/new",
+      body: { intent: "retry-job", jobId: ":jobC" },
+      expected: accountPost,
+      answer: /No study of yours|cannot be retried/,
+    },
   ],
   "routes/studies.$studyId._index": [
     { method: "GET", path: "/studies/:A", expected: studyRead },
     { method: "GET", path: "/studies/999999", expected: row(302, 404, 404, 404, 404, 404, 404, 404, 404) },
+    // The study's life (start, pause, close, archive...) is part of editing it; no statusAction: 400.
+    { method: "POST", path: "/studies/:A", body: BAD_FORM, expected: studyEditPost },
+    {
+      method: "POST",
+      path: "/studies/:A",
+      body: { statusAction: "start" },
+      expected: row(302, 403, 404, 403, 409, 409, 403, 409, 404),
+      answer: /A running study cannot start/,
+    },
+    { method: "POST", path: "/studies/999999", body: { statusAction: "pause" }, expected: row(302, 404, 404, 404, 404, 404, 404, 404, 404) },
   ],
   "routes/studies.$studyId.annotate": [
     { method: "GET", path: "/studies/:A/annotate", expected: studyAnnotate },
@@ -115,6 +153,44 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   "routes/studies.$studyId.setup": [
     { method: "GET", path: "/studies/:A/setup", expected: studyEdit },
     { method: "POST", path: "/studies/:A/setup", body: BAD_FORM, expected: studyEditPost },
+    // Job intents reach only study A's own jobs: B's waiting addition and C's creation are not found here.
+    {
+      method: "POST",
+      path: "/studies/:A/setup",
+      body: { intent: "confirm-job", jobId: ":jobB" },
+      expected: studyEditPost,
+      // The write token is refused before the job is looked up: tokens never confirm.
+      answer: /Job #\d+ is not waiting for a confirmation|An API token cannot confirm a job/,
+    },
+    {
+      method: "POST",
+      path: "/studies/:A/setup",
+      body: { intent: "cancel-job", jobId: ":jobB" },
+      expected: studyEditPost,
+      answer: /Job #\d+ is not waiting for a confirmation/,
+    },
+    {
+      method: "POST",
+      path: "/studies/:A/setup",
+      body: { intent: "cancel-job", jobId: ":jobC" },
+      expected: studyEditPost,
+      answer: /Job #\d+ is not waiting for a confirmation/,
+    },
+    {
+      method: "POST",
+      path: "/studies/:A/setup",
+      body: { intent: "retry-job", jobId: ":jobB" },
+      expected: studyEditPost,
+      answer: /Job #\d+ cannot be retried/,
+    },
+    // A disabled item of another study is not this study's to touch.
+    {
+      method: "POST",
+      path: "/studies/:A/setup",
+      body: { intent: "set-active", kind: "prompt", id: ":promptB", active: "false" },
+      expected: studyEditPost,
+      answer: /No prompt #\d+ in this study/,
+    },
   ],
   "routes/studies.$studyId.generation": [
     { method: "GET", path: "/studies/:A/generation", expected: row(401, 403, 404, 200, 200, 200, 200, 200, 404) },
@@ -128,6 +204,21 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   "routes/studies.$studyId.import-log": [
     { method: "GET", path: "/studies/:A/import-log", expected: studyEdit },
     { method: "POST", path: "/studies/:A/import-log", body: {}, expected: studyEditPost },
+    {
+      method: "POST",
+      path: "/studies/:A/import-log",
+      body: { intent: "cancel-job", jobId: ":jobB" },
+      expected: studyEditPost,
+      answer: /Job #\d+ is not waiting for a confirmation/,
+    },
+    {
+      method: "POST",
+      path: "/studies/:A/import-log",
+      body: { intent: "confirm-job", jobId: ":jobC" },
+      expected: studyEditPost,
+      // The write token is refused before the job is looked up: tokens never confirm.
+      answer: /Job #\d+ is not waiting for a confirmation|An API token cannot confirm a job/,
+    },
   ],
   "routes/studies.$studyId.annotators": [
     { method: "GET", path: "/studies/:A/annotators", expected: studyManage },
@@ -168,13 +259,31 @@ const API_MATRIX: Record<string, Check[]> = {
   ],
   [`POST ${/^\/api\/studies\/([^/]+)\/prompts$/.source}`]: [
     { method: "POST", path: "/api/studies/:A/prompts", body: {}, expected: row(401, 403, 404, 403, 400, 400, 403, 400, 404) },
+    // A valid addition above the confirmation threshold: 409 with the plan (the setup page confirms it), nothing written.
+    {
+      method: "POST",
+      path: "/api/studies/:A/prompts",
+      body: { prompts: [{ text: "Sneaky." }] },
+      expected: row(401, 403, 404, 403, 409, 409, 403, 409, 404),
+      answer: /"plan":\{.*"newResponses":/,
+    },
   ],
   [`POST ${/^\/api\/studies\/([^/]+)\/queries$/.source}`]: [
     { method: "POST", path: "/api/studies/:A/queries", body: {}, expected: row(401, 403, 404, 403, 400, 400, 403, 400, 404) },
+    {
+      method: "POST",
+      path: "/api/studies/:A/queries",
+      body: { queries: [{ text: "Sneaky?" }] },
+      expected: row(401, 403, 404, 403, 409, 409, 403, 409, 404),
+      answer: /"plan":\{.*"newResponses":/,
+    },
   ],
   // Test hooks exist only with PROMPTDUEL_TEST_HOOKS=1, which this server does not set.
   [`POST ${/^\/api\/test\/studies\/([^/]+)\/engine-idle$/.source}`]: [
     { method: "POST", path: "/api/test/studies/:A/engine-idle", expected: every(404) },
+  ],
+  [`POST ${/^\/api\/test\/rate-limit-clock$/.source}`]: [
+    { method: "POST", path: "/api/test/rate-limit-clock", body: { advanceMs: 600_000 }, expected: every(404) },
   ],
 };
 
@@ -190,38 +299,63 @@ describe("the access matrix: every route × every actor", () => {
   let studyA = 0;
   let studyB = 0;
   let linkA = "";
+  let jobB = 0;
+  let jobC = 0;
+  let promptB = 0;
+  let accounts: Record<"owner" | "viewer" | "editor", Account>;
   let secrets: string[] = [];
   const results: { route: string; method: string; path: string; statuses: Record<ActorName, number> }[] = [];
 
   beforeAll(async () => {
     const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as { routes: Record<string, unknown> };
     routeIds = Object.keys(build.routes).sort();
-    app = await startApp();
+    // Any addition of two or more responses waits for the owner's confirmation.
+    app = await startApp({ CONFIRM_RESPONSES_ABOVE: "1" });
     const owner: Account = await createFirstOwner(app);
     studyA = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
-    const created = await postForm(
+    studyB = await createStudy(
+      app,
+      owner,
+      { name: "Study B", task: "Another task.", promptsText: "One.\n\nTwo.", queriesText: "Why?" },
+      { confirm: true },
+    );
+    promptB = readAppDatabase(app, (db) => db.prepare("select min(id) from prompts where study_id = ?").pluck().get(studyB) as number);
+    const newestJob = () =>
+      readAppDatabase(app, (db) => db.prepare("select id, state from jobs order by id desc limit 1").get()) as { id: number; state: string };
+    expect((await postForm(app, `/studies/${studyB}/setup`, { intent: "add-queries", queriesText: "How?" }, owner.cookie)).status).toBe(200);
+    jobB = newestJob().id;
+    const pendingC = await postForm(
       app,
       "/studies/new",
       {
-        name: "Study B",
-        task: "Another task.",
+        name: "Study C",
+        task: "A third task.",
         model: "m",
         temperature: "0.7",
         maxTokens: "100",
         seed: "",
-        promptsText: "One.\n\nTwo.",
-        queriesText: "Why?",
+        promptsText: "Uno.\n\nDos.",
+        queriesText: "Qué?",
       },
       owner.cookie,
     );
-    expect(created.status).toBe(302);
-    studyB = Number(created.headers.get("location")!.match(/\/studies\/(\d+)\//)![1]);
+    expect(pendingC.status).toBe(302);
+    jobC = newestJob().id;
+    expect(
+      readAppDatabase(app, (db) =>
+        db.prepare("select id, study_id as studyId, kind, state from jobs where id in (?, ?) order by id").all(jobB, jobC),
+      ),
+    ).toEqual([
+      { id: jobB, studyId: studyB, kind: "add-to-study", state: "awaiting_confirmation" },
+      { id: jobC, studyId: null, kind: "create-study", state: "awaiting_confirmation" },
+    ]);
     linkA = await createAnnotatorLink(app, owner, studyA);
     credentials.anonymous = {};
     credentials.annotatorA = { cookie: await joinAsAnnotator(app, linkA, "Annotator A") };
     credentials.annotatorB = { cookie: await joinAsAnnotator(app, await createAnnotatorLink(app, owner, studyB), "Annotator B") };
-    credentials.viewer = { cookie: (await inviteMember(app, owner, studyA, "viewer")).cookie };
-    credentials.editor = { cookie: (await inviteMember(app, owner, studyA, "editor")).cookie };
+    accounts = { owner, viewer: await inviteMember(app, owner, studyA, "viewer"), editor: await inviteMember(app, owner, studyA, "editor") };
+    credentials.viewer = { cookie: accounts.viewer.cookie };
+    credentials.editor = { cookie: accounts.editor.cookie };
     credentials.owner = { cookie: owner.cookie };
     credentials.tokenReadA = { token: await createApiToken(app, owner, studyA, "read") };
     credentials.tokenWriteA = { token: await createApiToken(app, owner, studyA, "write") };
@@ -238,7 +372,15 @@ describe("the access matrix: every route × every actor", () => {
     if (results.length > 0) console.log(formatMatrix(results));
   });
 
-  const concrete = (check: Check) => check.path.replace(":A", String(studyA)).replace(":B", String(studyB)).replace(":link", inviteTokenOf(linkA));
+  /** The check's path or body value with its placeholders filled in. */
+  const concrete = (template: string) =>
+    template
+      .replace(":jobB", String(jobB))
+      .replace(":jobC", String(jobC))
+      .replace(":promptB", String(promptB))
+      .replace(":A", String(studyA))
+      .replace(":B", String(studyB))
+      .replace(":link", inviteTokenOf(linkA));
 
   async function request(check: Check, actor: ActorName): Promise<{ status: number; body: string }> {
     const { cookie, token } = credentials[actor];
@@ -249,9 +391,11 @@ describe("the access matrix: every route × every actor", () => {
     let body: string | undefined;
     if (check.body !== undefined) {
       headers["Content-Type"] = api ? "application/json" : "application/x-www-form-urlencoded";
-      body = api ? JSON.stringify(check.body) : new URLSearchParams(check.body as Record<string, string>).toString();
+      body = api
+        ? JSON.stringify(check.body)
+        : new URLSearchParams(Object.entries(check.body as Record<string, string>).map(([key, value]) => [key, concrete(value)])).toString();
     }
-    const response = await fetch(new URL(concrete(check), app.url), { method: check.method, headers, body, redirect: "manual" });
+    const response = await fetch(new URL(concrete(check.path), app.url), { method: check.method, headers, body, redirect: "manual" });
     return { status: response.status, body: await response.text() };
   }
 
@@ -264,7 +408,10 @@ describe("the access matrix: every route × every actor", () => {
       statuses[actor] = answer.status;
       if (answer.status !== check.expected[actor])
         problems.push(`${check.method} ${check.path} as ${actor}: ${answer.status}, expected ${check.expected[actor]}`);
-      if (answer.status !== 200 && answer.status !== 400 && secrets.some((secret) => answer.body.includes(secret))) {
+      else if (check.answer && [400, 409].includes(answer.status) && !check.answer.test(answer.body))
+        problems.push(`${check.method} ${check.path} as ${actor}: the ${answer.status} does not say ${check.answer}`);
+      // 200, 400 and 409 answer allowed actors (a valid request, an invalid form, a change the study's state refuses).
+      if (![200, 400, 409].includes(answer.status) && secrets.some((secret) => answer.body.includes(secret))) {
         problems.push(`${check.method} ${check.path} as ${actor}: the refusal (${answer.status}) shows study A's task or a prompt`);
       }
       // The same page's Single Fetch data request (what client navigation asks for) must refuse alike.
@@ -298,16 +445,126 @@ describe("the access matrix: every route × every actor", () => {
     ).toEqual([]);
   });
 
+  // The matrix proves refusals; this proves the same requests do work for whom they should, so the
+  // matrix's 400s and 403s are answers about those jobs and that study, not forms that never work.
+  it("lets a study's editors run its jobs and life, its owner alone delete it, and a creation only its account", async () => {
+    const { owner, viewer, editor } = accounts;
+    const jobOf = (id: number) =>
+      readAppDatabase(app, (db) => db.prepare("select state from jobs where id = ?").pluck().get(id)) as string | undefined;
+    const statusOf = (id: number) => readAppDatabase(app, (db) => db.prepare("select status from studies where id = ?").pluck().get(id));
+    const lastAudit = () =>
+      readAppDatabase(app, (db) => db.prepare("select study_id as studyId, actor, action, details from audit_log order by id desc limit 1").get());
+    const post = (path: string, fields: Record<string, string>, who: Credentials) =>
+      fetch(new URL(path, app.url), {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          Origin: app.url,
+          "Content-Type": "application/x-www-form-urlencoded",
+          ...(who.cookie ? { Cookie: who.cookie } : {}),
+          ...(who.token ? { Authorization: `Bearer ${who.token}` } : {}),
+        },
+        body: new URLSearchParams(fields),
+      });
+
+    // A job of study A waiting for a confirmation: a viewer may not cancel it, an editor may, audited.
+    expect((await post(`/studies/${studyA}/setup`, { intent: "add-queries", queriesText: "Is it on?" }, credentials.owner)).status).toBe(200);
+    const jobA = readAppDatabase(app, (db) => db.prepare("select max(id) from jobs where study_id = ?").pluck().get(studyA)) as number;
+    expect(jobOf(jobA)).toBe("awaiting_confirmation");
+    expect((await post(`/studies/${studyA}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.viewer)).status).toBe(403);
+    expect((await post(`/studies/${studyA}/import-log`, { intent: "cancel-job", jobId: String(jobA) }, credentials.tokenReadA)).status).toBe(403);
+    expect((await post(`/studies/${studyB}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.tokenB)).status).toBe(400);
+    // A write token may queue and cancel, but its figures are confirmed by a person, not a script.
+    const byToken = await post(`/studies/${studyA}/setup`, { intent: "confirm-job", jobId: String(jobA) }, credentials.tokenWriteA);
+    expect(byToken.status).toBe(400);
+    expect(await byToken.text()).toContain("An API token cannot confirm a job");
+    expect(jobOf(jobA)).toBe("awaiting_confirmation");
+    expect((await post(`/studies/${studyA}/setup`, { intent: "cancel-job", jobId: String(jobA) }, credentials.editor)).status).toBe(200);
+    expect(jobOf(jobA)).toBeUndefined();
+    expect(lastAudit()).toEqual({
+      studyId: studyA,
+      actor: expect.stringContaining("editor"),
+      action: "job.cancelled",
+      details: JSON.stringify({ jobId: jobA }),
+    });
+
+    // The study's life: editors and write tokens, not viewers, read tokens or annotators.
+    for (const refused of ["viewer", "tokenReadA", "annotatorA"] as const)
+      expect((await post(`/studies/${studyA}`, { statusAction: "pause" }, credentials[refused])).status, refused).toBe(403);
+    expect(statusOf(studyA)).toBe("running");
+    expect((await post(`/studies/${studyA}`, { statusAction: "pause" }, credentials.editor)).status).toBe(200);
+    expect(statusOf(studyA)).toBe("paused");
+    expect((await post(`/studies/${studyA}`, { statusAction: "resume" }, credentials.tokenWriteA)).status).toBe(200);
+    expect(statusOf(studyA)).toBe("running");
+    expect(lastAudit()).toMatchObject({ studyId: studyA, action: "study.status_changed", details: JSON.stringify({ action: "resume" }) });
+
+    // A creation waiting for a confirmation is its account's alone: the owner of study A cannot see,
+    // confirm or cancel the editor's, and the editor's own page shows it and cancels it.
+    const pendingD = await post(
+      "/studies/new",
+      {
+        name: "Study D",
+        task: "The editor's own.",
+        model: "m",
+        temperature: "0.7",
+        maxTokens: "100",
+        seed: "",
+        promptsText: "Ja.\n\nNein.",
+        queriesText: "Wie?",
+      },
+      { cookie: editor.cookie },
+    );
+    const jobD = Number(pendingD.headers.get("location")?.match(/job=(\d+)$/)?.[1]);
+    expect(jobOf(jobD)).toBe("awaiting_confirmation");
+    const ownerView = await (await fetch(new URL(`/studies/new?job=${jobD}`, app.url), { headers: { Cookie: owner.cookie } })).text();
+    const editorView = await (await fetch(new URL(`/studies/new?job=${jobD}`, app.url), { headers: { Cookie: editor.cookie } })).text();
+    expect(editorView).toContain("Creating the study");
+    expect(ownerView).not.toContain("Creating the study");
+    for (const intent of ["confirm-job", "cancel-job"]) {
+      expect((await post("/studies/new", { intent, jobId: String(jobD) }, { cookie: owner.cookie })).status, intent).toBe(400);
+      expect((await post("/studies/new", { intent, jobId: String(jobD) }, { cookie: viewer.cookie })).status, intent).toBe(400);
+    }
+    expect(jobOf(jobD)).toBe("awaiting_confirmation");
+    expect((await post("/studies/new", { intent: "cancel-job", jobId: String(jobD) }, { cookie: editor.cookie })).status).toBe(302);
+    expect(jobOf(jobD)).toBeUndefined();
+    expect(lastAudit()).toMatchObject({ studyId: null, action: "job.cancelled", details: JSON.stringify({ jobId: jobD }) });
+
+    // Deleting: an editor of A is refused even with the right name; the editor's own study E is theirs
+    // to delete, and study A's owner, no member of E, cannot even see it.
+    const nameA = readAppDatabase(app, (db) => db.prepare("select name from studies where id = ?").pluck().get(studyA)) as string;
+    expect((await post(`/studies/${studyA}/delete`, { confirmName: nameA }, credentials.editor)).status).toBe(403);
+    expect((await post(`/studies/${studyA}/delete`, { confirmName: nameA }, credentials.tokenWriteA)).status).toBe(403);
+    expect(statusOf(studyA)).toBe("running");
+    const studyE = await createStudy(
+      app,
+      editor,
+      { name: "Study E", task: "Short-lived.", promptsText: "Eins.\n\nZwei.", queriesText: "Was?" },
+      { confirm: true },
+    );
+    expect((await post(`/studies/${studyE}/delete`, { confirmName: "Study E" }, credentials.owner)).status).toBe(404);
+    expect((await post(`/studies/${studyE}/delete`, { confirmName: "Study F" }, { cookie: editor.cookie })).status).toBe(400);
+    expect(statusOf(studyE)).toBe("draft");
+    expect((await post(`/studies/${studyE}/delete`, { confirmName: "Study E" }, { cookie: editor.cookie })).status).toBe(302);
+    expect(statusOf(studyE)).toBeUndefined();
+  });
+
   it("answers every route as the table says for every actor, leaking nothing of study A to those refused", async () => {
+    // Row counts, and the state a refused or invalid request could flip without adding a row: a study's
+    // status or name, an item disabled, a job confirmed or cancelled (the jobs' rows and states).
     const counted = () =>
-      readAppDatabase(app, (db) =>
-        Object.fromEntries(
-          ["studies", "prompts", "queries", "votes", "invites", "api_tokens", "study_members", "users", "audit_log"].map((table) => [
+      readAppDatabase(app, (db) => ({
+        counts: Object.fromEntries(
+          ["studies", "prompts", "queries", "responses", "votes", "invites", "api_tokens", "study_members", "users", "audit_log"].map((table) => [
             table,
-            db.prepare(`select count(*) from ${table}`).pluck().get(),
+            db.prepare(`select count(*) from ${table}`).pluck().get() as number,
           ]),
         ),
-      );
+        studyStates: db.prepare("select id, name, status from studies order by id").all(),
+        inactiveItems: db
+          .prepare("select 'prompt' as kind, id from prompts where not active union all select 'query', id from queries where not active")
+          .all(),
+        jobStates: db.prepare("select id, state from jobs order by id").all(),
+      }));
     const before = counted();
     // The leak checks can fail: the owner's answers, page and data request alike, do show the secrets.
     expect((await request({ method: "GET", path: "/studies/:A", expected: studyRead }, "owner")).body).toContain(secrets[1]);
@@ -322,9 +579,10 @@ describe("the access matrix: every route × every actor", () => {
     // Only the downloads (audit rows) and the pairs handed out (assignments, a member's annotator) may
     // have written anything: every refused request and every invalid form wrote nothing.
     const after = counted();
-    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
+    const withoutAudit = (state: typeof before) => ({ ...state, counts: { ...state.counts, audit_log: 0 } });
+    expect(withoutAudit(after)).toEqual(withoutAudit(before));
     // One audit row per allowed download: viewer, editor, owner and both tokens of A.
-    expect(after.audit_log).toBe((before.audit_log as number) + 5);
+    expect(after.counts.audit_log).toBe(before.counts.audit_log! + 5);
     for (const [route, check] of checks.filter(([, check]) => check.last)) problems.push(...(await run(route, check)));
     expect(problems).toEqual([]);
   });

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
-import { createAnnotatorLink, createApiToken, createFirstOwner, postForm, signIn, signInInBrowser, type Account } from "../helpers/accounts";
+import { createAnnotatorLink, createApiToken, createFirstOwner, createStudy, signIn, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
@@ -28,22 +28,7 @@ describe("access in a real browser", () => {
     owner = await createFirstOwner(suite.app);
     studyA = readAppDatabase(suite.app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
     promptTexts = readAppDatabase(suite.app, (db) => db.prepare("select text from prompts where study_id = ?").pluck().all(studyA) as string[]);
-    const created = await postForm(
-      suite.app,
-      "/studies/new",
-      {
-        name: "Study B",
-        task: "Another task.",
-        model: "m",
-        temperature: "0.7",
-        maxTokens: "100",
-        seed: "",
-        promptsText: "One.\n\nTwo.",
-        queriesText: "Why?",
-      },
-      owner.cookie,
-    );
-    studyB = Number(created.headers.get("location")!.match(/\/studies\/(\d+)\//)![1]);
+    studyB = await createStudy(suite.app, owner, { name: "Study B", task: "Another task.", promptsText: "One.\n\nTwo.", queriesText: "Why?" });
     const connection = openDatabase(suite.app.databasePath);
     try {
       const at = new Date("2025-05-01T09:00:00.000Z");
@@ -63,10 +48,13 @@ describe("access in a real browser", () => {
     await page.getByLabel("Display name").fill("Invited Ines");
     await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
-    await page.getByRole("article", { name: "Left response" }).waitFor();
-    const assignment = await page.locator('input[name="assignmentId"]').inputValue();
+    await page.getByRole("article", { name: "Response A" }).waitFor();
+    const assignment = await page.locator('.pair-form input[name="assignmentId"]').inputValue();
     await page.keyboard.press("ArrowRight");
-    await page.waitForFunction((previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== previous, assignment);
+    await page.waitForFunction(
+      (previous) => document.querySelector<HTMLInputElement>('.pair-form input[name="assignmentId"]')?.value !== previous,
+      assignment,
+    );
     expect(readAppDatabase(suite.app, (db) => db.prepare("select choice from votes where assignment_id = ?").pluck().get(Number(assignment)))).toBe(
       "right",
     );
@@ -142,11 +130,11 @@ describe("access in a real browser", () => {
       await annotator.getByLabel("Display name").fill("Removed Rita");
       await annotator.getByRole("button", { name: /join and start/i }).click();
       await annotator.getByRole("button", { name: /start annotating/i }).click();
-      await annotator.getByRole("article", { name: "Left response" }).waitFor();
-      const firstPair = await annotator.locator('input[name="assignmentId"]').inputValue();
+      await annotator.getByRole("article", { name: "Response A" }).waitFor();
+      const firstPair = await annotator.locator('.pair-form input[name="assignmentId"]').inputValue();
       await annotator.keyboard.press("ArrowLeft");
       await annotator.waitForFunction(
-        (previous) => document.querySelector<HTMLInputElement>('input[name="assignmentId"]')?.value !== previous,
+        (previous) => document.querySelector<HTMLInputElement>('.pair-form input[name="assignmentId"]')?.value !== previous,
         firstPair,
       );
 
@@ -156,7 +144,7 @@ describe("access in a real browser", () => {
       await here.getByText("Annotator removed.").waitFor();
       await here.screenshot({ path: screenshotPath("annotators-page.png"), fullPage: true });
 
-      await annotator.getByRole("button", { name: /left is better/i }).click();
+      await annotator.getByRole("button", { name: /A is better/ }).click();
       await annotator.getByText("The study's owner removed you from this study").waitFor();
       const votes = readAppDatabase(suite.app, (db) =>
         db.prepare("select count(*) from votes v join annotators a on a.id = v.annotator_id where a.display_name = 'Removed Rita'").pluck().get(),

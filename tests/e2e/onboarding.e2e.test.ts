@@ -35,8 +35,10 @@ describe("first start, the way the README tells a newcomer", () => {
       await page.getByRole("heading", { name: "Leaderboard" }).waitFor();
       await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Annotate", exact: true }).click();
       await page.getByRole("button", { name: /start annotating/i }).click();
-      await page.getByRole("article", { name: "Left response" }).waitFor();
+      await page.getByRole("article", { name: "Response A" }).waitFor();
       await page.keyboard.press("t");
+      // The vote is in before leaving (a click on a link would abort a submission still under way).
+      await page.locator(".recorded", { hasText: "Recorded: Tie" }).waitFor();
       await page.getByRole("link", { name: "Back to the dashboard" }).click();
       await expect.poll(() => page.locator("table.data-table.compact", { hasText: "Nora Newcomer" }).count(), { timeout: 30_000 }).toBe(1);
       await expect(page.locator("table.data-table.compact tr", { hasText: "Nora Newcomer" }).innerText()).resolves.toContain("member");

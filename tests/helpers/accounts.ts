@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import type { StudyRole, TokenScope } from "../../db/schema";
-import type { RunningApp } from "./app-server";
+import { readAppDatabase, type RunningApp } from "./app-server";
 
 // Owners, members, annotators and API tokens of a running app, made over real HTTP through the same
 // pages a person uses (setup link, sign-in, the study's access pages, invite links). Nothing here
@@ -125,4 +125,71 @@ export async function signInInBrowser(page: Page, app: RunningApp, account: Pick
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((url) => url.pathname !== "/login");
+}
+
+/** The fields of the new-study form (urlencoded; files are pasted as text). */
+export interface NewStudyFields {
+  name: string;
+  task: string;
+  model?: string;
+  temperature?: string;
+  maxTokens?: string;
+  seed?: string;
+  promptsText?: string;
+  queriesText?: string;
+  [field: string]: string | undefined;
+}
+
+/**
+ * A study created through the new-study page as `owner`: the page queues a background job and shows
+ * it at /studies/new?job=N, which redirects to the new study's setup page once the job has written it.
+ * Polls that page (a state, however long the job takes) and returns the study's id. A creation that
+ * waits for a confirmation of its size or cost is confirmed when `confirm` is set, else it throws;
+ * a failed job throws with its errors. New studies are drafts: see startStudy.
+ */
+export async function createStudy(
+  app: RunningApp,
+  owner: Account,
+  fields: NewStudyFields,
+  options: { confirm?: boolean; timeoutMs?: number } = {},
+): Promise<number> {
+  const form = Object.fromEntries(
+    Object.entries({ model: "m", temperature: "0.7", maxTokens: "100", seed: "", ...fields }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  const queued = await postForm(app, "/studies/new", form, owner.cookie);
+  const jobId = queued.headers.get("location")?.match(/^\/studies\/new\?job=(\d+)$/)?.[1];
+  if (queued.status !== 302 || !jobId) throw new Error(`createStudy: expected a redirect to the job, got ${queued.status}: ${await queued.text()}`);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let confirmed = false;
+  for (;;) {
+    const page = await fetch(new URL(`/studies/new?job=${jobId}`, app.url), { headers: { Cookie: owner.cookie }, redirect: "manual" });
+    await page.arrayBuffer();
+    const created = page.headers.get("location")?.match(/^\/studies\/(\d+)\/setup$/)?.[1];
+    if (page.status === 302 && created) return Number(created);
+    if (page.status !== 200) throw new Error(`createStudy: /studies/new?job=${jobId} answered ${page.status}`);
+    const job = readAppDatabase(app, (db) => db.prepare("select state, errors from jobs where id = ?").get(Number(jobId))) as
+      { state: string; errors: string | null } | undefined;
+    if (!job || job.state === "failed") throw new Error(`createStudy: job #${jobId} ${job ? `failed: ${job.errors}` : "is gone"}`);
+    if (job.state === "awaiting_confirmation" && !confirmed) {
+      if (!options.confirm) throw new Error(`createStudy: job #${jobId} waits for a confirmation (pass confirm: true)`);
+      const answer = await postForm(app, "/studies/new", { intent: "confirm-job", jobId }, owner.cookie);
+      if (answer.status !== 302) throw new Error(`createStudy: confirming job #${jobId} answered ${answer.status}`);
+      confirmed = true;
+    }
+    if (Date.now() > deadline) throw new Error(`createStudy: job #${jobId} still ${job.state} after ${options.timeoutMs ?? 60_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Changes the study's status from its dashboard (start, pause, resume, close, reopen, archive) as `account`. */
+export async function changeStudyStatus(app: RunningApp, account: Account, studyId: number, statusAction: string): Promise<void> {
+  const response = await postForm(app, `/studies/${studyId}`, { statusAction }, account.cookie);
+  if (response.status !== 200) throw new Error(`${statusAction} of study ${studyId}: ${response.status} ${await response.text()}`);
+}
+
+/** A draft study (new studies are drafts) opened to annotators. */
+export function startStudy(app: RunningApp, account: Account, studyId: number): Promise<void> {
+  return changeStudyStatus(app, account, studyId, "start");
 }
