@@ -84,7 +84,7 @@ export function openDatabase(
  */
 function beginImmediate(db: DB): DB {
   const begin = db.transaction.bind(db);
-  db.transaction = ((transaction, config) => begin(transaction, { behavior: "immediate", ...config })) as DB["transaction"];
+  db.transaction = (transaction, config) => begin(transaction, { behavior: "immediate", ...config });
   return db;
 }
 
