@@ -57,8 +57,19 @@ const REFRESH_MS = 5_000;
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export default function StudyDashboard() {
-  const { study, permissions, statusActions, counts, leaderboard, convergence, engine, winMatrix, votesPerAnnotator, catchingUp, recommendationNote } =
-    useLoaderData<typeof loader>();
+  const {
+    study,
+    permissions,
+    statusActions,
+    counts,
+    leaderboard,
+    convergence,
+    engine,
+    winMatrix,
+    votesPerAnnotator,
+    catchingUp,
+    recommendationNote,
+  } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
