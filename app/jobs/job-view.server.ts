@@ -69,7 +69,7 @@ export function applyJobIntent(
       if (!cancelJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} is not waiting for a confirmation` };
       return { ok: true, intent, jobId, notice: `Job #${jobId} cancelled: nothing was written.` };
     case "retry-job":
-      if (studyId === null || !retryJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} cannot be retried` };
+      if (!retryJob(db(), connection().path, jobId, studyId)) return { ok: false, error: `Job #${jobId} cannot be retried` };
       return { ok: true, intent, jobId, notice: `Job #${jobId} queued again.` };
   }
 }

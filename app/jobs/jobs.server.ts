@@ -107,12 +107,13 @@ export function cancelJob(db: Queryable, databasePath: string, jobId: number, st
   return removed !== undefined;
 }
 
-/** A job that failed with its input kept (it was stopped too often, or an error it may not meet again) goes back in the queue. */
-export function retryJob(db: Queryable, databasePath: string, jobId: number, studyId: number): boolean {
+/** A job of `studyId` (null: a study being created) that failed with its input kept (it was stopped too often, or an error it may not meet again) goes back in the queue. */
+export function retryJob(db: Queryable, databasePath: string, jobId: number, studyId: number | null): boolean {
+  const scope = studyId === null ? sql`${jobs.studyId} is null` : eq(jobs.studyId, studyId);
   const job = db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.id, jobId), eq(jobs.studyId, studyId), eq(jobs.state, "failed")))
+    .where(and(eq(jobs.id, jobId), scope, eq(jobs.state, "failed")))
     .get();
   if (!job || !fs.existsSync(path.join(jobsFolder(databasePath), job.inputFile))) return false;
   db.update(jobs).set({ state: "queued", attempts: 0, errors: null, finishedAt: null }).where(eq(jobs.id, jobId)).run();

@@ -14,7 +14,7 @@ import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
-import { countStudyQueries, listStudyPrompts, listStudyQueries, studyHasPrompt } from "~/models/study-setup.server";
+import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
   applyJobIntentAs,
   queueAdditionAs,
@@ -111,8 +111,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
       break;
     }
     case "generate-variants":
-      if (!studyHasPrompt(db(), study.id, input.seedPromptId)) return fail({ seedPromptId: ["Choose a prompt of this study"] });
-      requestVariantsAs(access, { seedPromptId: input.seedPromptId, count: input.count });
+      if (!requestVariantsAs(access, { seedPromptId: input.seedPromptId, count: input.count })) {
+        return fail({ seedPromptId: ["Choose a prompt of this study"] });
+      }
       notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
       break;
     case "import-responses": {

@@ -83,12 +83,19 @@ function describeCreated(result: Record<string, unknown>) {
 
 function CreationJob({ job }: { job: JobView }) {
   usePollWhileJobsRun([job]);
+  // A confirm, cancel or retry that was refused (the job moved on meanwhile) says why.
+  const refused = useActionData<typeof action>()?.errors.jobId;
   return (
     <section className="setup">
       <p>
         <Link to="/">← Studies</Link>
       </p>
       <h1>New study</h1>
+      {refused ? (
+        <p className="field-error" role="alert">
+          {refused.join(" ")}
+        </p>
+      ) : null}
       <JobStatus job={job} title="Creating the study" describeResult={describeCreated} />
       {job.state === "failed" ? (
         <p>

@@ -21,7 +21,7 @@ import {
   type GuidanceInput,
   type StatusAction,
 } from "~/models/study-lifecycle.server";
-import { addToStudy, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
+import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
 import { forgetUsableItems } from "~/engine/assign.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
@@ -177,13 +177,17 @@ export function applyStudyCreationIntentAs(actor: UserActor, fields: Record<stri
   return applied;
 }
 
-export function requestVariantsAs(access: StudyAccess, request: { seedPromptId: number; count: number }): void {
+/** Asks the provider for `count` variants of one of the study's prompts; false (nothing written) when the seed is not the study's. */
+export function requestVariantsAs(access: StudyAccess, request: { seedPromptId: number; count: number }): boolean {
   assertPermission(access, "study:edit");
-  db().transaction((tx) => {
+  const requested = db().transaction((tx) => {
+    if (!studyHasPrompt(tx, access.studyId, request.seedPromptId)) return false;
     requestVariants(tx, { studyId: access.studyId, ...request });
     auditStudy(tx, access, "variants.requested", request);
+    return true;
   });
-  wakeGeneration();
+  if (requested) wakeGeneration();
+  return requested;
 }
 
 export function retryFailedAs(access: StudyAccess): number {
