@@ -94,9 +94,11 @@ export const API_ROUTES: readonly { method: string; pattern: RegExp; handle: Han
 
 // Only with PROMPTDUEL_TEST_HOOKS=1 (browser tests): answers once the study's engine has taken in every
 // committed vote and proposed its next pairs, so a test waits for that state rather than for a fixed time.
+// POST /api/test/studies/:id/engine-stats-current answers once the study's latest snapshot counts every vote the engine has.
 // POST /api/test/rate-limit-clock {"advanceMs"} moves the rate limiter's clock so a test sees a limit recover without waiting.
 export const TEST_API_ROUTES: typeof API_ROUTES = [
   { method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-idle$/, handle: engineIdle },
+  { method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-stats-current$/, handle: engineStatsCurrent },
   { method: "POST", pattern: /^\/api\/test\/rate-limit-clock$/, handle: advanceClock },
 ];
 
@@ -280,6 +282,14 @@ async function engineIdle(_request: ApiRequest, [studyParam]: string[]): Promise
   if (!studyId.success || !getStudy(studyId.data)) throw new ApiError(404, "Study not found");
   const engine = getStudyEngine(studyId.data);
   await engine.whenIdle();
+  return { status: 200, body: { round: engine.round(), policy: engine.policy } };
+}
+
+async function engineStatsCurrent(_request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {
+  const studyId = StudyIdParamSchema.safeParse(studyParam);
+  if (!studyId.success || !getStudy(studyId.data)) throw new ApiError(404, "Study not found");
+  const engine = getStudyEngine(studyId.data);
+  await engine.whenStatsCurrent();
   return { status: 200, body: { round: engine.round(), policy: engine.policy } };
 }
 

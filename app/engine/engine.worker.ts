@@ -12,6 +12,8 @@ import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
 
+// The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts).
+const MIN_PROPOSALS = 3;
 const port = parentPort;
 if (!port) throw new Error("engine.worker must run in a worker thread");
 
@@ -69,7 +71,10 @@ function handle(message: ToWorker) {
       const pairs = engine.propose({
         pending: message.pending,
         batchSize: message.batchSize,
-        stop: () => performance.now() - selectionStarted > message.budgetMs,
+        // At least MIN_PROPOSALS pairs whatever the clock: on a busy machine the budget could end a batch at
+        // one pair, and one pair is often the duel an annotator just answered (not served twice in a row),
+        // so the pair would be the random fallback instead of the engine's next choice.
+        stop: (picked) => picked >= MIN_PROPOSALS && performance.now() - selectionStarted > message.budgetMs,
       });
       const { recommended, utilities, uncertainties, recommendationScores } = engine.estimates();
       post({

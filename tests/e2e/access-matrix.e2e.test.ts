@@ -282,6 +282,9 @@ const API_MATRIX: Record<string, Check[]> = {
   [`POST ${/^\/api\/test\/studies\/([^/]+)\/engine-idle$/.source}`]: [
     { method: "POST", path: "/api/test/studies/:A/engine-idle", expected: every(404) },
   ],
+  [`POST ${/^\/api\/test\/studies\/([^/]+)\/engine-stats-current$/.source}`]: [
+    { method: "POST", path: "/api/test/studies/:A/engine-stats-current", expected: every(404) },
+  ],
   [`POST ${/^\/api\/test\/rate-limit-clock$/.source}`]: [
     { method: "POST", path: "/api/test/rate-limit-clock", body: { advanceMs: 600_000 }, expected: every(404) },
   ],

@@ -67,6 +67,12 @@ export class ApiAnnotator {
     if (response.status !== 200) throw new Error(`engine-idle failed: ${response.status} ${response.body}`);
     return JSON.parse(response.body);
   }
+  /** Test hook: resolves once the study's latest snapshot counts every vote the engine has (its statistics throttle skipped). */
+  async engineStatsCurrent(): Promise<{ round: number; policy: string }> {
+    const response = await this.post(`/api/test/studies/${this.studyId}/engine-stats-current`);
+    if (response.status !== 200) throw new Error(`engine-stats-current failed: ${response.status} ${response.body}`);
+    return JSON.parse(response.body);
+  }
 
   /** The Cookie header of this annotator's session, for tests that send requests of their own. */
   cookieHeader(): string {
