@@ -128,7 +128,7 @@ describe("the engine drives the study end to end", () => {
   it("keeps every vote across a restart and the engine resumes from them", async () => {
     const votesBefore = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId)) as number;
     await app.stop();
-    app = await startApp({}, app.dataDir);
+    app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" }, app.dataDir);
     expect(readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
     const annotator = new ApiAnnotator(app.url, studyId);
     await annotator.join(inviteTokenOf(inviteLink), "After restart");
