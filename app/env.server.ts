@@ -55,6 +55,9 @@ const EnvSchema = z.object({
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   ENGINE_MAX_LOADED: z.coerce.number().int().min(1).max(100_000).default(16),
   ENGINE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // How long a selection may spend proposing a batch after a refit (it always proposes at least 3 pairs);
+  // tests set it high so that what the engine proposes does not depend on how busy the machine is.
+  ENGINE_SELECTION_BUDGET_MS: z.coerce.number().int().min(1).max(600_000).default(150),
   // Owner operations (ADR 0010): a study holds at most this many (prompt, query) responses; queueing
   // more than CONFIRM_RESPONSES_ABOVE responses, or an estimated cost above CONFIRM_COST_ABOVE_USD,
   // waits for the owner to confirm the figures.

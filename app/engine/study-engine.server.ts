@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/policy";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
+import { env } from "~/env.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
 import { loadCheckpoint, saveCheckpoint, type EngineCheckpoint } from "./checkpoints.server";
 import { featureSourceKey, StudyHistoryFeed } from "./history-feed.server";
@@ -18,7 +19,7 @@ const STATS_INTERVAL_MS = 2_000;
 // Time the selection thread may spend proposing pairs after a refit: a few ms per pair at 1,000
 // prompts once duet keeps the pending pairs' information between the picks of a batch (it was
 // 10–40 ms with 200 open assignments); at human pace the engine then chooses ~80% of the pairs.
-const SELECTION_BUDGET_MS = 150;
+// (ENGINE_SELECTION_BUDGET_MS, default 150.)
 // Requests first: the busier the request thread was since the engine's last run (event-loop
 // utilisation), the longer the engine waits before the next, up to this many times its run time.
 // With only a lower thread priority (engine.worker.ts), a 1,000-prompt engine still cost the
@@ -237,7 +238,7 @@ export class StudyEngine {
       newDuels,
       pending,
       batchSize: Math.max(8, 2 * pending.length + 4),
-      budgetMs: SELECTION_BUDGET_MS,
+      budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
     });
   }
 

@@ -4,6 +4,10 @@ import { ApiAnnotator } from "../helpers/api-annotator";
 import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
+// Test hooks on, and selections never cut short by their time budget: the pairs the engine proposes, and so
+// the verdicts, must not depend on how busy the machine is.
+const ENGINE_TEST_ENV = { PROMPTDUEL_TEST_HOOKS: "1", ENGINE_SELECTION_BUDGET_MS: "600000" };
+
 describe("the engine drives the study end to end", () => {
   let app: RunningApp;
   let studyId: number;
@@ -13,7 +17,7 @@ describe("the engine drives the study end to end", () => {
   let inviteLink: string;
 
   beforeAll(async () => {
-    app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" });
+    app = await startApp(ENGINE_TEST_ENV);
     studyId = readAppDatabase(app, (db) => db.prepare("select id from studies order by id limit 1").pluck().get() as number);
     owner = await createFirstOwner(app);
     inviteLink = await createAnnotatorLink(app, owner, studyId);
@@ -128,7 +132,7 @@ describe("the engine drives the study end to end", () => {
   it("keeps every vote across a restart and the engine resumes from them", async () => {
     const votesBefore = readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId)) as number;
     await app.stop();
-    app = await startApp({ PROMPTDUEL_TEST_HOOKS: "1" }, app.dataDir);
+    app = await startApp(ENGINE_TEST_ENV, app.dataDir);
     expect(readAppDatabase(app, (db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId))).toBe(votesBefore);
     const annotator = new ApiAnnotator(app.url, studyId);
     await annotator.join(inviteTokenOf(inviteLink), "After restart");
