@@ -44,7 +44,15 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     if (latest?.status === "open") return { row: latest, created: false };
 
     const settingsHash = generationSettingsHash(study);
-    const usable = usableItems(studyId);
+    let usable = usableItems(studyId);
+    // A prompt newer than the cached list (added within the last second) is read again, not taken for disabled.
+    const promptEnabled = (promptId: number) => {
+      if (usable.activePrompts.has(promptId)) return true;
+      if (promptId <= usable.newestActivePrompt) return false;
+      forgetUsableItems(studyId);
+      usable = usableItems(studyId);
+      return usable.activePrompts.has(promptId);
+    };
     const lastPair = latest ? pairKey(latest.promptAId, latest.promptBId) : null;
     const isLastPair = (pair: ProposedPair) => pairKey(pair.promptAId, pair.promptBId) === lastPair;
     const isHeld = (pair: ProposedPair) => statements.heldPair.get({ studyId, a: pair.promptAId, b: pair.promptBId }) !== undefined;
@@ -61,7 +69,7 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     const claimed = claimProposal(engine.openProposals(), {
       isOwnLastPair: isLastPair,
       isUsable: (pair) => {
-        const usableForAll = usable.activePrompts.has(pair.promptAId) && usable.activePrompts.has(pair.promptBId) && !isHeld(pair);
+        const usableForAll = promptEnabled(pair.promptAId) && promptEnabled(pair.promptBId) && !isHeld(pair);
         proposalReady = usableForAll ? readyFor(pair) : [];
         return proposalReady.length > 0;
       },
@@ -337,6 +345,8 @@ const USABLE_ITEMS_TTL_MS = 1_000;
 interface UsableItems {
   activePromptList: number[];
   activePrompts: Set<number>;
+  /** The highest enabled prompt id when read: an id above it is a prompt added since. */
+  newestActivePrompt: number;
   inactiveQueries: Set<number>;
   readAt: number;
 }
@@ -351,6 +361,7 @@ function usableItems(studyId: number): UsableItems {
   const items = {
     activePromptList,
     activePrompts: new Set(activePromptList),
+    newestActivePrompt: activePromptList.reduce((newest, id) => Math.max(newest, id), 0),
     inactiveQueries: new Set(statements.inactiveQueryIds.all({ studyId }).map((row) => row.id)),
     readAt: Date.now(),
   };
