@@ -1,3 +1,4 @@
+import { vi } from "vitest";
 import type { Page } from "playwright-core";
 import type { StudyRole, TokenScope } from "../../db/schema";
 import { readAppDatabase, type RunningApp } from "./app-server";
@@ -161,26 +162,28 @@ export async function createStudy(
   const queued = await postForm(app, "/studies/new", form, owner.cookie);
   const jobId = queued.headers.get("location")?.match(/^\/studies\/new\?job=(\d+)$/)?.[1];
   if (queued.status !== 302 || !jobId) throw new Error(`createStudy: expected a redirect to the job, got ${queued.status}: ${await queued.text()}`);
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let confirmed = false;
-  for (;;) {
-    const page = await fetch(new URL(`/studies/new?job=${jobId}`, app.url), { headers: { Cookie: owner.cookie }, redirect: "manual" });
-    await page.arrayBuffer();
-    const created = page.headers.get("location")?.match(/^\/studies\/(\d+)\/setup$/)?.[1];
-    if (page.status === 302 && created) return Number(created);
-    if (page.status !== 200) throw new Error(`createStudy: /studies/new?job=${jobId} answered ${page.status}`);
-    const job = readAppDatabase(app, (db) => db.prepare("select state, errors from jobs where id = ?").get(Number(jobId))) as
-      { state: string; errors: string | null } | undefined;
-    if (!job || job.state === "failed") throw new Error(`createStudy: job #${jobId} ${job ? `failed: ${job.errors}` : "is gone"}`);
-    if (job.state === "awaiting_confirmation" && !confirmed) {
-      if (!options.confirm) throw new Error(`createStudy: job #${jobId} waits for a confirmation (pass confirm: true)`);
-      const answer = await postForm(app, "/studies/new", { intent: "confirm-job", jobId }, owner.cookie);
-      if (answer.status !== 302) throw new Error(`createStudy: confirming job #${jobId} answered ${answer.status}`);
-      confirmed = true;
-    }
-    if (Date.now() > deadline) throw new Error(`createStudy: job #${jobId} still ${job.state} after ${options.timeoutMs ?? 60_000} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Polls the job's state until it redirects to the new study (vi.waitUntil: a state, with a generous ceiling).
+  return vi.waitUntil(
+    async () => {
+      const page = await fetch(new URL(`/studies/new?job=${jobId}`, app.url), { headers: { Cookie: owner.cookie }, redirect: "manual" });
+      await page.arrayBuffer();
+      const created = page.headers.get("location")?.match(/^\/studies\/(\d+)\/setup$/)?.[1];
+      if (page.status === 302 && created) return Number(created);
+      if (page.status !== 200) throw new Error(`createStudy: /studies/new?job=${jobId} answered ${page.status}`);
+      const job = readAppDatabase(app, (db) => db.prepare("select state, errors from jobs where id = ?").get(Number(jobId))) as
+        { state: string; errors: string | null } | undefined;
+      if (!job || job.state === "failed") throw new Error(`createStudy: job #${jobId} ${job ? `failed: ${job.errors}` : "is gone"}`);
+      if (job.state === "awaiting_confirmation" && !confirmed) {
+        if (!options.confirm) throw new Error(`createStudy: job #${jobId} waits for a confirmation (pass confirm: true)`);
+        const answer = await postForm(app, "/studies/new", { intent: "confirm-job", jobId }, owner.cookie);
+        if (answer.status !== 302) throw new Error(`createStudy: confirming job #${jobId} answered ${answer.status}`);
+        confirmed = true;
+      }
+      return undefined;
+    },
+    { timeout: options.timeoutMs ?? 60_000, interval: 50 },
+  );
 }
 
 /** Changes the study's status from its dashboard (start, pause, resume, close, reopen, archive) as `account`. */
