@@ -3,7 +3,7 @@ import { assignmentIsAnswered, assignmentIsOpen, assignments, prompts, queries, 
 import { claimProposal } from "../../bandit/served";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
-import { env } from "~/env.server";
+import { issueAssignment } from "~/models/assignment.server";
 import { getStudy } from "~/models/study.server";
 import { getStudyEngine } from "./engine.server";
 import type { ProposedPair } from "./study-engine.server";
@@ -105,7 +105,7 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
       }
     }
     if (!chosen) return null;
-    const row = statements.insert.get({
+    const row = issueAssignment({
       studyId,
       annotatorId,
       promptAId: chosen.pair.promptAId,
@@ -113,7 +113,6 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
       queryId: chosen.query.queryId,
       leftIsA: random() < 0.5,
       issuedAt: now,
-      expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
       policy: chosen.engine ? engine.policy : "random",
       engineRound: engine.round(),
     });
@@ -215,22 +214,6 @@ function commonReadyQueries(pair: ProposedPair, settingsHash: string): number[] 
 /** The statements every pair request runs, prepared once per connection. */
 function hotStatements() {
   return prepared("assign", (database) => ({
-    insert: database
-      .insert(assignments)
-      .values({
-        studyId: sql.placeholder("studyId"),
-        annotatorId: sql.placeholder("annotatorId"),
-        promptAId: sql.placeholder("promptAId"),
-        promptBId: sql.placeholder("promptBId"),
-        queryId: sql.placeholder("queryId"),
-        leftIsA: sql.placeholder("leftIsA"),
-        issuedAt: sql.placeholder("issuedAt"),
-        expiresAt: sql.placeholder("expiresAt"),
-        policy: sql.placeholder("policy"),
-        engineRound: sql.placeholder("engineRound"),
-      })
-      .returning()
-      .prepare(),
     expire: database
       .update(assignments)
       .set({ status: "expired" })

@@ -4,9 +4,9 @@ import { z } from "zod";
 import { assignments, prompts, queries, responses, studies, VOTE_CHOICES, votes, type VoteChoice } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
-import { env } from "~/env.server";
 import { UNDO_WINDOW_MS } from "~/utils/annotate";
 import { decimalId, jsonId, optionalFormInteger } from "~/utils/strict-fields";
+import { issueAssignment } from "./assignment.server";
 import { COMMENT_MAX, LATENCY_MAX_MS } from "./vote-limits";
 
 const choiceField = z.enum(VOTE_CHOICES, { error: `choice must be one of: ${VOTE_CHOICES.join(", ")}` });
@@ -113,7 +113,7 @@ export function undoVote(studyId: number, annotatorId: number, assignmentId: num
     statements.deleteVote.run({ voteId: latest.id });
     statements.markWithdrawn.run({ assignmentId });
     statements.releaseOpen.run({ studyId, annotatorId });
-    const again = statements.reissue.get({
+    const again = issueAssignment({
       studyId,
       annotatorId,
       promptAId: voted.promptAId,
@@ -121,7 +121,6 @@ export function undoVote(studyId: number, annotatorId: number, assignmentId: num
       queryId: voted.queryId,
       leftIsA: voted.leftIsA,
       issuedAt: now,
-      expiresAt: new Date(now.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
       policy: voted.policy,
       engineRound: voted.engineRound,
     });
@@ -241,22 +240,6 @@ function voteStatements() {
           eq(assignments.status, "open"),
         ),
       )
-      .prepare(),
-    reissue: database
-      .insert(assignments)
-      .values({
-        studyId: sql.placeholder("studyId"),
-        annotatorId: sql.placeholder("annotatorId"),
-        promptAId: sql.placeholder("promptAId"),
-        promptBId: sql.placeholder("promptBId"),
-        queryId: sql.placeholder("queryId"),
-        leftIsA: sql.placeholder("leftIsA"),
-        issuedAt: sql.placeholder("issuedAt"),
-        expiresAt: sql.placeholder("expiresAt"),
-        policy: sql.placeholder("policy"),
-        engineRound: sql.placeholder("engineRound"),
-      })
-      .returning({ id: assignments.id })
       .prepare(),
     shownPrompts: database
       .select({
