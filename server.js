@@ -27,6 +27,11 @@ app.use(guards.requestShape);
 app.all("*", guards.remix);
 
 const server = http.createServer((req, res) => (isApiPath(req.url) ? handleApiHttp(req, res) : app(req, res)));
+// Node closes an idle keep-alive socket after 5 s; a client that reuses it at that moment gets ECONNRESET
+// (seen from a scripted annotator on a machine at load 30). Idle sockets live longer than the 60 s of common
+// proxies and clients instead, and a request's headers must still arrive within the headers timeout.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 server.listen(port, () => {
   const address = server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;

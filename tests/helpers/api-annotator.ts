@@ -9,6 +9,13 @@ export interface Pair {
 
 export type Choice = "left" | "right" | "tie" | "both_bad" | "skip";
 
+/** A request lost on a kept-alive socket the server had already closed: it never reached the server. */
+class ReusedSocketReset extends Error {
+  constructor(cause: Error) {
+    super(`request on a reused socket was reset: ${cause.message}`, { cause });
+  }
+}
+
 interface JsonResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -89,7 +96,21 @@ export class ApiAnnotator {
     return JSON.parse(response.body);
   }
 
-  private post(path: string, body?: object): Promise<JsonResponse> {
+  /**
+   * A keep-alive socket the server closed as idle can be handed to the next request before its close is
+   * read (a busy event loop): that request fails with ECONNRESET without the server having read it. It is
+   * sent again once on a fresh socket, as browsers do (node:http documents `reusedSocket` for this).
+   */
+  private async post(path: string, body?: object): Promise<JsonResponse> {
+    try {
+      return await this.postOnce(path, body);
+    } catch (error) {
+      if (!(error instanceof ReusedSocketReset)) throw error;
+      return this.postOnce(path, body);
+    }
+  }
+
+  private postOnce(path: string, body?: object): Promise<JsonResponse> {
     const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -108,7 +129,9 @@ export class ApiAnnotator {
           response.on("error", reject);
         },
       );
-      request.on("error", reject);
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        reject(request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE") ? new ReusedSocketReset(error) : error);
+      });
       request.end(payload);
     });
   }
