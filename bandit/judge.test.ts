@@ -6,7 +6,7 @@ import { hashUniform } from "./random";
 // A reference human who prefers the lower index 70% of the time (counter-based, like the simulator's annotator).
 const human = (a: number, b: number, round: number): Outcome => {
   const loWins = hashUniform(99, round, a + b) < 0.7;
-  return (a < b) === loWins ? 1 : 0;
+  return a < b === loWins ? 1 : 0;
 };
 const sample = 20_000;
 // Binomial standard error at 20,000 draws is at most 0.0036; 0.015 is four of them.

@@ -23,7 +23,8 @@ export interface JudgeVerdict {
 }
 
 /**
- * A judge that agrees with the simulated humans with probability p and has a position bias beta:
+ * A judge that agrees with the simulated humans with probability p and has a position bias beta (the swap-both-orders
+ * protocol of Zheng et al. 2023, "Judging LLM-as-a-judge with MT-Bench and Chatbot Arena", §3.3/§3.4):
  *   human h = the simulated human's vote on (a, b) in this round (`humanVote`, counter-based, so it is the same draw
  *     a human would make on that question);
  *   considered c = h with probability p, the other arm with probability 1 - p (one draw per pair: both orders share it,
@@ -45,7 +46,8 @@ export function createSimulatedJudge(options: SimulatedJudgeOptions, humanVote: 
     const hi = Math.max(a, b);
     const human = humanVote(a, b, round);
     const keeps = hashUniform(seed, round, 1, lo, hi) < agreement;
-    const considered: Outcome = human === 0.5 ? (keeps ? 0.5 : hashUniform(seed, round, 4, lo, hi) < 0.5 ? 1 : 0) : keeps ? human : human === 1 ? 0 : 1;
+    const considered: Outcome =
+      human === 0.5 ? (keeps ? 0.5 : hashUniform(seed, round, 4, lo, hi) < 0.5 ? 1 : 0) : keeps ? human : human === 1 ? 0 : 1;
     // Order 1 shows a first (a first-shown win is 1), order 2 shows b first (a first-shown win is 0, in a's terms).
     // The bias draw belongs to the arm shown first (stream 2: lo first, 3: hi first), so (a, b) and (b, a) agree.
     const biased = (first: number) => hashUniform(seed, round, first === lo ? 2 : 3, lo, hi) < positionBias;

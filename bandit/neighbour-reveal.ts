@@ -2,7 +2,8 @@ import type { RandomSource } from "./random";
 import { standardNormal } from "./random";
 
 /**
- * The simulator's stand-in for an LLM mutation (issue 17 §5, docs/decisions/0031): a child of a parent prompt is
+ * The simulator's stand-in for an LLM mutation (issue 17 §5, docs/decisions/0031; the top-performer-guided mutation of
+ * the Prompt Duel Optimizer, Wu et al. 2025, arXiv 2510.13907): a child of a parent prompt is
  * the hidden prompt of the scenario nearest to a noisy copy of the parent's features,
  *   q = x_parent + noise * g,  g ~ N(0, I / d)  (so E||noise * g||^2 = noise^2),
  *   child = argmin over hidden j of ||q - x_j||_2  (lowest index on ties),

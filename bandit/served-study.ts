@@ -72,7 +72,8 @@ export class SimulatedStudy {
     if (this.handedOut < Math.min(this.warmupPairs, (armCount * (armCount - 1)) / 2)) {
       const earlier = this.engine.votes().map(({ a, b }): Pair => [a, b]);
       local = randomDistinctPair(this.warmupRandom, armCount);
-      for (let attempt = 0; attempt < 100 && isPendingPair(local[0], local[1], earlier); attempt++) local = randomDistinctPair(this.warmupRandom, armCount);
+      for (let attempt = 0; attempt < 100 && isPendingPair(local[0], local[1], earlier); attempt++)
+        local = randomDistinctPair(this.warmupRandom, armCount);
     } else {
       const claimed = claimProposal(
         (function* (proposals: Pair[], retired: Set<number>) {

@@ -51,7 +51,9 @@ type Args = z.infer<typeof argsSchema>;
 /** The real scenarios (files that carry prompt texts), or the named ones. */
 function scenarios(selected: readonly string[] | undefined) {
   const files = scenarioFiles(selected);
-  return [...files].filter(([, path]) => selected !== undefined || Array.isArray((JSON.parse(readFileSync(path, "utf8")) as { texts?: unknown }).texts));
+  return [...files].filter(
+    ([, path]) => selected !== undefined || Array.isArray((JSON.parse(readFileSync(path, "utf8")) as { texts?: unknown }).texts),
+  );
 }
 
 function commitOf(): string {
@@ -199,7 +201,8 @@ function runJudge(args: Args): void {
   }
 }
 
-const fmt = (value: number | null | undefined, digits = 3) => (value === null || value === undefined || Number.isNaN(value) ? "–" : value.toFixed(digits));
+const fmt = (value: number | null | undefined, digits = 3) =>
+  value === null || value === undefined || Number.isNaN(value) ? "–" : value.toFixed(digits);
 const meanSe = (values: readonly number[]) => {
   const { mean, stdErr } = meanAndStdErr(values);
   return `${fmt(mean)} ± ${fmt(stdErr)}`;
@@ -300,7 +303,13 @@ function judgeSection(saved: Saved<JudgeRow>): string[] {
   };
   const pooled = new Map<string, number[][]>();
   const addPooled = (key: string, curves: number[][]) => pooled.set(key, [...(pooled.get(key) ?? []), ...curves]);
-  const rowFor = (scenario: string, label: string, p: string, curves: number[][], extra: { ties?: string; agreement?: string; shortlistBest?: string; judge: boolean }) => {
+  const rowFor = (
+    scenario: string,
+    label: string,
+    p: string,
+    curves: number[][],
+    extra: { ties?: string; agreement?: string; shortlistBest?: string; judge: boolean },
+  ) => {
     const s = summarise(curves);
     const plusJudge = extra.judge ? s.medianNeeded + judgeVotes : s.medianNeeded;
     return `| ${scenario} | ${label} | ${p} | ${fmt(s.at(25))} | ${fmt(s.at(50))} | ${fmt(s.at(votes))} | ${s.reached}/${curves.length} | ${fmt(s.medianNeeded, 0)} | ${extra.judge ? fmt(plusJudge, 0) : "–"} | ${extra.ties ?? "–"} | ${extra.agreement ?? "–"} | ${extra.shortlistBest ?? "–"} |`;
@@ -311,7 +320,12 @@ function judgeSection(saved: Saved<JudgeRow>): string[] {
     for (const config of row.configs) {
       const extra = { ties: fmt(average(config.tieShare), 2), agreement: fmt(average(config.agreementSeen), 2), judge: true };
       lines.push(rowFor(row.scenario, "counted", String(config.agreement), config.counted, extra));
-      lines.push(rowFor(row.scenario, "shortlist", String(config.agreement), config.shortlist, { ...extra, shortlistBest: fmt(average(config.shortlistBest)) }));
+      lines.push(
+        rowFor(row.scenario, "shortlist", String(config.agreement), config.shortlist, {
+          ...extra,
+          shortlistBest: fmt(average(config.shortlistBest)),
+        }),
+      );
       addPooled(`counted|${config.agreement}`, config.counted);
       addPooled(`shortlist|${config.agreement}`, config.shortlist);
     }
