@@ -23,7 +23,7 @@ export interface SimulatedStudyOptions {
  * random pair that is not the annotator's last duel), each vote refits and proposes, and addArms joins new arms to the
  * running engine exactly as the app's engine worker does (ServedEngine.addArms, then a refit at the next update).
  * With one annotator the app's update after a hand-out is never read (the vote's update replaces it before the next
- * request), so it is skipped. A class because it holds the engine and the open proposals between votes.
+ * request), so it is skipped, and only the first two pairs of each batch can be served (see update). A class because it holds the engine and the open proposals between votes.
  */
 export class SimulatedStudy {
   readonly engine: ServedEngine;
@@ -130,7 +130,10 @@ export class SimulatedStudy {
   }
 
   private update(newDuels: Duel[]): void {
-    this.proposals = this.engine.update({ newDuels, pending: [], batchSize: servedBatchSize(0) }).pairs;
+    // With one annotator and nothing pending, a request takes the first proposal unless it is the last duel, and then
+    // the second (which counts the first as pending, so it differs): the first two picks of the app's batch, drawn
+    // from the same stream, are all that can be served, so the rest of the batch is not computed.
+    this.proposals = this.engine.update({ newDuels, pending: [], batchSize: Math.min(2, servedBatchSize(0)) }).pairs;
     this.retired = new Set();
   }
 }
