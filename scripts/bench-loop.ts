@@ -61,13 +61,14 @@ function scenarios(selected: readonly string[] | undefined) {
   );
 }
 
-function commitOf(): string {
+/** The commit the code was loaded from (read at start: a run outlives commits made while it runs). */
+const COMMIT = (() => {
   try {
     return execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
   } catch {
     return "unknown";
   }
-}
+})();
 
 interface GrowthRow {
   scenario: string;
@@ -108,7 +109,7 @@ interface Saved<Row> {
 function save<Row>(part: string, args: Args, rows: Row[], started: number): void {
   mkdirSync(RESULTS, { recursive: true });
   const saved: Saved<Row> = {
-    commit: commitOf(),
+    commit: COMMIT,
     command: `npm run bench:loop -- ${process.argv.slice(2).join(" ")}`,
     args,
     seconds: (performance.now() - started) / 1000,
