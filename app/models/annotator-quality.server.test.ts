@@ -84,7 +84,7 @@ function qualityOf() {
 describe("annotator quality", () => {
   useTempAppDatabase();
   beforeAll(async () => {
-    owner = (await signedInOwner()) as typeof owner;
+    owner = await signedInOwner();
     const { study, annotatorIds } = setUpStudy();
     studyId = study.id;
     ids = annotatorIds;
