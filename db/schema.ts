@@ -46,6 +46,8 @@ export const AUDIT_ACTIONS = [
   "member.role_changed",
   "member.removed",
   "annotator.removed",
+  "annotator.excluded",
+  "annotator.reinstated",
   "token.created",
   "token.revoked",
 ] as const;
@@ -262,7 +264,9 @@ export const invites = sqliteTable(
   (table) => [uniqueIndex("invites_token_hash_unique").on(table.tokenHash), index("invites_study_idx").on(table.studyId)],
 );
 
-// Which studies an annotator joined. A removed annotator loses access; their votes stay, flagged.
+// Which studies an annotator joined. A removed annotator loses access; their votes stay, flagged. An
+// excluded annotator keeps access, but their votes (kept, flagged in exports) leave the vote tallies,
+// the leaderboard and the engine until an owner reinstates them (migrations/0011; ADR 0025).
 export const studyAnnotators = sqliteTable(
   "study_annotators",
   {
@@ -278,6 +282,7 @@ export const studyAnnotators = sqliteTable(
       .notNull()
       .default(sql`(unixepoch('subsec') * 1000)`),
     removedAt: integer("removed_at", { mode: "timestamp_ms" }),
+    excludedAt: integer("excluded_at", { mode: "timestamp_ms" }),
   },
   (table) => [primaryKey({ columns: [table.studyId, table.annotatorId] }), index("study_annotators_annotator_idx").on(table.annotatorId)],
 );
@@ -378,6 +383,13 @@ export const assignments = sqliteTable(
 
 /** The open assignments, as a literal the planner can match to the partial indexes (a bound 'open' cannot). */
 export const assignmentIsOpen = sql`${assignments.status} = 'open'`;
+
+/**
+ * Votes whose annotator an owner has not excluded from the study (study_annotators.excluded_at): the
+ * votes the leaderboard and the engine count. Use it in a query over `votes`; the same condition is in
+ * the tally triggers (migrations/0011).
+ */
+export const voteIsCounted = sql`not exists (select 1 from study_annotators excluded where excluded.study_id = "votes"."study_id" and excluded.annotator_id = "votes"."annotator_id" and excluded.excluded_at is not null)`;
 
 /** The answered assignments, as a literal the planner can match to assignments_answered_pair_idx. */
 export const assignmentIsAnswered = sql`${assignments.status} = 'answered'`;

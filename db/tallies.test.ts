@@ -8,7 +8,8 @@ import { VOTE_CHOICES, type VoteChoice } from "./schema";
 
 // The vote tallies (migrations/0007_vote_tallies.sql) must always equal what the votes say, whichever
 // way votes come and go: inserted one by one, deleted, cascaded away with a prompt or a study, or
-// already there when the migration runs.
+// already there when the migration runs, and an excluded annotator's votes out of the prompt and pair
+// tallies (migrations/0011) for as long as they are excluded.
 
 interface Tallies {
   prompts: Record<number, { wins: number; losses: number; ties: number; bothBad: number }>;
@@ -20,7 +21,9 @@ interface Tallies {
 function recount(db: DB): Tallies {
   const rows = db.$client
     .prepare(
-      `select v.study_id as studyId, v.annotator_id as annotatorId, v.choice, v.latency_ms as latencyMs, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId, a.left_is_a as leftIsA
+      `select v.study_id as studyId, v.annotator_id as annotatorId, v.choice, v.latency_ms as latencyMs, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId, a.left_is_a as leftIsA,
+         exists (select 1 from sqlite_master where type = 'table' and name = 'study_annotators')
+           and exists (select 1 from pragma_table_info('study_annotators') where name = 'excluded_at') as exclusionKnown
        from votes v join assignments a on a.id = v.assignment_id`,
     )
     .all() as {
@@ -31,7 +34,18 @@ function recount(db: DB): Tallies {
     promptAId: number;
     promptBId: number;
     leftIsA: number;
+    exclusionKnown: number;
   }[];
+  const excluded = new Set(
+    rows[0]?.exclusionKnown
+      ? (
+          db.$client.prepare("select study_id as studyId, annotator_id as annotatorId from study_annotators where excluded_at is not null").all() as {
+            studyId: number;
+            annotatorId: number;
+          }[]
+        ).map((row) => `${row.studyId}:${row.annotatorId}`)
+      : [],
+  );
   const tallies: Tallies = { prompts: {}, pairs: {}, annotators: {} };
   for (const row of rows) {
     const annotator = (tallies.annotators[`${row.studyId}:${row.annotatorId}`] ??= { votes: 0, skips: 0, latencySumMs: 0, latencyCount: 0 });
@@ -42,7 +56,7 @@ function recount(db: DB): Tallies {
       annotator.latencyCount++;
     }
     const duel = voteDuel({ ...row, leftIsA: row.leftIsA === 1 });
-    if (!duel) continue;
+    if (!duel || excluded.has(`${row.studyId}:${row.annotatorId}`)) continue;
     for (const [promptId, score] of [
       [duel.left, duel.outcome],
       [duel.right, 1 - duel.outcome],
@@ -139,7 +153,7 @@ function populate(db: DB, count: number, seed: number) {
     const choice = VOTE_CHOICES[Math.floor(random() * VOTE_CHOICES.length)]!;
     insertVote.run(assignmentId, studyId, annotatorId, choice, random() < 0.3 ? null : Math.floor(random() * 5000));
   }
-  return { studyIds, promptIds };
+  return { studyIds, promptIds, annotatorIds, insertVote, insertAssignment, queryIds };
 }
 
 describe("vote tallies", () => {
@@ -160,6 +174,51 @@ describe("vote tallies", () => {
     db.$client.prepare("delete from studies where id = ?").run(studyIds[1]);
     expect(stored(db)).toEqual(recount(db));
     expect(db.$client.pragma("foreign_key_check")).toEqual([]);
+    close();
+  });
+
+  it("leave out an excluded annotator's votes, new ones included, and take them back on reinstatement", () => {
+    const { db, close } = openDatabase(path.join(dir(), "exclusion.db"));
+    const { studyIds, promptIds, annotatorIds, insertVote, insertAssignment, queryIds } = populate(db, 400, 5);
+    const sqlite = db.$client;
+    for (const studyId of studyIds)
+      for (const annotatorId of annotatorIds)
+        sqlite.prepare("insert into study_annotators (study_id, annotator_id) values (?, ?)").run(studyId, annotatorId);
+    const [study] = studyIds as [number];
+    const [, target] = annotatorIds as [number, number];
+    const before = stored(db);
+    const setExcluded = sqlite.prepare("update study_annotators set excluded_at = ? where study_id = ? and annotator_id = ?");
+
+    setExcluded.run(Date.now(), study, target);
+    expect(stored(db)).toEqual(recount(db));
+    expect(stored(db).prompts).not.toEqual(before.prompts);
+    // The annotator tally keeps counting them: the owner sees what an excluded annotator did.
+    expect(stored(db).annotators).toEqual(before.annotators);
+    // Excluding twice (a new time) changes nothing more.
+    setExcluded.run(Date.now() + 1, study, target);
+    expect(stored(db)).toEqual(recount(db));
+
+    // New votes of the excluded annotator, and deletions of their old ones, stay out of the tallies.
+    const ids = promptIds.get(study)!;
+    for (const choice of ["left", "right", "tie", "both_bad", "skip"]) {
+      const assignmentId = insertAssignment.run(study, target, ids[0], ids[2], queryIds.get(study), 1).lastInsertRowid;
+      insertVote.run(assignmentId, study, target, choice, 1000);
+    }
+    expect(stored(db)).toEqual(recount(db));
+    sqlite
+      .prepare("delete from votes where id in (select id from votes where annotator_id = ? and study_id = ? order by id limit 10)")
+      .run(target, study);
+    expect(stored(db)).toEqual(recount(db));
+    sqlite
+      .prepare("delete from assignments where id in (select assignment_id from votes where annotator_id = ? and study_id = ? order by id limit 10)")
+      .run(target, study);
+    expect(stored(db)).toEqual(recount(db));
+
+    setExcluded.run(null, study, target);
+    expect(stored(db)).toEqual(recount(db));
+    sqlite.prepare("delete from prompts where id = ?").run(ids[1]);
+    expect(stored(db)).toEqual(recount(db));
+    expect(sqlite.pragma("foreign_key_check")).toEqual([]);
     close();
   });
 

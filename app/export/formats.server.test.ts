@@ -3,7 +3,7 @@ import path from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { engineSnapshots, prompts, queries, responses, studies } from "../../db/schema";
+import { annotators, engineSnapshots, prompts, queries, responses, studies, studyAnnotators } from "../../db/schema";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase, useTempDir } from "../../tests/helpers/temp-database";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
@@ -214,10 +214,35 @@ describe("preference exports (TRL, OpenAI)", () => {
     });
     expect(records[6]!.preferred_prompt_id).toBeNull();
 
+    expect(records.every((record) => record.annotator_excluded === false)).toBe(true);
+
     const csv = exportText(study.id, { format: "csv" });
     expect(csv.startsWith(`${RAW_LOG_COLUMNS.join(",")}\r\n`)).toBe(true);
     expect(csv).toContain(`,"'=cmd|' /C calc'!A0, ""quoted""\nline two",`);
     expect(csv.endsWith("\r\n")).toBe(true);
+  });
+
+  it("marks the votes of an excluded annotator in the raw log, and unmarks them on reinstatement", () => {
+    const study = demoStudy();
+    const ada = db().select({ id: annotators.id }).from(annotators).where(eq(annotators.displayName, "Ada")).get()!.id;
+    db()
+      .insert(studyAnnotators)
+      .values({ studyId: study.id, annotatorId: ada, excludedAt: new Date() })
+      .onConflictDoUpdate({
+        target: [studyAnnotators.studyId, studyAnnotators.annotatorId],
+        set: { excludedAt: new Date() },
+      })
+      .run();
+    const records = jsonLines(exportText(study.id, { format: "jsonl" })).map((line) => RawLogRecordSchema.parse(line));
+    expect(records.some((record) => record.annotator_name === "Ada")).toBe(true);
+    expect(records.some((record) => record.annotator_name !== "Ada")).toBe(true);
+    for (const record of records) expect(record.annotator_excluded).toBe(record.annotator_name === "Ada");
+    const csvRows = exportText(study.id, { format: "csv" }).trimEnd().split("\r\n").slice(1);
+    expect(csvRows.filter((row) => row.endsWith(",true")).length).toBe(records.filter((record) => record.annotator_name === "Ada").length);
+
+    db().update(studyAnnotators).set({ excludedAt: null }).where(eq(studyAnnotators.annotatorId, ada)).run();
+    const again = jsonLines(exportText(study.id, { format: "jsonl" })).map((line) => RawLogRecordSchema.parse(line));
+    expect(again.every((record) => record.annotator_excluded === false)).toBe(true);
   });
 
   it("gives the same bytes every time, from the download route and from the file writer the CLI uses", async () => {

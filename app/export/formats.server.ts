@@ -56,7 +56,7 @@ export function prepareExport(db: DB, studyId: number, options: ExportOptions): 
           if (format === "csv") yield csvRow(RAW_LOG_COLUMNS);
           for (const row of iterateRawVotes(db, filter, settingsHash)) {
             const record = rawLogRecord(row);
-            yield format === "csv" ? csvRow(RAW_LOG_COLUMNS.map((column) => record[column])) : jsonLine(record);
+            yield format === "csv" ? csvRow(RAW_LOG_COLUMNS.map((column) => record[column] ?? null)) : jsonLine(record);
           }
         },
       },
@@ -157,5 +157,6 @@ export function rawLogRecord(row: RawVoteRow): RawLogRecord {
     latency_ms: row.latencyMs,
     policy: row.policy as RawLogRecord["policy"],
     engine_round: row.engineRound,
+    annotator_excluded: row.annotatorExcluded === 1,
   };
 }

@@ -11,7 +11,9 @@ import { jsonlLines } from "~/utils/jsonl";
  *
  * `prompt_a` / `prompt_b` are the assignment's two prompts; `*_side` says where each response was
  * shown, and `choice` is what the annotator clicked (a side, not a prompt). `preferred_prompt_id`
- * resolves the click to a prompt (null for tie, both_bad and skip).
+ * resolves the click to a prompt (null for tie, both_bad and skip). `annotator_excluded` marks the votes
+ * of an annotator the owner excluded from the leaderboard and engine (kept, not counted); logs written
+ * before it existed lack it, and an import does not carry it over: the importing owner decides.
  */
 export const RAW_LOG_COLUMNS = [
   "vote_id",
@@ -37,6 +39,7 @@ export const RAW_LOG_COLUMNS = [
   "latency_ms",
   "policy",
   "engine_round",
+  "annotator_excluded",
 ] as const;
 
 export type RawLogColumn = (typeof RAW_LOG_COLUMNS)[number];
@@ -100,6 +103,7 @@ export const RawLogRecordSchema = z
       .int("engine_round must be an integer")
       .min(0, "engine_round must be at least 0")
       .max(Number.MAX_SAFE_INTEGER, "engine_round is too large"),
+    annotator_excluded: z.boolean({ error: expected("annotator_excluded", "true or false") }).optional(),
   })
   .superRefine((record, ctx) => {
     if (record.prompt_a_id === record.prompt_b_id) {

@@ -36,7 +36,8 @@ SELECT
   ${shownResponseSql("a.prompt_b_id", "a.query_id")} AS responseB,
   a.left_is_a AS leftIsA, v.choice AS choice, v.comment AS comment,
   a.issued_at AS issuedAt, v.created_at AS votedAt, v.latency_ms AS latencyMs,
-  a.policy AS policy, a.engine_round AS engineRound
+  a.policy AS policy, a.engine_round AS engineRound,
+  sa.excluded_at IS NOT NULL AS annotatorExcluded
 FROM votes v
 JOIN assignments a ON a.id = v.assignment_id
 JOIN studies s ON s.id = v.study_id
@@ -44,6 +45,7 @@ JOIN annotators u ON u.id = v.annotator_id
 JOIN queries q ON q.id = a.query_id
 JOIN prompts pa ON pa.id = a.prompt_a_id
 JOIN prompts pb ON pb.id = a.prompt_b_id
+LEFT JOIN study_annotators sa ON sa.study_id = v.study_id AND sa.annotator_id = v.annotator_id
 WHERE ${VOTE_FILTER_SQL}
 ORDER BY v.id`;
 
@@ -71,6 +73,8 @@ export interface RawVoteRow {
   latencyMs: number | null;
   policy: string;
   engineRound: number;
+  /** SQLite boolean: 1 when the owner excluded the annotator's votes from the leaderboard and engine. */
+  annotatorExcluded: number;
 }
 
 // Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.

@@ -44,6 +44,12 @@ export const AnnotatorsFormSchema = z.discriminatedUnion(
   { error: "intent must be create-invite, revoke-invite or remove-annotator" },
 );
 
+/** The annotator quality page: exclude an annotator's votes from the leaderboard and engine, or count them again. */
+export const AnnotatorQualityFormSchema = z.object({
+  intent: z.enum(["exclude", "reinstate"], { error: "intent must be exclude or reinstate" }),
+  annotatorId: id("annotatorId"),
+});
+
 export const MembersFormSchema = z.discriminatedUnion(
   "intent",
   [

@@ -71,8 +71,8 @@ export function getDashboard(studyId: number) {
     .all();
   const firstConverged = convergence.find((point) => point.converged);
   const annotators = votesPerAnnotator(studyId);
-  // What the engine counts as votes: everything but skips.
-  const decisiveVotes = annotators.reduce((total, row) => total + row.votes - row.skips, 0);
+  // What the engine counts as votes: everything but skips and the votes of excluded annotators.
+  const decisiveVotes = annotators.reduce((total, row) => total + (row.excluded ? 0 : row.votes - row.skips), 0);
 
   return {
     leaderboard,
@@ -163,7 +163,11 @@ function winMatrix(top: PromptRecord[]) {
   return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
 }
 
-/** Votes per annotator; `removed` flags an annotator an owner took out (their votes still count), `member` a study member voting as themselves (not blind). */
+/**
+ * Votes per annotator; `removed` flags an annotator an owner took out (their votes still count),
+ * `excluded` one whose votes an owner excluded from the leaderboard and engine, `member` a study
+ * member voting as themselves (not blind).
+ */
 function votesPerAnnotator(studyId: number) {
   return db()
     .select({
@@ -171,6 +175,7 @@ function votesPerAnnotator(studyId: number) {
       displayName: annotators.displayName,
       member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
       removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
+      excluded: sql`${isNotNull(studyAnnotators.excludedAt)}`.mapWith(Boolean),
       votes: annotatorTallies.votes,
       skips: annotatorTallies.skips,
       meanLatencyMs: sql<

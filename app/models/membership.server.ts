@@ -110,6 +110,33 @@ export function removeAnnotatorFromStudy(database: Queryable, studyId: number, a
   return true;
 }
 
+/**
+ * Excludes the annotator's votes from the study's leaderboard and engine (`excludedAt` a time), or
+ * counts them again (null). The votes stay; the tally trigger (migrations/0011) moves them out of or
+ * back into the prompt and pair tallies. Returns "not_found" when they never joined the study,
+ * "unchanged" when they already were as asked.
+ */
+export function setAnnotatorExcluded(
+  database: Queryable,
+  studyId: number,
+  annotatorId: number,
+  excludedAt: Date | null,
+): "changed" | "unchanged" | "not_found" {
+  const row = database
+    .select({ excludedAt: studyAnnotators.excludedAt })
+    .from(studyAnnotators)
+    .where(and(eq(studyAnnotators.studyId, studyId), eq(studyAnnotators.annotatorId, annotatorId)))
+    .get();
+  if (!row) return "not_found";
+  if ((row.excludedAt === null) === (excludedAt === null)) return "unchanged";
+  database
+    .update(studyAnnotators)
+    .set({ excludedAt })
+    .where(and(eq(studyAnnotators.studyId, studyId), eq(studyAnnotators.annotatorId, annotatorId)))
+    .run();
+  return "changed";
+}
+
 /** The study's annotators for its owners: who joined through which link, votes, removed or not. */
 export function listStudyAnnotators(studyId: number) {
   const voteCounts = db()

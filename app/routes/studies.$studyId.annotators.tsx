@@ -149,6 +149,10 @@ export default function StudyAnnotators() {
       )}
 
       <h2>Annotators</h2>
+      <p className="muted">
+        Whom to trust (side bias, speed, agreement), and excluding an annotator&apos;s votes from the leaderboard: the{" "}
+        <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page.
+      </p>
       {annotators.length === 0 ? (
         <p className="muted">Nobody has joined yet.</p>
       ) : (

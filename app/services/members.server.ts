@@ -2,7 +2,8 @@ import { and, eq, isNull } from "drizzle-orm";
 import { apiTokens, type StudyRole } from "../../db/schema";
 import { assertPermission, type StudyAccess } from "~/auth/authorize.server";
 import { db } from "~/db.server";
-import { countOwners, removeAnnotatorFromStudy, removeMember, roleOf, setMemberRole } from "~/models/membership.server";
+import { discardStudyEngine } from "~/engine/engine.server";
+import { countOwners, removeAnnotatorFromStudy, removeMember, roleOf, setAnnotatorExcluded, setMemberRole } from "~/models/membership.server";
 import { auditStudy } from "./audit.server";
 
 // Study members (accounts with a role) and the study's annotators, as its owners manage them.
@@ -49,4 +50,26 @@ export function removeAnnotatorAs(access: StudyAccess, annotatorId: number): boo
     if (removed) auditStudy(tx, access, "annotator.removed", { annotatorId });
     return removed;
   });
+}
+
+/**
+ * Excludes an annotator's votes from the leaderboard and the engine, or counts them again: one
+ * transaction (the flag, the tallies through their trigger, the audit row); after the commit the
+ * study's engine is discarded and rebuilt from the votes it now counts, as after an undo (ADR 0025).
+ * Their votes are kept and marked in exports; they keep access (removing them is another action).
+ */
+export async function setAnnotatorExclusionAs(
+  access: StudyAccess,
+  annotatorId: number,
+  exclude: boolean,
+  now = new Date(),
+): Promise<"changed" | "unchanged" | "not_found"> {
+  assertPermission(access, "study:manage");
+  const result = db().transaction((tx) => {
+    const change = setAnnotatorExcluded(tx, access.studyId, annotatorId, exclude ? now : null);
+    if (change === "changed") auditStudy(tx, access, exclude ? "annotator.excluded" : "annotator.reinstated", { annotatorId });
+    return change;
+  });
+  if (result === "changed") await discardStudyEngine(access.studyId);
+  return result;
 }

@@ -220,6 +220,10 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
       answer: /Job #\d+ is not waiting for a confirmation|An API token cannot confirm a job/,
     },
   ],
+  "routes/studies.$studyId.quality": [
+    { method: "GET", path: "/studies/:A/quality", expected: studyManage },
+    { method: "POST", path: "/studies/:A/quality", body: BAD_FORM, expected: studyManagePost },
+  ],
   "routes/studies.$studyId.annotators": [
     { method: "GET", path: "/studies/:A/annotators", expected: studyManage },
     { method: "POST", path: "/studies/:A/annotators", body: BAD_FORM, expected: studyManagePost },

@@ -1,0 +1,259 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { fieldErrors } from "~/auth/account-forms.server";
+import { requireStudyPermission } from "~/auth/require.server";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { StudyNav } from "~/components/study-nav";
+import { AnnotatorQualityFormSchema } from "~/models/access-forms.server";
+import {
+  annotatorQuality,
+  MAX_PAIRS,
+  PAIR_MIN_ITEMS,
+  READING_RULE,
+  SIDE_BIAS_MARGIN,
+  TOO_FAST_MIN_VOTES,
+  TOO_FAST_SHARE,
+} from "~/models/annotator-quality.server";
+import { setAnnotatorExclusionAs } from "~/services/members.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotator quality · ${data?.study.name ?? "promptduel"}` }];
+
+// Owners see which annotators to trust (position bias, speed, agreement with others) and can exclude
+// an annotator: their votes stay, flagged, but leave the leaderboard and the engine until reinstated.
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:manage");
+  return {
+    study: { id: study.id, name: study.name },
+    permissions: [...permissions],
+    report: annotatorQuality(study),
+    rules: {
+      charsPerSecond: READING_RULE.charsPerSecond,
+      floorMs: READING_RULE.floorMs,
+      tooFastShare: TOO_FAST_SHARE,
+      tooFastMinVotes: TOO_FAST_MIN_VOTES,
+      sideBiasMargin: SIDE_BIAS_MARGIN,
+      pairMinItems: PAIR_MIN_ITEMS,
+      maxPairs: MAX_PAIRS,
+    },
+  };
+}
+
+type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string };
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const access = await requireStudyPermission(request, params.studyId, "study:manage");
+  const parsed = AnnotatorQualityFormSchema.safeParse(Object.fromEntries(await request.formData()));
+  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  const { intent, annotatorId } = parsed.data;
+  const result = await setAnnotatorExclusionAs(access, annotatorId, intent === "exclude");
+  if (result === "not_found") return data<ActionResult>({ errors: { annotatorId: ["No such annotator in this study"] } }, { status: 404 });
+  const notices = {
+    exclude: {
+      changed: "Annotator excluded: their votes stay, flagged, and no longer count on the leaderboard or for the engine.",
+      unchanged: "That annotator was excluded already.",
+    },
+    reinstate: { changed: "Annotator reinstated: their votes count again.", unchanged: "That annotator's votes count already." },
+  } as const;
+  return data<ActionResult>({ notice: notices[intent][result] });
+}
+
+const percent = (value: number | null) => (value === null ? "—" : `${Math.round(value * 100)}%`);
+const decimal = (value: number | null) => (value === null ? "—" : value.toFixed(2));
+const seconds = (ms: number | null) => (ms === null ? "—" : `${(ms / 1000).toFixed(1)} s`);
+
+function Interval({ lower, upper, format }: { lower: number | null; upper: number | null; format: (value: number | null) => string }) {
+  if (lower === null || upper === null) return null;
+  return (
+    <span className="muted">
+      {" "}
+      ({format(lower)}–{format(upper)})
+    </span>
+  );
+}
+
+export default function AnnotatorQualityPage() {
+  const { study, permissions, report, rules } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const { overall } = report;
+  return (
+    <section className="access-page quality-page">
+      <h1>{study.name}</h1>
+      <StudyNav studyId={study.id} permissions={permissions} />
+      <h2>Annotator quality</h2>
+      <p className="muted">
+        Which annotators to trust. Excluding an annotator keeps their votes (flagged in exports) but takes them out of the leaderboard and the engine,
+        until you reinstate them; to take away their access, remove them on the <Link to={`/studies/${study.id}/annotators`}>Annotators</Link> page.
+        Intervals are 95%.
+      </p>
+      {result?.notice ? (
+        <p className="notice" role="status">
+          {result.notice}
+        </p>
+      ) : null}
+      {result?.errors ? (
+        <p className="notice warning" role="alert">
+          {Object.values(result.errors).flat().join(" ")}
+        </p>
+      ) : null}
+
+      <h3>Whole study</h3>
+      <dl className="quality-summary">
+        <dt>Left-side win rate</dt>
+        <dd>
+          {percent(overall.leftSide.rate)}
+          <Interval lower={overall.leftSide.rate === null ? null : overall.leftSide.lower} upper={overall.leftSide.upper} format={percent} /> of{" "}
+          {overall.leftSide.trials} decisive votes {overall.leftSide.strong ? <span className="badge warning">strong side bias</span> : null}
+        </dd>
+        <dt>Items judged by two or more annotators</dt>
+        <dd>{overall.overlapItems}</dd>
+        <dt>Krippendorff&apos;s alpha</dt>
+        <dd>
+          {decimal(overall.krippendorffAlpha.value)}
+          <Interval lower={overall.krippendorffAlpha.lower} upper={overall.krippendorffAlpha.upper} format={decimal} />
+        </dd>
+        <dt>Fleiss&apos; kappa</dt>
+        <dd>
+          {overall.fleissKappa ? (
+            <>
+              {decimal(overall.fleissKappa.value)}
+              <Interval lower={overall.fleissKappa.lower} upper={overall.fleissKappa.upper} format={decimal} /> on {overall.fleissKappa.items} items
+              with {overall.fleissKappa.ratersPerItem} annotators each
+            </>
+          ) : (
+            "—"
+          )}
+        </dd>
+      </dl>
+      <p className="muted">
+        Agreement is computed on what the annotators said about each prompt pair for a query (which prompt won, or a draw: tie or both bad), whichever
+        side each was shown on; skips are left out, and an annotator&apos;s latest vote on an item is theirs. Excluded annotators do not count. Alpha
+        and kappa: 1 is perfect agreement, 0 what chance gives; intervals by bootstrap over items.
+      </p>
+
+      <h3>Annotators</h3>
+      {report.annotators.length === 0 ? (
+        <p className="muted">Nobody has joined or voted yet.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table compact">
+            <caption className="visually-hidden">Quality of each annotator&apos;s votes</caption>
+            <thead>
+              <tr>
+                <th scope="col">Annotator</th>
+                <th scope="col" className="num">
+                  Votes
+                </th>
+                <th scope="col">Left-side rate</th>
+                <th scope="col">Median time (reading needs)</th>
+                <th scope="col">Too fast</th>
+                <th scope="col">Agrees with others</th>
+                <th scope="col">
+                  <span className="visually-hidden">Action</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.annotators.map((annotator) => (
+                <tr key={annotator.annotatorId}>
+                  <th scope="row">
+                    {annotator.displayName} {annotator.member ? <span className="badge">member</span> : null}{" "}
+                    {annotator.removed ? <span className="badge danger">removed</span> : null}{" "}
+                    {annotator.excluded ? <span className="badge danger">excluded</span> : null}
+                  </th>
+                  <td className="num">{annotator.votes}</td>
+                  <td>
+                    {percent(annotator.leftSide.rate)}
+                    <Interval
+                      lower={annotator.leftSide.rate === null ? null : annotator.leftSide.lower}
+                      upper={annotator.leftSide.upper}
+                      format={percent}
+                    />{" "}
+                    {annotator.leftSide.strong ? <span className="badge warning">side bias</span> : null}
+                  </td>
+                  <td>
+                    {seconds(annotator.medianLatencyMs)} ({seconds(annotator.medianRequiredMs)})
+                  </td>
+                  <td>
+                    {annotator.tooFastVotes} of {annotator.timedVotes} {annotator.tooFast ? <span className="badge warning">too fast</span> : null}
+                  </td>
+                  <td>
+                    {annotator.agreement.pairings === 0 ? (
+                      <span className="muted">no shared items</span>
+                    ) : (
+                      <>
+                        {percent(annotator.agreement.rate)}
+                        <Interval lower={annotator.agreement.lower} upper={annotator.agreement.upper} format={percent} /> on{" "}
+                        {annotator.agreement.sharedItems} items
+                      </>
+                    )}
+                  </td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="annotatorId" value={annotator.annotatorId} />
+                      {annotator.excluded ? (
+                        <button type="submit" name="intent" value="reinstate" aria-label={`Reinstate ${annotator.displayName}`}>
+                          Reinstate
+                        </button>
+                      ) : (
+                        <button type="submit" name="intent" value="exclude" aria-label={`Exclude ${annotator.displayName}`}>
+                          Exclude
+                        </button>
+                      )}
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p className="muted">
+        Left-side rate: the share of an annotator&apos;s decisive votes that went to the response shown on the left (sides are random, so 50% is no
+        bias); flagged when even its interval lies beyond {percent(0.5 - rules.sideBiasMargin)}–{percent(0.5 + rules.sideBiasMargin)}. A vote is too
+        fast when it took less than the time to skim both responses at {rules.charsPerSecond} characters a second (about 600 words a minute), and
+        never less than {seconds(rules.floorMs)}; an annotator is flagged when more than {percent(rules.tooFastShare)} of at least{" "}
+        {rules.tooFastMinVotes} timed votes were. Agreement with others: how often their label matched another counted annotator&apos;s on the same
+        item.
+      </p>
+
+      <h3>Annotator pairs</h3>
+      {report.pairs.length === 0 ? (
+        <p className="muted">No two annotators have judged {rules.pairMinItems} or more of the same items yet.</p>
+      ) : (
+        <table className="data-table compact">
+          <caption className="visually-hidden">Cohen&apos;s kappa for each pair of annotators</caption>
+          <thead>
+            <tr>
+              <th scope="col">Annotators</th>
+              <th scope="col" className="num">
+                Shared items
+              </th>
+              <th scope="col">Cohen&apos;s kappa</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.pairs.map((pair) => (
+              <tr key={`${pair.first.annotatorId}:${pair.second.annotatorId}`}>
+                <th scope="row">
+                  {pair.first.displayName} and {pair.second.displayName}
+                </th>
+                <td className="num">{pair.sharedItems}</td>
+                <td>
+                  {decimal(pair.cohenKappa.value)}
+                  <Interval lower={pair.cohenKappa.lower} upper={pair.cohenKappa.upper} format={decimal} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p className="muted">
+        Pairs with at least {rules.pairMinItems} shared items, the {rules.maxPairs} with the most.
+      </p>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
