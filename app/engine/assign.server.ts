@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { assignmentIsAnswered, assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
+import { assignmentIsAnswered, assignmentIsOpen, assignments, promptInSelection, prompts, queries, responseIsReady, responses } from "../../db/schema";
 import { claimProposal } from "../../bandit/served";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
@@ -181,7 +181,7 @@ function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: st
     .where(
       and(
         eq(prompts.studyId, studyId),
-        eq(prompts.active, true),
+        promptInSelection,
         eq(queries.active, true),
         responseIsReady,
         eq(responses.settingsHash, settingsHash),
@@ -229,7 +229,7 @@ function hotStatements() {
     activePromptIds: database
       .select({ id: prompts.id })
       .from(prompts)
-      .where(and(eq(prompts.studyId, sql.placeholder("studyId")), eq(prompts.active, true)))
+      .where(and(eq(prompts.studyId, sql.placeholder("studyId")), promptInSelection))
       .prepare(),
     heldPair: database
       .select({ id: assignments.id })

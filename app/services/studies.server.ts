@@ -3,7 +3,7 @@ import { studies, type JobRequester } from "../../db/schema";
 import { actorLabel, type TokenActor, type UserActor } from "~/auth/actor.server";
 import { assertPermission, ownerSideActor, type StudyAccess } from "~/auth/authorize.server";
 import { connection, db } from "~/db.server";
-import { discardStudyEngine } from "~/engine/engine.server";
+import { discardStudyEngine, selectionChanged } from "~/engine/engine.server";
 import type { ExportOptions } from "~/export/export-options.server";
 import { applyJobIntent } from "~/jobs/job-view.server";
 import { createJob, getJob, type Job } from "~/jobs/jobs.server";
@@ -23,7 +23,6 @@ import {
 } from "~/models/study-lifecycle.server";
 import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
-import { forgetUsableItems } from "~/engine/assign.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
 import type { z } from "zod";
 import { auditAs, auditStudy } from "./audit.server";
@@ -223,16 +222,20 @@ export function updateGuidanceAs(access: StudyAccess, guidance: GuidanceInput): 
   });
 }
 
-/** Enables or disables a prompt or query; pair selection sees it at once. False when the study has no such item. */
+/**
+ * Enables or disables a prompt or query (enabling a retired prompt brings it back); pair selection sees it at once
+ * and the study's engine after the commit. False when the study has no such item.
+ */
 export function setItemActiveAs(access: StudyAccess, input: z.infer<typeof ActiveFormSchema>): boolean {
   assertPermission(access, "study:edit");
   const changed = db().transaction((tx) => {
-    if (!setItemActive(access.studyId, input)) return false;
-    auditStudy(tx, access, input.active ? "item.enabled" : "item.disabled", { kind: input.kind, id: input.id });
+    const result = setItemActive(access.studyId, input);
+    if (!result) return false;
+    const action = result.wasRetired ? "prompt.restored" : input.active ? "item.enabled" : "item.disabled";
+    auditStudy(tx, access, action, { kind: input.kind, id: input.id });
     return true;
   });
-  // Pair selection reads enabled prompts and queries from a short cache: this change counts at once.
-  if (changed) forgetUsableItems(access.studyId);
+  if (changed) selectionChanged(access.studyId);
   return changed;
 }
 
