@@ -243,7 +243,7 @@ export class StudyEngine {
       const inSelection = feed.readSelection();
       if (inSelection) channel.toSelection({ type: "setInSelection", studyId: this.studyId, inSelection });
       // The recommendation may have moved without a vote: the next statistics write a snapshot that says so.
-      this.lastStatsVotes = -1;
+      if (feed.duels.length > 0) this.lastStatsVotes = -1;
     }
     const pending = feed.pendingPairs();
     this.readHistory(feed);
