@@ -102,7 +102,9 @@ export function LineageView({ prompts, rounds }: { prompts: LineagePrompt[]; rou
             {rounds.map((round) => (
               <li key={round.id} data-round-id={round.id}>
                 <strong>Round #{round.id}</strong> ({round.state}): {round.count} asked of {round.model} from{" "}
-                {round.parents.map((parent) => `#${parent.promptId} (rank ${parent.rank}, ${parent.wins}–${parent.losses}–${parent.ties})`).join(", ")}
+                {round.parents
+                  .map((parent) => `#${parent.promptId} (rank ${parent.rank}, ${parent.wins}–${parent.losses}–${parent.ties})`)
+                  .join(", ")}
                 {round.result
                   ? `; ${round.result.added.length} added${round.result.added.length > 0 ? ` (#${round.result.added.join(", #")})` : ""}, ${round.result.duplicates} duplicates dropped, ${round.result.failures} calls failed`
                   : ""}

@@ -130,7 +130,8 @@ export function outOfSelection(pair: PreferencePairRow): { out_of_selection?: Re
   if (pair.chosenPromptStatus === null && pair.rejectedPromptStatus === null && pair.queryStatus === null) return {};
   const mark: Record<string, string | number> = {};
   if (pair.chosenPromptStatus !== null) Object.assign(mark, { chosen_prompt: pair.chosenPromptStatus, chosen_prompt_id: pair.chosenPromptId });
-  if (pair.rejectedPromptStatus !== null) Object.assign(mark, { rejected_prompt: pair.rejectedPromptStatus, rejected_prompt_id: pair.rejectedPromptId });
+  if (pair.rejectedPromptStatus !== null)
+    Object.assign(mark, { rejected_prompt: pair.rejectedPromptStatus, rejected_prompt_id: pair.rejectedPromptId });
   if (pair.queryStatus !== null) Object.assign(mark, { query: pair.queryStatus, query_id: pair.queryId });
   return { out_of_selection: mark };
 }

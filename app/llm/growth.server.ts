@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type OpenAI from "openai";
+import { z } from "zod";
 import {
   assignments,
   engineSnapshots,
@@ -56,6 +57,22 @@ const MUTATION_DIRECTIONS = [
   "Tighten it: remove what does not help the answers, and state the most important rule first.",
   "Add the guidance the losing answers were missing, and nothing else.",
 ];
+
+const wholeNumber = (name: string, min: number, max: number) =>
+  z
+    .string({ error: `${name} must be a whole number` })
+    .trim()
+    .regex(/^\d{1,6}$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+/** The setup page's growth form: how many new prompts, from how many leaders, and the confirmation of a large round. */
+export const GrowFormSchema = z.object({
+  intent: z.literal("grow-pool"),
+  growthCount: wholeNumber("How many", 1, MAX_GROWTH_PER_ROUND),
+  growthParents: wholeNumber("Parents", 1, MAX_GROWTH_PARENTS),
+  confirmed: z.literal("yes").optional(),
+});
 
 export interface GrowthLeader extends GrowthParent {
   text: string;
@@ -127,7 +144,11 @@ function criticalComments(db: Queryable, promptId: number): string[] {
 
 /** The shared part of a round's request: the task, each leader with its record and the annotators' comments. */
 export function growthInstruction(task: string, leaders: readonly GrowthLeader[]): string {
-  const parts = [`The assistant's task: ${task}`, "", "The leading system prompts so far (rank 1 is the best), with their records in blind head-to-head votes:"];
+  const parts = [
+    `The assistant's task: ${task}`,
+    "",
+    "The leading system prompts so far (rank 1 is the best), with their records in blind head-to-head votes:",
+  ];
   for (const leader of leaders) {
     const score = leader.score === null ? "" : `, Bradley–Terry score ${leader.score.toFixed(2)}`;
     parts.push(
@@ -190,20 +211,31 @@ export function planGrowth(db: Queryable, studyId: number, count: number, parent
     .from(queries)
     .where(and(eq(queries.studyId, studyId), eq(queries.active, true)))
     .all();
-  const promptCount = db.select({ n: sql<number>`count(*)` }).from(prompts).where(eq(prompts.studyId, studyId)).get()?.n ?? 0;
+  const promptCount =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(prompts)
+      .where(eq(prompts.studyId, studyId))
+      .get()?.n ?? 0;
   const inSelection =
     db
       .select({ n: sql<number>`count(*)` })
       .from(prompts)
       .where(and(eq(prompts.studyId, studyId), promptInSelection))
       .get()?.n ?? 0;
-  const queryCount = db.select({ n: sql<number>`count(*)` }).from(queries).where(eq(queries.studyId, studyId)).get()?.n ?? 0;
+  const queryCount =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(queries)
+      .where(eq(queries.studyId, studyId))
+      .get()?.n ?? 0;
   checkResponseCap(promptCount + count, queryCount);
   const meanLeader = leaders.reduce((sum, leader) => sum + leader.text.length, 0) / leaders.length;
   const meanQuery = activeQueries.length === 0 ? 0 : activeQueries.reduce((sum, query) => sum + query.text.length, 0) / activeQueries.length;
   const newResponses = count * activeQueries.length;
   const inputTokens = Math.round(
-    newResponses * ((meanLeader + meanQuery) / CHARACTERS_PER_TOKEN + 8) + count * ((GROWTH_SYSTEM_PROMPT.length + instruction.length) / CHARACTERS_PER_TOKEN + 60),
+    newResponses * ((meanLeader + meanQuery) / CHARACTERS_PER_TOKEN + 8) +
+      count * ((GROWTH_SYSTEM_PROMPT.length + instruction.length) / CHARACTERS_PER_TOKEN + 60),
   );
   const outputTokens = newResponses * study.maxTokens + count * MUTATION_MAX_TOKENS;
   return {
@@ -315,8 +347,18 @@ export function storeGrowthRound(db: Queryable, round: GrowthRound, texts: reado
     let responsesQueued = 0;
     if (added.length > 0) {
       const settingsHash = currentSettingsHash(tx, round.studyId);
-      const promptCount = tx.select({ n: sql<number>`count(*)` }).from(prompts).where(eq(prompts.studyId, round.studyId)).get()?.n ?? 0;
-      const queryCount = tx.select({ n: sql<number>`count(*)` }).from(queries).where(eq(queries.studyId, round.studyId)).get()?.n ?? 0;
+      const promptCount =
+        tx
+          .select({ n: sql<number>`count(*)` })
+          .from(prompts)
+          .where(eq(prompts.studyId, round.studyId))
+          .get()?.n ?? 0;
+      const queryCount =
+        tx
+          .select({ n: sql<number>`count(*)` })
+          .from(queries)
+          .where(eq(queries.studyId, round.studyId))
+          .get()?.n ?? 0;
       checkResponseCap(promptCount, queryCount);
       responsesQueued = tx.run(sql`
         insert into ${responses} (prompt_id, query_id, settings_hash, status)

@@ -78,7 +78,14 @@ export function applyRetirementRule(studyId: number, armPromptIds: readonly numb
         .run();
       if (changes === 0) continue;
       retired.push(promptId);
-      recordAudit(tx, { studyId, actorUserId: null, actorTokenId: null, actor: "retirement rule", action: "prompt.retired", details: { promptId, ...figures } });
+      recordAudit(tx, {
+        studyId,
+        actorUserId: null,
+        actorTokenId: null,
+        actor: "retirement rule",
+        action: "prompt.retired",
+        details: { promptId, ...figures },
+      });
     }
     return retired;
   });
@@ -90,17 +97,37 @@ export const RetirementFormSchema = z
       .string()
       .trim()
       .transform((value) => (value === "" ? null : Number(value)))
-      .pipe(z.number({ error: "Minimum comparisons must be a whole number" }).int("Minimum comparisons must be a whole number").min(1, "Minimum comparisons must be at least 1").max(100_000, "Minimum comparisons must be at most 100000").nullable()),
+      .pipe(
+        z
+          .number({ error: "Minimum comparisons must be a whole number" })
+          .int("Minimum comparisons must be a whole number")
+          .min(1, "Minimum comparisons must be at least 1")
+          .max(100_000, "Minimum comparisons must be at most 100000")
+          .nullable(),
+      ),
     retireMargin: z
       .string()
       .trim()
       .transform((value) => (value === "" ? 0 : Number(value)))
-      .pipe(z.number({ error: "The margin must be a number" }).finite("The margin must be a number").min(0, "The margin must be at least 0").max(20, "The margin must be at most 20")),
+      .pipe(
+        z
+          .number({ error: "The margin must be a number" })
+          .finite("The margin must be a number")
+          .min(0, "The margin must be at least 0")
+          .max(20, "The margin must be at most 20"),
+      ),
     poolCap: z
       .string()
       .trim()
       .transform((value) => (value === "" ? null : Number(value)))
-      .pipe(z.number({ error: "The pool cap must be a whole number" }).int("The pool cap must be a whole number").min(2, "The pool cap must be at least 2").max(100_000, "The pool cap must be at most 100000").nullable()),
+      .pipe(
+        z
+          .number({ error: "The pool cap must be a whole number" })
+          .int("The pool cap must be a whole number")
+          .min(2, "The pool cap must be at least 2")
+          .max(100_000, "The pool cap must be at most 100000")
+          .nullable(),
+      ),
   })
   .strict();
 
@@ -113,6 +140,9 @@ export function updateRetirementSettings(database: Queryable, studyId: number, s
 
 /** How many of the study's prompts are in selection now. */
 export function promptsInSelection(database: Queryable, studyId: number): number {
-  return database.select({ id: prompts.id }).from(prompts).where(and(eq(prompts.studyId, studyId), promptInSelection)).all().length;
+  return database
+    .select({ id: prompts.id })
+    .from(prompts)
+    .where(and(eq(prompts.studyId, studyId), promptInSelection))
+    .all().length;
 }
-

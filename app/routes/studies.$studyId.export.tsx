@@ -105,8 +105,8 @@ export default function ExportStudy() {
           </div>
           <p id="selection-hint" className="hint">
             A pair whose prompt was disabled by an owner or retired by the retirement rule, or whose query was disabled, carries an{" "}
-            <code>out_of_selection</code> field saying which; the other lines are exactly the format. Leave them out for a file a strict
-            uploader accepts.
+            <code>out_of_selection</code> field saying which; the other lines are exactly the format. Leave them out for a file a strict uploader
+            accepts.
           </p>
           <div className="download-buttons">
             {PREFERENCE_BUTTONS.map((button) => (

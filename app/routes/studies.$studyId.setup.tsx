@@ -13,7 +13,7 @@ import { ResponseCapError } from "~/llm/generation-queue.server";
 import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
-import { listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
+import { GrowFormSchema, listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
 import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
 import { LineageView } from "~/components/lineage-view";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
@@ -72,22 +72,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 const QUERIES_LISTED = 500;
 
 type FieldErrors = Record<string, string[] | undefined>;
-type ActionResult = { intent: string; errors?: FieldErrors; notice?: string; confirmGrowth?: { count: number; parents: number; description: string } };
-
-const wholeNumber = (name: string, min: number, max: number) =>
-  z
-    .string({ error: `${name} must be a whole number` })
-    .trim()
-    .regex(/^\d{1,6}$/, `${name} must be a whole number`)
-    .transform(Number)
-    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
-
-const GrowFormSchema = z.object({
-  intent: z.literal("grow-pool"),
-  growthCount: wholeNumber("How many", 1, MAX_GROWTH_PER_ROUND),
-  growthParents: wholeNumber("Parents", 1, MAX_GROWTH_PARENTS),
-  confirmed: z.literal("yes").optional(),
-});
+type ActionResult = {
+  intent: string;
+  errors?: FieldErrors;
+  notice?: string;
+  confirmGrowth?: { count: number; parents: number; description: string };
+};
 
 function plural(count: number, noun: string): string {
   if (count === 1) return `1 ${noun}`;
@@ -113,7 +103,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
     const { growthCount: count, growthParents: parents } = grow.data;
     const grown = growPoolAs(access, { count, parents, confirmed: grow.data.confirmed === "yes" });
     if (grown.ok) {
-      return data<ActionResult>({ intent, notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).` });
+      return data<ActionResult>({
+        intent,
+        notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).`,
+      });
     }
     if ("confirm" in grown) return data<ActionResult>({ intent, confirmGrowth: { count, parents, description: grown.description } });
     return fail({ growthCount: [grown.error] });
@@ -203,8 +196,20 @@ function describeSetupJob(result: Record<string, unknown>) {
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const { study, providerConfigured, status, prompts, queries, queryCount, maxVariants, jobs, growthRounds, inSelection, maxGrowth, maxGrowthParents } =
-    useLoaderData<typeof loader>();
+  const {
+    study,
+    providerConfigured,
+    status,
+    prompts,
+    queries,
+    queryCount,
+    maxVariants,
+    jobs,
+    growthRounds,
+    inSelection,
+    maxGrowth,
+    maxGrowthParents,
+  } = useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -336,9 +341,9 @@ export default function StudySetup() {
           <fieldset disabled={!providerConfigured}>
             <legend>Grow the pool</legend>
             <p className="hint">
-              Asks the LLM for new prompts that improve on the leaders, showing it their records and what annotators wrote about the answers they
-              lost or found both bad. New prompts get responses for every enabled query and join the running engine. {inSelection} prompts in
-              selection{study.poolCap === null ? "" : ` (cap ${study.poolCap})`}.
+              Asks the LLM for new prompts that improve on the leaders, showing it their records and what annotators wrote about the answers they lost
+              or found both bad. New prompts get responses for every enabled query and join the running engine. {inSelection} prompts in selection
+              {study.poolCap === null ? "" : ` (cap ${study.poolCap})`}.
             </p>
             <label htmlFor="growthCount">New prompts (1–{maxGrowth})</label>
             <input id="growthCount" name="growthCount" type="number" min={1} max={maxGrowth} defaultValue={3} />
@@ -368,8 +373,8 @@ export default function StudySetup() {
           <fieldset>
             <legend>Retire what the votes rule out</legend>
             <p className="hint">
-              After each engine update, a prompt with at least the minimum comparisons whose 95% upper bound (Bradley–Terry, bootstrap) is below
-              the leader&apos;s lower bound by more than the margin leaves selection; its votes stay, and you can bring it back. Empty: off.
+              After each engine update, a prompt with at least the minimum comparisons whose 95% upper bound (Bradley–Terry, bootstrap) is below the
+              leader&apos;s lower bound by more than the margin leaves selection; its votes stay, and you can bring it back. Empty: off.
             </p>
             <label htmlFor="retireMinComparisons">Minimum comparisons</label>
             <input id="retireMinComparisons" name="retireMinComparisons" type="number" min={1} defaultValue={study.retireMinComparisons ?? ""} />

@@ -122,7 +122,11 @@ describe("growing the pool, leaving selection, retiring", () => {
     if (!again.ok) throw new Error(JSON.stringify(again));
     await globalThis.__promptduelGenerationWorker!.whenIdle();
     fake.setChatReply(null);
-    expect(db().select().from(growthRounds).where(eq(growthRounds.id, again.roundId)).get()!.result).toEqual({ added: [], duplicates: 1, failures: 0 });
+    expect(db().select().from(growthRounds).where(eq(growthRounds.id, again.roundId)).get()!.result).toEqual({
+      added: [],
+      duplicates: 1,
+      failures: 0,
+    });
 
     // The running engine (the same object: no restart) has them as arms, and they get pairs.
     expect(getStudyEngine(studyId)).toBe(engine);
@@ -161,8 +165,10 @@ describe("growing the pool, leaving selection, retiring", () => {
     const marked = lines("mark");
     // Marked: the favourite (disabled prompt) and the first query (disabled before the growth round).
     const outOfSelection = marked.filter((line) => line.out_of_selection !== undefined);
-    for (const line of outOfSelection) expect(Object.keys(line).sort()).toEqual(["input", "non_preferred_output", "out_of_selection", "preferred_output"]);
-    for (const line of marked.filter((line) => line.out_of_selection === undefined)) expect(Object.keys(line).sort()).toEqual(["input", "non_preferred_output", "preferred_output"]);
+    for (const line of outOfSelection)
+      expect(Object.keys(line).sort()).toEqual(["input", "non_preferred_output", "out_of_selection", "preferred_output"]);
+    for (const line of marked.filter((line) => line.out_of_selection === undefined))
+      expect(Object.keys(line).sort()).toEqual(["input", "non_preferred_output", "preferred_output"]);
     const withFavourite = outOfSelection.filter((line) => {
       const mark = line.out_of_selection as Record<string, unknown>;
       return mark.chosen_prompt_id === favourite || mark.rejected_prompt_id === favourite;

@@ -192,7 +192,8 @@ export type GrowPoolResult =
 export function growPoolAs(access: StudyAccess, request: { count: number; parents: number; confirmed: boolean }): GrowPoolResult {
   assertPermission(access, "study:edit");
   const provider = providerConfig();
-  if (!provider) return { ok: false, error: "Growing the pool asks an LLM for new prompts: configure a provider (OPENAI_BASE_URL, OPENAI_API_KEY) first." };
+  if (!provider)
+    return { ok: false, error: "Growing the pool asks an LLM for new prompts: configure a provider (OPENAI_BASE_URL, OPENAI_API_KEY) first." };
   const outcome = db().transaction((tx): GrowPoolResult => {
     let growth: GrowthPlan | null;
     try {
