@@ -120,8 +120,14 @@ export interface ServedEngineOptions {
   policyOptions?: PolicyOptions;
   coverage?: Partial<CoverageOptions>;
   /**
+   * Per arm, 1 when it is in selection (0: disabled by the owner or retired by the rule); all in selection when
+   * absent. See setInSelection.
+   */
+  inSelection?: Uint8Array;
+  /**
    * A state saved by saveState() with the duels it had been fitted on: the engine resumes exactly there. A state the
-   * policy refuses (saved by another version of it) is dropped, and the next update learns again from the votes.
+   * policy refuses (saved by another version of it, or for another selection) is dropped, and the next update learns
+   * again from the votes.
    */
   resume?: { state: PolicyState; history: readonly Duel[] };
 }
@@ -133,52 +139,142 @@ export interface SavedEngine {
   armCount: number;
 }
 
+// The selection a saved state was learned on, stored beside the policy's own keys.
+const SELECTION_KEY = "served.inSelection";
+
 /**
  * A study's selection engine: withCoverage(policy), the vote history, and the update that refits (only when there
  * are new votes or new arms, or before the first fit) and proposes a batch. Each batch draws from its own random
  * stream, seeded by (seed, vote count), so the pairs depend on the votes and the pending pairs only: an engine
  * stopped and resumed (saveState / resume) proposes what the one that never stopped would have. A class because it
  * holds the policy state between updates.
+ *
+ * Out of selection (docs/decisions/0023): the policy runs on the arms in selection only, as a sub-pool with its own
+ * indices, fitted on the duels between two such arms. An arm out of selection is never proposed, never recommended,
+ * and gets utility 0 and recommendation score -Infinity; its votes stay in votes() (the leaderboard keeps them).
+ * With every arm in selection the sub-pool is the whole pool, index for index, so nothing changes.
  */
 export class ServedEngine {
-  readonly policy: DuelingPolicy;
+  /** The policy over the arms in selection (null with fewer than two of them). */
+  private subPolicy: DuelingPolicy | null = null;
   /** Whether the constructor put back a saved state (false without one or when the policy refused it). */
   readonly resumed: boolean;
+  private readonly options: ServedEngineOptions;
   private readonly seed: number;
   private readonly history: Duel[];
-  private armCount: number;
+  private readonly features: Float64Array[];
+  private inSelection: Uint8Array;
+  /** Sub-pool index -> arm, and arm -> sub-pool index (-1 out of selection). */
+  private subArms: number[] = [];
+  private subIndex: Int32Array = new Int32Array(0);
+  /** The duels between two arms in selection, in sub-pool indices: what the policy is fitted on. */
+  private subHistory: Duel[] = [];
   private stale = true;
 
   constructor(features: Float64Array[], options: ServedEngineOptions) {
-    // Every prompt is shown before the policy alone decides (bandit/coverage.ts; docs/decisions/0005).
-    const build = () =>
-      withCoverage(
-        createPolicy(options.policy, { features, random: mulberry32(deriveSeed(options.seed, 0)) }, options.policyOptions),
-        options.coverage,
-      );
-    let policy = build();
+    this.options = options;
+    this.seed = options.seed;
+    this.features = [...features];
+    this.history = options.resume ? [...options.resume.history] : [];
+    this.inSelection = options.inSelection ? Uint8Array.from(options.inSelection) : new Uint8Array(features.length).fill(1);
+    if (this.inSelection.length !== features.length) throw new Error("ServedEngine: inSelection must have one entry per arm");
+    this.rebuild();
     let resumed = false;
-    if (options.resume && policy.restoreState) {
+    const saved = options.resume?.state[SELECTION_KEY];
+    const sameSelection =
+      saved === undefined
+        ? this.inSelection.every((flag) => flag === 1)
+        : saved instanceof Float64Array && saved.length === this.inSelection.length && saved.every((flag, arm) => flag === this.inSelection[arm]);
+    if (options.resume && this.subPolicy?.restoreState && sameSelection) {
+      const { [SELECTION_KEY]: _selection, ...state } = options.resume.state;
       try {
-        policy.restoreState(options.resume.state, options.resume.history);
+        this.subPolicy.restoreState(state, this.subHistory);
         resumed = true;
       } catch {
-        policy = build();
+        this.rebuild();
       }
     }
-    this.policy = policy;
     this.resumed = resumed;
     this.stale = !resumed;
-    this.seed = options.seed;
-    this.history = options.resume ? [...options.resume.history] : [];
-    this.armCount = features.length;
   }
 
-  /** New prompts join the pool (their indices follow the existing ones). Cost: the policy's addArms. */
-  addArms(features: Float64Array[]): void {
-    this.policy.addArms(features);
-    this.armCount += features.length;
+  /** Every arm is shown before the policy alone decides (bandit/coverage.ts; docs/decisions/0005). Builds the sub-pool's policy afresh. */
+  private rebuild(): void {
+    this.subArms = [];
+    this.subIndex = new Int32Array(this.features.length).fill(-1);
+    for (let arm = 0; arm < this.features.length; arm++) {
+      if (this.inSelection[arm] !== 1) continue;
+      this.subIndex[arm] = this.subArms.length;
+      this.subArms.push(arm);
+    }
+    this.subHistory = [];
+    for (const duel of this.history) this.appendSubDuel(duel);
+    this.subPolicy =
+      this.subArms.length >= 2
+        ? withCoverage(
+            createPolicy(
+              this.options.policy,
+              { features: this.subArms.map((arm) => this.features[arm]!), random: mulberry32(deriveSeed(this.seed, 0)) },
+              this.options.policyOptions,
+            ),
+            this.options.coverage,
+          )
+        : null;
     this.stale = true;
+  }
+
+  private appendSubDuel(duel: Duel): void {
+    const a = this.subIndex[duel.a] ?? -1;
+    const b = this.subIndex[duel.b] ?? -1;
+    if (a >= 0 && b >= 0) this.subHistory.push(a === duel.a && b === duel.b ? duel : { a, b, outcome: duel.outcome });
+  }
+
+  /** New prompts join the pool (their indices follow the existing ones); `inSelection` per new arm, all in when absent. Cost: the policy's addArms. */
+  addArms(features: Float64Array[], inSelection?: Uint8Array): void {
+    const flags = inSelection ?? new Uint8Array(features.length).fill(1);
+    if (flags.length !== features.length) throw new Error("ServedEngine.addArms: inSelection must have one entry per new arm");
+    const grown = new Uint8Array(this.inSelection.length + features.length);
+    grown.set(this.inSelection);
+    grown.set(flags, this.inSelection.length);
+    const firstNew = this.features.length;
+    this.features.push(...features);
+    this.inSelection = grown;
+    const index = new Int32Array(this.features.length).fill(-1);
+    index.set(this.subIndex);
+    this.subIndex = index;
+    const joining: Float64Array[] = [];
+    for (let arm = firstNew; arm < this.features.length; arm++) {
+      if (this.inSelection[arm] !== 1) continue;
+      this.subIndex[arm] = this.subArms.length;
+      this.subArms.push(arm);
+      joining.push(this.features[arm]!);
+    }
+    if (joining.length === 0) return;
+    if (this.subPolicy) this.subPolicy.addArms(joining);
+    else this.rebuild();
+    this.stale = true;
+  }
+
+  /**
+   * Which arms are in selection (1) or out (0: disabled, retired). A change rebuilds the policy on the new sub-pool
+   * (fitted at the next update); the same selection again changes nothing. Cost: O(n + V) on a change.
+   */
+  setInSelection(inSelection: Uint8Array): void {
+    if (inSelection.length !== this.features.length) throw new Error("ServedEngine.setInSelection: one entry per arm");
+    if (inSelection.every((flag, arm) => (flag === 1) === (this.inSelection[arm] === 1))) return;
+    this.inSelection = Uint8Array.from(inSelection, (flag) => (flag === 1 ? 1 : 0));
+    this.rebuild();
+  }
+
+  /** The policy over the arms in selection, in sub-pool indices (the simulator's, where every arm is). Throws with fewer than two arms in selection. */
+  get policy(): DuelingPolicy {
+    if (!this.subPolicy) throw new Error("ServedEngine: fewer than two arms in selection");
+    return this.subPolicy;
+  }
+
+  /** Number of arms in the pool, in selection or not. */
+  get armCount(): number {
+    return this.features.length;
   }
 
   /** The votes the engine holds, in order. */
@@ -187,25 +283,39 @@ export class ServedEngine {
   }
 
   /**
-   * Appends the new votes and refits when anything changed since the last fit (new votes, new arms, or none yet);
-   * returns whether it refitted. An update that only hands out a pair changes the pending set, not the fit.
-   * Cost: one policy fit when refitting. Throws on invalid votes (the policy's message).
+   * Appends the new votes and refits when anything changed since the last fit (new votes, new arms, a new selection,
+   * or none yet); returns whether it refitted. An update that only hands out a pair changes the pending set, not the
+   * fit. Cost: one policy fit when refitting. Throws on invalid votes (the policy's message).
    */
   refit(newDuels: readonly Duel[]): boolean {
-    if (newDuels.length > 0) {
-      this.history.push(...newDuels);
+    for (const duel of newDuels) {
+      if (duel.a < 0 || duel.b < 0 || duel.a >= this.features.length || duel.b >= this.features.length)
+        throw new Error(`ServedEngine.refit: a duel names an arm outside [0, ${this.features.length})`);
+      this.history.push(duel);
+      this.appendSubDuel(duel);
       this.stale = true;
     }
     if (!this.stale) return false;
-    this.policy.fit(this.history);
+    this.subPolicy?.fit(this.subHistory);
     this.stale = false;
     return true;
   }
 
-  /** The next batch for the current fit (see proposeBatch), drawn from the stream of this vote count. Cost: batchSize selections. */
+  /**
+   * The next batch for the current fit (see proposeBatch), drawn from the stream of this vote count, in arm indices;
+   * only arms in selection, none with fewer than two of them. Cost: batchSize selections.
+   */
   propose({ pending, batchSize, stop }: Omit<ServedUpdate, "newDuels">): Pair[] {
+    if (!this.subPolicy) return [];
     const random = mulberry32(deriveSeed(this.seed, 1, this.history.length));
-    return proposeBatch(this.policy, this.armCount, { pending, batchSize, stop, random });
+    const subPending: [number, number][] = [];
+    for (const [a, b] of pending) {
+      const subA = this.subIndex[a] ?? -1;
+      const subB = this.subIndex[b] ?? -1;
+      if (subA >= 0 && subB >= 0) subPending.push([subA, subB]);
+    }
+    const pairs = proposeBatch(this.subPolicy, this.subArms.length, { pending: subPending, batchSize, stop, random });
+    return pairs.map(([a, b]) => [this.subArms[a]!, this.subArms[b]!]);
   }
 
   /** refit, then propose: one engine update. */
@@ -215,25 +325,36 @@ export class ServedEngine {
   }
 
   /**
-   * The policy's state after its last fit, to resume from later (ServedEngineOptions.resume with votes().slice()); null
-   * when the policy cannot save or has not been fitted on everything it holds (votes or arms since). Cost: O(state).
+   * The policy's state after its last fit, to resume from later (ServedEngineOptions.resume with votes().slice(), and
+   * the same inSelection); null when the policy cannot save or has not been fitted on everything it holds (votes,
+   * arms or a selection since). Cost: O(state).
    */
   saveState(): SavedEngine | null {
-    if (this.stale || !this.policy.saveState) return null;
-    return { state: this.policy.saveState(), voteCount: this.history.length, armCount: this.armCount };
+    if (this.stale || !this.subPolicy?.saveState) return null;
+    const state: PolicyState = { ...this.subPolicy.saveState() };
+    if (this.subArms.length < this.features.length) state[SELECTION_KEY] = Float64Array.from(this.inSelection);
+    return { state, voteCount: this.history.length, armCount: this.features.length };
   }
 
   /**
-   * The policy's recommendation, utilities, uncertainties and the scores its recommendation ranks by, after the last
-   * update (for snapshots; the simulator reads only the recommendation). Cost: O(n h^2) for duet.
+   * The policy's recommendation (always an arm in selection, or -1 with none), utilities, uncertainties and the
+   * scores its recommendation ranks by, per arm, after the last update (for snapshots; the simulator reads only the
+   * recommendation). Cost: O(n h^2) for duet.
    */
   estimates(): { recommended: number; utilities: Float64Array; uncertainties: Float64Array; recommendationScores: Float64Array } {
-    const utilities = this.policy.utilities();
-    return {
-      recommended: this.policy.recommend(),
-      utilities,
-      uncertainties: this.policy.uncertainties(),
-      recommendationScores: this.policy.recommendationScores?.() ?? utilities,
-    };
+    const n = this.features.length;
+    const utilities = new Float64Array(n);
+    const uncertainties = new Float64Array(n);
+    const recommendationScores = new Float64Array(n).fill(-Infinity);
+    if (!this.subPolicy) return { recommended: this.subArms[0] ?? -1, utilities, uncertainties, recommendationScores };
+    const subUtilities = this.subPolicy.utilities();
+    const subUncertainties = this.subPolicy.uncertainties();
+    const subScores = this.subPolicy.recommendationScores?.() ?? subUtilities;
+    this.subArms.forEach((arm, sub) => {
+      utilities[arm] = subUtilities[sub]!;
+      uncertainties[arm] = subUncertainties[sub]!;
+      recommendationScores[arm] = subScores[sub]!;
+    });
+    return { recommended: this.subArms[this.subPolicy.recommend()]!, utilities, uncertainties, recommendationScores };
   }
 }

@@ -31,6 +31,7 @@ describe("openDatabase", () => {
       "audit_log",
       "engine_checkpoints",
       "engine_snapshots",
+      "growth_rounds",
       "invites",
       "jobs",
       "pair_tallies",

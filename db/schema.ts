@@ -33,6 +33,10 @@ export const AUDIT_ACTIONS = [
   "item.enabled",
   "item.disabled",
   "variants.requested",
+  "pool.grown",
+  "prompt.retired",
+  "prompt.restored",
+  "study.retirement_changed",
   "generation.retried",
   "responses.imported",
   "votes.imported",
@@ -84,8 +88,30 @@ export const studies = sqliteTable("studies", {
   annotatorGoal: integer("annotator_goal"),
   // Tell the annotator which prompt won after each vote (Arena style). Off by default: it can bias later votes.
   revealWinner: integer("reveal_winner", { mode: "boolean" }).notNull().default(false),
+  // The retirement rule (bandit/retirement.ts), applied after each engine snapshot: off while null.
+  // A prompt with at least this many comparisons whose upper bound is below the leader's lower bound
+  // by more than retireMargin leaves selection (its votes stay).
+  retireMinComparisons: integer("retire_min_comparisons"),
+  retireMargin: real("retire_margin").notNull().default(0),
+  // At most this many prompts in selection (growth is refused past it; the rule retires the weakest
+  // measured ones when it is lowered); null = no cap.
+  poolCap: integer("pool_cap"),
   createdAt: createdAt(),
 });
+
+/** Why the retirement rule took a prompt out of selection: the figures at that moment (bandit/retirement.ts). */
+export interface PromptRetirement {
+  rule: "ruled-out" | "pool-cap";
+  comparisons: number;
+  score: number;
+  upper: number;
+  leaderPromptId: number;
+  leaderLower: number;
+  margin: number;
+  minComparisons: number;
+  poolCap: number | null;
+  voteCount: number;
+}
 
 export const prompts = sqliteTable(
   "prompts",
@@ -107,11 +133,65 @@ export const prompts = sqliteTable(
     // Float32 little-endian vector; unit norm.
     embedding: blob("embedding", { mode: "buffer" }),
     embeddingModel: text("embedding_model"),
+    // Disabled by an owner: out of selection (the engine's arms, pair selection, the recommendation); votes stay.
     active: integer("active", { mode: "boolean" }).notNull().default(true),
+    // Retired by the rule (null while not): out of selection like a disabled prompt, with the rule's figures.
+    retiredAt: integer("retired_at", { mode: "timestamp_ms" }),
+    retirement: text("retirement", { mode: "json" }).$type<PromptRetirement>(),
+    // An owner brought it back after a retirement: the rule leaves it alone from then on.
+    keptByOwner: integer("kept_by_owner", { mode: "boolean" }).notNull().default(false),
+    // Lineage: 0 for the study's own prompts, parent's generation + 1 for a grown one (parentIds, growthRoundId).
+    generation: integer("generation").notNull().default(0),
+    growthRoundId: integer("growth_round_id").references(() => growthRounds.id, { onDelete: "set null" }),
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex("prompts_study_normalized_text_unique").on(table.studyId, table.normalizedText)],
 );
+
+/** In selection: enabled by the owner and not retired by the rule (the one condition pair selection and the engine use). */
+export const promptInSelection = sql`(${prompts.active} = 1 and ${prompts.retiredAt} is null)`;
+
+export const GROWTH_STATES = ["queued", "running", "succeeded", "failed"] as const;
+
+/**
+ * One round of growing the pool (issue 17): K new prompts asked of the provider from the leaders. The
+ * row is the request the generation worker runs (it survives a restart) and, once done, the lineage
+ * record of the prompts it made: the exact instruction sent, the model, the parents with their records.
+ */
+export const growthRounds = sqliteTable(
+  "growth_rounds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    state: text("state", { enum: GROWTH_STATES }).notNull().default("queued"),
+    count: integer("count").notNull(),
+    model: text("model").notNull(),
+    // The parents (leaders) as shown to the model: id, rank, record, at the time of the request.
+    parents: text("parents", { mode: "json" }).$type<GrowthParent[]>().notNull(),
+    // The shared part of the mutation request (system and user messages); each call adds its parent and direction.
+    instruction: text("instruction").notNull(),
+    system: text("system").notNull(),
+    error: text("error"),
+    result: text("result", { mode: "json" }).$type<{ added: number[]; duplicates: number; failures: number }>(),
+    requestedBy: text("requested_by", { mode: "json" }).$type<JobRequester>(),
+    createdAt: createdAt(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("growth_rounds_study_idx").on(table.studyId, table.id)],
+);
+
+export interface GrowthParent {
+  promptId: number;
+  rank: number;
+  wins: number;
+  losses: number;
+  ties: number;
+  bothBad: number;
+  score: number | null;
+  generation: number;
+}
 
 export const queries = sqliteTable(
   "queries",

@@ -1,7 +1,7 @@
 /**
  * Export CLI (issue 6, DESIGN §8), from the database file or from a running server:
  *   npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file>
- *     [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--annotator <id,id>]
+ *     [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--selection mark|in-selection] [--annotator <id,id>]
  *     [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--db <sqlite file> | --url <server> [--token <API token>]]
  * With --db (or neither), reads the SQLite file directly: whoever can read the file can read every
  * vote anyway. With --url, downloads from the server's export route with an owner's API token
@@ -21,7 +21,7 @@ import { writeLinesToFile } from "../app/export/stream.server";
 import { parseFlags, validateFlags } from "./lib-sim/args";
 
 const USAGE =
-  "npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file> [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--annotator <id,id>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--db <sqlite file> | --url <server> --token <API token>]";
+  "npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file> [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--selection mark|in-selection] [--annotator <id,id>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--db <sqlite file> | --url <server> --token <API token>]";
 
 const CliSchema = ExportCliArgsSchema.safeExtend({
   url: z.url({ protocol: /^https?$/, error: "url must be the server's http(s) address, e.g. http://localhost:3000" }).optional(),

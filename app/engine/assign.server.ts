@@ -1,5 +1,14 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { assignmentIsAnswered, assignmentIsOpen, assignments, prompts, queries, responseIsReady, responses } from "../../db/schema";
+import {
+  assignmentIsAnswered,
+  assignmentIsOpen,
+  assignments,
+  promptInSelection,
+  prompts,
+  queries,
+  responseIsReady,
+  responses,
+} from "../../db/schema";
 import { claimProposal } from "../../bandit/served";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
@@ -178,15 +187,7 @@ function readyQueriesByPrompt(tx: Transaction, studyId: number, settingsHash: st
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
     .innerJoin(queries, eq(queries.id, responses.queryId))
-    .where(
-      and(
-        eq(prompts.studyId, studyId),
-        eq(prompts.active, true),
-        eq(queries.active, true),
-        responseIsReady,
-        eq(responses.settingsHash, settingsHash),
-      ),
-    )
+    .where(and(eq(prompts.studyId, studyId), promptInSelection, eq(queries.active, true), responseIsReady, eq(responses.settingsHash, settingsHash)))
     .orderBy(responses.promptId, responses.queryId)
     .all();
   const byPrompt = new Map<number, Set<number>>();
@@ -229,7 +230,7 @@ function hotStatements() {
     activePromptIds: database
       .select({ id: prompts.id })
       .from(prompts)
-      .where(and(eq(prompts.studyId, sql.placeholder("studyId")), eq(prompts.active, true)))
+      .where(and(eq(prompts.studyId, sql.placeholder("studyId")), promptInSelection))
       .prepare(),
     heldPair: database
       .select({ id: assignments.id })

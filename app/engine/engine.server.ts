@@ -1,4 +1,5 @@
 import { env } from "~/env.server";
+import { forgetUsableItems } from "./assign.server";
 import { deleteCheckpoint } from "./checkpoints.server";
 import { StudyEngine } from "./study-engine.server";
 import { EngineWorkerPool } from "./worker-pool.server";
@@ -172,6 +173,16 @@ export function getStudyEngine(studyId: number): StudyEngine {
 export function notifyStudyEngine(studyId: number): void {
   const engine = pool().peek(studyId);
   if (engine) engine.requestUpdate();
+}
+
+/**
+ * Prompts or queries left or rejoined selection (an owner disabled, enabled or restored one; committed): pair
+ * selection drops its cached flags at once and a running engine continues on the new sub-pool (docs/decisions/0023).
+ */
+export function selectionChanged(studyId: number): void {
+  forgetUsableItems(studyId);
+  // Started if it was not running, so that a new snapshot names a recommendation in selection.
+  pool().engine(studyId).selectionChangedInStudy();
 }
 
 /** What the dashboard says about the study's engine; never starts one. */

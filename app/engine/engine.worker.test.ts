@@ -60,7 +60,14 @@ describe("engine.worker", () => {
     const { worker, post, next } = startWorker();
     workers.push(worker);
     const studyId = 7;
-    const init = { type: "init", studyId, policy: "default", seed: appEngineSeed(options.seed, 0), features: scenario.features } as const;
+    const init = {
+      type: "init",
+      studyId,
+      policy: "default",
+      seed: appEngineSeed(options.seed, 0),
+      features: scenario.features,
+      inSelection: new Uint8Array(scenario.features.length).fill(1),
+    } as const;
     post(init);
     const fed: Duel[] = [];
     const stopAt = Math.floor(updates.length / 2);

@@ -53,12 +53,21 @@ function handle(message: ToWorker) {
     case "init": {
       selectionStudies.set(
         message.studyId,
-        new ServedEngine(message.features, { policy: message.policy, seed: message.seed, resume: message.resume }),
+        new ServedEngine(message.features, {
+          policy: message.policy,
+          seed: message.seed,
+          inSelection: message.inSelection,
+          resume: message.resume,
+        }),
       );
       return;
     }
     case "addArms": {
-      selectionStudy(message.studyId, "addArms").addArms(message.features);
+      selectionStudy(message.studyId, "addArms").addArms(message.features, message.inSelection);
+      return;
+    }
+    case "setInSelection": {
+      selectionStudy(message.studyId, "setInSelection").setInSelection(message.inSelection);
       return;
     }
     case "select": {
@@ -105,7 +114,14 @@ function handle(message: ToWorker) {
         studyId: message.studyId,
         requestId: message.requestId,
         voteCount: history.length,
-        arms: leaderboard.rows.map(({ arm, score, lower, upper, probabilityBest }) => ({ arm, score, lower, upper, probabilityBest })),
+        arms: leaderboard.rows.map(({ arm, score, lower, upper, probabilityBest, wins, losses, ties }) => ({
+          arm,
+          score,
+          lower,
+          upper,
+          probabilityBest,
+          comparisons: wins + losses + ties,
+        })),
         leftWinRate: leaderboard.leftSide.rate,
         converged: decision.converged,
         votesStillNeeded: decision.votesStillNeeded,

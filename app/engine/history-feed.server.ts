@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
 import type { Duel } from "../../bandit/policy";
-import { assignmentIsOpen, assignments, prompts, voteIsCounted, votes } from "../../db/schema";
+import { assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votes } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
 import { voteDuel } from "~/models/vote-duel";
@@ -15,6 +15,7 @@ interface PromptRow {
   text: string;
   embedding: Buffer | null;
   embeddingModel: string | null;
+  inSelection: number;
 }
 
 /** Which features a study's engine uses: the stored embeddings of one model, or the offline lexical embedder. */
@@ -49,6 +50,9 @@ export class StudyHistoryFeed {
   private lastPromptId = 0;
   private lastVoteId = 0;
   private initialFeatures: Float64Array[];
+  /** Per arm, 1 while its prompt is in selection (enabled and not retired), as last read. */
+  private inSelectionFlags: number[] = [];
+  private newArmFlags: number[] = [];
 
   /**
    * Reads every prompt of the study. `armOrder` (prompt ids) makes those prompts the first arms in
@@ -67,15 +71,39 @@ export class StudyHistoryFeed {
   }
 
   /** The features of the arms known at construction (once: the engine's init message). */
-  takeInitialFeatures(): Float64Array[] {
+  takeInitialFeatures(): { features: Float64Array[]; inSelection: Uint8Array } {
     const features = this.initialFeatures;
     this.initialFeatures = [];
-    return features;
+    this.newArmFlags = [];
+    return { features, inSelection: Uint8Array.from(this.inSelectionFlags) };
   }
 
-  /** Prompts that became arms since the last call (new prompts, or embeddings that arrived), with their features. */
-  newArms(): Float64Array[] {
-    return this.claimArms(this.promptRows());
+  /** Prompts that became arms since the last call (new prompts, or embeddings that arrived), with their features and selection flags. */
+  newArms(): { features: Float64Array[]; inSelection: Uint8Array } {
+    const features = this.claimArms(this.promptRows());
+    const inSelection = Uint8Array.from(this.newArmFlags);
+    this.newArmFlags = [];
+    return { features, inSelection };
+  }
+
+  /**
+   * Reads again which arms are in selection (after an owner enabled or disabled a prompt, or the rule retired or an
+   * owner restored one); null when nothing changed. Cost: one read of the study's prompt flags.
+   */
+  readSelection(): Uint8Array | null {
+    const rows = db()
+      .select({ id: prompts.id, inSelection: sql<number>`${promptInSelection}` })
+      .from(prompts)
+      .where(eq(prompts.studyId, this.studyId))
+      .all();
+    let changed = false;
+    for (const row of rows) {
+      const arm = this.armOfPrompt.get(row.id);
+      if (arm === undefined || this.inSelectionFlags[arm] === row.inSelection) continue;
+      this.inSelectionFlags[arm] = row.inSelection;
+      changed = true;
+    }
+    return changed ? Uint8Array.from(this.inSelectionFlags) : null;
   }
 
   /**
@@ -147,7 +175,13 @@ export class StudyHistoryFeed {
    * newer ones and those still waiting for an embedding (so a refit does not re-read the pool).
    */
   private promptRows(): PromptRow[] {
-    const columns = { id: prompts.id, text: prompts.text, embedding: prompts.embedding, embeddingModel: prompts.embeddingModel };
+    const columns = {
+      id: prompts.id,
+      text: prompts.text,
+      embedding: prompts.embedding,
+      embeddingModel: prompts.embeddingModel,
+      inSelection: sql<number>`${promptInSelection}`,
+    };
     const newer = db()
       .select(columns)
       .from(prompts)
@@ -181,6 +215,8 @@ export class StudyHistoryFeed {
       this.waitingForEmbedding.delete(row.id);
       this.armOfPrompt.set(row.id, this.armPromptIds.length);
       this.armPromptIds.push(row.id);
+      this.inSelectionFlags.push(row.inSelection === 1 ? 1 : 0);
+      this.newArmFlags.push(row.inSelection === 1 ? 1 : 0);
       features.push(vector);
     }
     return features;

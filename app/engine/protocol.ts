@@ -14,13 +14,17 @@ export type ToWorker =
       policy: PolicyName | "default";
       seed: number;
       features: Float64Array[];
+      /** Per arm, 1 when it is in selection (0: disabled by an owner or retired by the rule). */
+      inSelection: Uint8Array;
       /**
        * The policy's state saved when this study's engine was last stopped, with the duels it had been
        * fitted on (the first `history.length` duels of the study): the engine resumes exactly there.
        */
       resume?: { state: PolicyState; history: Duel[] };
     }
-  | { type: "addArms"; studyId: number; features: Float64Array[] }
+  | { type: "addArms"; studyId: number; features: Float64Array[]; inSelection: Uint8Array }
+  /** Which arms are in selection now (an owner disabled or enabled a prompt, or the rule retired one). */
+  | { type: "setInSelection"; studyId: number; inSelection: Uint8Array }
   | {
       type: "select";
       studyId: number;
@@ -63,6 +67,8 @@ export interface ArmStats {
   lower: number;
   upper: number;
   probabilityBest: number;
+  /** Votes the arm took part in: wins + losses + ties (both-bad counts as a tie). */
+  comparisons?: number;
 }
 
 export interface StatisticsState {

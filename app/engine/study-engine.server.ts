@@ -4,7 +4,9 @@ import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/poli
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
+import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
+import { forgetUsableItems } from "./assign.server";
 import { loadCheckpoint, saveCheckpoint, type EngineCheckpoint } from "./checkpoints.server";
 import { featureSourceKey, StudyHistoryFeed } from "./history-feed.server";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
@@ -70,6 +72,8 @@ export class StudyEngine {
   // The selection the running statistics were computed for: a snapshot pairs both consistently.
   private statsSelection: SelectionState | null = null;
   private retiredProposals = new Set<number>();
+  // An owner or the retirement rule changed which prompts are in selection: read again at the next update.
+  private selectionChanged = false;
   private selecting = false;
   private selectionDirty = false;
   private computingStats = false;
@@ -137,7 +141,7 @@ export class StudyEngine {
         void this.close();
       },
     });
-    const features = feed.takeInitialFeatures();
+    const { features, inSelection } = feed.takeInitialFeatures();
     const resume = checkpoint && this.resumable(checkpoint, feed) ? checkpoint : null;
     const initialArms = resume ? resume.armPromptIds.length : features.length;
     this.channel.toSelection({
@@ -146,9 +150,16 @@ export class StudyEngine {
       policy: this.policy,
       seed: this.studyId,
       features: features.slice(0, initialArms),
+      inSelection: inSelection.slice(0, initialArms),
       ...(resume ? { resume: { state: resume.state, history: feed.duels.slice(0, resume.voteCount) } } : {}),
     } satisfies ToWorker);
-    if (initialArms < features.length) this.channel.toSelection({ type: "addArms", studyId: this.studyId, features: features.slice(initialArms) });
+    if (initialArms < features.length)
+      this.channel.toSelection({
+        type: "addArms",
+        studyId: this.studyId,
+        features: features.slice(initialArms),
+        inSelection: inSelection.slice(initialArms),
+      });
     this.selectionSentCount = resume ? resume.voteCount : 0;
     this.lifecycle = "running";
     this.runningSince = Date.now();
@@ -226,7 +237,14 @@ export class StudyEngine {
     this.selecting = true;
     this.selectionDirty = false;
     const newArms = feed.newArms();
-    if (newArms.length > 0) channel.toSelection({ type: "addArms", studyId: this.studyId, features: newArms });
+    if (newArms.features.length > 0) channel.toSelection({ type: "addArms", studyId: this.studyId, ...newArms });
+    if (this.selectionChanged) {
+      this.selectionChanged = false;
+      const inSelection = feed.readSelection();
+      if (inSelection) channel.toSelection({ type: "setInSelection", studyId: this.studyId, inSelection });
+      // The recommendation may have moved without a vote: the next statistics write a snapshot that says so.
+      if (feed.duels.length > 0) this.lastStatsVotes = -1;
+    }
     const pending = feed.pendingPairs();
     this.readHistory(feed);
     const newDuels = feed.duels.slice(this.selectionSentCount);
@@ -240,6 +258,17 @@ export class StudyEngine {
       batchSize: Math.max(8, 2 * pending.length + 4),
       budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
     });
+  }
+
+  /**
+   * Prompts left or rejoined selection (disabled, enabled, retired, restored), committed: the next update reads the
+   * flags again and the policy continues on the new sub-pool, without a restart (docs/decisions/0023). The current
+   * proposals are dropped at once, so none naming a prompt out of selection is handed out meanwhile.
+   */
+  selectionChangedInStudy(): void {
+    this.selectionChanged = true;
+    if (this.selection) this.retiredProposals = new Set(this.selection.pairs.keys());
+    this.requestUpdate();
   }
 
   /** Resolves when the proposed pairs reflect every vote so far (no refit running or queued), or the engine stopped. */
@@ -399,6 +428,12 @@ export class StudyEngine {
     if (!selection || !this.feed || stats.voteCount === this.lastStatsVotes) return;
     this.lastStatsVotes = stats.voteCount;
     writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
+    // After the snapshot's commit: the retirement rule on the same figures, then pair selection and the policy follow.
+    const retired = applyRetirementRule(this.studyId, this.feed.armPromptIds, stats.arms, stats.voteCount);
+    if (retired.length > 0) {
+      forgetUsableItems(this.studyId);
+      this.selectionChangedInStudy();
+    }
     if (stats.converged) closeStudyOnConvergence(this.studyId);
   }
 

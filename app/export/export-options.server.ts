@@ -24,6 +24,13 @@ export type SystemMessageOption = (typeof SYSTEM_MESSAGE_OPTIONS)[number];
 export const DUPLICATE_OPTIONS = ["keep", "majority"] as const;
 export type DuplicateOption = (typeof DUPLICATE_OPTIONS)[number];
 
+/**
+ * mark: every pair, those with a prompt or query out of selection (disabled, retired) carrying `out_of_selection`;
+ * in-selection: only the pairs whose two prompts and query are in selection now.
+ */
+export const SELECTION_OPTIONS = ["mark", "in-selection"] as const;
+export type SelectionOption = (typeof SELECTION_OPTIONS)[number];
+
 const DAY_MS = 86_400_000;
 
 /** An empty form field or query parameter means "not given". */
@@ -56,6 +63,10 @@ export const ExportOptionsShape = {
   duplicates: z.preprocess(
     blankToUndefined,
     z.enum(DUPLICATE_OPTIONS, { error: `duplicates must be one of: ${DUPLICATE_OPTIONS.join(", ")}` }).default("keep"),
+  ),
+  selection: z.preprocess(
+    blankToUndefined,
+    z.enum(SELECTION_OPTIONS, { error: `selection must be one of: ${SELECTION_OPTIONS.join(", ")}` }).default("mark"),
   ),
   // Comma-separated annotator ids; empty means every annotator.
   annotator: z.preprocess(

@@ -79,12 +79,16 @@ export function prepareExport(db: DB, studyId: number, options: ExportOptions): 
   }
   const toLine = preferenceLineWriter(options.format, systemMessage);
   const duplicates = options.duplicates;
+  const inSelectionOnly = options.selection === "in-selection";
   return {
     ok: true,
     export: {
       ...base,
       *lines() {
-        for (const pair of iteratePreferencePairs(db, filter, settingsHash, duplicates)) yield toLine(pair);
+        for (const pair of iteratePreferencePairs(db, filter, settingsHash, duplicates)) {
+          if (inSelectionOnly && "out_of_selection" in outOfSelection(pair)) continue;
+          yield toLine(pair);
+        }
       },
     },
   };
@@ -99,20 +103,37 @@ function preferenceLineWriter(format: ExportFormat, systemMessage: (pair: Prefer
   const assistant = (content: string): Message[] => [{ role: "assistant", content }];
   switch (format) {
     case "trl":
-      return (pair: PreferencePairRow) => jsonLine({ prompt: pair.query, chosen: pair.chosen, rejected: pair.rejected });
+      return (pair: PreferencePairRow) => jsonLine({ prompt: pair.query, chosen: pair.chosen, rejected: pair.rejected, ...outOfSelection(pair) });
     case "trl-conversational":
       return (pair: PreferencePairRow) =>
-        jsonLine({ prompt: promptMessages(pair), chosen: assistant(pair.chosen), rejected: assistant(pair.rejected) });
+        jsonLine({ prompt: promptMessages(pair), chosen: assistant(pair.chosen), rejected: assistant(pair.rejected), ...outOfSelection(pair) });
     case "openai":
       return (pair: PreferencePairRow) =>
         jsonLine({
           input: { messages: promptMessages(pair) },
           preferred_output: assistant(pair.chosen),
           non_preferred_output: assistant(pair.rejected),
+          ...outOfSelection(pair),
         });
     default:
       throw new Error(`preferenceLineWriter: ${format} is not a preference format`);
   }
+}
+
+/**
+ * The mark on a preference line whose prompts or query are out of selection now (issue 15 §5): an
+ * `out_of_selection` object naming which (chosen_prompt / rejected_prompt: "disabled" or "retired", query:
+ * "disabled") with the ids. Lines of items all in selection carry nothing, so they stay in the exact formats of
+ * DESIGN §8; the export page's "leave out" option drops the marked lines instead.
+ */
+export function outOfSelection(pair: PreferencePairRow): { out_of_selection?: Record<string, string | number> } {
+  if (pair.chosenPromptStatus === null && pair.rejectedPromptStatus === null && pair.queryStatus === null) return {};
+  const mark: Record<string, string | number> = {};
+  if (pair.chosenPromptStatus !== null) Object.assign(mark, { chosen_prompt: pair.chosenPromptStatus, chosen_prompt_id: pair.chosenPromptId });
+  if (pair.rejectedPromptStatus !== null)
+    Object.assign(mark, { rejected_prompt: pair.rejectedPromptStatus, rejected_prompt_id: pair.rejectedPromptId });
+  if (pair.queryStatus !== null) Object.assign(mark, { query: pair.queryStatus, query_id: pair.queryId });
+  return { out_of_selection: mark };
 }
 
 /** Text of the prompt the engine recommended last for this study, or null before its first snapshot. */

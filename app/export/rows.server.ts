@@ -117,11 +117,22 @@ const preferencePairsSql = (pairsCte: string) => `
 WITH ${DECISIVE_VOTES_CTE}, ${pairsCte}
 SELECT q.text AS query, cp.text AS chosenPromptText,
   ${shownResponseSql("p.chosen_prompt_id", "p.query_id")} AS chosen,
-  ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected
+  ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected,
+  p.chosen_prompt_id AS chosenPromptId, p.rejected_prompt_id AS rejectedPromptId, p.query_id AS queryId,
+  ${selectionStatusSql("cp")} AS chosenPromptStatus, ${selectionStatusSql("rp")} AS rejectedPromptStatus,
+  CASE WHEN q.active = 0 THEN 'disabled' ELSE NULL END AS queryStatus
 FROM pairs p
 JOIN queries q ON q.id = p.query_id
 JOIN prompts cp ON cp.id = p.chosen_prompt_id
+JOIN prompts rp ON rp.id = p.rejected_prompt_id
 ORDER BY p.order_key`;
+
+// Why a prompt is out of selection now (disabled by an owner wins over retired by the rule), or NULL while it is in.
+const selectionStatusSql = (alias: string) =>
+  `CASE WHEN ${alias}.active = 0 THEN 'disabled' WHEN ${alias}.retired_at IS NOT NULL THEN 'retired' ELSE NULL END`;
+
+/** Why an item is out of selection now; null while it is in. */
+export type SelectionStatus = "disabled" | "retired" | null;
 
 export interface PreferencePairRow {
   query: string;
@@ -129,6 +140,12 @@ export interface PreferencePairRow {
   chosenPromptText: string;
   chosen: string;
   rejected: string;
+  chosenPromptId: number;
+  rejectedPromptId: number;
+  queryId: number;
+  chosenPromptStatus: SelectionStatus;
+  rejectedPromptStatus: SelectionStatus;
+  queryStatus: "disabled" | null;
 }
 
 function parameters(filter: VoteFilter, settingsHash: string) {

@@ -3,6 +3,7 @@ import { generationSettingsHash } from "../../db/text";
 import { embedWithProvider, nextPromptsToEmbed } from "./embeddings.server";
 import { claimPendingResponses, recordResponseOutcome, type ResponseJob } from "./generation-queue.server";
 import { describeProviderError, estimateCostUsd, type PriceTable } from "./provider.server";
+import { failGrowthRound, generateMutation, markGrowthRunning, openGrowthRounds, storeGrowthRound, type GrowthRound } from "./growth.server";
 import type { Queryable } from "./queryable.server";
 import {
   dropVariantRequest,
@@ -28,6 +29,8 @@ export interface GenerationWorkerOptions {
   embeddingRetryMs?: number;
   /** Prompts per embeddings request. */
   embeddingBatchSize?: number;
+  /** Called after new prompts of a study were committed (a growth round), so its running engine takes them as arms. */
+  onPromptsAdded?: (studyId: number) => void;
 }
 
 /**
@@ -45,6 +48,7 @@ export class GenerationWorker {
   private readonly idlePollMs: number;
   private readonly embeddingRetryMs: number;
   private readonly embeddingBatchSize: number;
+  private readonly onPromptsAdded: (studyId: number) => void;
 
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -54,6 +58,7 @@ export class GenerationWorker {
   private readonly waitingForSlot: (() => void)[] = [];
   private readonly responsesInFlight = new Set<number>();
   private readonly variantSeedsInFlight = new Set<number>();
+  private readonly growthRoundsInFlight = new Set<number>();
   private embeddingInFlight = false;
   private embeddingRetryAt = 0;
   private readonly tasks = new Set<Promise<void>>();
@@ -71,6 +76,7 @@ export class GenerationWorker {
     this.idlePollMs = options.idlePollMs ?? 1_000;
     this.embeddingRetryMs = options.embeddingRetryMs ?? 60_000;
     this.embeddingBatchSize = options.embeddingBatchSize ?? 64;
+    this.onPromptsAdded = options.onPromptsAdded ?? (() => {});
   }
 
   start(): void {
@@ -118,6 +124,7 @@ export class GenerationWorker {
     try {
       this.startEmbedding();
       this.startVariantRequests();
+      this.startGrowthRounds();
       this.startResponses();
     } catch (error) {
       // A database error here (locked, closed) must not kill the loop; the next poll tries again.
@@ -219,6 +226,39 @@ export class GenerationWorker {
         // The database refused the write above too; the request stays open and is retried on a later pump.
       }
     }
+  }
+
+  private startGrowthRounds(): void {
+    for (const round of openGrowthRounds(this.db)) {
+      if (this.growthRoundsInFlight.has(round.id)) continue;
+      this.growthRoundsInFlight.add(round.id);
+      markGrowthRunning(this.db, round.id);
+      this.track(
+        this.runGrowthRound(round).finally(() => {
+          this.growthRoundsInFlight.delete(round.id);
+        }),
+      );
+    }
+  }
+
+  /** The round's K mutation calls (each in a slot), then one write of what they returned; the engine hears after it. */
+  private async runGrowthRound(round: GrowthRound): Promise<void> {
+    const indices = Array.from({ length: round.count }, (_, index) => index);
+    const results = await Promise.allSettled(indices.map((index) => this.withSlot(() => generateMutation(this.client, round, index))));
+    const texts = results.map((result) => (result.status === "fulfilled" ? result.value : null));
+    const failures = results.flatMap((result) => (result.status === "rejected" ? [describeProviderError(result.reason)] : []));
+    let added: number[] = [];
+    try {
+      added = storeGrowthRound(this.db, round, texts, failures);
+    } catch (error) {
+      console.error("generation worker: could not store a growth round", error);
+      try {
+        failGrowthRound(this.db, round.id, `the new prompts could not be stored: ${error instanceof Error ? error.message : String(error)}`);
+      } catch {
+        // The database refused this write too; the round stays open and runs again on a later pump.
+      }
+    }
+    if (added.length > 0) this.onPromptsAdded(round.studyId);
   }
 
   private startResponses(): void {

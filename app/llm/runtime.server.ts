@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
+import { notifyStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
 import { targetEmbeddingModel } from "./embeddings.server";
 import { currentSettingsHash, failedResponses, responseProgress } from "./generation-queue.server";
@@ -37,6 +38,8 @@ export function startGeneration(): void {
     concurrency: provider.concurrency,
     embeddingModel: provider.embeddingModel,
     prices: provider.prices,
+    // After the commit: new prompts join the running engine as arms (they get pairs once their responses are ready).
+    onPromptsAdded: (studyId) => notifyStudyEngine(studyId),
   });
   worker.start();
   globalThis.__promptduelGenerationWorker = worker;

@@ -117,7 +117,7 @@ export function variantMessages(task: string, seedText: string, index: number, t
 }
 
 /** A model's answer without the code fence or quotes some models wrap around it. */
-function cleanVariantText(raw: string): string {
+export function cleanVariantText(raw: string): string {
   let text = raw.trim();
   const fenced = text.match(/^```[^\n]*\n([\s\S]*?)\n?```$/);
   if (fenced) text = fenced[1]!.trim();

@@ -121,18 +121,31 @@ export const ActiveFormSchema = z.object({
 });
 
 /**
- * Enables or disables a prompt or a query of this study. A disabled one leaves pair selection (the
- * engine's proposals naming it are skipped); its responses and votes stay, marked in exports.
- * Returns false when the id is not in this study.
+ * Enables or disables a prompt or a query of this study. A disabled one leaves selection (the engine's arms and
+ * proposals, the random fallback, the recommendation); its responses and votes stay, marked in exports. Enabling a
+ * prompt the retirement rule retired brings it back: it rejoins selection and the rule leaves it alone from then on
+ * (its retirement figures stay on record). Returns null when the id is not in this study, else whether the prompt
+ * had been retired.
  */
-export function setItemActive(studyId: number, input: z.infer<typeof ActiveFormSchema>): boolean {
-  const table = input.kind === "prompt" ? prompts : queries;
-  const result = db()
-    .update(table)
-    .set({ active: input.active })
-    .where(and(eq(table.id, input.id), eq(table.studyId, studyId)))
+export function setItemActive(studyId: number, input: z.infer<typeof ActiveFormSchema>): { wasRetired: boolean } | null {
+  if (input.kind === "query") {
+    const result = db()
+      .update(queries)
+      .set({ active: input.active })
+      .where(and(eq(queries.id, input.id), eq(queries.studyId, studyId)))
+      .run();
+    return result.changes > 0 ? { wasRetired: false } : null;
+  }
+  const where = and(eq(prompts.id, input.id), eq(prompts.studyId, studyId));
+  const before = db().select({ retiredAt: prompts.retiredAt }).from(prompts).where(where).get();
+  if (!before) return null;
+  const wasRetired = input.active && before.retiredAt !== null;
+  db()
+    .update(prompts)
+    .set(wasRetired ? { active: true, retiredAt: null, keptByOwner: true } : { active: input.active })
+    .where(where)
     .run();
-  return result.changes > 0;
+  return { wasRetired };
 }
 
 /** What deleting the study would destroy, for the confirmation page. */

@@ -1,5 +1,5 @@
 import { and, count, eq, sql } from "drizzle-orm";
-import { prompts, queries, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
+import { prompts, promptTallies, queries, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
@@ -281,8 +281,18 @@ export function listStudyPrompts(db: Queryable, studyId: number) {
       parentIds: prompts.parentIds,
       embeddingModel: prompts.embeddingModel,
       active: prompts.active,
+      retiredAt: prompts.retiredAt,
+      retirement: prompts.retirement,
+      keptByOwner: prompts.keptByOwner,
+      generation: prompts.generation,
+      growthRoundId: prompts.growthRoundId,
+      wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
+      losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
+      ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
+      bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
     })
     .from(prompts)
+    .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
     .where(eq(prompts.studyId, studyId))
     .orderBy(prompts.id)
     .all();

@@ -94,7 +94,20 @@ export default function ExportStudy() {
             under the system message written into its example, so the pair is not a clean comparison under one system prompt. Use it to train towards
             the chosen prompt&apos;s behaviour; use &ldquo;None&rdquo; or &ldquo;recommended&rdquo; for a like-for-like pair.
           </p>
-          <div className="field-row"></div>
+          <div className="field-row">
+            <label>
+              Disabled or retired prompts and disabled queries
+              <select name="selection" defaultValue="mark" aria-describedby="selection-hint">
+                <option value="mark">Keep their pairs, marked</option>
+                <option value="in-selection">Leave their pairs out</option>
+              </select>
+            </label>
+          </div>
+          <p id="selection-hint" className="hint">
+            A pair whose prompt was disabled by an owner or retired by the retirement rule, or whose query was disabled, carries an{" "}
+            <code>out_of_selection</code> field saying which; the other lines are exactly the format. Leave them out for a file a strict uploader
+            accepts.
+          </p>
           <div className="download-buttons">
             {PREFERENCE_BUTTONS.map((button) => (
               <button key={button.format} type="submit" name="format" value={button.format} className="primary">

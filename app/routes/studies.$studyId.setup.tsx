@@ -13,16 +13,21 @@ import { ResponseCapError } from "~/llm/generation-queue.server";
 import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
+import { GrowFormSchema, listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
+import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
+import { LineageView } from "~/components/lineage-view";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
   applyJobIntentAs,
+  growPoolAs,
   queueAdditionAs,
   queueResponsesImportAs,
   requestVariantsAs,
   retryFailedAs,
   setItemActiveAs,
   updateGuidanceAs,
+  updateRetirementAs,
 } from "~/services/studies.server";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
@@ -45,7 +50,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       annotatorGoal: study.annotatorGoal,
       revealWinner: study.revealWinner,
       closeOnConvergence: study.closeOnConvergence,
+      retireMinComparisons: study.retireMinComparisons,
+      retireMargin: study.retireMargin,
+      poolCap: study.poolCap,
     },
+    inSelection: promptsInSelection(db(), study.id),
+    growthRounds: listGrowthRounds(db(), study.id).map(({ requestedBy: _requestedBy, ...round }) => round),
+    maxGrowth: MAX_GROWTH_PER_ROUND,
+    maxGrowthParents: MAX_GROWTH_PARENTS,
     providerConfigured: providerConfig() !== null,
     status: generationStatus(study.id),
     prompts: listStudyPrompts(db(), study.id),
@@ -60,7 +72,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 const QUERIES_LISTED = 500;
 
 type FieldErrors = Record<string, string[] | undefined>;
-type ActionResult = { intent: string; errors?: FieldErrors; notice?: string };
+type ActionResult = {
+  intent: string;
+  errors?: FieldErrors;
+  notice?: string;
+  confirmGrowth?: { count: number; parents: number; description: string };
+};
 
 function plural(count: number, noun: string): string {
   if (count === 1) return `1 ${noun}`;
@@ -79,6 +96,33 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (isJobIntent(intent)) {
     const applied = applyJobIntentAs(access, form.fields);
     return applied.ok ? data<ActionResult>({ intent, notice: applied.notice }) : fail({ jobId: [applied.error] });
+  }
+  if (intent === "grow-pool") {
+    const grow = GrowFormSchema.safeParse(form.fields);
+    if (!grow.success) return fail(z.flattenError(grow.error).fieldErrors);
+    const { growthCount: count, growthParents: parents } = grow.data;
+    const grown = growPoolAs(access, { count, parents, confirmed: grow.data.confirmed === "yes" });
+    if (grown.ok) {
+      return data<ActionResult>({
+        intent,
+        notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).`,
+      });
+    }
+    if ("confirm" in grown) return data<ActionResult>({ intent, confirmGrowth: { count, parents, description: grown.description } });
+    return fail({ growthCount: [grown.error] });
+  }
+  if (intent === "retirement-settings") {
+    const { intent: _intent, ...fields } = form.fields;
+    const settings = RetirementFormSchema.safeParse(fields);
+    if (!settings.success) return fail(z.flattenError(settings.error).fieldErrors);
+    updateRetirementAs(access, settings.data);
+    return data<ActionResult>({
+      intent,
+      notice:
+        settings.data.retireMinComparisons === null
+          ? "Saved: the retirement rule is off."
+          : `Saved: a prompt with at least ${settings.data.retireMinComparisons} comparisons is retired when its upper bound is below the leader's lower bound by more than ${settings.data.retireMargin}.`,
+    });
   }
   const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
   if (!parsed.success) return fail(z.flattenError(parsed.error).fieldErrors);
@@ -129,7 +173,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
     case "set-active": {
       if (!setItemActiveAs(access, input)) return fail({ id: [`No ${input.kind} #${input.id} in this study`] });
-      notice = `${input.kind === "prompt" ? "Prompt" : "Query"} #${input.id} ${input.active ? "enabled" : "disabled: it leaves pair selection; its votes stay"}.`;
+      notice = `${input.kind === "prompt" ? "Prompt" : "Query"} #${input.id} ${input.active ? "back in selection" : "disabled: it leaves pair selection and the engine; its votes stay"}.`;
       break;
     }
     case "retry-failed": {
@@ -152,7 +196,20 @@ function describeSetupJob(result: Record<string, unknown>) {
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const { study, providerConfigured, status, prompts, queries, queryCount, maxVariants, jobs } = useLoaderData<typeof loader>();
+  const {
+    study,
+    providerConfigured,
+    status,
+    prompts,
+    queries,
+    queryCount,
+    maxVariants,
+    jobs,
+    growthRounds,
+    inSelection,
+    maxGrowth,
+    maxGrowthParents,
+  } = useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -280,6 +337,60 @@ export default function StudySetup() {
           </fieldset>
         </Form>
 
+        <Form method="post" className="setup-form" noValidate aria-label="Grow the pool">
+          <fieldset disabled={!providerConfigured}>
+            <legend>Grow the pool</legend>
+            <p className="hint">
+              Asks the LLM for new prompts that improve on the leaders, showing it their records and what annotators wrote about the answers they lost
+              or found both bad. New prompts get responses for every enabled query and join the running engine. {inSelection} prompts in selection
+              {study.poolCap === null ? "" : ` (cap ${study.poolCap})`}.
+            </p>
+            <label htmlFor="growthCount">New prompts (1–{maxGrowth})</label>
+            <input id="growthCount" name="growthCount" type="number" min={1} max={maxGrowth} defaultValue={3} />
+            <FieldError id="growthCount-error" messages={errorsFor("grow-pool").growthCount} />
+            <label htmlFor="growthParents">From the top (1–{maxGrowthParents} leaders)</label>
+            <input id="growthParents" name="growthParents" type="number" min={1} max={maxGrowthParents} defaultValue={3} />
+            <FieldError id="growthParents-error" messages={errorsFor("grow-pool").growthParents} />
+            <button type="submit" name="intent" value="grow-pool" disabled={submittingIntent === "grow-pool"}>
+              Grow the pool
+            </button>
+            {providerConfigured ? null : <p className="hint">Needs an LLM provider.</p>}
+          </fieldset>
+        </Form>
+        {result?.confirmGrowth ? (
+          <Form method="post" className="setup-form confirm-growth" aria-label="Confirm the growth round">
+            <p role="alert">{result.confirmGrowth.description} Confirm to spend this.</p>
+            <input type="hidden" name="growthCount" value={result.confirmGrowth.count} />
+            <input type="hidden" name="growthParents" value={result.confirmGrowth.parents} />
+            <input type="hidden" name="confirmed" value="yes" />
+            <button type="submit" name="intent" value="grow-pool" className="primary">
+              Confirm and grow by {result.confirmGrowth.count}
+            </button>
+          </Form>
+        ) : null}
+
+        <Form method="post" className="setup-form" noValidate aria-label="Retirement rule">
+          <fieldset>
+            <legend>Retire what the votes rule out</legend>
+            <p className="hint">
+              After each engine update, a prompt with at least the minimum comparisons whose 95% upper bound (Bradley–Terry, bootstrap) is below the
+              leader&apos;s lower bound by more than the margin leaves selection; its votes stay, and you can bring it back. Empty: off.
+            </p>
+            <label htmlFor="retireMinComparisons">Minimum comparisons</label>
+            <input id="retireMinComparisons" name="retireMinComparisons" type="number" min={1} defaultValue={study.retireMinComparisons ?? ""} />
+            <FieldError id="retireMinComparisons-error" messages={errorsFor("retirement-settings").retireMinComparisons} />
+            <label htmlFor="retireMargin">Margin (score units)</label>
+            <input id="retireMargin" name="retireMargin" type="number" min={0} step="0.05" defaultValue={study.retireMargin} />
+            <FieldError id="retireMargin-error" messages={errorsFor("retirement-settings").retireMargin} />
+            <label htmlFor="poolCap">Pool cap: prompts in selection (empty: none)</label>
+            <input id="poolCap" name="poolCap" type="number" min={2} defaultValue={study.poolCap ?? ""} />
+            <FieldError id="poolCap-error" messages={errorsFor("retirement-settings").poolCap} />
+            <button type="submit" name="intent" value="retirement-settings" disabled={submittingIntent === "retirement-settings"}>
+              Save
+            </button>
+          </fieldset>
+        </Form>
+
         <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
           <fieldset>
             <legend>Import responses</legend>
@@ -310,7 +421,7 @@ export default function StudySetup() {
         </thead>
         <tbody>
           {prompts.map((prompt) => (
-            <tr key={prompt.id} className={prompt.active ? undefined : "disabled-row"}>
+            <tr key={prompt.id} className={prompt.active && prompt.retiredAt === null ? undefined : "disabled-row"}>
               <td>{prompt.id}</td>
               <td>
                 {prompt.label ? <strong>{prompt.label}: </strong> : null}
@@ -322,12 +433,14 @@ export default function StudySetup() {
               </td>
               <td className="muted">{prompt.embeddingModel ?? "–"}</td>
               <td>
-                <ActiveToggle kind="prompt" id={prompt.id} active={prompt.active} />
+                <ActiveToggle kind="prompt" id={prompt.id} active={prompt.active} retired={prompt.retiredAt !== null} />
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+
+      <LineageView prompts={prompts} rounds={growthRounds} />
 
       <h2>Queries</h2>
       <p className="muted small">
@@ -370,15 +483,18 @@ export default function StudySetup() {
 }
 
 /** Enables or disables one prompt or query; the row says which it is now. */
-function ActiveToggle({ kind, id, active }: { kind: "prompt" | "query"; id: number; active: boolean }) {
+export function ActiveToggle({ kind, id, active, retired = false }: { kind: "prompt" | "query"; id: number; active: boolean; retired?: boolean }) {
+  // A retired prompt comes back the way a disabled one does: enabling it (the rule then leaves it alone).
+  const inSelection = active && !retired;
+  const label = inSelection ? "Disable" : retired && active ? "Bring back" : "Enable";
   return (
     <Form method="post" className="inline-form">
       <input type="hidden" name="kind" value={kind} />
       <input type="hidden" name="id" value={id} />
-      <input type="hidden" name="active" value={active ? "false" : "true"} />
-      <span className={`badge ${active ? "success" : ""}`}>{active ? "enabled" : "disabled"}</span>{" "}
-      <button type="submit" name="intent" value="set-active" className="small-button" aria-label={`${active ? "Disable" : "Enable"} ${kind} #${id}`}>
-        {active ? "Disable" : "Enable"}
+      <input type="hidden" name="active" value={inSelection ? "false" : "true"} />
+      <span className={`badge ${inSelection ? "success" : ""}`}>{inSelection ? "enabled" : retired ? "retired" : "disabled"}</span>{" "}
+      <button type="submit" name="intent" value="set-active" className="small-button" aria-label={`${label} ${kind} #${id}`}>
+        {label}
       </button>
     </Form>
   );

@@ -3,7 +3,7 @@ import { studies, type JobRequester } from "../../db/schema";
 import { actorLabel, type TokenActor, type UserActor } from "~/auth/actor.server";
 import { assertPermission, ownerSideActor, type StudyAccess } from "~/auth/authorize.server";
 import { connection, db } from "~/db.server";
-import { discardStudyEngine } from "~/engine/engine.server";
+import { discardStudyEngine, selectionChanged } from "~/engine/engine.server";
 import type { ExportOptions } from "~/export/export-options.server";
 import { applyJobIntent } from "~/jobs/job-view.server";
 import { createJob, getJob, type Job } from "~/jobs/jobs.server";
@@ -11,7 +11,9 @@ import { kickJobs } from "~/jobs/runner.server";
 import { ResponseCapError, retryFailedResponses } from "~/llm/generation-queue.server";
 import { describePlan, needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
+import { planGrowth, queueGrowthRound, type GrowthPlan } from "~/llm/growth.server";
 import { requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
+import { updateRetirementSettings, type RetirementSettings } from "~/models/retirement.server";
 import {
   changeStudyStatus,
   setItemActive,
@@ -23,7 +25,6 @@ import {
 } from "~/models/study-lifecycle.server";
 import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
-import { forgetUsableItems } from "~/engine/assign.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
 import type { z } from "zod";
 import { auditAs, auditStudy } from "./audit.server";
@@ -177,6 +178,68 @@ export function applyStudyCreationIntentAs(actor: UserActor, fields: Record<stri
   return applied;
 }
 
+export type GrowPoolResult =
+  | { ok: true; roundId: number; parents: number[] }
+  | { ok: false; error: string }
+  | { ok: false; confirm: true; description: string; plan: ResponsePlan };
+
+/**
+ * Queues a round growing the pool by `count` prompts from the top `parents` prompts in selection (app/llm/growth.server.ts).
+ * Refused without a provider, past the pool cap or the response cap. A round whose responses and calls pass the
+ * confirmation thresholds asks for a person's confirmation first (`confirmed`), as additions do: an API token cannot
+ * give it.
+ */
+export function growPoolAs(access: StudyAccess, request: { count: number; parents: number; confirmed: boolean }): GrowPoolResult {
+  assertPermission(access, "study:edit");
+  const provider = providerConfig();
+  if (!provider)
+    return { ok: false, error: "Growing the pool asks an LLM for new prompts: configure a provider (OPENAI_BASE_URL, OPENAI_API_KEY) first." };
+  const outcome = db().transaction((tx): GrowPoolResult => {
+    let growth: GrowthPlan | null;
+    try {
+      growth = planGrowth(tx, access.studyId, request.count, request.parents, provider);
+    } catch (error) {
+      if (error instanceof ResponseCapError) return { ok: false, error: error.message };
+      throw error;
+    }
+    if (!growth) return { ok: false, error: "The study has no prompt in selection to grow from." };
+    const study = getStudy(access.studyId)!;
+    if (study.poolCap !== null && growth.inSelectionAfter > study.poolCap) {
+      return {
+        ok: false,
+        error: `The pool would hold ${growth.inSelectionAfter} prompts in selection, above its cap of ${study.poolCap}: retire or disable some first, grow by fewer, or raise the cap.`,
+      };
+    }
+    const description = `${request.count} mutation calls to ${study.model}, then: ${describePlan(growth.plan)}`;
+    if (needsConfirmation(growth.plan) && !(request.confirmed && access.actor.kind !== "token")) {
+      return { ok: false, confirm: true, description, plan: growth.plan };
+    }
+    const roundId = queueGrowthRound(tx, {
+      studyId: access.studyId,
+      count: request.count,
+      model: study.model,
+      leaders: growth.leaders,
+      instruction: growth.instruction,
+      requestedBy: requesterOf(ownerSideActor(access)),
+    });
+    auditStudy(tx, access, "pool.grown", { roundId, requested: request.count, parents: growth.leaders.map((leader) => leader.promptId) });
+    return { ok: true, roundId, parents: growth.leaders.map((leader) => leader.promptId) };
+  });
+  if (outcome.ok) wakeGeneration();
+  return outcome;
+}
+
+/** The retirement rule's settings and the pool cap; applied from the study's next snapshot on. */
+export function updateRetirementAs(access: StudyAccess, settings: RetirementSettings): void {
+  assertPermission(access, "study:edit");
+  db().transaction((tx) => {
+    updateRetirementSettings(tx, access.studyId, settings);
+    auditStudy(tx, access, "study.retirement_changed", { ...settings });
+  });
+  // The rule runs after the engine's next statistics: ask for them now rather than at the next vote.
+  selectionChanged(access.studyId);
+}
+
 /** Asks the provider for `count` variants of one of the study's prompts; false (nothing written) when the seed is not the study's. */
 export function requestVariantsAs(access: StudyAccess, request: { seedPromptId: number; count: number }): boolean {
   assertPermission(access, "study:edit");
@@ -223,16 +286,20 @@ export function updateGuidanceAs(access: StudyAccess, guidance: GuidanceInput): 
   });
 }
 
-/** Enables or disables a prompt or query; pair selection sees it at once. False when the study has no such item. */
+/**
+ * Enables or disables a prompt or query (enabling a retired prompt brings it back); pair selection sees it at once
+ * and the study's engine after the commit. False when the study has no such item.
+ */
 export function setItemActiveAs(access: StudyAccess, input: z.infer<typeof ActiveFormSchema>): boolean {
   assertPermission(access, "study:edit");
   const changed = db().transaction((tx) => {
-    if (!setItemActive(access.studyId, input)) return false;
-    auditStudy(tx, access, input.active ? "item.enabled" : "item.disabled", { kind: input.kind, id: input.id });
+    const result = setItemActive(access.studyId, input);
+    if (!result) return false;
+    const action = result.wasRetired ? "prompt.restored" : input.active ? "item.enabled" : "item.disabled";
+    auditStudy(tx, access, action, { kind: input.kind, id: input.id });
     return true;
   });
-  // Pair selection reads enabled prompts and queries from a short cache: this change counts at once.
-  if (changed) forgetUsableItems(access.studyId);
+  if (changed) selectionChanged(access.studyId);
   return changed;
 }
 

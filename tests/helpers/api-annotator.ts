@@ -56,8 +56,8 @@ export class ApiAnnotator {
     return JSON.parse(response.body);
   }
 
-  async vote(assignmentId: number, choice: Choice): Promise<{ status: string }> {
-    return this.sendVote({ assignmentId, choice });
+  async vote(assignmentId: number, choice: Choice, comment?: string): Promise<{ status: string }> {
+    return this.sendVote(comment === undefined ? { assignmentId, choice } : { assignmentId, choice, comment });
   }
 
   /** Votes and gets the next pair in the same request ("next": true). */
