@@ -397,9 +397,16 @@ export class StudyEngine {
   private recordSnapshot(stats: StatisticsState) {
     const selection = this.statsSelection;
     if (!selection || !this.feed || stats.voteCount === this.lastStatsVotes) return;
-    this.lastStatsVotes = stats.voteCount;
-    writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
-    if (stats.converged) closeStudyOnConvergence(this.studyId);
+    try {
+      writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
+      this.lastStatsVotes = stats.voteCount;
+      if (stats.converged) closeStudyOnConvergence(this.studyId);
+    } catch (error) {
+      // SQLITE_BUSY past busy_timeout while a long job commit holds the write lock, say. This runs
+      // on a worker's message, where an exception would end the server: the snapshot is left out
+      // and, as lastStatsVotes did not move, the next statistics run (requested by the caller) writes it.
+      console.error(`study ${this.studyId}: the engine snapshot was not written:`, error);
+    }
   }
 
   /**
