@@ -570,9 +570,9 @@ async function probedAddition(server: Server, databasePath: string, probeStudyId
   const added = new Database(databasePath, { readonly: true });
   const counted = added
     .prepare(
-      "select (select count(*) from queries where study_id = ?1) as queries, (select count(*) from responses join prompts on prompts.id = responses.prompt_id where prompts.study_id = ?1) as responses",
+      "select (select count(*) from queries where study_id = @study) as queries, (select count(*) from responses join prompts on prompts.id = responses.prompt_id where prompts.study_id = @study) as responses",
     )
-    .get(studyId) as { queries: number; responses: number };
+    .get({ study: studyId }) as { queries: number; responses: number };
   added.close();
   console.log(
     `job ${job.state} after ${seconds.toFixed(1)} s: ${job.result ?? job.errors}; the study holds ${counted.queries.toLocaleString("en")} queries and ${counted.responses.toLocaleString("en")} responses`,
