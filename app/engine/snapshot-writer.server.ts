@@ -113,7 +113,12 @@ function boundSnapshots(tx: Transaction, studyId: number, latestId: number) {
     .all();
   if (superseded.length > 0) {
     tx.delete(engineSnapshots)
-      .where(inArray(engineSnapshots.id, superseded.map((row) => row.id)))
+      .where(
+        inArray(
+          engineSnapshots.id,
+          superseded.map((row) => row.id),
+        ),
+      )
       .run();
     tx.insert(engineSnapshots)
       .values(superseded.map((row) => ({ ...row, promptStats: [] })))

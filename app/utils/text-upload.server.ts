@@ -32,6 +32,7 @@ export function decodeTextUpload(bytes: Uint8Array): { text: string } | { error:
 }
 
 /** Control characters other than tab, line feed, vertical tab, form feed and carriage return. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\x00-\x08\x0e-\x1f]/;
 
 function hasControlCharacters(text: string): boolean {
