@@ -244,12 +244,13 @@ function preloadVotes(sqlite: Database.Database, studyId: number, promptIds: num
  * goes on with a new pair: a benchmark prints what happened, it does not stop at the first error.
  */
 async function probe(server: Server, studyId: number, until: Promise<unknown>) {
-  const annotator = await joinedAnnotator(server, studyId, "Probe");
+  // A kept-alive socket the server closed while idle resets the first request: join again once.
+  const annotator = await joinedAnnotator(server, studyId, "Probe").catch(() => joinedAnnotator(server, studyId, "Probe"));
   const latencies: number[] = [];
   const failures: string[] = [];
   let done = false;
   void until.finally(() => (done = true));
-  let pair: Pair | null = await annotator.nextPair();
+  let pair: Pair | null = null;
   while (!done) {
     const started = performance.now();
     try {
