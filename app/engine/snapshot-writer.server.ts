@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, lt, ne, sql } from "drizzle-orm";
 import { engineSnapshots, type PromptStat } from "../../db/schema";
 import { db } from "~/db.server";
 import type { SelectionState, StatisticsState } from "./protocol";
@@ -7,8 +7,8 @@ import type { SelectionState, StatisticsState } from "./protocol";
 // P(best), the stopping rule), written when the statistics for a selection arrive. The dashboard
 // reads them without a running engine.
 //
-// Storage is bounded per study however long it runs (issue 14; ADR 0009): only the latest row keeps
-// its per-prompt statistics (about 140 bytes a prompt); older rows keep just what the convergence
+// Storage is bounded per study however long it runs (issue 14; ADR 0009, the bound in ADR 0027:
+// snapshotStorageBound): only the latest row keeps its per-prompt statistics (about 230 bytes a prompt); older rows keep just what the convergence
 // chart draws (votes, recommended prompt, P(best), converged), and once there are more than
 // MAX_SERIES_ROWS of them the series is thinned to a few rows in each of
 // SERIES_BUCKETS equal spans of the vote count: each span's first and last row, its lowest and highest
@@ -19,6 +19,23 @@ export const MAX_SERIES_ROWS = 300;
 export const SERIES_BUCKETS = 40;
 // First, last, lowest, highest and up to three leaders: at most 7 rows a span, 280 after thinning.
 const LEADERS_PER_BUCKET = 3;
+
+// The storage bound (ADR 0027), in SQLite pages of the snapshot table and its index, for one study:
+// - the series: at most MAX_SERIES_ROWS rows without statistics, each under 100 bytes with its cell
+//   and index entry (~130): 39 KB of cells, counted twice for pages that are not full: 64 KB;
+// - the latest row's statistics: JSON of at most 280 bytes a prompt (an id and seven numbers written
+//   in full, up to 24 characters each, with their keys; ~230 bytes measured), stored in overflow pages
+//   of 4,092 usable bytes out of 4,096.
+const SERIES_STORAGE_BYTES = 64 * 1024;
+const PROMPT_STATS_MAX_BYTES = 280;
+const OVERFLOW_PAGE_BYTES = 4096;
+const OVERFLOW_PAGE_USABLE_BYTES = 4092;
+
+/** The most snapshot storage one study of `promptCount` prompts takes however long it runs (bytes of SQLite pages; ADR 0027). */
+export function snapshotStorageBound(promptCount: number): number {
+  const overflowPages = Math.ceil((PROMPT_STATS_MAX_BYTES * promptCount) / OVERFLOW_PAGE_USABLE_BYTES);
+  return SERIES_STORAGE_BYTES + overflowPages * OVERFLOW_PAGE_BYTES;
+}
 
 /** Vote count of the study's latest snapshot, or -1 without one. */
 export function latestSnapshotVotes(studyId: number): number {
@@ -79,12 +96,34 @@ export function writeSnapshot(
 
 type Transaction = Parameters<Parameters<ReturnType<typeof db>["transaction"]>[0]>[0];
 
-/** Empties the per-prompt statistics of every row but `latestId` and thins the series past MAX_SERIES_ROWS. */
+/**
+ * Empties the per-prompt statistics of every row but `latestId` and thins the series past MAX_SERIES_ROWS.
+ *
+ * A superseded row is deleted and inserted again without its statistics (same id, same values)
+ * rather than updated: SQLite rebalances a b-tree page after a delete but not after an update that
+ * shrinks a row, so an emptied row kept the whole leaf page its large statistics had filled (a page
+ * per row, ~1.2 MB for 300 rows just before a thinning, whatever the prompt count; ADR 0027).
+ */
 function boundSnapshots(tx: Transaction, studyId: number, latestId: number) {
-  tx.update(engineSnapshots)
-    .set({ promptStats: [] })
+  const { promptStats: _promptStats, ...seriesColumns } = getTableColumns(engineSnapshots);
+  const superseded = tx
+    .select(seriesColumns)
+    .from(engineSnapshots)
     .where(and(eq(engineSnapshots.studyId, studyId), lt(engineSnapshots.id, latestId), ne(sql`${engineSnapshots.promptStats}`, "[]")))
-    .run();
+    .all();
+  if (superseded.length > 0) {
+    tx.delete(engineSnapshots)
+      .where(
+        inArray(
+          engineSnapshots.id,
+          superseded.map((row) => row.id),
+        ),
+      )
+      .run();
+    tx.insert(engineSnapshots)
+      .values(superseded.map((row) => ({ ...row, promptStats: [] })))
+      .run();
+  }
   const rows = tx.select({ n: count() }).from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).get()?.n ?? 0;
   if (rows <= MAX_SERIES_ROWS) return;
   const series = tx

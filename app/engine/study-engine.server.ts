@@ -426,8 +426,16 @@ export class StudyEngine {
   private recordSnapshot(stats: StatisticsState) {
     const selection = this.statsSelection;
     if (!selection || !this.feed || stats.voteCount === this.lastStatsVotes) return;
+    try {
+      writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
+    } catch (error) {
+      // SQLITE_BUSY past busy_timeout while a long job commit holds the write lock, say. This runs
+      // on a worker's message, where an exception would end the server: the snapshot is left out
+      // and, as lastStatsVotes did not move, the next statistics run (requested by the caller) writes it.
+      console.error(`study ${this.studyId}: the engine snapshot was not written:`, error);
+      return;
+    }
     this.lastStatsVotes = stats.voteCount;
-    writeSnapshot(this.studyId, this.policy, this.feed.armPromptIds, selection, stats);
     // After the snapshot's commit: the retirement rule on the same figures, then pair selection and the policy follow.
     const retired = applyRetirementRule(this.studyId, this.feed.armPromptIds, stats.arms, stats.voteCount);
     if (retired.length > 0) {

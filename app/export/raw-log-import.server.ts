@@ -6,6 +6,7 @@ import { tallyImportedVotes } from "../../db/tallies";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
+import { decodeTextUpload } from "~/utils/text-upload.server";
 import { capErrors, parseRawLog, type NumberedRecord, type RawLogRecord } from "./raw-log-schema.server";
 
 export interface ImportSummary {
@@ -111,10 +112,16 @@ export function importRawLog(db: DB, studyId: number, text: string, progress?: I
   return { ok: true, summary: db.transaction((tx) => writeRawLogImport(tx, prepared.plan)) };
 }
 
-/** The import as a job (ADR 0010): input {studyId, log}. */
+/**
+ * The import as a job (ADR 0010): input {studyId, fileName} with the uploaded bytes as its attachment,
+ * decoded and checked here as readUploadForm checks a text upload (off the request thread).
+ */
 export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
-  const { studyId, log } = input as { studyId: number; log: string };
-  const prepared = prepareRawLogImport(ctx.db, studyId, log, ctx.progress);
+  const { studyId, fileName, attachment } = input as { studyId: number; fileName: string; attachment: Uint8Array };
+  ctx.progress("reading", 0, attachment.length);
+  const decoded = decodeTextUpload(attachment);
+  if ("error" in decoded) throw new JobInputError([`${fileName || "The file"}: ${decoded.error}. Nothing was imported.`]);
+  const prepared = prepareRawLogImport(ctx.db, studyId, decoded.text, ctx.progress);
   if (!prepared.ok) throw new JobInputError(prepared.errors);
   return ctx.commit((tx) => ({ studyId, ...writeRawLogImport(tx, prepared.plan) }));
 }

@@ -29,6 +29,8 @@ export async function createJob(
     kind: JobKind;
     studyId: number | null;
     input: unknown;
+    /** Bytes stored after the input as they are (an upload), read back as `attachment` (readJobInput). */
+    attachment?: Uint8Array;
     plan?: Record<string, unknown>;
     awaitConfirmation?: boolean;
     requestedBy?: JobRequester;
@@ -39,7 +41,9 @@ export async function createJob(
   const inputFile = `${randomUUID()}.json`;
   const handle = await fs.promises.open(path.join(folder, inputFile), "wx");
   try {
-    await handle.writeFile(JSON.stringify(job.input));
+    // JSON.stringify never writes a raw line feed, so the first one ends the input.
+    await handle.writeFile(job.attachment ? `${JSON.stringify(job.input)}\n` : JSON.stringify(job.input));
+    if (job.attachment) await handle.writeFile(job.attachment);
     await handle.sync();
   } finally {
     await handle.close();
@@ -74,8 +78,12 @@ export function studyJobs(db: Queryable, studyId: number, kinds: readonly JobKin
 }
 
 /** Reads a job's input (on the job thread). */
+/** A job's input, with the bytes stored after it (createJob's `attachment`) as `attachment` when there are any. */
 export function readJobInput(databasePath: string, job: Job): unknown {
-  return JSON.parse(fs.readFileSync(path.join(jobsFolder(databasePath), job.inputFile), "utf8"));
+  const file = fs.readFileSync(path.join(jobsFolder(databasePath), job.inputFile));
+  const end = file.indexOf(0x0a);
+  if (end < 0) return JSON.parse(file.toString("utf8"));
+  return { ...(JSON.parse(file.subarray(0, end).toString("utf8")) as object), attachment: file.subarray(end + 1) };
 }
 
 /** Deletes a job's input once the job can no longer run (done, cancelled, or failed on its input). */

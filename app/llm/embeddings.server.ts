@@ -52,7 +52,10 @@ export function countStaleLexical(db: Queryable): number {
  */
 export function reembedLexically(
   db: Queryable,
-  options: { progress?: (phase: string, done: number, total: number) => void; commit?: (write: (tx: Queryable) => void) => void } = {},
+  options: {
+    progress?: (phase: string, done: number, total: number) => void;
+    commit?: (write: (tx: Queryable) => void, summary: { prompts: number; studyIds: number[] }) => void;
+  } = {},
 ) {
   const stale = db
     .select({ id: prompts.id, text: prompts.text, studyId: prompts.studyId })
@@ -71,17 +74,19 @@ export function reembedLexically(
       .prepare();
     stale.forEach((prompt, k) => update.run({ id: prompt.id, ...vectors[k]! }));
   };
-  if (options.commit) options.commit(write);
+  const summary = { prompts: stale.length, studyIds: [...new Set(stale.map((prompt) => prompt.studyId))] };
+  if (options.commit) options.commit(write, summary);
   else db.transaction(write);
-  return { prompts: stale.length, studyIds: [...new Set(stale.map((prompt) => prompt.studyId))] };
+  return summary;
 }
 
 /** Job "reembed" (ADR 0010): the offline re-embedding off the request thread; its studies' running engines start again on the new features. */
 export function runReembedJob(ctx: JobContext): JobResult {
   let result: JobResult | null = null;
-  const { prompts: changed, studyIds } = reembedLexically(ctx.db, {
+  // The summary comes with the write: the commit runs before reembedLexically returns.
+  reembedLexically(ctx.db, {
     progress: ctx.progress,
-    commit: (write) => {
+    commit: (write, { prompts: changed, studyIds }) => {
       result = ctx.commit((tx) => {
         write(tx);
         return { prompts: changed, restartEngines: studyIds };

@@ -5,7 +5,7 @@ import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import { openDatabase } from "../../db/client";
 import { prompts, queries, responses, studies } from "../../db/schema";
 import { useTempDir } from "../../tests/helpers/temp-database";
-import { decodeEmbedding, reembedLexically } from "~/llm/embeddings.server";
+import { decodeEmbedding, reembedLexically, runReembedJob } from "~/llm/embeddings.server";
 import { responseProgress } from "~/llm/generation-queue.server";
 import { listVariantRequests } from "~/llm/variants.server";
 import { parseResponsesJsonl } from "~/utils/study-files.server";
@@ -92,6 +92,13 @@ describe("createStudy", () => {
 
     db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
     expect(reembedLexically(db)).toEqual({ prompts: 1, studyIds: [again.studyId] });
+    expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);
+
+    // The same as the job does it: one commit, reporting what it changed (its commit runs inside reembedLexically).
+    db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
+    const progress = () => {};
+    const result = runReembedJob({ db, jobId: 0, progress, commit: (write) => db.transaction((tx) => write(tx)) });
+    expect(result).toEqual({ prompts: 1, restartEngines: [again.studyId] });
     expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);
     close();
   });

@@ -25,15 +25,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 // and shows the job's progress, then what it imported and skipped, or every problem by line.
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:edit");
-  const upload = await readUploadForm(request, MAX_IMPORT_BYTES);
+  const upload = await readUploadForm(request, MAX_IMPORT_BYTES, { rawFiles: ["log"] });
   if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), notice: null }, { status: 400 });
   if (isJobIntent(upload.fields.intent)) {
     const applied = applyJobIntentAs(access, upload.fields);
     return applied.ok ? data({ errors: [], notice: applied.notice }) : data({ errors: [applied.error], notice: null }, { status: 400 });
   }
-  const form = ImportFormSchema.safeParse(upload.fields);
+  const form = ImportFormSchema.safeParse({ ...upload.fields, ...upload.raw });
   if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), notice: null }, { status: 400 });
-  const job = await queueRawLogImportAs(access, form.data.log.content);
+  const job = await queueRawLogImportAs(access, form.data.log);
   return data({ errors: [], notice: `Importing ${form.data.log.name} (job #${job.id}).` }, { status: 202 });
 }
 

@@ -26,6 +26,7 @@ import {
 import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
+import type { RawUpload } from "~/utils/upload-form.server";
 import type { z } from "zod";
 import { auditAs, auditStudy } from "./audit.server";
 
@@ -130,13 +131,17 @@ export async function queueResponsesImportAs(access: StudyAccess, responses: Par
   return job;
 }
 
-/** Queues a raw JSONL log import: checked and written all or nothing by the job; the engine hears of the votes after its commit. */
-export async function queueRawLogImportAs(access: StudyAccess, log: string): Promise<Job> {
+/**
+ * Queues a raw JSONL log import: the upload's bytes are stored as they came; the job decodes, checks
+ * and writes them all or nothing; the engine hears of the votes after its commit.
+ */
+export async function queueRawLogImportAs(access: StudyAccess, log: RawUpload): Promise<Job> {
   assertPermission(access, "study:edit");
   const job = await createJob(db(), connection().path, {
     kind: "import-log",
     studyId: access.studyId,
-    input: { studyId: access.studyId, log },
+    input: { studyId: access.studyId, fileName: log.name },
+    attachment: log.bytes,
     requestedBy: requesterOf(ownerSideActor(access)),
   });
   kickJobs();

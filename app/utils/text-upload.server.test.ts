@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decodeTextUpload } from "./upload-form.server";
+import { decodeTextUpload } from "./text-upload.server";
 
 describe("decodeTextUpload: only text gets in", () => {
   it("reads UTF-8, drops a UTF-8 BOM and converts UTF-16 with a BOM", () => {
