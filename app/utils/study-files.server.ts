@@ -164,7 +164,7 @@ export function parseQueryLines(content: string): ParsedQuery[] {
 /**
  * Queries from an upload: CSV with a "text" (or "query") column and optional "notes" and "tags" columns
  * (tags comma-separated, so a field with several is quoted: "billing, refunds"), JSONL objects with the
- * same fields ("tags" an array of strings), or plain text with one query per line (no tags).
+ * same fields ("tags" an array of strings, or one comma-separated string), or plain text with one query per line (no tags).
  */
 export function parseQueriesFile(fileName: string, content: string): ParsedQuery[] {
   const format = fileFormat(fileName);
@@ -177,15 +177,16 @@ export function parseQueriesFile(fileName: string, content: string): ParsedQuery
   }));
 }
 
-function queryTags(row: Record<string, unknown>, line: number): string[] {
+/** A row's "tags", normalised; undefined when it has none. */
+function queryTags(row: Record<string, unknown>, line: number): string[] | undefined {
   const value = row.tags;
-  if (value === undefined || value === null) return [];
+  if (value === undefined || value === null) return undefined;
   let parsed: ReturnType<typeof parseTags>;
   if (typeof value === "string") parsed = parseTagList(value);
   else if (Array.isArray(value) && value.every((tag) => typeof tag === "string")) parsed = parseTags(value);
-  else throw new ImportError(line, '"tags" must be an array of strings (or, in CSV, a comma-separated list)');
+  else throw new ImportError(line, '"tags" must be an array of strings or a comma-separated string');
   if (!parsed.ok) throw new ImportError(line, parsed.problem);
-  return parsed.tags;
+  return parsed.tags.length > 0 ? parsed.tags : undefined;
 }
 
 const SEPARATOR_LINE = /^\s*-{3,}\s*$/;
