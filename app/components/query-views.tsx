@@ -39,7 +39,19 @@ export function RecordCell({ record }: { record: DuelRecordView }) {
 }
 
 /** Previous / next page links keeping the other parameters of the URL. */
-export function Pager({ page, pages, search, label, param = "page" }: { page: number; pages: number; search: string; label: string; param?: string }) {
+export function Pager({
+  page,
+  pages,
+  search,
+  label,
+  param = "page",
+}: {
+  page: number;
+  pages: number;
+  search: string;
+  label: string;
+  param?: string;
+}) {
   if (pages <= 1) return null;
   const to = (target: number) => {
     const params = new URLSearchParams(search);

@@ -204,7 +204,10 @@ export function setQueryTags(tx: Queryable, studyId: number, queryId: number, ta
     .get();
   if (!query) return false;
   tx.delete(queryTags).where(eq(queryTags.queryId, queryId)).run();
-  if (tags.length > 0) tx.insert(queryTags).values(tags.map((tag) => ({ queryId, studyId, tag }))).run();
+  if (tags.length > 0)
+    tx.insert(queryTags)
+      .values(tags.map((tag) => ({ queryId, studyId, tag })))
+      .run();
   return true;
 }
 

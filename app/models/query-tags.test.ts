@@ -33,7 +33,9 @@ describe("query tags", () => {
       tags: [expect.stringMatching(/^Not saved: the tag "<b>" must start with a letter or digit/)],
     });
     expect(errors({ intent: "set-query-tags", queryId: "012", tags: "a" })).toEqual({ queryId: ["queryId must be a positive whole number"] });
-    expect(errors({ intent: "set-query-tags", queryId: "1" })).toEqual({ tags: ["Give the tags as a comma-separated list (empty removes them all)"] });
+    expect(errors({ intent: "set-query-tags", queryId: "1" })).toEqual({
+      tags: ["Give the tags as a comma-separated list (empty removes them all)"],
+    });
     expect(errors({ intent: "set-query-tags", queryId: "1", tags: ["a", "b"] })).toMatchObject({ tags: [expect.any(String)] });
     expect(errors({ intent: "set-query-tags", queryId: "1", tags: "a,".repeat(400) })).toEqual({ tags: ["Too long for a list of tags"] });
     expect(errors({ intent: "nope", queryId: "1", tags: "a" })).toMatchObject({ intent: [expect.any(String)] });

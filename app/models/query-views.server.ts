@@ -143,7 +143,8 @@ export function queryView(studyId: number, settings: GenerationSettings, queryId
   const fallbackB = rivals.find((rival) => rival.rivalId !== diffA)?.rivalId ?? ranked.prompts.find((prompt) => prompt.id !== diffA)?.id;
   const diffB = params.b !== undefined && byId.has(params.b) ? params.b : fallbackB;
   const diffResponses = diffA !== undefined && diffB !== undefined ? queryResponses(settings, queryId, [diffA, diffB]) : [];
-  const textOf = (id: number | undefined) => diffResponses.find((response) => response.promptId === id && response.status === "ready")?.content ?? null;
+  const textOf = (id: number | undefined) =>
+    diffResponses.find((response) => response.promptId === id && response.status === "ready")?.content ?? null;
   const leftText = textOf(diffA);
   const rightText = textOf(diffB);
 

@@ -185,7 +185,7 @@ export default function QueryPage() {
         <>
           <p className="muted small">
             Words only in A are struck through, words only in B are underlined
-            {diff.segments ? `; ${diff.segments.changed} word${diff.segments.changed === 1 ? "" : "s"} differ` : ""}.
+            {diff.segments ? `: ${diff.segments.removedWords} removed, ${diff.segments.addedWords} added` : ""}.
           </p>
           <div className="diff">
             <div>
@@ -229,7 +229,8 @@ export default function QueryPage() {
             <h4>
               <PromptName prompt={prompt} leaderId={view.leaderId} />{" "}
               <span className="small">
-                <Link to={`${withParams({ a: String(prompt.id) })}#diff`}>as A</Link> · <Link to={`${withParams({ b: String(prompt.id) })}#diff`}>as B</Link>
+                <Link to={`${withParams({ a: String(prompt.id) })}#diff`}>as A</Link> ·{" "}
+                <Link to={`${withParams({ b: String(prompt.id) })}#diff`}>as B</Link>
               </span>
             </h4>
             {!response ? (
@@ -240,8 +241,10 @@ export default function QueryPage() {
                   {response.content}
                 </div>
                 <p className="muted small">
-                  {response.completionTokens !== null ? `${response.promptTokens ?? "?"} prompt + ${response.completionTokens} completion tokens` : "tokens unknown"} ·{" "}
-                  {formatCost(response.costUsd)}
+                  {response.completionTokens !== null
+                    ? `${response.promptTokens ?? "?"} prompt + ${response.completionTokens} completion tokens`
+                    : "tokens unknown"}{" "}
+                  · {formatCost(response.costUsd)}
                   {response.latencyMs !== null ? ` · ${(response.latencyMs / 1000).toFixed(1)} s` : ""}
                 </p>
               </>

@@ -15,6 +15,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return {
     study: { id: study.id, name: study.name },
     permissions: [...permissions],
+    maxColumns: MAX_PROMPT_COLUMNS,
     ...responsesMatrixView(study.id, study, viewParams),
   };
 }
@@ -47,7 +48,7 @@ export default function ResponsesMatrix() {
           </select>
         </label>
         <label>
-          Prompt columns (ids, at most {MAX_PROMPT_COLUMNS}){" "}
+          Prompt columns (ids, at most {view.maxColumns}){" "}
           <input name="prompts" defaultValue={view.columnsChosen ? columnIds : ""} placeholder={columnIds} size={24} />
         </label>
         <button type="submit">Show</button>
@@ -102,7 +103,9 @@ export default function ResponsesMatrix() {
                               {cell.chars > (cell.excerpt?.length ?? 0) ? "…" : ""}
                             </span>
                             <span className="cell-meta small muted">
-                              {cell.completionTokens !== null ? `${cell.promptTokens ?? "?"} + ${cell.completionTokens} tokens` : `${cell.chars} chars`}{" "}
+                              {cell.completionTokens !== null
+                                ? `${cell.promptTokens ?? "?"} + ${cell.completionTokens} tokens`
+                                : `${cell.chars} chars`}{" "}
                               · {formatCost(cell.costUsd)}
                             </span>
                           </>

@@ -72,13 +72,15 @@ export default function WhereLeaderLoses() {
         <button type="submit">Show</button>
       </Form>
       <p className="muted small">
-        Counts are decisive votes won–lost (ties and “both bad” shown as drawn, skips left out). “Loses” means more decisive losses than wins;
-        “loses clearly” means the 95% Wilson interval of its win share lies below one half: few votes rarely say that.
+        Counts are decisive votes won–lost (ties and “both bad” shown as drawn, skips left out). “Loses” means more decisive losses than wins; “loses
+        clearly” means the 95% Wilson interval of its win share lies below one half: few votes rarely say that.
       </p>
 
       <h3>By tag</h3>
       {view.tags.length === 0 ? (
-        <p className="muted">No tagged query has votes with this prompt yet. Tag queries on their pages or with a “tags” column in the queries file.</p>
+        <p className="muted">
+          No tagged query has votes with this prompt yet. Tag queries on their pages or with a “tags” column in the queries file.
+        </p>
       ) : (
         <div className="table-scroll">
           <table className="data-table" aria-label="Results by tag">
@@ -117,7 +119,11 @@ export default function WhereLeaderLoses() {
               ))}
             </tbody>
           </table>
-          {view.tagsTotal > view.tags.length ? <p className="muted small">The first {view.tags.length} tags of {view.tagsTotal}, worst first.</p> : null}
+          {view.tagsTotal > view.tags.length ? (
+            <p className="muted small">
+              The first {view.tags.length} tags of {view.tagsTotal}, worst first.
+            </p>
+          ) : null}
         </div>
       )}
 

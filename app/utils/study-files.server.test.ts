@@ -70,7 +70,9 @@ describe("queries from uploads", () => {
     ]);
   });
   it("names the line of a bad tag", () => {
-    expect(parseQueriesFile("q.jsonl", '{"text":"B?","tags":"billing, refunds"}')).toEqual([{ text: "B?", notes: null, tags: ["billing", "refunds"] }]);
+    expect(parseQueriesFile("q.jsonl", '{"text":"B?","tags":"billing, refunds"}')).toEqual([
+      { text: "B?", notes: null, tags: ["billing", "refunds"] },
+    ]);
     expect(() => parseQueriesFile("q.jsonl", '{"text":"A?"}\n{"text":"B?","tags":{"a":1}}')).toThrow(/^line 2: "tags" must be an array of strings/);
     expect(() => parseQueriesFile("q.jsonl", '{"text":"A?","tags":[1]}')).toThrow(/^line 1: "tags" must be an array/);
     expect(() => parseQueriesFile("q.csv", 'text,tags\nA?,ok\nB?,"#nope"\n')).toThrow(/^line 3: the tag "#nope" must start with a letter or digit/);

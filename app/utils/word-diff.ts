@@ -18,23 +18,32 @@ export interface DiffSegment {
 export const MAX_EDITS = 3_000;
 
 /** The left column (common and removed segments) and the right one (common and added), or null when too different. */
-export function sideBySideDiff(left: string, right: string): { left: DiffSegment[]; right: DiffSegment[]; changed: number } | null {
+export function sideBySideDiff(
+  left: string,
+  right: string,
+): { left: DiffSegment[]; right: DiffSegment[]; removedWords: number; addedWords: number } | null {
   const changes = diffWordsWithSpace(left, right, { maxEditLength: MAX_EDITS });
   if (!changes) return null;
   const leftSegments: DiffSegment[] = [];
   const rightSegments: DiffSegment[] = [];
-  let changed = 0;
+  let removedWords = 0;
+  let addedWords = 0;
   for (const change of changes) {
     if (change.added) {
       rightSegments.push({ text: change.value, kind: "added" });
-      changed += change.count ?? 1;
+      addedWords += wordCount(change.value);
     } else if (change.removed) {
       leftSegments.push({ text: change.value, kind: "removed" });
-      changed += change.count ?? 1;
+      removedWords += wordCount(change.value);
     } else {
       leftSegments.push({ text: change.value, kind: "same" });
       rightSegments.push({ text: change.value, kind: "same" });
     }
   }
-  return { left: leftSegments, right: rightSegments, changed };
+  return { left: leftSegments, right: rightSegments, removedWords, addedWords };
+}
+
+/** Words (and punctuation marks) in a changed segment, not its spaces. */
+function wordCount(text: string): number {
+  return text.match(/[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu)?.length ?? 0;
 }
