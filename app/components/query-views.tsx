@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Link } from "@remix-run/react";
 
 // Pieces shared by the owner's per-query pages (responses matrix, one query, where the leader loses).
@@ -74,4 +75,14 @@ export function formatCost(costUsd: number | null): string {
   if (costUsd === null) return "cost unknown";
   if (costUsd === 0) return "$0";
   return costUsd < 0.01 ? `$${costUsd.toFixed(5)}` : `$${costUsd.toFixed(3)}`;
+}
+
+/** A response in a box that scrolls on its own, focusable so a keyboard can scroll it (axe: scrollable-region-focusable). */
+export function ScrollingText({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, as on the annotate page
+    <div className="scrolling-text" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
 }

@@ -3,7 +3,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { formatCost, Pager, PromptName, RecordCell } from "~/components/query-views";
+import { formatCost, Pager, PromptName, RecordCell, ScrollingText } from "~/components/query-views";
 import { StudyNav } from "~/components/study-nav";
 import { QueryTagsFormSchema } from "~/models/query-tags";
 import { queryView, readViewParams } from "~/models/query-views.server";
@@ -46,7 +46,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 
 function DiffColumn({ segments, label }: { segments: DiffSegment[]; label: string }) {
   return (
-    <div className="diff-text" role="region" aria-label={label} tabIndex={0}>
+    <ScrollingText label={label}>
       {segments.map((segment, k) =>
         segment.kind === "same" ? (
           <span key={k}>{segment.text}</span>
@@ -56,7 +56,7 @@ function DiffColumn({ segments, label }: { segments: DiffSegment[]; label: strin
           <ins key={k}>{segment.text}</ins>
         ),
       )}
-    </div>
+    </ScrollingText>
   );
 }
 
@@ -195,9 +195,9 @@ export default function QueryPage() {
               {diff.segments ? (
                 <DiffColumn segments={diff.segments.left} label={`Response of prompt #${diff.a.id}`} />
               ) : (
-                <div className="diff-text" role="region" aria-label={`Response of prompt #${diff.a.id}`} tabIndex={0}>
+                <ScrollingText label={`Response of prompt #${diff.a.id}`}>
                   {diff.leftText ?? <span className="muted">No ready response from this prompt.</span>}
-                </div>
+                </ScrollingText>
               )}
             </div>
             <div>
@@ -207,9 +207,9 @@ export default function QueryPage() {
               {diff.segments ? (
                 <DiffColumn segments={diff.segments.right} label={`Response of prompt #${diff.b.id}`} />
               ) : (
-                <div className="diff-text" role="region" aria-label={`Response of prompt #${diff.b.id}`} tabIndex={0}>
+                <ScrollingText label={`Response of prompt #${diff.b.id}`}>
                   {diff.rightText ?? <span className="muted">No ready response from this prompt.</span>}
-                </div>
+                </ScrollingText>
               )}
             </div>
           </div>
@@ -237,9 +237,7 @@ export default function QueryPage() {
               <p className="muted small">No response under the current settings.</p>
             ) : response.status === "ready" ? (
               <>
-                <div className="response-text" role="region" aria-label={`Response of prompt #${prompt.id}`} tabIndex={0}>
-                  {response.content}
-                </div>
+                <ScrollingText label={`Response of prompt #${prompt.id}`}>{response.content}</ScrollingText>
                 <p className="muted small">
                   {response.completionTokens !== null
                     ? `${response.promptTokens ?? "?"} prompt + ${response.completionTokens} completion tokens`

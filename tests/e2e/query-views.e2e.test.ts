@@ -241,7 +241,8 @@ describe("responses by query, the diff of two responses, and where the leader lo
           await phonePage.getByRole("heading", { level: 2 }).first().waitFor();
           // The page itself never scrolls sideways; wide tables scroll inside their own box.
           await expect(phonePage.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).resolves.toBe(true);
-          await phonePage.screenshot({ path: screenshotPath(`${name}-phone-${colorScheme}.png`), fullPage: true });
+          if (name === "query-diff") await phonePage.locator("#diff").scrollIntoViewIfNeeded();
+          await phonePage.screenshot({ path: screenshotPath(`${name}-phone-${colorScheme}.png`) });
         }
         expect(phone.pageErrors).toEqual([]);
       } finally {
