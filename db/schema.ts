@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   "queries.added",
   "item.enabled",
   "item.disabled",
+  "query.tags_changed",
   "variants.requested",
   "pool.grown",
   "prompt.retired",
@@ -208,6 +209,23 @@ export const queries = sqliteTable(
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex("queries_study_text_unique").on(table.studyId, table.text)],
+);
+
+// Owner-given labels of a query ("billing", "refunds"), to read results per kind of question (issue 18 §6).
+// Stored normalised (app/models/query-tags.ts): trimmed, inner spaces collapsed, lower-cased.
+export const queryTags = sqliteTable(
+  "query_tags",
+  {
+    queryId: integer("query_id")
+      .notNull()
+      .references(() => queries.id, { onDelete: "cascade" }),
+    // Denormalised from the query, so a study's tags are one index range.
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    tag: text("tag").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.queryId, table.tag] }), index("query_tags_study_tag_idx").on(table.studyId, table.tag)],
 );
 
 export const responses = sqliteTable(

@@ -4,6 +4,8 @@ import type { StudyPermission } from "~/auth/permissions";
 const PAGES: { path: string; label: string; permission: StudyPermission; end?: boolean }[] = [
   { path: "", label: "Dashboard", permission: "study:read", end: true },
   { path: "/annotate", label: "Annotate", permission: "study:annotate" },
+  { path: "/responses", label: "Responses", permission: "study:read" },
+  { path: "/where-leader-loses", label: "Where the leader loses", permission: "study:read" },
   { path: "/setup", label: "Setup & generation", permission: "study:edit" },
   { path: "/export", label: "Export", permission: "study:export" },
   { path: "/annotators", label: "Annotators & links", permission: "study:manage" },

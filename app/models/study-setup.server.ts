@@ -1,5 +1,5 @@
 import { and, count, eq, sql } from "drizzle-orm";
-import { prompts, promptTallies, queries, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
+import { prompts, promptTallies, queries, queryTags, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
@@ -88,15 +88,33 @@ function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embedd
   return { added, duplicates: list.length - added, ids };
 }
 
-/** Adds queries, skipping exact repeats of a query the study already has. */
+/**
+ * Adds queries, skipping exact repeats of a query the study already has. A query's tags are added to
+ * it, new or repeated (so a file with a tags column can tag queries the study already has).
+ */
 function insertQueries(db: Queryable, studyId: number, list: ParsedQuery[]) {
   const insert = db
     .insert(queries)
     .values({ studyId, text: sql.placeholder("text"), notes: sql.placeholder("notes") })
     .onConflictDoNothing()
     .prepare();
+  const idOfText = db
+    .select({ id: queries.id })
+    .from(queries)
+    .where(and(eq(queries.studyId, studyId), eq(queries.text, sql.placeholder("text"))))
+    .prepare();
+  const insertTag = db
+    .insert(queryTags)
+    .values({ studyId, queryId: sql.placeholder("queryId"), tag: sql.placeholder("tag") })
+    .onConflictDoNothing()
+    .prepare();
   let added = 0;
-  for (const query of list) added += insert.run({ text: query.text, notes: query.notes }).changes;
+  for (const query of list) {
+    added += insert.run({ text: query.text, notes: query.notes }).changes;
+    if (!query.tags?.length) continue;
+    const queryId = idOfText.get({ text: query.text })!.id;
+    for (const tag of query.tags) insertTag.run({ queryId, tag });
+  }
   return { added, duplicates: list.length - added };
 }
 

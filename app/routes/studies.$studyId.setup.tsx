@@ -445,7 +445,8 @@ export default function StudySetup() {
       <h2>Queries</h2>
       <p className="muted small">
         {queryCount > queries.length ? `The first ${queries.length} of ${queryCount} queries. ` : null}A disabled query leaves pair selection; its
-        responses and votes stay (and are marked in the raw export).
+        responses and votes stay (and are marked in the raw export). Open a query&rsquo;s number for its responses, its tags and a diff of two
+        responses, or see <Link to={`/studies/${study.id}/responses`}>every response by query</Link>.
       </p>
       <table className="data-table" aria-label="Queries">
         <thead>
@@ -458,7 +459,11 @@ export default function StudySetup() {
         <tbody>
           {queries.map((query) => (
             <tr key={query.id} className={query.active ? undefined : "disabled-row"}>
-              <td>{query.id}</td>
+              <td>
+                <Link to={`/studies/${study.id}/queries/${query.id}`} aria-label={`Query #${query.id}: responses and tags`}>
+                  {query.id}
+                </Link>
+              </td>
               <td>
                 <span className="prompt-text">{query.text}</span>
                 {query.notes ? <span className="muted small">{query.notes}</span> : null}

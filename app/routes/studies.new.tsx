@@ -176,8 +176,8 @@ function NewStudyForm() {
           <label htmlFor="queriesFile">or upload a file</label>
           <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" {...invalid("queriesFile")} />
           <p className="hint">
-            CSV with a <code>text</code> column (optional <code>notes</code>), JSONL lines like <code>{'{"text": "…"}'}</code>, or text with one query
-            per line.
+            CSV with a <code>text</code> column (optional <code>notes</code>, and <code>tags</code> as a quoted comma-separated list), JSONL lines
+            like <code>{'{"text": "…", "tags": ["billing"]}'}</code>, or text with one query per line.
           </p>
           <FieldError id="queriesFile-error" messages={errors.queriesFile} />
         </fieldset>

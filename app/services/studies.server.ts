@@ -23,6 +23,7 @@ import {
   type GuidanceInput,
   type StatusAction,
 } from "~/models/study-lifecycle.server";
+import { setQueryTags } from "~/models/query-results.server";
 import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
@@ -306,6 +307,16 @@ export function setItemActiveAs(access: StudyAccess, input: z.infer<typeof Activ
   });
   if (changed) selectionChanged(access.studyId);
   return changed;
+}
+
+/** Replaces a query's tags (normalised, app/models/query-tags.ts); false when the query is not in the study. */
+export function setQueryTagsAs(access: StudyAccess, input: { queryId: number; tags: string[] }): boolean {
+  assertPermission(access, "study:edit");
+  return db().transaction((tx) => {
+    if (!setQueryTags(tx, access.studyId, input.queryId, input.tags)) return false;
+    auditStudy(tx, access, "query.tags_changed", { queryId: input.queryId, tags: input.tags });
+    return true;
+  });
 }
 
 /** Records that an export was downloaded (the file itself streams from a read-only connection). */

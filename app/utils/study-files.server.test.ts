@@ -59,6 +59,25 @@ describe("queries from uploads", () => {
       { text: "B?", notes: null },
     ]);
   });
+  it("reads tags: a quoted comma-separated CSV field or a JSONL array, normalised", () => {
+    expect(parseQueriesFile("q.csv", 'text,tags\nRefund?,"Billing,  Refunds "\nWhy?,\n')).toEqual([
+      { text: "Refund?", notes: null, tags: ["billing", "refunds"] },
+      { text: "Why?", notes: null },
+    ]);
+    expect(parseQueriesFile("q.jsonl", '{"text":"A?","tags":["Setup","setup","Wi-Fi"]}\n{"text":"B?","tags":[]}\n')).toEqual([
+      { text: "A?", notes: null, tags: ["setup", "wi-fi"] },
+      { text: "B?", notes: null },
+    ]);
+  });
+  it("names the line of a bad tag", () => {
+    expect(parseQueriesFile("q.jsonl", '{"text":"B?","tags":"billing, refunds"}')).toEqual([
+      { text: "B?", notes: null, tags: ["billing", "refunds"] },
+    ]);
+    expect(() => parseQueriesFile("q.jsonl", '{"text":"A?"}\n{"text":"B?","tags":{"a":1}}')).toThrow(/^line 2: "tags" must be an array of strings/);
+    expect(() => parseQueriesFile("q.jsonl", '{"text":"A?","tags":[1]}')).toThrow(/^line 1: "tags" must be an array/);
+    expect(() => parseQueriesFile("q.csv", 'text,tags\nA?,ok\nB?,"#nope"\n')).toThrow(/^line 3: the tag "#nope" must start with a letter or digit/);
+    expect(() => parseQueriesFile("q.csv", `text,tags\nA?,${"x".repeat(41)}\n`)).toThrow(/^line 2: the tag "x{20}…" is longer than 40 characters/);
+  });
   it("names the failing line", () => {
     expect(() => parseQueriesFile("q.csv", "notes\nx\n")).toThrow('line 1: the header needs a column named "text" or "query"');
     expect(() => parseQueriesFile("q.csv", "text,notes\nok,\ntoo,many,fields\n")).toThrow("line 3: expected 2 fields like the header, found 3");

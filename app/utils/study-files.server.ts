@@ -3,6 +3,7 @@
 // Server-only (.server): csv-parse touches Node's Buffer when loaded, which throws in a browser.
 
 import { CsvError, parse, type InfoRecord } from "csv-parse/sync";
+import { parseTagList, parseTags } from "~/models/query-tags";
 import { jsonlLines } from "./jsonl";
 
 /** A problem in an uploaded or pasted file, with the 1-based line it was found on. */
@@ -19,6 +20,8 @@ export class ImportError extends Error {
 export interface ParsedQuery {
   text: string;
   notes: string | null;
+  /** Normalised tags (app/models/query-tags.ts); absent or empty for none. */
+  tags?: string[];
 }
 
 export interface ParsedPrompt {
@@ -159,8 +162,9 @@ export function parseQueryLines(content: string): ParsedQuery[] {
 }
 
 /**
- * Queries from an upload: CSV with a "text" (or "query") column and an optional "notes" column, JSONL
- * objects with the same fields, or plain text with one query per line.
+ * Queries from an upload: CSV with a "text" (or "query") column and optional "notes" and "tags" columns
+ * (tags comma-separated, so a field with several is quoted: "billing, refunds"), JSONL objects with the
+ * same fields ("tags" an array of strings, or one comma-separated string), or plain text with one query per line (no tags).
  */
 export function parseQueriesFile(fileName: string, content: string): ParsedQuery[] {
   const format = fileFormat(fileName);
@@ -169,7 +173,20 @@ export function parseQueriesFile(fileName: string, content: string): ParsedQuery
   return rows.map(({ line, row }) => ({
     text: checkLength(requiredText(row, ["text", "query"], line), MAX_QUERY_CHARS, "query", line),
     notes: optionalText(row, "notes", line),
+    tags: queryTags(row, line),
   }));
+}
+
+/** A row's "tags", normalised; undefined when it has none. */
+function queryTags(row: Record<string, unknown>, line: number): string[] | undefined {
+  const value = row.tags;
+  if (value === undefined || value === null) return undefined;
+  let parsed: ReturnType<typeof parseTags>;
+  if (typeof value === "string") parsed = parseTagList(value);
+  else if (Array.isArray(value) && value.every((tag) => typeof tag === "string")) parsed = parseTags(value);
+  else throw new ImportError(line, '"tags" must be an array of strings or a comma-separated string');
+  if (!parsed.ok) throw new ImportError(line, parsed.problem);
+  return parsed.tags.length > 0 ? parsed.tags : undefined;
 }
 
 const SEPARATOR_LINE = /^\s*-{3,}\s*$/;

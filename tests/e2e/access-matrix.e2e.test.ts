@@ -195,6 +195,24 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   "routes/studies.$studyId.generation": [
     { method: "GET", path: "/studies/:A/generation", expected: row(401, 403, 404, 200, 200, 200, 200, 200, 404) },
   ],
+  // The owner's per-query pages (ADR 0029): read like the dashboard; tags are edited like the setup.
+  "routes/studies.$studyId.responses": [
+    { method: "GET", path: "/studies/:A/responses", expected: studyRead },
+    { method: "GET", path: "/studies/:A/responses?page=0&prompts=:promptB", expected: row(302, 403, 404, 400, 400, 400, 400, 400, 404) },
+  ],
+  "routes/studies.$studyId.where-leader-loses": [{ method: "GET", path: "/studies/:A/where-leader-loses", expected: studyRead }],
+  "routes/studies.$studyId.queries.$queryId": [
+    { method: "GET", path: "/studies/:A/queries/:queryA", expected: studyRead },
+    // Another study's query through study A: not found, for those who may read A.
+    { method: "GET", path: "/studies/:A/queries/:queryB", expected: row(302, 403, 404, 404, 404, 404, 404, 404, 404) },
+    { method: "POST", path: "/studies/:A/queries/:queryA", body: BAD_FORM, expected: studyEditPost },
+    {
+      method: "POST",
+      path: "/studies/:A/queries/:queryB",
+      body: { intent: "set-query-tags", tags: "billing" },
+      expected: row(302, 403, 404, 403, 404, 404, 403, 404, 404),
+    },
+  ],
   "routes/studies.$studyId.export": [{ method: "GET", path: "/studies/:A/export", expected: studyExport }],
   "routes/studies.$studyId.export.download": [
     { method: "GET", path: "/studies/:A/export/download?format=jsonl", expected: studyExport },
@@ -309,6 +327,8 @@ describe("the access matrix: every route × every actor", () => {
   let jobB = 0;
   let jobC = 0;
   let promptB = 0;
+  let queryA = 0;
+  let queryB = 0;
   let accounts: Record<"owner" | "viewer" | "editor", Account>;
   let secrets: string[] = [];
   const results: { route: string; method: string; path: string; statuses: Record<ActorName, number> }[] = [];
@@ -327,6 +347,8 @@ describe("the access matrix: every route × every actor", () => {
       { confirm: true },
     );
     promptB = readAppDatabase(app, (db) => db.prepare("select min(id) from prompts where study_id = ?").pluck().get(studyB) as number);
+    queryA = readAppDatabase(app, (db) => db.prepare("select min(id) from queries where study_id = ?").pluck().get(studyA) as number);
+    queryB = readAppDatabase(app, (db) => db.prepare("select min(id) from queries where study_id = ?").pluck().get(studyB) as number);
     const newestJob = () =>
       readAppDatabase(app, (db) => db.prepare("select id, state from jobs order by id desc limit 1").get()) as { id: number; state: string };
     expect((await postForm(app, `/studies/${studyB}/setup`, { intent: "add-queries", queriesText: "How?" }, owner.cookie)).status).toBe(200);
@@ -385,6 +407,8 @@ describe("the access matrix: every route × every actor", () => {
       .replace(":jobB", String(jobB))
       .replace(":jobC", String(jobC))
       .replace(":promptB", String(promptB))
+      .replace(":queryA", String(queryA))
+      .replace(":queryB", String(queryB))
       .replace(":A", String(studyA))
       .replace(":B", String(studyB))
       .replace(":link", inviteTokenOf(linkA));
