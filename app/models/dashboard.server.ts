@@ -1,4 +1,5 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNotNull, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import {
   annotators,
   annotatorTallies,
@@ -11,7 +12,7 @@ import {
   studyAnnotators,
   type PromptStat,
 } from "../../db/schema";
-import { db, prepared } from "~/db.server";
+import { prepared } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
 import { rankLeaderboard } from "~/utils/leaderboard-ranking";
 import { recommendationNote } from "./recommendation-note";
@@ -58,9 +59,10 @@ export const LEADERBOARD_PAGE_SIZE = 25;
  *
  * Every prompt is ranked (rankLeaderboard: numbers only), but only one page of rows, the top of the
  * ranking in the win matrix and the recommended prompt carry their texts, so the page's size and its
- * render do not grow with the pool (ADR 0028). `page` is 1-based and clamped to the pages there are.
+ * render do not grow with the pool (ADR 0028). `page` is 1-based and clamped to the pages there are;
+ * the JSON API asks for one page of every prompt (`pageSize: Infinity`).
  */
-export function getDashboard(studyId: number, { page = 1 }: { page?: number } = {}) {
+export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD_PAGE_SIZE }: { page?: number; pageSize?: number } = {}) {
   const latest = prepared("dashboard.latestSnapshot", (database) =>
     database
       .select()
@@ -83,10 +85,10 @@ export function getDashboard(studyId: number, { page = 1 }: { page?: number } = 
     })),
   );
 
-  const pageCount = Math.max(1, Math.ceil(ranked.length / LEADERBOARD_PAGE_SIZE));
+  const pageCount = Math.max(1, Math.ceil(ranked.length / pageSize));
   const currentPage = Math.min(Math.max(1, Math.trunc(page)), pageCount);
-  const firstIndex = (currentPage - 1) * LEADERBOARD_PAGE_SIZE;
-  const pageRows = ranked.slice(firstIndex, firstIndex + LEADERBOARD_PAGE_SIZE);
+  const firstIndex = (currentPage - 1) * pageSize;
+  const pageRows = ranked.slice(firstIndex, firstIndex + pageSize);
   const top = ranked.slice(0, WIN_MATRIX_SIZE);
   const texts = promptTexts([...pageRows, ...top].map(({ entry }) => entry.promptId).concat(recommendedPromptId ?? []));
   const rows: LeaderboardEntry[] = pageRows.map(({ entry, measured }, k) => ({
@@ -135,7 +137,7 @@ export function getDashboard(studyId: number, { page = 1 }: { page?: number } = 
       rows,
       page: currentPage,
       pageCount,
-      pageSize: LEADERBOARD_PAGE_SIZE,
+      pageSize,
       total: ranked.length,
       unmeasured: ranked.filter(({ measured }) => !measured).length,
       unvoted: ranked.filter(({ entry }) => entry.comparisons === 0).length,
@@ -203,10 +205,11 @@ function headToHead(winner: number, loser: number): number {
 
 /**
  * Per-prompt wins, losses, ties and both-bad votes (the tallies; skips count for nobody), without the
- * texts: one row of numbers per prompt, the only part of the dashboard that grows with the pool.
+ * texts: one row of numbers per prompt, the only part of the dashboard that grows with the pool. Read
+ * as arrays (`values`): drizzle's per-field row mapping cost more than the query at 1,000 prompts.
  */
 function promptRecords(studyId: number): PromptRecord[] {
-  return prepared("dashboard.promptRecords", (database) =>
+  const rows = prepared("dashboard.promptRecords", (database) =>
     database
       .select({
         promptId: prompts.id,
@@ -220,16 +223,27 @@ function promptRecords(studyId: number): PromptRecord[] {
       .from(prompts)
       .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
       .where(eq(prompts.studyId, sql.placeholder("studyId")))
-      .orderBy(prompts.id)
       .prepare(),
-  ).all({ studyId });
+  ).values({ studyId }) as [number, string | null, number, number, number, number, number][];
+  return rows.map(([promptId, label, active, wins, losses, ties, bothBad]) => ({
+    promptId,
+    label,
+    active: active === 1,
+    wins,
+    losses,
+    ties,
+    bothBad,
+  }));
 }
+
+/** `column` is one of the ids of the JSON array bound as `name` (one prepared statement for any number of ids). */
+const inJsonIds = (column: SQLiteColumn, name: string) => sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
 
 /** The texts of a few prompts (a page of the leaderboard, the win matrix, the recommended one). */
 function promptTexts(promptIds: number[]): Map<number, string> {
-  const unique = [...new Set(promptIds)];
-  if (unique.length === 0) return new Map();
-  const rows = db().select({ promptId: prompts.id, text: prompts.text }).from(prompts).where(inArray(prompts.id, unique)).all();
+  const rows = prepared("dashboard.promptTexts", (database) =>
+    database.select({ promptId: prompts.id, text: prompts.text }).from(prompts).where(inJsonIds(prompts.id, "ids")).prepare(),
+  ).all({ ids: JSON.stringify([...new Set(promptIds)]) });
   return new Map(rows.map((row) => [row.promptId, row.text]));
 }
 
@@ -244,14 +258,17 @@ function winMatrix(top: PromptRecord[]) {
   const index = new Map(promptIds.map((id, i) => [id, i]));
   const wins = promptIds.map(() => promptIds.map(() => 0));
   const draws = promptIds.map(() => promptIds.map(() => 0));
+  const ids = JSON.stringify(promptIds);
   const pairs =
     promptIds.length < 2
       ? []
-      : db()
-          .select()
-          .from(pairTallies)
-          .where(and(inArray(pairTallies.lowPromptId, promptIds), inArray(pairTallies.highPromptId, promptIds)))
-          .all();
+      : prepared("dashboard.winMatrix", (database) =>
+          database
+            .select()
+            .from(pairTallies)
+            .where(and(inJsonIds(pairTallies.lowPromptId, "lowIds"), inJsonIds(pairTallies.highPromptId, "highIds")))
+            .prepare(),
+        ).all({ lowIds: ids, highIds: ids });
   for (const pair of pairs) {
     const low = index.get(pair.lowPromptId)!;
     const high = index.get(pair.highPromptId)!;
@@ -281,27 +298,29 @@ export function responseStatusCounts(studyId: number): Record<(typeof RESPONSE_S
 
 /** Votes per annotator; `removed` flags an annotator an owner took out (their votes still count), `member` a study member voting as themselves (not blind). */
 function votesPerAnnotator(studyId: number) {
-  return db()
-    .select({
-      annotatorId: annotatorTallies.annotatorId,
-      displayName: annotators.displayName,
-      member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
-      removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
-      votes: annotatorTallies.votes,
-      skips: annotatorTallies.skips,
-      meanLatencyMs: sql<
-        number | null
-      >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
-    })
-    .from(annotatorTallies)
-    .innerJoin(annotators, eq(annotators.id, annotatorTallies.annotatorId))
-    .leftJoin(
-      studyAnnotators,
-      and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
-    )
-    .where(and(eq(annotatorTallies.studyId, studyId), gt(annotatorTallies.votes, 0)))
-    .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
-    .all();
+  return prepared("dashboard.votesPerAnnotator", (database) =>
+    database
+      .select({
+        annotatorId: annotatorTallies.annotatorId,
+        displayName: annotators.displayName,
+        member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
+        removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
+        votes: annotatorTallies.votes,
+        skips: annotatorTallies.skips,
+        meanLatencyMs: sql<
+          number | null
+        >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
+      })
+      .from(annotatorTallies)
+      .innerJoin(annotators, eq(annotators.id, annotatorTallies.annotatorId))
+      .leftJoin(
+        studyAnnotators,
+        and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
+      )
+      .where(and(eq(annotatorTallies.studyId, sql.placeholder("studyId")), gt(annotatorTallies.votes, 0)))
+      .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
+      .prepare(),
+  ).all({ studyId });
 }
 
 const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count} ${count === 1 ? noun : nouns}`;
