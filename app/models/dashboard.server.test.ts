@@ -111,7 +111,7 @@ describe("the leaderboard page", () => {
     expect(getDashboard(studyId, { page: 99 }).leaderboard.page).toBe(2);
   });
 
-  it("does not rank a prompt with 3 comparisons above one with 40 and a better record, whatever their scores", () => {
+  it("does not rank a prompt with 3 comparisons above one with 40 and a better record, whatever its score or the engine says", () => {
     const { studyId, ids } = studyWithPrompts(4);
     const [lucky, steady, other, rival] = ids as [number, number, number, number];
     db().insert(queries).values({ studyId, text: "q" }).run();
@@ -145,6 +145,8 @@ describe("the leaderboard page", () => {
         studyId,
         voteCount: 43,
         policy: "duet",
+        // The engine recommends it too (its vote guard backs an unbeaten prompt on a few wins).
+        recommendedPromptId: lucky,
         promptStats: [stat(lucky, 2, 3), stat(steady, 1, 0.4), stat(other, -1, 0.5), stat(rival, -1, 0.5)],
       })
       .run();
@@ -155,6 +157,7 @@ describe("the leaderboard page", () => {
       [rival, 20, 3],
       [lucky, 3, null],
     ]);
+    expect(rows[3]!.recommended).toBe(true);
   });
 });
 

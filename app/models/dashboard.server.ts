@@ -97,7 +97,7 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
     stats: statsByPrompt.get(entry.promptId) ?? null,
     recommended: entry.recommended,
     comparisons: entry.comparisons,
-    rank: measured || entry.recommended ? firstIndex + k + 1 : null,
+    rank: measured ? firstIndex + k + 1 : null,
   }));
 
   // One axis for every page: the BT intervals of all prompts.
@@ -145,7 +145,12 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
     },
     // The recommended prompt in full, for the owner to copy.
     recommended: recommendedRecord
-      ? { promptId: recommendedRecord.promptId, label: recommendedRecord.label, text: texts.get(recommendedRecord.promptId) ?? "" }
+      ? {
+          promptId: recommendedRecord.promptId,
+          label: recommendedRecord.label,
+          text: texts.get(recommendedRecord.promptId) ?? "",
+          comparisons: recommendedRecord.wins + recommendedRecord.losses + recommendedRecord.ties + recommendedRecord.bothBad,
+        }
       : null,
     convergence: convergence.map(({ voteCount, recommendedPromptId, pBest }) => ({ voteCount, recommendedPromptId, pBest })),
     convergenceLegend,

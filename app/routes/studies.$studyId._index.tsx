@@ -201,7 +201,9 @@ export default function StudyDashboard() {
         </div>
       </dl>
 
-      {recommended ? <RecommendedPrompt name={recommended.label ?? `#${recommended.promptId}`} text={recommended.text} /> : null}
+      {recommended ? (
+        <RecommendedPrompt name={recommended.label ?? `#${recommended.promptId}`} text={recommended.text} comparisons={recommended.comparisons} />
+      ) : null}
 
       <h2>Leaderboard</h2>
       <p className="muted small">
@@ -431,7 +433,7 @@ function PromptText({ label, text }: { label: string | null; text: string }) {
 }
 
 /** The engine's recommendation in full, with a button that copies it (the text stays selectable without script). */
-function RecommendedPrompt({ name, text }: { name: string; text: string }) {
+function RecommendedPrompt({ name, text, comparisons }: { name: string; text: string; comparisons: number }) {
   const [copied, setCopied] = useState<"copied" | "failed" | null>(null);
   async function copy() {
     try {
@@ -449,6 +451,12 @@ function RecommendedPrompt({ name, text }: { name: string; text: string }) {
           Copy prompt
         </button>
       </div>
+      {comparisons < MIN_COMPARISONS_TO_RANK ? (
+        <p className="small provisional">
+          <strong>Provisional:</strong> the engine recommends it on {plural(comparisons, "comparison")}, fewer than the {MIN_COMPARISONS_TO_RANK} a
+          rank needs, so the leaderboard lists it with the under-measured prompts until more votes confirm it.
+        </p>
+      ) : null}
       <pre className="prompt-full">{text}</pre>
       <p className="muted small" role="status">
         {copied === "copied"

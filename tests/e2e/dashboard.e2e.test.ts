@@ -62,7 +62,11 @@ describe("the owner dashboard", () => {
       await page.getByLabel("Raw log (.jsonl)").setInputFiles(logFile);
       await page.getByRole("button", { name: "Import" }).click();
       // The import runs as a background job; the page follows it to its end, however long the machine takes.
-      await page.locator(".import-errors, :text-matches('^Imported \\d+ votes')").first().waitFor({ timeout: 180_000 });
+      await page
+        .getByText(/^Imported \d+ votes/)
+        .or(page.locator(".import-errors"))
+        .first()
+        .waitFor({ timeout: 180_000 });
       await expect(page.locator(".import-errors").allInnerTexts()).resolves.toEqual([]);
       await page.getByText(/^Imported 47 votes: 0 new and 4 existing prompts/).waitFor();
       await startStudy(app, owner, studyId);
