@@ -7,7 +7,7 @@ import {
   pairTallies,
   prompts,
   promptTallies,
-  RESPONSE_STATUSES,
+  type RESPONSE_STATUSES,
   responses,
   studyAnnotators,
   type PromptStat,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
@@ -226,7 +226,7 @@ export default function StudyDashboard() {
         </label>
       </p>
       {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
-      <div className="table-scroll">
+      <TableScroll label="Leaderboard, scrolls sideways">
         <table className="data-table leaderboard" aria-label="Leaderboard">
           <thead>
             <tr>
@@ -287,7 +287,7 @@ export default function StudyDashboard() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {leaderboard.pageCount > 1 ? (
         <nav className="pager small" aria-label="Leaderboard pages">
           <span>
@@ -327,7 +327,7 @@ export default function StudyDashboard() {
             <span className="wm-win wm-2">2–4</span> <span className="wm-win wm-3">5–9</span> <span className="wm-win wm-4">10+</span> ·{" "}
             <span className="wm-draws-key">3 T</span> = 3 ties or both-bad votes, counted apart (not as half-wins)
           </p>
-          <div className="table-scroll">
+          <TableScroll label="Win matrix, scrolls sideways">
             <table className="win-matrix" aria-label="Win matrix">
               <thead>
                 <tr>
@@ -364,7 +364,7 @@ export default function StudyDashboard() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </div>
       </div>
 
@@ -406,6 +406,16 @@ export default function StudyDashboard() {
         </table>
       )}
     </section>
+  );
+}
+
+/** A table wider than a phone scrolls sideways in its box: keyboard users must be able to focus it to scroll it (WCAG 2.1.1; axe scrollable-region-focusable). */
+function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, see above
+    <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
   );
 }
 
