@@ -372,38 +372,40 @@ export default function StudyDashboard() {
       {votesPerAnnotator.length === 0 ? (
         <p className="muted">No votes yet.</p>
       ) : (
-        <table className="data-table compact">
-          <thead>
-            <tr>
-              <th>Annotator</th>
-              <th className="num">Votes</th>
-              <th className="num">Skips</th>
-              <th className="num">Mean time per vote</th>
-            </tr>
-          </thead>
-          <tbody>
-            {votesPerAnnotator.map((row) => (
-              <tr key={row.annotatorId}>
-                <td>
-                  {row.displayName}
-                  {row.member ? (
-                    <span className="badge" title="A study member voting as themselves: not blind to the prompts">
-                      member
-                    </span>
-                  ) : null}
-                  {row.removed ? (
-                    <span className="badge danger" title="Removed from the study by an owner; their votes still count">
-                      removed
-                    </span>
-                  ) : null}
-                </td>
-                <td className="num">{row.votes}</td>
-                <td className="num">{row.skips}</td>
-                <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>
+        <TableScroll label="Annotators, scrolls sideways">
+          <table className="data-table compact">
+            <thead>
+              <tr>
+                <th>Annotator</th>
+                <th className="num">Votes</th>
+                <th className="num">Skips</th>
+                <th className="num">Mean time per vote</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {votesPerAnnotator.map((row) => (
+                <tr key={row.annotatorId}>
+                  <td>
+                    {row.displayName}
+                    {row.member ? (
+                      <span className="badge" title="A study member voting as themselves: not blind to the prompts">
+                        member
+                      </span>
+                    ) : null}
+                    {row.removed ? (
+                      <span className="badge danger" title="Removed from the study by an owner; their votes still count">
+                        removed
+                      </span>
+                    ) : null}
+                  </td>
+                  <td className="num">{row.votes}</td>
+                  <td className="num">{row.skips}</td>
+                  <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
     </section>
   );
