@@ -165,7 +165,8 @@ async function studySummary(request: ApiRequest, [studyParam]: string[]): Promis
   const access = await authorize(request, studyParam, "study:read");
   const study = getStudy(access.studyId);
   if (!study) throw new ApiError(404, "Study not found");
-  const dashboard = getDashboard(study.id);
+  // Every prompt, in the dashboard's ranking order (the page shows them 25 at a time).
+  const dashboard = getDashboard(study.id, { pageSize: Number.POSITIVE_INFINITY });
   return {
     status: 200,
     body: {
@@ -175,7 +176,7 @@ async function studySummary(request: ApiRequest, [studyParam]: string[]): Promis
       status: study.status,
       counts: getStudyCounts(study.id),
       engine: dashboard.engine,
-      leaderboard: dashboard.leaderboard,
+      leaderboard: dashboard.leaderboard.rows,
     },
   };
 }

@@ -129,12 +129,14 @@ export function IntervalBar({ score, lower, upper, min, max }: { score: number; 
 }
 
 /**
- * The win-matrix cell's class: its hue says who leads (the row prompt or the column one, or even),
- * its strength how much evidence there is (1, 2-4, 5-9, 10+ votes), so a 1-0 cell is pale and a 21-1
- * cell strong. Classes rather than inline colours: a strict style-src allows no style attribute.
+ * The win-matrix cell's class: its hue says who leads on decisive votes (the row prompt or the column
+ * one, or even), its strength how much evidence there is (1, 2-4, 5-9, 10+ votes), so a 1-0 cell is
+ * pale and a 21-1 cell strong. A pair with only ties or both-bad votes is even, by their count.
+ * Classes rather than inline colours: a strict style-src allows no style attribute.
  */
-export function winCellClass(won: number, lost: number): string {
-  const total = won + lost;
+export function winCellClass(won: number, lost: number, drawn = 0): string {
+  const decisive = won + lost;
+  const total = decisive > 0 ? decisive : drawn;
   if (total === 0) return "wm-empty";
   const direction = won > lost ? "wm-win" : won < lost ? "wm-loss" : "wm-even";
   const level = total >= 10 ? 4 : total >= 5 ? 3 : total >= 2 ? 2 : 1;

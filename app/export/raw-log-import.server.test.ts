@@ -258,16 +258,16 @@ describe("raw log import", () => {
     const recount = db().select({ votes: count() }).from(votes).where(eq(votes.studyId, target)).get()!.votes;
     const dashboard = getDashboard(target);
     expect(dashboard.votesPerAnnotator.reduce((total, row) => total + row.votes, 0)).toBe(recount);
-    const decisive = dashboard.leaderboard.reduce((total, row) => total + row.wins, 0);
+    const decisive = dashboard.leaderboard.rows.reduce((total, row) => total + row.wins, 0);
     const sourceDashboard = getDashboard(source);
-    expect(decisive).toBe(sourceDashboard.leaderboard.reduce((total, row) => total + row.wins, 0));
-    const records = (board: typeof dashboard.leaderboard) =>
+    expect(decisive).toBe(sourceDashboard.leaderboard.rows.reduce((total, row) => total + row.wins, 0));
+    const records = (board: typeof dashboard.leaderboard.rows) =>
       board
         .filter((row) => row.wins + row.losses + row.ties + row.bothBad > 0)
         .map((row) => [row.text, row.wins, row.losses, row.ties, row.bothBad])
         .sort();
-    expect(records(dashboard.leaderboard).length).toBeGreaterThan(0);
-    expect(records(dashboard.leaderboard)).toEqual(records(sourceDashboard.leaderboard));
+    expect(records(dashboard.leaderboard.rows).length).toBeGreaterThan(0);
+    expect(records(dashboard.leaderboard.rows)).toEqual(records(sourceDashboard.leaderboard.rows));
   });
 
   it("validates every field as the live paths do", () => {

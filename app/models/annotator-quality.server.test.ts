@@ -172,7 +172,7 @@ describe("annotator quality", () => {
     expect(feed.duels.length).toBe(13);
     const excluded = getDashboard(studyId);
     const games = (dashboard: typeof before) =>
-      dashboard.leaderboard.reduce((sum, entry) => sum + entry.wins + entry.losses + entry.ties + entry.bothBad, 0);
+      dashboard.leaderboard.rows.reduce((sum, entry) => sum + entry.wins + entry.losses + entry.ties + entry.bothBad, 0);
     // Each non-skip vote is two prompts' games: Cy's 6 leave.
     expect(games(before) - games(excluded)).toBe(12);
     expect(excluded.decisiveVotes).toBe(13);

@@ -6,7 +6,7 @@ import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { MAX_SERIES_ROWS, writeSnapshot } from "~/engine/snapshot-writer.server";
 import type { SelectionState, StatisticsState } from "~/engine/protocol";
-import { catchUpCaption, getDashboard } from "~/models/dashboard.server";
+import { catchUpCaption, getDashboard, LEADERBOARD_PAGE_SIZE } from "~/models/dashboard.server";
 
 function demoStudyId() {
   return db().select({ id: studies.id }).from(studies).orderBy(studies.id).get()!.id;
@@ -51,22 +51,113 @@ describe("getDashboard", () => {
       .orderBy(prompts.id)
       .all()
       .map((row) => row.id);
-    const record = (id: number) => dashboard.leaderboard.find((entry) => entry.promptId === id)!;
+    const record = (id: number) => dashboard.leaderboard.rows.find((entry) => entry.promptId === id)!;
     expect(record(ids[0]!)).toMatchObject({ wins: 2, losses: 0, ties: 1, bothBad: 0 });
     expect(record(ids[1]!)).toMatchObject({ wins: 0, losses: 2, ties: 0, bothBad: 1 });
     expect(record(ids[2]!)).toMatchObject({ wins: 0, losses: 0, ties: 1, bothBad: 1 });
     expect(dashboard.decisiveVotes).toBe(4);
-    const at = (row: number, column: number) => {
-      const { promptIds, wins } = dashboard.winMatrix;
-      return wins[promptIds.indexOf(ids[row]!)]![promptIds.indexOf(ids[column]!)];
+    // Ties and both-bad votes are counted apart from the wins (not as half-wins), once per pair.
+    const at = (matrix: number[][], row: number, column: number) => {
+      const { promptIds } = dashboard.winMatrix;
+      return matrix[promptIds.indexOf(ids[row]!)]![promptIds.indexOf(ids[column]!)];
     };
-    expect([at(0, 1), at(1, 0), at(0, 2), at(2, 0), at(1, 2), at(2, 1)]).toEqual([2, 0, 0.5, 0.5, 0.5, 0.5]);
+    const cells = (matrix: number[][]) => [
+      at(matrix, 0, 1),
+      at(matrix, 1, 0),
+      at(matrix, 0, 2),
+      at(matrix, 2, 0),
+      at(matrix, 1, 2),
+      at(matrix, 2, 1),
+    ];
+    expect(cells(dashboard.winMatrix.wins)).toEqual([2, 0, 0, 0, 0, 0]);
+    expect(cells(dashboard.winMatrix.draws)).toEqual([0, 0, 1, 1, 1, 1]);
     expect(dashboard.votesPerAnnotator.map(({ displayName, votes, skips, meanLatencyMs }) => ({ displayName, votes, skips, meanLatencyMs }))).toEqual(
       [
         { displayName: "Bo", votes: 3, skips: 1, meanLatencyMs: null },
         { displayName: "Ada", votes: 2, skips: 0, meanLatencyMs: 2000 },
       ],
     );
+  });
+});
+
+describe("the leaderboard page", () => {
+  useTempAppDatabase();
+
+  /** A study of `count` prompts labelled P0…, the first with a long text. */
+  function studyWithPrompts(count: number) {
+    const study = db().insert(studies).values({ name: "Many", task: "t", model: "m" }).returning().get();
+    const ids = Array.from(
+      { length: count },
+      (_, k) =>
+        db()
+          .insert(prompts)
+          .values({ studyId: study.id, text: `prompt ${k} `.repeat(k === 0 ? 40 : 1), normalizedText: `p${k}`, label: `P${k}` })
+          .returning()
+          .get().id,
+    );
+    return { studyId: study.id, ids };
+  }
+
+  it("ranks every prompt but carries one bounded page of rows, with their texts; the ranks go on across pages", () => {
+    const { studyId, ids } = studyWithPrompts(LEADERBOARD_PAGE_SIZE + 5);
+    const first = getDashboard(studyId);
+    expect(first.leaderboard).toMatchObject({ page: 1, pageCount: 2, total: LEADERBOARD_PAGE_SIZE + 5 });
+    expect(first.leaderboard.rows).toHaveLength(LEADERBOARD_PAGE_SIZE);
+    expect(first.leaderboard.rows[0]!.text).toBe("prompt 0 ".repeat(40));
+    const second = getDashboard(studyId, { page: 2 });
+    expect(second.leaderboard.rows.map((row) => row.promptId)).toEqual(ids.slice(LEADERBOARD_PAGE_SIZE));
+    expect(second.leaderboard.rows.every((row) => row.text.startsWith("prompt "))).toBe(true);
+    // A page past the end shows the last one.
+    expect(getDashboard(studyId, { page: 99 }).leaderboard.page).toBe(2);
+  });
+
+  it("does not rank a prompt with 3 comparisons above one with 40 and a better record, whatever its score or the engine says", () => {
+    const { studyId, ids } = studyWithPrompts(4);
+    const [lucky, steady, other, rival] = ids as [number, number, number, number];
+    db().insert(queries).values({ studyId, text: "q" }).run();
+    const vote = (winner: number, loser: number): SeededVote => ({
+      annotator: "Ada",
+      promptA: ids.indexOf(winner),
+      promptB: ids.indexOf(loser),
+      query: 0,
+      leftIsA: true,
+      choice: "left",
+      at: new Date(),
+    });
+    seedVotes(db(), studyId, [
+      ...Array.from({ length: 3 }, () => vote(lucky, other)),
+      ...Array.from({ length: 30 }, (_, k) => vote(steady, k % 2 ? other : rival)),
+      ...Array.from({ length: 10 }, (_, k) => vote(k % 2 ? other : rival, steady)),
+    ]);
+    // The snapshot gives the lucky prompt the top score, as a fit on 3 wins of 3 may.
+    const stat = (promptId: number, score: number, halfWidth: number) => ({
+      promptId,
+      utility: score,
+      uncertainty: halfWidth,
+      pBest: 0.25,
+      score,
+      lower: score - halfWidth,
+      upper: score + halfWidth,
+    });
+    db()
+      .insert(engineSnapshots)
+      .values({
+        studyId,
+        voteCount: 43,
+        policy: "duet",
+        // The engine recommends it too (its vote guard backs an unbeaten prompt on a few wins).
+        recommendedPromptId: lucky,
+        promptStats: [stat(lucky, 2, 3), stat(steady, 1, 0.4), stat(other, -1, 0.5), stat(rival, -1, 0.5)],
+      })
+      .run();
+    const rows = getDashboard(studyId).leaderboard.rows;
+    expect(rows.map((row) => [row.promptId, row.comparisons, row.rank])).toEqual([
+      [steady, 40, 1],
+      [other, 23, 2],
+      [rival, 20, 3],
+      [lucky, 3, null],
+    ]);
+    expect(rows[3]!.recommended).toBe(true);
   });
 });
 

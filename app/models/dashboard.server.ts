@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNotNull, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import {
   annotators,
   annotatorTallies,
@@ -6,26 +7,36 @@ import {
   pairTallies,
   prompts,
   promptTallies,
+  type RESPONSE_STATUSES,
+  responses,
   studyAnnotators,
   type PromptStat,
 } from "../../db/schema";
-import { db } from "~/db.server";
+import { prepared } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
+import { rankLeaderboard } from "~/utils/leaderboard-ranking";
 import { recommendationNote } from "./recommendation-note";
 
 export interface PromptRecord {
   promptId: number;
   label: string | null;
-  text: string;
+  /** False once an owner disabled the prompt: it leaves pair selection, its votes stay. */
+  active: boolean;
   wins: number;
   losses: number;
   ties: number;
   bothBad: number;
 }
 
+/** One leaderboard row as the page shows it: the record, the engine's view, and where the ranking puts it. */
 export interface LeaderboardEntry extends PromptRecord {
+  text: string;
   stats: PromptStat | null;
   recommended: boolean;
+  /** Every vote it took part in but skips: wins, losses, ties and both-bad. */
+  comparisons: number;
+  /** Its place among the ranked prompts (1-based); null while it has too few comparisons to rank. */
+  rank: number | null;
 }
 
 export interface ConvergencePoint {
@@ -34,49 +45,115 @@ export interface ConvergencePoint {
   pBest: number | null;
 }
 
-/** How many prompts the win matrix shows: the top of the leaderboard (a 1,000-row matrix is unreadable). */
+/** How many prompts the win matrix shows: the top of the ranking (a 1,000-row matrix is unreadable). */
 export const WIN_MATRIX_SIZE = 10;
+/** Leaderboard rows per page: the page stays the same size whatever the number of prompts (issue 14). */
+export const LEADERBOARD_PAGE_SIZE = 25;
 
 /**
- * Everything the owner dashboard shows, read from SQLite only and in O(prompts), whatever the number
- * of votes (issue 14): the latest engine snapshot for the engine's view (utility, uncertainty, BT
- * interval, P(best)), the bounded snapshot series for the convergence chart, and the vote tallies the
- * database keeps per prompt, prompt pair and annotator (db/schema.ts) for the records, the win
- * matrix and votes per annotator. No engine needs to run.
+ * Everything the owner dashboard shows, read from SQLite only and in O(prompts) with a small constant,
+ * whatever the number of votes (issue 14): the latest engine snapshot for the engine's view (utility,
+ * uncertainty, BT interval, P(best)), the bounded snapshot series for the convergence chart, and the
+ * vote tallies the database keeps per prompt, prompt pair and annotator (db/schema.ts) for the records,
+ * the win matrix and votes per annotator. No engine needs to run.
+ *
+ * Every prompt is ranked (rankLeaderboard: numbers only), but only one page of rows, the top of the
+ * ranking in the win matrix and the recommended prompt carry their texts, so the page's size and its
+ * render do not grow with the pool (ADR 0028). `page` is 1-based and clamped to the pages there are;
+ * the JSON API asks for one page of every prompt (`pageSize: Infinity`).
  */
-export function getDashboard(studyId: number) {
-  const latest = db().select().from(engineSnapshots).where(eq(engineSnapshots.studyId, studyId)).orderBy(desc(engineSnapshots.id)).get();
+export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD_PAGE_SIZE }: { page?: number; pageSize?: number } = {}) {
+  const latest = prepared("dashboard.latestSnapshot", (database) =>
+    database
+      .select()
+      .from(engineSnapshots)
+      .where(eq(engineSnapshots.studyId, sql.placeholder("studyId")))
+      .orderBy(desc(engineSnapshots.id))
+      .limit(1)
+      .prepare(),
+  ).get({ studyId });
   const statsByPrompt = new Map((latest?.promptStats ?? []).map((stat) => [stat.promptId, stat]));
-  const leaderboard: LeaderboardEntry[] = promptRecords(studyId)
-    .map((record) => ({
-      ...record,
-      stats: statsByPrompt.get(record.promptId) ?? null,
-      recommended: latest?.recommendedPromptId === record.promptId,
-    }))
-    .sort(
-      (x, y) =>
-        Number(y.recommended) - Number(x.recommended) || (y.stats?.score ?? -Infinity) - (x.stats?.score ?? -Infinity) || x.promptId - y.promptId,
-    );
+  const recommendedPromptId = latest?.recommendedPromptId ?? null;
+  const records = promptRecords(studyId);
+  const ranked = rankLeaderboard(
+    records.map((record) => ({
+      record,
+      promptId: record.promptId,
+      recommended: record.promptId === recommendedPromptId,
+      comparisons: record.wins + record.losses + record.ties + record.bothBad,
+      score: statsByPrompt.get(record.promptId)?.score ?? null,
+    })),
+  );
 
-  const convergence: (ConvergencePoint & { converged: boolean })[] = db()
-    .select({
-      voteCount: engineSnapshots.voteCount,
-      recommendedPromptId: engineSnapshots.recommendedPromptId,
-      pBest: engineSnapshots.pBest,
-      converged: engineSnapshots.converged,
-    })
-    .from(engineSnapshots)
-    .where(eq(engineSnapshots.studyId, studyId))
-    .orderBy(asc(engineSnapshots.voteCount), asc(engineSnapshots.id))
-    .all();
+  const pageCount = Math.max(1, Math.ceil(ranked.length / pageSize));
+  const currentPage = Math.min(Math.max(1, Math.trunc(page)), pageCount);
+  const firstIndex = (currentPage - 1) * pageSize;
+  const pageRows = ranked.slice(firstIndex, firstIndex + pageSize);
+  const top = ranked.slice(0, WIN_MATRIX_SIZE);
+  const texts = promptTexts([...pageRows, ...top].map(({ entry }) => entry.promptId).concat(recommendedPromptId ?? []));
+  const rows: LeaderboardEntry[] = pageRows.map(({ entry, measured }, k) => ({
+    ...entry.record,
+    text: texts.get(entry.promptId) ?? "",
+    stats: statsByPrompt.get(entry.promptId) ?? null,
+    recommended: entry.recommended,
+    comparisons: entry.comparisons,
+    rank: measured ? firstIndex + k + 1 : null,
+  }));
+
+  // One axis for every page: the BT intervals of all prompts.
+  let axisMin = 0;
+  let axisMax = 0;
+  for (const stat of statsByPrompt.values()) {
+    axisMin = Math.min(axisMin, stat.lower);
+    axisMax = Math.max(axisMax, stat.upper);
+  }
+
+  const convergence = prepared("dashboard.convergence", (database) =>
+    database
+      .select({
+        voteCount: engineSnapshots.voteCount,
+        recommendedPromptId: engineSnapshots.recommendedPromptId,
+        pBest: engineSnapshots.pBest,
+        converged: engineSnapshots.converged,
+      })
+      .from(engineSnapshots)
+      .where(eq(engineSnapshots.studyId, sql.placeholder("studyId")))
+      .orderBy(asc(engineSnapshots.voteCount), asc(engineSnapshots.id))
+      .prepare(),
+  ).all({ studyId });
   const firstConverged = convergence.find((point) => point.converged);
+  const recordsById = new Map(records.map((record) => [record.promptId, record]));
+  // The prompts the convergence strip names, coloured in the order they first led.
+  const convergenceLegend = [...new Set(convergence.map((point) => point.recommendedPromptId).filter((id): id is number => id !== null))].map(
+    (promptId, colorIndex) => ({ promptId, label: displayName(promptId, recordsById.get(promptId)?.label ?? null), colorIndex }),
+  );
   const annotators = votesPerAnnotator(studyId);
   // What the engine counts as votes: everything but skips and the votes of excluded annotators.
   const decisiveVotes = annotators.reduce((total, row) => total + (row.excluded ? 0 : row.votes - row.skips), 0);
+  const recommendedRecord = recommendedPromptId === null ? undefined : recordsById.get(recommendedPromptId);
 
   return {
-    leaderboard,
+    leaderboard: {
+      rows,
+      page: currentPage,
+      pageCount,
+      pageSize,
+      total: ranked.length,
+      unmeasured: ranked.filter(({ measured }) => !measured).length,
+      unvoted: ranked.filter(({ entry }) => entry.comparisons === 0).length,
+      axis: { min: axisMin, max: axisMax },
+    },
+    // The recommended prompt in full, for the owner to copy.
+    recommended: recommendedRecord
+      ? {
+          promptId: recommendedRecord.promptId,
+          label: recommendedRecord.label,
+          text: texts.get(recommendedRecord.promptId) ?? "",
+          comparisons: recommendedRecord.wins + recommendedRecord.losses + recommendedRecord.ties + recommendedRecord.bothBad,
+        }
+      : null,
     convergence: convergence.map(({ voteCount, recommendedPromptId, pBest }) => ({ voteCount, recommendedPromptId, pBest })),
+    convergenceLegend,
     engine: latest
       ? {
           policy: latest.policy,
@@ -91,76 +168,137 @@ export function getDashboard(studyId: number) {
         }
       : null,
     decisiveVotes,
-    winMatrix: winMatrix(leaderboard.slice(0, WIN_MATRIX_SIZE)),
+    winMatrix: winMatrix(top.map(({ entry }) => entry.record)),
     votesPerAnnotator: annotators,
     // Why the engine's recommendation is not the raw-vote Bradley–Terry leader, when it is not (null otherwise).
     recommendationNote: recommendationNote(
-      latest?.recommendedPromptId ?? null,
-      leaderboard.map((entry) => ({
-        promptId: entry.promptId,
-        name: entry.label ?? `#${entry.promptId}`,
-        wins: entry.wins,
-        losses: entry.losses,
-        score: entry.stats?.score ?? null,
-        utility: entry.stats?.utility ?? null,
-        engineScore: entry.stats?.engineScore ?? null,
-      })),
+      recommendedPromptId,
+      records.map((record) => {
+        const stat = statsByPrompt.get(record.promptId);
+        return {
+          promptId: record.promptId,
+          name: displayName(record.promptId, record.label),
+          wins: record.wins,
+          losses: record.losses,
+          score: stat?.score ?? null,
+          utility: stat?.utility ?? null,
+          engineScore: stat?.engineScore ?? null,
+        };
+      }),
       headToHead,
     ),
   };
 }
 
+export type Dashboard = ReturnType<typeof getDashboard>;
+
+const displayName = (promptId: number, label: string | null) => label ?? `#${promptId}`;
+
 /** Decisive wins of one prompt over another (the pair's tally; ties and both-bad count for neither). One indexed read. */
 function headToHead(winner: number, loser: number): number {
   const [low, high] = winner < loser ? [winner, loser] : [loser, winner];
-  const pair = db()
-    .select({ lowWins: pairTallies.lowWins, highWins: pairTallies.highWins })
-    .from(pairTallies)
-    .where(and(eq(pairTallies.lowPromptId, low), eq(pairTallies.highPromptId, high)))
-    .get();
+  const pair = prepared("dashboard.pairTally", (database) =>
+    database
+      .select({ lowWins: pairTallies.lowWins, highWins: pairTallies.highWins })
+      .from(pairTallies)
+      .where(and(eq(pairTallies.lowPromptId, sql.placeholder("low")), eq(pairTallies.highPromptId, sql.placeholder("high"))))
+      .prepare(),
+  ).get({ low, high });
   if (!pair) return 0;
   return winner === low ? pair.lowWins : pair.highWins;
 }
 
-/** Per-prompt wins, losses, ties and both-bad votes (the tallies); skips count for nobody. */
+/**
+ * Per-prompt wins, losses, ties and both-bad votes (the tallies; skips count for nobody), without the
+ * texts: one row of numbers per prompt, the only part of the dashboard that grows with the pool. Read
+ * as arrays (`values`): drizzle's per-field row mapping cost more than the query at 1,000 prompts.
+ */
 function promptRecords(studyId: number): PromptRecord[] {
-  return db()
-    .select({
-      promptId: prompts.id,
-      label: prompts.label,
-      text: prompts.text,
-      wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
-      losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
-      ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
-      bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
-    })
-    .from(prompts)
-    .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
-    .where(eq(prompts.studyId, studyId))
-    .orderBy(prompts.id)
-    .all();
+  const rows = prepared("dashboard.promptRecords", (database) =>
+    database
+      .select({
+        promptId: prompts.id,
+        label: prompts.label,
+        active: prompts.active,
+        wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
+        losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
+        ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
+        bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+      })
+      .from(prompts)
+      .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
+      .where(eq(prompts.studyId, sql.placeholder("studyId")))
+      .prepare(),
+  ).values({ studyId }) as [number, string | null, number, number, number, number, number][];
+  return rows.map(([promptId, label, active, wins, losses, ties, bothBad]) => ({
+    promptId,
+    label,
+    active: active === 1,
+    wins,
+    losses,
+    ties,
+    bothBad,
+  }));
 }
 
-/** wins[i][j] = votes where prompt i beat prompt j, ties and both-bad adding half to each (bandit/leaderboard.ts's convention). */
+/** `column` is one of the ids of the JSON array bound as `name` (one prepared statement for any number of ids). */
+const inJsonIds = (column: SQLiteColumn, name: string) => sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
+
+/** The texts of a few prompts (a page of the leaderboard, the win matrix, the recommended one). */
+function promptTexts(promptIds: number[]): Map<number, string> {
+  const rows = prepared("dashboard.promptTexts", (database) =>
+    database.select({ promptId: prompts.id, text: prompts.text }).from(prompts).where(inJsonIds(prompts.id, "ids")).prepare(),
+  ).all({ ids: JSON.stringify([...new Set(promptIds)]) });
+  return new Map(rows.map((row) => [row.promptId, row.text]));
+}
+
+/**
+ * The win matrix of the top prompts, ties kept apart: wins[i][j] = decisive votes where prompt i beat
+ * prompt j; draws[i][j] = draws[j][i] = votes on the pair that were a tie or both bad (the pair tally
+ * keeps the two together). The Bradley–Terry fit counts a draw as half a win to each side
+ * (bandit/leaderboard.ts); the matrix shows the counts, not that convention.
+ */
 function winMatrix(top: PromptRecord[]) {
   const promptIds = top.map((entry) => entry.promptId);
   const index = new Map(promptIds.map((id, i) => [id, i]));
   const wins = promptIds.map(() => promptIds.map(() => 0));
+  const draws = promptIds.map(() => promptIds.map(() => 0));
+  const ids = JSON.stringify(promptIds);
   const pairs =
     promptIds.length < 2
       ? []
-      : db()
-          .select()
-          .from(pairTallies)
-          .where(and(inArray(pairTallies.lowPromptId, promptIds), inArray(pairTallies.highPromptId, promptIds)))
-          .all();
+      : prepared("dashboard.winMatrix", (database) =>
+          database
+            .select()
+            .from(pairTallies)
+            .where(and(inJsonIds(pairTallies.lowPromptId, "lowIds"), inJsonIds(pairTallies.highPromptId, "highIds")))
+            .prepare(),
+        ).all({ lowIds: ids, highIds: ids });
   for (const pair of pairs) {
     const low = index.get(pair.lowPromptId)!;
     const high = index.get(pair.highPromptId)!;
-    wins[low]![high]! += pair.lowWins + pair.draws / 2;
-    wins[high]![low]! += pair.highWins + pair.draws / 2;
+    wins[low]![high]! += pair.lowWins;
+    wins[high]![low]! += pair.highWins;
+    draws[low]![high]! += pair.draws;
+    draws[high]![low]! += pair.draws;
   }
-  return { promptIds, labels: top.map((entry) => entry.label ?? `#${entry.promptId}`), wins };
+  return { promptIds, labels: top.map((entry) => displayName(entry.promptId, entry.label)), wins, draws };
+}
+
+/** A study's responses by generation status: what is ready, still generating, or failed (one grouped count). */
+export function responseStatusCounts(studyId: number): Record<(typeof RESPONSE_STATUSES)[number], number> {
+  const counts = { pending: 0, ready: 0, error: 0 };
+  const rows = prepared("dashboard.responseStatus", (database) =>
+    database
+      .select({ status: responses.status, n: count() })
+      .from(responses)
+      .innerJoin(prompts, eq(prompts.id, responses.promptId))
+      .where(eq(prompts.studyId, sql.placeholder("studyId")))
+      .groupBy(responses.status)
+      .prepare(),
+  ).all({ studyId });
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
 }
 
 /**
@@ -169,28 +307,30 @@ function winMatrix(top: PromptRecord[]) {
  * member voting as themselves (not blind).
  */
 function votesPerAnnotator(studyId: number) {
-  return db()
-    .select({
-      annotatorId: annotatorTallies.annotatorId,
-      displayName: annotators.displayName,
-      member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
-      removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
-      excluded: sql`${isNotNull(studyAnnotators.excludedAt)}`.mapWith(Boolean),
-      votes: annotatorTallies.votes,
-      skips: annotatorTallies.skips,
-      meanLatencyMs: sql<
-        number | null
-      >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
-    })
-    .from(annotatorTallies)
-    .innerJoin(annotators, eq(annotators.id, annotatorTallies.annotatorId))
-    .leftJoin(
-      studyAnnotators,
-      and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
-    )
-    .where(and(eq(annotatorTallies.studyId, studyId), gt(annotatorTallies.votes, 0)))
-    .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
-    .all();
+  return prepared("dashboard.votesPerAnnotator", (database) =>
+    database
+      .select({
+        annotatorId: annotatorTallies.annotatorId,
+        displayName: annotators.displayName,
+        member: sql`${isNotNull(annotators.userId)}`.mapWith(Boolean),
+        removed: sql`${isNotNull(studyAnnotators.removedAt)}`.mapWith(Boolean),
+        excluded: sql`${isNotNull(studyAnnotators.excludedAt)}`.mapWith(Boolean),
+        votes: annotatorTallies.votes,
+        skips: annotatorTallies.skips,
+        meanLatencyMs: sql<
+          number | null
+        >`case when ${annotatorTallies.latencyCount} > 0 then 1.0 * ${annotatorTallies.latencySumMs} / ${annotatorTallies.latencyCount} end`,
+      })
+      .from(annotatorTallies)
+      .innerJoin(annotators, eq(annotators.id, annotatorTallies.annotatorId))
+      .leftJoin(
+        studyAnnotators,
+        and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
+      )
+      .where(and(eq(annotatorTallies.studyId, sql.placeholder("studyId")), gt(annotatorTallies.votes, 0)))
+      .orderBy(desc(annotatorTallies.votes), asc(annotatorTallies.annotatorId))
+      .prepare(),
+  ).all({ studyId });
 }
 
 const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count} ${count === 1 ? noun : nouns}`;

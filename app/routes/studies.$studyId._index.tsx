@@ -1,26 +1,34 @@
 import { z } from "zod";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
-import { useEffect, useState } from "react";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
+import { useEffect, useState, type ReactNode } from "react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { StudyNav } from "~/components/study-nav";
 import { engineStatus, getStudyEngine } from "~/engine/engine.server";
-import { catchUpCaption, getDashboard } from "~/models/dashboard.server";
+import { catchUpCaption, getDashboard, responseStatusCounts } from "~/models/dashboard.server";
+import { inviteState, listInvites } from "~/models/invite.server";
+import { nextSteps, type StepTarget } from "~/models/next-steps";
 import { STATUS_ACTIONS, StatusActionSchema, statusActionsFrom } from "~/models/study-lifecycle.server";
 import { getStudyCounts } from "~/models/study.server";
 import { changeStudyStatusAs } from "~/services/studies.server";
-import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
+import { MIN_COMPARISONS_TO_RANK } from "~/utils/leaderboard-ranking";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · promptduel` }];
 
+// A page number that is not one shows the first page (as the audit log's `before`).
+const PageSchema = z.coerce.number().int().positive().catch(1);
+
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:read");
-  const dashboard = getDashboard(study.id);
+  const dashboard = getDashboard(study.id, { page: PageSchema.parse(new URL(request.url).searchParams.get("page")) });
   // The page reads SQLite only; an engine is started (or queued) only to count votes its scores lack.
   const behind = dashboard.decisiveVotes - (dashboard.engine?.voteCount ?? 0);
   if (behind > 0) getStudyEngine(study.id);
+  const counts = getStudyCounts(study.id);
+  const generation = responseStatusCounts(study.id);
+  const now = new Date();
   return {
     study: { id: study.id, name: study.name, task: study.task, model: study.model, status: study.status, closedReason: study.closedReason },
     permissions: [...permissions],
@@ -28,7 +36,27 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     statusActions: permissions.has("study:edit")
       ? statusActionsFrom(study.status).map((action) => ({ action, label: STATUS_ACTIONS[action].label }))
       : [],
-    counts: getStudyCounts(study.id),
+    counts,
+    nextSteps: nextSteps({
+      status: study.status,
+      canEdit: permissions.has("study:edit"),
+      canManage: permissions.has("study:manage"),
+      canExport: permissions.has("study:export"),
+      prompts: counts.prompts,
+      queries: counts.queries,
+      responsesReady: generation.ready,
+      responsesPending: generation.pending,
+      responsesFailed: generation.error,
+      usableInviteLinks: permissions.has("study:manage")
+        ? listInvites(study.id, "annotator").filter((invite) => inviteState(invite, now) === "usable").length
+        : 0,
+      votes: counts.votes,
+      annotators: dashboard.votesPerAnnotator.length,
+      converged: dashboard.engine?.converged ?? false,
+      votesStillNeeded: dashboard.engine?.votesStillNeeded ?? null,
+      unmeasuredPrompts: dashboard.leaderboard.unmeasured,
+      minComparisons: MIN_COMPARISONS_TO_RANK,
+    }),
     ...dashboard,
     catchingUp: catchUpCaption(behind, engineStatus(study.id), dashboard.engine?.snapshotAt ?? null),
   };
@@ -62,8 +90,11 @@ export default function StudyDashboard() {
     permissions,
     statusActions,
     counts,
+    nextSteps,
     leaderboard,
+    recommended,
     convergence,
+    convergenceLegend,
     engine,
     winMatrix,
     votesPerAnnotator,
@@ -81,26 +112,20 @@ export default function StudyDashboard() {
   }, [revalidator]);
 
   const [engineDetails, setEngineDetails] = useState(false);
-  const legend = new Map(leaderboard.map((entry, i) => [entry.promptId, { label: entry.label ?? `#${entry.promptId}`, colorIndex: i }]));
-  const ranked = rankLeaderboard(
-    leaderboard.map((entry) => ({
-      ...entry,
-      comparisons: entry.wins + entry.losses + entry.ties + entry.bothBad,
-      score: entry.stats?.score ?? null,
-    })),
-  );
-  const scored = leaderboard.filter((entry) => entry.stats);
-  const axisMin = Math.min(0, ...scored.map((entry) => entry.stats!.lower));
-  const axisMax = Math.max(0, ...scored.map((entry) => entry.stats!.upper));
+  const legend = new Map(convergenceLegend.map((entry) => [entry.promptId, entry]));
+  const { min: axisMin, max: axisMax } = leaderboard.axis;
   const leftRate = engine?.leftWinRate;
-  const unvoted = leaderboard.filter((entry) => entry.wins + entry.losses + entry.ties + entry.bothBad === 0).length;
+  const { unvoted } = leaderboard;
+  const firstShown = (leaderboard.page - 1) * leaderboard.pageSize + 1;
+  const lastShown = firstShown + leaderboard.rows.length - 1;
+  const stepHref = (target: StepTarget) => (target === "status" ? "#study-status" : `/studies/${study.id}/${target}`);
 
   return (
     <section className="dashboard">
       <h1>{study.name}</h1>
       <StudyNav studyId={study.id} permissions={permissions} />
       <p className="muted task">{study.task}</p>
-      <Form method="post" className="status-bar" aria-label="Study status">
+      <Form method="post" className="status-bar" aria-label="Study status" id="study-status">
         <span className={`badge status-${study.status}`}>{STATUS_TEXT[study.status]}</span>
         {study.status === "closed" && study.closedReason === "converged" ? (
           <span className="muted small">closed automatically when the stopping rule fired</span>
@@ -123,6 +148,19 @@ export default function StudyDashboard() {
           </span>
         ) : null}
       </Form>
+
+      {nextSteps.length > 0 ? (
+        <section className="panel next-steps" aria-labelledby="next-steps-heading">
+          <h2 id="next-steps-heading">What to do next</h2>
+          <ol>
+            {nextSteps.map((step) => (
+              <li key={step.id} data-step={step.id}>
+                {step.text} {step.target ? <Link to={stepHref(step.target)}>{step.action}</Link> : null}
+              </li>
+            ))}
+          </ol>
+        </section>
+      ) : null}
 
       <dl className="counts">
         <div>
@@ -163,6 +201,10 @@ export default function StudyDashboard() {
         </div>
       </dl>
 
+      {recommended ? (
+        <RecommendedPrompt name={recommended.label ?? `#${recommended.promptId}`} text={recommended.text} comparisons={recommended.comparisons} />
+      ) : null}
+
       <h2>Leaderboard</h2>
       <p className="muted small">
         Bradley–Terry score from the raw votes with its 95% bootstrap interval; P(best) from the bootstrap. Utility is the{" "}
@@ -176,15 +218,16 @@ export default function StudyDashboard() {
       </p>
       <p className="muted small">
         A prompt needs {MIN_COMPARISONS_TO_RANK} comparisons before it is ranked by its score or shown a P(best); until then it is listed below the
-        measured ones, marked &ldquo;too few to rank&rdquo;.{" "}
+        measured ones, marked &ldquo;too few to rank&rdquo;. Ties and both-bad votes are counted in their own columns, apart from wins and losses; the
+        BT score and its interval count each of them as half a win to both prompts.{" "}
         <label className="inline-check">
           <input type="checkbox" checked={engineDetails} onChange={(event) => setEngineDetails(event.target.checked)} /> Show engine details (utility
           and exploration width)
         </label>
       </p>
       {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
-      <div className="table-scroll">
-        <table className="data-table leaderboard">
+      <TableScroll label="Leaderboard, scrolls sideways">
+        <table className="data-table leaderboard" aria-label="Leaderboard">
           <thead>
             <tr>
               <th>#</th>
@@ -199,18 +242,24 @@ export default function StudyDashboard() {
               </th>
               <th className="num">P(best)</th>
               {engineDetails ? <th className="num">Utility ± width</th> : null}
-              <th className="num">W / L / T</th>
+              <th className="num">Wins</th>
+              <th className="num">Losses</th>
+              <th className="num">Ties</th>
               <th className="num">Both bad</th>
             </tr>
           </thead>
           <tbody>
-            {ranked.map(({ entry, measured }, rank) => (
-              <tr key={entry.promptId} className={entry.recommended ? "recommended" : measured ? undefined : "unmeasured"}>
-                <td>{measured || entry.recommended ? rank + 1 : <span className="muted small">too few to rank</span>}</td>
+            {leaderboard.rows.map((entry) => (
+              <tr key={entry.promptId} className={entry.recommended ? "recommended" : entry.rank !== null ? undefined : "unmeasured"}>
+                <td>{entry.rank ?? <span className="muted small">too few to rank</span>}</td>
                 <td>
-                  {entry.recommended ? <span className="badge success">recommended</span> : null}{" "}
-                  {entry.label ? <strong>{entry.label}: </strong> : null}
-                  <span className="prompt-text">{entry.text}</span>
+                  {entry.recommended ? <span className="badge success">recommended</span> : null}
+                  {entry.active ? null : (
+                    <span className="badge" title="Disabled by an owner: no new pairs; its votes still count">
+                      disabled
+                    </span>
+                  )}{" "}
+                  <PromptText label={entry.label} text={entry.text} />
                 </td>
                 <td className="num">{entry.comparisons}</td>
                 <td className="num">{entry.stats ? entry.stats.score.toFixed(2) : "–"}</td>
@@ -226,19 +275,36 @@ export default function StudyDashboard() {
                     "–"
                   )}
                 </td>
-                <td className="num">{entry.stats && measured ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
+                <td className="num">{entry.stats && entry.rank !== null ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
                 {engineDetails ? (
                   <td className="num">{entry.stats ? `${entry.stats.utility.toFixed(2)} ± ${entry.stats.uncertainty.toFixed(2)}` : "–"}</td>
                 ) : null}
-                <td className="num">
-                  {entry.wins} / {entry.losses} / {entry.ties}
-                </td>
+                <td className="num">{entry.wins}</td>
+                <td className="num">{entry.losses}</td>
+                <td className="num">{entry.ties}</td>
                 <td className="num">{entry.bothBad}</td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
+      {leaderboard.pageCount > 1 ? (
+        <nav className="pager small" aria-label="Leaderboard pages">
+          <span>
+            Prompts {firstShown.toLocaleString("en")}–{lastShown.toLocaleString("en")} of {leaderboard.total.toLocaleString("en")}
+          </span>
+          {leaderboard.page > 1 ? (
+            <Link to={`?page=${leaderboard.page - 1}`} preventScrollReset>
+              Previous {leaderboard.pageSize}
+            </Link>
+          ) : null}
+          {leaderboard.page < leaderboard.pageCount ? (
+            <Link to={`?page=${leaderboard.page + 1}`} preventScrollReset>
+              Next {leaderboard.pageSize}
+            </Link>
+          ) : null}
+        </nav>
+      ) : null}
 
       <div className="panels">
         <div className="panel">
@@ -251,14 +317,17 @@ export default function StudyDashboard() {
         </div>
         <div className="panel">
           <h2>Win matrix</h2>
-          <p className="muted small">Row prompt’s wins against column prompt (top {winMatrix.promptIds.length} of the leaderboard).</p>
+          <p className="muted small">
+            Row prompt’s wins against the column prompt (the top {winMatrix.promptIds.length} of the ranking); under them, the pair’s ties and
+            both-bad votes.
+          </p>
           <p className="wm-legend small" aria-label="Win matrix legend">
             <span className="wm-win wm-4">row leads</span> <span className="wm-loss wm-4">column leads</span>{" "}
-            <span className="wm-even wm-2">even</span> · paler cells rest on fewer votes: <span className="wm-win wm-1">1</span>{" "}
-            <span className="wm-win wm-2">2–4</span> <span className="wm-win wm-3">5–9</span> <span className="wm-win wm-4">10+</span> · a tie counts
-            half to each side
+            <span className="wm-even wm-2">even</span> · paler cells rest on fewer decisive votes: <span className="wm-win wm-1">1</span>{" "}
+            <span className="wm-win wm-2">2–4</span> <span className="wm-win wm-3">5–9</span> <span className="wm-win wm-4">10+</span> ·{" "}
+            <span className="wm-draws-key">3 T</span> = 3 ties or both-bad votes, counted apart (not as half-wins)
           </p>
-          <div className="table-scroll">
+          <TableScroll label="Win matrix, scrolls sideways">
             <table className="win-matrix" aria-label="Win matrix">
               <thead>
                 <tr>
@@ -278,10 +347,16 @@ export default function StudyDashboard() {
                     </th>
                     {winMatrix.wins[i]!.map((won, j) => {
                       const lost = winMatrix.wins[j]![i]!;
-                      const total = won + lost;
+                      const drawn = winMatrix.draws[i]![j]!;
+                      if (i === j) return <td key={j} className="diagonal" />;
                       return (
-                        <td key={j} className={i === j ? "diagonal" : winCellClass(won, lost)}>
-                          {i === j || total === 0 ? "" : `${won}–${lost}`}
+                        <td
+                          key={j}
+                          className={winCellClass(won, lost, drawn)}
+                          title={`${label} won ${won}, lost ${lost}; ${drawn} ties or both bad against ${winMatrix.labels[j]}`}
+                        >
+                          {won + lost > 0 ? `${won}–${lost}` : null}
+                          {drawn > 0 ? <span className="wm-draws">{drawn} T</span> : null}
                         </td>
                       );
                     })}
@@ -289,7 +364,7 @@ export default function StudyDashboard() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </div>
       </div>
 
@@ -297,39 +372,111 @@ export default function StudyDashboard() {
       {votesPerAnnotator.length === 0 ? (
         <p className="muted">No votes yet.</p>
       ) : (
-        <table className="data-table compact">
-          <thead>
-            <tr>
-              <th>Annotator</th>
-              <th className="num">Votes</th>
-              <th className="num">Skips</th>
-              <th className="num">Mean time per vote</th>
-            </tr>
-          </thead>
-          <tbody>
-            {votesPerAnnotator.map((row) => (
-              <tr key={row.annotatorId}>
-                <td>
-                  {row.displayName}
-                  {row.member ? (
-                    <span className="badge" title="A study member voting as themselves: not blind to the prompts">
-                      member
-                    </span>
-                  ) : null}
-                  {row.removed ? (
-                    <span className="badge danger" title="Removed from the study by an owner; their votes still count">
-                      removed
-                    </span>
-                  ) : null}
-                </td>
-                <td className="num">{row.votes}</td>
-                <td className="num">{row.skips}</td>
-                <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>
+        <TableScroll label="Annotators, scrolls sideways">
+          <table className="data-table compact">
+            <thead>
+              <tr>
+                <th>Annotator</th>
+                <th className="num">Votes</th>
+                <th className="num">Skips</th>
+                <th className="num">Mean time per vote</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {votesPerAnnotator.map((row) => (
+                <tr key={row.annotatorId}>
+                  <td>
+                    {row.displayName}
+                    {row.member ? (
+                      <span className="badge" title="A study member voting as themselves: not blind to the prompts">
+                        member
+                      </span>
+                    ) : null}
+                    {row.removed ? (
+                      <span className="badge danger" title="Removed from the study by an owner; their votes still count">
+                        removed
+                      </span>
+                    ) : null}
+                  </td>
+                  <td className="num">{row.votes}</td>
+                  <td className="num">{row.skips}</td>
+                  <td className="num">{row.meanLatencyMs === null ? "–" : `${(row.meanLatencyMs / 1000).toFixed(1)} s`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
+    </section>
+  );
+}
+
+/** A table wider than a phone scrolls sideways in its box: keyboard users must be able to focus it to scroll it (WCAG 2.1.1; axe scrollable-region-focusable). */
+function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, see above
+    <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
+// A prompt text longer than this is clamped to three lines and opens in full on a click.
+const CLAMPED_TEXT_LENGTH = 160;
+
+function PromptText({ label, text }: { label: string | null; text: string }) {
+  const name = label ? <strong>{label}: </strong> : null;
+  if (text.length <= CLAMPED_TEXT_LENGTH) {
+    return (
+      <>
+        {name}
+        <span className="prompt-text">{text}</span>
+      </>
+    );
+  }
+  return (
+    <details className="prompt-expand">
+      <summary>
+        {name}
+        <span className="prompt-text">{text}</span>
+      </summary>
+    </details>
+  );
+}
+
+/** The engine's recommendation in full, with a button that copies it (the text stays selectable without script). */
+function RecommendedPrompt({ name, text, comparisons }: { name: string; text: string; comparisons: number }) {
+  const [copied, setCopied] = useState<"copied" | "failed" | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied("copied");
+    } catch {
+      setCopied("failed");
+    }
+  }
+  return (
+    <section className="panel recommended-prompt" aria-labelledby="recommended-heading">
+      <div className="title-row">
+        <h2 id="recommended-heading">Recommended prompt: {name}</h2>
+        <button type="button" className="small-button" onClick={copy}>
+          Copy prompt
+        </button>
+      </div>
+      {comparisons < MIN_COMPARISONS_TO_RANK ? (
+        <p className="small provisional">
+          <strong>Provisional:</strong> the engine recommends it on {plural(comparisons, "comparison")}, fewer than the {MIN_COMPARISONS_TO_RANK} a
+          rank needs, so the leaderboard lists it with the under-measured prompts until more votes confirm it.
+        </p>
+      ) : null}
+      <pre className="prompt-full">{text}</pre>
+      <p className="muted small" role="status">
+        {copied === "copied"
+          ? "Copied the full prompt."
+          : copied === "failed"
+            ? "The browser refused the clipboard: select the text and copy it."
+            : ""}
+      </p>
     </section>
   );
 }

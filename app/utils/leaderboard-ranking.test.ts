@@ -24,4 +24,17 @@ describe("rankLeaderboard: ranks reflect how much each prompt was measured", () 
     ]);
     expect(ranked[0]!.entry.promptId).toBe(2);
   });
+
+  it("does not put an under-measured recommended prompt on top: the engine may back an unbeaten prompt on 3 wins", () => {
+    const ranked = rankLeaderboard([
+      { promptId: 1, recommended: true, comparisons: 3, score: 2.5 },
+      { promptId: 2, recommended: false, comparisons: 40, score: 1.1 },
+      { promptId: 3, recommended: false, comparisons: 5, score: 0 },
+    ]);
+    expect(ranked.map(({ entry, measured }) => [entry.promptId, measured])).toEqual([
+      [2, true],
+      [3, false],
+      [1, false],
+    ]);
+  });
 });
