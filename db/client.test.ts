@@ -38,6 +38,7 @@ describe("openDatabase", () => {
       "prompt_tallies",
       "prompts",
       "queries",
+      "query_tags",
       "responses",
       "sessions",
       "studies",

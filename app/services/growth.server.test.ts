@@ -32,6 +32,8 @@ describe("growing the pool, leaving selection, retiring", () => {
       OPENAI_API_KEY: "test-key",
       OPENAI_EMBEDDING_MODEL: "lexical",
       CONFIRM_RESPONSES_ABOVE: "10",
+      // Batches are never cut short by the clock, so the engine's pairs depend on the votes alone, not on the machine's load.
+      ENGINE_SELECTION_BUDGET_MS: "600000",
     });
   });
   afterAll(async () => {
