@@ -284,7 +284,7 @@ export default function StudySetup() {
             it has converged (annotators then see &ldquo;this study is complete&rdquo;).
           </label>
           <button type="submit" name="intent" value="update-guidance" disabled={submittingIntent === "update-guidance"}>
-            Save
+            Save what annotators see
           </button>
         </fieldset>
       </Form>
@@ -386,7 +386,7 @@ export default function StudySetup() {
             <input id="poolCap" name="poolCap" type="number" min={2} defaultValue={study.poolCap ?? ""} />
             <FieldError id="poolCap-error" messages={errorsFor("retirement-settings").poolCap} />
             <button type="submit" name="intent" value="retirement-settings" disabled={submittingIntent === "retirement-settings"}>
-              Save
+              Save the retirement rule
             </button>
           </fieldset>
         </Form>

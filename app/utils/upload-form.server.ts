@@ -1,6 +1,6 @@
 import { MaxPartSizeExceededError, unstable_createMemoryUploadHandler, unstable_parseMultipartFormData } from "@remix-run/node";
 import { z } from "zod";
-import { decodeTextUpload } from "./text-upload.server";
+import { decodeTextUpload, refuseNonText } from "./text-upload.server";
 
 export const UploadSchema = z.object({ name: z.string(), content: z.string() });
 export type Upload = z.infer<typeof UploadSchema>;
@@ -44,7 +44,12 @@ export async function readUploadForm(
   for (const [name, value] of formData.entries()) {
     if (typeof value === "string") fields[name] = value;
     else if (options.rawFiles?.includes(name)) {
-      if (value.size > 0 || value.name !== "") raw[name] = { name: value.name, bytes: new Uint8Array(await value.arrayBuffer()) };
+      if (value.size > 0 || value.name !== "") {
+        const bytes = new Uint8Array(await value.arrayBuffer());
+        const refused = refuseNonText(bytes);
+        if (refused) errors[name] = [`${value.name || "The file"}: ${refused}. Nothing was added.`];
+        else raw[name] = { name: value.name, bytes };
+      }
     } else if (value.size > 0 || value.name !== "") {
       const decoded = decodeTextUpload(new Uint8Array(await value.arrayBuffer()));
       if ("error" in decoded) errors[name] = [`${value.name || "The file"}: ${decoded.error}. Nothing was added.`];

@@ -56,7 +56,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
       await page.getByRole("button", { name: "Import responses" }).click();
       await page.getByText("Imported 2 responses.").waitFor();
       await page.getByLabel("Guidelines (markdown)").fill("- Prefer **correct** over friendly\n- A long answer is not better for being long");
-      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("button", { name: "Save what annotators see" }).click();
       await page.getByText("Saved what annotators see.").waitFor();
       studyId = readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
       await page.goto(`${app.url}/studies/${studyId}`);

@@ -27,7 +27,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
   async function ownerAction(page: Page, studyId: number, button: string, expected: string) {
     await page.goto(`${suite.app.url}/studies/${studyId}`);
     await page.getByRole("button", { name: button }).click();
-    await page.getByText(expected).waitFor();
+    await page.getByText(expected, { exact: true }).waitFor();
   }
 
   it("pauses, resumes, closes, reopens and archives; annotators are told each time and get no pair while it is not running", async () => {
