@@ -553,6 +553,14 @@ export const promptTallies = sqliteTable(
   (table) => [index("prompt_tallies_study_idx").on(table.studyId)],
 );
 
+/** A prompt's record from its tally row, zero when it has none (select with a left join on promptTallies). */
+export const promptRecordColumns = {
+  wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
+  losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
+  ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
+  bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+};
+
 /** Per unordered prompt pair (low id, high id): decisive wins of each, and draws (ties + both bad). */
 export const pairTallies = sqliteTable(
   "pair_tallies",

@@ -14,6 +14,7 @@ import {
   votes,
   type GrowthParent,
   type JobRequester,
+  promptRecordColumns,
 } from "../../db/schema";
 import { normalizePromptText } from "../../db/text";
 import { recordAudit } from "~/models/audit.server";
@@ -90,10 +91,7 @@ export function studyLeaders(db: Queryable, studyId: number, count: number): Gro
       promptId: prompts.id,
       text: prompts.text,
       generation: prompts.generation,
-      wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
-      losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
-      ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
-      bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+      ...promptRecordColumns,
     })
     .from(prompts)
     .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))

@@ -11,6 +11,7 @@ import {
   responses,
   studyAnnotators,
   type PromptStat,
+  promptRecordColumns,
 } from "../../db/schema";
 import { prepared } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
@@ -220,10 +221,7 @@ function promptRecords(studyId: number): PromptRecord[] {
         promptId: prompts.id,
         label: prompts.label,
         active: prompts.active,
-        wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
-        losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
-        ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
-        bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+        ...promptRecordColumns,
       })
       .from(prompts)
       .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))

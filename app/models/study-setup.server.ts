@@ -1,5 +1,5 @@
 import { and, count, eq, sql } from "drizzle-orm";
-import { prompts, promptTallies, queries, queryTags, responses, studies, type PROMPT_SOURCES } from "../../db/schema";
+import { prompts, promptTallies, queries, queryTags, responses, studies, type PROMPT_SOURCES, promptRecordColumns } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
@@ -304,10 +304,7 @@ export function listStudyPrompts(db: Queryable, studyId: number) {
       keptByOwner: prompts.keptByOwner,
       generation: prompts.generation,
       growthRoundId: prompts.growthRoundId,
-      wins: sql<number>`coalesce(${promptTallies.wins}, 0)`,
-      losses: sql<number>`coalesce(${promptTallies.losses}, 0)`,
-      ties: sql<number>`coalesce(${promptTallies.ties}, 0)`,
-      bothBad: sql<number>`coalesce(${promptTallies.bothBad}, 0)`,
+      ...promptRecordColumns,
     })
     .from(prompts)
     .leftJoin(promptTallies, eq(promptTallies.promptId, prompts.id))
