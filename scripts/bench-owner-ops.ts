@@ -30,9 +30,9 @@ import { embedText } from "../bandit/lexical-embedding";
 import { openDatabase } from "../db/client";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { encodeEmbedding } from "../app/llm/embeddings.server";
-import { createAnnotatorLink, createFirstOwner, inviteTokenOf, type Account } from "../tests/helpers/accounts";
-import { ApiAnnotator, type Pair } from "../tests/helpers/api-annotator";
-import { startApp, type RunningApp } from "../tests/helpers/app-server";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf, type Account } from "../harness/accounts";
+import { ApiAnnotator, type Pair } from "../harness/api-annotator";
+import { startApp, type RunningApp } from "../harness/app-server";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
 const SECTIONS = ["pool", "import", "addition", "dashboard", "snapshots", "downloads"] as const;

@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineSnapshots, growthRounds, prompts, queries, responses, studies } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { authorizeStudy, type StudyAccess } from "~/auth/authorize.server";

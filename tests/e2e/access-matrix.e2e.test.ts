@@ -13,7 +13,7 @@ import {
   postForm,
   type Account,
 } from "../helpers/accounts";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 
 // Issue 13's access matrix: every route of the built Remix manifest and every JSON API route, requested
 // by every kind of actor, against the status this table expects. A route missing from the table fails
