@@ -8,11 +8,9 @@ import { currentSettingsHash, failedResponses, responseProgress } from "./genera
 import { GenerationWorker } from "./generation-worker.server";
 import { createProviderClient, providerConfigFromEnv, type ProviderConfig } from "./provider.server";
 import { listVariantRequests } from "./variants.server";
+import { existingSingleton, releaseSingleton, setSingleton } from "~/utils/singleton.server";
 
-// The app's one generation worker, kept on globalThis like the database connection.
-declare global {
-  var __promptduelGenerationWorker: GenerationWorker | undefined;
-}
+const WORKER = "generation worker";
 
 /** The provider from the environment, or null when the app runs offline. */
 export function providerConfig(): ProviderConfig | null {
@@ -31,7 +29,7 @@ export function embedsLexically(): boolean {
  */
 export function startGeneration(): void {
   const provider = providerConfig();
-  if (!provider || globalThis.__promptduelGenerationWorker) return;
+  if (!provider || existingSingleton(WORKER)) return;
   const worker = new GenerationWorker({
     db: db(),
     client: createProviderClient(provider),
@@ -42,12 +40,22 @@ export function startGeneration(): void {
     onPromptsAdded: (studyId) => notifyStudyEngine(studyId),
   });
   worker.start();
-  globalThis.__promptduelGenerationWorker = worker;
+  setSingleton(WORKER, worker);
+}
+
+/** The running generation worker, if a provider is set and it was started (tests wait on it). */
+export function generationWorker(): GenerationWorker | undefined {
+  return existingSingleton<GenerationWorker>(WORKER);
+}
+
+/** Stops the generation worker (tests; shutdown); the next startGeneration starts a new one. */
+export async function stopGeneration(): Promise<void> {
+  await releaseSingleton<GenerationWorker>(WORKER)?.stop();
 }
 
 /** Tells the worker new rows are queued, so it need not wait for its next poll. */
 export function wakeGeneration(): void {
-  globalThis.__promptduelGenerationWorker?.wake();
+  generationWorker()?.wake();
 }
 
 /** What the owner's progress bar shows: response counts, tokens, cost, variant requests, failures. */
