@@ -165,6 +165,11 @@ export function getStudyEngine(studyId: number): StudyEngine {
   return pool().engine(studyId);
 }
 
+/** The study's engine if one is loaded, without starting one and without counting as use. */
+export function loadedStudyEngine(studyId: number): StudyEngine | undefined {
+  return pool().peek(studyId);
+}
+
 /** New data for the study's engine if one is running (a job committed votes or prompts); a stopped engine reads everything when it starts. */
 export function notifyStudyEngine(studyId: number): void {
   const engine = pool().peek(studyId);
