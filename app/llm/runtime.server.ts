@@ -40,6 +40,7 @@ export function startGeneration(): void {
     prices: provider.prices,
     // After the commit: new prompts join the running engine as arms (they get pairs once their responses are ready).
     onPromptsAdded: (studyId) => notifyStudyEngine(studyId),
+    onVotesAdded: (studyId) => notifyStudyEngine(studyId),
   });
   worker.start();
   globalThis.__promptduelGenerationWorker = worker;
