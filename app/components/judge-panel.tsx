@@ -151,14 +151,14 @@ function AgreementCells({ figures }: { figures: Figures }) {
 }
 
 /** Human–judge agreement, overall and per query, with the judge's position bias. */
-export function JudgeAgreement({ report }: { report: JudgeAgreementView }) {
+export function JudgeAgreement({ report, priced }: { report: JudgeAgreementView; priced: boolean }) {
   return (
     <div className="judge-agreement">
       <p>
         {report.verdicts} pairs judged; the two orders disagreed (position bias, stored as a tie) on {report.positionBias.successes} ={" "}
         {percent(report.positionBias.rate)}
         <span className="muted">{report.positionBias.rate === null ? "" : range(report.positionBias.lower, report.positionBias.upper, percent)}</span>
-        ; cost ${report.costUsd.toFixed(4)}.
+        ; {priced ? `cost $${report.costUsd.toFixed(4)}.` : "cost unknown: no price is set for the judge's model (OPENAI_PRICES)."}
       </p>
       {report.overall.pairings === 0 ? (
         <p className="muted">No pair has been judged by both the judge and a human yet.</p>

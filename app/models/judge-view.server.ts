@@ -21,6 +21,7 @@ export function judgeSettingsView(db: Queryable, study: { id: number; model: str
       pairsPerMinute: judge?.pairsPerMinute ?? 60,
     },
     providerConfigured: provider !== null,
+    priced: judge !== undefined && provider !== null && judge.model in provider.prices,
     maxBatch: MAX_JUDGE_BATCH,
     budget: judge ? judgeBudgetLeft(db, judge) : null,
   };
@@ -28,7 +29,9 @@ export function judgeSettingsView(db: Queryable, study: { id: number; model: str
 
 /** Everything the judge page shows. */
 export function judgePage(db: Queryable, study: { id: number; model: string }) {
-  const batches = listJudgeBatches(db, study.id).map(({ requestedBy: _requestedBy, ...batch }) => batch);
+  const prices = providerConfig()?.prices ?? {};
+  // A model without a price has no cost estimate: its batches say so rather than $0.
+  const batches = listJudgeBatches(db, study.id).map(({ requestedBy: _requestedBy, ...batch }) => ({ ...batch, priced: batch.model in prices }));
   return {
     ...judgeSettingsView(db, study),
     batches,

@@ -116,7 +116,7 @@ export default function JudgePage() {
       </div>
 
       <h3>Human–judge agreement</h3>
-      <JudgeAgreement report={page.agreement} />
+      <JudgeAgreement report={page.agreement} priced={page.priced} />
 
       <h3>Batches</h3>
       {page.batches.length === 0 ? (
@@ -152,7 +152,7 @@ export default function JudgePage() {
                 </td>
                 <td className="num">{batch.positionBias}</td>
                 <td className="num">{batch.failures}</td>
-                <td className="num">${batch.costUsd.toFixed(4)}</td>
+                <td className="num">{batch.priced ? `$${batch.costUsd.toFixed(4)}` : "no price"}</td>
                 <td className="muted">{batch.error ?? ""}</td>
               </tr>
             ))}

@@ -19,6 +19,7 @@ import { JudgeAgreement } from "~/components/judge-panel";
 import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { studyJudge } from "~/llm/judge.server";
+import { providerConfig } from "~/llm/runtime.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotator quality · ${data?.study.name ?? "promptduel"}` }];
 
@@ -33,7 +34,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
     judge: (() => {
       const judge = studyJudge(db(), study.id);
-      return judge ? { annotatorId: judge.annotatorId, agreement: judgeAgreement(db(), study.id) } : null;
+      return judge
+        ? { annotatorId: judge.annotatorId, agreement: judgeAgreement(db(), study.id), priced: judge.model in (providerConfig()?.prices ?? {}) }
+        : null;
     })(),
     rules: {
       charsPerSecond: READING_RULE.charsPerSecond,
@@ -238,7 +241,7 @@ export default function AnnotatorQualityPage() {
       {judge ? (
         <>
           <h3>Human–judge agreement</h3>
-          <JudgeAgreement report={judge.agreement} />
+          <JudgeAgreement report={judge.agreement} priced={judge.priced} />
         </>
       ) : null}
 
