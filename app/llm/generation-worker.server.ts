@@ -34,6 +34,8 @@ export interface GenerationWorkerOptions {
   onPromptsAdded?: (studyId: number) => void;
   /** Called after a judge's vote was committed (app/llm/judge-runner.server.ts). */
   onVotesAdded?: (studyId: number) => void;
+  /** Called after a judged batch whose votes count has ended. */
+  onCountedBatchFinished?: (studyId: number) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ export class GenerationWorker {
       track: (task) => this.track(task),
       isRunning: () => this.running,
       onVotesAdded: options.onVotesAdded ?? (() => {}),
+      onCountedBatchFinished: options.onCountedBatchFinished,
     });
   }
 

@@ -32,6 +32,8 @@ export interface JudgeRunnerOptions {
   isRunning: () => boolean;
   /** After a verdict was committed: the study's engine reads the new vote (it skips it while the judge is not counted). */
   onVotesAdded: (studyId: number) => void;
+  /** After a batch ended whose votes count: the study's engine takes them in even if it was not running (a pre-screen before humans). */
+  onCountedBatchFinished?: (studyId: number) => void;
   random?: () => number;
 }
 
@@ -59,9 +61,13 @@ export class JudgeRunner {
       this.inFlight.add(batch.id);
       markJudgeBatchRunning(this.options.db, batch.id);
       this.options.track(
-        this.run(batch).finally(() => {
-          this.inFlight.delete(batch.id);
-        }),
+        this.run(batch)
+          .then((finished) => {
+            if (finished && batch.mode !== "separate") this.options.onCountedBatchFinished?.(batch.studyId);
+          })
+          .finally(() => {
+            this.inFlight.delete(batch.id);
+          }),
       );
     }
   }
@@ -83,34 +89,39 @@ export class JudgeRunner {
     });
   }
 
-  private async run(batch: JudgeBatch): Promise<void> {
+  /** Runs the batch to its end (true), or until the worker stops (false: it stays running for the next worker). */
+  private async run(batch: JudgeBatch): Promise<boolean> {
     const { db } = this.options;
+    const end = (state: "succeeded" | "failed", reason: string | null) => {
+      finishJudgeBatch(db, batch.id, state, reason);
+      return true;
+    };
     const tried = new Set<string>();
     let failuresInARow = 0;
     let nextStart = 0;
     for (;;) {
-      if (!this.options.isRunning()) return;
+      if (!this.options.isRunning()) return false;
       const judge = studyJudge(db, batch.studyId);
       const task = studyTask(db, batch.studyId);
-      if (!judge || task === undefined) return finishJudgeBatch(db, batch.id, "failed", "The study has no judge any more.");
+      if (!judge || task === undefined) return end("failed", "The study has no judge any more.");
       const totals = db
         .select({ judged: judgeBatches.judged, failures: judgeBatches.failures })
         .from(judgeBatches)
         .where(eq(judgeBatches.id, batch.id))
         .get();
-      if (!totals || totals.judged + totals.failures >= batch.pairs) return finishJudgeBatch(db, batch.id, "succeeded", null);
+      if (!totals || totals.judged + totals.failures >= batch.pairs) return end("succeeded", null);
       const budget = judgeBudgetLeft(db, judge);
-      if (budget.pairs === 0) return finishJudgeBatch(db, batch.id, "succeeded", `The judge's budget of ${judge.maxPairs} pairs is spent.`);
+      if (budget.pairs === 0) return end("succeeded", `The judge's budget of ${judge.maxPairs} pairs is spent.`);
       if (budget.costUsd !== null && budget.costUsd <= 0) {
-        return finishJudgeBatch(db, batch.id, "succeeded", `The judge's budget of $${judge.maxCostUsd} is spent ($${budget.spentUsd.toFixed(4)}).`);
+        return end("succeeded", `The judge's budget of $${judge.maxCostUsd} is spent ($${budget.spentUsd.toFixed(4)}).`);
       }
       const pair = nextJudgePair(db, batch.studyId, batch.mode, tried, this.random);
-      if (!pair) return finishJudgeBatch(db, batch.id, "succeeded", "No pair with ready responses is left to judge.");
+      if (!pair) return end("succeeded", "No pair with ready responses is left to judge.");
       tried.add(judgePairKey(pair));
       const wait = nextStart - Date.now();
       if (wait > 0) {
         await this.sleep(wait);
-        if (!this.options.isRunning()) return;
+        if (!this.options.isRunning()) return false;
       }
       nextStart = Date.now() + 60_000 / judge.pairsPerMinute;
       try {
@@ -125,7 +136,7 @@ export class JudgeRunner {
         const message = describeProviderError(error);
         recordJudgeFailure(db, batch.id, message);
         if (++failuresInARow >= JUDGE_FAILURES_IN_A_ROW) {
-          return finishJudgeBatch(db, batch.id, "failed", `${failuresInARow} pairs in a row could not be judged: ${message}`);
+          return end("failed", `${failuresInARow} pairs in a row could not be judged: ${message}`);
         }
       }
     }

@@ -1,12 +1,24 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, judgeBatches, judgeVerdicts, prompts, promptTallies, queries, responses, studies, votes } from "../../db/schema";
+import {
+  auditLog,
+  judgeBatches,
+  judgeVerdicts,
+  promptInSelection,
+  prompts,
+  promptTallies,
+  queries,
+  responses,
+  studies,
+  votes,
+} from "../../db/schema";
 import { startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
 import { db } from "~/db.server";
+import { getStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { StudyHistoryFeed } from "~/engine/history-feed.server";
 import { prepareExport } from "~/export/formats.server";
 import { DEFAULT_JUDGE_INSTRUCTION, parseJudgeAnswer } from "~/llm/judge.server";
@@ -14,6 +26,7 @@ import { startGeneration } from "~/llm/runtime.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { configureJudgeAs, requestJudgeBatchAs, type JudgeSettingsInput } from "./judge.server";
 import { setAnnotatorExclusionAs } from "./members.server";
+import { updateRetirementAs } from "./studies.server";
 
 // Issue 17 §4 below the HTTP layer: the app's own connection, the real generation worker and the openai SDK against
 // the fake OpenAI-compatible server, whose judge prefers the lower prompt id, except that on pairs with the study's
@@ -42,13 +55,7 @@ describe("the LLM judge", () => {
       OPENAI_EMBEDDING_MODEL: "lexical",
       OPENAI_PRICES: JSON.stringify(PRICES),
     });
-    fake.setChatReply((system, user) => {
-      if (!system.startsWith(JUDGE_MARK)) return "unused";
-      const [first, second] = [...user.matchAll(/Answer [12]:\n<<<\n([\s\S]*?)\n>>>/g)].map((match) => promptOfResponse.get(match[1]!)!);
-      const biased = first === promptIds[9] || second === promptIds[9];
-      const better = biased || first! < second! ? "1" : "2";
-      return JSON.stringify({ better, rationale: `Prefers ${better} of ${first}/${second}` });
-    });
+    fake.setChatReply(judgeReply);
   });
   afterAll(async () => {
     await globalThis.__promptduelGenerationWorker?.stop();
@@ -56,6 +63,15 @@ describe("the LLM judge", () => {
     process.env = savedEnv;
     await fake.close();
   });
+
+  /** The fake judge: the lower prompt id wins, except that with prompt 9 the answer shown first always does. */
+  function judgeReply(system: string, user: string): string {
+    if (!system.startsWith(JUDGE_MARK)) return "unused";
+    const [first, second] = [...user.matchAll(/Answer [12]:\n<<<\n([\s\S]*?)\n>>>/g)].map((match) => promptOfResponse.get(match[1]!)!);
+    const biased = first === promptIds[9] || second === promptIds[9];
+    const better = biased || first! < second! ? "1" : "2";
+    return JSON.stringify({ better, rationale: `Prefers ${better} of ${first}/${second}` });
+  }
 
   const settings = (overrides: Partial<JudgeSettingsInput> = {}): JudgeSettingsInput => ({
     model: "fake-judge",
@@ -273,6 +289,38 @@ describe("the LLM judge", () => {
     expect(batch(failing.batchId).error).toMatch(/^3 pairs in a row could not be judged: The judge's answer does not say which answer is better/);
     await worker().whenIdle();
   });
+
+  it("pre-screens: its votes reach an engine that was not running, and the pool cap keeps the prompts they favour", async () => {
+    fake.setChatReply(judgeReply);
+    updateRetirementAs(access, { retireMinComparisons: null, retireMargin: 0, poolCap: 5 });
+    await getStudyEngine(studyId).whenStatsCurrent();
+    // Too few comparisons yet for the cap to retire anything (it needs measured prompts).
+    expect(inSelection()).toHaveLength(10);
+    await stopStudyEngine(studyId);
+    await configureJudgeAs(access, settings({ mode: "prescreen", pairsPerMinute: 60_000 }));
+    const queued = requestJudgeBatchAs(access, { pairs: 120 });
+    if (!queued.ok) throw new Error(queued.error);
+    await expect.poll(() => batch(queued.batchId).state, { timeout: 60_000 }).toBe("succeeded");
+    expect(batch(queued.batchId)).toMatchObject({ judged: 120, failures: 0 });
+    // The batch's end started the engine: its snapshot counts the judge's votes and the cap retires the weakest.
+    await expect.poll(() => inSelection().length, { timeout: 60_000 }).toBe(5);
+    expect(inSelection()).toContain(promptIds[0]);
+    const retired = db()
+      .select({ retirement: prompts.retirement })
+      .from(prompts)
+      .where(and(eq(prompts.studyId, studyId), isNotNull(prompts.retiredAt)))
+      .all();
+    expect(retired.map((row) => row.retirement?.rule)).toEqual(["pool-cap", "pool-cap", "pool-cap", "pool-cap", "pool-cap"]);
+  });
+
+  function inSelection(): number[] {
+    return db()
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(and(eq(prompts.studyId, studyId), promptInSelection))
+      .all()
+      .map((row) => row.id);
+  }
 
   it("reads the judge's answer in the JSON asked for, in a code fence, or as a plain line", () => {
     expect(parseJudgeAnswer('{"better": "2", "rationale": "  More   precise. "}')).toEqual({ better: "second", rationale: "More precise." });
