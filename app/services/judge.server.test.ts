@@ -10,6 +10,7 @@ import {
   queries,
   responses,
   studies,
+  studyJudges,
   votes,
 } from "../../db/schema";
 import { startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
@@ -24,6 +25,8 @@ import { prepareExport } from "~/export/formats.server";
 import { DEFAULT_JUDGE_INSTRUCTION, parseJudgeAnswer } from "~/llm/judge.server";
 import { startGeneration } from "~/llm/runtime.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
+import { routeResponse } from "../../tests/helpers/route-response";
+import { action as judgeAction } from "~/routes/studies.$studyId.judge";
 import { configureJudgeAs, requestJudgeBatchAs, type JudgeSettingsInput } from "./judge.server";
 import { setAnnotatorExclusionAs } from "./members.server";
 import { updateRetirementAs } from "./studies.server";
@@ -41,6 +44,7 @@ describe("the LLM judge", () => {
   let fake: FakeOpenAI;
   const savedEnv = { ...process.env };
   let access: StudyAccess;
+  let owner: Awaited<ReturnType<typeof signedInOwner>>;
   let studyId: number;
   let promptIds: number[] = [];
   let queryIds: number[] = [];
@@ -113,7 +117,7 @@ describe("the LLM judge", () => {
   ];
 
   it("judges the pairs humans voted on in both orders, stores the rationales, keeps to its budget of pairs, and is not counted by default", async () => {
-    const owner = await signedInOwner();
+    owner = await signedInOwner();
     studyId = db().select({ id: studies.id }).from(studies).orderBy(studies.id).get()!.id;
     access = authorizeStudy(owner.actor, studyId, "study:manage");
     promptIds = db()
@@ -242,6 +246,50 @@ describe("the LLM judge", () => {
 
     // The quality page's exclusion does not apply to the judge: its setting decides.
     expect(await setAnnotatorExclusionAs(access, verdictsAnnotator(), false)).toBe("judge");
+  });
+
+  it("answers a bad judge form with 400 and its field errors, and writes nothing", async () => {
+    const post = (fields: Record<string, string>) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      const request = new Request(`http://localhost/studies/${studyId}/judge`, { method: "POST", body: form, headers: { Cookie: owner.cookie } });
+      return routeResponse(() => judgeAction({ request, params: { studyId: String(studyId) }, context: {} }));
+    };
+    const written = () => ({
+      judge: db().select().from(studyJudges).all(),
+      batches: db().select().from(judgeBatches).all(),
+      audit: db().select().from(auditLog).all().length,
+    });
+    const before = written();
+    const settingsResponse = await post({
+      intent: "judge-settings",
+      judgeModel: "",
+      judgeInstruction: "too short",
+      judgeMode: "sometimes",
+      judgeMaxPairs: "-1",
+      judgeMaxCostUsd: "lots",
+      judgePairsPerMinute: "0",
+    });
+    expect(settingsResponse.status).toBe(400);
+    const settingsErrors = ((await settingsResponse.json()) as { errors: Record<string, string[]> }).errors;
+    expect(Object.keys(settingsErrors).sort()).toEqual([
+      "judgeInstruction",
+      "judgeMaxCostUsd",
+      "judgeMaxPairs",
+      "judgeMode",
+      "judgeModel",
+      "judgePairsPerMinute",
+    ]);
+    expect(settingsErrors.judgePairsPerMinute).toEqual(["Pairs a minute must be at least 1"]);
+    const batchResponse = await post({ intent: "judge-batch", judgeBatchPairs: "501" });
+    expect(batchResponse.status).toBe(400);
+    expect(await batchResponse.json()).toMatchObject({ errors: { judgeBatchPairs: ["Pairs to judge must be at most 500"] } });
+    expect((await post({ intent: "judge-everything" })).status).toBe(400);
+    // A valid request the service refuses: the budget of pairs is spent.
+    const spent = await post({ intent: "judge-batch", judgeBatchPairs: "5" });
+    expect(spent.status).toBe(400);
+    expect(await spent.json()).toMatchObject({ errors: { judgeBatchPairs: ["The judge's budget of 6 pairs is spent."] } });
+    expect(written()).toEqual(before);
   });
 
   function verdictsAnnotator(): number {
