@@ -42,11 +42,12 @@ export function judgeAgreementCells(db: Database, studyId: number): JudgeAgreeme
     order by l.query_id, l.low, l.high, l.label`);
 }
 
-/** The judge's verdicts in the study: how many, how many with the orders disagreeing, and their cost. */
+/** The judge's verdicts in the study: how many, how many with the orders disagreeing; and what its batches cost (unreadable answers included). */
 export function judgeVerdictTotals(db: Database, studyId: number): { verdicts: number; positionBias: number; costUsd: number } {
   return (
     db.get<{ verdicts: number; positionBias: number; costUsd: number }>(sql`
-      select count(*) as verdicts, coalesce(sum(position_bias), 0) as positionBias, coalesce(sum(cost_usd), 0) as costUsd
+      select count(*) as verdicts, coalesce(sum(position_bias), 0) as positionBias,
+        (select coalesce(sum(cost_usd), 0) from judge_batches where study_id = ${studyId}) as costUsd
       from judge_verdicts where study_id = ${studyId}`) ?? { verdicts: 0, positionBias: 0, costUsd: 0 }
   );
 }

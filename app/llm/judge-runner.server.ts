@@ -3,6 +3,7 @@ import type OpenAI from "openai";
 import { judgeBatches } from "../../db/schema";
 import {
   callJudge,
+  failedCallsCost,
   finishJudgeBatch,
   judgeBudgetLeft,
   judgeMessages,
@@ -124,20 +125,26 @@ export class JudgeRunner {
         if (!this.options.isRunning()) return false;
       }
       nextStart = Date.now() + 60_000 / judge.pairsPerMinute;
-      try {
-        const call = (first: string, second: string) =>
-          this.options.withSlot(() => callJudge(this.options.client, batch.model, judgeMessages(judge.instruction, task, pair.query, first, second)));
-        const [aFirst, bFirst] = await Promise.all([call(pair.responseA, pair.responseB), call(pair.responseB, pair.responseA)]);
-        const judged = { pair, aFirst, bFirst };
-        storeJudgeVerdict(db, batch, judge, judged, verdictOf(judged, this.options.prices, batch.model), this.random() < 0.5);
-        failuresInARow = 0;
-        this.options.onVotesAdded(batch.studyId);
-      } catch (error) {
-        const message = describeProviderError(error);
-        recordJudgeFailure(db, batch.id, message);
-        if (++failuresInARow >= JUDGE_FAILURES_IN_A_ROW) {
-          return end("failed", `${failuresInARow} pairs in a row could not be judged: ${message}`);
+      const call = (first: string, second: string) =>
+        this.options.withSlot(() => callJudge(this.options.client, batch.model, judgeMessages(judge.instruction, task, pair.query, first, second)));
+      const results = await Promise.allSettled([call(pair.responseA, pair.responseB), call(pair.responseB, pair.responseA)]);
+      const [aFirst, bFirst] = results;
+      let failure: string | null = null;
+      if (aFirst.status === "fulfilled" && bFirst.status === "fulfilled") {
+        try {
+          const judged = { pair, aFirst: aFirst.value, bFirst: bFirst.value };
+          storeJudgeVerdict(db, batch, judge, judged, verdictOf(judged, this.options.prices, batch.model), this.random() < 0.5);
+          failuresInARow = 0;
+          this.options.onVotesAdded(batch.studyId);
+        } catch (error) {
+          failure = `The verdict could not be stored: ${describeProviderError(error)}`;
         }
+      } else {
+        failure = describeProviderError(aFirst.status === "rejected" ? aFirst.reason : (bFirst as PromiseRejectedResult).reason);
+      }
+      if (failure !== null) {
+        recordJudgeFailure(db, batch.id, failure, failedCallsCost(results, this.options.prices, batch.model));
+        if (++failuresInARow >= JUDGE_FAILURES_IN_A_ROW) return end("failed", `${failuresInARow} pairs in a row could not be judged: ${failure}`);
       }
     }
   }

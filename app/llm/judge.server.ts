@@ -221,11 +221,21 @@ export function judgeBudgetLeft(
   db: Queryable,
   judge: JudgeSettings,
 ): { pairs: number | null; costUsd: number | null; spentUsd: number; judged: number } {
-  const spent = db
-    .select({ judged: sql<number>`count(*)`, cost: sql<number>`coalesce(sum(${judgeVerdicts.costUsd}), 0)` })
-    .from(judgeVerdicts)
-    .where(eq(judgeVerdicts.studyId, judge.studyId))
-    .get() ?? { judged: 0, cost: 0 };
+  // The batches' cost: the verdicts' and that of calls whose answer could not be read.
+  const spent = {
+    judged:
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(judgeVerdicts)
+        .where(eq(judgeVerdicts.studyId, judge.studyId))
+        .get()?.n ?? 0,
+    cost:
+      db
+        .select({ cost: sql<number>`coalesce(sum(${judgeBatches.costUsd}), 0)` })
+        .from(judgeBatches)
+        .where(eq(judgeBatches.studyId, judge.studyId))
+        .get()?.cost ?? 0,
+  };
   return {
     pairs: judge.maxPairs === null ? null : Math.max(0, judge.maxPairs - spent.judged),
     costUsd: judge.maxCostUsd === null ? null : Math.max(0, judge.maxCostUsd - spent.cost),
@@ -240,16 +250,37 @@ export interface JudgeCallResult {
   completionTokens: number | null;
 }
 
-/** One judge call. Throws on a provider error or an answer that does not say which is better. */
+/** A call the provider answered (and charged for) whose answer could not be read: its usage still counts against the budget. */
+export class UnreadableJudgeAnswer extends Error {
+  constructor(
+    message: string,
+    readonly usage: { promptTokens: number | null; completionTokens: number | null },
+  ) {
+    super(message);
+  }
+}
+
+/** One judge call. Throws on a provider error, or UnreadableJudgeAnswer when the answer does not say which is better. */
 export async function callJudge(client: OpenAI, model: string, messages: ReturnType<typeof judgeMessages>): Promise<JudgeCallResult> {
   const completion = await client.chat.completions.create({ model, messages, temperature: 0, max_tokens: JUDGE_MAX_TOKENS });
+  const usage = { promptTokens: completion.usage?.prompt_tokens ?? null, completionTokens: completion.usage?.completion_tokens ?? null };
   const content = completion.choices?.[0]?.message?.content;
-  if (typeof content !== "string" || content.trim() === "") throw new Error("The provider's answer has no message content.");
-  return {
-    answer: parseJudgeAnswer(content),
-    promptTokens: completion.usage?.prompt_tokens ?? null,
-    completionTokens: completion.usage?.completion_tokens ?? null,
-  };
+  if (typeof content !== "string" || content.trim() === "") throw new UnreadableJudgeAnswer("The provider's answer has no message content.", usage);
+  try {
+    return { answer: parseJudgeAnswer(content), ...usage };
+  } catch (error) {
+    throw new UnreadableJudgeAnswer(error instanceof Error ? error.message : String(error), usage);
+  }
+}
+
+/** What the calls of a pair that could not be judged cost (those the provider answered), or 0 when unknown. */
+export function failedCallsCost(results: readonly PromiseSettledResult<JudgeCallResult>[], prices: PriceTable, model: string): number {
+  let cost = 0;
+  for (const result of results) {
+    const usage = result.status === "fulfilled" ? result.value : result.reason instanceof UnreadableJudgeAnswer ? result.reason.usage : null;
+    if (usage) cost += estimateCostUsd(prices, model, usage) ?? 0;
+  }
+  return cost;
 }
 
 export interface JudgedPair {
@@ -341,10 +372,10 @@ export function storeJudgeVerdict(
   });
 }
 
-/** Counts a pair the judge could not judge (a provider error, an unreadable answer) and keeps the last error. */
-export function recordJudgeFailure(db: Queryable, batchId: number, message: string): void {
+/** Counts a pair the judge could not judge (a provider error, an unreadable answer) with what its calls cost, and keeps the last error. */
+export function recordJudgeFailure(db: Queryable, batchId: number, message: string, costUsd: number): void {
   db.update(judgeBatches)
-    .set({ failures: sql`${judgeBatches.failures} + 1`, error: message })
+    .set({ failures: sql`${judgeBatches.failures} + 1`, costUsd: sql`${judgeBatches.costUsd} + ${costUsd}`, error: message })
     .where(eq(judgeBatches.id, batchId))
     .run();
 }

@@ -334,6 +334,8 @@ describe("the LLM judge", () => {
     if (!failing.ok) throw new Error(failing.error);
     await expect.poll(() => batch(failing.batchId).state, { timeout: 30_000 }).toBe("failed");
     expect(batch(failing.batchId)).toMatchObject({ judged: 0, failures: 3 });
+    // The provider answered (and charged for) all six calls: five words each, $0.5 a call, count against the budget.
+    expect(batch(failing.batchId).costUsd).toBeCloseTo(3, 10);
     expect(batch(failing.batchId).error).toMatch(/^3 pairs in a row could not be judged: The judge's answer does not say which answer is better/);
     await worker().whenIdle();
   });
