@@ -59,6 +59,8 @@ describe("an LLM-judged batch in a real browser", () => {
     await expect.poll(() => settings.getByRole("radio", { name: /^Shown separately/ }).isChecked()).toBe(true);
     await settings.getByLabel(/Budget: judged pairs/).fill("4");
     await settings.getByLabel(/Rate: pairs a minute/).fill("600");
+    await settings.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath("judge-setup.png"), fullPage: true });
     await settings.getByRole("button", { name: "Save the judge" }).click();
     await page.getByText("Saved the judge (fake-chat). Its votes are shown separately.").waitFor();
 
