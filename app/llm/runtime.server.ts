@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
-import { notifyStudyEngine } from "~/engine/engine.server";
+import { getStudyEngine, notifyStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
 import { targetEmbeddingModel } from "./embeddings.server";
 import { currentSettingsHash, failedResponses, responseProgress } from "./generation-queue.server";
@@ -38,6 +38,10 @@ export function startGeneration(): void {
     prices: provider.prices,
     // After the commit: new prompts join the running engine as arms (they get pairs once their responses are ready).
     onPromptsAdded: (studyId) => notifyStudyEngine(studyId),
+    onVotesAdded: (studyId) => notifyStudyEngine(studyId),
+    // A counted (or pre-screening) batch's votes reach the engine even when it was not running: a snapshot follows,
+    // and with it the retirement rule and pool cap on the judge's votes.
+    onCountedBatchFinished: (studyId) => getStudyEngine(studyId).requestUpdate(),
   });
   worker.start();
   setSingleton(WORKER, worker);

@@ -15,6 +15,11 @@ import {
   TOO_FAST_SHARE,
 } from "~/models/annotator-quality.server";
 import { setAnnotatorExclusionAs } from "~/services/members.server";
+import { JudgeAgreement } from "~/components/judge-panel";
+import { db } from "~/db.server";
+import { judgeAgreement } from "~/models/judge-agreement.server";
+import { studyJudge } from "~/llm/judge.server";
+import { providerConfig } from "~/llm/runtime.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotator quality · ${data?.study.name ?? "promptduel"}` }];
 
@@ -26,6 +31,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     study: { id: study.id, name: study.name },
     permissions: [...permissions],
     report: annotatorQuality(study),
+    // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
+    judge: (() => {
+      const judge = studyJudge(db(), study.id);
+      return judge
+        ? { annotatorId: judge.annotatorId, agreement: judgeAgreement(db(), study.id), priced: judge.model in (providerConfig()?.prices ?? {}) }
+        : null;
+    })(),
     rules: {
       charsPerSecond: READING_RULE.charsPerSecond,
       floorMs: READING_RULE.floorMs,
@@ -47,6 +59,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const { intent, annotatorId } = parsed.data;
   const result = await setAnnotatorExclusionAs(access, annotatorId, intent === "exclude");
   if (result === "not_found") return data<ActionResult>({ errors: { annotatorId: ["No such annotator in this study"] } }, { status: 404 });
+  if (result === "judge") {
+    return data<ActionResult>(
+      { errors: { annotatorId: ["Whether the LLM judge's votes count is its setting: change it on the LLM judge page."] } },
+      { status: 400 },
+    );
+  }
   const notices = {
     exclude: {
       changed: "Annotator excluded: their votes stay, flagged, and no longer count on the leaderboard or for the engine.",
@@ -72,7 +90,7 @@ function Interval({ lower, upper, format }: { lower: number | null; upper: numbe
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, judge } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const { overall } = report;
   return (
@@ -188,18 +206,22 @@ export default function AnnotatorQualityPage() {
                     )}
                   </td>
                   <td>
-                    <Form method="post">
-                      <input type="hidden" name="annotatorId" value={annotator.annotatorId} />
-                      {annotator.excluded ? (
-                        <button type="submit" name="intent" value="reinstate" aria-label={`Reinstate ${annotator.displayName}`}>
-                          Reinstate
-                        </button>
-                      ) : (
-                        <button type="submit" name="intent" value="exclude" aria-label={`Exclude ${annotator.displayName}`}>
-                          Exclude
-                        </button>
-                      )}
-                    </Form>
+                    {annotator.annotatorId === judge?.annotatorId ? (
+                      <Link to={`/studies/${study.id}/judge`}>Judge settings</Link>
+                    ) : (
+                      <Form method="post">
+                        <input type="hidden" name="annotatorId" value={annotator.annotatorId} />
+                        {annotator.excluded ? (
+                          <button type="submit" name="intent" value="reinstate" aria-label={`Reinstate ${annotator.displayName}`}>
+                            Reinstate
+                          </button>
+                        ) : (
+                          <button type="submit" name="intent" value="exclude" aria-label={`Exclude ${annotator.displayName}`}>
+                            Exclude
+                          </button>
+                        )}
+                      </Form>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -215,6 +237,13 @@ export default function AnnotatorQualityPage() {
         {rules.tooFastMinVotes} timed votes were. Agreement with others: how often their label matched another counted annotator&apos;s on the same
         item.
       </p>
+
+      {judge ? (
+        <>
+          <h3>Human–judge agreement</h3>
+          <JudgeAgreement report={judge.agreement} priced={judge.priced} />
+        </>
+      ) : null}
 
       <h3>Annotator pairs</h3>
       {report.pairs.length === 0 ? (

@@ -242,6 +242,11 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
     { method: "GET", path: "/studies/:A/quality", expected: studyManage },
     { method: "POST", path: "/studies/:A/quality", body: BAD_FORM, expected: studyManagePost },
   ],
+  // The LLM judge (ADR 0032): owners only, as whether its votes count is an exclusion.
+  "routes/studies.$studyId.judge": [
+    { method: "GET", path: "/studies/:A/judge", expected: studyManage },
+    { method: "POST", path: "/studies/:A/judge", body: BAD_FORM, expected: studyManagePost },
+  ],
   "routes/studies.$studyId.annotators": [
     { method: "GET", path: "/studies/:A/annotators", expected: studyManage },
     { method: "POST", path: "/studies/:A/annotators", body: BAD_FORM, expected: studyManagePost },
