@@ -13,7 +13,7 @@ import {
   studyJudges,
   votes,
 } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
@@ -23,7 +23,7 @@ import { getStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { StudyHistoryFeed } from "~/engine/history-feed.server";
 import { prepareExport } from "~/export/formats.server";
 import { DEFAULT_JUDGE_INSTRUCTION, parseJudgeAnswer } from "~/llm/judge.server";
-import { startGeneration } from "~/llm/runtime.server";
+import { generationWorker, startGeneration, stopGeneration } from "~/llm/runtime.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { action as judgeAction } from "~/routes/studies.$studyId.judge";
@@ -62,8 +62,7 @@ describe("the LLM judge", () => {
     fake.setChatReply(judgeReply);
   });
   afterAll(async () => {
-    await globalThis.__promptduelGenerationWorker?.stop();
-    globalThis.__promptduelGenerationWorker = undefined;
+    await stopGeneration();
     process.env = savedEnv;
     await fake.close();
   });
@@ -86,7 +85,7 @@ describe("the LLM judge", () => {
     pairsPerMinute: 600,
     ...overrides,
   });
-  const worker = () => globalThis.__promptduelGenerationWorker!;
+  const worker = () => generationWorker()!;
   const tallies = () => db().select().from(promptTallies).where(eq(promptTallies.studyId, studyId)).orderBy(asc(promptTallies.promptId)).all();
   const engineDuels = () => {
     const feed = new StudyHistoryFeed(studyId);
