@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type OpenAI from "openai";
 import { z } from "zod";
 import {
+  annotatorTallies,
   assignments,
   engineSnapshots,
   growthRounds,
@@ -11,6 +12,7 @@ import {
   queries,
   responses,
   studies,
+  studyAnnotators,
   votes,
   type GrowthParent,
   type JobRequester,
@@ -374,6 +376,7 @@ export function storeGrowthRound(db: Queryable, round: GrowthRound, texts: reado
         error,
         result: { added, duplicates, failures: failures.length },
         finishedAt: new Date(),
+        joinedAtVotes: added.length > 0 ? countedVotes(tx, round.studyId) : null,
       })
       .where(eq(growthRounds.id, round.id))
       .run();
@@ -389,6 +392,24 @@ export function storeGrowthRound(db: Queryable, round: GrowthRound, texts: reado
     }
     return added;
   });
+}
+
+/**
+ * The votes the engine counts for a study (every choice but skip, leaving out excluded annotators), from the
+ * per-annotator tallies: O(annotators). The snapshot series is indexed by the same count.
+ */
+export function countedVotes(db: Queryable, studyId: number): number {
+  return Number(
+    db
+      .select({ n: sql<number>`coalesce(sum(${annotatorTallies.votes} - ${annotatorTallies.skips}), 0)` })
+      .from(annotatorTallies)
+      .leftJoin(
+        studyAnnotators,
+        and(eq(studyAnnotators.studyId, annotatorTallies.studyId), eq(studyAnnotators.annotatorId, annotatorTallies.annotatorId)),
+      )
+      .where(and(eq(annotatorTallies.studyId, studyId), sql`${studyAnnotators.excludedAt} is null`))
+      .get()?.n ?? 0,
+  );
 }
 
 /** Marks a round failed without writing prompts (its results could not be stored). */
