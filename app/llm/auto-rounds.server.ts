@@ -22,25 +22,32 @@ import { providerConfig, wakeGeneration } from "./runtime.server";
 const AUTO_ACTOR = AUTO_ROUNDS_ACTOR;
 const AUTO_REQUESTER: JobRequester = { userId: null, tokenId: null, label: AUTO_ACTOR };
 
-const wholeNumber = (name: string, min: number, max: number, optional: boolean) =>
+const optionalWholeNumber = (name: string, min: number, max: number) =>
   z
     .string({ error: `${name} must be a whole number` })
     .trim()
-    .refine((value) => optional || value !== "", `${name} is required`)
     .refine((value) => value === "" || /^\d{1,7}$/.test(value), `${name} must be a whole number`)
     .transform((value) => (value === "" ? null : Number(value)))
     .refine((value) => value === null || value >= min, `${name} must be at least ${min}`)
     .refine((value) => value === null || value <= max, `${name} must be at most ${max}`);
 
+const wholeNumber = (name: string, min: number, max: number) =>
+  z
+    .string({ error: `${name} is required` })
+    .trim()
+    .regex(/^\d{1,7}$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
 /** The setup page's "Automatic rounds" form: every N decisive votes (blank: off), K from the top m, stability, budgets. */
 export const AutoRoundsFormSchema = z
   .object({
-    autoRoundEvery: wholeNumber("Every", 5, 100_000, true),
-    autoRoundCount: wholeNumber("New prompts", 1, MAX_GROWTH_PER_ROUND, false),
-    autoRoundParents: wholeNumber("Parents", 1, MAX_GROWTH_PARENTS, false),
-    autoRoundStableVotes: wholeNumber("Stable for", 0, 100_000, false),
-    autoRoundMaxRounds: wholeNumber("Rounds", 1, 100, false),
-    autoRoundMaxPrompts: wholeNumber("Prompts", 1, 10_000, true),
+    autoRoundEvery: optionalWholeNumber("Every", 5, 100_000),
+    autoRoundCount: wholeNumber("New prompts", 1, MAX_GROWTH_PER_ROUND),
+    autoRoundParents: wholeNumber("Parents", 1, MAX_GROWTH_PARENTS),
+    autoRoundStableVotes: wholeNumber("Stable for", 0, 100_000),
+    autoRoundMaxRounds: wholeNumber("Rounds", 1, 100),
+    autoRoundMaxPrompts: optionalWholeNumber("Prompts", 1, 10_000),
     autoRoundMaxCostUsd: z
       .string({ error: "The cost budget must be a number of dollars" })
       .trim()
