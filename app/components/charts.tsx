@@ -73,7 +73,14 @@ export function ConvergenceChart({ points, promptLegend, convergedAtVotes, joins
     lastLabelX = x(join.voteCount);
   }
   return (
-    <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={summary} className={`chart convergence-chart chart-${layout}`}>
+    <svg
+      viewBox={`0 0 ${width} ${height}`}
+      role="img"
+      aria-label="Convergence chart"
+      aria-describedby={`convergence-summary-${layout}`}
+      className={`chart convergence-chart chart-${layout}`}
+    >
+      <desc id={`convergence-summary-${layout}`}>{summary}</desc>
       {unmeasuredUntil > 0 ? (
         <g className="chart-unmeasured" data-testid="unmeasured-band">
           <rect x={margin.left} y={margin.top} width={Math.max(1, x(unmeasuredUntil) - margin.left)} height={plotHeight} />

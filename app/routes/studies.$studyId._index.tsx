@@ -501,7 +501,7 @@ function RecommendedPrompt({ name, text, comparisons }: { name: string; text: st
       ) : null}
       {/* A long prompt scrolls in its box: focusable, so a keyboard can scroll it too (axe: scrollable-region-focusable). */}
       {/* eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, as TableScroll */}
-      <pre className="prompt-full" tabIndex={0} role="region" aria-label="Recommended prompt text">
+      <pre className="prompt-full" tabIndex={0} role="region" aria-label="Full text of the recommended prompt">
         {text}
       </pre>
       <p className="muted small" role="status">

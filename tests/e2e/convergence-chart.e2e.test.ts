@@ -83,7 +83,7 @@ describe("the convergence chart", () => {
     await expect(chart(page).locator("path.chart-line").count()).resolves.toBe(0);
     await expect(chart(page).locator("circle.chart-dot").count()).resolves.toBe(0);
     await expect(chart(page).getByTestId("unmeasured-band").count()).resolves.toBe(1);
-    await expect(chart(page).getAttribute("aria-label")).resolves.toMatch(/Not shown yet: the recommended prompt has fewer than 10 comparisons/);
+    await expect(chart(page).locator("desc").textContent()).resolves.toMatch(/Not shown yet: the recommended prompt has fewer than 10 comparisons/);
     await expect(page.locator(".convergence-rule").innerText()).resolves.toMatch(/at least 10 comparisons, the leaderboard's minimum to rank/);
     // Axes: whole-vote ticks from 0 (3 votes: 0, 1, 2, 3) and five P(best) ticks.
     await expect(tickLabels(page, "x")).resolves.toEqual(["0", "1", "2", "3"]);
@@ -96,7 +96,7 @@ describe("the convergence chart", () => {
     await page.reload();
     await chart(page).waitFor();
     await expect(chart(page).locator("path.chart-line").count()).resolves.toBeGreaterThanOrEqual(1);
-    await expect(chart(page).getAttribute("aria-label")).resolves.toMatch(/Shown from \d+ votes, once the recommended prompt has 10 comparisons/);
+    await expect(chart(page).locator("desc").textContent()).resolves.toMatch(/Shown from \d+ votes, once the recommended prompt has 10 comparisons/);
     const xTicks = (await tickLabels(page, "x")).map((label) => Number(label.replace(/,/g, "")));
     expect(xTicks.length).toBeGreaterThanOrEqual(3);
     expect(xTicks[0]).toBe(0);
