@@ -134,7 +134,7 @@ export function AutoRoundsPanel({
       {log.length > 0 ? (
         // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region must be reachable by keyboard
         <div className="table-scroll" role="region" aria-label="Automatic rounds log, scrolls sideways" tabIndex={0}>
-          <table className="auto-rounds-log">
+          <table className="data-table auto-rounds-log">
             <caption>Automatic rounds</caption>
             <thead>
               <tr>

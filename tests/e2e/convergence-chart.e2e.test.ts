@@ -135,10 +135,16 @@ describe("the convergence chart", () => {
     for (let k = 0; k < 20 && !autoRound(); k++) await vote(2);
     const autoGrowthId = autoRound()!;
     await expect.poll(() => joinedAt(autoGrowthId) ?? null, { timeout: 60_000 }).not.toBeNull();
+    // The loop notices its spent budget at the first snapshot after its last round joined: one more vote makes one.
+    await vote(1);
     await page.reload();
     const log = page.getByRole("table", { name: "Automatic rounds" });
     await expect(log.locator("tbody tr").count()).resolves.toBe(1);
     await expect(log.locator("tbody tr td").first().innerText()).resolves.toBe(`#${autoGrowthId}`);
+    // One round was the budget: the loop says it stopped, and why.
+    await expect(page.locator(".auto-rounds-state").innerText()).resolves.toBe("Stopped: its budget of 1 round is spent. Save again to resume.");
+    await expect(seriousAccessibilityViolations(page)).resolves.toEqual([]);
+    await page.locator("section.auto-rounds").screenshot({ path: screenshotPath("auto-rounds-setup.png") });
 
     await page.goto(`${suite.app.url}/studies/${studyId}`);
     await chart(page).waitFor();
