@@ -16,7 +16,8 @@ import { auditStudy } from "./audit.server";
 export function updateAutoRoundsAs(access: StudyAccess, settings: AutoRoundsSettings): string | null {
   assertPermission(access, "study:edit");
   if (settings.autoRoundEvery !== null) {
-    if (access.actor.kind === "token") return "An API token cannot turn automatic rounds on: a person signed in to the study does it on the setup page.";
+    if (access.actor.kind === "token")
+      return "An API token cannot turn automatic rounds on: a person signed in to the study does it on the setup page.";
     if (!providerConfig()) return "Automatic rounds ask an LLM for new prompts: configure a provider (OPENAI_BASE_URL, OPENAI_API_KEY) first.";
   }
   const actor = ownerSideActor(access);

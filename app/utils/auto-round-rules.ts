@@ -45,7 +45,12 @@ export function leaderRun(series: readonly SeriesPoint[]): { leaderPromptId: num
  * (voteCount - sinceVotes >= stableVotes) and has the leaderboard's minimum of comparisons to be ranked
  * (MIN_COMPARISONS_TO_RANK, rankLeaderboard): growing from a leader that a few lucky votes put first would mutate noise.
  */
-export function leaderIsStable(run: { sinceVotes: number } | null, voteCount: number, leaderComparisons: number | null, stableVotes: number): boolean {
+export function leaderIsStable(
+  run: { sinceVotes: number } | null,
+  voteCount: number,
+  leaderComparisons: number | null,
+  stableVotes: number,
+): boolean {
   return run !== null && voteCount - run.sinceVotes >= stableVotes && (leaderComparisons ?? 0) >= MIN_COMPARISONS_TO_RANK;
 }
 
