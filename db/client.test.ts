@@ -29,6 +29,7 @@ describe("openDatabase", () => {
       "app_meta",
       "assignments",
       "audit_log",
+      "auto_rounds",
       "engine_checkpoints",
       "engine_snapshots",
       "growth_rounds",

@@ -38,6 +38,9 @@ export const AUDIT_ACTIONS = [
   "prompt.retired",
   "prompt.restored",
   "study.retirement_changed",
+  "study.auto_rounds_changed",
+  "auto_round.queued",
+  "auto_rounds.stopped",
   "generation.retried",
   "responses.imported",
   "votes.imported",
@@ -100,6 +103,22 @@ export const studies = sqliteTable("studies", {
   // At most this many prompts in selection (growth is refused past it; the rule retires the weakest
   // measured ones when it is lowered); null = no cap.
   poolCap: integer("pool_cap"),
+  // Automatic rounds (issue 17 §3; app/llm/auto-rounds.server.ts, ADR 0033): off while autoRoundEvery is null.
+  // Every autoRoundEvery decisive votes, when the leader has been stable for autoRoundStableVotes votes, grow by
+  // autoRoundCount from the top autoRoundParents; stop after autoRoundMaxRounds rounds, autoRoundMaxPrompts prompts
+  // or autoRoundMaxCostUsd of estimated cost, or on the stopping rule with no better prompt from the last round.
+  autoRoundEvery: integer("auto_round_every"),
+  autoRoundCount: integer("auto_round_count").notNull().default(3),
+  autoRoundParents: integer("auto_round_parents").notNull().default(2),
+  autoRoundStableVotes: integer("auto_round_stable_votes").notNull().default(10),
+  autoRoundMaxRounds: integer("auto_round_max_rounds").notNull().default(5),
+  autoRoundMaxPrompts: integer("auto_round_max_prompts"),
+  autoRoundMaxCostUsd: real("auto_round_max_cost_usd"),
+  // Who turned them on (the growth rounds they queue are requested as this account).
+  autoRoundsSetBy: text("auto_rounds_set_by", { mode: "json" }).$type<JobRequester>(),
+  // Set when the loop stopped (a budget, the stopping rule, a confirmation it may not give); cleared when saved again.
+  autoRoundsStoppedAt: integer("auto_rounds_stopped_at", { mode: "timestamp_ms" }),
+  autoRoundsStopReason: text("auto_rounds_stop_reason"),
   createdAt: createdAt(),
 });
 
@@ -182,8 +201,40 @@ export const growthRounds = sqliteTable(
     requestedBy: text("requested_by", { mode: "json" }).$type<JobRequester>(),
     createdAt: createdAt(),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    // The votes the engine counted (all but skips and excluded annotators') when the new prompts were committed:
+    // where the convergence chart marks that they joined. Null until then, and for rounds that added nothing.
+    joinedAtVotes: integer("joined_at_votes"),
   },
   (table) => [index("growth_rounds_study_idx").on(table.studyId, table.id)],
+);
+
+/**
+ * One automatic round (issue 17 §3, ADR 0033): the threshold of decisive votes whose crossing triggered it, unique
+ * per study so a crossing queues at most one round whatever runs the check (concurrent snapshots, a restart); what it
+ * saw (leader, since when), what it queued (the growth round, K after the budgets and the confirmation threshold, its
+ * estimated cost) and what the retirement rule had retired since the previous round.
+ */
+export const autoRounds = sqliteTable(
+  "auto_rounds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    thresholdVotes: integer("threshold_votes").notNull(),
+    decisiveVotes: integer("decisive_votes").notNull(),
+    voteCount: integer("vote_count").notNull(),
+    leaderPromptId: integer("leader_prompt_id").references(() => prompts.id, { onDelete: "set null" }),
+    leaderSinceVotes: integer("leader_since_votes").notNull(),
+    growthRoundId: integer("growth_round_id").references(() => growthRounds.id, { onDelete: "set null" }),
+    count: integer("count").notNull(),
+    parents: integer("parents").notNull(),
+    estimatedCostUsd: real("estimated_cost_usd"),
+    retired: text("retired", { mode: "json" }).$type<number[]>().notNull(),
+    note: text("note"),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("auto_rounds_study_threshold_idx").on(table.studyId, table.thresholdVotes)],
 );
 
 export interface GrowthParent {
@@ -632,6 +683,9 @@ export const engineSnapshots = sqliteTable(
     votesStillNeeded: integer("votes_still_needed"),
     leftWinRate: real("left_win_rate"),
     promptStats: text("prompt_stats", { mode: "json" }).$type<PromptStat[]>().notNull(),
+    // Comparisons of the recommended prompt (wins, losses, ties, both bad) when the snapshot was taken: the chart
+    // shows P(best) only from MIN_COMPARISONS_TO_RANK on. Null in rows written before migration 0015.
+    recommendedComparisons: integer("recommended_comparisons"),
     createdAt: createdAt(),
   },
   (table) => [index("engine_snapshots_study_idx").on(table.studyId, table.voteCount)],

@@ -87,6 +87,7 @@ export function writeSnapshot(
         votesStillNeeded: stats.votesStillNeeded,
         leftWinRate: stats.leftWinRate,
         promptStats,
+        recommendedComparisons: stats.voteCount > 0 ? (statsByArm.get(recommended)?.comparisons ?? null) : null,
       })
       .returning({ id: engineSnapshots.id })
       .get();

@@ -4,6 +4,7 @@ import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/poli
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
+import { considerAutomaticRound } from "~/llm/auto-rounds.server";
 import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
 import { forgetUsableItems } from "./assign.server";
@@ -90,6 +91,9 @@ export class StudyEngine {
   private requestCounter = 0;
   private idleWaiters: (() => void)[] = [];
   private statsWaiters: (() => void)[] = [];
+  // Decisive duels (outcome 0 or 1) among the first decisiveCountedUpTo of the feed: counted once each, as snapshots advance.
+  private decisiveCounted = 0;
+  private decisiveCountedUpTo = 0;
   /** When the engine last served a request (pool bookkeeping: idle engines are stopped). */
   lastUsedAt = Date.now();
   /** When it started running (pool bookkeeping: fair turns when studies wait for a slot). */
@@ -459,7 +463,32 @@ export class StudyEngine {
       forgetUsableItems(this.studyId);
       this.selectionChangedInStudy();
     }
-    if (stats.converged) closeStudyOnConvergence(this.studyId);
+    // Then automatic rounds (ADR 0033), after the same commit and never inside a vote's transaction: at most a few
+    // reads and one short write; the round itself runs on the generation worker. While the loop is active it holds
+    // the stopping rule's closing of the study until it stops.
+    let holdsClosure = false;
+    try {
+      const recommended = stats.voteCount > 0 ? selection.recommended : -1;
+      holdsClosure = considerAutomaticRound(this.studyId, {
+        voteCount: stats.voteCount,
+        decisiveVotes: this.decisiveVotesUpTo(stats.voteCount),
+        converged: stats.converged,
+        recommendedPromptId: this.feed.armPromptIds[recommended] ?? null,
+        recommendedComparisons: stats.arms.find((arm) => arm.arm === recommended)?.comparisons ?? null,
+      }).holdsClosure;
+    } catch (error) {
+      // As for the snapshot: on a worker's message an exception would end the server; the next snapshot checks again.
+      console.error(`study ${this.studyId}: the automatic-round check failed:`, error);
+    }
+    if (stats.converged && !holdsClosure) closeStudyOnConvergence(this.studyId);
+  }
+
+  /** Decisive votes (left or right) among the first `voteCount` duels of the history, counting each duel once. */
+  private decisiveVotesUpTo(voteCount: number): number {
+    const duels = this.feed?.duels ?? [];
+    const upTo = Math.min(voteCount, duels.length);
+    for (; this.decisiveCountedUpTo < upTo; this.decisiveCountedUpTo++) if (duels[this.decisiveCountedUpTo]!.outcome !== 0.5) this.decisiveCounted++;
+    return this.decisiveCounted;
   }
 
   /**

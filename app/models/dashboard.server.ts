@@ -4,6 +4,7 @@ import {
   annotators,
   annotatorTallies,
   engineSnapshots,
+  growthRounds,
   pairTallies,
   prompts,
   promptTallies,
@@ -15,7 +16,8 @@ import {
 } from "../../db/schema";
 import { prepared } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
-import { rankLeaderboard } from "~/utils/leaderboard-ranking";
+import { AUTO_ROUNDS_ACTOR } from "~/utils/auto-round-rules";
+import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
 import { recommendationNote } from "./recommendation-note";
 
 export interface PromptRecord {
@@ -44,6 +46,16 @@ export interface ConvergencePoint {
   voteCount: number;
   recommendedPromptId: number | null;
   pBest: number | null;
+  /** The recommended prompt's comparisons then: P(best) is drawn from MIN_COMPARISONS_TO_RANK on (null: not recorded). */
+  recommendedComparisons: number | null;
+}
+
+/** Where new prompts joined the study (a growth round, by an owner or automatic): a marker on the convergence chart. */
+export interface JoinMarker {
+  roundId: number;
+  voteCount: number;
+  added: number;
+  automatic: boolean;
 }
 
 /** How many prompts the win matrix shows: the top of the ranking (a 1,000-row matrix is unreadable). */
@@ -116,6 +128,7 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
         recommendedPromptId: engineSnapshots.recommendedPromptId,
         pBest: engineSnapshots.pBest,
         converged: engineSnapshots.converged,
+        recommendedComparisons: engineSnapshots.recommendedComparisons,
       })
       .from(engineSnapshots)
       .where(eq(engineSnapshots.studyId, sql.placeholder("studyId")))
@@ -153,8 +166,15 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
           comparisons: recommendedRecord.wins + recommendedRecord.losses + recommendedRecord.ties + recommendedRecord.bothBad,
         }
       : null,
-    convergence: convergence.map(({ voteCount, recommendedPromptId, pBest }) => ({ voteCount, recommendedPromptId, pBest })),
+    convergence: convergence.map(({ voteCount, recommendedPromptId, pBest, recommendedComparisons }): ConvergencePoint => ({
+      voteCount,
+      recommendedPromptId,
+      pBest,
+      recommendedComparisons,
+    })),
     convergenceLegend,
+    convergenceJoins: joinMarkers(studyId),
+    minComparisonsForPBest: MIN_COMPARISONS_TO_RANK,
     engine: latest
       ? {
           policy: latest.policy,
@@ -192,6 +212,24 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
 }
 
 export type Dashboard = ReturnType<typeof getDashboard>;
+
+/** Growth rounds whose prompts joined, by the vote count they joined at (one row per round: few). */
+function joinMarkers(studyId: number): JoinMarker[] {
+  const rows = prepared("dashboard.joinMarkers", (database) =>
+    database
+      .select({ id: growthRounds.id, joinedAtVotes: growthRounds.joinedAtVotes, result: growthRounds.result, requestedBy: growthRounds.requestedBy })
+      .from(growthRounds)
+      .where(and(eq(growthRounds.studyId, sql.placeholder("studyId")), isNotNull(growthRounds.joinedAtVotes)))
+      .orderBy(asc(growthRounds.joinedAtVotes), asc(growthRounds.id))
+      .prepare(),
+  ).all({ studyId });
+  return rows.map((row) => ({
+    roundId: row.id,
+    voteCount: row.joinedAtVotes!,
+    added: row.result?.added.length ?? 0,
+    automatic: row.requestedBy?.userId === null && row.requestedBy.label === AUTO_ROUNDS_ACTOR,
+  }));
+}
 
 const displayName = (promptId: number, label: string | null) => label ?? `#${promptId}`;
 

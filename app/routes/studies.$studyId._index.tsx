@@ -95,6 +95,8 @@ export default function StudyDashboard() {
     recommended,
     convergence,
     convergenceLegend,
+    convergenceJoins,
+    minComparisonsForPBest,
     engine,
     winMatrix,
     votesPerAnnotator,
@@ -310,7 +312,35 @@ export default function StudyDashboard() {
         <div className="panel">
           <h2>Convergence</h2>
           {convergence.length > 0 ? (
-            <ConvergenceChart points={convergence} promptLegend={legend} convergedAtVotes={engine?.convergedAtVotes ?? null} />
+            <>
+              {/* Two drawings of one chart: the page shows the wide one, or the narrow one on a phone (styles.css). */}
+              {(["wide", "narrow"] as const).map((layout) => (
+                <ConvergenceChart
+                  key={layout}
+                  layout={layout}
+                  points={convergence}
+                  promptLegend={legend}
+                  convergedAtVotes={engine?.convergedAtVotes ?? null}
+                  joins={convergenceJoins}
+                  minComparisons={minComparisonsForPBest}
+                />
+              ))}
+              <p className="muted small convergence-rule">
+                P(best): the chance that the recommended prompt is the best, from the bootstrap of the votes. It is drawn only once the recommended
+                prompt has at least {minComparisonsForPBest} comparisons, the leaderboard&apos;s minimum to rank a prompt (shaded: too few); a gap
+                means a new leader with fewer. Dashed markers: where a growth round&apos;s new prompts joined (+ how many).
+              </p>
+              {convergenceJoins.length > 0 ? (
+                <ul className="small convergence-joins" aria-label="Where new prompts joined">
+                  {convergenceJoins.map((join) => (
+                    <li key={join.roundId}>
+                      Round #{join.roundId} ({join.automatic ? "automatic" : "by an owner"}): {plural(join.added, "new prompt")} at{" "}
+                      {join.voteCount.toLocaleString("en")} votes
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </>
           ) : (
             <p className="muted">The chart appears after the first votes.</p>
           )}
@@ -469,7 +499,11 @@ function RecommendedPrompt({ name, text, comparisons }: { name: string; text: st
           rank needs, so the leaderboard lists it with the under-measured prompts until more votes confirm it.
         </p>
       ) : null}
-      <pre className="prompt-full">{text}</pre>
+      {/* A long prompt scrolls in its box: focusable, so a keyboard can scroll it too (axe: scrollable-region-focusable). */}
+      {/* eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling region, as TableScroll */}
+      <pre className="prompt-full" tabIndex={0} role="region" aria-label="Full text of the recommended prompt">
+        {text}
+      </pre>
       <p className="muted small" role="status">
         {copied === "copied"
           ? "Copied the full prompt."

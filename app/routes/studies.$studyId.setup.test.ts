@@ -299,4 +299,52 @@ describe("the setup action", () => {
         .filter((r) => r.content === "Hello."),
     ).toEqual([]);
   });
+
+  it("saves automatic rounds only with valid fields and a provider; a bad field is a 400 that writes nothing", async () => {
+    const studyId = newStudy();
+    const fields = {
+      intent: "auto-rounds",
+      autoRoundEvery: "25",
+      autoRoundCount: "3",
+      autoRoundParents: "2",
+      autoRoundStableVotes: "10",
+      autoRoundMaxRounds: "4",
+      autoRoundMaxPrompts: "",
+      autoRoundMaxCostUsd: "1.50",
+    };
+    const stored = () => db().select().from(studies).where(eq(studies.id, studyId)).get()!;
+    expect(await run(studyId, fields)).toMatchObject({
+      status: 400,
+      errors: { autoRoundEvery: [expect.stringMatching(/^Automatic rounds ask an LLM for new prompts/)] },
+    });
+    process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
+    try {
+      expect(await run(studyId, { ...fields, autoRoundEvery: "2", autoRoundCount: "x", autoRoundMaxCostUsd: "-1" })).toMatchObject({
+        status: 400,
+        errors: {
+          autoRoundEvery: ["Every must be at least 5"],
+          autoRoundCount: ["New prompts must be a whole number"],
+          autoRoundMaxCostUsd: [expect.stringContaining("a number of dollars")],
+        },
+      });
+      expect(await run(studyId, { ...fields, extra: "1" })).toMatchObject({ status: 400 });
+      expect(stored().autoRoundEvery).toBeNull();
+      expect(await run(studyId, fields)).toEqual({
+        status: 200,
+        intent: "auto-rounds",
+        notice: "Saved: every 25 decisive votes with a stable leader, 3 new prompts from the top 2, at most 4 rounds.",
+      });
+      expect(stored()).toMatchObject({
+        autoRoundEvery: 25,
+        autoRoundCount: 3,
+        autoRoundMaxRounds: 4,
+        autoRoundMaxPrompts: null,
+        autoRoundMaxCostUsd: 1.5,
+      });
+      expect(await run(studyId, { ...fields, autoRoundEvery: "" })).toMatchObject({ status: 200, notice: "Saved: automatic rounds are off." });
+      expect(stored().autoRoundEvery).toBeNull();
+    } finally {
+      delete process.env.OPENAI_BASE_URL;
+    }
+  });
 });

@@ -16,6 +16,10 @@ import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { GrowFormSchema, listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
 import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
 import { LineageView } from "~/components/lineage-view";
+// Automatic rounds (issue 17 §3): their own section, form schema and service.
+import { AutoRoundsPanel } from "~/components/auto-rounds-panel";
+import { AutoRoundsFormSchema, listAutoRounds } from "~/llm/auto-rounds.server";
+import { updateAutoRoundsAs } from "~/services/auto-rounds.server";
 import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
@@ -57,6 +61,20 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       retireMinComparisons: study.retireMinComparisons,
       retireMargin: study.retireMargin,
       poolCap: study.poolCap,
+    },
+    autoRounds: {
+      settings: {
+        autoRoundEvery: study.autoRoundEvery,
+        autoRoundCount: study.autoRoundCount,
+        autoRoundParents: study.autoRoundParents,
+        autoRoundStableVotes: study.autoRoundStableVotes,
+        autoRoundMaxRounds: study.autoRoundMaxRounds,
+        autoRoundMaxPrompts: study.autoRoundMaxPrompts,
+        autoRoundMaxCostUsd: study.autoRoundMaxCostUsd,
+        autoRoundsStoppedAt: study.autoRoundsStoppedAt,
+        autoRoundsStopReason: study.autoRoundsStopReason,
+      },
+      log: listAutoRounds(db(), study.id),
     },
     inSelection: promptsInSelection(db(), study.id),
     growthRounds: listGrowthRounds(db(), study.id).map(({ requestedBy: _requestedBy, ...round }) => round),
@@ -126,6 +144,21 @@ export async function action({ request, params }: ActionFunctionArgs) {
         settings.data.retireMinComparisons === null
           ? "Saved: the retirement rule is off."
           : `Saved: a prompt with at least ${settings.data.retireMinComparisons} comparisons is retired when its upper bound is below the leader's lower bound by more than ${settings.data.retireMargin}.`,
+    });
+  }
+  if (intent === "auto-rounds") {
+    const { intent: _intent, ...fields } = form.fields;
+    const settings = AutoRoundsFormSchema.safeParse(fields);
+    if (!settings.success) return fail(z.flattenError(settings.error).fieldErrors);
+    const refused = updateAutoRoundsAs(access, settings.data);
+    if (refused) return fail({ autoRoundEvery: [refused] });
+    const every = settings.data.autoRoundEvery;
+    return data<ActionResult>({
+      intent,
+      notice:
+        every === null
+          ? "Saved: automatic rounds are off."
+          : `Saved: every ${every} decisive votes with a stable leader, ${plural(settings.data.autoRoundCount, "new prompt")} from the top ${settings.data.autoRoundParents}, at most ${plural(settings.data.autoRoundMaxRounds, "round")}.`,
     });
   }
   const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
@@ -214,6 +247,7 @@ export default function StudySetup() {
     maxGrowth,
     maxGrowthParents,
     judge,
+    autoRounds,
   } = useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
@@ -408,6 +442,15 @@ export default function StudySetup() {
             <JudgeBatchForm studyId={study.id} enabled={judge.saved && judge.providerConfigured} maxBatch={judge.maxBatch} errors={{}} />
           </>
         ) : null}
+        <AutoRoundsPanel
+          settings={autoRounds.settings}
+          log={autoRounds.log}
+          providerConfigured={providerConfigured}
+          errors={errorsFor("auto-rounds")}
+          submitting={submittingIntent === "auto-rounds"}
+          maxGrowth={maxGrowth}
+          maxGrowthParents={maxGrowthParents}
+        />
 
         <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
           <fieldset>

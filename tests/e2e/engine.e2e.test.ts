@@ -114,8 +114,9 @@ describe("the engine drives the study end to end", () => {
       await expect(topRow.innerText()).resolves.toContain("recommended");
       await expect(topRow.innerText()).resolves.toContain(favouriteText.slice(0, 40));
       await page.getByRole("img", { name: "Convergence chart" }).waitFor();
-      // Each snapshot with a P(best) is marked on the curve (they can be few and far apart).
-      const markers = await page.locator('svg[aria-label="Convergence chart"] circle').count();
+      // Each snapshot with a P(best) is marked on the curve (they can be few and far apart); the page draws the chart
+      // twice (wide, and narrow for phones) and shows one.
+      const markers = await page.locator('svg[aria-label="Convergence chart"]:visible circle').count();
       const snapshots = readAppDatabase(app, (db) =>
         db.prepare("select count(*) from engine_snapshots where study_id = ? and p_best is not null").pluck().get(studyId),
       ) as number;
