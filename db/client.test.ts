@@ -35,6 +35,7 @@ describe("openDatabase", () => {
       "invites",
       "jobs",
       "pair_tallies",
+      "pending_imports",
       "prompt_tallies",
       "prompts",
       "queries",
