@@ -97,7 +97,7 @@ function recordFingerprint(record: RawLogRecord): string {
 /** A reference to a row: the id of one the study has, or the index of one the import creates. */
 type Ref = { id: number } | { created: number };
 
-interface ImportPlan {
+export interface ImportPlan {
   studyId: number;
   settingsHash: string;
   summary: ImportSummary;
@@ -416,6 +416,7 @@ export interface ImportWriter {
 
 /** Writes `rows` in chunks of at most IMPORT_CHUNK_ROWS rows and IMPORT_CHUNK_MS each; `write` writes one row. */
 function inChunks<T>(
+  chunkRows: number,
   writer: ImportWriter,
   rows: readonly T[],
   write: (tx: Transaction, row: T, index: number) => void,
@@ -427,7 +428,7 @@ function inChunks<T>(
       const from = next;
       const started = performance.now();
       let k = next;
-      while (k < rows.length && k - from < IMPORT_CHUNK_ROWS && (k === from || performance.now() - started < IMPORT_CHUNK_MS)) {
+      while (k < rows.length && k - from < chunkRows && (k === from || performance.now() - started < IMPORT_CHUNK_MS)) {
         write(tx, rows[k]!, k);
         k++;
       }
@@ -442,7 +443,12 @@ function inChunks<T>(
  * connection (tests, the CLI): prepareRawLogImport, then writeRawLogImport in chunks under a job row
  * of its own. The app runs it as a job instead (runImportLogJob), off the request thread.
  */
-export function importRawLog(db: DB, studyId: number, text: string, progress?: ImportProgress): ImportResult {
+export function importRawLog(
+  db: DB,
+  studyId: number,
+  text: string,
+  { progress, chunkRows }: { progress?: ImportProgress; chunkRows?: number } = {},
+): ImportResult {
   const prepared = prepareRawLogImport(db, studyId, text, progress);
   if (!prepared.ok) return prepared;
   const job = db.insert(jobs).values({ kind: "import-log", studyId, inputFile: "", state: "running" }).returning({ id: jobs.id }).get();
@@ -456,7 +462,7 @@ export function importRawLog(db: DB, studyId: number, text: string, progress?: I
       }),
   };
   try {
-    return { ok: true, summary: writeRawLogImport(db, job.id, prepared.plan, writer) };
+    return { ok: true, summary: writeRawLogImport(db, job.id, prepared.plan, writer, { chunkRows }) };
   } catch (error) {
     cleanUpPendingImports(db);
     throw error;
@@ -484,7 +490,7 @@ export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
     },
   };
   try {
-    writeRawLogImport(ctx.db, ctx.jobId, prepared.plan, writer, (done, total) => ctx.progress("writing", done, total));
+    writeRawLogImport(ctx.db, ctx.jobId, prepared.plan, writer, { progress: (done, total) => ctx.progress("writing", done, total) });
   } catch (error) {
     // Nothing of it is visible: take the invisible rows away now rather than at the next job.
     cleanUpPendingImports(ctx.db);
@@ -555,7 +561,7 @@ export function writeRawLogImport(
   jobId: number,
   plan: ImportPlan,
   writer: ImportWriter,
-  progress: (done: number, total: number) => void = () => {},
+  { progress = () => {}, chunkRows = IMPORT_CHUNK_ROWS }: { progress?: (done: number, total: number) => void; chunkRows?: number } = {},
 ): ImportSummary {
   const { studyId, settingsHash } = plan;
   let stagingStudyId = 0;
@@ -575,6 +581,7 @@ export function writeRawLogImport(
 
   const promptIds: number[] = [];
   inChunks(
+    chunkRows,
     writer,
     plan.newPrompts,
     (tx, prompt) => {
@@ -590,6 +597,7 @@ export function writeRawLogImport(
   );
   const queryIds: number[] = [];
   inChunks(
+    chunkRows,
     writer,
     plan.newQueries,
     (tx, text) => {
@@ -602,6 +610,7 @@ export function writeRawLogImport(
 
   const annotatorIds: number[] = [];
   inChunks(
+    chunkRows,
     writer,
     plan.newAnnotators,
     (tx, displayName) => {
@@ -639,6 +648,7 @@ export function writeRawLogImport(
       .prepare();
   let storeStaged: ReturnType<typeof insertResponse> | null = null;
   inChunks(
+    chunkRows,
     writer,
     stagedResponses,
     (tx, response) => {
@@ -652,6 +662,7 @@ export function writeRawLogImport(
   let insertVote: ReturnType<typeof prepareVote> | null = null;
   let nextAssignment = 0;
   inChunks(
+    chunkRows,
     writer,
     plan.votes,
     (tx, vote, k) => {
