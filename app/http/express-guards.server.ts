@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from "@remix-run/node";
 import { env } from "~/env.server";
 import { loadContext } from "~/utils/response-flow.server";
+import { withBusyRetry } from "./busy-retry.server";
 import { clientOf, type Client } from "./client.server";
 import { crossSiteRefusal, SAFE_METHODS } from "./cross-site.server";
 import { FORM_MEDIA_TYPES, isWellFormedUrlencoded, mediaTypeOf } from "./media-type.server";
@@ -49,11 +50,12 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  *   (or, urlencoded, is not UTF-8 with well-formed escapes).
  *   The body is read here, capped, and handed to Remix from memory, so no route code ever sees a
  *   request these checks refuse and nothing is written for one;
- * - remix: the Remix request handler, given that body and the nonce.
+ * - remix: the Remix request handler, given that body and the nonce; a loader or action whose write
+ *   meets the job thread's lock runs again after a pause (busy-retry.server.ts, ADR 0036).
  */
 export function createHttpGuards(build: ServerBuild): Record<"securityHeaders" | "rateLimits" | "requestShape" | "remix", Middleware> {
   const policyFor = createRoutePolicy(build.routes);
-  const handleRequest = createRequestHandler(build, build.mode);
+  const handleRequest = createRequestHandler(withBusyRetry(build), build.mode);
 
   const rateLimits: Middleware = (req, res, next) => {
     const client = clientFor(req);
