@@ -11,6 +11,9 @@ import { readRequestBody } from "./request-body.server";
 import { createRoutePolicy } from "./route-policy.server";
 import { cspNonceOf, pageSecurityHeaders } from "./security-headers.server";
 
+/** Bodies above this are not parsed by the guard (see requestShape). */
+const LARGE_BODY_BYTES = 1_000_000;
+
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 const clients = new WeakMap<IncomingMessage, Client>();
@@ -92,11 +95,16 @@ export function createHttpGuards(build: ServerBuild): Record<"securityHeaders" |
       if ("tooLarge" in read) return refuse(res, 413, tooLarge);
       const unreadable = "The form body could not be read as its Content-Type says.";
       if (mediaTypeOf(contentType) === "application/x-www-form-urlencoded" && !isWellFormedUrlencoded(read.body)) return refuse(res, 400, unreadable);
-      try {
-        // The same parser the route will use (request.formData()): a body it cannot read is the client's error, not a 500.
-        await new Response(read.body, { headers: { "Content-Type": contentType! } }).formData();
-      } catch {
-        return refuse(res, 400, unreadable);
+      // The same parser the route will use (request.formData()): a body it cannot read is the client's
+      // error, not a 500. Not for an upload above LARGE_BODY_BYTES (only the upload routes accept one):
+      // parsing 73 MB held the request thread for seconds, and their readUploadForm answers a body it
+      // cannot read with a 400 itself (ADR 0036).
+      if (read.body.length <= LARGE_BODY_BYTES) {
+        try {
+          await new Response(read.body, { headers: { "Content-Type": contentType! } }).formData();
+        } catch {
+          return refuse(res, 400, unreadable);
+        }
       }
       bodies.set(req, read.body);
       next();

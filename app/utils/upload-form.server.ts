@@ -1,5 +1,6 @@
 import { MaxPartSizeExceededError, unstable_createMemoryUploadHandler, unstable_parseMultipartFormData } from "@remix-run/node";
 import { z } from "zod";
+import { multipartBoundary, splitMultipart } from "./multipart.server";
 import { decodeTextUpload, refuseNonText } from "./text-upload.server";
 
 export const UploadSchema = z.object({ name: z.string(), content: z.string() });
@@ -25,6 +26,8 @@ export async function readUploadForm(
   maxUploadBytes: number,
   options: { rawFiles?: readonly string[] } = {},
 ): Promise<{ fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: Record<string, string[]> }> {
+  const boundary = options.rawFiles ? multipartBoundary(request.headers.get("content-type")) : null;
+  if (boundary !== null) return readRawUploadForm(new Uint8Array(await request.arrayBuffer()), boundary, maxUploadBytes, options.rawFiles!);
   let formData: FormData;
   try {
     formData = (request.headers.get("content-type") ?? "").startsWith("multipart/form-data")
@@ -54,6 +57,43 @@ export async function readUploadForm(
       const decoded = decodeTextUpload(new Uint8Array(await value.arrayBuffer()));
       if ("error" in decoded) errors[name] = [`${value.name || "The file"}: ${decoded.error}. Nothing was added.`];
       else fields[name] = { name: value.name, content: decoded.text };
+    }
+  }
+  return Object.keys(errors).length > 0 ? { errors } : { fields, raw };
+}
+
+/**
+ * readUploadForm for a multipart body with raw files (the raw-log import): split with native byte
+ * searches (splitMultipart) instead of a streaming parser, the raw files kept as views of the body
+ * and checked by refuseNonText's native scans only; the same fields, errors and size cap.
+ */
+function readRawUploadForm(
+  body: Uint8Array,
+  boundary: string,
+  maxUploadBytes: number,
+  rawFiles: readonly string[],
+): { fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: Record<string, string[]> } {
+  const parts = splitMultipart(body, boundary);
+  if (!parts) return { errors: { form: ["The form could not be read; send it again from the page."] } };
+  const fields: Record<string, string | Upload> = {};
+  const raw: Record<string, RawUpload> = {};
+  const errors: Record<string, string[]> = {};
+  for (const part of parts) {
+    if (part.fileName === null) {
+      fields[part.name] = Buffer.from(part.data.buffer, part.data.byteOffset, part.data.byteLength).toString("utf8");
+      continue;
+    }
+    if (part.data.length === 0 && part.fileName === "") continue;
+    if (part.data.length > maxUploadBytes) {
+      errors[part.name] = [`The file is larger than ${maxUploadBytes / 1_000_000} MB.`];
+    } else if (rawFiles.includes(part.name)) {
+      const refused = refuseNonText(part.data);
+      if (refused) errors[part.name] = [`${part.fileName || "The file"}: ${refused}. Nothing was added.`];
+      else raw[part.name] = { name: part.fileName, bytes: part.data };
+    } else {
+      const decoded = decodeTextUpload(part.data);
+      if ("error" in decoded) errors[part.name] = [`${part.fileName || "The file"}: ${decoded.error}. Nothing was added.`];
+      else fields[part.name] = { name: part.fileName, content: decoded.text };
     }
   }
   return Object.keys(errors).length > 0 ? { errors } : { fields, raw };
