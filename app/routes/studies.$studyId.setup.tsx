@@ -16,7 +16,8 @@ import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { GrowFormSchema, listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
 import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
 import { LineageView } from "~/components/lineage-view";
-import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
+import { parseSetupFormFields } from "~/models/setup-parse.server";
+import { readSetupForm } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
   applyJobIntentAs,
@@ -124,8 +125,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
           : `Saved: a prompt with at least ${settings.data.retireMinComparisons} comparisons is retired when its upper bound is below the leader's lower bound by more than ${settings.data.retireMargin}.`,
     });
   }
-  const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
-  if (!parsed.success) return fail(z.flattenError(parsed.error).fieldErrors);
+  // A large upload (100,000 queries) is parsed on the parse thread, not here (ADR 0036).
+  const parsed = await parseSetupFormFields("setup", { providerConfigured: providerConfig() !== null }, form.fields);
+  if (!parsed.success) return fail(parsed.fieldErrors);
 
   const input = parsed.data;
   let notice: string;
