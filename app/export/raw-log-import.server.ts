@@ -402,11 +402,11 @@ class ImportRaced extends Error {}
 
 /**
  * How the writing is cut (ADR 0036): each chunk is one short IMMEDIATE transaction of at most
- * CHUNK_ROWS rows, ended early once it has held the write lock CHUNK_MS; the request thread's writes
- * slip in between chunks.
+ * IMPORT_CHUNK_ROWS rows, ended early once its rows took IMPORT_CHUNK_MS (its commit then takes about
+ * as long again: ~20 ms a chunk at load 8); the request thread's writes slip in between chunks.
  */
-export const IMPORT_CHUNK_ROWS = 2_000;
-export const IMPORT_CHUNK_MS = 25;
+export const IMPORT_CHUNK_ROWS = 1_000;
+export const IMPORT_CHUNK_MS = 10;
 
 /** Runs the import's writes: `chunk` commits each chunk on its own, `publish` is the one commit that makes the import visible. */
 export interface ImportWriter {
@@ -709,7 +709,21 @@ export function writeRawLogImport(
     },
   );
 
+  // Tallies that touch only what the import creates (its prompts, its annotators) are written before
+  // the publishing commit, under the staging study, so that commit stays small (ADR 0036).
   const tallies = plannedTallies(plan, promptId, annotatorIds);
+  const newPrompt = new Set(promptIds);
+  let staged: ReturnType<typeof tallyWriters> | null = null;
+  const stagedRows: (() => void)[] = [];
+  for (const [id, row] of tallies.promptRows)
+    if (newPrompt.has(id)) stagedRows.push(() => staged!.prompt.run({ promptId: id, studyId: stagingStudyId, ...row }));
+  for (const row of tallies.pairRows.values()) if (newPrompt.has(row.low) && newPrompt.has(row.high)) stagedRows.push(() => staged!.pair.run(row));
+  for (const [annotatorId, row] of tallies.annotatorRows)
+    stagedRows.push(() => staged!.annotator.run({ annotatorId, studyId: stagingStudyId, ...row }));
+  inChunks(chunkRows, writer, stagedRows, (tx, write) => {
+    staged ??= tallyWriters(tx);
+    write();
+  });
   return writer.publish((tx) => {
     if (!tx.select({ jobId: pendingImports.jobId }).from(pendingImports).where(eq(pendingImports.jobId, jobId)).get()) {
       throw new ImportRaced("the import's written rows were removed meanwhile");
@@ -733,73 +747,82 @@ export function writeRawLogImport(
     // Listed among the study's annotators (joined through no link); they have no session, so cannot act.
     for (const annotatorId of annotatorIds) tx.insert(studyAnnotators).values({ studyId, annotatorId, inviteId: null }).run();
 
-    const addPrompt = tx
-      .insert(promptTallies)
-      .values({
-        promptId: sql.placeholder("promptId"),
-        studyId,
-        wins: sql.placeholder("wins"),
-        losses: sql.placeholder("losses"),
-        ties: sql.placeholder("ties"),
-        bothBad: sql.placeholder("bothBad"),
-      })
-      .onConflictDoUpdate({
-        target: promptTallies.promptId,
-        set: {
-          wins: sql`${promptTallies.wins} + excluded.wins`,
-          losses: sql`${promptTallies.losses} + excluded.losses`,
-          ties: sql`${promptTallies.ties} + excluded.ties`,
-          bothBad: sql`${promptTallies.bothBad} + excluded.both_bad`,
-        },
-      })
-      .prepare();
-    for (const [id, row] of tallies.promptRows) addPrompt.run({ promptId: id, ...row });
-    const addPair = tx
-      .insert(pairTallies)
-      .values({
-        lowPromptId: sql.placeholder("low"),
-        highPromptId: sql.placeholder("high"),
-        lowWins: sql.placeholder("lowWins"),
-        highWins: sql.placeholder("highWins"),
-        draws: sql.placeholder("draws"),
-      })
-      .onConflictDoUpdate({
-        target: [pairTallies.lowPromptId, pairTallies.highPromptId],
-        set: {
-          lowWins: sql`${pairTallies.lowWins} + excluded.low_wins`,
-          highWins: sql`${pairTallies.highWins} + excluded.high_wins`,
-          draws: sql`${pairTallies.draws} + excluded.draws`,
-        },
-      })
-      .prepare();
-    for (const row of tallies.pairRows.values()) addPair.run(row);
-    const addAnnotator = tx
-      .insert(annotatorTallies)
-      .values({
-        studyId,
-        annotatorId: sql.placeholder("annotatorId"),
-        votes: sql.placeholder("votes"),
-        skips: sql.placeholder("skips"),
-        latencySumMs: sql.placeholder("latencySum"),
-        latencyCount: sql.placeholder("latencyCount"),
-      })
-      .onConflictDoUpdate({
-        target: [annotatorTallies.studyId, annotatorTallies.annotatorId],
-        set: {
-          votes: sql`${annotatorTallies.votes} + excluded.votes`,
-          skips: sql`${annotatorTallies.skips} + excluded.skips`,
-          latencySumMs: sql`${annotatorTallies.latencySumMs} + excluded.latency_sum_ms`,
-          latencyCount: sql`${annotatorTallies.latencyCount} + excluded.latency_count`,
-        },
-      })
-      .prepare();
-    for (const [annotatorId, row] of tallies.annotatorRows) addAnnotator.run({ annotatorId, ...row });
+    // The tallies of new prompts and annotators were written with the staging study (invisible);
+    // they move with it. Those that touch the study's own prompts are added now.
+    tx.update(promptTallies).set({ studyId }).where(eq(promptTallies.studyId, stagingStudyId)).run();
+    tx.update(annotatorTallies).set({ studyId }).where(eq(annotatorTallies.studyId, stagingStudyId)).run();
+    const add = tallyWriters(tx);
+    for (const [id, row] of tallies.promptRows) if (!newPrompt.has(id)) add.prompt.run({ promptId: id, studyId, ...row });
+    for (const row of tallies.pairRows.values()) if (!(newPrompt.has(row.low) && newPrompt.has(row.high))) add.pair.run(row);
 
     tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
     // The one row that made the votes invisible: from this commit on they are the study's.
     tx.delete(pendingImports).where(eq(pendingImports.jobId, jobId)).run();
     return plan.summary;
   });
+}
+
+/** Upserts into the three tallies, adding to what a row already counts. */
+function tallyWriters(tx: Transaction) {
+  const addPrompt = tx
+    .insert(promptTallies)
+    .values({
+      promptId: sql.placeholder("promptId"),
+      studyId: sql.placeholder("studyId"),
+      wins: sql.placeholder("wins"),
+      losses: sql.placeholder("losses"),
+      ties: sql.placeholder("ties"),
+      bothBad: sql.placeholder("bothBad"),
+    })
+    .onConflictDoUpdate({
+      target: promptTallies.promptId,
+      set: {
+        wins: sql`${promptTallies.wins} + excluded.wins`,
+        losses: sql`${promptTallies.losses} + excluded.losses`,
+        ties: sql`${promptTallies.ties} + excluded.ties`,
+        bothBad: sql`${promptTallies.bothBad} + excluded.both_bad`,
+      },
+    })
+    .prepare();
+  const addPair = tx
+    .insert(pairTallies)
+    .values({
+      lowPromptId: sql.placeholder("low"),
+      highPromptId: sql.placeholder("high"),
+      lowWins: sql.placeholder("lowWins"),
+      highWins: sql.placeholder("highWins"),
+      draws: sql.placeholder("draws"),
+    })
+    .onConflictDoUpdate({
+      target: [pairTallies.lowPromptId, pairTallies.highPromptId],
+      set: {
+        lowWins: sql`${pairTallies.lowWins} + excluded.low_wins`,
+        highWins: sql`${pairTallies.highWins} + excluded.high_wins`,
+        draws: sql`${pairTallies.draws} + excluded.draws`,
+      },
+    })
+    .prepare();
+  const addAnnotator = tx
+    .insert(annotatorTallies)
+    .values({
+      studyId: sql.placeholder("studyId"),
+      annotatorId: sql.placeholder("annotatorId"),
+      votes: sql.placeholder("votes"),
+      skips: sql.placeholder("skips"),
+      latencySumMs: sql.placeholder("latencySum"),
+      latencyCount: sql.placeholder("latencyCount"),
+    })
+    .onConflictDoUpdate({
+      target: [annotatorTallies.studyId, annotatorTallies.annotatorId],
+      set: {
+        votes: sql`${annotatorTallies.votes} + excluded.votes`,
+        skips: sql`${annotatorTallies.skips} + excluded.skips`,
+        latencySumMs: sql`${annotatorTallies.latencySumMs} + excluded.latency_sum_ms`,
+        latencyCount: sql`${annotatorTallies.latencyCount} + excluded.latency_count`,
+      },
+    })
+    .prepare();
+  return { prompt: addPrompt, pair: addPair, annotator: addAnnotator };
 }
 
 function prepareAssignment(tx: Transaction, studyId: number) {

@@ -49,6 +49,10 @@ const HANDLERS: Record<JobKind, JobHandler> = {
   reembed: runReembedJob,
 };
 
+// After each chunk of a chunked job (ADR 0036), the job thread waits as long as the chunk took, and at least this.
+const CHUNK_GAP_MIN_MS = 2;
+const chunkGap = new Int32Array(new SharedArrayBuffer(4));
+
 // Progress is written at most this often: each write is a small transaction of its own.
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -100,7 +104,11 @@ function run(jobId: number) {
       recordProgress(db, jobId, phase, done, total);
     },
     chunk(write) {
+      const started = performance.now();
       db.transaction((tx) => write(tx));
+      // Leave the lock free for as long as the chunk held it: a request's write waiting for it (it
+      // polls, db/busy.ts) finds it free half the time, not only in the instant between two chunks.
+      Atomics.wait(chunkGap, 0, 0, Math.max(CHUNK_GAP_MIN_MS, performance.now() - started));
       pauseBetweenChunks(jobId, ++chunks);
     },
     commit(write) {

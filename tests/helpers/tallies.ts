@@ -80,6 +80,20 @@ export function recount(db: DB): Tallies {
 /** The tallies as stored, rows that count nothing left out. */
 export function stored(db: DB): Tallies {
   const tallies: Tallies = { prompts: {}, pairs: {}, annotators: {} };
+  // An unpublished import's tallies are its staging study's (ADR 0036): no visible study's.
+  const staging = new Set(
+    db.$client.prepare("select 1 from sqlite_master where type = 'table' and name = 'pending_imports'").get()
+      ? (db.$client.prepare("select staging_study_id from pending_imports").pluck().all() as number[])
+      : [],
+  );
+  const stagedPrompts = new Set(
+    staging.size === 0
+      ? []
+      : (db.$client
+          .prepare(`select id from prompts where study_id in (${[...staging].join(",")})`)
+          .pluck()
+          .all() as number[]),
+  );
   for (const row of db.$client.prepare("select prompt_id as promptId, wins, losses, ties, both_bad as bothBad from prompt_tallies").all() as {
     promptId: number;
     wins: number;
@@ -88,6 +102,7 @@ export function stored(db: DB): Tallies {
     bothBad: number;
   }[]) {
     const { promptId, ...counts } = row;
+    if (stagedPrompts.has(promptId)) continue;
     if (Object.values(counts).some((n) => n !== 0)) tallies.prompts[promptId] = counts;
   }
   for (const row of db.$client
@@ -100,6 +115,7 @@ export function stored(db: DB): Tallies {
     draws: number;
   }[]) {
     const { low, high, ...counts } = row;
+    if (stagedPrompts.has(low) || stagedPrompts.has(high)) continue;
     if (Object.values(counts).some((n) => n !== 0)) tallies.pairs[`${low}:${high}`] = counts;
   }
   for (const row of db.$client
@@ -108,6 +124,7 @@ export function stored(db: DB): Tallies {
     )
     .all() as { studyId: number; annotatorId: number; votes: number; skips: number; latencySumMs: number; latencyCount: number }[]) {
     const { studyId, annotatorId, ...counts } = row;
+    if (staging.has(studyId)) continue;
     if (counts.votes !== 0) tallies.annotators[`${studyId}:${annotatorId}`] = counts;
   }
   return tallies;
