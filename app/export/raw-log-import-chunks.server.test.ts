@@ -7,6 +7,7 @@ import { recount, stored } from "../../tests/helpers/tallies";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
+import { StudyHistoryFeed } from "~/engine/history-feed.server";
 import { getDashboard } from "~/models/dashboard.server";
 import { listStudyAnnotators } from "~/models/membership.server";
 import { ExportOptionsSchema } from "./export-options.server";
@@ -163,6 +164,36 @@ describe("a chunked raw-log import", () => {
     // Published: the annotators are listed, the staging study is gone.
     expect(db().select({ n: count() }).from(studyAnnotators).where(eq(studyAnnotators.studyId, target)).get()!.n).toBe(summary.annotatorsCreated);
     expect(db().select({ n: count() }).from(studies).where(eq(studies.task, "import staging")).get()!.n).toBe(0);
+  });
+
+  it("the engine's vote feed stops at an unpublished vote, and reads it and every later vote once the import is published", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const lines = rawLog(source).trimEnd().split("\n");
+    const target = emptyStudyLike(source);
+    const counted = (log: string[]) => log.filter((line) => (JSON.parse(line) as { choice: string }).choice !== "skip").length;
+    const firstPart = lines.slice(0, lines.length - 6);
+    const secondPart = lines.slice(lines.length - 6);
+    expect(importRawLog(db(), target, firstPart.join("\n")).ok).toBe(true);
+    const prepared = prepareRawLogImport(db(), target, secondPart.join("\n"));
+    if (!prepared.ok) throw new Error(prepared.errors.join("\n"));
+    // Only votes: every prompt and query of the second part is the study's already, so arms exist for them.
+    expect(prepared.plan.summary).toMatchObject({ votes: 6, promptsCreated: 0, queriesCreated: 0 });
+    const feed = new StudyHistoryFeed(target);
+    let beforePublishing = -1;
+    const writer: ImportWriter = {
+      chunk: (write) => db().transaction((tx) => write(tx)),
+      publish: (write) => {
+        // A vote cast in the study while the import is unpublished: its id is above the import's.
+        seedVotes(db(), target, [{ annotator: "Live", promptA: 0, promptB: 1, query: 0, leftIsA: true, choice: "left", at: new Date() }]);
+        feed.readVotes();
+        beforePublishing = feed.duels.length;
+        return db().transaction((tx) => write(tx));
+      },
+    };
+    writeRawLogImport(db(), runningJob(target), prepared.plan, writer, { chunkRows: 2 });
+    expect(beforePublishing).toBe(counted(firstPart));
+    feed.readVotes();
+    expect(feed.duels.length).toBe(counted(firstPart) + counted(secondPart) + 1);
   });
 
   it("a probe write meets the lock only while a transaction is open: the same probe fails inside one (the test can fail)", () => {
