@@ -419,7 +419,7 @@ function inChunks<T>(
   chunkRows: number,
   writer: ImportWriter,
   rows: readonly T[],
-  write: (tx: Transaction, row: T, index: number) => void,
+  write: (tx: Transaction, row: T) => void,
   after?: (tx: Transaction, from: number, to: number) => void,
 ) {
   let next = 0;
@@ -429,7 +429,7 @@ function inChunks<T>(
       const started = performance.now();
       let k = next;
       while (k < rows.length && k - from < chunkRows && (k === from || performance.now() - started < IMPORT_CHUNK_MS)) {
-        write(tx, rows[k]!, k);
+        write(tx, rows[k]!);
         k++;
       }
       after?.(tx, from, k);
@@ -665,7 +665,7 @@ export function writeRawLogImport(
     chunkRows,
     writer,
     plan.votes,
-    (tx, vote, k) => {
+    (tx, vote) => {
       insertAssignment ??= prepareAssignment(tx, studyId);
       insertVote ??= prepareVote(tx, studyId, jobId);
       if (nextAssignment === 0) {
@@ -701,7 +701,6 @@ export function writeRawLogImport(
         origin: vote.origin,
         votedAt,
       });
-      void k;
     },
     (_tx, from, to) => {
       nextAssignment = 0;
