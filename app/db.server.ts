@@ -1,3 +1,4 @@
+import { REQUEST_BUSY_TIMEOUT_MS } from "../db/busy";
 import { openDatabase, type Connection, type DB } from "../db/client";
 import { seedDemoStudy } from "../db/seed/seed";
 import { env } from "./env.server";
@@ -7,7 +8,13 @@ import { releaseSingleton, singleton } from "~/utils/singleton.server";
 export function connection(): Connection {
   return singleton("connection", () => {
     const config = env();
-    const opened = openDatabase(config.DATABASE_PATH, { synchronous: config.SQLITE_SYNCHRONOUS, backgroundCheckpoints: true });
+    // A write that meets another connection's lock (the job thread's) blocks this thread at most
+    // REQUEST_BUSY_TIMEOUT_MS; requests then retry it asynchronously (db/busy.ts, ADR 0036).
+    const opened = openDatabase(config.DATABASE_PATH, {
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      backgroundCheckpoints: true,
+      busyTimeoutMs: REQUEST_BUSY_TIMEOUT_MS,
+    });
     seedDemoStudy(opened.db);
     return opened;
   });

@@ -45,6 +45,9 @@ const EnvSchema = z.object({
   // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread writes once a job has written everything but
   // not committed, then stops there (the test kills the server at that moment).
   PROMPTDUEL_TEST_PAUSE_JOB_COMMIT: z.string().min(1).optional(),
+  // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread writes once a job's second chunk has committed
+  // (ADR 0036), then waits until the test deletes it.
+  PROMPTDUEL_TEST_PAUSE_JOB_CHUNK: z.string().min(1).optional(),
   ASSIGNMENT_TTL_MINUTES: z.coerce
     .number()
     .positive()

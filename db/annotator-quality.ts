@@ -1,14 +1,18 @@
 import { sql } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import { votePublishedAs } from "./schema";
 
 // The aggregates behind the owner's annotator quality page (issue 18), each one SQL statement that
 // returns O(annotators), O(overlap items) or O(annotator pairs x 9) rows, never a row per vote. SQLite
-// SQL (window functions, two-argument min/max) lives here in db/, like the tallies (db/tallies.ts).
+// SQL (window functions, two-argument min/max) lives here in db/, like the tally triggers (migrations/0007, 0011, 0016).
 //
 // An agreement item is a (query, unordered prompt pair); an annotator's label for it is the outcome
 // for the pair itself, whichever side each prompt was shown on: 0 = the lower-id prompt won, 1 = the
 // higher-id prompt won, 2 = a draw (tie or both bad: the engine's 0.5). Skips carry no judgement and
 // are left out; when an annotator judged an item more than once, their latest vote is their label.
+
+// Votes an unpublished import is still writing are left out (ADR 0036).
+const PUBLISHED = votePublishedAs("v");
 
 type Database = BaseSQLiteDatabase<"sync", unknown, Record<string, unknown>>;
 
@@ -63,7 +67,7 @@ export function annotatorVoteAggregates(db: Database, studyId: number, settingsH
       from votes v join assignments a on a.id = v.assignment_id
       join lengths la on la.prompt_id = a.prompt_a_id and la.query_id = a.query_id
       join lengths lb on lb.prompt_id = a.prompt_b_id and lb.query_id = a.query_id
-      where v.study_id = ${studyId} and v.choice <> 'skip' and v.latency_ms is not null
+      where v.study_id = ${studyId} and ${PUBLISHED} and v.choice <> 'skip' and v.latency_ms is not null
     ),
     ranked as (
       select annotator_id, latency_ms, required_ms,
@@ -81,7 +85,7 @@ export function annotatorVoteAggregates(db: Database, studyId: number, settingsH
     counts as (
       select v.annotator_id, count(*) as votes, sum(v.choice = 'skip') as skips,
         sum(v.choice in ('left', 'right')) as decisive, sum(v.choice = 'left') as left_wins
-      from votes v where v.study_id = ${studyId} group by v.annotator_id
+      from votes v where v.study_id = ${studyId} and ${PUBLISHED} group by v.annotator_id
     ),
     people as (
       select annotator_id from study_annotators where study_id = ${studyId}
@@ -108,7 +112,7 @@ const labelsSql = (studyId: number) => sql`
         when (v.choice = 'left') = ((a.left_is_a = 1) = (a.prompt_a_id < a.prompt_b_id)) then 0 else 1 end as label,
       row_number() over (partition by v.annotator_id, a.query_id, min(a.prompt_a_id, a.prompt_b_id), max(a.prompt_a_id, a.prompt_b_id) order by v.id desc) as recency
     from votes v join assignments a on a.id = v.assignment_id
-    where v.study_id = ${studyId} and v.choice <> 'skip'
+    where v.study_id = ${studyId} and ${PUBLISHED} and v.choice <> 'skip'
   ),
   labels as (
     select l.annotator_id, l.query_id, l.low, l.high, l.label,

@@ -38,6 +38,7 @@ describe("openDatabase", () => {
       "judge_batches",
       "judge_verdicts",
       "pair_tallies",
+      "pending_imports",
       "prompt_tallies",
       "prompts",
       "queries",

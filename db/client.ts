@@ -35,6 +35,9 @@ const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
  * Migrations run with foreign keys OFF because drizzle runs them in one transaction, where the
  * PRAGMA drizzle-kit writes into table rebuilds has no effect and a rebuilt parent table would
  * cascade-delete its children; integrity is checked with foreign_key_check before keys go back on.
+ * `busyTimeoutMs` (5 s by default) is how long a statement waits for another connection's write lock,
+ * blocking its thread: the app's request connection waits REQUEST_BUSY_TIMEOUT_MS and retries
+ * asynchronously (db/busy.ts, ADR 0036); the job thread's may wait the default.
  * `backgroundCheckpoints` (the app server) moves WAL checkpoints, and their fsync, to a worker
  * thread: run by the committing connection they stalled requests for ~10 ms each (ADR 0001).
  */
@@ -42,12 +45,13 @@ export type SynchronousMode = "FULL" | "NORMAL";
 
 export function openDatabase(
   filePath: string,
-  options: { migrationsFolder?: string; synchronous?: SynchronousMode; backgroundCheckpoints?: boolean } = {},
+  options: { migrationsFolder?: string; synchronous?: SynchronousMode; backgroundCheckpoints?: boolean; busyTimeoutMs?: number } = {},
 ): Connection {
   if (filePath !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
   const sqlite = new Database(filePath);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
+  // Migrations may wait for another process's lock; the connection's own wait is set after them.
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = OFF");
   const db = beginImmediate(drizzle(sqlite, { schema }));
@@ -62,6 +66,7 @@ export function openDatabase(
     throw error;
   }
   sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   if (!options.backgroundCheckpoints || filePath === ":memory:") return { db, path: filePath, close: () => sqlite.close() };
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   const checkpointer = startCheckpointer(filePath);
@@ -80,7 +85,8 @@ export function openDatabase(
  * write lock at BEGIN, waiting up to busy_timeout while another connection commits (the job thread
  * writing a 100,000-vote import). A DEFERRED transaction that reads first cannot wait when it then
  * writes: SQLite refuses the upgrade at once with SQLITE_BUSY, and a vote answered 500 "database is
- * locked" while a job committed (bench:owner-ops, import section).
+ * locked" while a job committed (bench:owner-ops, import section). It also makes SQLITE_BUSY come at
+ * BEGIN, before the transaction did anything, so retryWhenBusy (db/busy.ts) may run it again.
  */
 function beginImmediate(db: DB): DB {
   const begin = db.transaction.bind(db);

@@ -543,6 +543,18 @@ export const assignmentIsOpen = sql`${assignments.status} = 'open'`;
  */
 export const voteIsCounted = sql`not exists (select 1 from study_annotators excluded where excluded.study_id = "votes"."study_id" and excluded.annotator_id = "votes"."annotator_id" and excluded.excluded_at is not null)`;
 
+/**
+ * Votes an import has published (ADR 0036): every vote cast here, and an imported one once its job's
+ * row has left pending_imports. Every reader of votes uses it (or votePublishedAs in raw SQL), as do
+ * the tally triggers (migrations/0016).
+ */
+export const votePublished = sql`("votes"."import_job_id" is null or "votes"."import_job_id" not in (select job_id from pending_imports))`;
+
+/** votePublished for raw SQL where the votes table goes by `alias`. */
+export function votePublishedAs(alias: string) {
+  return sql.raw(`(${alias}.import_job_id is null or ${alias}.import_job_id not in (select job_id from pending_imports))`);
+}
+
 /** The answered assignments, as a literal the planner can match to assignments_answered_pair_idx. */
 export const assignmentIsAnswered = sql`${assignments.status} = 'answered'`;
 
@@ -571,10 +583,17 @@ export const votes = sqliteTable(
     // votes are added to the tallies by the import itself (one upsert per prompt, pair and annotator,
     // not three per vote): the tally trigger on insert skips them.
     origin: text("origin"),
+    // The import job that wrote it in one of its chunks (ADR 0036): invisible (votePublished) while
+    // that job's row is in pending_imports, visible from the job's small publishing commit on. Null
+    // for a vote cast here.
+    importJobId: integer("import_job_id"),
     createdAt: createdAt(),
   },
   (table) => [
     uniqueIndex("votes_assignment_unique").on(table.assignmentId),
+    index("votes_import_job_idx")
+      .on(table.importJobId)
+      .where(sql`import_job_id is not null`),
     index("votes_study_idx").on(table.studyId, table.id),
     // An annotator's votes in a study: their "N done" counter and their latest vote (undo), in id order.
     index("votes_annotator_idx").on(table.annotatorId, table.studyId),
@@ -856,6 +875,25 @@ export const jobs = sqliteTable(
   },
   (table) => [index("jobs_state_idx").on(table.state, table.id), index("jobs_study_idx").on(table.studyId, table.id)],
 );
+
+// A raw-log import being written in chunks (ADR 0036): while its row is here, its votes
+// (votes.import_job_id) are invisible to every reader and to the tallies, and the prompts and
+// queries it creates belong to its staging study, a study row nobody is a member of. Its last,
+// small commit moves those prompts and queries into the target study, adds the tallies, deletes the
+// staging study and this row, and marks the job succeeded: the import appears at once. A row left by
+// a crash or a failed attempt is cleaned up, a chunk at a time, before the next job runs.
+export const pendingImports = sqliteTable("pending_imports", {
+  // No foreign keys: a job row (or its study) deleted meanwhile must not make the rows visible.
+  jobId: integer("job_id").primaryKey(),
+  studyId: integer("study_id").notNull(),
+  stagingStudyId: integer("staging_study_id").notNull(),
+  // Annotators created for the import (they have no link to any study until it is published).
+  annotatorIds: text("annotator_ids", { mode: "json" })
+    .$type<number[]>()
+    .notNull()
+    .default(sql`'[]'`),
+  createdAt: createdAt(),
+});
 
 // Small key/value facts about this database (e.g. that the demo study was seeded once).
 export const appMeta = sqliteTable("app_meta", {

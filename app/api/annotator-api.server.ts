@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { retryWhenBusy } from "../../db/busy";
 import { actorFromCredentials, InvalidCredentials, type Actor } from "~/auth/actor.server";
 import { AccessDenied, authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
 import { clearedSessionCookieHeader, sessionCookieHeader } from "~/auth/session.server";
@@ -115,7 +116,9 @@ export async function handleApiRequest(request: ApiRequest): Promise<ApiResponse
       const allow = matching.map((candidate) => candidate.method).join(", ");
       throw new ApiError(405, `Method ${request.method} not allowed here; use ${allow}`, {}, { Allow: allow });
     }
-    return await route.handle(request, request.pathname.match(route.pattern)!.slice(1));
+    // A write that met the job thread's lock failed before doing anything: run the request again
+    // after a pause, without blocking the thread meanwhile (ADR 0036).
+    return await retryWhenBusy(() => route.handle(request, request.pathname.match(route.pattern)!.slice(1)));
   } catch (error) {
     const refusal = apiErrorOf(error);
     return { status: refusal.status, body: { error: refusal.message, ...refusal.details }, headers: refusal.headers };

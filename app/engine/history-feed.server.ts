@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
 import type { Duel } from "../../bandit/policy";
-import { assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votes } from "../../db/schema";
+import { assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votePublished, votes } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
 import { voteDuel } from "~/models/vote-duel";
@@ -120,6 +120,7 @@ export class StudyHistoryFeed {
           promptBId: assignments.promptBId,
           leftIsA: assignments.leftIsA,
           choice: votes.choice,
+          published: sql<number>`${votePublished}`,
         })
         .from(votes)
         .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
@@ -130,6 +131,9 @@ export class StudyHistoryFeed {
     ).all({ studyId: this.studyId, afterId: this.lastVoteId, limit });
     const before = this.duels.length;
     for (const row of rows) {
+      // A vote an import is still writing (ADR 0036) is read, with every vote after it, once the
+      // import is published (or cleaned up): the engine never passes over one.
+      if (!row.published) break;
       const duel = voteDuel(row);
       if (duel) {
         const left = this.armOfPrompt.get(duel.left);

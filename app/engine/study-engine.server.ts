@@ -453,7 +453,9 @@ export class StudyEngine {
       // SQLITE_BUSY past busy_timeout while a long job commit holds the write lock, say. This runs
       // on a worker's message, where an exception would end the server: the snapshot is left out
       // and, as lastStatsVotes did not move, the next statistics run (requested by the caller) writes it.
-      console.error(`study ${this.studyId}: the engine snapshot was not written:`, error);
+      // A lock held by a job's chunk is expected and recovered from (a warning); anything else is an error.
+      const busy = (error as { code?: unknown } | null)?.code === "SQLITE_BUSY";
+      (busy ? console.warn : console.error)(`study ${this.studyId}: the engine snapshot was not written:`, error);
       return;
     }
     this.lastStatsVotes = stats.voteCount;

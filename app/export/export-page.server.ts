@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-orm";
 import type { DB } from "../../db/client";
-import { annotators, studyAnnotators, votes } from "../../db/schema";
+import { annotators, studyAnnotators, votePublished, votes } from "../../db/schema";
 import { recommendedPromptText } from "./formats.server";
 
 /** What the export page shows before a download: who voted, how many votes of each kind, the date span. */
@@ -15,7 +15,7 @@ export function getExportSummary(db: DB, studyId: number) {
     .from(votes)
     .innerJoin(annotators, eq(annotators.id, votes.annotatorId))
     .leftJoin(studyAnnotators, and(eq(studyAnnotators.studyId, votes.studyId), eq(studyAnnotators.annotatorId, votes.annotatorId)))
-    .where(eq(votes.studyId, studyId))
+    .where(and(eq(votes.studyId, studyId), votePublished))
     .groupBy(annotators.id)
     .orderBy(annotators.displayName, annotators.id)
     .all();
@@ -27,7 +27,7 @@ export function getExportSummary(db: DB, studyId: number) {
       lastVoteAt: max(votes.createdAt),
     })
     .from(votes)
-    .where(eq(votes.studyId, studyId))
+    .where(and(eq(votes.studyId, studyId), votePublished))
     .get();
   const day = (value: Date | null | undefined) => (value ? value.toISOString().slice(0, 10) : null);
   return {

@@ -1,8 +1,23 @@
 import { createHash } from "node:crypto";
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { DB } from "../../db/client";
-import { annotators, assignments, prompts, queries, responses, studies, studyAnnotators, votes } from "../../db/schema";
-import { tallyImportedVotes } from "../../db/tallies";
+import {
+  annotators,
+  annotatorTallies,
+  assignments,
+  jobs,
+  pairTallies,
+  pendingImports,
+  promptTallies,
+  prompts,
+  queries,
+  responses,
+  studies,
+  studyAnnotators,
+  votePublished,
+  votes,
+} from "../../db/schema";
+import { markSucceeded } from "~/jobs/jobs.server";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
@@ -82,7 +97,7 @@ function recordFingerprint(record: RawLogRecord): string {
 /** A reference to a row: the id of one the study has, or the index of one the import creates. */
 type Ref = { id: number } | { created: number };
 
-interface ImportPlan {
+export interface ImportPlan {
   studyId: number;
   settingsHash: string;
   summary: ImportSummary;
@@ -99,31 +114,6 @@ interface ImportPlan {
     record: RawLogRecord;
     origin: string;
   }[];
-}
-
-/**
- * Imports a raw JSONL log (our own export format) into `studyId`, all or nothing, on the request's
- * connection (tests, the CLI): prepareRawLogImport, then writeRawLogImport in one transaction. The
- * app runs it as a job instead (runImportLogJob), off the request thread.
- */
-export function importRawLog(db: DB, studyId: number, text: string, progress?: ImportProgress): ImportResult {
-  const prepared = prepareRawLogImport(db, studyId, text, progress);
-  if (!prepared.ok) return prepared;
-  return { ok: true, summary: db.transaction((tx) => writeRawLogImport(tx, prepared.plan)) };
-}
-
-/**
- * The import as a job (ADR 0010): input {studyId, fileName} with the uploaded bytes as its attachment,
- * decoded and checked here as readUploadForm checks a text upload (off the request thread).
- */
-export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
-  const { studyId, fileName, attachment } = input as { studyId: number; fileName: string; attachment: Uint8Array };
-  ctx.progress("reading", 0, attachment.length);
-  const decoded = decodeTextUpload(attachment);
-  if ("error" in decoded) throw new JobInputError([`${fileName || "The file"}: ${decoded.error}. Nothing was imported.`]);
-  const prepared = prepareRawLogImport(ctx.db, studyId, decoded.text, ctx.progress);
-  if (!prepared.ok) throw new JobInputError(prepared.errors);
-  return ctx.commit((tx) => ({ studyId, ...writeRawLogImport(tx, prepared.plan) }));
 }
 
 /**
@@ -307,7 +297,7 @@ function existingFingerprints(db: DB, studyId: number): Set<string> {
     db
       .select({ origin: votes.origin })
       .from(votes)
-      .where(and(eq(votes.studyId, studyId), isNotNull(votes.origin)))
+      .where(and(eq(votes.studyId, studyId), isNotNull(votes.origin), votePublished))
       .all()
       .map((row) => row.origin!),
   );
@@ -343,7 +333,7 @@ function existingFingerprints(db: DB, studyId: number): Set<string> {
     })
     .from(votes)
     .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-    .where(and(eq(votes.studyId, studyId), isNull(votes.origin)))
+    .where(and(eq(votes.studyId, studyId), isNull(votes.origin), votePublished))
     .all();
   for (const row of cast) {
     fingerprints.add(
@@ -411,69 +401,431 @@ function checkConsistency(records: NumberedRecord[]): string[] {
 class ImportRaced extends Error {}
 
 /**
- * Writes a prepared import inside the caller's transaction: the rows it creates, then every vote
- * (with explicit assignment ids, so each vote is two inserts of prepared statements), then the vote
- * tallies in bulk. Throws ImportRaced (nothing kept) if the study changed since it was prepared.
+ * How the writing is cut (ADR 0036): each chunk is one short IMMEDIATE transaction of at most
+ * IMPORT_CHUNK_ROWS rows, ended early once its rows took IMPORT_CHUNK_MS (its commit then takes about
+ * as long again: ~20 ms a chunk at load 8); the request thread's writes slip in between chunks.
  */
-export function writeRawLogImport(tx: Transaction, plan: ImportPlan): ImportSummary {
+export const IMPORT_CHUNK_ROWS = 1_000;
+export const IMPORT_CHUNK_MS = 10;
+
+/** Runs the import's writes: `chunk` commits each chunk on its own, `publish` is the one commit that makes the import visible. */
+export interface ImportWriter {
+  chunk(write: (tx: Transaction) => void): void;
+  publish(write: (tx: Transaction) => ImportSummary): ImportSummary;
+}
+
+/** Writes `rows` in chunks of at most IMPORT_CHUNK_ROWS rows and IMPORT_CHUNK_MS each; `write` writes one row. */
+function inChunks<T>(
+  chunkRows: number,
+  writer: ImportWriter,
+  rows: readonly T[],
+  write: (tx: Transaction, row: T) => void,
+  after?: (tx: Transaction, from: number, to: number) => void,
+) {
+  let next = 0;
+  while (next < rows.length) {
+    writer.chunk((tx) => {
+      const from = next;
+      const started = performance.now();
+      let k = next;
+      while (k < rows.length && k - from < chunkRows && (k === from || performance.now() - started < IMPORT_CHUNK_MS)) {
+        write(tx, rows[k]!);
+        k++;
+      }
+      after?.(tx, from, k);
+      next = k;
+    });
+  }
+}
+
+/**
+ * Imports a raw JSONL log (our own export format) into `studyId`, all or nothing, on the caller's
+ * connection (tests, the CLI): prepareRawLogImport, then writeRawLogImport in chunks under a job row
+ * of its own. The app runs it as a job instead (runImportLogJob), off the request thread.
+ */
+export function importRawLog(
+  db: DB,
+  studyId: number,
+  text: string,
+  { progress, chunkRows }: { progress?: ImportProgress; chunkRows?: number } = {},
+): ImportResult {
+  const prepared = prepareRawLogImport(db, studyId, text, progress);
+  if (!prepared.ok) return prepared;
+  const job = db.insert(jobs).values({ kind: "import-log", studyId, inputFile: "", state: "running" }).returning({ id: jobs.id }).get();
+  const writer: ImportWriter = {
+    chunk: (write) => db.transaction(write),
+    publish: (write) =>
+      db.transaction((tx) => {
+        const summary = write(tx);
+        markSucceeded(tx, job.id, { studyId, ...summary });
+        return summary;
+      }),
+  };
+  try {
+    return { ok: true, summary: writeRawLogImport(db, job.id, prepared.plan, writer, { chunkRows }) };
+  } catch (error) {
+    cleanUpPendingImports(db);
+    throw error;
+  }
+}
+
+/**
+ * The import as a job (ADR 0010, 0036): input {studyId, fileName} with the uploaded bytes as its
+ * attachment, decoded and checked here as readUploadForm checks a text upload (off the request
+ * thread); written in chunks that stay invisible until the job's own commit publishes them.
+ */
+export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
+  const { studyId, fileName, attachment } = input as { studyId: number; fileName: string; attachment: Uint8Array };
+  ctx.progress("reading", 0, attachment.length);
+  const decoded = decodeTextUpload(attachment);
+  if ("error" in decoded) throw new JobInputError([`${fileName || "The file"}: ${decoded.error}. Nothing was imported.`]);
+  const prepared = prepareRawLogImport(ctx.db, studyId, decoded.text, ctx.progress);
+  if (!prepared.ok) throw new JobInputError(prepared.errors);
+  let result: JobResult | null = null;
+  const writer: ImportWriter = {
+    chunk: (write) => ctx.chunk(write),
+    publish: (write) => {
+      result = ctx.commit((tx) => ({ studyId, ...write(tx) }));
+      return prepared.plan.summary;
+    },
+  };
+  try {
+    writeRawLogImport(ctx.db, ctx.jobId, prepared.plan, writer, { progress: (done, total) => ctx.progress("writing", done, total) });
+  } catch (error) {
+    // Nothing of it is visible: take the invisible rows away now rather than at the next job.
+    cleanUpPendingImports(ctx.db);
+    throw error;
+  }
+  return result!;
+}
+
+type TallyKey = string;
+
+/** The tallies the plan's votes add, as the insert trigger would add them one vote at a time (migrations/0011). */
+function plannedTallies(plan: ImportPlan, promptId: (ref: Ref) => number, annotatorIds: number[]) {
+  const promptRows = new Map<number, { wins: number; losses: number; ties: number; bothBad: number }>();
+  const pairRows = new Map<TallyKey, { low: number; high: number; lowWins: number; highWins: number; draws: number }>();
+  const annotatorRows = new Map<number, { votes: number; skips: number; latencySum: number; latencyCount: number }>();
+  const addSide = (prompt: number, choice: string, shown: "left" | "right") => {
+    const row = promptRows.get(prompt) ?? { wins: 0, losses: 0, ties: 0, bothBad: 0 };
+    row.wins += Number(choice === shown);
+    row.losses += Number((choice === "left" || choice === "right") && choice !== shown);
+    row.ties += Number(choice === "tie");
+    row.bothBad += Number(choice === "both_bad");
+    promptRows.set(prompt, row);
+  };
+  for (const vote of plan.votes) {
+    const { choice, prompt_a_side: aSide, latency_ms: latency } = vote.record;
+    const annotatorId = annotatorIds[vote.annotator]!;
+    const annotator = annotatorRows.get(annotatorId) ?? { votes: 0, skips: 0, latencySum: 0, latencyCount: 0 };
+    annotator.votes++;
+    annotator.skips += Number(choice === "skip");
+    annotator.latencySum += latency ?? 0;
+    annotator.latencyCount += Number(latency !== null);
+    annotatorRows.set(annotatorId, annotator);
+    if (choice === "skip") continue;
+    const a = promptId(vote.promptA);
+    const b = promptId(vote.promptB);
+    const leftIsA = aSide === "left";
+    addSide(a, choice, leftIsA ? "left" : "right");
+    addSide(b, choice, leftIsA ? "right" : "left");
+    const aWins = Number(choice === (leftIsA ? "left" : "right"));
+    const bWins = Number(choice === (leftIsA ? "right" : "left"));
+    const low = Math.min(a, b);
+    const high = Math.max(a, b);
+    const key = `${low}:${high}`;
+    const pair = pairRows.get(key) ?? { low, high, lowWins: 0, highWins: 0, draws: 0 };
+    pair.lowWins += a < b ? aWins : bWins;
+    pair.highWins += a < b ? bWins : aWins;
+    pair.draws += Number(choice === "tie" || choice === "both_bad");
+    pairRows.set(key, pair);
+  }
+  return { promptRows, pairRows, annotatorRows };
+}
+
+/**
+ * Writes a prepared import in chunks (ADR 0036), then publishes it in one small commit:
+ * 1. a staging study (no members) and the job's pending_imports row;
+ * 2. in chunks: the new prompts and queries (in the staging study), the new annotators (recorded in
+ *    the pending row), the responses of new prompts or queries, then every assignment and vote
+ *    (votes tagged with the job: invisible to every reader and to the tallies);
+ * 3. `writer.publish`: the new prompts and queries move into the study, the responses of its own
+ *    prompts and queries are stored, the new annotators are listed, the tallies get the votes'
+ *    totals (O(prompts + pairs + annotators) rows), the staging study and the pending row go.
+ * A crash anywhere before 3 leaves only invisible rows, which cleanUpPendingImports removes; one
+ * in 3 leaves nothing of it. Throws ImportRaced (the job is then retried, preparing afresh) if the
+ * study changed meanwhile.
+ */
+export function writeRawLogImport(
+  db: DB,
+  jobId: number,
+  plan: ImportPlan,
+  writer: ImportWriter,
+  { progress = () => {}, chunkRows = IMPORT_CHUNK_ROWS }: { progress?: (done: number, total: number) => void; chunkRows?: number } = {},
+): ImportSummary {
   const { studyId, settingsHash } = plan;
-  if (!tx.select({ id: studies.id }).from(studies).where(eq(studies.id, studyId)).get()) throw new ImportRaced(`study ${studyId} is gone`);
-  const promptIds = plan.newPrompts.map((prompt) => {
-    const inserted = tx
-      .insert(prompts)
-      .values({ studyId, source: "imported", ...prompt })
-      .onConflictDoNothing()
-      .returning({ id: prompts.id })
-      .get();
-    if (!inserted) throw new ImportRaced("a prompt of the log was added to the study meanwhile");
-    return inserted.id;
+  let stagingStudyId = 0;
+  writer.chunk((tx) => {
+    const study = tx.select().from(studies).where(eq(studies.id, studyId)).get();
+    if (!study) throw new ImportRaced(`study ${studyId} is gone`);
+    stagingStudyId = tx
+      .insert(studies)
+      .values({ name: `Import staging (job ${jobId})`, task: "import staging", model: study.model, status: "archived" })
+      .returning({ id: studies.id })
+      .get().id;
+    tx.insert(pendingImports).values({ jobId, studyId, stagingStudyId }).run();
   });
-  const queryIds = plan.newQueries.map((text) => {
-    const inserted = tx.insert(queries).values({ studyId, text }).onConflictDoNothing().returning({ id: queries.id }).get();
-    if (!inserted) throw new ImportRaced("a query of the log was added to the study meanwhile");
-    return inserted.id;
-  });
+  const total = plan.newPrompts.length + plan.newQueries.length + plan.newAnnotators.length + plan.responses.length + plan.votes.length;
+  let done = 0;
+  const advanced = (rows: number) => progress((done += rows), total);
+
+  const promptIds: number[] = [];
+  inChunks(
+    chunkRows,
+    writer,
+    plan.newPrompts,
+    (tx, prompt) => {
+      promptIds.push(
+        tx
+          .insert(prompts)
+          .values({ studyId: stagingStudyId, source: "imported", ...prompt })
+          .returning({ id: prompts.id })
+          .get().id,
+      );
+    },
+    (_tx, from, to) => advanced(to - from),
+  );
+  const queryIds: number[] = [];
+  inChunks(
+    chunkRows,
+    writer,
+    plan.newQueries,
+    (tx, text) => {
+      queryIds.push(tx.insert(queries).values({ studyId: stagingStudyId, text }).returning({ id: queries.id }).get().id);
+    },
+    (_tx, from, to) => advanced(to - from),
+  );
   const promptId = (ref: Ref) => ("id" in ref ? ref.id : promptIds[ref.created]!);
   const queryId = (ref: Ref) => ("id" in ref ? ref.id : queryIds[ref.created]!);
 
-  const storeResponse = tx
-    .insert(responses)
+  const annotatorIds: number[] = [];
+  inChunks(
+    chunkRows,
+    writer,
+    plan.newAnnotators,
+    (tx, displayName) => {
+      annotatorIds.push(tx.insert(annotators).values({ displayName }).returning({ id: annotators.id }).get().id);
+    },
+    (tx, from, to) => {
+      // In the same commit as the annotators: a clean-up after a crash knows every one of them.
+      tx.update(pendingImports)
+        .set({ annotatorIds: [...annotatorIds] })
+        .where(eq(pendingImports.jobId, jobId))
+        .run();
+      advanced(to - from);
+    },
+  );
+
+  // Responses of a new prompt or query are invisible with it (its study is the staging one); those of
+  // the study's own prompt and query would show at once, so they wait for the publishing commit.
+  const ownResponses = plan.responses.filter((response) => "id" in response.prompt && "id" in response.query);
+  const stagedResponses = plan.responses.filter((response) => !("id" in response.prompt && "id" in response.query));
+  const insertResponse = (tx: Transaction) =>
+    tx
+      .insert(responses)
+      .values({
+        promptId: sql.placeholder("promptId"),
+        queryId: sql.placeholder("queryId"),
+        settingsHash,
+        content: sql.placeholder("content"),
+        status: "ready",
+      })
+      .onConflictDoUpdate({
+        target: [responses.promptId, responses.queryId, responses.settingsHash],
+        set: { content: sql`excluded.content`, status: "ready", error: null, updatedAt: new Date() },
+        setWhere: sql`${responses.status} <> 'ready'`,
+      })
+      .prepare();
+  let storeStaged: ReturnType<typeof insertResponse> | null = null;
+  inChunks(
+    chunkRows,
+    writer,
+    stagedResponses,
+    (tx, response) => {
+      storeStaged ??= insertResponse(tx);
+      storeStaged.run({ promptId: promptId(response.prompt), queryId: queryId(response.query), content: response.content });
+    },
+    (_tx, from, to) => advanced(to - from),
+  );
+
+  let insertAssignment: ReturnType<typeof prepareAssignment> | null = null;
+  let insertVote: ReturnType<typeof prepareVote> | null = null;
+  let nextAssignment = 0;
+  inChunks(
+    chunkRows,
+    writer,
+    plan.votes,
+    (tx, vote) => {
+      insertAssignment ??= prepareAssignment(tx, studyId);
+      insertVote ??= prepareVote(tx, studyId, jobId);
+      if (nextAssignment === 0) {
+        // Explicit ids, taken inside this chunk's write transaction where no one else can take them.
+        nextAssignment =
+          (tx
+            .select({ id: sql<number | null>`max(${assignments.id})` })
+            .from(assignments)
+            .get()?.id ?? 0) + 1;
+      }
+      const { record } = vote;
+      const annotatorId = annotatorIds[vote.annotator]!;
+      const votedAt = new Date(record.voted_at);
+      const id = nextAssignment++;
+      insertAssignment.run({
+        id,
+        annotatorId,
+        promptAId: promptId(vote.promptA),
+        promptBId: promptId(vote.promptB),
+        queryId: queryId(vote.query),
+        leftIsA: record.prompt_a_side === "left",
+        issuedAt: new Date(record.issued_at),
+        votedAt,
+        policy: record.policy,
+        engineRound: record.engine_round,
+      });
+      insertVote.run({
+        assignmentId: id,
+        annotatorId,
+        choice: record.choice,
+        comment: record.comment,
+        latencyMs: record.latency_ms,
+        origin: vote.origin,
+        votedAt,
+      });
+    },
+    (_tx, from, to) => {
+      nextAssignment = 0;
+      advanced(to - from);
+    },
+  );
+
+  // Tallies that touch only what the import creates (its prompts, its annotators) are written before
+  // the publishing commit, under the staging study, so that commit stays small (ADR 0036).
+  const tallies = plannedTallies(plan, promptId, annotatorIds);
+  const newPrompt = new Set(promptIds);
+  let staged: ReturnType<typeof tallyWriters> | null = null;
+  const stagedRows: (() => void)[] = [];
+  for (const [id, row] of tallies.promptRows)
+    if (newPrompt.has(id)) stagedRows.push(() => staged!.prompt.run({ promptId: id, studyId: stagingStudyId, ...row }));
+  for (const row of tallies.pairRows.values()) if (newPrompt.has(row.low) && newPrompt.has(row.high)) stagedRows.push(() => staged!.pair.run(row));
+  for (const [annotatorId, row] of tallies.annotatorRows)
+    stagedRows.push(() => staged!.annotator.run({ annotatorId, studyId: stagingStudyId, ...row }));
+  inChunks(chunkRows, writer, stagedRows, (tx, write) => {
+    staged ??= tallyWriters(tx);
+    write();
+  });
+  return writer.publish((tx) => {
+    if (!tx.select({ jobId: pendingImports.jobId }).from(pendingImports).where(eq(pendingImports.jobId, jobId)).get()) {
+      throw new ImportRaced("the import's written rows were removed meanwhile");
+    }
+    if (!tx.select({ id: studies.id }).from(studies).where(eq(studies.id, studyId)).get()) throw new ImportRaced(`study ${studyId} is gone`);
+    const promptClash = tx.get<{ n: number }>(
+      sql`select count(*) as n from prompts p join prompts s on s.normalized_text = p.normalized_text where p.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
+    );
+    if (promptClash.n > 0) throw new ImportRaced("a prompt of the log was added to the study meanwhile");
+    const queryClash = tx.get<{ n: number }>(
+      sql`select count(*) as n from queries q join queries s on s.text = q.text where q.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
+    );
+    if (queryClash.n > 0) throw new ImportRaced("a query of the log was added to the study meanwhile");
+    tx.update(prompts).set({ studyId }).where(eq(prompts.studyId, stagingStudyId)).run();
+    tx.update(queries).set({ studyId }).where(eq(queries.studyId, stagingStudyId)).run();
+
+    const storeOwn = insertResponse(tx);
+    for (const response of ownResponses) {
+      storeOwn.run({ promptId: promptId(response.prompt), queryId: queryId(response.query), content: response.content });
+    }
+    // Listed among the study's annotators (joined through no link); they have no session, so cannot act.
+    for (const annotatorId of annotatorIds) tx.insert(studyAnnotators).values({ studyId, annotatorId, inviteId: null }).run();
+
+    // The tallies of new prompts and annotators were written with the staging study (invisible);
+    // they move with it. Those that touch the study's own prompts are added now.
+    tx.update(promptTallies).set({ studyId }).where(eq(promptTallies.studyId, stagingStudyId)).run();
+    tx.update(annotatorTallies).set({ studyId }).where(eq(annotatorTallies.studyId, stagingStudyId)).run();
+    const add = tallyWriters(tx);
+    for (const [id, row] of tallies.promptRows) if (!newPrompt.has(id)) add.prompt.run({ promptId: id, studyId, ...row });
+    for (const row of tallies.pairRows.values()) if (!(newPrompt.has(row.low) && newPrompt.has(row.high))) add.pair.run(row);
+
+    tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
+    // The one row that made the votes invisible: from this commit on they are the study's.
+    tx.delete(pendingImports).where(eq(pendingImports.jobId, jobId)).run();
+    return plan.summary;
+  });
+}
+
+/** Upserts into the three tallies, adding to what a row already counts. */
+function tallyWriters(tx: Transaction) {
+  const addPrompt = tx
+    .insert(promptTallies)
     .values({
       promptId: sql.placeholder("promptId"),
-      queryId: sql.placeholder("queryId"),
-      settingsHash,
-      content: sql.placeholder("content"),
-      status: "ready",
+      studyId: sql.placeholder("studyId"),
+      wins: sql.placeholder("wins"),
+      losses: sql.placeholder("losses"),
+      ties: sql.placeholder("ties"),
+      bothBad: sql.placeholder("bothBad"),
     })
     .onConflictDoUpdate({
-      target: [responses.promptId, responses.queryId, responses.settingsHash],
-      set: { content: sql`excluded.content`, status: "ready", error: null, updatedAt: new Date() },
-      setWhere: sql`${responses.status} <> 'ready'`,
+      target: promptTallies.promptId,
+      set: {
+        wins: sql`${promptTallies.wins} + excluded.wins`,
+        losses: sql`${promptTallies.losses} + excluded.losses`,
+        ties: sql`${promptTallies.ties} + excluded.ties`,
+        bothBad: sql`${promptTallies.bothBad} + excluded.both_bad`,
+      },
     })
     .prepare();
-  for (const response of plan.responses) {
-    storeResponse.run({ promptId: promptId(response.prompt), queryId: queryId(response.query), content: response.content });
-  }
+  const addPair = tx
+    .insert(pairTallies)
+    .values({
+      lowPromptId: sql.placeholder("low"),
+      highPromptId: sql.placeholder("high"),
+      lowWins: sql.placeholder("lowWins"),
+      highWins: sql.placeholder("highWins"),
+      draws: sql.placeholder("draws"),
+    })
+    .onConflictDoUpdate({
+      target: [pairTallies.lowPromptId, pairTallies.highPromptId],
+      set: {
+        lowWins: sql`${pairTallies.lowWins} + excluded.low_wins`,
+        highWins: sql`${pairTallies.highWins} + excluded.high_wins`,
+        draws: sql`${pairTallies.draws} + excluded.draws`,
+      },
+    })
+    .prepare();
+  const addAnnotator = tx
+    .insert(annotatorTallies)
+    .values({
+      studyId: sql.placeholder("studyId"),
+      annotatorId: sql.placeholder("annotatorId"),
+      votes: sql.placeholder("votes"),
+      skips: sql.placeholder("skips"),
+      latencySumMs: sql.placeholder("latencySum"),
+      latencyCount: sql.placeholder("latencyCount"),
+    })
+    .onConflictDoUpdate({
+      target: [annotatorTallies.studyId, annotatorTallies.annotatorId],
+      set: {
+        votes: sql`${annotatorTallies.votes} + excluded.votes`,
+        skips: sql`${annotatorTallies.skips} + excluded.skips`,
+        latencySumMs: sql`${annotatorTallies.latencySumMs} + excluded.latency_sum_ms`,
+        latencyCount: sql`${annotatorTallies.latencyCount} + excluded.latency_count`,
+      },
+    })
+    .prepare();
+  return { prompt: addPrompt, pair: addPair, annotator: addAnnotator };
+}
 
-  const annotatorIds = plan.newAnnotators.map((displayName) => {
-    const id = tx.insert(annotators).values({ displayName }).returning({ id: annotators.id }).get().id;
-    // Listed among the study's annotators (joined through no link); they have no session, so cannot act.
-    tx.insert(studyAnnotators).values({ studyId, annotatorId: id, inviteId: null }).run();
-    return id;
-  });
-
-  // Explicit ids: inside this write transaction no one else can take the next ones.
-  const lastAssignment =
-    tx
-      .select({ id: sql<number | null>`max(${assignments.id})` })
-      .from(assignments)
-      .get()?.id ?? 0;
-  const lastVote =
-    tx
-      .select({ id: sql<number | null>`max(${votes.id})` })
-      .from(votes)
-      .get()?.id ?? 0;
-  const insertAssignment = tx
+function prepareAssignment(tx: Transaction, studyId: number) {
+  return tx
     .insert(assignments)
     .values({
       id: sql.placeholder("id"),
@@ -491,7 +843,10 @@ export function writeRawLogImport(tx: Transaction, plan: ImportPlan): ImportSumm
       status: "answered",
     })
     .prepare();
-  const insertVote = tx
+}
+
+function prepareVote(tx: Transaction, studyId: number, jobId: number) {
+  return tx
     .insert(votes)
     .values({
       assignmentId: sql.placeholder("assignmentId"),
@@ -501,35 +856,56 @@ export function writeRawLogImport(tx: Transaction, plan: ImportPlan): ImportSumm
       comment: sql.placeholder("comment"),
       latencyMs: sql.placeholder("latencyMs"),
       origin: sql.placeholder("origin"),
+      importJobId: jobId,
       createdAt: sql.placeholder("votedAt"),
     })
     .prepare();
-  plan.votes.forEach((vote, k) => {
-    const { record } = vote;
-    const annotatorId = annotatorIds[vote.annotator]!;
-    const votedAt = new Date(record.voted_at);
-    insertAssignment.run({
-      id: lastAssignment + k + 1,
-      annotatorId,
-      promptAId: promptId(vote.promptA),
-      promptBId: promptId(vote.promptB),
-      queryId: queryId(vote.query),
-      leftIsA: record.prompt_a_side === "left",
-      issuedAt: new Date(record.issued_at),
-      votedAt,
-      policy: record.policy,
-      engineRound: record.engine_round,
+}
+
+/** Rows deleted per clean-up chunk. */
+const CLEAN_UP_CHUNK_ROWS = 2_000;
+
+/**
+ * Removes what unpublished imports wrote (a crashed or failed attempt; ADR 0036), one short
+ * transaction at a time, yielding after each: their assignments (and with them their votes, which no
+ * tally counted), the responses, queries and prompts of the staging study, their annotators, the
+ * staging study, and last the pending row. `onlyStopped`: only imports whose job will not run again
+ * (failed, or gone), for a caller other than the job thread, which is the only writer of imports
+ * and cleans every one up before each job and after a failed import.
+ */
+export function* pendingImportCleanUp(db: DB, onlyStopped = false): Generator<void, void, void> {
+  for (;;) {
+    const pending = db
+      .select()
+      .from(pendingImports)
+      .where(onlyStopped ? sql`${pendingImports.jobId} not in (select id from jobs where state in ('queued', 'running'))` : undefined)
+      .orderBy(pendingImports.jobId)
+      .limit(1)
+      .get();
+    if (!pending) return;
+    const { jobId, stagingStudyId } = pending;
+    const steps = [
+      sql`delete from assignments where id in (select assignment_id from votes where import_job_id = ${jobId} limit ${CLEAN_UP_CHUNK_ROWS})`,
+      sql`delete from responses where id in (select r.id from responses r join prompts p on p.id = r.prompt_id where p.study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
+      sql`delete from responses where id in (select r.id from responses r join queries q on q.id = r.query_id where q.study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
+      sql`delete from queries where id in (select id from queries where study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
+      sql`delete from prompts where id in (select id from prompts where study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
+    ];
+    for (const statement of steps) {
+      while (db.transaction((tx) => tx.run(statement).changes) > 0) yield;
+    }
+    db.transaction((tx) => {
+      if (pending.annotatorIds.length > 0) tx.delete(annotators).where(inArray(annotators.id, pending.annotatorIds)).run();
+      tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
+      tx.delete(pendingImports).where(eq(pendingImports.jobId, jobId)).run();
     });
-    insertVote.run({
-      assignmentId: lastAssignment + k + 1,
-      annotatorId,
-      choice: record.choice,
-      comment: record.comment,
-      latencyMs: record.latency_ms,
-      origin: vote.origin,
-      votedAt,
-    });
-  });
-  tallyImportedVotes(tx, studyId, lastVote);
-  return plan.summary;
+    yield;
+  }
+}
+
+/** pendingImportCleanUp to the end, at once (the job thread, tests). Returns the transactions it took. */
+export function cleanUpPendingImports(db: DB): number {
+  let chunks = 0;
+  for (const _ of pendingImportCleanUp(db)) chunks++;
+  return chunks;
 }

@@ -13,6 +13,7 @@ import type { DuplicateOption, VoteFilter } from "./export-options.server";
 // Shared WHERE clause. Named parameters: @studyId, @annotatorIds (JSON array or null), @fromMs, @toMs.
 const VOTE_FILTER_SQL = `
   v.study_id = @studyId
+  AND (v.import_job_id IS NULL OR v.import_job_id NOT IN (SELECT job_id FROM pending_imports))
   AND (@annotatorIds IS NULL OR v.annotator_id IN (SELECT value FROM json_each(@annotatorIds)))
   AND (@fromMs IS NULL OR v.created_at >= @fromMs)
   AND (@toMs IS NULL OR v.created_at < @toMs)`;

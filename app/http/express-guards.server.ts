@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from "@remix-run/node";
 import { env } from "~/env.server";
 import { loadContext } from "~/utils/response-flow.server";
+import { withBusyRetry } from "./busy-retry.server";
 import { clientOf, type Client } from "./client.server";
 import { crossSiteRefusal, SAFE_METHODS } from "./cross-site.server";
 import { FORM_MEDIA_TYPES, isWellFormedUrlencoded, mediaTypeOf } from "./media-type.server";
@@ -9,6 +10,9 @@ import { rateLimiter } from "./rate-limiter.server";
 import { readRequestBody } from "./request-body.server";
 import { createRoutePolicy } from "./route-policy.server";
 import { cspNonceOf, pageSecurityHeaders } from "./security-headers.server";
+
+/** Bodies above this are not parsed by the guard (see requestShape). */
+const LARGE_BODY_BYTES = 1_000_000;
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
@@ -49,11 +53,12 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  *   (or, urlencoded, is not UTF-8 with well-formed escapes).
  *   The body is read here, capped, and handed to Remix from memory, so no route code ever sees a
  *   request these checks refuse and nothing is written for one;
- * - remix: the Remix request handler, given that body and the nonce.
+ * - remix: the Remix request handler, given that body and the nonce; a loader or action whose write
+ *   meets the job thread's lock runs again after a pause (busy-retry.server.ts, ADR 0036).
  */
 export function createHttpGuards(build: ServerBuild): Record<"securityHeaders" | "rateLimits" | "requestShape" | "remix", Middleware> {
   const policyFor = createRoutePolicy(build.routes);
-  const handleRequest = createRequestHandler(build, build.mode);
+  const handleRequest = createRequestHandler(withBusyRetry(build), build.mode);
 
   const rateLimits: Middleware = (req, res, next) => {
     const client = clientFor(req);
@@ -90,11 +95,16 @@ export function createHttpGuards(build: ServerBuild): Record<"securityHeaders" |
       if ("tooLarge" in read) return refuse(res, 413, tooLarge);
       const unreadable = "The form body could not be read as its Content-Type says.";
       if (mediaTypeOf(contentType) === "application/x-www-form-urlencoded" && !isWellFormedUrlencoded(read.body)) return refuse(res, 400, unreadable);
-      try {
-        // The same parser the route will use (request.formData()): a body it cannot read is the client's error, not a 500.
-        await new Response(read.body, { headers: { "Content-Type": contentType! } }).formData();
-      } catch {
-        return refuse(res, 400, unreadable);
+      // The same parser the route will use (request.formData()): a body it cannot read is the client's
+      // error, not a 500. Not for an upload above LARGE_BODY_BYTES (only the upload routes accept one):
+      // parsing 73 MB held the request thread for seconds, and their readUploadForm answers a body it
+      // cannot read with a 400 itself (ADR 0036).
+      if (read.body.length <= LARGE_BODY_BYTES) {
+        try {
+          await new Response(read.body, { headers: { "Content-Type": contentType! } }).formData();
+        } catch {
+          return refuse(res, 400, unreadable);
+        }
       }
       bodies.set(req, read.body);
       next();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { retryWhenBusy } from "../../db/busy";
 import { jobs, type JobKind, type JobRequester, type JobState } from "../../db/schema";
 import type { Queryable } from "~/llm/queryable.server";
 
@@ -48,18 +49,21 @@ export async function createJob(
   } finally {
     await handle.close();
   }
-  return db
-    .insert(jobs)
-    .values({
-      kind: job.kind,
-      studyId: job.studyId,
-      inputFile,
-      plan: job.plan ?? null,
-      requestedBy: job.requestedBy ?? null,
-      state: job.awaitConfirmation ? "awaiting_confirmation" : "queued",
-    })
-    .returning()
-    .get();
+  // The row after the file: retried asynchronously should the job thread hold the lock (ADR 0036).
+  return retryWhenBusy(() =>
+    db
+      .insert(jobs)
+      .values({
+        kind: job.kind,
+        studyId: job.studyId,
+        inputFile,
+        plan: job.plan ?? null,
+        requestedBy: job.requestedBy ?? null,
+        state: job.awaitConfirmation ? "awaiting_confirmation" : "queued",
+      })
+      .returning()
+      .get(),
+  );
 }
 
 export function getJob(db: Queryable, jobId: number): Job | undefined {

@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import { connection, db } from "~/db.server";
 import { notifyStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
+import { pendingImportCleanUp } from "~/export/raw-log-import.server";
 import { countStaleLexical } from "~/llm/embeddings.server";
 import { embedsLexically, wakeGeneration } from "~/llm/runtime.server";
 import { repoRoot } from "~/utils/repo-root.server";
@@ -87,6 +88,7 @@ class JobRunner {
         databasePath: connection().path,
         synchronous: config.SQLITE_SYNCHRONOUS,
         pauseInCommitMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_COMMIT ?? null) : null,
+        pauseBetweenChunksMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_CHUNK ?? null) : null,
       },
     });
     worker.unref();
@@ -169,6 +171,16 @@ export async function startJobs(): Promise<void> {
     await createJob(db(), connection().path, { kind: "reembed", studyId: null, input: {} });
   }
   runner().kick();
+  void removeStoppedImports();
+}
+
+/**
+ * The invisible rows of imports whose job will not run again (it failed on its last attempt before a
+ * crash): removed a short transaction at a time, letting requests run in between (ADR 0036). Those of
+ * jobs still queued are the job thread's to clean before it runs them.
+ */
+async function removeStoppedImports(): Promise<void> {
+  for (const _ of pendingImportCleanUp(db(), true)) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A job was queued (or confirmed): start it if the thread is free. */

@@ -13,6 +13,7 @@ import {
   responses,
   studies,
   studyAnnotators,
+  votePublished,
   votes,
   type GrowthParent,
   type JobRequester,
@@ -156,6 +157,7 @@ function criticalComments(db: Queryable, promptId: number): string[] {
     .where(
       and(
         sql`(${assignments.promptAId} = ${promptId} or ${assignments.promptBId} = ${promptId})`,
+        votePublished,
         sql`${votes.comment} is not null and trim(${votes.comment}) <> ''`,
         sql`(${votes.choice} = 'both_bad' or (${votes.choice} in ('left', 'right') and (${votes.choice} = 'left') <> ${shownLeft}))`,
       ),

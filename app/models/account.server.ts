@@ -1,4 +1,4 @@
-import { count, eq, notExists, sql } from "drizzle-orm";
+import { and, count, eq, notExists, sql } from "drizzle-orm";
 import { z } from "zod";
 import { studies, studyMembers, users } from "../../db/schema";
 import type { Queryable } from "~/llm/queryable.server";
@@ -36,11 +36,15 @@ export function ownerlessStudies(database: Queryable) {
     .select({ id: studies.id, name: studies.name })
     .from(studies)
     .where(
-      notExists(
-        database
-          .select({ one: sql`1` })
-          .from(studyMembers)
-          .where(sql`${studyMembers.studyId} = ${studies.id} and ${studyMembers.role} = 'owner'`),
+      and(
+        notExists(
+          database
+            .select({ one: sql`1` })
+            .from(studyMembers)
+            .where(sql`${studyMembers.studyId} = ${studies.id} and ${studyMembers.role} = 'owner'`),
+        ),
+        // Not an import's staging study (ADR 0036): it is no one's and goes when the import ends.
+        sql`${studies.id} not in (select staging_study_id from pending_imports)`,
       ),
     )
     .orderBy(studies.id)

@@ -1,5 +1,16 @@
 import { and, asc, count, desc, eq, isNull, sql } from "drizzle-orm";
-import { annotators, assignmentIsOpen, assignments, invites, studyAnnotators, studyMembers, users, votes, type StudyRole } from "../../db/schema";
+import {
+  annotators,
+  assignmentIsOpen,
+  assignments,
+  invites,
+  studyAnnotators,
+  studyMembers,
+  users,
+  votePublished,
+  votes,
+  type StudyRole,
+} from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import type { Queryable } from "~/llm/queryable.server";
 
@@ -142,7 +153,7 @@ export function listStudyAnnotators(studyId: number) {
   const voteCounts = db()
     .select({ annotatorId: votes.annotatorId, n: count().as("vote_n") })
     .from(votes)
-    .where(eq(votes.studyId, studyId))
+    .where(and(eq(votes.studyId, studyId), votePublished))
     .groupBy(votes.annotatorId)
     .as("vote_counts");
   return db()

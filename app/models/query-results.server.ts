@@ -1,5 +1,16 @@
 import { and, asc, count, desc, eq, inArray, max, sql } from "drizzle-orm";
-import { annotatorTallies, assignments, engineSnapshots, prompts, queries, queryTags, responses, votes, type VoteChoice } from "../../db/schema";
+import {
+  annotatorTallies,
+  assignments,
+  engineSnapshots,
+  prompts,
+  queries,
+  queryTags,
+  responses,
+  votePublished,
+  votes,
+  type VoteChoice,
+} from "../../db/schema";
 import { generationSettingsHash, type GenerationSettings } from "../../db/text";
 import { db } from "~/db.server";
 import type { Queryable } from "~/llm/queryable.server";
@@ -235,7 +246,7 @@ function voteState(studyId: number) {
   const newest = db()
     .select({ id: max(votes.id) })
     .from(votes)
-    .where(eq(votes.studyId, studyId))
+    .where(and(eq(votes.studyId, studyId), votePublished))
     .get();
   return { voteCount: tallied?.n ?? 0, lastVoteId: newest?.id ?? 0 };
 }
@@ -265,6 +276,7 @@ export function focusRecords(studyId: number, focusPromptId: number): RecordsByQ
     .where(
       and(
         eq(votes.studyId, studyId),
+        votePublished,
         sql`${votes.choice} <> 'skip'`,
         sql`(${assignments.promptAId} = ${focusPromptId} or ${assignments.promptBId} = ${focusPromptId})`,
       ),

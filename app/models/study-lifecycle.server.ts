@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { assignments, prompts, queries, responses, studies, votes, type STUDY_STATUSES } from "../../db/schema";
+import { assignments, prompts, queries, responses, studies, votePublished, votes, type STUDY_STATUSES } from "../../db/schema";
 import { db } from "~/db.server";
 import { decimalId } from "~/utils/strict-fields";
 import type { Availability } from "~/utils/annotate";
@@ -156,18 +156,23 @@ export function studyDeletionSummary(studyId: number) {
     prompts: n(db().select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId))),
     queries: n(db().select({ n: count() }).from(queries).where(eq(queries.studyId, studyId))),
     responses: n(db().select({ n: count() }).from(responses).where(inArray(responses.promptId, promptIds))),
-    votes: n(db().select({ n: count() }).from(votes).where(eq(votes.studyId, studyId))),
+    votes: n(
+      db()
+        .select({ n: count() })
+        .from(votes)
+        .where(and(eq(votes.studyId, studyId), votePublished)),
+    ),
     annotators: n(
       db()
         .select({ n: sql<number>`count(distinct ${votes.annotatorId})` })
         .from(votes)
-        .where(eq(votes.studyId, studyId)),
+        .where(and(eq(votes.studyId, studyId), votePublished)),
     ),
     comments: n(
       db()
         .select({ n: count() })
         .from(votes)
-        .where(and(eq(votes.studyId, studyId), sql`${votes.comment} is not null`)),
+        .where(and(eq(votes.studyId, studyId), votePublished, sql`${votes.comment} is not null`)),
     ),
     assignments: n(db().select({ n: count() }).from(assignments).where(eq(assignments.studyId, studyId))),
   };

@@ -97,7 +97,13 @@ describe("createStudy", () => {
     // The same as the job does it: one commit, reporting what it changed (its commit runs inside reembedLexically).
     db.update(prompts).set({ embeddingModel: "some-provider-model" }).where(eq(prompts.id, twin.id)).run();
     const progress = () => {};
-    const result = runReembedJob({ db, jobId: 0, progress, commit: (write) => db.transaction((tx) => write(tx)) });
+    const result = runReembedJob({
+      db,
+      jobId: 0,
+      progress,
+      chunk: (write) => db.transaction((tx) => write(tx)),
+      commit: (write) => db.transaction((tx) => write(tx)),
+    });
     expect(result).toEqual({ prompts: 1, restartEngines: [again.studyId] });
     expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);
     close();

@@ -20,7 +20,8 @@ import { LineageView } from "~/components/lineage-view";
 import { AutoRoundsPanel } from "~/components/auto-rounds-panel";
 import { AutoRoundsFormSchema, listAutoRounds } from "~/llm/auto-rounds.server";
 import { updateAutoRoundsAs } from "~/services/auto-rounds.server";
-import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
+import { parseSetupFormFields } from "~/models/setup-parse.server";
+import { readSetupForm } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
   applyJobIntentAs,
@@ -161,8 +162,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
           : `Saved: every ${every} decisive votes with a stable leader, ${plural(settings.data.autoRoundCount, "new prompt")} from the top ${settings.data.autoRoundParents}, at most ${plural(settings.data.autoRoundMaxRounds, "round")}.`,
     });
   }
-  const parsed = studySetupFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
-  if (!parsed.success) return fail(z.flattenError(parsed.error).fieldErrors);
+  // A large upload (100,000 queries) is parsed on the parse thread, not here (ADR 0036).
+  const parsed = await parseSetupFormFields("setup", { providerConfigured: providerConfig() !== null }, form.fields);
+  if (!parsed.success) return fail(parsed.fieldErrors);
 
   const input = parsed.data;
   let notice: string;

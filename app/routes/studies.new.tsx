@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { requireUser } from "~/auth/require.server";
@@ -12,7 +11,8 @@ import { ResponseCapError } from "~/llm/generation-queue.server";
 import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig } from "~/llm/runtime.server";
 import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
-import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
+import { parseSetupFormFields } from "~/models/setup-parse.server";
+import { readSetupForm } from "~/models/study-setup-forms.server";
 import { applyStudyCreationIntentAs, createStudyAs, ownStudyCreationJob } from "~/services/studies.server";
 import { decimalId } from "~/utils/strict-fields";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
@@ -54,8 +54,9 @@ export async function action({ request }: ActionFunctionArgs) {
     if (!applied.ok) return data<{ errors: FieldErrors }>({ errors: { jobId: [applied.error] } }, { status: 400 });
     return form.fields.intent === "cancel-job" ? redirect("/studies/new") : redirect(`/studies/new?job=${String(form.fields.jobId)}`);
   }
-  const parsed = newStudyFormSchema({ providerConfigured: providerConfig() !== null }).safeParse(form.fields);
-  if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+  // A large upload is parsed on the parse thread, not here (ADR 0036).
+  const parsed = await parseSetupFormFields("new-study", { providerConfigured: providerConfig() !== null }, form.fields);
+  if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: parsed.fieldErrors }, { status: 400 });
   const study = parsed.data;
   let plan: ResponsePlan;
   try {

@@ -6,9 +6,13 @@ import { createFirstOwner, signIn } from "../helpers/accounts";
 import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { seedVotes, type SeededVote } from "../helpers/seed-votes";
 
-// A raw-log import is a background job that writes everything in one transaction (ADR 0010). Killed
-// (SIGKILL, a real server process) at the worst moment — every row written, nothing committed — it
-// leaves nothing behind; the next start queues it again and it imports every vote exactly once.
+// A raw-log import is a background job that writes its rows in short chunks nobody sees, then makes
+// them visible in one small commit (ADR 0010, 0036). Killed (SIGKILL, a real server process) at the
+// worst moment — every row written, the publishing commit not done — it leaves nothing visible; the
+// next start removes the invisible rows, queues it again, and it imports every vote exactly once.
+
+// What every reader of votes counts (votePublished in db/schema.ts).
+const PUBLISHED = "(import_job_id is null or import_job_id not in (select job_id from pending_imports))";
 
 describe("a killed import", () => {
   let app: RunningApp | null = null;
@@ -76,13 +80,15 @@ describe("a killed import", () => {
     });
     const afterKill = readAppDatabase(killed, (db) => ({
       integrity: db.pragma("integrity_check", { simple: true }),
-      votes: db.prepare("select count(*) from votes where study_id = ?").pluck().get(target),
+      // Written in chunks, all of them invisible: what every reader counts is nothing.
+      written: db.prepare("select count(*) from votes where study_id = ?").pluck().get(target),
+      votes: db.prepare(`select count(*) from votes where study_id = ? and ${PUBLISHED}`).pluck().get(target),
       prompts: db.prepare("select count(*) from prompts where study_id = ?").pluck().get(target),
       queries: db.prepare("select count(*) from queries where study_id = ?").pluck().get(target),
       tallies: db.prepare("select count(*) from annotator_tallies where study_id = ?").pluck().get(target),
       job: db.prepare("select state, attempts from jobs where study_id = ? order by id desc limit 1").get(target),
     }));
-    expect(afterKill).toEqual({ integrity: "ok", votes: 0, prompts: 0, queries: 0, tallies: 0, job: { state: "running", attempts: 1 } });
+    expect(afterKill).toEqual({ integrity: "ok", written: 40, votes: 0, prompts: 0, queries: 0, tallies: 0, job: { state: "running", attempts: 1 } });
 
     // Restarted normally: the interrupted job is queued again and succeeds.
     fs.rmSync(marker);
@@ -94,12 +100,14 @@ describe("a killed import", () => {
     const imported = readAppDatabase(running, (db) => ({
       votes: db.prepare("select count(*) from votes where study_id = ?").pluck().get(target),
       distinctOrigins: db.prepare("select count(distinct origin) from votes where study_id = ?").pluck().get(target),
+      pending: db.prepare("select count(*) from pending_imports").pluck().get(),
       job: db.prepare("select attempts, result from jobs where study_id = ? order by id desc limit 1").get(target) as {
         attempts: number;
         result: string;
       },
     }));
     expect(imported.votes).toBe(40);
+    expect(imported.pending).toBe(0);
     expect(imported.distinctOrigins).toBe(40);
     expect(imported.job.attempts).toBe(2);
     expect(JSON.parse(imported.job.result)).toMatchObject({ votes: 40, skipped: 0 });
