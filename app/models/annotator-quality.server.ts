@@ -97,17 +97,30 @@ export interface AnnotatorQualityReport {
   pairs: AnnotatorPairAgreement[];
 }
 
-export function annotatorQuality(study: {
+export interface QualityStudy {
   id: number;
   model: string;
   temperature: number;
   maxTokens: number;
   seed: number | null;
-}): AnnotatorQualityReport {
-  const database = db();
+}
+
+type Database = ReturnType<typeof db>;
+
+interface AnnotatorFigures {
+  aggregates: ReturnType<typeof annotatorVoteAggregates>;
+  excluded: Set<number>;
+  tables: Map<string, { first: number; second: number; table: number[][]; items: number }>;
+  annotators: AnnotatorQualityRow[];
+}
+
+/**
+ * Per annotator: side bias, speed, agreement with counted others (no bootstrap, so cheap enough for an
+ * export to call before its first line). `database` is any connection (the export's reader, the CLI's file).
+ */
+function annotatorFigures(database: Database, study: QualityStudy): AnnotatorFigures {
   const aggregates = annotatorVoteAggregates(database, study.id, generationSettingsHash(study), READING_RULE);
   const excluded = excludedAnnotatorIds(database, study.id);
-  const names = new Map(aggregates.map((row) => [row.annotatorId, row.displayName]));
 
   // Pair tables, cell by cell, folded into per-annotator agreement with counted others and per-pair kappa.
   const tables = new Map<string, { first: number; second: number; table: number[][]; items: number }>();
@@ -158,6 +171,18 @@ export function annotatorQuality(study: {
       },
     };
   });
+  return { aggregates, excluded, tables, annotators };
+}
+
+/** The annotators' rows of the quality page, without the study-wide statistics (what an export's quality fields need). */
+export function annotatorQualityRows(database: Database, study: QualityStudy): AnnotatorQualityRow[] {
+  return annotatorFigures(database, study).annotators;
+}
+
+export function annotatorQuality(study: QualityStudy): AnnotatorQualityReport {
+  const database = db();
+  const { aggregates, excluded, tables, annotators } = annotatorFigures(database, study);
+  const names = new Map(aggregates.map((row) => [row.annotatorId, row.displayName]));
 
   const counted = aggregates.filter((row) => !excluded.has(row.annotatorId));
   const items = overlapItems(database, study.id).map((item) => [item.low, item.high, item.draws]);
