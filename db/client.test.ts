@@ -31,6 +31,7 @@ describe("openDatabase", () => {
       "audit_log",
       "engine_checkpoints",
       "engine_snapshots",
+      "gold_items",
       "growth_rounds",
       "invites",
       "jobs",

@@ -5,7 +5,14 @@ import { generationSettingsHash } from "../../db/text";
 import { csvRow } from "./csv.server";
 import { CONVERSATIONAL_FORMATS, PREFERENCE_FORMATS, voteFilter, type ExportFormat, type ExportOptions } from "./export-options.server";
 import { jsonLine, preferredPromptId, RAW_LOG_COLUMNS, type RawLogRecord } from "./raw-log-schema.server";
-import { annotatorExportFiguresOf, hasQualityFilter, passingAnnotatorIds, qualityField, type AnnotatorExportFigures } from "./quality-fields.server";
+import {
+  annotatorExportFiguresOf,
+  hasQualityFilter,
+  passingAnnotatorIds,
+  qualityField,
+  type AnnotatorExportFigures,
+  type QualityFlag,
+} from "./quality-fields.server";
 import { iteratePreferencePairs, iterateRawVotes, type PreferencePairRow, type PreferenceFilter, type RawVoteRow } from "./rows.server";
 
 /** An export ready to stream: its metadata is known before the first byte, its lines are produced lazily. */
@@ -109,7 +116,11 @@ function preferencePairSource(
   settingsHash: string,
 ): { figures: Map<number, AnnotatorExportFigures> | null; iterate: () => Generator<PreferencePairRow, void, undefined> } {
   const figures = options.quality === "include" || hasQualityFilter(options) ? annotatorExportFiguresOf(db, study) : null;
-  const preferenceFilter: PreferenceFilter = { ...filter, qualityAnnotatorIds: figures ? passingAnnotatorIds(figures, options) : null };
+  const preferenceFilter: PreferenceFilter = {
+    ...filter,
+    qualityAnnotatorIds: figures ? passingAnnotatorIds(figures, options) : null,
+    excludeFlaggedVotes: options["exclude-flagged"],
+  };
   const inSelectionOnly = options.selection === "in-selection";
   return {
     figures,
@@ -142,7 +153,10 @@ function qualityOf(pair: PreferencePairRow, figures: Map<number, AnnotatorExport
     .split(",")
     .map(Number)
     .sort((x, y) => x - y);
-  return qualityField(annotatorIds, figures, { votes: pair.votes, majorityVotes: pair.majorityVotes }, []);
+  const voteFlags: QualityFlag[] = [];
+  if (pair.isAudit) voteFlags.push("audit");
+  if (pair.isGold) voteFlags.push("gold");
+  return qualityField(annotatorIds, figures, { votes: pair.votes, majorityVotes: pair.majorityVotes }, voteFlags);
 }
 
 function preferenceLineWriter(format: ExportFormat, systemMessage: (pair: PreferencePairRow) => string | null) {

@@ -1,4 +1,5 @@
 import type { DB } from "../../db/client";
+import type { ANNOTATOR_KINDS } from "../../db/schema";
 import { annotatorQualityRows, type AnnotatorQualityRow, type QualityStudy } from "~/models/annotator-quality.server";
 import type { ExportOptions } from "./export-options.server";
 
@@ -12,11 +13,10 @@ import type { ExportOptions } from "./export-options.server";
 //
 // `votes` are the decisive votes behind the line (1 with duplicates=keep; the group's with majority),
 // `majority_votes` those in the line's direction; `flags` is the union of the annotators' flags and the
-// votes' own (audit, gold). A new kind of annotator (an LLM judge) is a value of ANNOTATOR_KINDS and a
-// case of annotatorKind; a new flag is a value of QUALITY_FLAGS and a case where it is set.
+// votes' own (audit, gold). `kind` is the annotator's (annotators.kind: "human", or "judge" for an LLM
+// judge); a new flag is a value of QUALITY_FLAGS and a line where exportFigures or the SQL sets it.
 
-/** Who cast a vote. Only people vote today. */
-export const ANNOTATOR_KINDS = ["human"] as const;
+/** Who cast a vote: annotators.kind (db/schema.ts ANNOTATOR_KINDS: a person, or an LLM judge once judges vote). */
 export type AnnotatorKind = (typeof ANNOTATOR_KINDS)[number];
 
 /**
@@ -42,11 +42,6 @@ export interface AnnotatorExportFigures {
   flags: QualityFlag[];
 }
 
-function annotatorKind(row: AnnotatorQualityRow): AnnotatorKind {
-  void row;
-  return "human";
-}
-
 /** Rounded to 4 decimals: the figures are shares of small counts; the file stays readable and stable. */
 const share = (value: number | null) => (value === null ? null : Math.round(value * 10_000) / 10_000);
 
@@ -57,10 +52,10 @@ export function exportFigures(row: AnnotatorQualityRow): AnnotatorExportFigures 
   if (row.leftSide.strong) flags.push("side_bias");
   return {
     id: row.annotatorId,
-    kind: annotatorKind(row),
+    kind: row.kind,
     agreement: share(row.agreement.pairings > 0 ? row.agreement.rate : null),
-    consistency: null,
-    goldAccuracy: null,
+    consistency: share(row.consistency.rate),
+    goldAccuracy: share(row.gold.rate),
     flags,
   };
 }

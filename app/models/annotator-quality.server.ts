@@ -1,6 +1,8 @@
 import { deriveSeed, mulberry32 } from "../../bandit/random";
 import {
   annotatorVoteAggregates,
+  auditConsistency,
+  goldAccuracy,
   excludedAnnotatorIds,
   overlapItems,
   pairAgreementCells,
@@ -62,6 +64,8 @@ function sideBias(leftWins: number, decisive: number): SideBias {
 export interface AnnotatorQualityRow {
   annotatorId: number;
   displayName: string;
+  /** Who votes: a person, or an LLM judge (annotators.kind). */
+  kind: "human" | "judge";
   member: boolean;
   removed: boolean;
   excluded: boolean;
@@ -73,8 +77,27 @@ export interface AnnotatorQualityRow {
   timedVotes: number;
   tooFastVotes: number;
   tooFast: boolean;
+  /** Audits answered (their original still standing) and how many repeated the earlier decision, with a Wilson interval. */
+  consistency: CheckRate;
+  /** Gold items answered and how many with the owner's answer, with a Wilson interval. */
+  gold: CheckRate;
   /** Items this annotator shares with counted others, and how often their labels matched (per pairing, with a Wilson interval). */
   agreement: { sharedItems: number; pairings: number; agreed: number; rate: number | null; lower: number; upper: number };
+}
+
+export interface CheckRate {
+  judged: number;
+  matched: number;
+  rate: number | null;
+  lower: number;
+  upper: number;
+}
+
+function checkRate(counts: { judged: number; matched: number } | undefined): CheckRate {
+  const judged = counts?.judged ?? 0;
+  const matched = counts?.matched ?? 0;
+  const interval = wilsonInterval(matched, judged);
+  return { judged, matched, rate: interval.rate, lower: interval.lower, upper: interval.upper };
 }
 
 export interface AnnotatorPairAgreement {
@@ -143,6 +166,8 @@ function annotatorFigures(database: Database, study: QualityStudy): AnnotatorFig
     }
   }
   const sharedItems = sharedItemCounts(database, study.id);
+  const consistency = new Map(auditConsistency(database, study.id).map((row) => [row.annotatorId, row]));
+  const gold = new Map(goldAccuracy(database, study.id).map((row) => [row.annotatorId, row]));
 
   const annotators = aggregates.map((row): AnnotatorQualityRow => {
     const agreement = agreementOf.get(row.annotatorId) ?? { pairings: 0, agreed: 0 };
@@ -150,6 +175,7 @@ function annotatorFigures(database: Database, study: QualityStudy): AnnotatorFig
     return {
       annotatorId: row.annotatorId,
       displayName: row.displayName,
+      kind: row.kind,
       member: row.member === 1,
       removed: row.removed === 1,
       excluded: excluded.has(row.annotatorId),
@@ -161,6 +187,8 @@ function annotatorFigures(database: Database, study: QualityStudy): AnnotatorFig
       timedVotes: row.timedVotes,
       tooFastVotes: row.tooFastVotes,
       tooFast: row.timedVotes >= TOO_FAST_MIN_VOTES && row.tooFastVotes > TOO_FAST_SHARE * row.timedVotes,
+      consistency: checkRate(consistency.get(row.annotatorId)),
+      gold: checkRate(gold.get(row.annotatorId)),
       agreement: {
         sharedItems: sharedItems.get(row.annotatorId) ?? 0,
         pairings: agreement.pairings,
