@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { annotators, prompts, queries, responses, studies, studyAnnotators } from "../../db/schema";
+import { annotators, assignments, goldItems, prompts, queries, responses, studies, studyAnnotators, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
@@ -161,6 +161,42 @@ describe("quality fields and filters of the preference exports", () => {
       TrlWithQuality.parse(line),
     );
     expect(cyOnly.map((line) => line.quality.votes)).toEqual([1, 1, 1, 1]);
+  });
+
+  it("flags audit votes and votes on gold items, leaves audits out of the majority, and drops both with --exclude-flagged", () => {
+    // Cy is audited on item 0 (prompt 0 vs 1 on the first query), sides swapped, and says the same again; item 1 becomes gold.
+    const [low, , high] = db().select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(asc(prompts.id)).all();
+    const [first] = db().select().from(queries).where(eq(queries.studyId, studyId)).orderBy(asc(queries.id)).all();
+    const original = db().select().from(assignments).where(eq(assignments.annotatorId, ids.Cy)).orderBy(assignments.id).get()!;
+    const at = new Date(Date.UTC(2026, 10, 1, 11, 0));
+    const audit = db()
+      .insert(assignments)
+      .values({ ...original, id: undefined, leftIsA: !original.leftIsA, issuedAt: at, expiresAt: at, purpose: "audit", auditOf: original.id })
+      .returning()
+      .get();
+    // Label 0 (the lower id wins) with prompt A now on the left: "left".
+    db().insert(votes).values({ assignmentId: audit.id, studyId, annotatorId: ids.Cy, choice: "left", latencyMs: 25_000, createdAt: at }).run();
+    db().insert(goldItems).values({ studyId, queryId: first!.id, lowPromptId: low!.id, highPromptId: high!.id, preferredPromptId: high!.id }).run();
+    try {
+      const all = lines({ format: "trl", quality: "include" }).map((line) => TrlWithQuality.parse(line));
+      expect(all).toHaveLength(16);
+      expect(all.at(-1)!.quality.flags).toEqual(["audit"]);
+      // Item 1 was voted decisively by all three: three gold lines (Ada's and Bo's with their own flags too).
+      expect(all.filter((line) => line.quality.flags.includes("gold"))).toHaveLength(3);
+      // Cy's consistency: 1 audit, the same answer; gold accuracy: item 1 went to the higher id (label 1) for all three.
+      expect(all.at(-1)!.quality.annotators[0]).toMatchObject({ id: ids.Cy, consistency: 1, gold_accuracy: 1 });
+      expect(all[0]!.quality.annotators[0]).toMatchObject({ id: ids.Ada, consistency: null, gold_accuracy: 1 });
+      // Unflagged: Cy's 4 votes minus the gold one; the audit is out.
+      expect(count({ format: "trl", "exclude-flagged": "on" })).toBe(3);
+      // By majority the audit is no second vote: item 0 still has 3 votes behind it; item 1 is marked gold.
+      const majority = lines({ format: "trl", duplicates: "majority", quality: "include" }).map((line) => TrlWithQuality.parse(line));
+      expect(majority[0]!.quality.votes).toBe(3);
+      expect(majority[1]!.quality.flags).toContain("gold");
+      expect(majority.map((line) => line.quality.flags.includes("audit"))).not.toContain(true);
+    } finally {
+      db().delete(goldItems).run();
+      db().delete(assignments).where(eq(assignments.id, audit.id)).run();
+    }
   });
 
   it("rejects a malformed quality option with a message naming it", () => {
