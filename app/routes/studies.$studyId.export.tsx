@@ -139,11 +139,11 @@ export default function ExportStudy() {
               </label>
             </div>
             <p id="quality-hint" className="hint">
-              The <code>quality</code> object gives the votes behind the pair, each annotator&apos;s kind (human, or an LLM judge), agreement with others, consistency
-              on audits and gold accuracy where known, and flags: <code>excluded</code>, <code>too_fast</code>, <code>side_bias</code> (as on the{" "}
-              <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page), <code>audit</code> and <code>gold</code>. Leaving out flagged
-              votes drops all of these. The least agreement keeps the votes of annotators whose labels matched the others&apos; on shared items at
-              least that share of the time; an annotator who shares no item has no agreement and is left out.
+              The <code>quality</code> object gives the votes behind the pair, each annotator&apos;s kind (human, or an LLM judge), agreement with
+              others, consistency on audits and gold accuracy where known, and flags: <code>excluded</code>, <code>too_fast</code>,{" "}
+              <code>side_bias</code> (as on the <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page), <code>audit</code> and{" "}
+              <code>gold</code>. Leaving out flagged votes drops all of these. The least agreement keeps the votes of annotators whose labels matched
+              the others&apos; on shared items at least that share of the time; an annotator who shares no item has no agreement and is left out.
             </p>
             <div className="download-buttons">
               <button type="submit" formAction={`/studies/${study.id}/export`} name="count" value="1">
