@@ -1,5 +1,16 @@
 import { and, asc, count, desc, eq, inArray, max, sql } from "drizzle-orm";
-import { annotatorTallies, assignments, engineSnapshots, prompts, queries, queryTags, responses, votes, type VoteChoice } from "../../db/schema";
+import {
+  annotatorTallies,
+  assignmentIsCounted,
+  assignments,
+  engineSnapshots,
+  prompts,
+  queries,
+  queryTags,
+  responses,
+  votes,
+  type VoteChoice,
+} from "../../db/schema";
 import { generationSettingsHash, type GenerationSettings } from "../../db/text";
 import { db } from "~/db.server";
 import type { Queryable } from "~/llm/queryable.server";
@@ -266,6 +277,8 @@ export function focusRecords(studyId: number, focusPromptId: number): RecordsByQ
       and(
         eq(votes.studyId, studyId),
         sql`${votes.choice} <> 'skip'`,
+        // An audit re-judges an item the annotator decided already: one person, one judgement (ADR 0034).
+        assignmentIsCounted,
         sql`(${assignments.promptAId} = ${focusPromptId} or ${assignments.promptBId} = ${focusPromptId})`,
       ),
     )
