@@ -214,5 +214,25 @@ describe("the annotator quality page", () => {
       expect(line.quality.flags).toEqual([]);
       expect(line.quality.annotators).toMatchObject([{ kind: "human", flags: [] }]);
     }
+
+    // A gold item can also be marked from a query's side-by-side view: it lands on the quality page's list.
+    const [queryId, promptA, promptB] = readAppDatabase(suite.app, (db) => [
+      db.prepare("select id from queries where study_id = ? order by id limit 1 offset 1").pluck().get(studyId) as number,
+      ...(db.prepare("select id from prompts where study_id = ? order by id limit 2 offset 2").pluck().all(studyId) as number[]),
+    ]);
+    await page.goto(`${suite.app.url}/studies/${studyId}/queries/${queryId}?a=${promptA}&b=${promptB}`);
+    await page.getByRole("button", { name: "B is the better response" }).click();
+    await page.getByRole("status").getByText("Gold item added.").waitFor();
+    await expect(
+      page
+        .getByRole("table", { name: /gold items/i })
+        .getByRole("row")
+        .count(),
+    ).resolves.toBe(3);
+    const gold = readAppDatabase(suite.app, (db) =>
+      db.prepare("select query_id, preferred_prompt_id from gold_items where study_id = ? order by id").all(studyId),
+    );
+    expect(gold).toHaveLength(2);
+    expect(gold[1]).toEqual({ query_id: queryId, preferred_prompt_id: promptB });
   });
 });
