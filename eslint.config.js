@@ -49,6 +49,15 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point one way: the benchmarks and the shared harness (real HTTP clients, the fake OpenAI
+    // server, starting the app) never reach into tests/; tests may use them.
+    files: ["scripts/**/*.ts", "harness/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)tests/", message: "Benchmarks and harness/ import nothing from tests/." }] }],
+    },
+  },
+  {
     files: ["app/**/*.tsx"],
     ...react.configs.flat.recommended,
     languageOptions: { ...react.configs.flat.recommended.languageOptions, globals: { ...globals.browser } },

@@ -10,7 +10,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "unit",
-          include: ["{app,db,bandit,quality,scripts,tests}/**/*.test.ts"],
+          include: ["{app,db,bandit,quality,harness,scripts,tests}/**/*.test.ts"],
           exclude: ["tests/e2e/**", "node_modules/**"],
           setupFiles: ["tests/setup/fail-on-console-error.ts"],
           // A ceiling for a very slow machine, not an expectation (the engine tests train networks).

@@ -1,20 +1,21 @@
 import { openDatabase, type Connection, type DB } from "../db/client";
 import { seedDemoStudy } from "../db/seed/seed";
 import { env } from "./env.server";
+import { releaseSingleton, singleton } from "~/utils/singleton.server";
 
-// One connection per process. Kept on globalThis so a dev rebuild does not open a second handle.
-declare global {
-  var __promptduelConnection: Connection | undefined;
-}
-
+/** The process's one connection, opened (migrated, demo study seeded) on first use. */
 export function connection(): Connection {
-  if (!globalThis.__promptduelConnection) {
+  return singleton("connection", () => {
     const config = env();
     const opened = openDatabase(config.DATABASE_PATH, { synchronous: config.SQLITE_SYNCHRONOUS, backgroundCheckpoints: true });
     seedDemoStudy(opened.db);
-    globalThis.__promptduelConnection = opened;
-  }
-  return globalThis.__promptduelConnection;
+    return opened;
+  });
+}
+
+/** Closes the connection (tests, benchmarks): the next use opens DATABASE_PATH again. */
+export function closeConnection(): void {
+  releaseSingleton<Connection>("connection")?.close();
 }
 
 export function db(): DB {

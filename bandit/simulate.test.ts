@@ -82,6 +82,23 @@ describe("simulate", () => {
     }
   });
 
+  it("hands `app`'s coverage options to the served engine (minDuelsPerArm 0 turns the coverage phase off)", () => {
+    // linear has 200 arms: with the default coverage the first picks each bring an undueled arm, so after
+    // 5 warm-up pairs and 40 served pairs far more distinct arms have duelled than with coverage off.
+    const options = { policy: "app" as const, trials: 1, votes: 45, scale: 10, seed: 3 };
+    const served = simulateTrial(linear, options, 0);
+    const uncovered = simulateTrial(linear, { ...options, coverage: { minDuelsPerArm: 0 } }, 0);
+    expect(served.pairs.slice(0, 5)).toEqual(uncovered.pairs.slice(0, 5));
+    expect(served.armsDueled).toBeGreaterThanOrEqual(45);
+    expect(uncovered.armsDueled).toBeLessThan(served.armsDueled);
+    // Every served pick during the coverage phase brings one arm never duelled before.
+    const seen = new Set(served.pairs.slice(0, 5).flat());
+    for (const [a, b] of served.pairs.slice(5)) {
+      expect(seen.has(a) && seen.has(b)).toBe(false);
+      seen.add(a).add(b);
+    }
+  });
+
   it("serves concurrent annotators distinct pairs and scores every vote", () => {
     const pending: string[][] = [];
     const result = simulateTrial(

@@ -154,6 +154,7 @@ function appServer(scenario: Scenario, options: SimulationOptions, trial: number
     policy: "default",
     seed: appEngineSeed(options.seed, trial),
     policyOptions: options.policyOptions,
+    coverage: options.coverage,
   });
   const fallbackRandom = mulberry32(deriveSeed(options.seed, trial, 5));
   let proposals: Pair[] = [];

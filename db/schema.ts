@@ -58,6 +58,9 @@ export const AUDIT_ACTIONS = [
   "gold.unmarked",
   "token.created",
   "token.revoked",
+  "judge.configured",
+  "judge.batch_requested",
+  "judge.batch_judged",
 ] as const;
 // withdrawn: its vote was undone and the pair handed out again as a new assignment; a late vote on it is refused.
 export const ASSIGNMENT_STATUSES = ["open", "answered", "expired", "withdrawn"] as const;
@@ -696,6 +699,109 @@ export const engineCheckpoints = sqliteTable("engine_checkpoints", {
   state: blob("state", { mode: "buffer" }).notNull(),
   createdAt: createdAt(),
 });
+
+// The LLM judge (issue 17 §4; ADR 0032): an annotator of kind "judge", one per study, whose votes are
+// stored like anyone's. How they count is the exclusion flag of ADR 0025 on its study_annotators row:
+// "separate" (the default) keeps excluded_at set, so its votes leave the tallies and the engine and are
+// shown apart; "counted" and "prescreen" clear it. "prescreen" also spreads its batches over the whole
+// pool instead of the pairs humans judged, to rank a large pool before humans see it.
+export const JUDGE_MODES = ["separate", "counted", "prescreen"] as const;
+export type JudgeMode = (typeof JUDGE_MODES)[number];
+
+export const studyJudges = sqliteTable("study_judges", {
+  studyId: integer("study_id")
+    .primaryKey()
+    .references(() => studies.id, { onDelete: "cascade" }),
+  annotatorId: integer("annotator_id")
+    .notNull()
+    .references(() => annotators.id, { onDelete: "cascade" }),
+  model: text("model").notNull(),
+  // The judge's system message (the owner's, or the default in app/llm/judge.server.ts).
+  instruction: text("instruction").notNull(),
+  mode: text("mode", { enum: JUDGE_MODES }).notNull().default("separate"),
+  // Budgets over the study's whole life: at most this many judged pairs, at most this many dollars; null = none.
+  maxPairs: integer("max_pairs"),
+  maxCostUsd: real("max_cost_usd"),
+  // Its own rate: at most this many pairs (two calls each) a minute, whatever the generation queue does.
+  pairsPerMinute: integer("pairs_per_minute").notNull().default(60),
+  createdAt: createdAt(),
+});
+
+export const JUDGE_BATCH_STATES = ["queued", "running", "succeeded", "failed"] as const;
+export const JUDGE_WINNERS = ["a", "b", "tie"] as const;
+export type JudgeWinner = (typeof JUDGE_WINNERS)[number];
+
+/** One judged batch: a request the generation worker runs (it survives a restart) and its running totals. */
+export const judgeBatches = sqliteTable(
+  "judge_batches",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    state: text("state", { enum: JUDGE_BATCH_STATES }).notNull().default("queued"),
+    // Pairs asked for (already cut to what the budget of pairs left at the time).
+    pairs: integer("pairs").notNull(),
+    model: text("model").notNull(),
+    mode: text("mode", { enum: JUDGE_MODES }).notNull(),
+    judged: integer("judged").notNull().default(0),
+    positionBias: integer("position_bias").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+    costUsd: real("cost_usd").notNull().default(0),
+    // Why it stopped early (budget spent, no pair left, the provider's last error).
+    error: text("error"),
+    requestedBy: text("requested_by", { mode: "json" }).$type<JobRequester>(),
+    createdAt: createdAt(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("judge_batches_study_idx").on(table.studyId, table.id)],
+);
+
+/**
+ * A (query, prompt pair) the judge judged: both orders (A first, then B first), what each said and why, the verdict
+ * stored as its vote (a disagreement between the orders is a tie and counts as position bias), tokens and cost.
+ * promptAId is the lower prompt id, so a pair is judged at most once per query.
+ */
+export const judgeVerdicts = sqliteTable(
+  "judge_verdicts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    batchId: integer("batch_id")
+      .notNull()
+      .references(() => judgeBatches.id, { onDelete: "cascade" }),
+    voteId: integer("vote_id")
+      .notNull()
+      .references(() => votes.id, { onDelete: "cascade" }),
+    queryId: integer("query_id")
+      .notNull()
+      .references(() => queries.id, { onDelete: "cascade" }),
+    promptAId: integer("prompt_a_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    promptBId: integer("prompt_b_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    // What the judge said with A's response shown first, and with B's shown first (both in terms of A and B).
+    aFirst: text("a_first", { enum: JUDGE_WINNERS }).notNull(),
+    bFirst: text("b_first", { enum: JUDGE_WINNERS }).notNull(),
+    winner: text("winner", { enum: JUDGE_WINNERS }).notNull(),
+    positionBias: integer("position_bias", { mode: "boolean" }).notNull(),
+    rationaleAFirst: text("rationale_a_first").notNull(),
+    rationaleBFirst: text("rationale_b_first").notNull(),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    costUsd: real("cost_usd"),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex("judge_verdicts_pair_unique").on(table.studyId, table.queryId, table.promptAId, table.promptBId),
+    index("judge_verdicts_batch_idx").on(table.batchId),
+    index("judge_verdicts_vote_idx").on(table.voteId),
+  ],
+);
 
 export const JOB_KINDS = ["import-log", "create-study", "add-to-study", "import-responses", "reembed"] as const;
 export const JOB_STATES = ["awaiting_confirmation", "queued", "running", "succeeded", "failed"] as const;

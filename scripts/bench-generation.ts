@@ -14,7 +14,7 @@ import { GenerationWorker } from "../app/llm/generation-worker.server";
 import { createStudy } from "../app/models/study-setup.server";
 import { openDatabase, type Connection } from "../db/client";
 import { responses } from "../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../tests/fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../harness/fake-openai";
 import { parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
 const USAGE = "tsx scripts/bench-generation.ts [--latency-ms 200] [--prompts 10] [--queries 20] [--concurrency 1,4,8]";

@@ -30,9 +30,10 @@ import { embedText } from "../bandit/lexical-embedding";
 import { openDatabase } from "../db/client";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { encodeEmbedding } from "../app/llm/embeddings.server";
-import { createAnnotatorLink, createFirstOwner, inviteTokenOf, type Account } from "../tests/helpers/accounts";
-import { ApiAnnotator, type Pair } from "../tests/helpers/api-annotator";
-import { startApp, type RunningApp } from "../tests/helpers/app-server";
+import { closeConnection } from "../app/db.server";
+import { createAnnotatorLink, createFirstOwner, inviteTokenOf, type Account } from "../harness/accounts";
+import { ApiAnnotator, type Pair } from "../harness/api-annotator";
+import { startApp, type RunningApp } from "../harness/app-server";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
 const SECTIONS = ["pool", "import", "addition", "dashboard", "snapshots", "downloads"] as const;
@@ -654,12 +655,6 @@ async function benchDashboard(options: Options) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Closes this process's app connection (app/db.server.ts), so the next use opens DATABASE_PATH. */
-function closeAppConnection() {
-  globalThis.__promptduelConnection?.close();
-  globalThis.__promptduelConnection = undefined;
-}
-
 async function benchSnapshots() {
   console.log(`\n== snapshots: bytes per study after simulated voting, one snapshot every 2 s (the engine's fastest rate) (${load()})`);
   for (const promptCount of [1000, 5000]) {
@@ -669,7 +664,7 @@ async function benchSnapshots() {
     sqlite.close();
     // The snapshot writer runs in this process on the app's connection to this file.
     process.env.DATABASE_PATH = databasePath;
-    closeAppConnection();
+    closeConnection();
     const { snapshotStorageBound, writeSnapshot } = await import("../app/engine/snapshot-writer.server");
     const reader = new Database(databasePath, { readonly: true });
     const bytes = () =>
@@ -732,7 +727,7 @@ async function benchSnapshots() {
       `${promptCount.toLocaleString("en")} prompts: ${report.join("; ")}; largest after any write ${(largest / 1024).toFixed(0)} KB (write ${largestAt}); latest statistics ${(latestJson / promptCount).toFixed(0)} bytes a prompt   bound (ADR 0027: 64 KB + 280 bytes a prompt in 4 KB pages) ${(snapshotStorageBound(promptCount) / 1024).toFixed(0)} KB`,
     );
     reader.close();
-    closeAppConnection();
+    closeConnection();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

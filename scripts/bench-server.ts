@@ -16,7 +16,7 @@ import { openDatabase } from "../db/client";
 import { annotators, assignments, invites, prompts, queries, responses, studies, votes } from "../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { hashSecretToken, newSecretToken } from "../app/auth/secret-token.server";
-import { ApiAnnotator, type Pair } from "../tests/helpers/api-annotator";
+import { ApiAnnotator, type Pair } from "../harness/api-annotator";
 import { parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
 const USAGE =

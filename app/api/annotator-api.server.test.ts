@@ -4,7 +4,7 @@ import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { annotators as annotatorsTable, apiTokens as apiTokensTable, assignments, prompts, studies, votes } from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
-import { ApiAnnotator } from "../../tests/helpers/api-annotator";
+import { ApiAnnotator } from "../../harness/api-annotator";
 import { apiToken, signedInOwner } from "../../tests/helpers/in-process-actors";
 import { authorizeStudy } from "~/auth/authorize.server";
 import { db } from "~/db.server";

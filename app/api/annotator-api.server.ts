@@ -2,7 +2,6 @@ import { z } from "zod";
 import { actorFromCredentials, InvalidCredentials, type Actor } from "~/auth/actor.server";
 import { AccessDenied, authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
 import { clearedSessionCookieHeader, sessionCookieHeader } from "~/auth/session.server";
-import { db } from "~/db.server";
 import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
@@ -11,9 +10,9 @@ import { advanceRateLimitClock } from "~/http/rate-limiter.server";
 import { getDashboard } from "~/models/dashboard.server";
 import { annotationAvailability } from "~/models/study-lifecycle.server";
 import { getStudy, getStudyCounts } from "~/models/study.server";
-import { getAssignmentView, recordVote, VoteJsonSchema } from "~/models/vote.server";
+import { getAssignmentView, VoteJsonSchema } from "~/models/vote.server";
 import { signOut } from "~/services/accounts.server";
-import { ensureAnnotator } from "~/services/annotating.server";
+import { ensureAnnotator, voteAs } from "~/services/annotating.server";
 import { joinWithInvite } from "~/services/invites.server";
 import { addToStudyAs } from "~/services/studies.server";
 import { AVAILABILITY_MESSAGES } from "~/utils/annotate";
@@ -197,20 +196,14 @@ async function nextPair(request: ApiRequest, [studyParam]: string[]): Promise<Ap
 
 async function vote(request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {
   const access = await authorize(request, studyParam, "study:annotate");
-  const { studyId } = access;
   const { next, ...input } = parseJsonBody(request, ApiVoteSchema);
-  const annotator = ensureAnnotator(access);
   // One commit for the vote and the next assignment: commits (WAL page writes) dominated the
   // request's SQLite time under load (bench:server profile).
-  const { result, nextPair } = db().transaction(() => {
-    const result = recordVote(studyId, annotator.id, input);
-    const answered = result.status !== "not_found" && result.status !== "forbidden";
-    return { result, nextPair: next && answered ? assignPair(studyId, annotator.id) : undefined };
-  });
+  const { result, next: nextAssignment } = voteAs(access, input, { next });
   if (result.status === "not_found") throw new ApiError(404, "Assignment not found in this study");
   if (result.status === "forbidden") throw new ApiError(403, "This assignment belongs to another annotator");
-  if (result.status === "recorded") getStudyEngine(studyId).requestUpdate();
-  const withNext = (body: Record<string, unknown>) => (next ? { ...body, next: nextPair } : body);
+  const nextView = nextAssignment ? blindView(nextAssignment.id) : null;
+  const withNext = (body: Record<string, unknown>) => (next ? { ...body, next: nextView } : body);
   switch (result.status) {
     case "recorded":
       return { status: 201, body: withNext({ status: "recorded" }) };
@@ -303,7 +296,11 @@ async function advanceClock(request: ApiRequest): Promise<ApiResponse> {
 /** The blind view of the annotator's next assignment: no prompt ids or texts. */
 function assignPair(studyId: number, annotatorId: number) {
   const assignment = assignNextPair(studyId, annotatorId);
-  const view = assignment ? getAssignmentView(assignment.id) : null;
+  return assignment ? blindView(assignment.id) : null;
+}
+
+function blindView(assignmentId: number) {
+  const view = getAssignmentView(assignmentId);
   return view ? { assignmentId: view.assignmentId, query: view.query, left: view.left, right: view.right } : null;
 }
 

@@ -10,6 +10,7 @@ const PAGES: { path: string; label: string; permission: StudyPermission; end?: b
   { path: "/export", label: "Export", permission: "study:export" },
   { path: "/annotators", label: "Annotators & links", permission: "study:manage" },
   { path: "/quality", label: "Annotator quality", permission: "study:manage" },
+  { path: "/judge", label: "LLM judge", permission: "study:manage" },
   { path: "/members", label: "Members", permission: "study:manage" },
   { path: "/tokens", label: "API tokens", permission: "study:manage" },
   { path: "/audit", label: "Audit log", permission: "study:manage" },

@@ -15,7 +15,7 @@ import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { issueAssignment } from "~/models/assignment.server";
 import { getStudy } from "~/models/study.server";
-import { getStudyEngine } from "./engine.server";
+import { getStudyEngine, loadedStudyEngine } from "./engine.server";
 import type { ProposedPair } from "./study-engine.server";
 
 interface AssignOptions {
@@ -41,13 +41,40 @@ type Transaction = Parameters<Parameters<ReturnType<typeof db>["transaction"]>[0
  * of the pair's fresh ready queries (ties at random), so coverage spreads over the queries.
  */
 export function assignNextPair(studyId: number, annotatorId: number, options: AssignOptions = {}) {
+  const assignment = withProposalRollback(studyId, () => db().transaction(() => issueNextAssignment(studyId, annotatorId, options)));
+  // After the commit: a new pending pair changes what the policy should propose to the next annotator.
+  if (assignment?.created) getStudyEngine(studyId).requestUpdate();
+  return assignment?.row ?? null;
+}
+
+/**
+ * Runs `operation`, a transaction that may claim the engine's proposals; when it throws (and so rolls back), the
+ * proposals it claimed are put back, so the engine's selection state never diverges from SQLite.
+ */
+export function withProposalRollback<T>(studyId: number, operation: () => T): T {
+  // An engine not loaded yet has no proposals to claim: one started inside `operation` proposes only later.
+  const engine = loadedStudyEngine(studyId);
+  const mark = engine?.proposalMark() ?? 0;
+  try {
+    return operation();
+  } catch (error) {
+    engine?.restoreProposals(mark);
+    throw error;
+  }
+}
+
+/**
+ * assignNextPair's work inside the caller's transaction (run it through withProposalRollback): the open or new
+ * assignment, `created` when it is new, in which case the caller tells the engine after its commit.
+ */
+export function issueNextAssignment(studyId: number, annotatorId: number, options: AssignOptions = {}) {
   const now = options.now ?? new Date();
   const random = options.random ?? Math.random;
   const statements = hotStatements();
   const study = getStudy(studyId);
   if (!study || study.status !== "running") return null;
   const engine = getStudyEngine(studyId);
-  const assignment = db().transaction((tx) => {
+  return db().transaction((tx) => {
     statements.expire.run({ studyId, now: now.getTime() });
     // An annotator holds at most one open assignment per study, and it is their latest one.
     const latest = statements.latestOf.get({ studyId, annotatorId });
@@ -142,10 +169,6 @@ export function assignNextPair(studyId: number, annotatorId: number, options: As
     });
     return { row, created: true };
   });
-  if (!assignment) return null;
-  // A new pending pair changes what the policy should propose to the next annotator.
-  if (assignment.created) engine.requestUpdate();
-  return assignment.row;
 }
 
 /**

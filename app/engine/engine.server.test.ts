@@ -4,7 +4,7 @@ import { assignments, engineCheckpoints, engineSnapshots, prompts, queries, resp
 import { generationSettingsHash } from "../../db/text";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
-import { assignNextPair } from "~/engine/assign.server";
+import { assignNextPair, issueNextAssignment, withProposalRollback } from "~/engine/assign.server";
 import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
 import { backoffFactor } from "~/engine/study-engine.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
@@ -97,6 +97,34 @@ describe("the engine drives pair assignment", () => {
     engine.requestUpdate();
     await engine.whenIdle();
     expect(engine.round()).toBe(committed());
+  });
+
+  it("puts back the proposals a rolled-back transaction claimed, so the engine's state follows SQLite", async () => {
+    const studyId = demoStudyId();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const open = () => Array.from(engine.openProposals(), ({ index }) => index);
+    const before = open();
+    expect(before.length).toBeGreaterThan(0);
+    const annotator = createAnnotator(db(), "Rolled-back claim");
+    const issued = () => db().select({ n: count() }).from(assignments).where(eq(assignments.annotatorId, annotator.id)).get()!.n;
+    expect(() =>
+      withProposalRollback(studyId, () =>
+        db().transaction(() => {
+          expect(issueNextAssignment(studyId, annotator.id)?.created).toBe(true);
+          // Claimed inside the transaction: no one else may take it meanwhile.
+          expect(open().length).toBeLessThan(before.length);
+          throw new Error("the commit fails");
+        }),
+      ),
+    ).toThrow("the commit fails");
+    expect(issued()).toBe(0);
+    expect(open()).toEqual(before);
+    // Committed, the same claim stays taken.
+    const assignment = assignNextPair(studyId, annotator.id)!;
+    expect(issued()).toBe(1);
+    expect(open().length).toBeLessThan(before.length);
+    expect(assignment.policy).not.toBe("random");
   });
 
   it("gives K concurrent annotators K different pairs", async () => {

@@ -1,4 +1,5 @@
 import { env } from "~/env.server";
+import { releaseSingleton, singleton } from "~/utils/singleton.server";
 import { forgetUsableItems } from "./assign.server";
 import { deleteCheckpoint } from "./checkpoints.server";
 import { StudyEngine } from "./study-engine.server";
@@ -152,21 +153,21 @@ class EnginePool {
   }
 }
 
-declare global {
-  var __promptduelEnginePool: EnginePool | undefined;
-}
-
 function pool(): EnginePool {
-  if (!globalThis.__promptduelEnginePool) {
+  return singleton("engine pool", () => {
     const config = env();
-    globalThis.__promptduelEnginePool = new EnginePool(config.ENGINE_THREADS, config.ENGINE_MAX_LOADED, config.ENGINE_IDLE_SECONDS * 1000);
-  }
-  return globalThis.__promptduelEnginePool;
+    return new EnginePool(config.ENGINE_THREADS, config.ENGINE_MAX_LOADED, config.ENGINE_IDLE_SECONDS * 1000);
+  });
 }
 
 /** The study's engine, started (rebuilt from SQLite) on first use or queued for a slot; every call counts as use. */
 export function getStudyEngine(studyId: number): StudyEngine {
   return pool().engine(studyId);
+}
+
+/** The study's engine if one is loaded, without starting one and without counting as use. */
+export function loadedStudyEngine(studyId: number): StudyEngine | undefined {
+  return pool().peek(studyId);
 }
 
 /** New data for the study's engine if one is running (a job committed votes or prompts); a stopped engine reads everything when it starts. */
@@ -227,7 +228,5 @@ export async function discardStudyEngine(studyId: number): Promise<void> {
 
 /** Stops every engine and thread at once, saving nothing (tests; graceful shutdown). */
 export async function closeAllEngines(): Promise<void> {
-  const current = globalThis.__promptduelEnginePool;
-  globalThis.__promptduelEnginePool = undefined;
-  await current?.close();
+  await releaseSingleton<EnginePool>("engine pool")?.close();
 }

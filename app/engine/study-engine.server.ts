@@ -72,6 +72,9 @@ export class StudyEngine {
   // The selection the running statistics were computed for: a snapshot pairs both consistently.
   private statsSelection: SelectionState | null = null;
   private retiredProposals = new Set<number>();
+  // The proposals retired since the current selection arrived, in order, so that a transaction that rolls
+  // back can put back the ones it took (restoreProposals): the in-memory state follows SQLite's.
+  private retirementLog: number[] = [];
   // An owner or the retirement rule changed which prompts are in selection: read again at the next update.
   private selectionChanged = false;
   private selecting = false;
@@ -197,7 +200,19 @@ export class StudyEngine {
 
   /** A proposal handed out (or found unusable): skipped by every later request until the next selection. */
   retireProposal(index: number): void {
+    if (this.retiredProposals.has(index)) return;
     this.retiredProposals.add(index);
+    this.retirementLog.push(index);
+  }
+
+  /** Where the retirement log stands now: restoreProposals(mark) undoes every retirement after it. */
+  proposalMark(): number {
+    return this.retirementLog.length;
+  }
+
+  /** Puts back the proposals retired since `mark` (their transaction rolled back, so they were never handed out). */
+  restoreProposals(mark: number): void {
+    for (const index of this.retirementLog.splice(mark)) this.retiredProposals.delete(index);
   }
 
   /** Votes the current selection was trained on (the engine round recorded on assignments). */
@@ -268,6 +283,7 @@ export class StudyEngine {
   selectionChangedInStudy(): void {
     this.selectionChanged = true;
     if (this.selection) this.retiredProposals = new Set(this.selection.pairs.keys());
+    this.retirementLog = [];
     this.requestUpdate();
   }
 
@@ -370,6 +386,7 @@ export class StudyEngine {
     if (message.type === "selection") {
       this.selection = message;
       this.retiredProposals = new Set();
+      this.retirementLog = [];
       this.selecting = false;
       const runMs = message.fitMs + message.selectMs;
       this.nextSelectionAt = Date.now() + runMs * this.backoff(runMs);

@@ -254,5 +254,6 @@ export function rawLogRecord(row: RawVoteRow): RawLogRecord {
     policy: row.policy as RawLogRecord["policy"],
     engine_round: row.engineRound,
     annotator_excluded: row.annotatorExcluded === 1,
+    annotator_kind: row.annotatorKind,
   };
 }

@@ -16,7 +16,7 @@ import type { ExportOptions } from "./export-options.server";
 // votes' own (audit, gold). `kind` is the annotator's (annotators.kind: "human", or "judge" for an LLM
 // judge); a new flag is a value of QUALITY_FLAGS and a line where exportFigures or the SQL sets it.
 
-/** Who cast a vote: annotators.kind (db/schema.ts ANNOTATOR_KINDS: a person, or an LLM judge once judges vote). */
+/** Who cast a vote: annotators.kind (db/schema.ts ANNOTATOR_KINDS: a person, or the study's LLM judge, ADR 0032). */
 export type AnnotatorKind = (typeof ANNOTATOR_KINDS)[number];
 
 /**

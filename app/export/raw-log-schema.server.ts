@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { POLICY_NAMES } from "../../bandit/policy";
-import { VOTE_CHOICES } from "../../db/schema";
+import { ANNOTATOR_KINDS, VOTE_CHOICES } from "../../db/schema";
 import { normalizeDisplayName } from "~/auth/display-name";
 import { COMMENT_MAX, LATENCY_MAX_MS } from "~/models/vote-limits";
 import { jsonlLines } from "~/utils/jsonl";
@@ -13,7 +13,9 @@ import { jsonlLines } from "~/utils/jsonl";
  * shown, and `choice` is what the annotator clicked (a side, not a prompt). `preferred_prompt_id`
  * resolves the click to a prompt (null for tie, both_bad and skip). `annotator_excluded` marks the votes
  * of an annotator the owner excluded from the leaderboard and engine (kept, not counted); logs written
- * before it existed lack it, and an import does not carry it over: the importing owner decides.
+ * before it existed lack it, and an import does not carry it over: the importing owner decides. `annotator_kind`
+ * is "judge" for the votes of the study's LLM judge (ADR 0032), "human" otherwise; an import does not carry it
+ * over either (imported votes are by annotators of the importing study).
  */
 export const RAW_LOG_COLUMNS = [
   "vote_id",
@@ -40,6 +42,7 @@ export const RAW_LOG_COLUMNS = [
   "policy",
   "engine_round",
   "annotator_excluded",
+  "annotator_kind",
 ] as const;
 
 export type RawLogColumn = (typeof RAW_LOG_COLUMNS)[number];
@@ -104,6 +107,7 @@ export const RawLogRecordSchema = z
       .min(0, "engine_round must be at least 0")
       .max(Number.MAX_SAFE_INTEGER, "engine_round is too large"),
     annotator_excluded: z.boolean({ error: expected("annotator_excluded", "true or false") }).optional(),
+    annotator_kind: z.enum(ANNOTATOR_KINDS, { error: expected("annotator_kind", `one of: ${ANNOTATOR_KINDS.join(", ")}`) }).optional(),
   })
   .superRefine((record, ctx) => {
     if (record.prompt_a_id === record.prompt_b_id) {

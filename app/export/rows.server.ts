@@ -37,7 +37,7 @@ SELECT
   a.left_is_a AS leftIsA, v.choice AS choice, v.comment AS comment,
   a.issued_at AS issuedAt, v.created_at AS votedAt, v.latency_ms AS latencyMs,
   a.policy AS policy, a.engine_round AS engineRound,
-  sa.excluded_at IS NOT NULL AS annotatorExcluded
+  sa.excluded_at IS NOT NULL AS annotatorExcluded, u.kind AS annotatorKind
 FROM votes v
 JOIN assignments a ON a.id = v.assignment_id
 JOIN studies s ON s.id = v.study_id
@@ -75,6 +75,8 @@ export interface RawVoteRow {
   engineRound: number;
   /** SQLite boolean: 1 when the owner excluded the annotator's votes from the leaderboard and engine. */
   annotatorExcluded: number;
+  /** "judge" for the study's LLM judge (ADR 0032). */
+  annotatorKind: "human" | "judge";
 }
 
 // Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.

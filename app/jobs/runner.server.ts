@@ -7,6 +7,7 @@ import { env } from "~/env.server";
 import { countStaleLexical } from "~/llm/embeddings.server";
 import { embedsLexically, wakeGeneration } from "~/llm/runtime.server";
 import { repoRoot } from "~/utils/repo-root.server";
+import { releaseSingleton, singleton } from "~/utils/singleton.server";
 import type { JobResult } from "./job-context.server";
 import { and, eq, inArray } from "drizzle-orm";
 import { jobs } from "../../db/schema";
@@ -147,13 +148,8 @@ class JobRunner {
   }
 }
 
-declare global {
-  var __promptduelJobRunner: JobRunner | undefined;
-}
-
 function runner(): JobRunner {
-  globalThis.__promptduelJobRunner ??= new JobRunner();
-  return globalThis.__promptduelJobRunner;
+  return singleton("job runner", () => new JobRunner());
 }
 
 /**
@@ -187,7 +183,5 @@ export function whenJobSettled(jobId: number): Promise<void> {
 
 /** Stops the job thread (tests; shutdown). A running job is interrupted, as by a crash. */
 export async function stopJobs(): Promise<void> {
-  const current = globalThis.__promptduelJobRunner;
-  globalThis.__promptduelJobRunner = undefined;
-  await current?.close();
+  await releaseSingleton<JobRunner>("job runner")?.close();
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
 import { openDatabase, type Connection } from "../../db/client";
 import { appMeta, prompts, queries, responses } from "../../db/schema";
-import { fakeChatReply, startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
+import { fakeChatReply, startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { useTempDir } from "../../tests/helpers/temp-database";
 import { createStudy } from "~/models/study-setup.server";
 import { decodeEmbedding } from "./embeddings.server";

@@ -4,6 +4,7 @@ import { embedWithProvider, nextPromptsToEmbed } from "./embeddings.server";
 import { claimPendingResponses, recordResponseOutcome, type ResponseJob } from "./generation-queue.server";
 import { describeProviderError, estimateCostUsd, type PriceTable } from "./provider.server";
 import { failGrowthRound, generateMutation, markGrowthRunning, openGrowthRounds, storeGrowthRound, type GrowthRound } from "./growth.server";
+import { JudgeRunner } from "./judge-runner.server";
 import type { Queryable } from "./queryable.server";
 import {
   dropVariantRequest,
@@ -31,6 +32,10 @@ export interface GenerationWorkerOptions {
   embeddingBatchSize?: number;
   /** Called after new prompts of a study were committed (a growth round), so its running engine takes them as arms. */
   onPromptsAdded?: (studyId: number) => void;
+  /** Called after a judge's vote was committed (app/llm/judge-runner.server.ts). */
+  onVotesAdded?: (studyId: number) => void;
+  /** Called after a judged batch whose votes count has ended. */
+  onCountedBatchFinished?: (studyId: number) => void;
 }
 
 /**
@@ -63,6 +68,7 @@ export class GenerationWorker {
   private embeddingRetryAt = 0;
   private readonly tasks = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
+  private readonly judge: JudgeRunner;
 
   constructor(options: GenerationWorkerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -77,6 +83,16 @@ export class GenerationWorker {
     this.embeddingRetryMs = options.embeddingRetryMs ?? 60_000;
     this.embeddingBatchSize = options.embeddingBatchSize ?? 64;
     this.onPromptsAdded = options.onPromptsAdded ?? (() => {});
+    this.judge = new JudgeRunner({
+      db: this.db,
+      client: this.client,
+      prices: this.prices,
+      withSlot: (call) => this.withSlot(call),
+      track: (task) => this.track(task),
+      isRunning: () => this.running,
+      onVotesAdded: options.onVotesAdded ?? (() => {}),
+      onCountedBatchFinished: options.onCountedBatchFinished,
+    });
   }
 
   start(): void {
@@ -97,6 +113,7 @@ export class GenerationWorker {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    this.judge.stop();
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.resolveIdleWaiters();
   }
@@ -125,6 +142,7 @@ export class GenerationWorker {
       this.startEmbedding();
       this.startVariantRequests();
       this.startGrowthRounds();
+      this.judge.start();
       this.startResponses();
     } catch (error) {
       // A database error here (locked, closed) must not kill the loop; the next poll tries again.

@@ -1,18 +1,16 @@
 import { eq } from "drizzle-orm";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
-import { notifyStudyEngine } from "~/engine/engine.server";
+import { getStudyEngine, notifyStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
 import { targetEmbeddingModel } from "./embeddings.server";
 import { currentSettingsHash, failedResponses, responseProgress } from "./generation-queue.server";
 import { GenerationWorker } from "./generation-worker.server";
 import { createProviderClient, providerConfigFromEnv, type ProviderConfig } from "./provider.server";
 import { listVariantRequests } from "./variants.server";
+import { existingSingleton, releaseSingleton, setSingleton } from "~/utils/singleton.server";
 
-// The app's one generation worker, kept on globalThis like the database connection.
-declare global {
-  var __promptduelGenerationWorker: GenerationWorker | undefined;
-}
+const WORKER = "generation worker";
 
 /** The provider from the environment, or null when the app runs offline. */
 export function providerConfig(): ProviderConfig | null {
@@ -31,7 +29,7 @@ export function embedsLexically(): boolean {
  */
 export function startGeneration(): void {
   const provider = providerConfig();
-  if (!provider || globalThis.__promptduelGenerationWorker) return;
+  if (!provider || existingSingleton(WORKER)) return;
   const worker = new GenerationWorker({
     db: db(),
     client: createProviderClient(provider),
@@ -40,14 +38,28 @@ export function startGeneration(): void {
     prices: provider.prices,
     // After the commit: new prompts join the running engine as arms (they get pairs once their responses are ready).
     onPromptsAdded: (studyId) => notifyStudyEngine(studyId),
+    onVotesAdded: (studyId) => notifyStudyEngine(studyId),
+    // A counted (or pre-screening) batch's votes reach the engine even when it was not running: a snapshot follows,
+    // and with it the retirement rule and pool cap on the judge's votes.
+    onCountedBatchFinished: (studyId) => getStudyEngine(studyId).requestUpdate(),
   });
   worker.start();
-  globalThis.__promptduelGenerationWorker = worker;
+  setSingleton(WORKER, worker);
+}
+
+/** The running generation worker, if a provider is set and it was started (tests wait on it). */
+export function generationWorker(): GenerationWorker | undefined {
+  return existingSingleton<GenerationWorker>(WORKER);
+}
+
+/** Stops the generation worker (tests; shutdown); the next startGeneration starts a new one. */
+export async function stopGeneration(): Promise<void> {
+  await releaseSingleton<GenerationWorker>(WORKER)?.stop();
 }
 
 /** Tells the worker new rows are queued, so it need not wait for its next poll. */
 export function wakeGeneration(): void {
-  globalThis.__promptduelGenerationWorker?.wake();
+  generationWorker()?.wake();
 }
 
 /** What the owner's progress bar shows: response counts, tokens, cost, variant requests, failures. */

@@ -6,10 +6,18 @@ import { requireStudyPermission } from "~/auth/require.server";
 import { AnnotateShortcutsDialog, ANNOTATE_SHORTCUTS, VOTE_BUTTONS } from "~/components/annotate-shortcuts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { assignNextPair, getOpenAssignment } from "~/engine/assign.server";
-import { discardStudyEngine, getStudyEngine } from "~/engine/engine.server";
+import { discardStudyEngine } from "~/engine/engine.server";
 import { annotationAvailability } from "~/models/study-lifecycle.server";
-import { countAnnotatorVotes, getAssignmentView, recordVote, undoableVote, undoVote, UndoFormSchema, VoteFormSchema } from "~/models/vote.server";
-import { annotatorOf, ensureAnnotator } from "~/services/annotating.server";
+import {
+  countAnnotatorVotes,
+  getAssignmentView,
+  undoableVote,
+  undoVote,
+  UndoFormSchema,
+  VoteFormSchema,
+  type RecordVoteResult,
+} from "~/models/vote.server";
+import { annotatorOf, ensureAnnotator, voteAs } from "~/services/annotating.server";
 import { AVAILABILITY_MESSAGES, CHOICE_LABELS } from "~/utils/annotate";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
@@ -77,23 +85,26 @@ export async function action({ request, params }: ActionFunctionArgs) {
   }
   const vote = form.intent === "vote" ? VoteFormSchema.safeParse(form) : null;
   if (vote && !vote.success) return data({ errors: z.flattenError(vote.error).fieldErrors }, { status: 400 });
-  // A member's annotator is created on their first valid post, never by a malformed one.
-  const annotator = ensureAnnotator(access);
+  const open = annotationAvailability(study.status) === "open";
+  let next: { id: number } | null;
   if (vote) {
-    const result = recordVote(study.id, annotator.id, vote.data);
-    invariantResponse(result.status !== "not_found", "Assignment not found in this study", 404);
-    invariantResponse(result.status !== "forbidden", "This assignment belongs to another annotator", 403);
-    if (result.status === "recorded") getStudyEngine(study.id).requestUpdate();
-    notice = staleVoteNotice(result, vote.data.choice);
+    // The vote and the next assignment in one transaction, as the JSON API does (voteAs).
+    const voted = voteAs(access, vote.data, { next: open });
+    invariantResponse(voted.result.status !== "not_found", "Assignment not found in this study", 404);
+    invariantResponse(voted.result.status !== "forbidden", "This assignment belongs to another annotator", 403);
+    notice = staleVoteNotice(voted.result, vote.data.choice);
+    next = voted.next;
+  } else {
+    // A member's annotator is created on their first valid post, never by a malformed one.
+    next = open ? assignNextPair(study.id, ensureAnnotator(access).id) : null;
   }
-  if (annotationAvailability(study.status) !== "open") return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
-  const next = assignNextPair(study.id, annotator.id);
+  if (!open) return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
   if (!next) return data({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
   return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
 }
 
 /** What to tell an annotator whose click landed on a pair that was already answered (a stale tab). */
-function staleVoteNotice(result: ReturnType<typeof recordVote>, clicked: keyof typeof CHOICE_LABELS): Notice | null {
+function staleVoteNotice(result: RecordVoteResult, clicked: keyof typeof CHOICE_LABELS): Notice | null {
   switch (result.status) {
     case "duplicate":
       return { tone: "info", text: `Your vote on that pair was already recorded (“${CHOICE_LABELS[result.recordedChoice]}”); it counts once.` };

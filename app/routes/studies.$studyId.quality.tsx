@@ -24,6 +24,11 @@ import {
 } from "~/models/quality-checks.server";
 import { setAnnotatorExclusionAs } from "~/services/members.server";
 import { markGoldAs, setQualityChecksAs, unmarkGoldAs } from "~/services/quality.server";
+import { JudgeAgreement } from "~/components/judge-panel";
+import { db } from "~/db.server";
+import { judgeAgreement } from "~/models/judge-agreement.server";
+import { studyJudge } from "~/llm/judge.server";
+import { providerConfig } from "~/llm/runtime.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotator quality · ${data?.study.name ?? "promptduel"}` }];
 
@@ -38,6 +43,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     checks: { auditRate: study.auditRate, auditMaxShare: study.auditMaxShare, goldRate: study.goldRate, maxRate: MAX_CHECK_RATE },
     gold: listGoldItems(study.id),
     choices: goldChoices(study.id),
+    // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
+    judge: (() => {
+      const judge = studyJudge(db(), study.id);
+      return judge
+        ? { annotatorId: judge.annotatorId, agreement: judgeAgreement(db(), study.id), priced: judge.model in (providerConfig()?.prices ?? {}) }
+        : null;
+    })(),
     rules: {
       charsPerSecond: READING_RULE.charsPerSecond,
       floorMs: READING_RULE.floorMs,
@@ -83,6 +95,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const { intent, annotatorId } = parsed.data;
   const result = await setAnnotatorExclusionAs(access, annotatorId, intent === "exclude");
   if (result === "not_found") return data<ActionResult>({ errors: { annotatorId: ["No such annotator in this study"] } }, { status: 404 });
+  if (result === "judge") {
+    return data<ActionResult>(
+      { errors: { annotatorId: ["Whether the LLM judge's votes count is its setting: change it on the LLM judge page."] } },
+      { status: 400 },
+    );
+  }
   const notices = {
     exclude: {
       changed: "Annotator excluded: their votes stay, flagged, and no longer count on the leaderboard or for the engine.",
@@ -118,7 +136,7 @@ function CheckCell({ check, none }: { check: { judged: number; matched: number; 
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, checks, gold, choices } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, checks, gold, choices, judge } = useLoaderData<typeof loader>();
   const promptLabel = (id: number) => {
     const text = choices.prompts.find((prompt) => prompt.id === id)?.text ?? "";
     return `#${id} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
@@ -246,18 +264,22 @@ export default function AnnotatorQualityPage() {
                     <CheckCell check={annotator.gold} none="no gold items" />
                   </td>
                   <td>
-                    <Form method="post">
-                      <input type="hidden" name="annotatorId" value={annotator.annotatorId} />
-                      {annotator.excluded ? (
-                        <button type="submit" name="intent" value="reinstate" aria-label={`Reinstate ${annotator.displayName}`}>
-                          Reinstate
-                        </button>
-                      ) : (
-                        <button type="submit" name="intent" value="exclude" aria-label={`Exclude ${annotator.displayName}`}>
-                          Exclude
-                        </button>
-                      )}
-                    </Form>
+                    {annotator.annotatorId === judge?.annotatorId ? (
+                      <Link to={`/studies/${study.id}/judge`}>Judge settings</Link>
+                    ) : (
+                      <Form method="post">
+                        <input type="hidden" name="annotatorId" value={annotator.annotatorId} />
+                        {annotator.excluded ? (
+                          <button type="submit" name="intent" value="reinstate" aria-label={`Reinstate ${annotator.displayName}`}>
+                            Reinstate
+                          </button>
+                        ) : (
+                          <button type="submit" name="intent" value="exclude" aria-label={`Exclude ${annotator.displayName}`}>
+                            Exclude
+                          </button>
+                        )}
+                      </Form>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -274,6 +296,13 @@ export default function AnnotatorQualityPage() {
         item. Consistency: how often an audit (a pair they decided before, served again with the sides swapped) got the same answer (the same winner,
         or a draw both times). Gold accuracy: how often they chose the better response of a gold item (a draw is not the answer).
       </p>
+
+      {judge ? (
+        <>
+          <h3>Human–judge agreement</h3>
+          <JudgeAgreement report={judge.agreement} priced={judge.priced} />
+        </>
+      ) : null}
 
       <h3>Quality checks</h3>
       <Form method="post" className="quality-checks">

@@ -30,6 +30,8 @@ import {
   updateRetirementAs,
 } from "~/services/studies.server";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
+import { JudgeBatchForm, JudgeSettingsForm } from "~/components/judge-panel";
+import { judgeSettingsView } from "~/models/judge-view.server";
 
 // Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
 export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRouteHandle;
@@ -37,8 +39,10 @@ export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRout
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Setup · ${data?.study.name ?? "promptduel"}` }];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
+  const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:edit");
   return {
+    // The LLM judge's section (issue 17 §4): owners only, as whether its votes count is theirs to say.
+    judge: permissions.has("study:manage") ? judgeSettingsView(db(), study) : null,
     study: {
       id: study.id,
       name: study.name,
@@ -209,6 +213,7 @@ export default function StudySetup() {
     inSelection,
     maxGrowth,
     maxGrowthParents,
+    judge,
   } = useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
@@ -390,6 +395,19 @@ export default function StudySetup() {
             </button>
           </fieldset>
         </Form>
+
+        {judge ? (
+          <>
+            <JudgeSettingsForm
+              studyId={study.id}
+              settings={judge.settings}
+              saved={judge.saved}
+              providerConfigured={judge.providerConfigured}
+              errors={{}}
+            />
+            <JudgeBatchForm studyId={study.id} enabled={judge.saved && judge.providerConfigured} maxBatch={judge.maxBatch} errors={{}} />
+          </>
+        ) : null}
 
         <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
           <fieldset>

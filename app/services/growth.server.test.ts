@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineSnapshots, growthRounds, prompts, queries, responses, studies } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../tests/fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
@@ -10,7 +10,7 @@ import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import type { StudyEngine } from "~/engine/study-engine.server";
 import { prepareExport } from "~/export/formats.server";
-import { startGeneration } from "~/llm/runtime.server";
+import { generationWorker, startGeneration, stopGeneration } from "~/llm/runtime.server";
 import { createAnnotator } from "~/models/membership.server";
 import { recordVote } from "~/models/vote.server";
 import { growPoolAs, setItemActiveAs, updateRetirementAs } from "./studies.server";
@@ -37,8 +37,7 @@ describe("growing the pool, leaving selection, retiring", () => {
     });
   });
   afterAll(async () => {
-    await globalThis.__promptduelGenerationWorker?.stop();
-    globalThis.__promptduelGenerationWorker = undefined;
+    await stopGeneration();
     process.env = savedEnv;
     await fake.close();
   });
@@ -84,7 +83,7 @@ describe("growing the pool, leaving selection, retiring", () => {
     expect(db().select().from(growthRounds).all()).toHaveLength(0);
     const grown = growPoolAs(access, { count: 3, parents: 2, confirmed: true });
     if (!grown.ok) throw new Error(JSON.stringify(grown));
-    await globalThis.__promptduelGenerationWorker!.whenIdle();
+    await generationWorker()!.whenIdle();
 
     // What the fake server received: three mutation requests carrying both leaders, with their records and comments.
     const growthRequests = fake.requests.filter((request) => JSON.stringify(request.body.messages).includes(GROWTH_SYSTEM_MARK));
@@ -122,7 +121,7 @@ describe("growing the pool, leaving selection, retiring", () => {
     fake.setChatReply((system, user) => (system.includes(GROWTH_SYSTEM_MARK) ? `  ${children[0]!.text.toUpperCase()}  ` : `Answer to ${user}`));
     const again = growPoolAs(access, { count: 1, parents: 1, confirmed: true });
     if (!again.ok) throw new Error(JSON.stringify(again));
-    await globalThis.__promptduelGenerationWorker!.whenIdle();
+    await generationWorker()!.whenIdle();
     fake.setChatReply(null);
     expect(db().select().from(growthRounds).where(eq(growthRounds.id, again.roundId)).get()!.result).toEqual({
       added: [],

@@ -4,6 +4,7 @@ import { assertPermission, type StudyAccess } from "~/auth/authorize.server";
 import { db } from "~/db.server";
 import { discardStudyEngine } from "~/engine/engine.server";
 import { countOwners, removeAnnotatorFromStudy, removeMember, roleOf, setAnnotatorExcluded, setMemberRole } from "~/models/membership.server";
+import { studyJudge } from "~/llm/judge.server";
 import { auditStudy } from "./audit.server";
 
 // Study members (accounts with a role) and the study's annotators, as its owners manage them.
@@ -63,8 +64,10 @@ export async function setAnnotatorExclusionAs(
   annotatorId: number,
   exclude: boolean,
   now = new Date(),
-): Promise<"changed" | "unchanged" | "not_found"> {
+): Promise<"changed" | "unchanged" | "not_found" | "judge"> {
   assertPermission(access, "study:manage");
+  // The LLM judge's flag follows its setting (counted or shown separately, ADR 0032), set on the judge page.
+  if (studyJudge(db(), access.studyId)?.annotatorId === annotatorId) return "judge";
   const result = db().transaction((tx) => {
     const change = setAnnotatorExcluded(tx, access.studyId, annotatorId, exclude ? now : null);
     if (change === "changed") auditStudy(tx, access, exclude ? "annotator.excluded" : "annotator.reinstated", { annotatorId });

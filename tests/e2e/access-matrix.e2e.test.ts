@@ -13,7 +13,7 @@ import {
   postForm,
   type Account,
 } from "../helpers/accounts";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 
 // Issue 13's access matrix: every route of the built Remix manifest and every JSON API route, requested
 // by every kind of actor, against the status this table expects. A route missing from the table fails
@@ -241,6 +241,11 @@ const ROUTE_MATRIX: Record<string, Check[] | { exempt: string }> = {
   "routes/studies.$studyId.quality": [
     { method: "GET", path: "/studies/:A/quality", expected: studyManage },
     { method: "POST", path: "/studies/:A/quality", body: BAD_FORM, expected: studyManagePost },
+  ],
+  // The LLM judge (ADR 0032): owners only, as whether its votes count is an exclusion.
+  "routes/studies.$studyId.judge": [
+    { method: "GET", path: "/studies/:A/judge", expected: studyManage },
+    { method: "POST", path: "/studies/:A/judge", body: BAD_FORM, expected: studyManagePost },
   ],
   "routes/studies.$studyId.annotators": [
     { method: "GET", path: "/studies/:A/annotators", expected: studyManage },

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
 import { createAnnotatorLink, createApiToken, createFirstOwner, createStudy, signIn, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 import { seedVotes } from "../helpers/seed-votes";
 

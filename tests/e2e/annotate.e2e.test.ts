@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 // The suite's browser context is one annotator: the first test joins through the invite link, the

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
 import { createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { screenshotPath } from "../helpers/browser";
 import { seedVotes, type SeededVote } from "../helpers/seed-votes";

@@ -1,9 +1,9 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 function newestStudyId(app: RunningApp): number {

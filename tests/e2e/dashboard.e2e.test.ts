@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstOwner, createStudy, signInInBrowser, startStudy, type Account } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
+import { ApiAnnotator } from "../../harness/api-annotator";
 import { seriousAccessibilityViolations } from "../helpers/axe";
-import { startApp, type RunningApp } from "../helpers/app-server";
+import { startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
 
 // The owner dashboard on votes whose shape is known: a raw log imported through the import page (the

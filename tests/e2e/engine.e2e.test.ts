@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser, type Account } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { ApiAnnotator } from "../../harness/api-annotator";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 // Test hooks on, and selections never cut short by their time budget: the pairs the engine proposes, and so

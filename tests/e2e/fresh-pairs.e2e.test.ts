@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { ApiAnnotator } from "../../harness/api-annotator";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 
 // The simulation: 3 annotators, 50 votes each, consistent preferences, on the demo study
 // (10 prompts x 14 queries: 630 (query, pair) combinations per annotator). Before fresh pairs, 38 of

@@ -1,10 +1,10 @@
 import type Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../fake-openai/server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
+import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
 
 // Issue 17 §1: one growth round end to end. Votes with comments come in over the API, the owner grows the pool on

@@ -2,9 +2,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser, TEST_PASSWORD, type Account } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
+import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser } from "../helpers/browser";
 import { postForm, probe } from "../helpers/http-probe";
 

@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createFirstOwner, signInInBrowser } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
 
 describe("input hygiene in a real browser", () => {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
 import { createFirstOwner, signIn } from "../helpers/accounts";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { seedVotes, type SeededVote } from "../helpers/seed-votes";
 
 // A raw-log import is a background job that writes everything in one transaction (ADR 0010). Killed

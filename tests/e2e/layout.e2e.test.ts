@@ -2,7 +2,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { seriousAccessibilityViolations } from "../helpers/axe";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
 
 // A study whose answers are long (a 15,000-character one with a table and a task list) next to a

@@ -3,8 +3,8 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { ApiAnnotator } from "../../harness/api-annotator";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { probe } from "../helpers/http-probe";
 
 interface BuiltRoute {

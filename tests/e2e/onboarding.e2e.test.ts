@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../helpers/app-server";
+import { startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 // The README's first minutes: `npm start` prints a one-time setup link; following it creates the

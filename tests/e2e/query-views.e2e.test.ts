@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
 import { seriousAccessibilityViolations } from "../helpers/axe";
-import { readAppDatabase, startApp, type RunningApp } from "../helpers/app-server";
+import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
 
 // The owner's per-query pages in a real browser on the demo study (10 prompts × 14 queries, every

@@ -2,9 +2,9 @@ import type Database from "better-sqlite3";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser } from "../helpers/accounts";
-import { ApiAnnotator } from "../helpers/api-annotator";
+import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
-import { readAppDatabase } from "../helpers/app-server";
+import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
 // The suite's browser context is the study's owner, signed in once; an annotator joins through the

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { startApp, type RunningApp } from "./app-server";
+import { startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser } from "./browser";
 
 export interface AppInBrowser {

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { readAppDatabase, type RunningApp } from "./app-server";
+import { readAppDatabase, type RunningApp } from "../../harness/app-server";
 
 export interface ProbeResponse {
   status: number;

@@ -15,16 +15,16 @@ export function useTempAppDatabase(): { path: () => string } {
     await stopJobs();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "promptduel-test-"));
     process.env.DATABASE_PATH = path.join(dir, "test.db");
-    globalThis.__promptduelConnection?.close();
-    globalThis.__promptduelConnection = undefined;
+    const { closeConnection } = await import("../../app/db.server");
+    closeConnection();
   });
   afterAll(async () => {
     const { closeAllEngines } = await import("../../app/engine/engine.server");
     const { stopJobs } = await import("../../app/jobs/runner.server");
     await stopJobs();
     await closeAllEngines();
-    globalThis.__promptduelConnection?.close();
-    globalThis.__promptduelConnection = undefined;
+    const { closeConnection } = await import("../../app/db.server");
+    closeConnection();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return { path: () => path.join(dir, "test.db") };

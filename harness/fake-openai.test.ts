@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeEmbedding, startFakeOpenAI, type FakeOpenAI } from "./server";
+import { fakeEmbedding, startFakeOpenAI, type FakeOpenAI } from "./fake-openai";
 
 describe("the fake OpenAI-compatible server, through the SDK", () => {
   let fake: FakeOpenAI;
