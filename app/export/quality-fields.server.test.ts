@@ -43,7 +43,7 @@ const Quality = z.strictObject({
   annotators: z.array(
     z.strictObject({
       id: z.number(),
-      kind: z.literal("human"),
+      kind: z.enum(["human", "judge"]),
       agreement: z.number().nullable(),
       consistency: z.number().nullable(),
       gold_accuracy: z.number().nullable(),
@@ -143,6 +143,16 @@ describe("quality fields and filters of the preference exports", () => {
       expect(count({ format: "trl", "exclude-flagged": "on" })).toBe(0);
     } finally {
       db().update(studyAnnotators).set({ excludedAt: null }).where(eq(studyAnnotators.annotatorId, ids.Cy)).run();
+    }
+    // An LLM judge's votes say so (annotators.kind, ADR 0032).
+    db().update(annotators).set({ kind: "judge" }).where(eq(annotators.id, ids.Cy)).run();
+    try {
+      const judged = lines({ format: "openai", quality: "include" }) as { quality: z.infer<typeof Quality> }[];
+      expect(new Set(judged.filter((line) => line.quality.annotators[0]!.id === ids.Cy).map((line) => line.quality.annotators[0]!.kind))).toEqual(
+        new Set(["judge"]),
+      );
+    } finally {
+      db().update(annotators).set({ kind: "human" }).where(eq(annotators.id, ids.Cy)).run();
     }
     // Majority per item over the decisive votes. Item 0 (0-1 on q0): Ada 0, Bo 0, Cy 0 -> 3 of 3. Item 2 (1-2 on q0):
     // Ada 0, Bo 0, Cy 1 -> 2 of 3. Item 4 (0-2 on q1): Ada 0, Bo 0 (Cy drew) -> 2 of 2. Item 5: Ada 1 alone -> 1 of 1.
