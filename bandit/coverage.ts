@@ -25,7 +25,7 @@ export interface CoverageOptions {
   smallStudyArms: number;
 }
 
-export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 1, smallStudyArms: 0 };
+export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 2, smallStudyArms: 30 };
 
 /**
  * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.

@@ -82,21 +82,35 @@ describe("simulate", () => {
     }
   });
 
-  it("hands `app`'s coverage options to the served engine (minDuelsPerArm 0 turns the coverage phase off)", () => {
-    // linear has 200 arms: with the default coverage the first picks each bring an undueled arm, so after
-    // 5 warm-up pairs and 40 served pairs far more distinct arms have duelled than with coverage off.
+  it("hands `app`'s coverage options to the served engine: cover first, every other pick (the default on large pools), or off", () => {
+    // linear has 200 arms. After the 5 warm-up pairs, pick t (t = votes so far, one annotator) is a coverage pick,
+    // which brings an arm never duelled before, when t % period == 0.
     const options = { policy: "app" as const, trials: 1, votes: 45, scale: 10, seed: 3 };
-    const served = simulateTrial(linear, options, 0);
+    const coverFirst = simulateTrial(linear, { ...options, coverage: { period: 1 } }, 0);
+    const alternating = simulateTrial(linear, options, 0);
     const uncovered = simulateTrial(linear, { ...options, coverage: { minDuelsPerArm: 0 } }, 0);
-    expect(served.pairs.slice(0, 5)).toEqual(uncovered.pairs.slice(0, 5));
-    expect(served.armsDueled).toBeGreaterThanOrEqual(45);
-    expect(uncovered.armsDueled).toBeLessThan(served.armsDueled);
-    // Every served pick during the coverage phase brings one arm never duelled before.
-    const seen = new Set(served.pairs.slice(0, 5).flat());
-    for (const [a, b] of served.pairs.slice(5)) {
-      expect(seen.has(a) && seen.has(b)).toBe(false);
-      seen.add(a).add(b);
-    }
+    expect(coverFirst.pairs.slice(0, 5)).toEqual(uncovered.pairs.slice(0, 5));
+    const coveragePicks = (pairs: [number, number][], period: number) => {
+      const seen = new Set(pairs.slice(0, 5).flat());
+      let bringsNewArm = 0;
+      let coverage = 0;
+      pairs.slice(5).forEach(([a, b], offset) => {
+        if ((5 + offset) % period === 0) {
+          coverage++;
+          if (!seen.has(a) || !seen.has(b)) bringsNewArm++;
+        }
+        seen.add(a).add(b);
+      });
+      return { coverage, bringsNewArm };
+    };
+    const first = coveragePicks(coverFirst.pairs, 1);
+    expect(first.bringsNewArm).toBe(first.coverage);
+    const everyOther = coveragePicks(alternating.pairs, 2);
+    expect(everyOther.coverage).toBe(20);
+    expect(everyOther.bringsNewArm).toBe(everyOther.coverage);
+    expect(coverFirst.armsDueled).toBeGreaterThanOrEqual(45);
+    expect(uncovered.armsDueled).toBeLessThan(alternating.armsDueled);
+    expect(alternating.armsDueled).toBeLessThan(coverFirst.armsDueled);
   });
 
   it("serves concurrent annotators distinct pairs and scores every vote", () => {
