@@ -21,6 +21,7 @@ export const PAIR_LABELS = ["lower-id prompt won", "higher-id prompt won", "draw
 export interface AnnotatorVoteAggregate {
   annotatorId: number;
   displayName: string;
+  kind: "human" | "judge";
   /** SQLite booleans: a study member voting as themselves (not blind); removed from the study. */
   member: number;
   removed: number;
@@ -91,7 +92,7 @@ export function annotatorVoteAggregates(db: Database, studyId: number, settingsH
       select annotator_id from study_annotators where study_id = ${studyId}
       union select annotator_id from counts
     )
-    select people.annotator_id as annotatorId, u.display_name as displayName, u.user_id is not null as member,
+    select people.annotator_id as annotatorId, u.display_name as displayName, u.kind as kind, u.user_id is not null as member,
       sa.removed_at is not null as removed, sa.excluded_at as excludedAt,
       coalesce(c.votes, 0) as votes, coalesce(c.skips, 0) as skips, coalesce(c.decisive, 0) as decisive, coalesce(c.left_wins, 0) as leftWins,
       s.median_latency as medianLatencyMs, coalesce(s.timed_votes, 0) as timedVotes, coalesce(s.too_fast, 0) as tooFastVotes,
@@ -112,7 +113,7 @@ const labelsSql = (studyId: number) => sql`
         when (v.choice = 'left') = ((a.left_is_a = 1) = (a.prompt_a_id < a.prompt_b_id)) then 0 else 1 end as label,
       row_number() over (partition by v.annotator_id, a.query_id, min(a.prompt_a_id, a.prompt_b_id), max(a.prompt_a_id, a.prompt_b_id) order by v.id desc) as recency
     from votes v join assignments a on a.id = v.assignment_id
-    where v.study_id = ${studyId} and ${PUBLISHED} and v.choice <> 'skip'
+    where v.study_id = ${studyId} and ${PUBLISHED} and v.choice <> 'skip' and a.purpose <> 'audit'
   ),
   labels as (
     select l.annotator_id, l.query_id, l.low, l.high, l.label,
@@ -178,4 +179,45 @@ export function sharedItemCounts(db: Database, studyId: number): Map<number, num
       and o.annotator_id <> l.annotator_id and not o.excluded)
     group by l.annotator_id`);
   return new Map(rows.map((row) => [row.annotatorId, row.items]));
+}
+
+// What a vote said about its pair: the winning prompt's id, or 0 for a draw (tie or both bad). Skips are never passed.
+const winnerSql = (vote: string, assignment: string) =>
+  sql.raw(`case when ${vote}.choice in ('tie', 'both_bad') then 0 when (${vote}.choice = 'left') = (${assignment}.left_is_a = 1)
+    then ${assignment}.prompt_a_id else ${assignment}.prompt_b_id end`);
+
+export interface CheckCounts {
+  annotatorId: number;
+  /** Audits (or gold answers) with a judgement, and how many matched (the earlier decision, or the owner's answer). */
+  judged: number;
+  matched: number;
+}
+
+/**
+ * Per annotator: their answered audits whose original vote still stands, both not skips, and how many
+ * said the same about the pair as the original (the same winner, or a draw both times), whichever side
+ * each prompt was shown on. Cost: one pass over the study's audit assignments.
+ */
+export function auditConsistency(db: Database, studyId: number): CheckCounts[] {
+  return db.all<CheckCounts>(sql`
+    select a.annotator_id as annotatorId, count(*) as judged, sum(${winnerSql("v", "a")} = ${winnerSql("ov", "o")}) as matched
+    from assignments a join votes v on v.assignment_id = a.id
+    join assignments o on o.id = a.audit_of join votes ov on ov.assignment_id = o.id
+    where a.study_id = ${studyId} and a.purpose = 'audit' and v.choice <> 'skip' and ov.choice <> 'skip'
+    group by a.annotator_id`);
+}
+
+/**
+ * Per annotator: their non-skip, non-audit votes on the study's gold items, and how many chose the owner's
+ * preferred prompt (a draw is not the answer). Cost: one pass over the votes on gold items.
+ */
+export function goldAccuracy(db: Database, studyId: number): CheckCounts[] {
+  return db.all<CheckCounts>(sql`
+    select v.annotator_id as annotatorId, count(*) as judged, sum(${winnerSql("v", "a")} = g.preferred_prompt_id) as matched
+    from gold_items g
+    join assignments a on a.study_id = g.study_id and a.query_id = g.query_id
+      and min(a.prompt_a_id, a.prompt_b_id) = g.low_prompt_id and max(a.prompt_a_id, a.prompt_b_id) = g.high_prompt_id
+    join votes v on v.assignment_id = a.id
+    where g.study_id = ${studyId} and a.purpose <> 'audit' and v.choice <> 'skip'
+    group by v.annotator_id`);
 }

@@ -32,6 +32,7 @@ describe("openDatabase", () => {
       "auto_rounds",
       "engine_checkpoints",
       "engine_snapshots",
+      "gold_items",
       "growth_rounds",
       "invites",
       "jobs",

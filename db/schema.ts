@@ -56,6 +56,9 @@ export const AUDIT_ACTIONS = [
   "annotator.removed",
   "annotator.excluded",
   "annotator.reinstated",
+  "quality.checks_changed",
+  "gold.marked",
+  "gold.unmarked",
   "token.created",
   "token.revoked",
   "judge.configured",
@@ -64,6 +67,11 @@ export const AUDIT_ACTIONS = [
 ] as const;
 // withdrawn: its vote was undone and the pair handed out again as a new assignment; a late vote on it is refused.
 export const ASSIGNMENT_STATUSES = ["open", "answered", "expired", "withdrawn"] as const;
+// Why a pair was served (issue 18 §2, §3; ADR 0034): work (the engine's or random), audit (a pair the
+// annotator decided before, sides swapped: a self-consistency check, out of the tallies and the engine),
+// gold (an item with an owner's known answer, mixed in at the study's gold rate; counted like work).
+export const ASSIGNMENT_PURPOSES = ["work", "audit", "gold"] as const;
+export type AssignmentPurpose = (typeof ASSIGNMENT_PURPOSES)[number];
 export const VOTE_CHOICES = ["left", "right", "tie", "both_bad", "skip"] as const;
 
 export type VoteChoice = (typeof VOTE_CHOICES)[number];
@@ -119,6 +127,13 @@ export const studies = sqliteTable("studies", {
   // Set when the loop stopped (a budget, the stopping rule, a confirmation it may not give); cleared when saved again.
   autoRoundsStoppedAt: integer("auto_rounds_stopped_at", { mode: "timestamp_ms" }),
   autoRoundsStopReason: text("auto_rounds_stop_reason"),
+  // Quality checks (issue 18 §2, §3; ADR 0034). auditRate: the chance a pair request re-serves, sides
+  // swapped, a pair the annotator decided earlier (0 = off, the default); never two audits in a row and
+  // never more than auditMaxShare of the annotator's answered assignments. goldRate: the chance a pair
+  // request serves a gold item the annotator has not answered (0 = off).
+  auditRate: real("audit_rate").notNull().default(0),
+  auditMaxShare: real("audit_max_share").notNull().default(0.1),
+  goldRate: real("gold_rate").notNull().default(0),
   createdAt: createdAt(),
 });
 
@@ -280,6 +295,32 @@ export const queryTags = sqliteTable(
     tag: text("tag").notNull(),
   },
   (table) => [primaryKey({ columns: [table.queryId, table.tag] }), index("query_tags_study_tag_idx").on(table.studyId, table.tag)],
+);
+
+// Items with a known answer (issue 18 §3; ADR 0034): an owner says which prompt's response on this query
+// is the better one (e.g. the other is deliberately wrong). Stored as the unordered pair (low id, high id)
+// and the preferred prompt; mixed into the work at the study's gold rate; each annotator's gold accuracy is
+// the share of the items they judged the way the owner did.
+export const goldItems = sqliteTable(
+  "gold_items",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    queryId: integer("query_id")
+      .notNull()
+      .references(() => queries.id, { onDelete: "cascade" }),
+    lowPromptId: integer("low_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    highPromptId: integer("high_prompt_id")
+      .notNull()
+      .references(() => prompts.id, { onDelete: "cascade" }),
+    preferredPromptId: integer("preferred_prompt_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("gold_items_item_unique").on(table.studyId, table.queryId, table.lowPromptId, table.highPromptId)],
 );
 
 export const responses = sqliteTable(
@@ -512,6 +553,9 @@ export const assignments = sqliteTable(
     policy: text("policy").notNull(),
     engineRound: integer("engine_round").notNull().default(0),
     status: text("status", { enum: ASSIGNMENT_STATUSES }).notNull().default("open"),
+    purpose: text("purpose", { enum: ASSIGNMENT_PURPOSES }).notNull().default("work"),
+    // An audit's original: the answered assignment whose (query, pair) it serves again, sides swapped.
+    auditOf: integer("audit_of"),
   },
   (table) => [
     // Every pair request expires the overdue open assignments and asks whether a pair is held. Partial
@@ -546,7 +590,7 @@ export const voteIsCounted = sql`not exists (select 1 from study_annotators excl
 /**
  * Votes an import has published (ADR 0036): every vote cast here, and an imported one once its job's
  * row has left pending_imports. Every reader of votes uses it (or votePublishedAs in raw SQL), as do
- * the tally triggers (migrations/0016).
+ * the tally triggers (migrations/0016, 0017).
  */
 export const votePublished = sql`("votes"."import_job_id" is null or "votes"."import_job_id" not in (select job_id from pending_imports))`;
 
@@ -554,6 +598,8 @@ export const votePublished = sql`("votes"."import_job_id" is null or "votes"."im
 export function votePublishedAs(alias: string) {
   return sql.raw(`(${alias}.import_job_id is null or ${alias}.import_job_id not in (select job_id from pending_imports))`);
 }
+/** Assignments whose vote counts for the tallies and the engine: audits do not (ADR 0034). Use with a join on assignments. */
+export const assignmentIsCounted = sql`${assignments.purpose} <> 'audit'`;
 
 /** The answered assignments, as a literal the planner can match to assignments_answered_pair_idx. */
 export const assignmentIsAnswered = sql`${assignments.status} = 'answered'`;

@@ -123,6 +123,8 @@ async function main(argv: readonly string[]): Promise<void> {
     const cases: [string, Record<string, string>][] = [
       ["trl", { format: "trl" }],
       ["trl (majority)", { format: "trl", duplicates: "majority" }],
+      // Quality fields and filters (ADR 0035): the annotators' figures are computed once before the first line.
+      ["trl (quality)", { format: "trl", quality: "include", "min-agreement": "0.2" }],
       ["trl-conversational", { format: "trl-conversational", system: "chosen-prompt" }],
       ["openai", { format: "openai", system: "chosen-prompt" }],
       ["csv", { format: "csv" }],

@@ -40,12 +40,35 @@ describe("npm run export", () => {
       expect(fs.readFileSync(out, "utf8")).toBe(expected(format));
     }
 
+    // The quality options as flags: a bare --exclude-flagged, --min-agreement with a share. Ada shares no item
+    // with anyone, so she has no agreement and --min-agreement leaves her pair out.
+    const quality = (extra: string[]) => {
+      const out = path.join(tempDir(), `quality-${extra.length}.jsonl`);
+      const result = runCli(["--db", databasePath, "--study", String(studyId), "--format", "trl", "--quality", "include", ...extra, "--out", out]);
+      expect(result.stderr).toBe("");
+      return {
+        stdout: result.stdout,
+        lines: fs
+          .readFileSync(out, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { quality: unknown }),
+      };
+    };
+    const flaggedOut = quality(["--exclude-flagged"]);
+    expect(flaggedOut.stdout).toMatch(/wrote 1 preference pair to/);
+    expect(flaggedOut.lines[0]!.quality).toMatchObject({ votes: 1, flags: [], annotators: [{ kind: "human", agreement: null }] });
+    expect(quality(["--exclude-flagged", "--min-agreement", "0.5"]).stdout).toMatch(/wrote 0 preference pairs to/);
+
     const bad = path.join(tempDir(), "bad.jsonl");
     const result = runCli(["--db", databasePath, "--study", String(studyId), "--format", "xml", "--from", "yesterday", "--out", bad]);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("--format: format must be one of: trl, trl-conversational, openai, csv, jsonl");
     expect(result.stderr).toContain("--from: from must be a date written YYYY-MM-DD");
     expect(result.stderr).toContain("usage: npm run export");
+    const badShare = runCli(["--db", databasePath, "--study", String(studyId), "--format", "trl", "--min-agreement", "high", "--out", bad]);
+    expect(badShare.status).toBe(1);
+    expect(badShare.stderr).toContain("--min-agreement: min-agreement must be a number from 0 to 1, e.g. 0.7");
     expect(fs.existsSync(bad)).toBe(false);
     connection.close();
   });

@@ -10,6 +10,7 @@ import {
   responses,
 } from "../../db/schema";
 import { claimProposal } from "../../bandit/served";
+import { chooseCheck, pickUniform } from "../../quality/checks";
 import { generationSettingsHash } from "../../db/text";
 import { db, prepared } from "~/db.server";
 import { issueAssignment } from "~/models/assignment.server";
@@ -80,6 +81,20 @@ export function issueNextAssignment(studyId: number, annotatorId: number, option
     if (latest?.status === "open") return { row: latest, created: false };
 
     const settingsHash = generationSettingsHash(study);
+    // Quality checks first (ADR 0034): with the study's rates, an audit (a pair this annotator decided, sides
+    // swapped) or a gold item; no random draw is taken when both rates are 0.
+    if (study.auditRate > 0 || study.goldRate > 0) {
+      const counts = statements.checkCounts.get({ studyId, annotatorId });
+      const state = { answered: counts?.answered ?? 0, audits: counts?.audits ?? 0, lastWasAudit: latest?.purpose === "audit" };
+      const check = chooseCheck(study, state, random);
+      const served =
+        check === "audit"
+          ? serveAudit(studyId, annotatorId, settingsHash, latest?.id ?? 0, random, now, engine.round())
+          : check === "gold"
+            ? serveGold(studyId, annotatorId, settingsHash, random, now, engine.round())
+            : null;
+      if (served) return { row: served, created: true };
+    }
     let usable = usableItems(studyId);
     // A prompt newer than the cached list (added within the last second) is read again, not taken for disabled.
     const promptEnabled = (promptId: number) => {
@@ -153,6 +168,51 @@ export function issueNextAssignment(studyId: number, annotatorId: number, option
       engineRound: engine.round(),
     });
     return { row, created: true };
+  });
+}
+
+/**
+ * An audit: one of this annotator's answered, non-skip work assignments (not their latest, not audited before,
+ * its prompts in selection, its query enabled, both responses ready), uniformly at random, served again with
+ * the sides swapped. Null when none is left. Cost: O(their answered assignments).
+ */
+function serveAudit(studyId: number, annotatorId: number, settingsHash: string, latestId: number, random: () => number, now: Date, round: number) {
+  const original = pickUniform(hotStatements().auditCandidates.all({ studyId, annotatorId, settingsHash, latestId }), random);
+  if (!original) return null;
+  return issueAssignment({
+    studyId,
+    annotatorId,
+    promptAId: original.promptAId,
+    promptBId: original.promptBId,
+    queryId: original.queryId,
+    leftIsA: original.leftIsA !== 1,
+    issuedAt: now,
+    policy: original.policy,
+    engineRound: round,
+    purpose: "audit",
+    auditOf: original.id,
+  });
+}
+
+/**
+ * A gold item this annotator has not answered (prompts in selection, query enabled, both responses ready),
+ * uniformly at random, sides at random. Null when none is left. Cost: O(gold items x their answers on each).
+ */
+function serveGold(studyId: number, annotatorId: number, settingsHash: string, random: () => number, now: Date, round: number) {
+  const item = pickUniform(hotStatements().goldCandidates.all({ studyId, annotatorId, settingsHash }), random);
+  if (!item) return null;
+  return issueAssignment({
+    studyId,
+    annotatorId,
+    promptAId: item.lowPromptId,
+    promptBId: item.highPromptId,
+    queryId: item.queryId,
+    leftIsA: random() < 0.5,
+    issuedAt: now,
+    policy: "random",
+    engineRound: round,
+    purpose: "gold",
+    auditOf: null,
   });
 }
 
@@ -236,8 +296,43 @@ function commonReadyQueries(pair: ProposedPair, settingsHash: string): number[] 
 }
 
 /** The statements every pair request runs, prepared once per connection. */
+// Both responses of an assignment-like row `x` ready with the current settings (@settingsHash).
+const bothReadySql = (alias: string, a: string, b: string) => `
+  exists (select 1 from responses r where r.prompt_id = ${alias}.${a} and r.query_id = ${alias}.query_id and r.status = 'ready' and r.settings_hash = @settingsHash)
+  and exists (select 1 from responses r where r.prompt_id = ${alias}.${b} and r.query_id = ${alias}.query_id and r.status = 'ready' and r.settings_hash = @settingsHash)`;
+const inSelectionSql = (alias: string, column: string) =>
+  `exists (select 1 from prompts p where p.id = ${alias}.${column} and p.active = 1 and p.retired_at is null)`;
+
 function hotStatements() {
   return prepared("assign", (database) => ({
+    checkCounts: database.$client.prepare<[{ studyId: number; annotatorId: number }], { answered: number; audits: number }>(`
+      select count(*) as answered, coalesce(sum(purpose = 'audit'), 0) as audits from assignments
+      where annotator_id = @annotatorId and study_id = @studyId and status = 'answered'`),
+    auditCandidates: database.$client.prepare<
+      [{ studyId: number; annotatorId: number; settingsHash: string; latestId: number }],
+      { id: number; promptAId: number; promptBId: number; queryId: number; leftIsA: number; policy: string }
+    >(`
+      select a.id, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId, a.query_id as queryId, a.left_is_a as leftIsA, a.policy
+      from assignments a join votes v on v.assignment_id = a.id
+      where a.annotator_id = @annotatorId and a.study_id = @studyId and a.status = 'answered' and a.purpose <> 'audit'
+        and a.id <> @latestId and v.choice <> 'skip'
+        and not exists (select 1 from assignments x where x.audit_of = a.id)
+        and ${inSelectionSql("a", "prompt_a_id")} and ${inSelectionSql("a", "prompt_b_id")}
+        and exists (select 1 from queries q where q.id = a.query_id and q.active = 1)
+        and ${bothReadySql("a", "prompt_a_id", "prompt_b_id")}
+      order by a.id`),
+    goldCandidates: database.$client.prepare<
+      [{ studyId: number; annotatorId: number; settingsHash: string }],
+      { queryId: number; lowPromptId: number; highPromptId: number }
+    >(`
+      select g.query_id as queryId, g.low_prompt_id as lowPromptId, g.high_prompt_id as highPromptId from gold_items g
+      where g.study_id = @studyId
+        and not exists (select 1 from assignments x where x.annotator_id = @annotatorId and x.study_id = @studyId and x.query_id = g.query_id
+          and x.status in ('answered', 'open') and min(x.prompt_a_id, x.prompt_b_id) = g.low_prompt_id and max(x.prompt_a_id, x.prompt_b_id) = g.high_prompt_id)
+        and ${inSelectionSql("g", "low_prompt_id")} and ${inSelectionSql("g", "high_prompt_id")}
+        and exists (select 1 from queries q where q.id = g.query_id and q.active = 1)
+        and ${bothReadySql("g", "low_prompt_id", "high_prompt_id")}
+      order by g.id`),
     expire: database
       .update(assignments)
       .set({ status: "expired" })

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
 import type { Duel } from "../../bandit/policy";
-import { assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votePublished, votes } from "../../db/schema";
+import { assignmentIsCounted, assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votePublished, votes } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
 import { voteDuel } from "~/models/vote-duel";
@@ -108,7 +108,7 @@ export class StudyHistoryFeed {
 
   /**
    * Reads the votes committed since the last read into `duels`; returns how many duels were added.
-   * Votes of an annotator the owner excluded are passed over (excluding or reinstating one discards
+   * Audit votes (a re-judgement of an item, sides swapped: ADR 0034) and votes of an annotator the owner excluded are passed over (excluding or reinstating one discards
    * the engine, which then reads the history again as it is: ADR 0025).
    */
   readVotes(limit = Number.MAX_SAFE_INTEGER): number {
@@ -124,7 +124,7 @@ export class StudyHistoryFeed {
         })
         .from(votes)
         .innerJoin(assignments, eq(assignments.id, votes.assignmentId))
-        .where(and(eq(votes.studyId, sql.placeholder("studyId")), gt(votes.id, sql.placeholder("afterId")), voteIsCounted))
+        .where(and(eq(votes.studyId, sql.placeholder("studyId")), gt(votes.id, sql.placeholder("afterId")), voteIsCounted, assignmentIsCounted))
         .orderBy(asc(votes.id))
         .limit(sql.placeholder("limit"))
         .prepare(),

@@ -31,7 +31,39 @@ export type DuplicateOption = (typeof DUPLICATE_OPTIONS)[number];
 export const SELECTION_OPTIONS = ["mark", "in-selection"] as const;
 export type SelectionOption = (typeof SELECTION_OPTIONS)[number];
 
+/**
+ * omit: the lines are exactly the formats (DESIGN §8); include: every preference line carries a `quality`
+ * object (app/export/quality-fields.server.ts, ADR 0035). Off by default so a file keeps the format a strict
+ * uploader accepts; the export page asks for it explicitly.
+ */
+export const QUALITY_FIELD_OPTIONS = ["omit", "include"] as const;
+export type QualityFieldOption = (typeof QUALITY_FIELD_OPTIONS)[number];
+
 const DAY_MS = 86_400_000;
+
+/** A yes/no option: a bare CLI flag (true), a checked box ("on") or yes/true/1; absent or blank is no. */
+const yesNo = (name: string) =>
+  z.preprocess(
+    (value) => (value === "" || value === null ? undefined : typeof value === "string" ? value.toLowerCase() : value),
+    z
+      .union([z.boolean(), z.enum(["on", "yes", "true", "1"]).transform(() => true), z.enum(["no", "false", "0"]).transform(() => false)], {
+        error: `${name} takes no value, or yes / no`,
+      })
+      .default(false),
+  );
+
+/** A share in [0, 1] written in plain decimal ("0.7", "1"), or absent. */
+const share = (name: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: `${name} must be a number from 0 to 1, e.g. 0.7` })
+      .trim()
+      .regex(/^(0|1)(\.\d+)?$|^\.\d+$/, `${name} must be a number from 0 to 1, e.g. 0.7`)
+      .transform(Number)
+      .refine((value) => value >= 0 && value <= 1, `${name} must be a number from 0 to 1, e.g. 0.7`)
+      .optional(),
+  );
 
 /** An empty form field or query parameter means "not given". */
 const blankToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
@@ -77,6 +109,14 @@ export const ExportOptionsShape = {
       .transform((value) => [...new Set(value.split(",").map((part) => Number(part.trim())))].sort((x, y) => x - y))
       .optional(),
   ),
+  quality: z.preprocess(
+    blankToUndefined,
+    z.enum(QUALITY_FIELD_OPTIONS, { error: `quality must be one of: ${QUALITY_FIELD_OPTIONS.join(", ")}` }).default("omit"),
+  ),
+  // Preference formats only: leave out every vote that carries a quality flag (QUALITY_FLAGS in quality-fields.server.ts).
+  "exclude-flagged": yesNo("exclude-flagged"),
+  // Preference formats only: only votes of annotators whose agreement with counted others is known and at least this share.
+  "min-agreement": share("min-agreement"),
   // Inclusive UTC days on the vote's timestamp.
   from: utcDay("from"),
   to: utcDay("to"),

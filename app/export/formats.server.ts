@@ -5,7 +5,15 @@ import { generationSettingsHash } from "../../db/text";
 import { csvRow } from "./csv.server";
 import { CONVERSATIONAL_FORMATS, PREFERENCE_FORMATS, voteFilter, type ExportFormat, type ExportOptions } from "./export-options.server";
 import { jsonLine, preferredPromptId, RAW_LOG_COLUMNS, type RawLogRecord } from "./raw-log-schema.server";
-import { iteratePreferencePairs, iterateRawVotes, type PreferencePairRow, type RawVoteRow } from "./rows.server";
+import {
+  annotatorExportFiguresOf,
+  hasQualityFilter,
+  passingAnnotatorIds,
+  qualityField,
+  type AnnotatorExportFigures,
+  type QualityFlag,
+} from "./quality-fields.server";
+import { iteratePreferencePairs, iterateRawVotes, type PreferencePairRow, type PreferenceFilter, type RawVoteRow } from "./rows.server";
 
 /** An export ready to stream: its metadata is known before the first byte, its lines are produced lazily. */
 export interface PreparedExport {
@@ -77,21 +85,78 @@ export function prepareExport(db: DB, studyId: number, options: ExportOptions): 
   } else if (CONVERSATIONAL_FORMATS.includes(options.format) && options.system === "chosen-prompt") {
     systemMessage = (pair) => pair.chosenPromptText;
   }
-  const toLine = preferenceLineWriter(options.format, systemMessage);
-  const duplicates = options.duplicates;
-  const inSelectionOnly = options.selection === "in-selection";
+  const writeLine = preferenceLineWriter(options.format, systemMessage);
+  const pairs = preferencePairSource(db, study, filter, options, settingsHash);
+  const figures = pairs.figures;
+  const toLine =
+    options.quality === "include" && figures
+      ? (pair: PreferencePairRow) => writeLine(pair, { quality: qualityOf(pair, figures) })
+      : (pair: PreferencePairRow) => writeLine(pair, {});
   return {
     ok: true,
     export: {
       ...base,
       *lines() {
-        for (const pair of iteratePreferencePairs(db, filter, settingsHash, duplicates)) {
-          if (inSelectionOnly && "out_of_selection" in outOfSelection(pair)) continue;
-          yield toLine(pair);
-        }
+        for (const pair of pairs.iterate()) yield toLine(pair);
       },
     },
   };
+}
+
+/**
+ * The preference pairs an export's options select, in file order: the vote filter, then the quality filter
+ * (annotators who pass, ADR 0035), then duplicates, then selection. `figures` are the annotators' quality
+ * figures when the options need them (quality fields or a quality filter), else null.
+ */
+function preferencePairSource(
+  db: DB,
+  study: typeof studies.$inferSelect,
+  filter: ReturnType<typeof voteFilter>,
+  options: ExportOptions,
+  settingsHash: string,
+): { figures: Map<number, AnnotatorExportFigures> | null; iterate: () => Generator<PreferencePairRow, void, undefined> } {
+  const figures = options.quality === "include" || hasQualityFilter(options) ? annotatorExportFiguresOf(db, study) : null;
+  const preferenceFilter: PreferenceFilter = {
+    ...filter,
+    qualityAnnotatorIds: figures ? passingAnnotatorIds(figures, options) : null,
+    excludeFlaggedVotes: options["exclude-flagged"],
+  };
+  const inSelectionOnly = options.selection === "in-selection";
+  return {
+    figures,
+    *iterate() {
+      for (const pair of iteratePreferencePairs(db, preferenceFilter, settingsHash, options.duplicates)) {
+        if (inSelectionOnly && "out_of_selection" in outOfSelection(pair)) continue;
+        yield pair;
+      }
+    },
+  };
+}
+
+/**
+ * How many preference pairs the options give (what the export page shows before a download), or null for a
+ * raw-log format or a study that does not exist. Reads the same rows as the download: O(matching votes).
+ */
+export function countPreferencePairs(db: DB, studyId: number, options: ExportOptions): number | null {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  if (!study || !PREFERENCE_FORMATS.includes(options.format)) return null;
+  let pairs = 0;
+  for (const pair of preferencePairSource(db, study, voteFilter(studyId, options), options, generationSettingsHash(study)).iterate()) {
+    void pair;
+    pairs++;
+  }
+  return pairs;
+}
+
+function qualityOf(pair: PreferencePairRow, figures: Map<number, AnnotatorExportFigures>) {
+  const annotatorIds = pair.annotatorIds
+    .split(",")
+    .map(Number)
+    .sort((x, y) => x - y);
+  const voteFlags: QualityFlag[] = [];
+  if (pair.isAudit) voteFlags.push("audit");
+  if (pair.isGold) voteFlags.push("gold");
+  return qualityField(annotatorIds, figures, { votes: pair.votes, majorityVotes: pair.majorityVotes }, voteFlags);
 }
 
 function preferenceLineWriter(format: ExportFormat, systemMessage: (pair: PreferencePairRow) => string | null) {
@@ -101,19 +166,29 @@ function preferenceLineWriter(format: ExportFormat, systemMessage: (pair: Prefer
     return system === null ? [user] : [{ role: "system", content: system }, user];
   };
   const assistant = (content: string): Message[] => [{ role: "assistant", content }];
+  // `extra` holds the fields after the format's own and out_of_selection: today the quality object.
+  type Extra = Record<string, unknown>;
   switch (format) {
     case "trl":
-      return (pair: PreferencePairRow) => jsonLine({ prompt: pair.query, chosen: pair.chosen, rejected: pair.rejected, ...outOfSelection(pair) });
+      return (pair: PreferencePairRow, extra: Extra) =>
+        jsonLine({ prompt: pair.query, chosen: pair.chosen, rejected: pair.rejected, ...outOfSelection(pair), ...extra });
     case "trl-conversational":
-      return (pair: PreferencePairRow) =>
-        jsonLine({ prompt: promptMessages(pair), chosen: assistant(pair.chosen), rejected: assistant(pair.rejected), ...outOfSelection(pair) });
+      return (pair: PreferencePairRow, extra: Extra) =>
+        jsonLine({
+          prompt: promptMessages(pair),
+          chosen: assistant(pair.chosen),
+          rejected: assistant(pair.rejected),
+          ...outOfSelection(pair),
+          ...extra,
+        });
     case "openai":
-      return (pair: PreferencePairRow) =>
+      return (pair: PreferencePairRow, extra: Extra) =>
         jsonLine({
           input: { messages: promptMessages(pair) },
           preferred_output: assistant(pair.chosen),
           non_preferred_output: assistant(pair.rejected),
           ...outOfSelection(pair),
+          ...extra,
         });
     default:
       throw new Error(`preferenceLineWriter: ${format} is not a preference format`);

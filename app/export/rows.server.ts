@@ -83,18 +83,27 @@ export interface RawVoteRow {
 // Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.
 const DECISIVE_VOTES_CTE = `
 decisive AS (
-  SELECT v.id AS vote_id, a.query_id,
+  SELECT v.id AS vote_id, a.query_id, v.annotator_id, a.purpose = 'audit' AS is_audit,
+    EXISTS (SELECT 1 FROM gold_items g WHERE g.study_id = a.study_id AND g.query_id = a.query_id
+      AND g.low_prompt_id = min(a.prompt_a_id, a.prompt_b_id) AND g.high_prompt_id = max(a.prompt_a_id, a.prompt_b_id)) AS is_gold,
     CASE WHEN (v.choice = 'left') = (a.left_is_a = 1) THEN a.prompt_a_id ELSE a.prompt_b_id END AS chosen_prompt_id,
     CASE WHEN (v.choice = 'left') = (a.left_is_a = 1) THEN a.prompt_b_id ELSE a.prompt_a_id END AS rejected_prompt_id
   FROM votes v JOIN assignments a ON a.id = v.assignment_id
   WHERE ${VOTE_FILTER_SQL} AND v.choice IN ('left', 'right')
-)`;
+    AND (@qualityAnnotatorIds IS NULL OR v.annotator_id IN (SELECT value FROM json_each(@qualityAnnotatorIds)))
+),
+kept AS (SELECT * FROM decisive WHERE @excludeFlaggedVotes = 0 OR (NOT is_audit AND NOT is_gold))`;
 
 const EVERY_DECISIVE_VOTE_CTE = `
-pairs AS (SELECT vote_id AS order_key, query_id, chosen_prompt_id, rejected_prompt_id FROM decisive)`;
+pairs AS (
+  SELECT vote_id AS order_key, query_id, chosen_prompt_id, rejected_prompt_id,
+    CAST(annotator_id AS TEXT) AS annotator_ids, 1 AS votes, 1 AS majority_votes, is_audit, is_gold
+  FROM kept
+)`;
 
 // Majority per (query, unordered prompt pair), counted in SQLite so no group table lives in JS memory.
-// An even split has no majority and yields no pair. A group sorts by its first vote.
+// An even split has no majority and yields no pair. A group sorts by its first vote. Audit votes (a
+// re-judgement by the same annotator, ADR 0034) are not a second vote: left out, as in the tallies.
 const MAJORITY_CTE = `
 duel_groups AS (
   SELECT query_id,
@@ -102,14 +111,18 @@ duel_groups AS (
     max(chosen_prompt_id, rejected_prompt_id) AS high_id,
     min(vote_id) AS first_vote_id,
     sum(chosen_prompt_id < rejected_prompt_id) AS low_wins,
-    count(*) AS decisive_votes
-  FROM decisive
+    count(*) AS decisive_votes,
+    group_concat(DISTINCT annotator_id) AS annotator_ids,
+    max(is_gold) AS is_gold
+  FROM kept
+  WHERE NOT is_audit
   GROUP BY query_id, low_id, high_id
 ),
 pairs AS (
   SELECT first_vote_id AS order_key, query_id,
     CASE WHEN 2 * low_wins > decisive_votes THEN low_id ELSE high_id END AS chosen_prompt_id,
-    CASE WHEN 2 * low_wins > decisive_votes THEN high_id ELSE low_id END AS rejected_prompt_id
+    CASE WHEN 2 * low_wins > decisive_votes THEN high_id ELSE low_id END AS rejected_prompt_id,
+    annotator_ids, decisive_votes AS votes, max(low_wins, decisive_votes - low_wins) AS majority_votes, 0 AS is_audit, is_gold
   FROM duel_groups
   WHERE 2 * low_wins <> decisive_votes
 )`;
@@ -123,7 +136,8 @@ SELECT q.text AS query, cp.text AS chosenPromptText,
   ${shownResponseSql("p.rejected_prompt_id", "p.query_id")} AS rejected,
   p.chosen_prompt_id AS chosenPromptId, p.rejected_prompt_id AS rejectedPromptId, p.query_id AS queryId,
   ${selectionStatusSql("cp")} AS chosenPromptStatus, ${selectionStatusSql("rp")} AS rejectedPromptStatus,
-  CASE WHEN q.active = 0 THEN 'disabled' ELSE NULL END AS queryStatus
+  CASE WHEN q.active = 0 THEN 'disabled' ELSE NULL END AS queryStatus,
+  p.annotator_ids AS annotatorIds, p.votes AS votes, p.majority_votes AS majorityVotes, p.is_audit AS isAudit, p.is_gold AS isGold
 FROM pairs p
 JOIN queries q ON q.id = p.query_id
 JOIN prompts cp ON cp.id = p.chosen_prompt_id
@@ -149,10 +163,27 @@ export interface PreferencePairRow {
   chosenPromptStatus: SelectionStatus;
   rejectedPromptStatus: SelectionStatus;
   queryStatus: "disabled" | null;
+  /** Comma-separated ids of the annotators whose decisive votes make the line (one with duplicates=keep). */
+  annotatorIds: string;
+  /** The decisive votes behind the line and how many of them went its way (1 and 1 with duplicates=keep). */
+  votes: number;
+  majorityVotes: number;
+  /** SQLite booleans: the vote is an audit (duplicates=keep only); the item is a gold item. */
+  isAudit: number;
+  isGold: number;
 }
 
-function parameters(filter: VoteFilter, settingsHash: string) {
+/** Which votes a preference export reads: the vote filter, and the annotators the quality filter lets through (null: all). */
+export interface PreferenceFilter extends VoteFilter {
+  qualityAnnotatorIds: number[] | null;
+  /** Leave out audit votes and votes on gold items (exclude-flagged). */
+  excludeFlaggedVotes: boolean;
+}
+
+function parameters(filter: VoteFilter | PreferenceFilter, settingsHash: string) {
   return {
+    qualityAnnotatorIds: "qualityAnnotatorIds" in filter && filter.qualityAnnotatorIds ? JSON.stringify(filter.qualityAnnotatorIds) : null,
+    excludeFlaggedVotes: "excludeFlaggedVotes" in filter && filter.excludeFlaggedVotes ? 1 : 0,
     studyId: filter.studyId,
     annotatorIds: filter.annotatorIds ? JSON.stringify(filter.annotatorIds) : null,
     fromMs: filter.fromMs,
@@ -172,7 +203,7 @@ export function iterateRawVotes(db: DB, filter: VoteFilter, settingsHash: string
  */
 export function* iteratePreferencePairs(
   db: DB,
-  filter: VoteFilter,
+  filter: PreferenceFilter,
   settingsHash: string,
   duplicates: DuplicateOption,
 ): Generator<PreferencePairRow, void, undefined> {

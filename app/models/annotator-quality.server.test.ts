@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLog, prompts, queries, responses, studies, studyAnnotators } from "../../db/schema";
+import { auditLog, goldItems, prompts, queries, responses, studies, studyAnnotators } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { cohenKappa, fleissKappa, krippendorffAlphaNominal } from "../../quality/agreement";
 import { actorOfCookie, invitedMember, signedInOwner, type TestActor } from "../../tests/helpers/in-process-actors";
@@ -231,5 +231,58 @@ describe("annotator quality", () => {
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { notice: string }).notice).toMatch(/excluded/);
     await post({ intent: "reinstate", annotatorId: String(ids.Bo) });
+  });
+
+  it("sets the quality checks and marks gold items through the page's form, refusing bad input with a 400 and writing nothing", async () => {
+    const post = (fields: Record<string, string>) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      const request = new Request(`http://localhost/studies/${studyId}/quality`, { method: "POST", body: form, headers: { Cookie: owner.cookie } });
+      return routeResponse(() => qualityAction({ request, params: { studyId: String(studyId) }, context: {} }));
+    };
+    const rates = () =>
+      db().select({ a: studies.auditRate, s: studies.auditMaxShare, g: studies.goldRate }).from(studies).where(eq(studies.id, studyId)).get();
+    const before = rates();
+    expect(before).toEqual({ a: 0, s: 0.1, g: 0 });
+    for (const bad of [
+      { auditRate: "0.9", auditMaxShare: "0.1", goldRate: "0" },
+      { auditRate: "5%", auditMaxShare: "0.1", goldRate: "0" },
+      { auditRate: "0.05", auditMaxShare: "", goldRate: "0" },
+      { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "-0.1" },
+    ]) {
+      expect((await post({ intent: "checks", ...bad })).status).toBe(400);
+    }
+    expect(rates()).toEqual(before);
+    const saved = await post({ intent: "checks", auditRate: "0.05", auditMaxShare: "0.2", goldRate: "0.1" });
+    expect(saved.status).toBe(200);
+    expect(rates()).toEqual({ a: 0.05, s: 0.2, g: 0.1 });
+
+    const [query] = db().select().from(queries).where(eq(queries.studyId, studyId)).all();
+    const [one, two] = db().select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).all();
+    const gold = () => db().select().from(goldItems).where(eq(goldItems.studyId, studyId)).all();
+    const item = { intent: "mark-gold", queryId: String(query!.id), promptAId: String(two!.id), promptBId: String(one!.id), preferred: "a" };
+    expect((await post({ ...item, promptBId: String(two!.id) })).status).toBe(400);
+    expect((await post({ ...item, preferred: "" })).status).toBe(400);
+    // A prompt of another study (the demo study's first) is refused.
+    const foreign = db().select().from(prompts).where(ne(prompts.studyId, studyId)).get()!;
+    expect((await post({ ...item, promptAId: String(foreign.id) })).status).toBe(400);
+    expect(gold()).toEqual([]);
+    expect((await post(item)).status).toBe(200);
+    expect(gold()).toMatchObject([{ lowPromptId: one!.id, highPromptId: two!.id, preferredPromptId: two!.id }]);
+    // Marking again changes the answer, not the count.
+    expect((await post({ ...item, preferred: "b" })).status).toBe(200);
+    expect(gold()).toMatchObject([{ preferredPromptId: one!.id }]);
+    expect((await post({ intent: "unmark-gold", goldId: "999999" })).status).toBe(404);
+    expect((await post({ intent: "unmark-gold", goldId: String(gold()[0]!.id) })).status).toBe(200);
+    expect(gold()).toEqual([]);
+    const actions = db()
+      .select({ action: auditLog.action })
+      .from(auditLog)
+      .where(eq(auditLog.studyId, studyId))
+      .all()
+      .map((entry) => entry.action)
+      .filter((action) => action.startsWith("quality.") || action.startsWith("gold."));
+    expect(actions).toEqual(["quality.checks_changed", "gold.marked", "gold.marked", "gold.unmarked"]);
+    await post({ intent: "checks", auditRate: "0", auditMaxShare: "0.1", goldRate: "0" });
   });
 });

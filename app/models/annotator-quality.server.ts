@@ -1,6 +1,8 @@
 import { deriveSeed, mulberry32 } from "../../bandit/random";
 import {
   annotatorVoteAggregates,
+  auditConsistency,
+  goldAccuracy,
   excludedAnnotatorIds,
   overlapItems,
   pairAgreementCells,
@@ -62,6 +64,8 @@ function sideBias(leftWins: number, decisive: number): SideBias {
 export interface AnnotatorQualityRow {
   annotatorId: number;
   displayName: string;
+  /** Who votes: a person, or an LLM judge (annotators.kind). */
+  kind: "human" | "judge";
   member: boolean;
   removed: boolean;
   excluded: boolean;
@@ -73,8 +77,27 @@ export interface AnnotatorQualityRow {
   timedVotes: number;
   tooFastVotes: number;
   tooFast: boolean;
+  /** Audits answered (their original still standing) and how many repeated the earlier decision, with a Wilson interval. */
+  consistency: CheckRate;
+  /** Gold items answered and how many with the owner's answer, with a Wilson interval. */
+  gold: CheckRate;
   /** Items this annotator shares with counted others, and how often their labels matched (per pairing, with a Wilson interval). */
   agreement: { sharedItems: number; pairings: number; agreed: number; rate: number | null; lower: number; upper: number };
+}
+
+export interface CheckRate {
+  judged: number;
+  matched: number;
+  rate: number | null;
+  lower: number;
+  upper: number;
+}
+
+function checkRate(counts: { judged: number; matched: number } | undefined): CheckRate {
+  const judged = counts?.judged ?? 0;
+  const matched = counts?.matched ?? 0;
+  const interval = wilsonInterval(matched, judged);
+  return { judged, matched, rate: interval.rate, lower: interval.lower, upper: interval.upper };
 }
 
 export interface AnnotatorPairAgreement {
@@ -97,17 +120,30 @@ export interface AnnotatorQualityReport {
   pairs: AnnotatorPairAgreement[];
 }
 
-export function annotatorQuality(study: {
+export interface QualityStudy {
   id: number;
   model: string;
   temperature: number;
   maxTokens: number;
   seed: number | null;
-}): AnnotatorQualityReport {
-  const database = db();
+}
+
+type Database = ReturnType<typeof db>;
+
+interface AnnotatorFigures {
+  aggregates: ReturnType<typeof annotatorVoteAggregates>;
+  excluded: Set<number>;
+  tables: Map<string, { first: number; second: number; table: number[][]; items: number }>;
+  annotators: AnnotatorQualityRow[];
+}
+
+/**
+ * Per annotator: side bias, speed, agreement with counted others (no bootstrap, so cheap enough for an
+ * export to call before its first line). `database` is any connection (the export's reader, the CLI's file).
+ */
+function annotatorFigures(database: Database, study: QualityStudy): AnnotatorFigures {
   const aggregates = annotatorVoteAggregates(database, study.id, generationSettingsHash(study), READING_RULE);
   const excluded = excludedAnnotatorIds(database, study.id);
-  const names = new Map(aggregates.map((row) => [row.annotatorId, row.displayName]));
 
   // Pair tables, cell by cell, folded into per-annotator agreement with counted others and per-pair kappa.
   const tables = new Map<string, { first: number; second: number; table: number[][]; items: number }>();
@@ -130,6 +166,8 @@ export function annotatorQuality(study: {
     }
   }
   const sharedItems = sharedItemCounts(database, study.id);
+  const consistency = new Map(auditConsistency(database, study.id).map((row) => [row.annotatorId, row]));
+  const gold = new Map(goldAccuracy(database, study.id).map((row) => [row.annotatorId, row]));
 
   const annotators = aggregates.map((row): AnnotatorQualityRow => {
     const agreement = agreementOf.get(row.annotatorId) ?? { pairings: 0, agreed: 0 };
@@ -137,6 +175,7 @@ export function annotatorQuality(study: {
     return {
       annotatorId: row.annotatorId,
       displayName: row.displayName,
+      kind: row.kind,
       member: row.member === 1,
       removed: row.removed === 1,
       excluded: excluded.has(row.annotatorId),
@@ -148,6 +187,8 @@ export function annotatorQuality(study: {
       timedVotes: row.timedVotes,
       tooFastVotes: row.tooFastVotes,
       tooFast: row.timedVotes >= TOO_FAST_MIN_VOTES && row.tooFastVotes > TOO_FAST_SHARE * row.timedVotes,
+      consistency: checkRate(consistency.get(row.annotatorId)),
+      gold: checkRate(gold.get(row.annotatorId)),
       agreement: {
         sharedItems: sharedItems.get(row.annotatorId) ?? 0,
         pairings: agreement.pairings,
@@ -158,6 +199,18 @@ export function annotatorQuality(study: {
       },
     };
   });
+  return { aggregates, excluded, tables, annotators };
+}
+
+/** The annotators' rows of the quality page, without the study-wide statistics (what an export's quality fields need). */
+export function annotatorQualityRows(database: Database, study: QualityStudy): AnnotatorQualityRow[] {
+  return annotatorFigures(database, study).annotators;
+}
+
+export function annotatorQuality(study: QualityStudy): AnnotatorQualityReport {
+  const database = db();
+  const { aggregates, excluded, tables, annotators } = annotatorFigures(database, study);
+  const names = new Map(aggregates.map((row) => [row.annotatorId, row.displayName]));
 
   const counted = aggregates.filter((row) => !excluded.has(row.annotatorId));
   const items = overlapItems(database, study.id).map((item) => [item.low, item.high, item.draws]);

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { assignments } from "../../db/schema";
+import { assignments, type AssignmentPurpose } from "../../db/schema";
 import { prepared } from "~/db.server";
 import { env } from "~/env.server";
 
@@ -13,6 +13,9 @@ export interface NewAssignment {
   issuedAt: Date;
   policy: string;
   engineRound: number;
+  /** Why it is served (default work) and, for an audit, the assignment it repeats (ADR 0034). */
+  purpose?: AssignmentPurpose;
+  auditOf?: number | null;
 }
 
 /**
@@ -35,9 +38,16 @@ export function issueAssignment(assignment: NewAssignment): typeof assignments.$
         expiresAt: sql.placeholder("expiresAt"),
         policy: sql.placeholder("policy"),
         engineRound: sql.placeholder("engineRound"),
+        purpose: sql.placeholder("purpose"),
+        auditOf: sql.placeholder("auditOf"),
       })
       .returning()
       .prepare(),
   );
-  return insert.get({ ...assignment, expiresAt: new Date(assignment.issuedAt.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000) });
+  return insert.get({
+    purpose: "work",
+    auditOf: null,
+    ...assignment,
+    expiresAt: new Date(assignment.issuedAt.getTime() + env().ASSIGNMENT_TTL_MINUTES * 60_000),
+  });
 }

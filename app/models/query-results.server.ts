@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, inArray, max, sql } from "drizzle-orm";
 import {
   annotatorTallies,
+  assignmentIsCounted,
   assignments,
   engineSnapshots,
   prompts,
@@ -278,6 +279,8 @@ export function focusRecords(studyId: number, focusPromptId: number): RecordsByQ
         eq(votes.studyId, studyId),
         votePublished,
         sql`${votes.choice} <> 'skip'`,
+        // An audit re-judges an item the annotator decided already: one person, one judgement (ADR 0034).
+        assignmentIsCounted,
         sql`(${assignments.promptAId} = ${focusPromptId} or ${assignments.promptBId} = ${focusPromptId})`,
       ),
     )

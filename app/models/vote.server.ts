@@ -123,6 +123,9 @@ export function undoVote(studyId: number, annotatorId: number, assignmentId: num
       issuedAt: now,
       policy: voted.policy,
       engineRound: voted.engineRound,
+      // An undone audit or gold item stays one: the check is answered again, not turned into work.
+      purpose: voted.purpose,
+      auditOf: voted.auditOf,
     });
     return { status: "undone", assignmentId: again.id, comment: latest.comment };
   });

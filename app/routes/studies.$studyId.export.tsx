@@ -1,15 +1,26 @@
-import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { db } from "~/db.server";
+import { describeIssues, ExportOptionsSchema } from "~/export/export-options.server";
 import { getExportSummary } from "~/export/export-page.server";
+import { countPreferencePairs } from "~/export/formats.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export · ${data?.study.name ?? "promptduel"}` }];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:export");
-  return { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id), canImport: permissions.has("study:edit") };
+  const base = { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id), canImport: permissions.has("study:edit") };
+  // "Count the pairs" submits the form here (GET, count=1): the options are parsed as the download parses
+  // them, the pairs counted as the download would write them, and the form shown again with those values.
+  const search = new URL(request.url).searchParams;
+  if (!search.has("count")) return data({ ...base, values: null, count: null, countError: null });
+  const { count: _count, ...fields } = Object.fromEntries(search.entries());
+  void _count;
+  const parsed = ExportOptionsSchema.safeParse({ ...fields, format: fields.format || "trl" });
+  if (!parsed.success) return data({ ...base, values: fields, count: null, countError: describeIssues(parsed.error) }, { status: 400 });
+  return data({ ...base, values: fields, count: countPreferencePairs(db(), study.id, parsed.data), countError: null });
 }
 
 const PREFERENCE_BUTTONS = [
@@ -24,7 +35,8 @@ const RAW_BUTTONS = [
 ] as const;
 
 export default function ExportStudy() {
-  const { study, summary, canImport } = useLoaderData<typeof loader>();
+  const { study, summary, canImport, values, count, countError } = useLoaderData<typeof loader>();
+  const value = (name: string, fallback: string) => values?.[name] ?? fallback;
   const otherVotes = summary.votes - summary.decisiveVotes;
   return (
     <section className="export-page">
@@ -43,7 +55,7 @@ export default function ExportStudy() {
           <div className="field-row">
             <label>
               Annotator
-              <select name="annotator" defaultValue="">
+              <select name="annotator" defaultValue={value("annotator", "")}>
                 <option value="">All annotators</option>
                 {summary.annotators.map((annotator) => (
                   <option key={annotator.id} value={annotator.id}>
@@ -54,11 +66,11 @@ export default function ExportStudy() {
             </label>
             <label>
               From (UTC day)
-              <input type="date" name="from" aria-describedby="vote-days" />
+              <input type="date" name="from" aria-describedby="vote-days" defaultValue={value("from", "")} />
             </label>
             <label>
               To (UTC day, inclusive)
-              <input type="date" name="to" aria-describedby="vote-days" />
+              <input type="date" name="to" aria-describedby="vote-days" defaultValue={value("to", "")} />
             </label>
           </div>
           <p id="vote-days" className="hint">
@@ -73,14 +85,14 @@ export default function ExportStudy() {
           <div className="field-row">
             <label>
               Same query and prompt pair voted more than once
-              <select name="duplicates" defaultValue="keep">
+              <select name="duplicates" defaultValue={value("duplicates", "keep")}>
                 <option value="keep">Keep every vote</option>
                 <option value="majority">One pair by majority (an even split is left out)</option>
               </select>
             </label>
             <label>
               System message (TRL conversational and OpenAI)
-              <select name="system" defaultValue="none">
+              <select name="system" defaultValue={value("system", "none")}>
                 <option value="none">None</option>
                 <option value="recommended" disabled={summary.recommendedPrompt === null}>
                   The study&apos;s recommended prompt{summary.recommendedPrompt === null ? " (none yet)" : ""}
@@ -97,7 +109,7 @@ export default function ExportStudy() {
           <div className="field-row">
             <label>
               Disabled or retired prompts and disabled queries
-              <select name="selection" defaultValue="mark" aria-describedby="selection-hint">
+              <select name="selection" defaultValue={value("selection", "mark")} aria-describedby="selection-hint">
                 <option value="mark">Keep their pairs, marked</option>
                 <option value="in-selection">Leave their pairs out</option>
               </select>
@@ -108,6 +120,46 @@ export default function ExportStudy() {
             <code>out_of_selection</code> field saying which; the other lines are exactly the format. Leave them out for a file a strict uploader
             accepts.
           </p>
+          <fieldset className="export-quality">
+            <legend>Quality</legend>
+            <div className="field-row">
+              <label>
+                Quality fields
+                <select name="quality" defaultValue={value("quality", "include")} aria-describedby="quality-hint">
+                  <option value="include">Add a quality object to each pair</option>
+                  <option value="omit">None (the exact format)</option>
+                </select>
+              </label>
+              <label className="checkbox">
+                <input type="checkbox" name="exclude-flagged" defaultChecked={values?.["exclude-flagged"] !== undefined} /> Leave out flagged votes
+              </label>
+              <label>
+                Least agreement with others (0 to 1)
+                <input name="min-agreement" inputMode="decimal" placeholder="e.g. 0.7" defaultValue={value("min-agreement", "")} />
+              </label>
+            </div>
+            <p id="quality-hint" className="hint">
+              The <code>quality</code> object gives the votes behind the pair, each annotator&apos;s kind (human, or an LLM judge), agreement with
+              others, consistency on audits and gold accuracy where known, and flags: <code>excluded</code>, <code>too_fast</code>,{" "}
+              <code>side_bias</code> (as on the <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page), <code>audit</code> and{" "}
+              <code>gold</code>. Leaving out flagged votes drops all of these. The least agreement keeps the votes of annotators whose labels matched
+              the others&apos; on shared items at least that share of the time; an annotator who shares no item has no agreement and is left out.
+            </p>
+            <div className="download-buttons">
+              <button type="submit" formAction={`/studies/${study.id}/export`} name="count" value="1">
+                Count the pairs
+              </button>
+            </div>
+            {countError ? (
+              <p className="notice warning" role="alert">
+                {countError}
+              </p>
+            ) : count !== null ? (
+              <p className="notice" role="status" data-testid="pair-count">
+                These options give {count} preference pair{count === 1 ? "" : "s"}.
+              </p>
+            ) : null}
+          </fieldset>
           <div className="download-buttons">
             {PREFERENCE_BUTTONS.map((button) => (
               <button key={button.format} type="submit" name="format" value={button.format} className="primary">

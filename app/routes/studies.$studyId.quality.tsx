@@ -14,7 +14,16 @@ import {
   TOO_FAST_MIN_VOTES,
   TOO_FAST_SHARE,
 } from "~/models/annotator-quality.server";
+import {
+  goldChoices,
+  listGoldItems,
+  MarkGoldFormSchema,
+  MAX_CHECK_RATE,
+  QualityChecksFormSchema,
+  UnmarkGoldFormSchema,
+} from "~/models/quality-checks.server";
 import { setAnnotatorExclusionAs } from "~/services/members.server";
+import { markGoldAs, setQualityChecksAs, unmarkGoldAs } from "~/services/quality.server";
 import { JudgeAgreement } from "~/components/judge-panel";
 import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
@@ -31,6 +40,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     study: { id: study.id, name: study.name },
     permissions: [...permissions],
     report: annotatorQuality(study),
+    checks: { auditRate: study.auditRate, auditMaxShare: study.auditMaxShare, goldRate: study.goldRate, maxRate: MAX_CHECK_RATE },
+    gold: listGoldItems(study.id),
+    choices: goldChoices(study.id),
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
     judge: (() => {
       const judge = studyJudge(db(), study.id);
@@ -54,7 +66,31 @@ type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: st
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
-  const parsed = AnnotatorQualityFormSchema.safeParse(Object.fromEntries(await request.formData()));
+  const form = Object.fromEntries(await request.formData());
+  if (form.intent === "checks") {
+    const checks = QualityChecksFormSchema.safeParse(form);
+    if (!checks.success) return data<ActionResult>({ errors: fieldErrors(checks.error) }, { status: 400 });
+    const { intent: _intent, ...rates } = checks.data;
+    void _intent;
+    const changed = setQualityChecksAs(access, rates);
+    return data<ActionResult>({ notice: changed === "changed" ? "Quality checks saved." : "The quality checks were already set so." });
+  }
+  if (form.intent === "mark-gold") {
+    const gold = MarkGoldFormSchema.safeParse(form);
+    if (!gold.success) return data<ActionResult>({ errors: fieldErrors(gold.error) }, { status: 400 });
+    const { queryId, promptAId, promptBId, preferred } = gold.data;
+    const marked = markGoldAs(access, { queryId, promptAId, promptBId, preferredPromptId: preferred === "a" ? promptAId : promptBId });
+    if (!marked.ok) return data<ActionResult>({ errors: { [marked.field]: [marked.message] } }, { status: 400 });
+    return data<ActionResult>({ notice: marked.replaced ? "That item was gold already: its answer is updated." : "Gold item added." });
+  }
+  if (form.intent === "unmark-gold") {
+    const gold = UnmarkGoldFormSchema.safeParse(form);
+    if (!gold.success) return data<ActionResult>({ errors: fieldErrors(gold.error) }, { status: 400 });
+    if (!unmarkGoldAs(access, gold.data.goldId))
+      return data<ActionResult>({ errors: { goldId: ["No such gold item in this study"] } }, { status: 404 });
+    return data<ActionResult>({ notice: "Gold item removed: votes on it stay, and no longer count for gold accuracy." });
+  }
+  const parsed = AnnotatorQualityFormSchema.safeParse(form);
   if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
   const { intent, annotatorId } = parsed.data;
   const result = await setAnnotatorExclusionAs(access, annotatorId, intent === "exclude");
@@ -89,8 +125,22 @@ function Interval({ lower, upper, format }: { lower: number | null; upper: numbe
   );
 }
 
+function CheckCell({ check, none }: { check: { judged: number; matched: number; rate: number | null; lower: number; upper: number }; none: string }) {
+  if (check.judged === 0) return <span className="muted">{none}</span>;
+  return (
+    <>
+      {percent(check.rate)}
+      <Interval lower={check.lower} upper={check.upper} format={percent} /> of {check.judged}
+    </>
+  );
+}
+
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, judge } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, checks, gold, choices, judge } = useLoaderData<typeof loader>();
+  const promptLabel = (id: number) => {
+    const text = choices.prompts.find((prompt) => prompt.id === id)?.text ?? "";
+    return `#${id} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
+  };
   const result = useActionData<typeof action>();
   const { overall } = report;
   return (
@@ -165,6 +215,8 @@ export default function AnnotatorQualityPage() {
                 <th scope="col">Median time (reading needs)</th>
                 <th scope="col">Too fast</th>
                 <th scope="col">Agrees with others</th>
+                <th scope="col">Consistency (audits)</th>
+                <th scope="col">Gold accuracy</th>
                 <th scope="col">
                   <span className="visually-hidden">Action</span>
                 </th>
@@ -206,6 +258,12 @@ export default function AnnotatorQualityPage() {
                     )}
                   </td>
                   <td>
+                    <CheckCell check={annotator.consistency} none="no audits" />
+                  </td>
+                  <td>
+                    <CheckCell check={annotator.gold} none="no gold items" />
+                  </td>
+                  <td>
                     {annotator.annotatorId === judge?.annotatorId ? (
                       <Link to={`/studies/${study.id}/judge`}>Judge settings</Link>
                     ) : (
@@ -235,7 +293,8 @@ export default function AnnotatorQualityPage() {
         fast when it took less than the time to skim both responses at {rules.charsPerSecond} characters a second (about 600 words a minute), and
         never less than {seconds(rules.floorMs)}; an annotator is flagged when more than {percent(rules.tooFastShare)} of at least{" "}
         {rules.tooFastMinVotes} timed votes were. Agreement with others: how often their label matched another counted annotator&apos;s on the same
-        item.
+        item. Consistency: how often an audit (a pair they decided before, served again with the sides swapped) got the same answer (the same winner,
+        or a draw both times). Gold accuracy: how often they chose the better response of a gold item (a draw is not the answer).
       </p>
 
       {judge ? (
@@ -244,6 +303,118 @@ export default function AnnotatorQualityPage() {
           <JudgeAgreement report={judge.agreement} priced={judge.priced} />
         </>
       ) : null}
+
+      <h3>Quality checks</h3>
+      <Form method="post" className="quality-checks">
+        <input type="hidden" name="intent" value="checks" />
+        <div className="field-row">
+          <label>
+            Audit rate
+            <input name="auditRate" inputMode="decimal" defaultValue={String(checks.auditRate)} aria-describedby="checks-hint" />
+          </label>
+          <label>
+            Most audits as a share of an annotator&apos;s work
+            <input name="auditMaxShare" inputMode="decimal" defaultValue={String(checks.auditMaxShare)} aria-describedby="checks-hint" />
+          </label>
+          <label>
+            Gold rate
+            <input name="goldRate" inputMode="decimal" defaultValue={String(checks.goldRate)} aria-describedby="checks-hint" />
+          </label>
+          <button type="submit">Save the checks</button>
+        </div>
+        <p id="checks-hint" className="hint">
+          Each pair request serves an audit with the audit rate (never two in a row, never more than the share of the annotator&apos;s answered
+          pairs), or a gold item they have not answered with the gold rate. Rates from 0 (off, the default) to {checks.maxRate}; a few percent is
+          usual. Audit votes do not count on the leaderboard or for the engine; votes on gold items count like any other.
+        </p>
+      </Form>
+
+      <h3>Gold items</h3>
+      {gold.length === 0 ? (
+        <p className="muted">No gold items yet.</p>
+      ) : (
+        <table className="data-table compact">
+          <caption className="visually-hidden">Gold items and their answers</caption>
+          <thead>
+            <tr>
+              <th scope="col">Query</th>
+              <th scope="col">Prompts</th>
+              <th scope="col">Better response</th>
+              <th scope="col">
+                <span className="visually-hidden">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {gold.map((item) => (
+              <tr key={item.id}>
+                <th scope="row">{item.query}</th>
+                <td>
+                  {promptLabel(item.lowPromptId)} and {promptLabel(item.highPromptId)}
+                </td>
+                <td>{promptLabel(item.preferredPromptId)}</td>
+                <td>
+                  <Form method="post">
+                    <input type="hidden" name="intent" value="unmark-gold" />
+                    <input type="hidden" name="goldId" value={item.id} />
+                    <button type="submit" aria-label={`Remove gold item ${item.id}`}>
+                      Remove
+                    </button>
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Form method="post" className="gold-form">
+        <input type="hidden" name="intent" value="mark-gold" />
+        <div className="field-row">
+          <label>
+            Query
+            <select name="queryId" defaultValue="">
+              <option value="">Choose a query</option>
+              {choices.queries.map((query) => (
+                <option key={query.id} value={query.id}>
+                  #{query.id} {query.text.length > 60 ? `${query.text.slice(0, 60)}…` : query.text}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            First prompt
+            <select name="promptAId" defaultValue="">
+              <option value="">Choose a prompt</option>
+              {choices.prompts.map((prompt) => (
+                <option key={prompt.id} value={prompt.id}>
+                  {promptLabel(prompt.id)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Second prompt
+            <select name="promptBId" defaultValue="">
+              <option value="">Choose a prompt</option>
+              {choices.prompts.map((prompt) => (
+                <option key={prompt.id} value={prompt.id}>
+                  {promptLabel(prompt.id)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Better response
+            <select name="preferred" defaultValue="">
+              <option value="">Choose</option>
+              <option value="a">The first prompt&apos;s</option>
+              <option value="b">The second prompt&apos;s</option>
+            </select>
+          </label>
+          <button type="submit">Mark as gold</button>
+        </div>
+        <p className="hint">For example a pair where one response is deliberately wrong for the query. Marking an item again changes its answer.</p>
+      </Form>
 
       <h3>Annotator pairs</h3>
       {report.pairs.length === 0 ? (

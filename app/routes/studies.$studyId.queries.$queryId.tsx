@@ -216,6 +216,22 @@ export default function QueryPage() {
           {!diff.segments && !diff.leftMissing && !diff.rightMissing ? (
             <p className="muted small">The two responses are too different to align word by word; both are shown as they are.</p>
           ) : null}
+          {view.permissions.includes("study:manage") ? (
+            // A gold item is marked on the Annotator quality page's action (ADR 0034), which then shows the study's gold items.
+            <Form method="post" action={`/studies/${view.study.id}/quality`} className="inline-form" aria-label="Mark this pair as a gold item">
+              <input type="hidden" name="intent" value="mark-gold" />
+              <input type="hidden" name="queryId" value={view.query.id} />
+              <input type="hidden" name="promptAId" value={diff.a.id} />
+              <input type="hidden" name="promptBId" value={diff.b.id} />
+              <span className="muted small">Gold item (a known answer, mixed into the work at the study&apos;s gold rate):</span>
+              <button type="submit" name="preferred" value="a">
+                A is the better response
+              </button>
+              <button type="submit" name="preferred" value="b">
+                B is the better response
+              </button>
+            </Form>
+          ) : null}
         </>
       ) : (
         <p className="muted">The study needs two prompts to compare.</p>

@@ -159,7 +159,14 @@ describe("growing the pool, leaving selection, retiring", () => {
     }
 
     const lines = (selection: "mark" | "in-selection") => {
-      const prepared = prepareExport(db(), studyId, { format: "openai", system: "none", duplicates: "keep", selection });
+      const prepared = prepareExport(db(), studyId, {
+        format: "openai",
+        system: "none",
+        duplicates: "keep",
+        selection,
+        quality: "omit",
+        "exclude-flagged": false,
+      });
       if (!prepared.ok) throw new Error(prepared.message);
       return [...prepared.export.lines()].map((line) => JSON.parse(line) as Record<string, unknown>);
     };

@@ -236,7 +236,14 @@ describe("the LLM judge", () => {
     expect(report.costUsd).toBeCloseTo(4.8, 10);
 
     // The raw log marks the judge's votes.
-    const prepared = prepareExport(db(), studyId, { format: "jsonl", system: "none", duplicates: "keep", selection: "mark" });
+    const prepared = prepareExport(db(), studyId, {
+      format: "jsonl",
+      system: "none",
+      duplicates: "keep",
+      selection: "mark",
+      quality: "omit",
+      "exclude-flagged": false,
+    });
     if (!prepared.ok) throw new Error(prepared.message);
     const records = [...prepared.export.lines()].map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.filter((record) => record.annotator_kind === "judge")).toHaveLength(6);

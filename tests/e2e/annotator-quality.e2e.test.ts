@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
 import { createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
@@ -113,5 +114,125 @@ describe("the annotator quality page", () => {
       db.prepare("select action from audit_log where study_id = ? and action like 'annotator.%' order by id").pluck().all(studyId),
     );
     expect(audited).toEqual(["annotator.excluded", "annotator.reinstated"]);
+  });
+
+  it("shows consistency on audits and gold accuracy, marks a gold item, and exports only unflagged votes with the pair count shown", async () => {
+    // Ada is audited on her first item (sides swapped) and clicks left again: the other prompt this time.
+    // Cy joins with three careful votes on items 0-2, deciding them as Ada did first.
+    const connection = openDatabase(suite.app.databasePath);
+    try {
+      const sqlite = connection.db.$client;
+      const original = sqlite
+        .prepare("select a.* from assignments a join annotators u on u.id = a.annotator_id where u.display_name = 'Ada' order by a.id limit 1")
+        .get() as { id: number; annotator_id: number; prompt_a_id: number; prompt_b_id: number; query_id: number; left_is_a: number };
+      const at = Date.parse("2025-05-01T10:00:00.000Z");
+      const audit = sqlite
+        .prepare(
+          `insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status, purpose, audit_of)
+           values (?, ?, ?, ?, ?, ?, ?, ?, 'random', 'answered', 'audit', ?) returning id`,
+        )
+        .pluck()
+        .get(
+          studyId,
+          original.annotator_id,
+          original.prompt_a_id,
+          original.prompt_b_id,
+          original.query_id,
+          original.left_is_a ? 0 : 1,
+          at,
+          at,
+          original.id,
+        );
+      sqlite
+        .prepare("insert into votes (assignment_id, study_id, annotator_id, choice, latency_ms, created_at) values (?, ?, ?, 'left', 60000, ?)")
+        .run(audit, studyId, original.annotator_id, at);
+      const when = new Date("2025-05-02T09:00:00.000Z");
+      const cy: SeededVote[] = ITEMS.slice(0, 3).map(([promptA, promptB, query], item) => ({
+        annotator: "Cy",
+        promptA,
+        promptB,
+        query,
+        leftIsA: false,
+        choice: item === 1 ? "left" : "right",
+        at: when,
+        latencyMs: 60_000,
+      }));
+      seedVotes(connection.db, studyId, cy);
+      sqlite.prepare("insert into study_annotators (study_id, annotator_id) select ?, id from annotators where display_name = 'Cy'").run(studyId);
+    } finally {
+      connection.close();
+    }
+
+    // The browser context is signed in as the owner since the first test.
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.app.url}/studies/${studyId}/quality`);
+    const table = page.getByRole("table", { name: /quality of each annotator/i });
+    await table.getByRole("columnheader", { name: "Consistency (audits)" }).waitFor();
+    await table.getByRole("columnheader", { name: "Gold accuracy" }).waitFor();
+    const ada = table.getByRole("row", { name: /^Ada/ });
+    await expect(ada.getByText(/^0%.* of 1$/).isVisible()).resolves.toBe(true);
+    await expect(
+      table
+        .getByRole("row", { name: /^Grace/ })
+        .getByText("no audits")
+        .isVisible(),
+    ).resolves.toBe(true);
+
+    // Gold: prompt 0 vs prompt 1 on the first query, prompt 0's response the better one (as Ada, Grace and Cy all said).
+    const goldForm = page.locator("form.gold-form");
+    await goldForm.locator("select[name=queryId]").selectOption({ index: 1 });
+    await goldForm.locator("select[name=promptAId]").selectOption({ index: 1 });
+    await goldForm.locator("select[name=promptBId]").selectOption({ index: 2 });
+    await goldForm.locator("select[name=preferred]").selectOption("a");
+    await goldForm.getByRole("button", { name: "Mark as gold" }).click();
+    await page.getByRole("status").getByText("Gold item added.").waitFor();
+    await page.getByRole("table", { name: /gold items/i }).waitFor();
+    await expect(
+      table
+        .getByRole("row", { name: /^Cy/ })
+        .getByText(/^100%.* of 1$/)
+        .count(),
+    ).resolves.toBe(1);
+    await page.screenshot({ path: screenshotPath("annotator-quality-checks.png"), fullPage: true });
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+
+    // Export: Ada (side bias) and Grace (too fast) are flagged; Cy's vote on the gold item is flagged too: 2 pairs remain.
+    await page.goto(`${suite.app.url}/studies/${studyId}/export`);
+    await page.getByLabel("Leave out flagged votes").check();
+    await page.getByRole("button", { name: "Count the pairs" }).click();
+    await page.getByTestId("pair-count").getByText("These options give 2 preference pairs.").waitFor();
+    await expect(page.getByLabel("Leave out flagged votes").isChecked()).resolves.toBe(true);
+    await page.screenshot({ path: screenshotPath("export-quality-filter.png"), fullPage: true });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /TRL standard/ }).click()]);
+    const lines = fs
+      .readFileSync(await download.path(), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { quality: { flags: string[]; annotators: { kind: string; flags: string[] }[] } });
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.quality.flags).toEqual([]);
+      expect(line.quality.annotators).toMatchObject([{ kind: "human", flags: [] }]);
+    }
+
+    // A gold item can also be marked from a query's side-by-side view: it lands on the quality page's list.
+    const [queryId, promptA, promptB] = readAppDatabase(suite.app, (db) => [
+      db.prepare("select id from queries where study_id = ? order by id limit 1 offset 1").pluck().get(studyId) as number,
+      ...(db.prepare("select id from prompts where study_id = ? order by id limit 2 offset 2").pluck().all(studyId) as number[]),
+    ]);
+    await page.goto(`${suite.app.url}/studies/${studyId}/queries/${queryId}?a=${promptA}&b=${promptB}`);
+    await page.getByRole("button", { name: "B is the better response" }).click();
+    await page.getByRole("status").getByText("Gold item added.").waitFor();
+    await expect(
+      page
+        .getByRole("table", { name: /gold items/i })
+        .getByRole("row")
+        .count(),
+    ).resolves.toBe(3);
+    const gold = readAppDatabase(suite.app, (db) =>
+      db.prepare("select query_id, preferred_prompt_id from gold_items where study_id = ? order by id").all(studyId),
+    );
+    expect(gold).toHaveLength(2);
+    expect(gold[1]).toEqual({ query_id: queryId, preferred_prompt_id: promptB });
   });
 });

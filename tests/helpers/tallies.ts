@@ -17,11 +17,18 @@ function published(db: DB): string {
   return chunked ? "(v.import_job_id is null or v.import_job_id not in (select job_id from pending_imports))" : "true";
 }
 
-/** The tallies recomputed from the (published) votes with the app's own rule (voteDuel). */
+/** Whether an assignment's vote enters the prompt and pair tallies: audits do not (ADR 0034); every one before migrations/0017. */
+function countedAssignment(db: DB): string {
+  const audits = db.$client.prepare("select 1 from pragma_table_info('assignments') where name = 'purpose'").get();
+  return audits ? "a.purpose <> 'audit'" : "1";
+}
+
+/** The tallies recomputed from the (published) votes with the app's own rule (voteDuel); audits count only for their annotator. */
 export function recount(db: DB): Tallies {
   const rows = db.$client
     .prepare(
       `select v.study_id as studyId, v.annotator_id as annotatorId, v.choice, v.latency_ms as latencyMs, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId, a.left_is_a as leftIsA,
+         ${countedAssignment(db)} as counted,
          exists (select 1 from sqlite_master where type = 'table' and name = 'study_annotators')
            and exists (select 1 from pragma_table_info('study_annotators') where name = 'excluded_at') as exclusionKnown
        from votes v join assignments a on a.id = v.assignment_id
@@ -35,6 +42,7 @@ export function recount(db: DB): Tallies {
     promptAId: number;
     promptBId: number;
     leftIsA: number;
+    counted: number;
     exclusionKnown: number;
   }[];
   const excluded = new Set(
@@ -57,7 +65,7 @@ export function recount(db: DB): Tallies {
       annotator.latencyCount++;
     }
     const duel = voteDuel({ ...row, leftIsA: row.leftIsA === 1 });
-    if (!duel || excluded.has(`${row.studyId}:${row.annotatorId}`)) continue;
+    if (!duel || !row.counted || excluded.has(`${row.studyId}:${row.annotatorId}`)) continue;
     for (const [promptId, score] of [
       [duel.left, duel.outcome],
       [duel.right, 1 - duel.outcome],
