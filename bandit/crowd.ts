@@ -25,23 +25,23 @@ export interface Crowd {
 
 const members = (count: number, scale: number, side = 0): CrowdMember[] => Array.from({ length: count }, () => ({ scale, side }));
 
-/** The crowds of issue 18's "Measured in the simulator", 20 members each. */
+/** The crowds of issue 18's "Measured in the simulator", 10 members each (about 15 of 150 votes per member). */
 export const CROWDS: Record<string, Crowd> = {
-  good: { name: "good", description: "20 annotators at scale 10 (the bench protocol)", members: members(20, 10) },
+  good: { name: "good", description: "10 annotators at scale 10 (the bench protocol)", members: members(10, 10) },
   mixed: {
     name: "mixed",
-    description: "14 at scale 10 (70 %), 4 at scale 1 (20 %), 2 random clickers (10 %)",
-    members: [...members(14, 10), ...members(4, 1), ...members(2, 0)],
+    description: "7 at scale 10 (70 %), 2 at scale 1 (20 %), 1 random clicker (10 %)",
+    members: [...members(7, 10), ...members(2, 1), ...members(1, 0)],
   },
   adversarial: {
     name: "adversarial",
-    description: "18 at scale 10, 2 adversarial at scale -10 (10 %: prefer the lower utility)",
-    members: [...members(18, 10), ...members(2, -10)],
+    description: "9 at scale 10, 1 adversarial at scale -10 (10 %: prefers the lower utility)",
+    members: [...members(9, 10), ...members(1, -10)],
   },
   left: {
     name: "left",
-    description: "20 at scale 10 leaning left by 2 logits (P(left) = 0.88 at equal utility)",
-    members: members(20, 10, 2),
+    description: "10 at scale 10 leaning left by 2 logits (P(left) = 0.88 at equal utility)",
+    members: members(10, 10, 2),
   },
 };
 

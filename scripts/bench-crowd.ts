@@ -191,7 +191,7 @@ function report(args: Args): void {
   lines.push("## Protocol actually run", "");
   lines.push(
     "- Bench protocol (shared/bench/README.md): standardised utilities times 10, 5 random warm-up pairs, then what a study serves (`app`, bandit/served.ts), one assignment open at a time, 150 votes.",
-    "- Each vote is cast by a member drawn uniformly from a crowd of 20, on sides drawn at random as the app does (bandit/crowd.ts): " +
+    "- Each vote is cast by a member drawn uniformly from a crowd of 10, on sides drawn at random as the app does (bandit/crowd.ts): " +
       Object.values(CROWDS)
         .map((crowd) => `**${crowd.name}**: ${crowd.description}`)
         .join("; ") +
