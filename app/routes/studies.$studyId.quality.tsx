@@ -16,6 +16,8 @@ import {
 } from "~/models/annotator-quality.server";
 import { setAnnotatorExclusionAs } from "~/services/members.server";
 import { JudgeAgreement } from "~/components/judge-panel";
+import { AnnotatorReliability } from "~/components/annotator-reliability";
+import { annotatorReliability, RELIABILITY_FLAG_SHARE } from "~/models/annotator-reliability.server";
 import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { studyJudge } from "~/llm/judge.server";
@@ -31,6 +33,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     study: { id: study.id, name: study.name },
     permissions: [...permissions],
     report: annotatorQuality(study),
+    // Reliability and side term fitted with the prompt scores (ADR 0037).
+    reliability: annotatorReliability(study.id),
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
     judge: (() => {
       const judge = studyJudge(db(), study.id);
@@ -90,7 +94,7 @@ function Interval({ lower, upper, format }: { lower: number | null; upper: numbe
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, judge } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, judge, reliability } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const { overall } = report;
   return (
@@ -237,6 +241,13 @@ export default function AnnotatorQualityPage() {
         {rules.tooFastMinVotes} timed votes were. Agreement with others: how often their label matched another counted annotator&apos;s on the same
         item.
       </p>
+
+      <h3>Reliability in the model</h3>
+      <AnnotatorReliability
+        report={reliability}
+        names={Object.fromEntries(report.annotators.map((annotator) => [annotator.annotatorId, annotator.displayName]))}
+        flagShare={RELIABILITY_FLAG_SHARE}
+      />
 
       {judge ? (
         <>
