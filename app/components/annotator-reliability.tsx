@@ -40,7 +40,7 @@ export function AnnotatorReliability({
               <th scope="col" className="num">
                 Decided votes
               </th>
-              <th scope="col">Reliability (at most)</th>
+              <th scope="col">Reliability (95% upper bound)</th>
             </tr>
           </thead>
           <tbody>
@@ -63,8 +63,8 @@ export function AnnotatorReliability({
       </div>
       <p className="muted">
         Fitted jointly with the prompt scores over {report.votes} decided votes: P(left wins) = sigmoid(reliability × (left score − right score) + γ).
-        Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse response; in brackets its 95% upper bound. Flagged when
-        that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side, taken out of the scores.
+        Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse response. Flagged when that bound is below{" "}
+        {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side, taken out of the scores.
         {report.converged ? null : " (The fit stopped before converging: figures are approximate.)"}
       </p>
     </>

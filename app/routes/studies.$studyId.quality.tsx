@@ -35,6 +35,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     report: annotatorQuality(study),
     // Reliability and side term fitted with the prompt scores (ADR 0037).
     reliability: annotatorReliability(study.id),
+    reliabilityFlagShare: RELIABILITY_FLAG_SHARE,
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
     judge: (() => {
       const judge = studyJudge(db(), study.id);
@@ -94,7 +95,7 @@ function Interval({ lower, upper, format }: { lower: number | null; upper: numbe
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, judge, reliability } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, judge, reliability, reliabilityFlagShare } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const { overall } = report;
   return (
@@ -246,7 +247,7 @@ export default function AnnotatorQualityPage() {
       <AnnotatorReliability
         report={reliability}
         names={Object.fromEntries(report.annotators.map((annotator) => [annotator.annotatorId, annotator.displayName]))}
-        flagShare={RELIABILITY_FLAG_SHARE}
+        flagShare={reliabilityFlagShare}
       />
 
       {judge ? (
