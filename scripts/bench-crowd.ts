@@ -240,20 +240,27 @@ function report(args: Args): void {
   const good = overScenarios("good", "engine");
   const targetLines: string[] = [];
   for (const crowd of ["mixed", "adversarial"].filter((c) => crowds.includes(c))) {
+    const stated = new Set<Recommender>();
     for (const [on, off] of [
       ["crowdBradleyTerry", "engine"],
       ["engineReliable", "engine"],
       ["crowdBradleyTerry", "bradleyTerry"],
     ] as [Recommender, Recommender][]) {
       const within = overScenarios(crowd, on) <= 1.2 * good;
-      const lowerEverywhere = usable.filter((scenario) => {
+      const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+      const difference = (scenario: string) => {
         const t = common(scenario);
-        const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-        return mean(regretOf(crowd, scenario, on, t)) < mean(regretOf(crowd, scenario, off, t));
-      }).length;
+        return mean(regretOf(crowd, scenario, on, t)) - mean(regretOf(crowd, scenario, off, t));
+      };
+      const lowerEverywhere = usable.filter((scenario) => difference(scenario) < 0).length;
+      const notHigher = usable.filter((scenario) => difference(scenario) <= 0).length;
+      if (!stated.has(on))
+        targetLines.push(
+          `| ${crowd}: ${LABEL[on]} within 20 % of the good crowd's served regret (${f3(good)}) | ${f3(overScenarios(crowd, on))} (limit ${f3(1.2 * good)}) | ${within ? "met" : "**not met**"} |`,
+        );
+      stated.add(on);
       targetLines.push(
-        `| ${crowd}: ${LABEL[on]} within 20 % of the good crowd's served regret (${f3(good)}) | ${f3(overScenarios(crowd, on))} (limit ${f3(1.2 * good)}) | ${within ? "met" : "**not met**"} |`,
-        `| ${crowd}: ${LABEL[on]} lower than ${LABEL[off]} on every scenario | lower on ${lowerEverywhere} of ${usable.length} (off: ${f3(overScenarios(crowd, off))}) | ${lowerEverywhere === usable.length && usable.length > 0 ? "met" : "**not met**"} |`,
+        `| ${crowd}: ${LABEL[on]} lower than ${LABEL[off]} on every scenario | lower on ${lowerEverywhere}, not higher on ${notHigher} of ${usable.length} (off: ${f3(overScenarios(crowd, off))}) | ${lowerEverywhere === usable.length && usable.length > 0 ? "met" : "**not met**"} |`,
       );
     }
   }
