@@ -13,11 +13,11 @@ export interface ShownVote {
 }
 
 /**
- * Every decided vote of the study (not skips), oriented as it was shown (left prompt first), in vote order, whether
- * the annotator is excluded or not (the fit shows the reliability of an excluded annotator too). One row per vote:
- * O(V). The quality page fits quality/crowd-bt.ts on them.
+ * The latest `limit` decided votes of the study (not skips), oriented as they were shown (left prompt first), newest
+ * first, whether the annotator is excluded or not (the fit shows the reliability of an excluded annotator too). One row
+ * per vote: O(limit). The quality page fits quality/crowd-bt.ts on them.
  */
-export function shownVotes(db: Database, studyId: number): ShownVote[] {
+export function shownVotes(db: Database, studyId: number, limit: number): ShownVote[] {
   return db.all<ShownVote>(sql`
     select v.annotator_id as annotatorId,
       case when a.left_is_a = 1 then a.prompt_a_id else a.prompt_b_id end as leftPromptId,
@@ -25,5 +25,5 @@ export function shownVotes(db: Database, studyId: number): ShownVote[] {
       case v.choice when 'left' then 1 when 'right' then 0 else 0.5 end as leftOutcome
     from votes v join assignments a on a.id = v.assignment_id
     where v.study_id = ${studyId} and v.choice <> 'skip'
-    order by v.id`);
+    order by v.id desc limit ${limit}`);
 }

@@ -62,9 +62,10 @@ export function AnnotatorReliability({
         </table>
       </div>
       <p className="muted">
-        Fitted jointly with the prompt scores over {report.votes} decided votes: P(left wins) = sigmoid(reliability × (left score − right score) + γ).
-        Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse response. Flagged when that bound is below{" "}
-        {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side, taken out of the scores.
+        Fitted jointly with the prompt scores over {report.truncated ? `the latest ${report.votes}` : report.votes} decided votes: P(left wins) =
+        sigmoid(reliability × (left score − right score) + γ). Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse
+        response. Flagged when that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side,
+        taken out of the scores.
         {report.converged ? null : " (The fit stopped before converging: figures are approximate.)"}
       </p>
     </>

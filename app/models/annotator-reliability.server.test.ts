@@ -33,7 +33,7 @@ describe("annotatorReliability", () => {
 
   it("gives the adversary a reversed reliability and flags only them, with no side term for alternating sides", () => {
     const report = annotatorReliability(setUp())!;
-    expect(report.votes).toBe(96);
+    expect(report).toMatchObject({ votes: 96, truncated: false });
     expect(report.converged).toBe(true);
     const names = new Map(
       db()
@@ -50,6 +50,21 @@ describe("annotatorReliability", () => {
     }
     expect(Math.abs(report.side)).toBeLessThan(2 * report.sideStdErr);
     expect(report.leftShareAtEqualScores).toBeCloseTo(1 / (1 + Math.exp(-report.side)), 12);
+  });
+
+  it("fits only the latest votes when there are more than it reads", () => {
+    const studyId = setUp();
+    const report = annotatorReliability(studyId, 30)!;
+    expect(report).toMatchObject({ votes: 30, truncated: true });
+    // The log ends with Dee's 24 votes, after Cal's: the latest 30 are 6 of Cal's and all of Dee's.
+    const names = new Map(
+      db()
+        .query.annotators.findMany()
+        .sync()
+        .map((row) => [row.id, row.displayName]),
+    );
+    const counts = Object.fromEntries(report.annotators.map((row) => [names.get(row.annotatorId), row.votes]));
+    expect(counts).toEqual({ Cal: 6, Dee: 24 });
   });
 
   it("is null for a study without decided votes", () => {
