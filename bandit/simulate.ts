@@ -32,6 +32,8 @@ export interface SimulationOptions {
   scale: number;
   seed: number;
   annotator?: AnnotatorModel;
+  /** Replaces the annotator (e.g. a crowd: bandit/crowd.ts): the outcome for a of the pair (a, b) handed out in `round`. */
+  annotate?: (a: number, b: number, round: number) => Outcome;
   /**
    * Annotators working at once (default 1). Each holds one assignment; the next vote to come back is drawn
    * uniformly among the open assignments, so votes return in random order while the others are pending.
@@ -217,7 +219,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
   const utilityList = Array.from(utility);
   const utilityMean = mean(utilityList);
   const utilityMax = Math.max(...utilityList);
-  const annotate = createAnnotator(scenario, options, trial);
+  const annotate = options.annotate ?? createAnnotator(scenario, options, trial);
   const warmupRandom = mulberry32(deriveSeed(options.seed, trial, 0));
   const orderRandom = mulberry32(deriveSeed(options.seed, trial, 4));
   const server =

@@ -25,6 +25,8 @@ import {
 import { setAnnotatorExclusionAs } from "~/services/members.server";
 import { markGoldAs, setQualityChecksAs, unmarkGoldAs } from "~/services/quality.server";
 import { JudgeAgreement } from "~/components/judge-panel";
+import { AnnotatorReliability } from "~/components/annotator-reliability";
+import { annotatorReliability, RELIABILITY_FLAG_SHARE } from "~/models/annotator-reliability.server";
 import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { studyJudge } from "~/llm/judge.server";
@@ -43,6 +45,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     checks: { auditRate: study.auditRate, auditMaxShare: study.auditMaxShare, goldRate: study.goldRate, maxRate: MAX_CHECK_RATE },
     gold: listGoldItems(study.id),
     choices: goldChoices(study.id),
+    // Reliability and side term fitted with the prompt scores (ADR 0037).
+    reliability: annotatorReliability(study.id),
+    reliabilityFlagShare: RELIABILITY_FLAG_SHARE,
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
     judge: (() => {
       const judge = studyJudge(db(), study.id);
@@ -136,7 +141,7 @@ function CheckCell({ check, none }: { check: { judged: number; matched: number; 
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, checks, gold, choices, judge } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, checks, gold, choices, judge, reliability, reliabilityFlagShare } = useLoaderData<typeof loader>();
   const promptLabel = (id: number) => {
     const text = choices.prompts.find((prompt) => prompt.id === id)?.text ?? "";
     return `#${id} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
@@ -296,6 +301,13 @@ export default function AnnotatorQualityPage() {
         item. Consistency: how often an audit (a pair they decided before, served again with the sides swapped) got the same answer (the same winner,
         or a draw both times). Gold accuracy: how often they chose the better response of a gold item (a draw is not the answer).
       </p>
+
+      <h3>Reliability in the model</h3>
+      <AnnotatorReliability
+        report={reliability}
+        names={Object.fromEntries(report.annotators.map((annotator) => [annotator.annotatorId, annotator.displayName]))}
+        flagShare={reliabilityFlagShare}
+      />
 
       {judge ? (
         <>

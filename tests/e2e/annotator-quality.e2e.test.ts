@@ -89,6 +89,17 @@ describe("the annotator quality page", () => {
         .getByRole("row", { name: /Ada and Grace/ })
         .isVisible(),
     ).resolves.toBe(true);
+    // The reliability fitted with the prompt scores (ADR 0037): a row per annotator with their decided votes, and the side term.
+    const reliability = page.getByRole("table", { name: /fitted reliability of each annotator/i });
+    await expect(reliability.getByRole("row", { name: /^Ada 6 / }).isVisible()).resolves.toBe(true);
+    await expect(reliability.getByRole("row", { name: /^Grace 6 / }).isVisible()).resolves.toBe(true);
+    await expect(
+      page
+        .getByTestId("side-term")
+        .getByText(/left response wins \d+% of the time/)
+        .isVisible(),
+    ).resolves.toBe(true);
+    await expect(page.getByText(/Flagged when that bound is below 25% of the median annotator's/).isVisible()).resolves.toBe(true);
     await page.screenshot({ path: screenshotPath("annotator-quality.png"), fullPage: true });
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
 

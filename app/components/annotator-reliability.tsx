@@ -1,0 +1,73 @@
+import type { AnnotatorReliabilityReport } from "~/models/annotator-reliability.server";
+
+const percent = (value: number) => `${Math.round(value * 100)}%`;
+
+/**
+ * The fitted reliability of each annotator and the crowd's side term (docs/decisions/0037), for the quality page:
+ * `names` maps annotator ids to display names.
+ */
+export function AnnotatorReliability({
+  report,
+  names,
+  flagShare,
+}: {
+  report: AnnotatorReliabilityReport | null;
+  names: Record<number, string>;
+  flagShare: number;
+}) {
+  if (!report) return <p className="muted">No decided votes yet: nothing to fit.</p>;
+  const sideLower = report.side - 1.96 * report.sideStdErr;
+  const sideUpper = report.side + 1.96 * report.sideStdErr;
+  return (
+    <>
+      <dl className="quality-summary">
+        <dt>Side term γ</dt>
+        <dd data-testid="side-term">
+          {report.side.toFixed(2)}{" "}
+          <span className="muted">
+            ({sideLower.toFixed(2)} to {sideUpper.toFixed(2)})
+          </span>
+          : between two prompts of equal score the left response wins {percent(report.leftShareAtEqualScores)} of the time
+          {sideLower > 0 || sideUpper < 0 ? <span className="badge warning">the crowd leans {report.side > 0 ? "left" : "right"}</span> : null}
+        </dd>
+      </dl>
+      <div className="table-scroll">
+        <table className="data-table compact">
+          <caption className="visually-hidden">Fitted reliability of each annotator</caption>
+          <thead>
+            <tr>
+              <th scope="col">Annotator</th>
+              <th scope="col" className="num">
+                Decided votes
+              </th>
+              <th scope="col">Reliability (95% upper bound)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.annotators.map((row) => (
+              <tr key={row.annotatorId}>
+                <th scope="row">{names[row.annotatorId] ?? `#${row.annotatorId}`}</th>
+                <td className="num">{row.votes}</td>
+                <td>
+                  {row.reliability.toFixed(2)} <span className="muted">({row.upper.toFixed(2)})</span>{" "}
+                  {row.reversed ? (
+                    <span className="badge danger">prefers the worse response</span>
+                  ) : row.flagged ? (
+                    <span className="badge warning">unreliable</span>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="muted">
+        Fitted jointly with the prompt scores over {report.truncated ? `the latest ${report.votes}` : report.votes} decided votes: P(left wins) =
+        sigmoid(reliability × (left score − right score) + γ). Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse
+        response. Flagged when that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side,
+        taken out of the scores.
+        {report.converged ? null : " (The fit stopped before converging: figures are approximate.)"}
+      </p>
+    </>
+  );
+}
