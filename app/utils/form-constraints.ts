@@ -128,7 +128,7 @@ function readBounds(schema: AnySchema): FieldConstraint {
 
 function stringBounds(schema: z.core.$ZodString): FieldConstraint {
   const def = schema._zod.def;
-  const bounds: FieldConstraint = def.format === "email" ? { type: "email" } : {};
+  const bounds: FieldConstraint = (def as { format?: string }).format === "email" ? { type: "email" } : {};
   for (const check of def.checks ?? []) {
     const checkDef = check._zod.def as z.core.$ZodCheckDef & Record<string, unknown>;
     if (checkDef.check === "min_length") bounds.minLength = Math.max(bounds.minLength ?? 0, checkDef.minimum as number);
