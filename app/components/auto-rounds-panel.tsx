@@ -112,7 +112,12 @@ export function AutoRoundsPanel({
           />
           <Field name="autoRoundStableVotes" label="Leader stable for (votes)" {...form} input={{ defaultValue: settings.autoRoundStableVotes }} />
           <Field name="autoRoundMaxRounds" label="Budget: rounds" {...form} input={{ defaultValue: settings.autoRoundMaxRounds }} />
-          <Field name="autoRoundMaxPrompts" label="Budget: prompts (empty: none)" {...form} input={{ defaultValue: settings.autoRoundMaxPrompts ?? "" }} />
+          <Field
+            name="autoRoundMaxPrompts"
+            label="Budget: prompts (empty: none)"
+            {...form}
+            input={{ defaultValue: settings.autoRoundMaxPrompts ?? "" }}
+          />
           <Field
             name="autoRoundMaxCostUsd"
             label="Budget: estimated cost in USD (empty: none)"

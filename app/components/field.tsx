@@ -44,7 +44,10 @@ export function constraintAttributes(constraint: FieldConstraint | undefined, te
   return textarea ? common : { ...common, min, max, step, pattern, type };
 }
 
-type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, "name" | "id" | "required" | "minLength" | "maxLength" | "min" | "max" | "step" | "pattern">;
+type InputProps = Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "name" | "id" | "required" | "minLength" | "maxLength" | "min" | "max" | "step" | "pattern"
+>;
 type TextareaProps = Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "name" | "id" | "required" | "minLength" | "maxLength">;
 
 type FieldProps = {

@@ -29,14 +29,7 @@ const optionalWholeNumber = (name: string, min: number, max: number) =>
     .trim()
     .refine((value) => value === "" || /^\d{1,7}$/.test(value), `${name} must be a whole number`)
     .transform((value) => (value === "" ? null : Number(value)))
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, `${name} must be at least ${min}`)
-        .max(max, `${name} must be at most ${max}`)
-        .nullable(),
-    );
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`).nullable());
 
 const wholeNumber = (name: string, min: number, max: number) =>
   z

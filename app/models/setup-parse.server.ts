@@ -1,7 +1,7 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Upload } from "~/utils/upload-form.server";
 import type { FormErrors } from "~/utils/form-errors";
 import { zodFormErrors } from "~/utils/form-errors.server";

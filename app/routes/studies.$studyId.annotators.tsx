@@ -96,8 +96,7 @@ export default function StudyAnnotators() {
             </label>
             <label>
               <input type="radio" name="limit" value="several" /> Up to{" "}
-              <input {...fieldAttributes("maxUses", form)} aria-label="Maximum number of annotators" className="inline-number" />{" "}
-              annotators
+              <input {...fieldAttributes("maxUses", form)} aria-label="Maximum number of annotators" className="inline-number" /> annotators
             </label>
             <label>
               <input type="radio" name="limit" value="open" /> Anyone with the link (an open link for a crowd)

@@ -137,7 +137,9 @@ export default function StudyMembers() {
         The link makes whoever opens it first a member with this role, with their account or a new one (no email is sent: pass the link on yourself).
         Annotators are invited on the <Link to={`/studies/${study.id}/annotators`}>Annotators</Link> page instead.
       </p>
-      {succeeded?.link ? <SecretOnce label="New invitation link" value={succeeded.link} hint="Copy it now: it is shown only once. It works once." /> : null}
+      {succeeded?.link ? (
+        <SecretOnce label="New invitation link" value={succeeded.link} hint="Copy it now: it is shown only once. It works once." />
+      ) : null}
       <Form method="post" className="setup-form" noValidate>
         <fieldset>
           <legend>New invitation</legend>

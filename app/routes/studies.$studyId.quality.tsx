@@ -324,15 +324,33 @@ export default function AnnotatorQualityPage() {
         <div className="field-row">
           <label>
             Audit rate
-            <input name="auditRate" {...constraintAttributes(checksForm.auditRate, false)} inputMode="decimal" defaultValue={String(checks.auditRate)} aria-describedby="checks-hint" />
+            <input
+              name="auditRate"
+              {...constraintAttributes(checksForm.auditRate, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.auditRate)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <label>
             Most audits as a share of an annotator&apos;s work
-            <input name="auditMaxShare" {...constraintAttributes(checksForm.auditMaxShare, false)} inputMode="decimal" defaultValue={String(checks.auditMaxShare)} aria-describedby="checks-hint" />
+            <input
+              name="auditMaxShare"
+              {...constraintAttributes(checksForm.auditMaxShare, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.auditMaxShare)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <label>
             Gold rate
-            <input name="goldRate" {...constraintAttributes(checksForm.goldRate, false)} inputMode="decimal" defaultValue={String(checks.goldRate)} aria-describedby="checks-hint" />
+            <input
+              name="goldRate"
+              {...constraintAttributes(checksForm.goldRate, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.goldRate)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <button type="submit">Save the checks</button>
         </div>

@@ -37,7 +37,7 @@ import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle
 import { JudgeBatchForm, JudgeSettingsForm } from "~/components/judge-panel";
 import { judgeSettingsView } from "~/models/judge-view.server";
 import { formConstraints } from "~/utils/form-constraints";
-import { allMessages, errorsOf } from "~/utils/form-errors";
+import { errorsOf } from "~/utils/form-errors";
 import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 // Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
@@ -141,7 +141,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
     const { growthCount: count, growthParents: parents } = grow.data;
     const grown = growPoolAs(access, { count, parents, confirmed: grow.data.confirmed === "yes" });
     if (grown.ok) {
-      return succeed({ notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).` });
+      return succeed({
+        notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).`,
+      });
     }
     if ("confirm" in grown) return succeed({ confirmGrowth: { count, parents, description: grown.description } });
     return refuse("growthCount", grown.error);
@@ -245,20 +247,8 @@ function describeSetupJob(result: Record<string, unknown>) {
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const {
-    study,
-    providerConfigured,
-    status,
-    prompts,
-    queries,
-    queryCount,
-    jobs,
-    growthRounds,
-    inSelection,
-    forms,
-    judge,
-    autoRounds,
-  } = useLoaderData<typeof loader>();
+  const { study, providerConfigured, status, prompts, queries, queryCount, jobs, growthRounds, inSelection, forms, judge, autoRounds } =
+    useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -506,8 +496,8 @@ export default function StudySetup() {
               input={{ type: "file", accept: ".jsonl,.ndjson,.json" }}
               hint={
                 <>
-                  Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code> instead
-                  of the texts. All lines or none; an imported response replaces a queued or failed one.
+                  Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code>{" "}
+                  instead of the texts. All lines or none; an imported response replaces a queued or failed one.
                 </>
               }
             />

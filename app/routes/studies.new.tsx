@@ -137,7 +137,14 @@ function NewStudyForm() {
         <fieldset>
           <legend>Study</legend>
           <Field name="name" label="Name" {...form} />
-          <Field name="task" label="Task description" {...form} textarea input={{ rows: 3 }} hint="What the assistant is for; the variant generator keeps to it." />
+          <Field
+            name="task"
+            label="Task description"
+            {...form}
+            textarea
+            input={{ rows: 3 }}
+            hint="What the assistant is for; the variant generator keeps to it."
+          />
         </fieldset>
 
         <fieldset>
@@ -222,8 +229,8 @@ function NewStudyForm() {
             input={{ type: "file", accept: ".jsonl,.ndjson,.json" }}
             hint={
               <>
-                One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to
-                the study. The whole file is imported or none of it.
+                One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to the
+                study. The whole file is imported or none of it.
               </>
             }
           />

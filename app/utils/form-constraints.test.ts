@@ -7,7 +7,11 @@ describe("formConstraints", () => {
   it("reads required, lengths, pattern and email from string schemas", () => {
     const schema = z.object({
       name: z.string().trim().min(1, "Enter a name").max(120),
-      code: z.string().min(3).max(8).regex(/^[a-z]+$/),
+      code: z
+        .string()
+        .min(3)
+        .max(8)
+        .regex(/^[a-z]+$/),
       email: z.string().trim().max(254).pipe(z.email()),
       note: z.string().max(80).optional(),
       blankAllowed: z.string().max(500),
@@ -32,10 +36,7 @@ describe("formConstraints", () => {
       uses: z.coerce.number().int().min(2).max(100_000),
       positiveId: z.coerce.number().int().positive(),
       dollars: z.number().positive().max(100_000),
-      days: z.preprocess(
-        (value) => (value === "" ? null : value),
-        z.coerce.number().int().min(1).max(365).nullable(),
-      ),
+      days: z.preprocess((value) => (value === "" ? null : value), z.coerce.number().int().min(1).max(365).nullable()),
       perMinute: z.string().trim().transform(Number).pipe(z.number().int().min(1).max(600)),
       divisible: z.number().multipleOf(0.05).min(0).max(20),
     });

@@ -175,5 +175,5 @@ function isValidHtmlPattern(source: string): boolean {
 }
 
 function withoutUndefined(constraint: FieldConstraint): FieldConstraint {
-  return Object.fromEntries(Object.entries(constraint).filter(([, value]) => value !== undefined)) as FieldConstraint;
+  return Object.fromEntries(Object.entries(constraint).filter(([, value]) => value !== undefined));
 }

@@ -9,7 +9,7 @@ type FailureInit = { status?: number; intent?: string };
 /** A zod error as form errors: issues on the root to formErrors, the others under their first path segment. */
 export function zodFormErrors(error: z.ZodError): FormErrors {
   const { formErrors, fieldErrors } = z.flattenError(error);
-  return { formErrors, fieldErrors: definedEntries(fieldErrors as Record<string, string[] | undefined>) };
+  return { formErrors, fieldErrors: definedEntries(fieldErrors) };
 }
 
 /** The answer to a refused form: its zod error or the errors found, status 400 unless given. */
