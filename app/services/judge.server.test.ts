@@ -289,7 +289,11 @@ describe("the LLM judge", () => {
     expect(settingsErrors.judgePairsPerMinute).toEqual(["Pairs a minute must be at least 1"]);
     const batchResponse = await post({ intent: "judge-batch", judgeBatchPairs: "501" });
     expect(batchResponse.status).toBe(400);
-    expect(await batchResponse.json()).toMatchObject({ ok: false, intent: "judge-batch", fieldErrors: { judgeBatchPairs: ["Pairs to judge must be at most 500"] } });
+    expect(await batchResponse.json()).toMatchObject({
+      ok: false,
+      intent: "judge-batch",
+      fieldErrors: { judgeBatchPairs: ["Pairs to judge must be at most 500"] },
+    });
     expect((await post({ intent: "judge-everything" })).status).toBe(400);
     // A valid request the service refuses: the budget of pairs is spent.
     const spent = await post({ intent: "judge-batch", judgeBatchPairs: "5" });
