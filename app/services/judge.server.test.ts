@@ -232,6 +232,8 @@ describe("the LLM judge", () => {
       [2, 1, 1, 0],
     ]);
     expect(report.perQuery.map((row) => row.cohenKappa.value)).toEqual([expect.closeTo(0, 12), expect.closeTo(0.4, 12), expect.closeTo(0, 12)]);
+    // Per query, 5, 3 and 1 compared votes: only the first is enough for a bootstrap interval (MIN_BOOTSTRAP_ITEMS).
+    expect(report.perQuery.map((row) => row.cohenKappa.lower !== null)).toEqual([true, false, false]);
     expect(report).toMatchObject({ verdicts: 6, positionBias: { successes: 2, trials: 6 } });
     expect(report.costUsd).toBeCloseTo(4.8, 10);
 
