@@ -1,7 +1,7 @@
 import { asc, desc, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditLog, autoRounds, engineSnapshots, growthRounds, prompts, studies } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { useFakeProvider } from "../../tests/helpers/fake-provider";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
@@ -23,25 +23,11 @@ const GROWTH_SYSTEM_MARK = "You improve system prompts for an AI assistant from 
 
 describe("automatic rounds", () => {
   useTempAppDatabase();
-  let fake: FakeOpenAI;
-  const savedEnv = { ...process.env };
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    Object.assign(process.env, {
-      OPENAI_BASE_URL: fake.baseURL,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_EMBEDDING_MODEL: "lexical",
-      // 14 queries: 3 new prompts (42 responses) pass, 4 (56) would need a confirmation.
-      CONFIRM_RESPONSES_ABOVE: "50",
-      CONFIRM_COST_ABOVE_USD: "100",
-      ENGINE_SELECTION_BUDGET_MS: "600000",
-    });
-  });
-  afterAll(async () => {
-    await stopGeneration();
-    process.env = savedEnv;
-    await fake.close();
+  const fakeServer = useFakeProvider({
+    // 14 queries: 3 new prompts (42 responses) pass, 4 (56) would need a confirmation.
+    CONFIRM_RESPONSES_ABOVE: "50",
+    CONFIRM_COST_ABOVE_USD: "100",
+    ENGINE_SELECTION_BUDGET_MS: "600000",
   });
 
   let access: StudyAccess;
@@ -131,7 +117,7 @@ describe("automatic rounds", () => {
     expect(growth).toMatchObject({ state: "succeeded", count: 3, requestedBy: { userId: null, label: "automatic rounds" } });
     expect(growth.result!.added).toHaveLength(3);
     expect(growth.joinedAtVotes).toBeGreaterThanOrEqual(first!.voteCount);
-    expect(fake.requests.filter((request) => JSON.stringify(request.body.messages).includes(GROWTH_SYSTEM_MARK))).toHaveLength(3);
+    expect(fakeServer().requests.filter((request) => JSON.stringify(request.body.messages).includes(GROWTH_SYSTEM_MARK))).toHaveLength(3);
     const audit = db().select().from(auditLog).where(eq(auditLog.action, "auto_round.queued")).all();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: "automatic rounds", actorUserId: null });
