@@ -76,3 +76,48 @@ describe("migration 0009 (accounts, invites, tokens, audit)", () => {
     migrated.close();
   });
 });
+
+describe("migration 0018 (unused study columns dropped)", () => {
+  const dir = useTempDir();
+
+  it("drops warmup_pairs and exploration_weight on a populated database, every other value, vote and tally kept", () => {
+    const file = path.join(dir(), "populated.db");
+    const old = openDatabase(file, { migrationsFolder: migrationsUpTo(dir(), 18) });
+    const sqlite = old.db.$client;
+    const studyId = Number(
+      sqlite
+        .prepare(
+          "insert into studies (name, task, model, warmup_pairs, exploration_weight, status, guidelines) values ('s', 't', 'm', 9, 2.5, 'paused', 'g')",
+        )
+        .run().lastInsertRowid,
+    );
+    const promptIds = ["A", "B"].map((text) =>
+      Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
+    );
+    const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+    const annotatorId = Number(sqlite.prepare("insert into annotators (display_name) values ('Ada')").run().lastInsertRowid);
+    const assignmentId = sqlite
+      .prepare(
+        "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')",
+      )
+      .run(studyId, annotatorId, promptIds[0], promptIds[1], queryId).lastInsertRowid;
+    sqlite
+      .prepare("insert into votes (assignment_id, study_id, annotator_id, choice) values (?, ?, ?, 'left')")
+      .run(assignmentId, studyId, annotatorId);
+    const studyBefore = sqlite.prepare("select * from studies where id = ?").get(studyId) as Record<string, unknown>;
+    const talliesBefore = sqlite.prepare("select * from prompt_tallies order by prompt_id").all();
+    expect(talliesBefore).toHaveLength(2);
+    old.close();
+
+    const migrated = openDatabase(file);
+    const db = migrated.db.$client;
+    const { warmup_pairs: _warmup, exploration_weight: _exploration, ...kept } = studyBefore;
+    expect(db.prepare("select * from studies where id = ?").get(studyId)).toEqual(kept);
+    expect(db.prepare("select choice from votes").pluck().all()).toEqual(["left"]);
+    expect(db.prepare("select * from prompt_tallies order by prompt_id").all()).toEqual(talliesBefore);
+    // The tally triggers still fire after the drop.
+    db.prepare("delete from votes").run();
+    expect(db.prepare("select sum(wins + losses) from prompt_tallies").pluck().get()).toBe(0);
+    migrated.close();
+  });
+});

@@ -639,7 +639,7 @@ export function writeRawLogImport(
       })
       .onConflictDoUpdate({
         target: [responses.promptId, responses.queryId, responses.settingsHash],
-        set: { content: sql`excluded.content`, status: "ready", error: null, updatedAt: new Date() },
+        set: { content: sql`excluded.content`, status: "ready", error: null },
         setWhere: sql`${responses.status} <> 'ready'`,
       })
       .prepare();

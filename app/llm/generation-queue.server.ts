@@ -108,7 +108,7 @@ export function claimPendingResponses(db: Queryable, limit: number, inFlight: It
       .all();
     if (rows.length > 0) {
       tx.update(responses)
-        .set({ attempts: sql`${responses.attempts} + 1`, updatedAt: new Date() })
+        .set({ attempts: sql`${responses.attempts} + 1` })
         .where(
           inArray(
             responses.id,
@@ -142,7 +142,7 @@ export function recordResponseOutcome(db: Queryable, responseId: number, outcome
       ? { ...outcome, error: null }
       : { status: outcome.status, error: outcome.error, latencyMs: outcome.latencyMs, content: null };
   db.update(responses)
-    .set({ ...values, updatedAt: new Date() })
+    .set(values)
     .where(and(eq(responses.id, responseId), eq(responses.status, "pending")))
     .run();
 }
@@ -151,10 +151,17 @@ export function recordResponseOutcome(db: Queryable, responseId: number, outcome
 export function retryFailedResponses(db: Queryable, studyId: number): number {
   const settingsHash = currentSettingsHash(db, studyId);
   if (settingsHash === null) return 0;
-  return db.run(sql`
-    update ${responses} set status = 'pending', error = null, updated_at = ${Date.now()}
-    where ${responses.status} = 'error' and ${responses.settingsHash} = ${settingsHash}
-      and ${responses.promptId} in (select ${prompts.id} from ${prompts} where ${prompts.studyId} = ${studyId})`).changes;
+  return db
+    .update(responses)
+    .set({ status: "pending", error: null })
+    .where(
+      and(
+        eq(responses.status, "error"),
+        eq(responses.settingsHash, settingsHash),
+        inArray(responses.promptId, db.select({ id: prompts.id }).from(prompts).where(eq(prompts.studyId, studyId))),
+      ),
+    )
+    .run().changes;
 }
 
 export interface ResponseProgress {

@@ -238,7 +238,6 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
         completionTokens: null,
         costUsd: null,
         latencyMs: null,
-        updatedAt: new Date(),
       };
       tx.insert(responses)
         .values({ promptId, queryId, settingsHash, ...stored })
