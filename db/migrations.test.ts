@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { useTempDir } from "../tests/helpers/temp-database";
 import { openDatabase } from "./client";
@@ -19,6 +20,19 @@ function migrationsUpTo(dir: string, count: number): string {
   return target;
 }
 
+/** Two prompts ("A", "B") and a query in the study, as every schema since 0000 stores them. */
+function promptsAndQuery(sqlite: Database.Database, studyId: number) {
+  const promptIds = ["A", "B"].map((text) =>
+    Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
+  );
+  const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+  return { promptIds, queryId };
+}
+
+/** Parameters: study, annotator, prompt a, prompt b, query. */
+const INSERT_ANSWERED_ASSIGNMENT =
+  "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')";
+
 describe("migration 0009 (accounts, invites, tokens, audit)", () => {
   const dir = useTempDir();
 
@@ -27,16 +41,11 @@ describe("migration 0009 (accounts, invites, tokens, audit)", () => {
     const old = openDatabase(file, { migrationsFolder: migrationsUpTo(dir(), 9) });
     const sqlite = old.db.$client;
     const studyId = Number(sqlite.prepare("insert into studies (name, task, model) values ('s', 't', 'm')").run().lastInsertRowid);
-    const promptIds = ["A", "B"].map((text) =>
-      Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
-    );
-    const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+    const { promptIds, queryId } = promptsAndQuery(sqlite, studyId);
     const insertUser = sqlite.prepare("insert into users (display_name, role, invite_token_hash) values (?, 'annotator', ?)");
     const ada = Number(insertUser.run("Ada", "hash-1").lastInsertRowid);
     const grace = Number(insertUser.run("Grace", null).lastInsertRowid);
-    const insertAssignment = sqlite.prepare(
-      "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')",
-    );
+    const insertAssignment = sqlite.prepare(INSERT_ANSWERED_ASSIGNMENT);
     const insertVote = sqlite.prepare("insert into votes (assignment_id, study_id, annotator_id, choice) values (?, ?, ?, ?)");
     for (const [annotator, choice] of [
       [ada, "left"],
@@ -91,16 +100,9 @@ describe("migration 0018 (unused study columns dropped)", () => {
         )
         .run().lastInsertRowid,
     );
-    const promptIds = ["A", "B"].map((text) =>
-      Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
-    );
-    const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+    const { promptIds, queryId } = promptsAndQuery(sqlite, studyId);
     const annotatorId = Number(sqlite.prepare("insert into annotators (display_name) values ('Ada')").run().lastInsertRowid);
-    const assignmentId = sqlite
-      .prepare(
-        "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')",
-      )
-      .run(studyId, annotatorId, promptIds[0], promptIds[1], queryId).lastInsertRowid;
+    const assignmentId = sqlite.prepare(INSERT_ANSWERED_ASSIGNMENT).run(studyId, annotatorId, promptIds[0], promptIds[1], queryId).lastInsertRowid;
     sqlite
       .prepare("insert into votes (assignment_id, study_id, annotator_id, choice) values (?, ?, ?, 'left')")
       .run(assignmentId, studyId, annotatorId);
