@@ -2,6 +2,10 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const alias = { "~": fileURLToPath(new URL("./app", import.meta.url)) };
+// Engine and job threads at the process's priority (app/utils/thread-priority.server.ts): at the
+// product's nice 19 a loaded machine starves them, and a test waiting for the engine waits for the load.
+// Servers the tests start inherit it through process.env.
+const env = { BACKGROUND_THREAD_PRIORITY: "normal" };
 
 export default defineConfig({
   test: {
@@ -10,6 +14,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "unit",
+          env,
           include: ["{app,db,bandit,quality,harness,scripts,tests}/**/*.test.ts"],
           exclude: ["tests/e2e/**", "node_modules/**"],
           setupFiles: ["tests/setup/fail-on-console-error.ts"],
@@ -21,6 +26,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "e2e",
+          env,
           include: ["tests/e2e/**/*.e2e.test.ts"],
           setupFiles: ["tests/setup/fail-on-console-error.ts"],
           fileParallelism: false,

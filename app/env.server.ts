@@ -58,6 +58,9 @@ const EnvSchema = z.object({
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   ENGINE_MAX_LOADED: z.coerce.number().int().min(1).max(100_000).default(16),
   ENGINE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // "low": engine, job and form-parse threads run nicer than the request thread (app/utils/thread-priority.server.ts);
+  // "normal": at the process's priority (the test suites, so that a loaded machine slows them evenly).
+  BACKGROUND_THREAD_PRIORITY: z.enum(["low", "normal"], { error: "BACKGROUND_THREAD_PRIORITY must be low or normal" }).default("low"),
   // How long a selection may spend proposing a batch after a refit (it always proposes at least 3 pairs);
   // tests set it high so that what the engine proposes does not depend on how busy the machine is.
   ENGINE_SELECTION_BUDGET_MS: z.coerce.number().int().min(1).max(600_000).default(150),

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { useTempDir } from "../tests/helpers/temp-database";
 import { openDatabase } from "./client";
@@ -19,6 +20,19 @@ function migrationsUpTo(dir: string, count: number): string {
   return target;
 }
 
+/** Two prompts ("A", "B") and a query in the study, as every schema since 0000 stores them. */
+function promptsAndQuery(sqlite: Database.Database, studyId: number) {
+  const promptIds = ["A", "B"].map((text) =>
+    Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
+  );
+  const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+  return { promptIds, queryId };
+}
+
+/** Parameters: study, annotator, prompt a, prompt b, query. */
+const INSERT_ANSWERED_ASSIGNMENT =
+  "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')";
+
 describe("migration 0009 (accounts, invites, tokens, audit)", () => {
   const dir = useTempDir();
 
@@ -27,16 +41,11 @@ describe("migration 0009 (accounts, invites, tokens, audit)", () => {
     const old = openDatabase(file, { migrationsFolder: migrationsUpTo(dir(), 9) });
     const sqlite = old.db.$client;
     const studyId = Number(sqlite.prepare("insert into studies (name, task, model) values ('s', 't', 'm')").run().lastInsertRowid);
-    const promptIds = ["A", "B"].map((text) =>
-      Number(sqlite.prepare("insert into prompts (study_id, text, normalized_text) values (?, ?, ?)").run(studyId, text, text).lastInsertRowid),
-    );
-    const queryId = Number(sqlite.prepare("insert into queries (study_id, text) values (?, 'q')").run(studyId).lastInsertRowid);
+    const { promptIds, queryId } = promptsAndQuery(sqlite, studyId);
     const insertUser = sqlite.prepare("insert into users (display_name, role, invite_token_hash) values (?, 'annotator', ?)");
     const ada = Number(insertUser.run("Ada", "hash-1").lastInsertRowid);
     const grace = Number(insertUser.run("Grace", null).lastInsertRowid);
-    const insertAssignment = sqlite.prepare(
-      "insert into assignments (study_id, annotator_id, prompt_a_id, prompt_b_id, query_id, left_is_a, issued_at, expires_at, policy, status) values (?, ?, ?, ?, ?, 1, 0, 1, 'random', 'answered')",
-    );
+    const insertAssignment = sqlite.prepare(INSERT_ANSWERED_ASSIGNMENT);
     const insertVote = sqlite.prepare("insert into votes (assignment_id, study_id, annotator_id, choice) values (?, ?, ?, ?)");
     for (const [annotator, choice] of [
       [ada, "left"],
@@ -73,6 +82,44 @@ describe("migration 0009 (accounts, invites, tokens, audit)", () => {
     expect(db.prepare("select count(*) from users").pluck().get()).toBe(0);
     db.prepare("delete from annotators where id = ?").run(grace);
     expect(db.prepare("select count(*) from votes").pluck().get()).toBe(2);
+    migrated.close();
+  });
+});
+
+describe("migration 0018 (unused study columns dropped)", () => {
+  const dir = useTempDir();
+
+  it("drops warmup_pairs and exploration_weight on a populated database, every other value, vote and tally kept", () => {
+    const file = path.join(dir(), "populated.db");
+    const old = openDatabase(file, { migrationsFolder: migrationsUpTo(dir(), 18) });
+    const sqlite = old.db.$client;
+    const studyId = Number(
+      sqlite
+        .prepare(
+          "insert into studies (name, task, model, warmup_pairs, exploration_weight, status, guidelines) values ('s', 't', 'm', 9, 2.5, 'paused', 'g')",
+        )
+        .run().lastInsertRowid,
+    );
+    const { promptIds, queryId } = promptsAndQuery(sqlite, studyId);
+    const annotatorId = Number(sqlite.prepare("insert into annotators (display_name) values ('Ada')").run().lastInsertRowid);
+    const assignmentId = sqlite.prepare(INSERT_ANSWERED_ASSIGNMENT).run(studyId, annotatorId, promptIds[0], promptIds[1], queryId).lastInsertRowid;
+    sqlite
+      .prepare("insert into votes (assignment_id, study_id, annotator_id, choice) values (?, ?, ?, 'left')")
+      .run(assignmentId, studyId, annotatorId);
+    const studyBefore = sqlite.prepare("select * from studies where id = ?").get(studyId) as Record<string, unknown>;
+    const talliesBefore = sqlite.prepare("select * from prompt_tallies order by prompt_id").all();
+    expect(talliesBefore).toHaveLength(2);
+    old.close();
+
+    const migrated = openDatabase(file);
+    const db = migrated.db.$client;
+    const { warmup_pairs: _warmup, exploration_weight: _exploration, ...kept } = studyBefore;
+    expect(db.prepare("select * from studies where id = ?").get(studyId)).toEqual(kept);
+    expect(db.prepare("select choice from votes").pluck().all()).toEqual(["left"]);
+    expect(db.prepare("select * from prompt_tallies order by prompt_id").all()).toEqual(talliesBefore);
+    // The tally triggers still fire after the drop.
+    db.prepare("delete from votes").run();
+    expect(db.prepare("select sum(wins + losses) from prompt_tallies").pluck().get()).toBe(0);
     migrated.close();
   });
 });

@@ -90,8 +90,6 @@ export const studies = sqliteTable("studies", {
   // Passed to the provider for best-effort reproducibility; null = provider default.
   seed: integer("seed"),
   policy: text("policy").notNull().default("default"),
-  warmupPairs: integer("warmup_pairs").notNull().default(5),
-  explorationWeight: real("exploration_weight").notNull().default(1),
   status: text("status", { enum: STUDY_STATUSES }).notNull().default("running"),
   // Why a closed (or archived) study was closed; null while it never was.
   closedReason: text("closed_reason", { enum: CLOSED_REASONS }),
@@ -346,7 +344,9 @@ export const responses = sqliteTable(
     costUsd: real("cost_usd"),
     latencyMs: integer("latency_ms"),
     createdAt: createdAt(),
-    updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+    // Set by every drizzle update and upsert of the row (and its drizzle inserts) from SQLite's clock
+    // (ADR 0039), so no caller sets it; null for a row queued by queueStudyResponses and never changed since.
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).$onUpdate(() => sql`(unixepoch('subsec') * 1000)`),
   },
   (table) => [
     uniqueIndex("responses_prompt_query_settings_unique").on(table.promptId, table.queryId, table.settingsHash),

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../bandit/random";
-import { cohenKappa, cohenKappaEstimate, fleissKappa, fleissKappaEstimate, krippendorffAlphaEstimate, krippendorffAlphaNominal } from "./agreement";
+import {
+  cohenKappa,
+  cohenKappaEstimate,
+  MIN_BOOTSTRAP_ITEMS,
+  fleissKappa,
+  fleissKappaEstimate,
+  krippendorffAlphaEstimate,
+  krippendorffAlphaNominal,
+} from "./agreement";
 
 /** Turns rows of raters' labels (null = missing) into per-unit category counts over `categories` labels. */
 function countsOf(raters: readonly (readonly (number | null)[])[], categories: readonly number[]): number[][] {
@@ -179,6 +187,27 @@ describe("bootstrap intervals over items", () => {
     const large = cohenKappaEstimate(bigger, { random: mulberry32(3), samples: 400 });
     expect(large.value).toBeCloseTo(small.value!, 12);
     expect(large.upper! - large.lower!).toBeLessThan((small.upper! - small.lower!) / 2);
+  });
+
+  it("give no interval on fewer than MIN_BOOTSTRAP_ITEMS items, where every resample is nearly the sample", () => {
+    // One disagreement: kappa is 0 (p_o = 0, p_e = 0) and every resample is that item again.
+    const one = cohenKappaEstimate(
+      [
+        [0, 1],
+        [0, 0],
+      ],
+      { random: mulberry32(1), samples: 100 },
+    );
+    expect(one).toEqual({ value: 0, lower: null, upper: null, items: 1 });
+    const table = (disagreements: number) => [
+      [2, disagreements],
+      [1, 1],
+    ];
+    // 4 items are still below the minimum; 5 get an interval.
+    expect(cohenKappaEstimate(table(0), { random: mulberry32(1), samples: 100 })).toMatchObject({ items: 4, lower: null, upper: null });
+    const five = cohenKappaEstimate(table(1), { random: mulberry32(1), samples: 100 });
+    expect(five.items).toBe(MIN_BOOTSTRAP_ITEMS);
+    expect(five.lower).not.toBeNull();
   });
 
   it("give no interval when the statistic is undefined", () => {

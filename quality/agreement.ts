@@ -168,9 +168,14 @@ export interface BootstrapOptions {
  * recompute the statistic with those multiplicities as weights, and take the (1 - level)/2 and
  * (1 + level)/2 quantiles of the resampled values. Items, not votes, are resampled because an
  * item's labels are not independent of one another. Resamples where the statistic is undefined are
- * left out; fewer than half defined gives no interval.
+ * left out; fewer than half defined gives no interval, and so do fewer than MIN_BOOTSTRAP_ITEMS items: a
+ * resample of one item is that item again, so one disagreement showed kappa "0.00 (0.00–0.00)", an
+ * interval of no width where nothing is known.
  * Cost: O(samples * (n + cost of the statistic)). Throws on samples < 1 or level outside (0, 1).
  */
+/** The fewest items a percentile-bootstrap interval is given for (below it the resamples barely differ). */
+export const MIN_BOOTSTRAP_ITEMS = 5;
+
 export function bootstrapAgreement(
   itemCount: number,
   statistic: (weights: Float64Array | undefined) => number | null,
@@ -181,7 +186,7 @@ export function bootstrapAgreement(
   if (!Number.isInteger(samples) || samples < 1) throw new Error("bootstrapAgreement requires samples >= 1");
   if (!(level > 0 && level < 1)) throw new Error("bootstrapAgreement requires 0 < level < 1");
   const value = statistic(undefined);
-  if (value === null || itemCount === 0) return { value, lower: null, upper: null, items: itemCount };
+  if (value === null || itemCount < MIN_BOOTSTRAP_ITEMS) return { value, lower: null, upper: null, items: itemCount };
   const weights = new Float64Array(itemCount);
   const draws: number[] = [];
   for (let s = 0; s < samples; s++) {

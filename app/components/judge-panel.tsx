@@ -159,7 +159,11 @@ function AgreementCells({ figures }: { figures: Figures }) {
       </td>
       <td>
         {decimal(figures.cohenKappa.value)}
-        <span className="muted">{range(figures.cohenKappa.lower, figures.cohenKappa.upper, decimal)}</span>
+        <span className="muted">
+          {figures.cohenKappa.value !== null && figures.cohenKappa.lower === null
+            ? " (too few votes for an interval)"
+            : range(figures.cohenKappa.lower, figures.cohenKappa.upper, decimal)}
+        </span>
       </td>
     </>
   );

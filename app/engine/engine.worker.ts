@@ -3,14 +3,14 @@
 // touches SQLite. One thread hosts many studies (keyed by studyId, see protocol.ts) in two roles: a
 // study's selection state (init/addArms/select) and its statistics state (stats), which the app may
 // place on different threads. `unload` forgets a study.
-import os from "node:os";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { computeLeaderboard } from "../../bandit/leaderboard";
 import type { Duel } from "../../bandit/policy";
 import { deriveSeed, mulberry32 } from "../../bandit/random";
 import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
+import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 
 // The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts).
 const MIN_PROPOSALS = 3;
@@ -19,10 +19,7 @@ if (!port) throw new Error("engine.worker must run in a worker thread");
 
 // Requests first: on Linux a thread's nice value is its own (setpriority(2), "Bugs"), so this thread
 // yields the CPU to the request thread whenever both want it and still uses an idle core fully.
-// Elsewhere the call would lower the whole server process, so it is Linux only. 19, the lowest:
-// measured with bench:server, 10 still let the engine delay requests now and then.
-const ENGINE_THREAD_NICE = 19;
-if (process.platform === "linux") os.setPriority(ENGINE_THREAD_NICE);
+applyBackgroundThreadPriority((workerData as { priority: BackgroundThreadPriority }).priority, "engine");
 
 // Each study's selection role: what a study serves (bandit/served.ts, the same code the simulator
 // scores as `app`).

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { env } from "~/env.server";
 import { repoRoot } from "~/utils/repo-root.server";
 import type { FromWorker, ToWorker, UnloadedState } from "./protocol";
 
@@ -117,7 +118,7 @@ export class EngineWorkerPool {
   private startThread(slot: number): EngineThread {
     const root = repoRoot();
     const worker = new Worker(path.join(root, "app/engine/worker-bootstrap.mjs"), {
-      workerData: { entry: pathToFileURL(path.join(root, "app/engine/engine.worker.ts")).href },
+      workerData: { entry: pathToFileURL(path.join(root, "app/engine/engine.worker.ts")).href, priority: env().BACKGROUND_THREAD_PRIORITY },
     });
     worker.unref();
     const thread: EngineThread = { worker, studies: new Set() };

@@ -21,6 +21,7 @@ import { markSucceeded } from "~/jobs/jobs.server";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
+import { preparePromptInsert, type StoredEmbedding } from "~/models/prompts.server";
 import { decodeTextUpload } from "~/utils/text-upload.server";
 import { capErrors, parseRawLog, type NumberedRecord, type RawLogRecord } from "./raw-log-schema.server";
 
@@ -101,7 +102,7 @@ export interface ImportPlan {
   studyId: number;
   settingsHash: string;
   summary: ImportSummary;
-  newPrompts: { text: string; normalizedText: string; embedding: Buffer; embeddingModel: string }[];
+  newPrompts: { text: string; embedding: StoredEmbedding }[];
   newQueries: string[];
   /** Ready responses to store, replacing a queued or failed one for the same pair. */
   responses: { prompt: Ref; query: Ref; content: string }[];
@@ -202,7 +203,7 @@ export function prepareRawLogImport(
     } else {
       // Every prompt enters with the offline embedding, as in study setup: the study's engine reads
       // stored embeddings and would otherwise wait for this prompt (and every vote naming it).
-      ref = { created: plan.newPrompts.push({ text, normalizedText, ...lexicalEmbedding(text) }) - 1 };
+      ref = { created: plan.newPrompts.push({ text, embedding: lexicalEmbedding(text) }) - 1 };
       summary.promptsCreated++;
     }
     promptRefs.set(logId, ref);
@@ -580,18 +581,14 @@ export function writeRawLogImport(
   const advanced = (rows: number) => progress((done += rows), total);
 
   const promptIds: number[] = [];
+  let insertPrompt: ReturnType<typeof preparePromptInsert> | null = null;
   inChunks(
     chunkRows,
     writer,
     plan.newPrompts,
-    (tx, prompt) => {
-      promptIds.push(
-        tx
-          .insert(prompts)
-          .values({ studyId: stagingStudyId, source: "imported", ...prompt })
-          .returning({ id: prompts.id })
-          .get().id,
-      );
+    (tx, { text, embedding }) => {
+      insertPrompt ??= preparePromptInsert(tx, stagingStudyId);
+      promptIds.push(insertPrompt({ text, source: "imported", embedding }).id);
     },
     (_tx, from, to) => advanced(to - from),
   );
@@ -642,7 +639,7 @@ export function writeRawLogImport(
       })
       .onConflictDoUpdate({
         target: [responses.promptId, responses.queryId, responses.settingsHash],
-        set: { content: sql`excluded.content`, status: "ready", error: null, updatedAt: new Date() },
+        set: { content: sql`excluded.content`, status: "ready", error: null },
         setWhere: sql`${responses.status} <> 'ready'`,
       })
       .prepare();

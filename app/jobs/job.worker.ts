@@ -11,21 +11,21 @@ import { runAddToStudyJob, runCreateStudyJob, runImportResponsesJob } from "~/mo
 import { recordAudit } from "~/models/audit.server";
 import { JobInputError, type JobContext, type JobHandler, type JobResult, type Transaction } from "./job-context.server";
 import { getJob, markFailed, markSucceeded, readJobInput, recordProgress, removeJobInput } from "./jobs.server";
-import { lowerThisThreadPriority } from "~/utils/thread-priority.server";
+import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 import type { FromJobThread, ToJobThread } from "./runner.server";
 import type { AuditAction, JobKind, JobRequester } from "../../db/schema";
 
 const port = parentPort;
 if (!port) throw new Error("job.worker must run in a worker thread");
-// Requests first: this thread's parsing and writing take the CPU the request thread leaves (ADR 0036).
-lowerThisThreadPriority();
-
 const options = workerData as {
+  priority: BackgroundThreadPriority;
   databasePath: string;
   synchronous: SynchronousMode;
   pauseInCommitMarker: string | null;
   pauseBetweenChunksMarker: string | null;
 };
+// Requests first: this thread's parsing and writing take the CPU the request thread leaves (ADR 0036).
+applyBackgroundThreadPriority(options.priority, "job");
 const { db } = openDatabase(options.databasePath, { synchronous: options.synchronous });
 
 // What each kind of job records in the audit log when it commits, as whoever queued it.

@@ -85,6 +85,7 @@ class JobRunner {
     const worker = new Worker(repoFile("app/engine/worker-bootstrap.mjs"), {
       workerData: {
         entry: pathToFileURL(repoFile("app/jobs/job.worker.ts")).href,
+        priority: config.BACKGROUND_THREAD_PRIORITY,
         databasePath: connection().path,
         synchronous: config.SQLITE_SYNCHRONOUS,
         pauseInCommitMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_COMMIT ?? null) : null,

@@ -37,19 +37,31 @@ export function checkResponseCap(prompts: number, queries: number, cap: number =
 /**
  * Queues a pending response for every (prompt, query) pair of the study that has none yet for the
  * study's current settings, unless the study would then hold more than `cap` (ResponseCapError,
- * nothing queued). Synchronous; safe inside a caller's transaction. Returns how many were queued.
+ * nothing queued). `promptIds` limits it to those prompts (a growth round's new ones) and
+ * `activeQueriesOnly` to the queries in use (what a growth round's cost estimate counted).
+ * Synchronous; safe inside a caller's transaction. Returns how many were queued.
  */
-export function queueStudyResponses(db: Queryable, studyId: number, cap: number = env().RESPONSES_PER_STUDY_MAX): number {
+export function queueStudyResponses(
+  db: Queryable,
+  studyId: number,
+  {
+    promptIds,
+    activeQueriesOnly = false,
+    cap = env().RESPONSES_PER_STUDY_MAX,
+  }: { promptIds?: readonly number[]; activeQueriesOnly?: boolean; cap?: number } = {},
+): number {
   const settingsHash = currentSettingsHash(db, studyId);
   if (settingsHash === null) throw new Error(`queueStudyResponses: study ${studyId} does not exist`);
   const promptCount = db.select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()?.n ?? 0;
   const queryCount = db.select({ n: count() }).from(queries).where(eq(queries.studyId, studyId)).get()?.n ?? 0;
   checkResponseCap(promptCount, queryCount, cap);
+  const onlyPrompts = promptIds ? sql` and ${prompts.id} in (select value from json_each(${JSON.stringify(promptIds)}))` : sql``;
+  const onlyActive = activeQueriesOnly ? sql` and ${queries.active} = 1` : sql``;
   const result = db.run(sql`
     insert into ${responses} (prompt_id, query_id, settings_hash, status)
     select ${prompts.id}, ${queries.id}, ${settingsHash}, 'pending'
     from ${prompts} join ${queries} on ${queries.studyId} = ${prompts.studyId}
-    where ${prompts.studyId} = ${studyId}
+    where ${prompts.studyId} = ${studyId}${onlyActive}${onlyPrompts}
     order by ${prompts.id}, ${queries.id}
     on conflict do nothing`);
   return result.changes;
@@ -96,7 +108,7 @@ export function claimPendingResponses(db: Queryable, limit: number, inFlight: It
       .all();
     if (rows.length > 0) {
       tx.update(responses)
-        .set({ attempts: sql`${responses.attempts} + 1`, updatedAt: new Date() })
+        .set({ attempts: sql`${responses.attempts} + 1` })
         .where(
           inArray(
             responses.id,
@@ -130,7 +142,7 @@ export function recordResponseOutcome(db: Queryable, responseId: number, outcome
       ? { ...outcome, error: null }
       : { status: outcome.status, error: outcome.error, latencyMs: outcome.latencyMs, content: null };
   db.update(responses)
-    .set({ ...values, updatedAt: new Date() })
+    .set(values)
     .where(and(eq(responses.id, responseId), eq(responses.status, "pending")))
     .run();
 }
@@ -139,10 +151,17 @@ export function recordResponseOutcome(db: Queryable, responseId: number, outcome
 export function retryFailedResponses(db: Queryable, studyId: number): number {
   const settingsHash = currentSettingsHash(db, studyId);
   if (settingsHash === null) return 0;
-  return db.run(sql`
-    update ${responses} set status = 'pending', error = null, updated_at = ${Date.now()}
-    where ${responses.status} = 'error' and ${responses.settingsHash} = ${settingsHash}
-      and ${responses.promptId} in (select ${prompts.id} from ${prompts} where ${prompts.studyId} = ${studyId})`).changes;
+  return db
+    .update(responses)
+    .set({ status: "pending", error: null })
+    .where(
+      and(
+        eq(responses.status, "error"),
+        eq(responses.settingsHash, settingsHash),
+        inArray(responses.promptId, db.select({ id: prompts.id }).from(prompts).where(eq(prompts.studyId, studyId))),
+      ),
+    )
+    .run().changes;
 }
 
 export interface ResponseProgress {

@@ -10,7 +10,6 @@ import {
   prompts,
   promptTallies,
   queries,
-  responses,
   studies,
   studyAnnotators,
   votePublished,
@@ -19,10 +18,9 @@ import {
   type JobRequester,
   promptRecordColumns,
 } from "../../db/schema";
-import { normalizePromptText } from "../../db/text";
 import { recordAudit } from "~/models/audit.server";
-import { lexicalEmbedding } from "./embeddings.server";
-import { checkResponseCap, currentSettingsHash } from "./generation-queue.server";
+import { insertStudyPrompts } from "~/models/prompts.server";
+import { checkResponseCap, queueStudyResponses } from "./generation-queue.server";
 import { estimateCostUsd, type ProviderConfig } from "./provider.server";
 import type { Queryable } from "./queryable.server";
 import type { ResponsePlan } from "./response-plan.server";
@@ -343,61 +341,22 @@ export async function generateMutation(client: OpenAI, round: GrowthRound, index
  */
 export function storeGrowthRound(db: Queryable, round: GrowthRound, texts: readonly (string | null)[], failures: readonly string[]): number[] {
   return db.transaction((tx) => {
-    const added: number[] = [];
-    let duplicates = 0;
-    const seen = new Set<string>();
-    texts.forEach((text, index) => {
-      if (text === null) return;
-      const normalizedText = normalizePromptText(text);
-      if (seen.has(normalizedText)) {
-        duplicates++;
-        return;
-      }
-      seen.add(normalizedText);
+    // texts[i] answers call i, so its parent is parentOfCall(…, i): taken before failed calls are dropped.
+    const made = texts.flatMap((text, index) => {
+      if (text === null) return [];
       const parent = parentOfCall(round.parents, index);
-      const inserted = tx
-        .insert(prompts)
-        .values({
-          studyId: round.studyId,
+      return [
+        {
           text,
-          normalizedText,
-          source: "mutated",
+          source: "mutated" as const,
           parentIds: [parent.promptId],
           generation: parent.generation + 1,
           growthRoundId: round.id,
-          ...lexicalEmbedding(text),
-        })
-        .onConflictDoNothing()
-        .returning({ id: prompts.id })
-        .get();
-      if (inserted) added.push(inserted.id);
-      else duplicates++;
+        },
+      ];
     });
-    let responsesQueued = 0;
-    if (added.length > 0) {
-      const settingsHash = currentSettingsHash(tx, round.studyId);
-      const promptCount =
-        tx
-          .select({ n: sql<number>`count(*)` })
-          .from(prompts)
-          .where(eq(prompts.studyId, round.studyId))
-          .get()?.n ?? 0;
-      const queryCount =
-        tx
-          .select({ n: sql<number>`count(*)` })
-          .from(queries)
-          .where(eq(queries.studyId, round.studyId))
-          .get()?.n ?? 0;
-      checkResponseCap(promptCount, queryCount);
-      responsesQueued = tx.run(sql`
-        insert into ${responses} (prompt_id, query_id, settings_hash, status)
-        select ${prompts.id}, ${queries.id}, ${settingsHash}, 'pending'
-        from ${prompts} join ${queries} on ${queries.studyId} = ${prompts.studyId}
-        where ${prompts.studyId} = ${round.studyId} and ${queries.active} = 1
-          and ${prompts.id} in (select value from json_each(${JSON.stringify(added)}))
-        order by ${prompts.id}, ${queries.id}
-        on conflict do nothing`).changes;
-    }
+    const { addedIds: added, duplicates } = insertStudyPrompts(tx, round.studyId, made);
+    const responsesQueued = added.length > 0 ? queueStudyResponses(tx, round.studyId, { promptIds: added, activeQueriesOnly: true }) : 0;
     const error = failures.length > 0 ? `${failures.length} of ${round.count} calls failed: ${failures[0]}` : null;
     tx.update(growthRounds)
       .set({

@@ -3,8 +3,7 @@ import type OpenAI from "openai";
 import { z } from "zod";
 import type { Queryable } from "./queryable.server";
 import { appMeta, prompts, studies } from "../../db/schema";
-import { normalizePromptText } from "../../db/text";
-import { lexicalEmbedding } from "./embeddings.server";
+import { insertStudyPrompts } from "~/models/prompts.server";
 import { queueStudyResponses } from "./generation-queue.server";
 
 // A request for N variants of a seed prompt is persisted in app_meta under
@@ -196,27 +195,12 @@ export async function generateVariant(client: OpenAI, job: VariantJob, index: nu
  */
 export function storeVariants(db: Queryable, job: VariantJob, texts: string[], failures: string[]): void {
   return db.transaction((tx) => {
-    let added = 0;
-    const seen = new Set<string>();
-    for (const text of texts) {
-      const normalizedText = normalizePromptText(text);
-      if (seen.has(normalizedText)) continue;
-      seen.add(normalizedText);
-      const inserted = tx
-        .insert(prompts)
-        .values({
-          studyId: job.request.studyId,
-          text,
-          normalizedText,
-          source: "generated",
-          parentIds: [job.request.seedPromptId],
-          ...lexicalEmbedding(text),
-        })
-        .onConflictDoNothing()
-        .run();
-      added += inserted.changes;
-    }
-    if (added > 0) queueStudyResponses(tx, job.request.studyId);
+    const { addedIds } = insertStudyPrompts(
+      tx,
+      job.request.studyId,
+      texts.map((text) => ({ text, source: "generated" as const, parentIds: [job.request.seedPromptId] })),
+    );
+    if (addedIds.length > 0) queueStudyResponses(tx, job.request.studyId);
     // The owner may have asked for more variants of this seed while these calls ran: keep those.
     const current = readRequest(
       tx

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { z } from "zod";
 import type { Upload } from "~/utils/upload-form.server";
+import { env } from "~/env.server";
 import type { FormErrors } from "~/utils/form-errors";
 import { zodFormErrors } from "~/utils/form-errors.server";
 import { repoRoot } from "~/utils/repo-root.server";
@@ -48,7 +49,10 @@ const waiting = new Map<number, { resolve: (result: FormParse<FormKind>) => void
 function parseThread(): Worker {
   if (thread) return thread;
   const worker = new Worker(path.join(repoRoot(), "app/engine/worker-bootstrap.mjs"), {
-    workerData: { entry: pathToFileURL(path.join(repoRoot(), "app/models/setup-parse.worker.ts")).href },
+    workerData: {
+      entry: pathToFileURL(path.join(repoRoot(), "app/models/setup-parse.worker.ts")).href,
+      priority: env().BACKGROUND_THREAD_PRIORITY,
+    },
   });
   worker.unref();
   worker.on("message", (message: FromParseThread) => {

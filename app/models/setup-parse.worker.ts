@@ -1,12 +1,12 @@
 // The form parse thread (setup-parse.server.ts, ADR 0036): parses and validates large new-study and
 // setup forms with the same schemas as the request thread. Loaded through worker-bootstrap.mjs (tsx).
-import { parentPort } from "node:worker_threads";
-import { lowerThisThreadPriority } from "~/utils/thread-priority.server";
+import { parentPort, workerData } from "node:worker_threads";
+import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 import { parseFormHere, type FromParseThread, type ToParseThread } from "./setup-parse.server";
 
 const port = parentPort;
 if (!port) throw new Error("setup-parse.worker must run in a worker thread");
-lowerThisThreadPriority();
+applyBackgroundThreadPriority((workerData as { priority: BackgroundThreadPriority }).priority, "job");
 
 port.on("message", (message: ToParseThread) => {
   let reply: FromParseThread;

@@ -1,5 +1,5 @@
 import { and, count, eq, sql } from "drizzle-orm";
-import { prompts, promptTallies, queries, queryTags, responses, studies, type PROMPT_SOURCES, promptRecordColumns } from "../../db/schema";
+import { prompts, promptTallies, queries, queryTags, responses, studies, promptRecordColumns } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
@@ -7,14 +7,13 @@ import { queueStudyResponses, ResponseCapError } from "~/llm/generation-queue.se
 import type { Queryable } from "~/llm/queryable.server";
 import { requestVariants } from "~/llm/variants.server";
 import { setMemberRole } from "./membership.server";
+import { insertStudyPrompts, type PromptSource, type StoredEmbedding } from "./prompts.server";
 import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "~/utils/study-files.server";
 
 // Creating a study and adding to it: every write of one owner action happens in one synchronous
 // transaction (all-or-nothing), prompts get their offline embedding on insert, and the responses
 // the new (prompt, query) pairs need are queued in the same transaction. Imports only relative
 // modules and takes the database as an argument, so db/seed uses this same path for the demo study.
-
-type PromptSource = (typeof PROMPT_SOURCES)[number];
 
 export interface StudySettings {
   name: string;
@@ -49,43 +48,16 @@ export interface AddedCounts {
 }
 
 /** A prompt's stored embedding, computed ahead of the transaction by a job (the offline one otherwise). */
-export type PromptEmbeddings = ReadonlyMap<string, { embedding: Buffer; embeddingModel: string }>;
+export type PromptEmbeddings = ReadonlyMap<string, StoredEmbedding>;
 
 /** Adds prompts, skipping any whose normalised text the study already has. Returns ids of all given. */
 function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embeddings: PromptEmbeddings = new Map()) {
-  const insert = db
-    .insert(prompts)
-    .values({
-      studyId,
-      text: sql.placeholder("text"),
-      normalizedText: sql.placeholder("normalizedText"),
-      label: sql.placeholder("label"),
-      source: sql.placeholder("source"),
-      embedding: sql.placeholder("embedding"),
-      embeddingModel: sql.placeholder("embeddingModel"),
-    })
-    .onConflictDoNothing()
-    .returning({ id: prompts.id })
-    .prepare();
-  const existing = db
-    .select({ id: prompts.id })
-    .from(prompts)
-    .where(and(eq(prompts.studyId, studyId), eq(prompts.normalizedText, sql.placeholder("normalizedText"))))
-    .prepare();
-  let added = 0;
-  const ids: number[] = [];
-  for (const prompt of list) {
-    const normalizedText = normalizePromptText(prompt.text);
-    const embedding = embeddings.get(prompt.text) ?? lexicalEmbedding(prompt.text);
-    const inserted = insert.get({ text: prompt.text, normalizedText, label: prompt.label, source: prompt.source, ...embedding });
-    if (inserted) {
-      added++;
-      ids.push(inserted.id);
-    } else {
-      ids.push(existing.get({ normalizedText })!.id);
-    }
-  }
-  return { added, duplicates: list.length - added, ids };
+  const { ids, addedIds, duplicates } = insertStudyPrompts(
+    db,
+    studyId,
+    list.map((prompt) => ({ text: prompt.text, label: prompt.label, source: prompt.source, embedding: embeddings.get(prompt.text) })),
+  );
+  return { added: addedIds.length, duplicates, ids };
 }
 
 /**
@@ -266,7 +238,6 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
         completionTokens: null,
         costUsd: null,
         latencyMs: null,
-        updatedAt: new Date(),
       };
       tx.insert(responses)
         .values({ promptId, queryId, settingsHash, ...stored })
@@ -335,7 +306,7 @@ export function countStudyQueries(db: Queryable, studyId: number): number {
 
 /** The offline embeddings of the prompts a job will add, computed before its transaction. */
 function embedPrompts(ctx: JobContext, texts: string[]): PromptEmbeddings {
-  const embeddings = new Map<string, { embedding: Buffer; embeddingModel: string }>();
+  const embeddings = new Map<string, StoredEmbedding>();
   texts.forEach((text, k) => {
     if (k % 100 === 0) ctx.progress("embedding prompts", k, texts.length);
     if (!embeddings.has(text)) embeddings.set(text, lexicalEmbedding(text));

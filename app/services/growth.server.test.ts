@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { engineSnapshots, growthRounds, prompts, queries, responses, studies } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { useFakeProvider } from "../../tests/helpers/fake-provider";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { authorizeStudy, type StudyAccess } from "~/auth/authorize.server";
@@ -10,7 +10,7 @@ import { assignNextPair } from "~/engine/assign.server";
 import { getStudyEngine } from "~/engine/engine.server";
 import type { StudyEngine } from "~/engine/study-engine.server";
 import { prepareExport } from "~/export/formats.server";
-import { generationWorker, startGeneration, stopGeneration } from "~/llm/runtime.server";
+import { generationWorker, startGeneration } from "~/llm/runtime.server";
 import { createAnnotator } from "~/models/membership.server";
 import { recordVote } from "~/models/vote.server";
 import { growPoolAs, setItemActiveAs, updateRetirementAs } from "./studies.server";
@@ -22,24 +22,10 @@ const GROWTH_SYSTEM_MARK = "You improve system prompts for an AI assistant from 
 
 describe("growing the pool, leaving selection, retiring", () => {
   useTempAppDatabase();
-  let fake: FakeOpenAI;
-  const savedEnv = { ...process.env };
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    Object.assign(process.env, {
-      OPENAI_BASE_URL: fake.baseURL,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_EMBEDDING_MODEL: "lexical",
-      CONFIRM_RESPONSES_ABOVE: "10",
-      // Batches are never cut short by the clock, so the engine's pairs depend on the votes alone, not on the machine's load.
-      ENGINE_SELECTION_BUDGET_MS: "600000",
-    });
-  });
-  afterAll(async () => {
-    await stopGeneration();
-    process.env = savedEnv;
-    await fake.close();
+  const fakeServer = useFakeProvider({
+    CONFIRM_RESPONSES_ABOVE: "10",
+    // Batches are never cut short by the clock, so the engine's pairs depend on the votes alone, not on the machine's load.
+    ENGINE_SELECTION_BUDGET_MS: "600000",
   });
 
   let access: StudyAccess;
@@ -86,7 +72,7 @@ describe("growing the pool, leaving selection, retiring", () => {
     await generationWorker()!.whenIdle();
 
     // What the fake server received: three mutation requests carrying both leaders, with their records and comments.
-    const growthRequests = fake.requests.filter((request) => JSON.stringify(request.body.messages).includes(GROWTH_SYSTEM_MARK));
+    const growthRequests = fakeServer().requests.filter((request) => JSON.stringify(request.body.messages).includes(GROWTH_SYSTEM_MARK));
     expect(growthRequests).toHaveLength(3);
     const round = db().select().from(growthRounds).where(eq(growthRounds.id, grown.roundId)).get()!;
     expect(round.parents.map((parent) => parent.promptId)).toEqual(grown.parents);
@@ -118,11 +104,13 @@ describe("growing the pool, leaving selection, retiring", () => {
     });
 
     // Dedup after normalisation against the whole study: the same answer again (in other case and spacing) adds nothing.
-    fake.setChatReply((system, user) => (system.includes(GROWTH_SYSTEM_MARK) ? `  ${children[0]!.text.toUpperCase()}  ` : `Answer to ${user}`));
+    fakeServer().setChatReply((system, user) =>
+      system.includes(GROWTH_SYSTEM_MARK) ? `  ${children[0]!.text.toUpperCase()}  ` : `Answer to ${user}`,
+    );
     const again = growPoolAs(access, { count: 1, parents: 1, confirmed: true });
     if (!again.ok) throw new Error(JSON.stringify(again));
     await generationWorker()!.whenIdle();
-    fake.setChatReply(null);
+    fakeServer().setChatReply(null);
     expect(db().select().from(growthRounds).where(eq(growthRounds.id, again.roundId)).get()!.result).toEqual({
       added: [],
       duplicates: 1,

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   auditLog,
   judgeBatches,
@@ -13,7 +13,7 @@ import {
   studyJudges,
   votes,
 } from "../../db/schema";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { useFakeProvider } from "../../tests/helpers/fake-provider";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
@@ -23,7 +23,7 @@ import { getStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { StudyHistoryFeed } from "~/engine/history-feed.server";
 import { prepareExport } from "~/export/formats.server";
 import { DEFAULT_JUDGE_INSTRUCTION, parseJudgeAnswer } from "~/llm/judge.server";
-import { generationWorker, startGeneration, stopGeneration } from "~/llm/runtime.server";
+import { generationWorker, startGeneration } from "~/llm/runtime.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { action as judgeAction } from "~/routes/studies.$studyId.judge";
@@ -41,8 +41,7 @@ const PRICES = { "fake-judge": { input: 0, output: 100_000 } };
 
 describe("the LLM judge", () => {
   useTempAppDatabase();
-  let fake: FakeOpenAI;
-  const savedEnv = { ...process.env };
+  const fakeServer = useFakeProvider({ OPENAI_PRICES: JSON.stringify(PRICES) });
   let access: StudyAccess;
   let owner: Awaited<ReturnType<typeof signedInOwner>>;
   let studyId: number;
@@ -51,21 +50,7 @@ describe("the LLM judge", () => {
   /** Which prompt a response text belongs to (the fake judge sees texts only). */
   const promptOfResponse = new Map<string, number>();
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    Object.assign(process.env, {
-      OPENAI_BASE_URL: fake.baseURL,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_EMBEDDING_MODEL: "lexical",
-      OPENAI_PRICES: JSON.stringify(PRICES),
-    });
-    fake.setChatReply(judgeReply);
-  });
-  afterAll(async () => {
-    await stopGeneration();
-    process.env = savedEnv;
-    await fake.close();
-  });
+  beforeAll(() => fakeServer().setChatReply(judgeReply));
 
   /** The fake judge: the lower prompt id wins, except that with prompt 9 the answer shown first always does. */
   function judgeReply(system: string, user: string): string {
@@ -168,7 +153,7 @@ describe("the LLM judge", () => {
 
     // Both orders of every pair went to the provider: A's response first, then B's.
     const verdicts = db().select().from(judgeVerdicts).where(eq(judgeVerdicts.studyId, studyId)).orderBy(judgeVerdicts.id).all();
-    const judgeCalls = fake.requests.filter((request) => JSON.stringify(request.body.messages).includes(JUDGE_MARK));
+    const judgeCalls = fakeServer().requests.filter((request) => JSON.stringify(request.body.messages).includes(JUDGE_MARK));
     expect(judgeCalls).toHaveLength(12);
     for (const call of judgeCalls) expect(call.body).toMatchObject({ model: "fake-judge", temperature: 0 });
     const items = verdicts.map((verdict) => [
@@ -232,6 +217,8 @@ describe("the LLM judge", () => {
       [2, 1, 1, 0],
     ]);
     expect(report.perQuery.map((row) => row.cohenKappa.value)).toEqual([expect.closeTo(0, 12), expect.closeTo(0.4, 12), expect.closeTo(0, 12)]);
+    // Per query, 5, 3 and 1 compared votes: only the first is enough for a bootstrap interval (MIN_BOOTSTRAP_ITEMS).
+    expect(report.perQuery.map((row) => row.cohenKappa.lower !== null)).toEqual([true, false, false]);
     expect(report).toMatchObject({ verdicts: 6, positionBias: { successes: 2, trials: 6 } });
     expect(report.costUsd).toBeCloseTo(4.8, 10);
 
@@ -338,7 +325,7 @@ describe("the LLM judge", () => {
     // Counted: pre-screening votes are in the engine's read (9 humans' + 6 + 3 judged).
     expect(engineDuels()).toBe(18);
 
-    fake.setChatReply(() => "I would rather not say.");
+    fakeServer().setChatReply(() => "I would rather not say.");
     await configureJudgeAs(access, settings({ mode: "prescreen" }));
     const failing = requestJudgeBatchAs(access, { pairs: 10 });
     if (!failing.ok) throw new Error(failing.error);
@@ -351,7 +338,7 @@ describe("the LLM judge", () => {
   });
 
   it("pre-screens: its votes reach an engine that was not running, and the pool cap keeps the prompts they favour", async () => {
-    fake.setChatReply(judgeReply);
+    fakeServer().setChatReply(judgeReply);
     updateRetirementAs(access, { retireMinComparisons: null, retireMargin: 0, poolCap: 5 });
     await getStudyEngine(studyId).whenStatsCurrent();
     // Too few comparisons yet for the cap to retire anything (it needs measured prompts).

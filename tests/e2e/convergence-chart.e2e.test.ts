@@ -1,10 +1,9 @@
 import type Database from "better-sqlite3";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser, type Account } from "../helpers/accounts";
 import { ApiAnnotator } from "../../harness/api-annotator";
-import { useAppInBrowser } from "../helpers/app-in-browser";
+import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
@@ -14,20 +13,7 @@ import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
 // joined, for a round an owner ran on the setup page and for an automatic one. Votes come over the API (the lower
 // prompt id wins, so the leader is known), the fake provider writes the mutations and their responses.
 describe("the convergence chart", () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  const suite = useAppInBrowser(() => ({
-    PROMPTDUEL_TEST_HOOKS: "1",
-    OPENAI_BASE_URL: fake.baseURL,
-    OPENAI_API_KEY: "test-key",
-    OPENAI_CHAT_MODEL: "fake-chat",
-    OPENAI_EMBEDDING_MODEL: "fake-embed",
-  }));
+  const suite = useAppWithFakeProvider(() => ({ PROMPTDUEL_TEST_HOOKS: "1" }));
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
 
   let studyId: number;

@@ -1,8 +1,7 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } from "../helpers/accounts";
-import { useAppInBrowser } from "../helpers/app-in-browser";
+import { useAppInBrowser, useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
@@ -43,21 +42,8 @@ async function annotateOnePair(page: Page, app: RunningApp, start: () => Promise
 }
 
 describe("creating a study in the browser against an OpenAI-compatible server", () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    // A small delay per call so the progress bar is seen moving, not only finished.
-    fake = await startFakeOpenAI({ delayMs: 40 });
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  const suite = useAppInBrowser(() => ({
-    OPENAI_BASE_URL: fake.baseURL,
-    OPENAI_API_KEY: "test-key",
-    OPENAI_CHAT_MODEL: "fake-chat",
-    OPENAI_EMBEDDING_MODEL: "fake-embed",
-    GENERATION_CONCURRENCY: "2",
-  }));
+  // A small delay per call so the progress bar is seen moving, not only finished.
+  const suite = useAppWithFakeProvider(() => ({ GENERATION_CONCURRENCY: "2" }), { delayMs: 40 });
 
   it("creates a study from pasted queries and a seed prompt with 3 variants, watches generation reach 100%, then annotates it as its owner", async () => {
     const page = await suite.browser.context.newPage();

@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { describe, expect, it } from "vitest";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser } from "../helpers/accounts";
 import { ApiAnnotator } from "../../harness/api-annotator";
-import { useAppInBrowser } from "../helpers/app-in-browser";
+import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
 
@@ -11,20 +10,7 @@ import { screenshotPath } from "../helpers/browser";
 // the setup page, the fake provider writes the mutations and their responses, the lineage view shows them, and the
 // running engine hands them out.
 describe("growing the pool from the leaders in a real browser", () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  const suite = useAppInBrowser(() => ({
-    PROMPTDUEL_TEST_HOOKS: "1",
-    OPENAI_BASE_URL: fake.baseURL,
-    OPENAI_API_KEY: "test-key",
-    OPENAI_CHAT_MODEL: "fake-chat",
-    OPENAI_EMBEDDING_MODEL: "fake-embed",
-  }));
+  const suite = useAppWithFakeProvider(() => ({ PROMPTDUEL_TEST_HOOKS: "1" }));
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
 
   it("grows by two prompts from the top two, shows their lineage, and serves them without a restart", async () => {
@@ -79,7 +65,9 @@ describe("growing the pool from the leaders in a real browser", () => {
         [[parents[0]], 1],
         [[parents[1]], 1],
       ]);
-      const mutationRequests = fake.requests.filter((request) => JSON.stringify(request.body.messages ?? "").includes("from human preference votes"));
+      const mutationRequests = suite.fake.requests.filter((request) =>
+        JSON.stringify(request.body.messages ?? "").includes("from human preference votes"),
+      );
       expect(mutationRequests).toHaveLength(2);
       for (const request of mutationRequests) {
         const user = JSON.stringify(request.body.messages);

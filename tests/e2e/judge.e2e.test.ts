@@ -1,9 +1,9 @@
 import type Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeChatReply, startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fakeChatReply } from "../../harness/fake-openai";
 import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser } from "../helpers/accounts";
 import { ApiAnnotator } from "../../harness/api-annotator";
-import { useAppInBrowser } from "../helpers/app-in-browser";
+import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
 
@@ -11,27 +11,17 @@ import { screenshotPath } from "../helpers/browser";
 // batch from the setup page, the fake provider judges each pair in both orders, and the judge page shows the batch,
 // the verdicts with their rationales and the human–judge agreement; the judge's votes stay out of the leaderboard.
 describe("an LLM-judged batch in a real browser", () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
+  const suite = useAppWithFakeProvider(() => ({ PROMPTDUEL_TEST_HOOKS: "1" }));
+  beforeAll(() => {
     // The fake judge prefers the answer whose text sorts first, whichever order it is shown in.
-    fake.setChatReply((system, user) => {
+    suite.fake.setChatReply((system, user) => {
       if (!system.startsWith("You are an impartial judge")) return fakeChatReply(system, user);
       const [first, second] = [...user.matchAll(/Answer [12]:\n<<<\n([\s\S]*?)\n>>>/g)].map((match) => match[1]!);
       const better = first! < second! ? "1" : "2";
       return JSON.stringify({ better, rationale: `Answer ${better} is clearer (${first!.length} vs ${second!.length} characters).` });
     });
   });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  const suite = useAppInBrowser(() => ({
-    PROMPTDUEL_TEST_HOOKS: "1",
-    OPENAI_BASE_URL: fake.baseURL,
-    OPENAI_API_KEY: "test-key",
-    OPENAI_CHAT_MODEL: "fake-chat",
-    OPENAI_EMBEDDING_MODEL: "fake-embed",
-  }));
+
   const readDb = <T>(read: (db: Database.Database) => T): T => readAppDatabase(suite.app, read);
 
   it("sets up the judge on the setup page, runs a batch of four pairs and shows its verdicts and agreement", async () => {
@@ -91,7 +81,9 @@ describe("an LLM-judged batch in a real browser", () => {
       expect([verdict.a.slice(0, 8), verdict.b.slice(0, 8)].sort()).toEqual(["Answer 1", "Answer 2"]);
       await page.getByRole("table", { name: "Judge verdicts" }).getByText(verdict.a).waitFor();
     }
-    expect(fake.requests.filter((request) => JSON.stringify(request.body.messages ?? "").includes("You are an impartial judge"))).toHaveLength(8);
+    expect(suite.fake.requests.filter((request) => JSON.stringify(request.body.messages ?? "").includes("You are an impartial judge"))).toHaveLength(
+      8,
+    );
 
     // Every pair judged was one the human voted on first: agreement is measured on all four.
     const agreement = page.getByRole("table", { name: "Human–judge agreement" });

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { startApp, type RunningApp } from "../../harness/app-server";
+import { startFakeOpenAI, type FakeOpenAI } from "../../harness/fake-openai";
 import { launchBrowser } from "./browser";
 
 export interface AppInBrowser {
@@ -26,6 +27,38 @@ export function useAppInBrowser(env: () => Record<string, string> = () => ({})):
   afterAll(async () => {
     await suite.browser?.close();
     await suite.app?.stop();
+  });
+  return suite;
+}
+
+export interface AppWithFakeProvider extends AppInBrowser {
+  fake: FakeOpenAI;
+}
+
+/**
+ * useAppInBrowser with the app's provider pointed at a fake OpenAI-compatible server started before it (and closed
+ * after it): chat model "fake-chat", embedding model "fake-embed", plus `env()`.
+ */
+export function useAppWithFakeProvider(
+  env: () => Record<string, string> = () => ({}),
+  fakeOptions: Parameters<typeof startFakeOpenAI>[0] = {},
+): AppWithFakeProvider {
+  let fake: FakeOpenAI | null = null;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI(fakeOptions);
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  const suite = useAppInBrowser(() => ({
+    OPENAI_BASE_URL: fake!.baseURL,
+    OPENAI_API_KEY: "test-key",
+    OPENAI_CHAT_MODEL: "fake-chat",
+    OPENAI_EMBEDDING_MODEL: "fake-embed",
+    ...env(),
+  })) as AppWithFakeProvider;
+  beforeAll(() => {
+    suite.fake = fake!;
   });
   return suite;
 }
