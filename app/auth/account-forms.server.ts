@@ -38,8 +38,3 @@ export const AccountFormSchema = z.discriminatedUnion(
   ],
   { error: "intent must be change-password, revoke-session or revoke-other-sessions" },
 );
-
-/** Field errors of a failed parse, as forms show them. */
-export function fieldErrors(error: z.ZodError): Record<string, string[] | undefined> {
-  return z.flattenError(error).fieldErrors;
-}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fieldConstraintRegistry } from "~/utils/form-constraints";
 
 export const MAX_DISPLAY_NAME_LENGTH = 60;
 
@@ -47,9 +48,13 @@ export function normalizeDisplayName(raw: string): DisplayNameResult {
 }
 
 /** normalizeDisplayName as a zod schema: parses to the normalised name, or fails with its message. */
-export const DisplayNameSchema = z.string({ error: "Enter a display name" }).transform((raw, ctx) => {
-  const result = normalizeDisplayName(raw);
-  if (result.ok) return result.name;
-  ctx.addIssue({ code: "custom", message: result.message });
-  return z.NEVER;
-});
+export const DisplayNameSchema = z
+  .string({ error: "Enter a display name" })
+  .transform((raw, ctx) => {
+    const result = normalizeDisplayName(raw);
+    if (result.ok) return result.name;
+    ctx.addIssue({ code: "custom", message: result.message });
+    return z.NEVER;
+  })
+  // The input's bound in UTF-16 code units, as normalizeDisplayName counts them.
+  .register(fieldConstraintRegistry, { maxLength: MAX_DISPLAY_NAME_LENGTH * 4 });

@@ -1,23 +1,20 @@
-import { FieldError } from "./setup-fields";
+import type { FormConstraints } from "~/utils/form-constraints";
+import { Field } from "./field";
 
-/** Name, email and a new password twice: the first owner's form and an invited member's. */
-export function NewAccountFields({ errors }: { errors: Record<string, string[] | undefined> }) {
-  const invalid = (field: string) => (errors[field] ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
+/** Name, email and a new password twice: the first owner's form and an invited member's (NewAccountFormSchema). */
+export function NewAccountFields({ constraints, errors }: { constraints: FormConstraints; errors: Record<string, string[]> }) {
+  const form = { constraints, errors };
   return (
     <>
-      <label htmlFor="displayName">Your name</label>
-      <input id="displayName" name="displayName" autoComplete="name" required maxLength={240} {...invalid("displayName")} />
-      <FieldError id="displayName-error" messages={errors.displayName} />
-      <label htmlFor="email">Email</label>
-      <input id="email" name="email" type="email" autoComplete="username" required {...invalid("email")} />
-      <p className="hint">Your sign-in name; nothing is ever sent to it.</p>
-      <FieldError id="email-error" messages={errors.email} />
-      <label htmlFor="password">Password (at least 10 characters)</label>
-      <input id="password" name="password" type="password" autoComplete="new-password" required minLength={10} {...invalid("password")} />
-      <FieldError id="password-error" messages={errors.password} />
-      <label htmlFor="confirmPassword">Repeat the password</label>
-      <input id="confirmPassword" name="confirmPassword" type="password" autoComplete="new-password" required {...invalid("confirmPassword")} />
-      <FieldError id="confirmPassword-error" messages={errors.confirmPassword} />
+      <Field name="displayName" label="Your name" {...form} input={{ autoComplete: "name" }} />
+      <Field name="email" label="Email" {...form} hint="Your sign-in name; nothing is ever sent to it." input={{ autoComplete: "username" }} />
+      <Field
+        name="password"
+        label={`Password (at least ${constraints.password?.minLength} characters)`}
+        {...form}
+        input={{ type: "password", autoComplete: "new-password" }}
+      />
+      <Field name="confirmPassword" label="Repeat the password" {...form} input={{ type: "password", autoComplete: "new-password" }} />
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { Form } from "@remix-run/react";
-import { FieldError } from "~/components/setup-fields";
+import { Field } from "~/components/field";
+import type { FormConstraints } from "~/utils/form-constraints";
 
 // The setup page's "Automatic rounds" section (issue 17 §3, ADR 0033): the owner's settings and the log of every round
 // (what triggered it, what it added and retired) and why the loop stopped.
@@ -62,19 +63,20 @@ export function AutoRoundsPanel({
   settings,
   log,
   providerConfigured,
+  constraints,
   errors,
   submitting,
-  maxGrowth,
-  maxGrowthParents,
 }: {
   settings: AutoRoundsSettingsView;
   log: readonly AutoRoundLogRow[];
   providerConfigured: boolean;
-  errors: Record<string, string[] | undefined>;
+  /** formConstraints(AutoRoundsFormSchema) */
+  constraints: FormConstraints;
+  errors: Record<string, string[]>;
   submitting: boolean;
-  maxGrowth: number;
-  maxGrowthParents: number;
 }) {
+  const form = { constraints, errors };
+  const range = (name: string) => `${constraints[name]?.min}–${constraints[name]?.max}`;
   return (
     <section className="auto-rounds" aria-labelledby="auto-rounds-heading">
       <Form method="post" className="setup-form" noValidate aria-label="Automatic rounds">
@@ -90,41 +92,38 @@ export function AutoRoundsPanel({
           <p className="auto-rounds-state" role="status">
             {loopState(settings, log)}
           </p>
-          <label htmlFor="autoRoundEvery">Every (decisive votes, at least 5; empty: off)</label>
-          <input id="autoRoundEvery" name="autoRoundEvery" type="number" min={5} defaultValue={settings.autoRoundEvery ?? ""} />
-          <FieldError id="autoRoundEvery-error" messages={errors.autoRoundEvery} />
-          <label htmlFor="autoRoundCount">New prompts per round (1–{maxGrowth})</label>
-          <input id="autoRoundCount" name="autoRoundCount" type="number" min={1} max={maxGrowth} defaultValue={settings.autoRoundCount} />
-          <FieldError id="autoRoundCount-error" messages={errors.autoRoundCount} />
-          <label htmlFor="autoRoundParents">From the top (1–{maxGrowthParents} leaders)</label>
-          <input
-            id="autoRoundParents"
+          <Field
+            name="autoRoundEvery"
+            label={`Every (decisive votes, at least ${constraints.autoRoundEvery?.min}; empty: off)`}
+            {...form}
+            input={{ defaultValue: settings.autoRoundEvery ?? "" }}
+          />
+          <Field
+            name="autoRoundCount"
+            label={`New prompts per round (${range("autoRoundCount")})`}
+            {...form}
+            input={{ defaultValue: settings.autoRoundCount }}
+          />
+          <Field
             name="autoRoundParents"
-            type="number"
-            min={1}
-            max={maxGrowthParents}
-            defaultValue={settings.autoRoundParents}
+            label={`From the top (${range("autoRoundParents")} leaders)`}
+            {...form}
+            input={{ defaultValue: settings.autoRoundParents }}
           />
-          <FieldError id="autoRoundParents-error" messages={errors.autoRoundParents} />
-          <label htmlFor="autoRoundStableVotes">Leader stable for (votes)</label>
-          <input id="autoRoundStableVotes" name="autoRoundStableVotes" type="number" min={0} defaultValue={settings.autoRoundStableVotes} />
-          <FieldError id="autoRoundStableVotes-error" messages={errors.autoRoundStableVotes} />
-          <label htmlFor="autoRoundMaxRounds">Budget: rounds</label>
-          <input id="autoRoundMaxRounds" name="autoRoundMaxRounds" type="number" min={1} max={100} defaultValue={settings.autoRoundMaxRounds} />
-          <FieldError id="autoRoundMaxRounds-error" messages={errors.autoRoundMaxRounds} />
-          <label htmlFor="autoRoundMaxPrompts">Budget: prompts (empty: none)</label>
-          <input id="autoRoundMaxPrompts" name="autoRoundMaxPrompts" type="number" min={1} defaultValue={settings.autoRoundMaxPrompts ?? ""} />
-          <FieldError id="autoRoundMaxPrompts-error" messages={errors.autoRoundMaxPrompts} />
-          <label htmlFor="autoRoundMaxCostUsd">Budget: estimated cost in USD (empty: none)</label>
-          <input
-            id="autoRoundMaxCostUsd"
+          <Field name="autoRoundStableVotes" label="Leader stable for (votes)" {...form} input={{ defaultValue: settings.autoRoundStableVotes }} />
+          <Field name="autoRoundMaxRounds" label="Budget: rounds" {...form} input={{ defaultValue: settings.autoRoundMaxRounds }} />
+          <Field
+            name="autoRoundMaxPrompts"
+            label="Budget: prompts (empty: none)"
+            {...form}
+            input={{ defaultValue: settings.autoRoundMaxPrompts ?? "" }}
+          />
+          <Field
             name="autoRoundMaxCostUsd"
-            type="number"
-            min={0}
-            step="0.01"
-            defaultValue={settings.autoRoundMaxCostUsd ?? ""}
+            label="Budget: estimated cost in USD (empty: none)"
+            {...form}
+            input={{ defaultValue: settings.autoRoundMaxCostUsd ?? "" }}
           />
-          <FieldError id="autoRoundMaxCostUsd-error" messages={errors.autoRoundMaxCostUsd} />
           <button type="submit" name="intent" value="auto-rounds" disabled={submitting}>
             Save automatic rounds
           </button>

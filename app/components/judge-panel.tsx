@@ -1,5 +1,6 @@
 import { Form } from "@remix-run/react";
-import { FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
+import type { FormConstraints } from "~/utils/form-constraints";
 
 // The LLM judge as its owners see it (issue 17 §4; ADR 0032): the settings and batch forms (on the setup page and the
 // judge page, both posting to /studies/:id/judge), the batches, the verdicts with their rationales, and human–judge
@@ -23,7 +24,7 @@ export interface JudgeSettingsView {
   pairsPerMinute: number;
 }
 
-type Errors = Record<string, string[] | undefined>;
+type Errors = Record<string, string[]>;
 
 /** The judge's settings form; `saved` is false while the study has no judge yet (the fields show the defaults). */
 export function JudgeSettingsForm({
@@ -31,14 +32,17 @@ export function JudgeSettingsForm({
   settings,
   saved,
   providerConfigured,
+  constraints,
   errors,
 }: {
   studyId: number;
   settings: JudgeSettingsView;
   saved: boolean;
   providerConfigured: boolean;
+  constraints: FormConstraints;
   errors: Errors;
 }) {
+  const form = { constraints, errors };
   return (
     <Form method="post" action={`/studies/${studyId}/judge`} className="setup-form judge-form" noValidate aria-label="LLM judge settings">
       <fieldset disabled={!providerConfigured}>
@@ -47,30 +51,26 @@ export function JudgeSettingsForm({
           An LLM votes on pairs like an annotator, each pair twice with the answers swapped; when the two orders disagree the pair is a tie and counts
           as position bias. Its short rationale is kept. {saved ? null : "Not set up yet: save to create the judge."}
         </p>
-        <label htmlFor="judgeModel">Judge model</label>
-        <input id="judgeModel" name="judgeModel" defaultValue={settings.model} />
-        <FieldError id="judgeModel-error" messages={errors.judgeModel} />
-        <label htmlFor="judgeInstruction">Judge instruction</label>
-        <textarea id="judgeInstruction" name="judgeInstruction" rows={5} defaultValue={settings.instruction} />
-        <FieldError id="judgeInstruction-error" messages={errors.judgeInstruction} />
+        <Field name="judgeModel" label="Judge model" {...form} input={{ defaultValue: settings.model }} />
+        <Field name="judgeInstruction" label="Judge instruction" {...form} textarea input={{ rows: 5, defaultValue: settings.instruction }} />
         <fieldset className="radio-group">
           <legend>The judge&apos;s votes</legend>
           {(Object.keys(JUDGE_MODE_LABELS) as Mode[]).map((mode) => (
             <label key={mode} className="checkbox">
-              <input type="radio" name="judgeMode" value={mode} defaultChecked={settings.mode === mode} /> {JUDGE_MODE_LABELS[mode]}
+              <input type="radio" name="judgeMode" value={mode} defaultChecked={settings.mode === mode} required={constraints.judgeMode?.required} />{" "}
+              {JUDGE_MODE_LABELS[mode]}
             </label>
           ))}
         </fieldset>
         <FieldError id="judgeMode-error" messages={errors.judgeMode} />
-        <label htmlFor="judgeMaxPairs">Budget: judged pairs in all (empty: none)</label>
-        <input id="judgeMaxPairs" name="judgeMaxPairs" type="number" min={1} defaultValue={settings.maxPairs ?? ""} />
-        <FieldError id="judgeMaxPairs-error" messages={errors.judgeMaxPairs} />
-        <label htmlFor="judgeMaxCostUsd">Budget: dollars in all (empty: none)</label>
-        <input id="judgeMaxCostUsd" name="judgeMaxCostUsd" type="number" min={0} step="0.01" defaultValue={settings.maxCostUsd ?? ""} />
-        <FieldError id="judgeMaxCostUsd-error" messages={errors.judgeMaxCostUsd} />
-        <label htmlFor="judgePairsPerMinute">Rate: pairs a minute (1–600)</label>
-        <input id="judgePairsPerMinute" name="judgePairsPerMinute" type="number" min={1} max={600} defaultValue={settings.pairsPerMinute} />
-        <FieldError id="judgePairsPerMinute-error" messages={errors.judgePairsPerMinute} />
+        <Field name="judgeMaxPairs" label="Budget: judged pairs in all (empty: none)" {...form} input={{ defaultValue: settings.maxPairs ?? "" }} />
+        <Field name="judgeMaxCostUsd" label="Budget: dollars in all (empty: none)" {...form} input={{ defaultValue: settings.maxCostUsd ?? "" }} />
+        <Field
+          name="judgePairsPerMinute"
+          label={`Rate: pairs a minute (${constraints.judgePairsPerMinute?.min}–${constraints.judgePairsPerMinute?.max})`}
+          {...form}
+          input={{ defaultValue: settings.pairsPerMinute }}
+        />
         <button type="submit" name="intent" value="judge-settings">
           Save the judge
         </button>
@@ -80,7 +80,18 @@ export function JudgeSettingsForm({
   );
 }
 
-export function JudgeBatchForm({ studyId, enabled, maxBatch, errors }: { studyId: number; enabled: boolean; maxBatch: number; errors: Errors }) {
+export function JudgeBatchForm({
+  studyId,
+  enabled,
+  constraints,
+  errors,
+}: {
+  studyId: number;
+  enabled: boolean;
+  constraints: FormConstraints;
+  errors: Errors;
+}) {
+  const batch = constraints.judgeBatchPairs;
   return (
     <Form method="post" action={`/studies/${studyId}/judge`} className="setup-form" noValidate aria-label="Run a judged batch">
       <fieldset disabled={!enabled}>
@@ -88,9 +99,13 @@ export function JudgeBatchForm({ studyId, enabled, maxBatch, errors }: { studyId
         <p className="hint">
           Pairs humans voted on come first (so agreement can be measured), then random pairs of the pool; each pair costs two calls.
         </p>
-        <label htmlFor="judgeBatchPairs">Pairs to judge (1–{maxBatch})</label>
-        <input id="judgeBatchPairs" name="judgeBatchPairs" type="number" min={1} max={maxBatch} defaultValue={20} />
-        <FieldError id="judgeBatchPairs-error" messages={errors.judgeBatchPairs} />
+        <Field
+          name="judgeBatchPairs"
+          label={`Pairs to judge (${batch?.min}–${batch?.max})`}
+          constraints={constraints}
+          errors={errors}
+          input={{ defaultValue: 20 }}
+        />
         <button type="submit" name="intent" value="judge-batch">
           Run a judged batch
         </button>

@@ -1,5 +1,7 @@
 import { Form } from "@remix-run/react";
 import type { ReactNode } from "react";
+import type { FormConstraints } from "~/utils/form-constraints";
+import { Field } from "./field";
 
 /** Shown on setup pages when no LLM provider is configured: what still works, and how to add one. */
 export function OfflineBanner() {
@@ -9,16 +11,6 @@ export function OfflineBanner() {
       responses. To generate them, set <code>OPENAI_BASE_URL</code> (e.g. <code>http://localhost:11434/v1</code> for Ollama) or{" "}
       <code>OPENAI_API_KEY</code> and restart.
     </div>
-  );
-}
-
-/** A field's validation messages, linked to its input through aria-describedby. */
-export function FieldError({ id, messages }: { id: string; messages: string[] | undefined }) {
-  if (!messages || messages.length === 0) return null;
-  return (
-    <p id={id} className="field-error">
-      {messages.join(" ")}
-    </p>
   );
 }
 
@@ -33,23 +25,19 @@ export function PasteOrUploadForm(props: {
   pasteLabel: string;
   pasteHint?: ReactNode;
   accept: string;
-  errors: Record<string, string[] | undefined>;
+  /** formConstraints of the setup form for `intent` */
+  constraints: FormConstraints;
+  errors: Record<string, string[]>;
   submitting: boolean;
 }) {
-  const { intent, field, legend, pasteLabel, pasteHint, accept, errors, submitting } = props;
-  const text = `${field}Text`;
-  const file = `${field}File`;
+  const { intent, field, legend, pasteLabel, pasteHint, accept, constraints, errors, submitting } = props;
+  const form = { constraints, errors };
   return (
     <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
       <fieldset>
         <legend>{legend}</legend>
-        <label htmlFor={text}>{pasteLabel}</label>
-        <textarea id={text} name={text} rows={5} />
-        {pasteHint ? <p className="hint">{pasteHint}</p> : null}
-        <FieldError id={`${text}-error`} messages={errors[text]} />
-        <label htmlFor={file}>or upload CSV / JSONL / text</label>
-        <input id={file} name={file} type="file" accept={accept} />
-        <FieldError id={`${file}-error`} messages={errors[file]} />
+        <Field name={`${field}Text`} label={pasteLabel} {...form} textarea input={{ rows: 5 }} hint={pasteHint} />
+        <Field name={`${field}File`} label="or upload CSV / JSONL / text" {...form} input={{ type: "file", accept }} />
         <button type="submit" name="intent" value={intent} disabled={submitting}>
           {legend}
         </button>

@@ -204,13 +204,15 @@ describe("raw log import", () => {
     binary.set("log", new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x00, 0x0a, 0x1a, 0x0a])], "photo.jsonl"));
     const refused = await post(binary);
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as { errors: string[] }).errors).toEqual([
-      expect.stringMatching(/^photo\.jsonl: this is a binary file, not text .*Nothing was added\.$/),
-    ]);
+    expect(await refused.json()).toEqual({
+      ok: false,
+      formErrors: [],
+      fieldErrors: { log: [expect.stringMatching(/^photo\.jsonl: this is a binary file, not text .*Nothing was added\.$/)] },
+    });
     expect(latestImportJob(source)!.id).toBe(jobsBefore);
     const noFile = await post(new FormData());
     expect(noFile.status).toBe(400);
-    expect(((await noFile.json()) as { errors: string[] }).errors).toEqual(["Choose a raw log file (.jsonl) to import"]);
+    expect(await noFile.json()).toEqual({ ok: false, formErrors: [], fieldErrors: { log: ["Choose a raw log file (.jsonl) to import"] } });
     expect(tally()).toEqual(before);
   });
 

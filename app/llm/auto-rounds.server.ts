@@ -3,6 +3,7 @@ import { z } from "zod";
 import { autoRounds, engineSnapshots, growthRounds, prompts, promptInSelection, studies, type JobRequester } from "../../db/schema";
 import { db } from "~/db.server";
 import { recordAudit } from "~/models/audit.server";
+import { fieldConstraintRegistry } from "~/utils/form-constraints";
 import { AUTO_ROUNDS_ACTOR, crossedThreshold, exhaustedBudget, largestFitting, leaderIsStable, leaderRun } from "~/utils/auto-round-rules";
 import { ResponseCapError } from "./generation-queue.server";
 import { MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND, planGrowth, queueGrowthRound, type GrowthPlan } from "./growth.server";
@@ -28,8 +29,7 @@ const optionalWholeNumber = (name: string, min: number, max: number) =>
     .trim()
     .refine((value) => value === "" || /^\d{1,7}$/.test(value), `${name} must be a whole number`)
     .transform((value) => (value === "" ? null : Number(value)))
-    .refine((value) => value === null || value >= min, `${name} must be at least ${min}`)
-    .refine((value) => value === null || value <= max, `${name} must be at most ${max}`);
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`).nullable());
 
 const wholeNumber = (name: string, min: number, max: number) =>
   z
@@ -37,7 +37,7 @@ const wholeNumber = (name: string, min: number, max: number) =>
     .trim()
     .regex(/^\d{1,7}$/, `${name} must be a whole number`)
     .transform(Number)
-    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
 /** The setup page's "Automatic rounds" form: every N decisive votes (blank: off), K from the top m, stability, budgets. */
 export const AutoRoundsFormSchema = z
@@ -52,7 +52,9 @@ export const AutoRoundsFormSchema = z
       .string({ error: "The cost budget must be a number of dollars" })
       .trim()
       .refine((value) => value === "" || /^\d{1,6}(\.\d{1,4})?$/.test(value), "The cost budget must be a number of dollars, like 2.50")
-      .transform((value) => (value === "" ? null : Number(value))),
+      .transform((value) => (value === "" ? null : Number(value)))
+      // The rule is the regex above; the input's bounds for the browser (ADR 0040).
+      .register(fieldConstraintRegistry, { type: "number", step: "any", min: 0 }),
   })
   .strict();
 

@@ -66,7 +66,7 @@ const wholeNumber = (name: string, min: number, max: number) =>
     .trim()
     .regex(/^\d{1,6}$/, `${name} must be a whole number`)
     .transform(Number)
-    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
 /** The setup page's growth form: how many new prompts, from how many leaders, and the confirmation of a large round. */
 export const GrowFormSchema = z.object({

@@ -1,7 +1,9 @@
-import { DEFAULT_JUDGE_INSTRUCTION, judgeBudgetLeft, listJudgeBatches, MAX_JUDGE_BATCH, recentJudgeVerdicts, studyJudge } from "~/llm/judge.server";
+import { DEFAULT_JUDGE_INSTRUCTION, judgeBudgetLeft, listJudgeBatches, recentJudgeVerdicts, studyJudge } from "~/llm/judge.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { providerConfig } from "~/llm/runtime.server";
+import { formConstraints } from "~/utils/form-constraints";
 import { judgeAgreement } from "./judge-agreement.server";
+import { JudgeBatchFormSchema, JudgeSettingsFormSchema } from "./judge-forms.server";
 
 // What the setup page's judge section and the judge page read.
 
@@ -22,7 +24,8 @@ export function judgeSettingsView(db: Queryable, study: { id: number; model: str
     },
     providerConfigured: provider !== null,
     priced: judge !== undefined && provider !== null && judge.model in provider.prices,
-    maxBatch: MAX_JUDGE_BATCH,
+    // The two forms' input constraints, from the schemas their action parses with (ADR 0040).
+    forms: { settings: formConstraints(JudgeSettingsFormSchema), batch: formConstraints(JudgeBatchFormSchema) },
     budget: judge ? judgeBudgetLeft(db, judge) : null,
   };
 }

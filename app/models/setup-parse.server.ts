@@ -1,9 +1,11 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Upload } from "~/utils/upload-form.server";
 import { env } from "~/env.server";
+import type { FormErrors } from "~/utils/form-errors";
+import { zodFormErrors } from "~/utils/form-errors.server";
 import { repoRoot } from "~/utils/repo-root.server";
 import { newStudyFormSchema, studySetupFormSchema } from "./study-setup-forms.server";
 
@@ -20,15 +22,14 @@ export type FormKind = "new-study" | "setup";
 type Output<K extends FormKind> = K extends "new-study"
   ? z.output<ReturnType<typeof newStudyFormSchema>>
   : z.output<ReturnType<typeof studySetupFormSchema>>;
-export type FieldErrors = Record<string, string[] | undefined>;
-export type FormParse<K extends FormKind> = { success: true; data: Output<K> } | { success: false; fieldErrors: FieldErrors };
+export type FormParse<K extends FormKind> = { success: true; data: Output<K> } | { success: false; errors: FormErrors };
 type Fields = Record<string, string | Upload>;
 type Options = { providerConfigured: boolean };
 
 /** Parses on the calling thread (small forms; the parse thread itself). */
 export function parseFormHere<K extends FormKind>(kind: K, options: Options, fields: Fields): FormParse<K> {
   const outcome = <T>(parsed: z.ZodSafeParseResult<T>): FormParse<K> =>
-    parsed.success ? { success: true, data: parsed.data as Output<K> } : { success: false, fieldErrors: z.flattenError(parsed.error).fieldErrors };
+    parsed.success ? { success: true, data: parsed.data as Output<K> } : { success: false, errors: zodFormErrors(parsed.error) };
   return kind === "new-study" ? outcome(newStudyFormSchema(options).safeParse(fields)) : outcome(studySetupFormSchema(options).safeParse(fields));
 }
 

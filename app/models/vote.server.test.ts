@@ -191,7 +191,7 @@ describe("annotate action", () => {
     const response = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: String(assignment.id), choice: "maybe" });
     expect(response.status).toBe(400);
     const body = await response.json();
-    expect(body.errors.choice[0]).toMatch(/choice must be one of: left, right, tie, both_bad, skip/);
+    expect(body.fieldErrors.choice[0]).toMatch(/choice must be one of: left, right, tie, both_bad, skip/);
     expect(voteCount()).toBe(before);
     expect(db().select().from(assignments).where(eq(assignments.id, assignment.id)).get()!.status).toBe("open");
   });
@@ -202,7 +202,7 @@ describe("annotate action", () => {
     const before = voteCount();
     const badId = await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: "abc", choice: "left" });
     expect(badId.status).toBe(400);
-    expect((await badId.json()).errors.assignmentId[0]).toMatch(/assignmentId must be a positive whole number/);
+    expect((await badId.json()).fieldErrors.assignmentId[0]).toMatch(/assignmentId must be a positive whole number/);
     for (const loose of ["0x1", "1e0", "+1", " 1"]) {
       expect((await postAnnotate(studyId, cookie, { intent: "vote", assignmentId: loose, choice: "left" })).status, loose).toBe(400);
     }

@@ -1,11 +1,14 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { AccountFormSchema, fieldErrors } from "~/auth/account-forms.server";
+import { AccountFormSchema } from "~/auth/account-forms.server";
 import { requireUser } from "~/auth/require.server";
 import { listUserSessions } from "~/auth/session.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { FieldError } from "~/components/setup-fields";
+import { Field } from "~/components/field";
 import { changePassword, revokeOwnSessions } from "~/services/accounts.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction = () => [{ title: "Account · promptduel" }];
 
@@ -14,29 +17,29 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     user: actor.user,
     sessions: listUserSessions(actor.user.id).map((session) => ({ ...session, current: session.id === actor.sessionId })),
+    changePassword: formConstraints(AccountFormSchema, { intent: "change-password" }),
   };
 }
-
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string };
 
 export async function action({ request }: ActionFunctionArgs) {
   const actor = await requireUser(request);
   const parsed = AccountFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const form = parsed.data;
   switch (form.intent) {
     case "change-password": {
       const changed = await changePassword(actor, form.currentPassword, form.newPassword);
-      if (!changed.ok) return data<ActionResult>({ errors: { currentPassword: ["This is not your current password"] } }, { status: 400 });
-      return data<ActionResult>({ notice: `Password changed; ${changed.signedOut} other session${changed.signedOut === 1 ? "" : "s"} signed out.` });
+      if (!changed.ok) return invalidField("currentPassword", "This is not your current password");
+      return { ok: true as const, notice: `Password changed; ${changed.signedOut} other session${changed.signedOut === 1 ? "" : "s"} signed out.` };
     }
     case "revoke-session":
-      return data<ActionResult>({
+      return {
+        ok: true as const,
         notice: revokeOwnSessions(actor, { sessionId: form.sessionId }) > 0 ? "Signed that browser out." : "That session had ended already.",
-      });
+      };
     case "revoke-other-sessions": {
       const count = revokeOwnSessions(actor, "others");
-      return data<ActionResult>({ notice: `Signed out ${count} other session${count === 1 ? "" : "s"}.` });
+      return { ok: true as const, notice: `Signed out ${count} other session${count === 1 ? "" : "s"}.` };
     }
   }
 }
@@ -44,33 +47,33 @@ export async function action({ request }: ActionFunctionArgs) {
 const when = (value: string | Date) => new Date(value).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
 export default function Account() {
-  const { user, sessions } = useLoaderData<typeof loader>();
+  const { user, sessions, changePassword } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const errors = result?.errors ?? {};
+  const form = { constraints: changePassword, errors: errorsOf(result).fieldErrors };
+  const notice = result && "notice" in result ? result.notice : null;
   return (
     <section className="narrow">
       <h1>Account</h1>
       <p>
         {user.displayName} · <span className="muted">{user.email}</span>
       </p>
-      {result?.notice ? (
+      {notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {notice}
         </p>
       ) : null}
 
       <h2>Change password</h2>
       <Form method="post" className="stack" noValidate>
         <input type="hidden" name="intent" value="change-password" />
-        <label htmlFor="currentPassword">Current password</label>
-        <input id="currentPassword" name="currentPassword" type="password" autoComplete="current-password" required />
-        <FieldError id="currentPassword-error" messages={errors.currentPassword} />
-        <label htmlFor="newPassword">New password (at least 10 characters)</label>
-        <input id="newPassword" name="newPassword" type="password" autoComplete="new-password" required minLength={10} />
-        <FieldError id="newPassword-error" messages={errors.newPassword} />
-        <label htmlFor="confirmPassword">Repeat the new password</label>
-        <input id="confirmPassword" name="confirmPassword" type="password" autoComplete="new-password" required />
-        <FieldError id="confirmPassword-error" messages={errors.confirmPassword} />
+        <Field name="currentPassword" label="Current password" {...form} input={{ type: "password", autoComplete: "current-password" }} />
+        <Field
+          name="newPassword"
+          label={`New password (at least ${changePassword.newPassword?.minLength} characters)`}
+          {...form}
+          input={{ type: "password", autoComplete: "new-password" }}
+        />
+        <Field name="confirmPassword" label="Repeat the new password" {...form} input={{ type: "password", autoComplete: "new-password" }} />
         <p className="hint">Changing the password signs out every other browser of this account.</p>
         <button type="submit" className="primary">
           Change password

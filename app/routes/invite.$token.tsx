@@ -1,15 +1,18 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
-import { fieldErrors, NewAccountFormSchema } from "~/auth/account-forms.server";
+import { NewAccountFormSchema } from "~/auth/account-forms.server";
 import { ROLE_DESCRIPTIONS } from "~/auth/permissions";
 import { fetchRequestIsHttps } from "~/auth/request-security.server";
 import { getActor } from "~/auth/require.server";
 import { sessionCookieHeader } from "~/auth/session.server";
 import { NewAccountFields } from "~/components/account-fields";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { FieldError } from "~/components/setup-fields";
+import { FieldError } from "~/components/field";
 import { signOut } from "~/services/accounts.server";
 import { acceptMemberInvite, acceptMemberInviteWithNewAccount, INVITE_STATE_MESSAGES, lookUpInvite } from "~/services/invites.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm, refusedForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction = () => [{ title: "Invitation · promptduel" }];
 
@@ -27,10 +30,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     roleDescription: ROLE_DESCRIPTIONS[invite.role],
     problem: invite.state === "usable" ? null : INVITE_STATE_MESSAGES[invite.state],
     signedInAs: actor.kind === "user" ? actor.user.email : null,
+    constraints: formConstraints(NewAccountFormSchema),
   };
 }
-
-type Errors = Record<string, string[] | undefined>;
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const token = params.token ?? "";
@@ -38,14 +40,17 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const form = Object.fromEntries(await request.formData());
   if (actor.kind === "user") {
     const accepted = acceptMemberInvite(token, actor);
-    if (!accepted.ok) return data<{ errors: Errors }>({ errors: { form: [accepted.message] } }, { status: accepted.status });
+    if (!accepted.ok) return refusedForm(accepted.message, { status: accepted.status });
     return redirect(`/studies/${accepted.studyId}`);
   }
   if (actor.kind === "token") throw new Response("An API token cannot accept an invitation", { status: 403 });
   const parsed = NewAccountFormSchema.safeParse(form);
-  if (!parsed.success) return data<{ errors: Errors }>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const accepted = await acceptMemberInviteWithNewAccount(token, parsed.data);
-  if (!accepted.ok) return data<{ errors: Errors }>({ errors: { [accepted.field ?? "form"]: [accepted.message] } }, { status: accepted.status });
+  if (!accepted.ok) {
+    const init = { status: accepted.status };
+    return accepted.field ? invalidField(accepted.field, accepted.message, init) : refusedForm(accepted.message, init);
+  }
   // An annotator session in this browser ends: one identity per browser.
   if (actor.kind === "annotator") signOut(actor.sessionId);
   const headers = accepted.session ? { "Set-Cookie": await sessionCookieHeader(accepted.session, fetchRequestIsHttps(request)) } : undefined;
@@ -53,8 +58,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function AcceptInvite() {
-  const { studyName, role, roleDescription, problem, signedInAs } = useLoaderData<typeof loader>();
-  const errors = useActionData<typeof action>()?.errors ?? {};
+  const { studyName, role, roleDescription, problem, signedInAs, constraints } = useLoaderData<typeof loader>();
+  const { formErrors, fieldErrors } = errorsOf(useActionData<typeof action>());
   const busy = useNavigation().state !== "idle";
   const here = useLocation().pathname;
   return (
@@ -71,7 +76,7 @@ export default function AcceptInvite() {
         </p>
       ) : signedInAs ? (
         <Form method="post" className="stack">
-          <FieldError id="form-error" messages={errors.form} />
+          <FieldError id="form-error" messages={formErrors} />
           <p>
             You are signed in as <strong>{signedInAs}</strong>.
           </p>
@@ -86,8 +91,8 @@ export default function AcceptInvite() {
             create one:
           </p>
           <Form method="post" className="stack" noValidate>
-            <FieldError id="form-error" messages={errors.form} />
-            <NewAccountFields errors={errors} />
+            <FieldError id="form-error" messages={formErrors} />
+            <NewAccountFields constraints={constraints} errors={fieldErrors} />
             <button type="submit" className="primary" disabled={busy}>
               Create account and join
             </button>

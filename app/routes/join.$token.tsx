@@ -1,12 +1,14 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
-import { fieldErrors } from "~/auth/account-forms.server";
 import { fetchRequestIsHttps } from "~/auth/request-security.server";
 import { getActor } from "~/auth/require.server";
 import { sessionCookieHeader } from "~/auth/session.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
 import { INVITE_STATE_MESSAGES, joinWithInvite, lookUpInvite } from "~/services/invites.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm, refusedForm } from "~/utils/form-errors.server";
 import { JoinFormSchema } from "~/utils/forms";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Join ${data?.studyName ?? "a study"} · promptduel` }];
@@ -24,10 +26,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     problem: invite.state === "usable" ? null : INVITE_STATE_MESSAGES[invite.state],
     annotatorName: actor.kind === "annotator" ? actor.annotator.displayName : null,
     accountName: actor.kind === "user" ? actor.user.displayName : null,
+    constraints: formConstraints(JoinFormSchema),
   };
 }
-
-type Errors = Record<string, string[] | undefined>;
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const actor = await getActor(request);
@@ -37,19 +38,19 @@ export async function action({ request, params }: ActionFunctionArgs) {
   let displayName: string | null = null;
   if (actor.kind === "anonymous") {
     const parsed = JoinFormSchema.safeParse(Object.fromEntries(await request.formData()));
-    if (!parsed.success) return data<{ errors: Errors }>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+    if (!parsed.success) return invalidForm(parsed.error);
     displayName = parsed.data.displayName;
   }
   const joined = joinWithInvite(params.token ?? "", { actor, displayName });
-  if (!joined.ok) return data<{ errors: Errors }>({ errors: { form: [joined.message] } }, { status: joined.status });
+  if (!joined.ok) return refusedForm(joined.message, { status: joined.status });
   const headers = joined.session ? { "Set-Cookie": await sessionCookieHeader(joined.session, fetchRequestIsHttps(request)) } : undefined;
   return redirect(`/studies/${joined.studyId}/annotate`, { headers });
 }
 
 export default function JoinStudy() {
-  const { studyName, problem, annotatorName, accountName } = useLoaderData<typeof loader>();
+  const { studyName, problem, annotatorName, accountName, constraints } = useLoaderData<typeof loader>();
   const joinPath = useLocation().pathname;
-  const errors = useActionData<typeof action>()?.errors ?? {};
+  const { formErrors, fieldErrors } = errorsOf(useActionData<typeof action>());
   const busy = useNavigation().state !== "idle";
   return (
     <section className="narrow">
@@ -73,27 +74,20 @@ export default function JoinStudy() {
         <Form method="post" className="stack" noValidate replace>
           {/* replace: the join page leaves the history, so Back from the study does not return here. */}
           <p>You will compare pairs of answers to the same question and pick the better one. You will not see how they were produced.</p>
-          <FieldError id="form-error" messages={errors.form} />
+          <FieldError id="form-error" messages={formErrors} />
           {annotatorName ? (
             <p>
               You will join as <strong>{annotatorName}</strong>.
             </p>
           ) : (
-            <>
-              <label htmlFor="displayName">Display name</label>
-              {/* The server counts 60 visible characters (an emoji or accented letter can take several code units). */}
-              <input
-                id="displayName"
-                name="displayName"
-                autoComplete="nickname"
-                required
-                maxLength={240}
-                aria-invalid={errors.displayName ? true : undefined}
-                aria-describedby={errors.displayName ? "displayName-error" : undefined}
-              />
-              <p className="hint">Shown to the study&apos;s owners with each of your votes.</p>
-              <FieldError id="displayName-error" messages={errors.displayName} />
-            </>
+            <Field
+              name="displayName"
+              label="Display name"
+              constraints={constraints}
+              errors={fieldErrors}
+              hint="Shown to the study's owners with each of your votes."
+              input={{ autoComplete: "nickname" }}
+            />
           )}
           <button type="submit" className="primary" disabled={busy}>
             Join and start

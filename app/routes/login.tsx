@@ -1,14 +1,17 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { fieldErrors, SignInFormSchema } from "~/auth/account-forms.server";
+import { SignInFormSchema } from "~/auth/account-forms.server";
 import { fetchRequestIsHttps } from "~/auth/request-security.server";
 import { getActor } from "~/auth/require.server";
 import { sessionCookieHeader } from "~/auth/session.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
 import { db } from "~/db.server";
 import { countUsers } from "~/models/account.server";
 import { signIn, signOut } from "~/services/accounts.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm, refusedForm } from "~/utils/form-errors.server";
 import { safeRedirect } from "~/utils/safe-redirect";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · promptduel" }];
@@ -17,16 +20,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const redirectTo = safeRedirect(new URL(request.url).searchParams.get("redirectTo"));
   const actor = await getActor(request);
   if (actor.kind === "user") throw redirect(redirectTo);
-  return { redirectTo, noAccountYet: countUsers(db()) === 0, signedInAsAnnotator: actor.kind === "annotator" ? actor.annotator.displayName : null };
+  return {
+    redirectTo,
+    noAccountYet: countUsers(db()) === 0,
+    signedInAsAnnotator: actor.kind === "annotator" ? actor.annotator.displayName : null,
+    constraints: formConstraints(SignInFormSchema),
+  };
 }
-
-type Errors = Record<string, string[] | undefined>;
 
 export async function action({ request }: ActionFunctionArgs) {
   const parsed = SignInFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<{ errors: Errors }>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const signedIn = await signIn(parsed.data.email, parsed.data.password);
-  if (!signedIn) return data<{ errors: Errors }>({ errors: { form: ["Email or password is wrong."] } }, { status: 400 });
+  if (!signedIn) return refusedForm("Email or password is wrong.");
   // This browser's earlier session (an annotator's, a stale one) ends: one identity per browser.
   const previous = await getActor(request);
   if (previous.kind === "user" || previous.kind === "annotator") signOut(previous.sessionId);
@@ -36,8 +42,9 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const { redirectTo, noAccountYet, signedInAsAnnotator } = useLoaderData<typeof loader>();
-  const errors = useActionData<typeof action>()?.errors ?? {};
+  const { redirectTo, noAccountYet, signedInAsAnnotator, constraints } = useLoaderData<typeof loader>();
+  const { formErrors, fieldErrors } = errorsOf(useActionData<typeof action>());
+  const form = { constraints, errors: fieldErrors };
   const busy = useNavigation().state !== "idle";
   return (
     <section className="narrow">
@@ -58,20 +65,9 @@ export default function Login() {
       ) : null}
       <Form method="post" className="stack" noValidate>
         <input type="hidden" name="redirectTo" value={redirectTo} />
-        <FieldError id="form-error" messages={errors.form} />
-        <label htmlFor="email">Email</label>
-        <input id="email" name="email" type="email" autoComplete="username" required aria-invalid={errors.email ? true : undefined} />
-        <FieldError id="email-error" messages={errors.email} />
-        <label htmlFor="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          aria-invalid={errors.password ? true : undefined}
-        />
-        <FieldError id="password-error" messages={errors.password} />
+        <FieldError id="form-error" messages={formErrors} />
+        <Field name="email" label="Email" {...form} input={{ autoComplete: "username" }} />
+        <Field name="password" label="Password" {...form} input={{ type: "password", autoComplete: "current-password" }} />
         <button type="submit" className="primary" disabled={busy}>
           Sign in
         </button>

@@ -1,12 +1,15 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useNavigation } from "@remix-run/react";
-import { fieldErrors, NewAccountFormSchema } from "~/auth/account-forms.server";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { NewAccountFormSchema } from "~/auth/account-forms.server";
 import { fetchRequestIsHttps } from "~/auth/request-security.server";
 import { sessionCookieHeader } from "~/auth/session.server";
 import { NewAccountFields } from "~/components/account-fields";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { FieldError } from "~/components/setup-fields";
+import { FieldError } from "~/components/field";
 import { createFirstOwner, firstOwnerSetupIsOpen, SETUP_CLOSED } from "~/services/accounts.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm } from "~/utils/form-errors.server";
 import { invariantResponse } from "~/utils/invariant";
 
 export const meta: MetaFunction = () => [{ title: "Create the first owner · promptduel" }];
@@ -15,23 +18,22 @@ export const meta: MetaFunction = () => [{ title: "Create the first owner · pro
 // the first account from a browser. It dies once any account exists.
 export async function loader({ params }: LoaderFunctionArgs) {
   invariantResponse(firstOwnerSetupIsOpen(params.token ?? ""), SETUP_CLOSED);
-  return null;
+  return { constraints: formConstraints(NewAccountFormSchema) };
 }
-
-type Errors = Record<string, string[] | undefined>;
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const token = params.token ?? "";
   invariantResponse(firstOwnerSetupIsOpen(token), SETUP_CLOSED);
   const parsed = NewAccountFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<{ errors: Errors }>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const created = await createFirstOwner(token, parsed.data);
   invariantResponse(created.ok, SETUP_CLOSED);
   return redirect("/", { headers: { "Set-Cookie": await sessionCookieHeader(created.session, fetchRequestIsHttps(request)) } });
 }
 
 export default function FirstOwnerSetup() {
-  const errors = useActionData<typeof action>()?.errors ?? {};
+  const { constraints } = useLoaderData<typeof loader>();
+  const { formErrors, fieldErrors } = errorsOf(useActionData<typeof action>());
   const busy = useNavigation().state !== "idle";
   return (
     <section className="narrow">
@@ -41,8 +43,8 @@ export default function FirstOwnerSetup() {
         study&apos;s Members page, or with <code>npm run owner -- create</code> on the server.
       </p>
       <Form method="post" className="stack" noValidate>
-        <FieldError id="form-error" messages={errors.form} />
-        <NewAccountFields errors={errors} />
+        <FieldError id="form-error" messages={formErrors} />
+        <NewAccountFields constraints={constraints} errors={fieldErrors} />
         <button type="submit" className="primary" disabled={busy}>
           Create owner account
         </button>

@@ -1,8 +1,10 @@
 import { z } from "zod";
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
 import { useEffect, useState, type ReactNode } from "react";
 import { requireStudyPermission } from "~/auth/require.server";
+import { allMessages, errorsOf } from "~/utils/form-errors";
+import { invalidForm, refusedForm } from "~/utils/form-errors.server";
 import { ConvergenceChart, IntervalBar, winCellClass } from "~/components/charts";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { StudyNav } from "~/components/study-nav";
@@ -66,10 +68,10 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:edit");
   const parsed = StatusActionSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data({ error: z.flattenError(parsed.error).fieldErrors.statusAction?.join(" ") ?? "Invalid request" }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const result = changeStudyStatusAs(access, parsed.data.statusAction);
-  if (!result.ok) return data({ error: result.error }, { status: 409 });
-  return data({ error: null });
+  if (!result.ok) return refusedForm(result.error, { status: 409 });
+  return { ok: true as const };
 }
 
 const STATUS_TEXT = {
@@ -103,7 +105,7 @@ export default function StudyDashboard() {
     catchingUp,
     recommendationNote,
   } = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const statusRefusal = allMessages(errorsOf(useActionData<typeof action>()));
   const navigation = useNavigation();
   const revalidator = useRevalidator();
   useEffect(() => {
@@ -144,9 +146,9 @@ export default function StudyDashboard() {
             {label}
           </button>
         ))}
-        {actionData?.error ? (
+        {statusRefusal.length > 0 ? (
           <span className="field-error" role="alert">
-            {actionData.error}
+            {statusRefusal.join(" ")}
           </span>
         ) : null}
       </Form>

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
@@ -19,6 +18,10 @@ import {
 } from "~/models/vote.server";
 import { annotatorOf, ensureAnnotator, voteAs } from "~/services/annotating.server";
 import { AVAILABILITY_MESSAGES, CHOICE_LABELS } from "~/utils/annotate";
+import { constraintAttributes } from "~/components/field";
+import { formConstraints } from "~/utils/form-constraints";
+import { allMessages, errorsOf } from "~/utils/form-errors";
+import { invalidForm, invalidField, refusedForm } from "~/utils/form-errors.server";
 import { invariantResponse } from "~/utils/invariant";
 import { renderMarkdown } from "~/utils/markdown.server";
 
@@ -47,6 +50,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     availability,
     // A member sees the way back to the study's pages; an annotator does not.
     member: actor.kind === "user",
+    voteForm: formConstraints(VoteFormSchema),
     done,
     lastVote: annotator ? undoableVote(study.id, annotator.id, { revealPrompts: study.revealWinner }) : null,
     assignment: view ? { id: view.assignmentId, query: view.query, aHtml: renderMarkdown(view.left), bHtml: renderMarkdown(view.right) } : null,
@@ -61,11 +65,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const form = Object.fromEntries(await request.formData());
   let notice: Notice | null = null;
   if (form.intent !== "vote" && form.intent !== "undo" && form.intent !== "start") {
-    return data({ errors: { intent: ["intent must be 'vote', 'undo' or 'start'"] } }, { status: 400 });
+    return invalidField("intent", "intent must be 'vote', 'undo' or 'start'");
   }
   if (form.intent === "undo") {
     const parsed = UndoFormSchema.safeParse(form);
-    if (!parsed.success) return data({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+    if (!parsed.success) return invalidForm(parsed.error);
     const voter = annotatorOf(access);
     const result = voter ? undoVote(study.id, voter.id, parsed.data.assignmentId) : ({ status: "not_found" } as const);
     if (result.status === "undone") {
@@ -84,7 +88,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     });
   }
   const vote = form.intent === "vote" ? VoteFormSchema.safeParse(form) : null;
-  if (vote && !vote.success) return data({ errors: z.flattenError(vote.error).fieldErrors }, { status: 400 });
+  if (vote && !vote.success) return invalidForm(vote.error);
   const open = annotationAvailability(study.status) === "open";
   let next: { id: number } | null;
   if (vote) {
@@ -99,7 +103,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     next = open ? assignNextPair(study.id, ensureAnnotator(access).id) : null;
   }
   if (!open) return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
-  if (!next) return data({ errors: { study: ["No pair with two ready responses is available in this study yet."] } }, { status: 409 });
+  if (!next) return refusedForm("No pair with two ready responses is available in this study yet.", { status: 409 });
   return notice ? data({ notice }) : redirect(`/studies/${study.id}/annotate`);
 }
 
@@ -121,7 +125,7 @@ function staleVoteNotice(result: RecordVoteResult, clicked: keyof typeof CHOICE_
 }
 
 export default function Annotate() {
-  const { study, availability, member, done, lastVote, assignment } = useLoaderData<typeof loader>();
+  const { study, availability, member, voteForm, done, lastVote, assignment } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -132,7 +136,7 @@ export default function Annotate() {
   const latencyInput = useRef<HTMLInputElement>(null);
   const undone = actionData && "undone" in actionData ? actionData.undone : null;
   const notice = actionData && "notice" in actionData ? actionData.notice : null;
-  const errors = actionData && "errors" in actionData && actionData.errors ? Object.values(actionData.errors).flat() : [];
+  const errors = allMessages(errorsOf(actionData));
   // The "recorded" confirmation and its Undo stay for what is left of the undo window.
   const [expiredVote, setExpiredVote] = useState<number | null>(null);
   const showRecorded = lastVote !== null && !undone && expiredVote !== lastVote.assignmentId;
@@ -279,7 +283,7 @@ export default function Annotate() {
           </div>
           <label className="comment" htmlFor="comment">
             Comment (optional)
-            <textarea id="comment" name="comment" rows={2} maxLength={2000} defaultValue={undone?.comment ?? ""} />
+            <textarea id="comment" name="comment" rows={2} {...constraintAttributes(voteForm.comment, true)} defaultValue={undone?.comment ?? ""} />
           </label>
           <div className="choices">
             {VOTE_BUTTONS.map((choice) => (

@@ -1,17 +1,19 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { fieldErrors } from "~/auth/account-forms.server";
 import { publicOrigin } from "~/auth/request-security.server";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { SecretOnce, when } from "~/components/secret-link";
-import { FieldError } from "~/components/setup-fields";
+import { Field, fieldAttributes, FieldError } from "~/components/field";
 import { StudyNav } from "~/components/study-nav";
 import { AnnotatorsFormSchema } from "~/models/access-forms.server";
 import { inviteState, listInvites } from "~/models/invite.server";
 import { listStudyAnnotators } from "~/models/membership.server";
 import { createAnnotatorInvite, revokeInviteAs } from "~/services/invites.server";
 import { removeAnnotatorAs } from "~/services/members.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotators · ${data?.study.name ?? "promptduel"}` }];
 
@@ -25,40 +27,45 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     permissions: [...permissions],
     invites: listInvites(study.id, "annotator").map((invite) => ({ ...invite, state: inviteState(invite, now) })),
     annotators: listStudyAnnotators(study.id),
+    createInvite: formConstraints(AnnotatorsFormSchema, { intent: "create-invite" }),
   };
 }
 
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string; link?: string };
+type ActionResult = { ok: true; notice?: string; link?: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const parsed = AnnotatorsFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const form = parsed.data;
   switch (form.intent) {
     case "create-invite": {
       const invite = createAnnotatorInvite(access, { label: form.label, maxUses: form.maxUses, expiresInDays: form.expiresInDays });
-      return data<ActionResult>({ link: `${publicOrigin(request)}/join/${invite.token}` });
+      return { ok: true, link: `${publicOrigin(request)}/join/${invite.token}` } satisfies ActionResult;
     }
     case "revoke-invite":
-      return data<ActionResult>({
+      return {
+        ok: true,
         notice: revokeInviteAs(access, form.inviteId) ? "Link revoked: nobody else can join through it." : "That link was revoked already.",
-      });
+      } satisfies ActionResult;
     case "remove-annotator":
-      return data<ActionResult>({
+      return {
+        ok: true,
         notice: removeAnnotatorAs(access, form.annotatorId)
           ? "Annotator removed. Their votes stay in the study, flagged."
           : "That annotator was removed already.",
-      });
+      } satisfies ActionResult;
   }
 }
 
 const STATE_LABELS = { usable: "active", revoked: "revoked", expired: "expired", used_up: "full" } as const;
 
 export default function StudyAnnotators() {
-  const { study, permissions, invites, annotators } = useLoaderData<typeof loader>();
+  const { study, permissions, invites, annotators, createInvite } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const errors = result?.errors ?? {};
+  const errors = errorsOf(result).fieldErrors;
+  const form = { constraints: createInvite, errors };
+  const succeeded = result?.ok ? result : null;
   return (
     <section className="access-page">
       <h1>{study.name}</h1>
@@ -69,21 +76,19 @@ export default function StudyAnnotators() {
         dashboard or exports. To try it yourself as an annotator sees it, open a link in a private window (as an owner you can also annotate from the{" "}
         <Link to={`/studies/${study.id}/annotate`}>Annotate</Link> page, under your own name and not blind).
       </p>
-      {result?.link ? (
-        <SecretOnce label="New invite link" value={result.link} hint="Copy it now: it is shown only once (only its hash is stored)." />
+      {succeeded?.link ? (
+        <SecretOnce label="New invite link" value={succeeded.link} hint="Copy it now: it is shown only once (only its hash is stored)." />
       ) : null}
-      {result?.notice ? (
+      {succeeded?.notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {succeeded.notice}
         </p>
       ) : null}
       <Form method="post" className="setup-form" noValidate>
         <fieldset>
           <legend>New link</legend>
           <input type="hidden" name="intent" value="create-invite" />
-          <label htmlFor="label">Label (for you, optional)</label>
-          <input id="label" name="label" maxLength={80} placeholder="e.g. pilot group" />
-          <FieldError id="label-error" messages={errors.label} />
+          <Field name="label" label="Label (for you, optional)" {...form} input={{ placeholder: "e.g. pilot group" }} />
           <fieldset className="choice-group">
             <legend>Who may join</legend>
             <label>
@@ -91,17 +96,14 @@ export default function StudyAnnotators() {
             </label>
             <label>
               <input type="radio" name="limit" value="several" /> Up to{" "}
-              <input name="maxUses" type="number" min={2} max={100000} aria-label="Maximum number of annotators" className="inline-number" />{" "}
-              annotators
+              <input {...fieldAttributes("maxUses", form)} aria-label="Maximum number of annotators" className="inline-number" /> annotators
             </label>
             <label>
               <input type="radio" name="limit" value="open" /> Anyone with the link (an open link for a crowd)
             </label>
           </fieldset>
           <FieldError id="maxUses-error" messages={errors.maxUses ?? errors.limit} />
-          <label htmlFor="expiresInDays">Expires after (days, optional)</label>
-          <input id="expiresInDays" name="expiresInDays" type="number" min={1} max={365} />
-          <FieldError id="expiresInDays-error" messages={errors.expiresInDays} />
+          <Field name="expiresInDays" label="Expires after (days, optional)" {...form} />
           <button type="submit" className="primary">
             Create link
           </button>

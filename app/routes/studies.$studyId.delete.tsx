@@ -1,32 +1,40 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { Field } from "~/components/field";
 import { DeleteStudyFormSchema } from "~/models/access-forms.server";
 import { studyDeletionSummary } from "~/models/study-lifecycle.server";
 import { deleteStudyAs } from "~/services/studies.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete · ${data?.study.name ?? "promptduel"}` }];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { study } = await requireStudyPermission(request, params.studyId, "study:manage");
-  return { study: { id: study.id, name: study.name, status: study.status }, lost: studyDeletionSummary(study.id) };
+  return {
+    study: { id: study.id, name: study.name, status: study.status },
+    lost: studyDeletionSummary(study.id),
+    constraints: formConstraints(DeleteStudyFormSchema),
+  };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const parsed = DeleteStudyFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data({ error: parsed.error.issues.map((issue) => issue.message).join("; ") }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const deleted = await deleteStudyAs(access, parsed.data.confirmName);
-  if (!deleted.ok) return data({ error: deleted.message }, { status: 400 });
+  if (!deleted.ok) return invalidField("confirmName", deleted.message);
   return redirect("/");
 }
 
 const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count.toLocaleString("en-US")} ${count === 1 ? noun : nouns}`;
 
 export default function DeleteStudy() {
-  const { study, lost } = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const { study, lost, constraints } = useLoaderData<typeof loader>();
+  const errors = errorsOf(useActionData<typeof action>()).fieldErrors;
   return (
     <section className="narrow-wide">
       <p>
@@ -56,19 +64,13 @@ export default function DeleteStudy() {
         ) : null}
       </div>
       <Form method="post" className="stack">
-        <label htmlFor="confirmName">Type the study&apos;s name to confirm</label>
-        <input
-          id="confirmName"
+        <Field
           name="confirmName"
-          autoComplete="off"
-          aria-invalid={actionData?.error ? true : undefined}
-          aria-describedby={actionData?.error ? "confirmName-error" : undefined}
+          label="Type the study's name to confirm"
+          constraints={constraints}
+          errors={errors}
+          input={{ autoComplete: "off" }}
         />
-        {actionData?.error ? (
-          <p id="confirmName-error" className="field-error">
-            {actionData.error}
-          </p>
-        ) : null}
         <button type="submit" className="danger">
           Delete the study and everything in it
         </button>

@@ -2,16 +2,23 @@ import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { Link, useLoaderData } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { constraintAttributes } from "~/components/field";
 import { db } from "~/db.server";
 import { describeIssues, ExportOptionsSchema } from "~/export/export-options.server";
 import { getExportSummary } from "~/export/export-page.server";
 import { countPreferencePairs } from "~/export/formats.server";
+import { formConstraints } from "~/utils/form-constraints";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Export · ${data?.study.name ?? "promptduel"}` }];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { study, permissions } = await requireStudyPermission(request, params.studyId, "study:export");
-  const base = { study: { id: study.id, name: study.name }, summary: getExportSummary(db(), study.id), canImport: permissions.has("study:edit") };
+  const base = {
+    study: { id: study.id, name: study.name },
+    summary: getExportSummary(db(), study.id),
+    canImport: permissions.has("study:edit"),
+    constraints: formConstraints(ExportOptionsSchema),
+  };
   // "Count the pairs" submits the form here (GET, count=1): the options are parsed as the download parses
   // them, the pairs counted as the download would write them, and the form shown again with those values.
   const search = new URL(request.url).searchParams;
@@ -35,7 +42,7 @@ const RAW_BUTTONS = [
 ] as const;
 
 export default function ExportStudy() {
-  const { study, summary, canImport, values, count, countError } = useLoaderData<typeof loader>();
+  const { study, summary, canImport, constraints, values, count, countError } = useLoaderData<typeof loader>();
   const value = (name: string, fallback: string) => values?.[name] ?? fallback;
   const otherVotes = summary.votes - summary.decisiveVotes;
   return (
@@ -135,7 +142,13 @@ export default function ExportStudy() {
               </label>
               <label>
                 Least agreement with others (0 to 1)
-                <input name="min-agreement" inputMode="decimal" placeholder="e.g. 0.7" defaultValue={value("min-agreement", "")} />
+                <input
+                  name="min-agreement"
+                  {...constraintAttributes(constraints["min-agreement"], false)}
+                  inputMode="decimal"
+                  placeholder="e.g. 0.7"
+                  defaultValue={value("min-agreement", "")}
+                />
               </label>
             </div>
             <p id="quality-hint" className="hint">

@@ -2,12 +2,16 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { Field } from "~/components/field";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
 import { db } from "~/db.server";
 import { ImportFormSchema, MAX_IMPORT_BYTES } from "~/export/import-form.server";
 import { isJobIntent, jobView } from "~/jobs/job-view.server";
 import { studyJobs } from "~/jobs/jobs.server";
 import { applyJobIntentAs, queueRawLogImportAs } from "~/services/studies.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { allMessages, errorsOf } from "~/utils/form-errors";
+import { invalidForm, refusedForm } from "~/utils/form-errors.server";
 import { readUploadForm } from "~/utils/upload-form.server";
 import { IMPORT_LOG_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
@@ -18,7 +22,11 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Import
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { study } = await requireStudyPermission(request, params.studyId, "study:edit");
-  return { study: { id: study.id, name: study.name }, imports: studyJobs(db(), study.id, ["import-log"]).map(jobView) };
+  return {
+    study: { id: study.id, name: study.name },
+    imports: studyJobs(db(), study.id, ["import-log"]).map(jobView),
+    constraints: formConstraints(ImportFormSchema),
+  };
 }
 
 // The log is checked and written by a background job (app/jobs, ADR 0010): the page answers at once
@@ -26,15 +34,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:edit");
   const upload = await readUploadForm(request, MAX_IMPORT_BYTES, { rawFiles: ["log"] });
-  if ("errors" in upload) return data({ errors: Object.values(upload.errors).flat(), notice: null }, { status: 400 });
+  if ("errors" in upload) return invalidForm(upload.errors);
   if (isJobIntent(upload.fields.intent)) {
     const applied = applyJobIntentAs(access, upload.fields);
-    return applied.ok ? data({ errors: [], notice: applied.notice }) : data({ errors: [applied.error], notice: null }, { status: 400 });
+    return applied.ok ? { ok: true as const, notice: applied.notice } : refusedForm(applied.error);
   }
   const form = ImportFormSchema.safeParse({ ...upload.fields, ...upload.raw });
-  if (!form.success) return data({ errors: form.error.issues.map((issue) => issue.message), notice: null }, { status: 400 });
+  if (!form.success) return invalidForm(form.error);
   const job = await queueRawLogImportAs(access, form.data.log);
-  return data({ errors: [], notice: `Importing ${form.data.log.name} (job #${job.id}).` }, { status: 202 });
+  return data({ ok: true as const, notice: `Importing ${form.data.log.name} (job #${job.id}).` }, { status: 202 });
 }
 
 function describeImport(result: Record<string, unknown>) {
@@ -48,8 +56,10 @@ function describeImport(result: Record<string, unknown>) {
 }
 
 export default function ImportLog() {
-  const { study, imports } = useLoaderData<typeof loader>();
+  const { study, imports, constraints } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
+  const notice = actionData?.ok ? actionData.notice : null;
+  const refusals = allMessages(errorsOf(actionData));
   const busy = useNavigation().state !== "idle";
   usePollWhileJobsRun(imports);
   return (
@@ -63,20 +73,24 @@ export default function ImportLog() {
         already has (an earlier import of the same or an overlapping log, or its own votes) are skipped. Prompts and queries are matched by their text
         (prompts ignoring case and spacing) or created; each annotator of the log becomes a new annotator here.
       </p>
-      {actionData?.notice ? <p className="muted">{actionData.notice}</p> : null}
-      {actionData && actionData.errors.length > 0 ? (
+      {notice ? <p className="muted">{notice}</p> : null}
+      {refusals.length > 0 ? (
         <div className="import-errors" role="alert">
           <p>Nothing was imported:</p>
           <ul>
-            {actionData.errors.map((error) => (
+            {refusals.map((error) => (
               <li key={error}>{error}</li>
             ))}
           </ul>
         </div>
       ) : null}
       <Form method="post" encType="multipart/form-data" className="stack import-form">
-        <label htmlFor="log">Raw log (.jsonl)</label>
-        <input id="log" name="log" type="file" accept=".jsonl,.json,application/jsonl,application/x-ndjson" required />
+        <Field
+          name="log"
+          label="Raw log (.jsonl)"
+          constraints={constraints}
+          input={{ type: "file", accept: ".jsonl,.json,application/jsonl,application/x-ndjson" }}
+        />
         <button type="submit" className="primary" disabled={busy}>
           Import
         </button>

@@ -1,6 +1,5 @@
-import { z } from "zod";
 import { useEffect } from "react";
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
@@ -10,6 +9,8 @@ import { db } from "~/db.server";
 import { JudgeFormSchema } from "~/models/judge-forms.server";
 import { judgePage } from "~/models/judge-view.server";
 import { configureJudgeAs, requestJudgeBatchAs } from "~/services/judge.server";
+import { allMessages, errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `LLM judge · ${data?.study.name ?? "promptduel"}` }];
 
@@ -20,14 +21,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return { study: { id: study.id, name: study.name }, permissions: [...permissions], ...judgePage(db(), study) };
 }
 
-type ActionResult = { intent: string; errors?: Record<string, string[] | undefined>; notice?: string };
+type ActionResult = { ok: true; intent: string; notice: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const fields = Object.fromEntries(await request.formData());
   const intent = typeof fields.intent === "string" ? fields.intent : "";
   const parsed = JudgeFormSchema.safeParse(fields);
-  if (!parsed.success) return data<ActionResult>({ intent, errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error, { intent });
   const form = parsed.data;
   if (form.intent === "judge-settings") {
     const saved = await configureJudgeAs(access, {
@@ -38,15 +39,16 @@ export async function action({ request, params }: ActionFunctionArgs) {
       maxCostUsd: form.judgeMaxCostUsd,
       pairsPerMinute: form.judgePairsPerMinute,
     });
-    if (!saved.ok) return data<ActionResult>({ intent, errors: { [saved.field]: [saved.error] } }, { status: 400 });
-    return data<ActionResult>({
+    if (!saved.ok) return invalidField(saved.field, saved.error, { intent });
+    return {
+      ok: true,
       intent,
       notice: `Saved the judge (${form.judgeModel}). ${form.judgeMode === "separate" ? "Its votes are shown separately." : "Its votes count."}${saved.countingChanged ? " The engine is rebuilt from the votes it now counts." : ""}`,
-    });
+    } satisfies ActionResult;
   }
   const queued = requestJudgeBatchAs(access, { pairs: form.judgeBatchPairs });
-  if (!queued.ok) return data<ActionResult>({ intent, errors: { [queued.field]: [queued.error] } }, { status: 400 });
-  return data<ActionResult>({ intent, notice: `Judging ${queued.pairs} pairs (batch #${queued.batchId}).` });
+  if (!queued.ok) return invalidField(queued.field, queued.error, { intent });
+  return { ok: true, intent, notice: `Judging ${queued.pairs} pairs (batch #${queued.batchId}).` } satisfies ActionResult;
 }
 
 const POLL_MS = 1_500;
@@ -66,7 +68,10 @@ export default function JudgePage() {
     }, POLL_MS);
     return () => clearInterval(timer);
   }, [running, revalidator]);
-  const errorsFor = (intent: string) => (result && result.intent === intent ? (result.errors ?? {}) : {});
+  const errorsFor = (intent: string) => errorsOf(result, intent).fieldErrors;
+  const notice = result?.ok ? result.notice : null;
+  // A refusal no form shows (an intent that is neither): in one alert.
+  const unplaced = result && !result.ok && result.intent !== "judge-settings" && result.intent !== "judge-batch" ? allMessages(errorsOf(result)) : [];
   return (
     <section className="access-page judge-page">
       <h1>{study.name}</h1>
@@ -89,14 +94,14 @@ export default function JudgePage() {
         )}{" "}
         The settings are also on the <Link to={`/studies/${study.id}/setup`}>setup page</Link>.
       </p>
-      {result?.notice ? (
+      {notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {notice}
         </p>
       ) : null}
-      {result?.errors && result.intent !== "judge-settings" && result.intent !== "judge-batch" ? (
+      {unplaced.length > 0 ? (
         <p className="notice warning" role="alert">
-          {Object.values(result.errors).flat().join(" ")}
+          {unplaced.join(" ")}
         </p>
       ) : null}
       <div className="setup-columns">
@@ -105,12 +110,13 @@ export default function JudgePage() {
           settings={page.settings}
           saved={page.saved}
           providerConfigured={page.providerConfigured}
+          constraints={page.forms.settings}
           errors={errorsFor("judge-settings")}
         />
         <JudgeBatchForm
           studyId={study.id}
           enabled={page.saved && page.providerConfigured}
-          maxBatch={page.maxBatch}
+          constraints={page.forms.batch}
           errors={errorsFor("judge-batch")}
         />
       </div>

@@ -1,18 +1,20 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { fieldErrors } from "~/auth/account-forms.server";
 import { ROLE_DESCRIPTIONS, ROLE_NAMES } from "~/auth/permissions";
 import { publicOrigin } from "~/auth/request-security.server";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { SecretOnce, when } from "~/components/secret-link";
-import { FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
 import { StudyNav } from "~/components/study-nav";
 import { MembersFormSchema } from "~/models/access-forms.server";
 import { inviteState, listInvites } from "~/models/invite.server";
 import { listMembers } from "~/models/membership.server";
 import { createMemberInvite, revokeInviteAs } from "~/services/invites.server";
 import { changeMemberRole, removeMemberAs } from "~/services/members.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm, refusedForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Members · ${data?.study.name ?? "promptduel"}` }];
 
@@ -27,34 +29,36 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     me: actor.kind === "user" ? actor.user.id : null,
     members: listMembers(study.id),
     invites: listInvites(study.id, "member").map((invite) => ({ ...invite, state: inviteState(invite, now) })),
+    createInvite: formConstraints(MembersFormSchema, { intent: "create-invite" }),
   };
 }
 
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string; link?: string };
+type ActionResult = { ok: true; notice?: string; link?: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const parsed = MembersFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const form = parsed.data;
   switch (form.intent) {
     case "create-invite": {
       const invite = createMemberInvite(access, { role: form.role, expiresInDays: form.expiresInDays });
-      return data<ActionResult>({ link: `${publicOrigin(request)}/invite/${invite.token}` });
+      return { ok: true, link: `${publicOrigin(request)}/invite/${invite.token}` } satisfies ActionResult;
     }
     case "revoke-invite":
-      return data<ActionResult>({ notice: revokeInviteAs(access, form.inviteId) ? "Invitation revoked." : "That invitation was revoked already." });
+      return {
+        ok: true,
+        notice: revokeInviteAs(access, form.inviteId) ? "Invitation revoked." : "That invitation was revoked already.",
+      } satisfies ActionResult;
     case "change-role": {
       const changed = changeMemberRole(access, form.userId, form.role);
-      return changed.ok
-        ? data<ActionResult>({ notice: "Role changed." })
-        : data<ActionResult>({ errors: { member: [changed.message] } }, { status: 400 });
+      return changed.ok ? ({ ok: true, notice: "Role changed." } satisfies ActionResult) : refusedForm(changed.message);
     }
     case "remove-member": {
       const removed = removeMemberAs(access, form.userId);
       return removed.ok
-        ? data<ActionResult>({ notice: "Member removed; their API tokens for this study are revoked." })
-        : data<ActionResult>({ errors: { member: [removed.message] } }, { status: 400 });
+        ? ({ ok: true, notice: "Member removed; their API tokens for this study are revoked." } satisfies ActionResult)
+        : refusedForm(removed.message);
     }
   }
 }
@@ -62,9 +66,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
 const STATE_LABELS = { usable: "waiting", revoked: "revoked", expired: "expired", used_up: "accepted" } as const;
 
 export default function StudyMembers() {
-  const { study, permissions, me, members, invites } = useLoaderData<typeof loader>();
+  const { study, permissions, me, members, invites, createInvite } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const errors = result?.errors ?? {};
+  const { formErrors, fieldErrors } = errorsOf(result);
+  const succeeded = result?.ok ? result : null;
   return (
     <section className="access-page">
       <h1>{study.name}</h1>
@@ -77,12 +82,12 @@ export default function StudyMembers() {
           </li>
         ))}
       </ul>
-      {result?.notice ? (
+      {succeeded?.notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {succeeded.notice}
         </p>
       ) : null}
-      <FieldError id="member-error" messages={errors.member} />
+      <FieldError id="member-error" messages={formErrors} />
       <table className="data-table compact">
         <thead>
           <tr>
@@ -132,23 +137,23 @@ export default function StudyMembers() {
         The link makes whoever opens it first a member with this role, with their account or a new one (no email is sent: pass the link on yourself).
         Annotators are invited on the <Link to={`/studies/${study.id}/annotators`}>Annotators</Link> page instead.
       </p>
-      {result?.link ? <SecretOnce label="New invitation link" value={result.link} hint="Copy it now: it is shown only once. It works once." /> : null}
+      {succeeded?.link ? (
+        <SecretOnce label="New invitation link" value={succeeded.link} hint="Copy it now: it is shown only once. It works once." />
+      ) : null}
       <Form method="post" className="setup-form" noValidate>
         <fieldset>
           <legend>New invitation</legend>
           <input type="hidden" name="intent" value="create-invite" />
           <label htmlFor="role">Role</label>
-          <select id="role" name="role" defaultValue="editor">
+          <select id="role" name="role" defaultValue="editor" required={createInvite.role?.required}>
             {ROLE_NAMES.map((role) => (
               <option key={role} value={role}>
                 {role}
               </option>
             ))}
           </select>
-          <FieldError id="role-error" messages={errors.role} />
-          <label htmlFor="expiresInDays">Expires after (days)</label>
-          <input id="expiresInDays" name="expiresInDays" type="number" min={1} max={30} defaultValue={7} />
-          <FieldError id="expiresInDays-error" messages={errors.expiresInDays} />
+          <FieldError id="role-error" messages={fieldErrors.role} />
+          <Field name="expiresInDays" label="Expires after (days)" constraints={createInvite} errors={fieldErrors} input={{ defaultValue: 7 }} />
           <button type="submit" className="primary">
             Create invitation link
           </button>

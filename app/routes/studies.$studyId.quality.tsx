@@ -1,6 +1,5 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { fieldErrors } from "~/auth/account-forms.server";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { StudyNav } from "~/components/study-nav";
@@ -31,6 +30,10 @@ import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { studyJudge } from "~/llm/judge.server";
 import { providerConfig } from "~/llm/runtime.server";
+import { constraintAttributes } from "~/components/field";
+import { formConstraints } from "~/utils/form-constraints";
+import { allMessages, errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Annotator quality · ${data?.study.name ?? "promptduel"}` }];
 
@@ -43,6 +46,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     permissions: [...permissions],
     report: annotatorQuality(study),
     checks: { auditRate: study.auditRate, auditMaxShare: study.auditMaxShare, goldRate: study.goldRate, maxRate: MAX_CHECK_RATE },
+    checksForm: formConstraints(QualityChecksFormSchema),
+    goldForm: formConstraints(MarkGoldFormSchema),
     gold: listGoldItems(study.id),
     choices: goldChoices(study.id),
     // Reliability and side term fitted with the prompt scores (ADR 0037).
@@ -67,45 +72,39 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   };
 }
 
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string };
+type ActionResult = { ok: true; notice: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const form = Object.fromEntries(await request.formData());
   if (form.intent === "checks") {
     const checks = QualityChecksFormSchema.safeParse(form);
-    if (!checks.success) return data<ActionResult>({ errors: fieldErrors(checks.error) }, { status: 400 });
+    if (!checks.success) return invalidForm(checks.error);
     const { intent: _intent, ...rates } = checks.data;
     void _intent;
     const changed = setQualityChecksAs(access, rates);
-    return data<ActionResult>({ notice: changed === "changed" ? "Quality checks saved." : "The quality checks were already set so." });
+    return { ok: true, notice: changed === "changed" ? "Quality checks saved." : "The quality checks were already set so." } satisfies ActionResult;
   }
   if (form.intent === "mark-gold") {
     const gold = MarkGoldFormSchema.safeParse(form);
-    if (!gold.success) return data<ActionResult>({ errors: fieldErrors(gold.error) }, { status: 400 });
+    if (!gold.success) return invalidForm(gold.error);
     const { queryId, promptAId, promptBId, preferred } = gold.data;
     const marked = markGoldAs(access, { queryId, promptAId, promptBId, preferredPromptId: preferred === "a" ? promptAId : promptBId });
-    if (!marked.ok) return data<ActionResult>({ errors: { [marked.field]: [marked.message] } }, { status: 400 });
-    return data<ActionResult>({ notice: marked.replaced ? "That item was gold already: its answer is updated." : "Gold item added." });
+    if (!marked.ok) return invalidField(marked.field, marked.message);
+    return { ok: true, notice: marked.replaced ? "That item was gold already: its answer is updated." : "Gold item added." } satisfies ActionResult;
   }
   if (form.intent === "unmark-gold") {
     const gold = UnmarkGoldFormSchema.safeParse(form);
-    if (!gold.success) return data<ActionResult>({ errors: fieldErrors(gold.error) }, { status: 400 });
-    if (!unmarkGoldAs(access, gold.data.goldId))
-      return data<ActionResult>({ errors: { goldId: ["No such gold item in this study"] } }, { status: 404 });
-    return data<ActionResult>({ notice: "Gold item removed: votes on it stay, and no longer count for gold accuracy." });
+    if (!gold.success) return invalidForm(gold.error);
+    if (!unmarkGoldAs(access, gold.data.goldId)) return invalidField("goldId", "No such gold item in this study", { status: 404 });
+    return { ok: true, notice: "Gold item removed: votes on it stay, and no longer count for gold accuracy." } satisfies ActionResult;
   }
   const parsed = AnnotatorQualityFormSchema.safeParse(form);
-  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const { intent, annotatorId } = parsed.data;
   const result = await setAnnotatorExclusionAs(access, annotatorId, intent === "exclude");
-  if (result === "not_found") return data<ActionResult>({ errors: { annotatorId: ["No such annotator in this study"] } }, { status: 404 });
-  if (result === "judge") {
-    return data<ActionResult>(
-      { errors: { annotatorId: ["Whether the LLM judge's votes count is its setting: change it on the LLM judge page."] } },
-      { status: 400 },
-    );
-  }
+  if (result === "not_found") return invalidField("annotatorId", "No such annotator in this study", { status: 404 });
+  if (result === "judge") return invalidField("annotatorId", "Whether the LLM judge's votes count is its setting: change it on the LLM judge page.");
   const notices = {
     exclude: {
       changed: "Annotator excluded: their votes stay, flagged, and no longer count on the leaderboard or for the engine.",
@@ -113,7 +112,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     },
     reinstate: { changed: "Annotator reinstated: their votes count again.", unchanged: "That annotator's votes count already." },
   } as const;
-  return data<ActionResult>({ notice: notices[intent][result] });
+  return { ok: true, notice: notices[intent][result] } satisfies ActionResult;
 }
 
 const percent = (value: number | null) => (value === null ? "—" : `${Math.round(value * 100)}%`);
@@ -141,12 +140,15 @@ function CheckCell({ check, none }: { check: { judged: number; matched: number; 
 }
 
 export default function AnnotatorQualityPage() {
-  const { study, permissions, report, rules, checks, gold, choices, judge, reliability, reliabilityFlagShare } = useLoaderData<typeof loader>();
+  const { study, permissions, report, rules, checks, checksForm, gold, goldForm, choices, judge, reliability, reliabilityFlagShare } =
+    useLoaderData<typeof loader>();
   const promptLabel = (id: number) => {
     const text = choices.prompts.find((prompt) => prompt.id === id)?.text ?? "";
     return `#${id} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
   };
   const result = useActionData<typeof action>();
+  const notice = result?.ok ? result.notice : null;
+  const refusals = allMessages(errorsOf(result));
   const { overall } = report;
   return (
     <section className="access-page quality-page">
@@ -158,14 +160,14 @@ export default function AnnotatorQualityPage() {
         until you reinstate them; to take away their access, remove them on the <Link to={`/studies/${study.id}/annotators`}>Annotators</Link> page.
         Intervals are 95%.
       </p>
-      {result?.notice ? (
+      {notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {notice}
         </p>
       ) : null}
-      {result?.errors ? (
+      {refusals.length > 0 ? (
         <p className="notice warning" role="alert">
-          {Object.values(result.errors).flat().join(" ")}
+          {refusals.join(" ")}
         </p>
       ) : null}
 
@@ -322,15 +324,33 @@ export default function AnnotatorQualityPage() {
         <div className="field-row">
           <label>
             Audit rate
-            <input name="auditRate" inputMode="decimal" defaultValue={String(checks.auditRate)} aria-describedby="checks-hint" />
+            <input
+              name="auditRate"
+              {...constraintAttributes(checksForm.auditRate, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.auditRate)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <label>
             Most audits as a share of an annotator&apos;s work
-            <input name="auditMaxShare" inputMode="decimal" defaultValue={String(checks.auditMaxShare)} aria-describedby="checks-hint" />
+            <input
+              name="auditMaxShare"
+              {...constraintAttributes(checksForm.auditMaxShare, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.auditMaxShare)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <label>
             Gold rate
-            <input name="goldRate" inputMode="decimal" defaultValue={String(checks.goldRate)} aria-describedby="checks-hint" />
+            <input
+              name="goldRate"
+              {...constraintAttributes(checksForm.goldRate, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.goldRate)}
+              aria-describedby="checks-hint"
+            />
           </label>
           <button type="submit">Save the checks</button>
         </div>
@@ -384,7 +404,7 @@ export default function AnnotatorQualityPage() {
         <div className="field-row">
           <label>
             Query
-            <select name="queryId" defaultValue="">
+            <select name="queryId" defaultValue="" required={goldForm.queryId?.required}>
               <option value="">Choose a query</option>
               {choices.queries.map((query) => (
                 <option key={query.id} value={query.id}>
@@ -395,7 +415,7 @@ export default function AnnotatorQualityPage() {
           </label>
           <label>
             First prompt
-            <select name="promptAId" defaultValue="">
+            <select name="promptAId" defaultValue="" required={goldForm.promptAId?.required}>
               <option value="">Choose a prompt</option>
               {choices.prompts.map((prompt) => (
                 <option key={prompt.id} value={prompt.id}>
@@ -406,7 +426,7 @@ export default function AnnotatorQualityPage() {
           </label>
           <label>
             Second prompt
-            <select name="promptBId" defaultValue="">
+            <select name="promptBId" defaultValue="" required={goldForm.promptBId?.required}>
               <option value="">Choose a prompt</option>
               {choices.prompts.map((prompt) => (
                 <option key={prompt.id} value={prompt.id}>
@@ -417,7 +437,7 @@ export default function AnnotatorQualityPage() {
           </label>
           <label>
             Better response
-            <select name="preferred" defaultValue="">
+            <select name="preferred" defaultValue="" required={goldForm.preferred?.required}>
               <option value="">Choose</option>
               <option value="a">The first prompt&apos;s</option>
               <option value="b">The second prompt&apos;s</option>

@@ -1,13 +1,16 @@
-import { z } from "zod";
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { fieldAttributes } from "~/components/field";
 import { formatCost, Pager, PromptName, RecordCell, ScrollingText } from "~/components/query-views";
 import { StudyNav } from "~/components/study-nav";
 import { QueryTagsFormSchema } from "~/models/query-tags";
 import { queryView, readViewParams } from "~/models/query-views.server";
 import { setQueryTagsAs } from "~/services/studies.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm } from "~/utils/form-errors.server";
 import { decimalId } from "~/utils/strict-fields";
 import type { DiffSegment } from "~/utils/word-diff";
 
@@ -27,10 +30,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   if (!queryId.success) throw notFound();
   const view = queryView(study.id, study, queryId.data, readViewParams(request));
   if (!view) throw notFound();
-  return { study: { id: study.id, name: study.name }, permissions: [...permissions], canEdit: permissions.has("study:edit"), ...view };
+  return {
+    study: { id: study.id, name: study.name },
+    permissions: [...permissions],
+    canEdit: permissions.has("study:edit"),
+    tagsForm: formConstraints(QueryTagsFormSchema),
+    ...view,
+  };
 }
-
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string };
 
 /** Sets the query's tags (owners and editors). */
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -38,10 +45,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const queryId = QueryIdParam.safeParse(params.queryId);
   if (!queryId.success) throw notFound();
   const parsed = QueryTagsFormSchema.safeParse({ ...Object.fromEntries(await request.formData()), queryId: String(queryId.data) });
-  if (!parsed.success) return data<ActionResult>({ errors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   if (!setQueryTagsAs(access, parsed.data)) throw notFound();
   const tags = parsed.data.tags;
-  return data<ActionResult>({ notice: tags.length > 0 ? `Tags saved: ${tags.join(", ")}.` : "Tags removed." });
+  return { ok: true as const, notice: tags.length > 0 ? `Tags saved: ${tags.join(", ")}.` : "Tags removed." };
 }
 
 function DiffColumn({ segments, label }: { segments: DiffSegment[]; label: string }) {
@@ -63,6 +70,8 @@ function DiffColumn({ segments, label }: { segments: DiffSegment[]; label: strin
 export default function QueryPage() {
   const view = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
+  const tagErrors = errorsOf(actionData).fieldErrors;
+  const notice = actionData?.ok ? actionData.notice : null;
   const navigation = useNavigation();
   const { search } = useLocation();
   const base = `/studies/${view.study.id}/queries/${view.query.id}`;
@@ -105,25 +114,23 @@ export default function QueryPage() {
             <label>
               Tags (comma-separated){" "}
               <input
-                name="tags"
+                {...fieldAttributes("tags", { constraints: view.tagsForm, errors: tagErrors })}
                 defaultValue={view.query.tags.join(", ")}
                 key={view.query.tags.join(",")}
-                aria-invalid={actionData?.errors?.tags ? true : undefined}
-                aria-describedby={actionData?.errors?.tags ? "tags-error" : undefined}
                 size={40}
               />
             </label>
             <button type="submit" disabled={navigation.state !== "idle"}>
               Save tags
             </button>
-            {actionData?.errors?.tags ? (
+            {tagErrors.tags ? (
               <span id="tags-error" className="field-error" role="alert">
-                {actionData.errors.tags.join(" ")}
+                {tagErrors.tags.join(" ")}
               </span>
             ) : null}
-            {actionData?.notice ? (
+            {notice ? (
               <span className="notice" role="status">
-                {actionData.notice}
+                {notice}
               </span>
             ) : null}
           </Form>

@@ -73,7 +73,7 @@ describe("the per-query pages", () => {
       }),
     );
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ notice: "Tags saved: billing, refunds." });
+    expect(await response.json()).toEqual({ ok: true, notice: "Tags saved: billing, refunds." });
     expect(tagsOf(queryId)).toEqual(["billing", "refunds"]);
     const audited = db().select().from(auditLog).where(eq(auditLog.studyId, studyId)).orderBy(desc(auditLog.id)).get()!;
     expect(audited).toMatchObject({ action: "query.tags_changed", details: { queryId, tags: ["billing", "refunds"] } });
@@ -85,7 +85,7 @@ describe("the per-query pages", () => {
         context: {},
       }),
     );
-    expect(await cleared.json()).toEqual({ notice: "Tags removed." });
+    expect(await cleared.json()).toEqual({ ok: true, notice: "Tags removed." });
     expect(tagsOf(queryId)).toEqual([]);
   });
 
@@ -108,7 +108,7 @@ describe("the per-query pages", () => {
         }),
       );
       expect(response.status).toBe(400);
-      expect((await response.json()) as { errors: { tags: string[] } }).toEqual({ errors: { tags: [expect.stringMatching(message)] } });
+      expect(await response.json()).toEqual({ ok: false, formErrors: [], fieldErrors: { tags: [expect.stringMatching(message)] } });
     }
     const wrongIntent = await routeResponse(() =>
       queryAction({

@@ -45,7 +45,7 @@ async function settledJob(studyId: number) {
 }
 
 async function body(response: Response) {
-  return (await response.json()) as { errors?: Record<string, string[]>; notice?: string };
+  return (await response.json()) as { ok: boolean; formErrors?: string[]; fieldErrors?: Record<string, string[]>; notice?: string };
 }
 
 // Offline unless a test says otherwise, whatever the developer's shell has set.
@@ -125,7 +125,7 @@ describe("the new-study action", () => {
       }),
     );
     expect(response.status).toBe(400);
-    expect((await body(response)).errors).toEqual({
+    expect((await body(response)).fieldErrors).toEqual({
       temperature: ["Enter a temperature between 0 and 2"],
       maxTokens: ["Max tokens must be a whole number between 1 and 32768"],
       seed: ["Seed must be a whole number between 0 and 2147483647, or empty"],
@@ -152,7 +152,7 @@ describe("the new-study action", () => {
       }),
     );
     expect(response.status).toBe(400);
-    expect((await body(response)).errors).toEqual({ queriesFile: ['queries.jsonl line 2: "text" is empty'] });
+    expect((await body(response)).fieldErrors).toEqual({ queriesFile: ['queries.jsonl line 2: "text" is empty'] });
     expect(rowCounts()).toEqual(before);
   });
 });
@@ -194,6 +194,7 @@ describe("the setup action", () => {
     const studyId = newStudy();
     expect(await run(studyId, { intent: "add-prompts", promptsText: "Be bold.\n---\nbe BRIEF." })).toEqual({
       status: 200,
+      ok: true,
       intent: "add-prompts",
       notice: expect.stringMatching(/^Adding 2 prompts \(job #\d+\)\.$/),
     });
@@ -235,8 +236,10 @@ describe("the setup action", () => {
     try {
       expect(await run(studyId, { intent: "add-queries", queriesText: "One?\nTwo?\nThree?" })).toEqual({
         status: 400,
+        ok: false,
         intent: "add-queries",
-        errors: {
+        formErrors: [],
+        fieldErrors: {
           queriesText: [
             "This would make 2 prompts × 4 queries = 8 responses; a study holds at most 5 (RESPONSES_PER_STUDY_MAX). Add fewer prompts or queries, or split them across studies.",
           ],
@@ -254,17 +257,18 @@ describe("the setup action", () => {
     const foreign = db().select().from(prompts).where(eq(prompts.studyId, newStudy())).get()!;
     expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(seed.id), variantCount: "2" })).toMatchObject({
       status: 400,
-      errors: { variantCount: ["Generating variants needs an LLM provider (OPENAI_API_KEY or OPENAI_BASE_URL)"] },
+      fieldErrors: { variantCount: ["Generating variants needs an LLM provider (OPENAI_API_KEY or OPENAI_BASE_URL)"] },
     });
     // A provider that is never called: no worker runs in this test, the request is only stored.
     process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
     try {
       expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(foreign.id), variantCount: "2" })).toMatchObject({
         status: 400,
-        errors: { seedPromptId: ["Choose a prompt of this study"] },
+        fieldErrors: { seedPromptId: ["Choose a prompt of this study"] },
       });
       expect(await run(studyId, { intent: "generate-variants", seedPromptId: String(seed.id), variantCount: "2" })).toEqual({
         status: 200,
+        ok: true,
         intent: "generate-variants",
         notice: `Writing 2 variants of prompt #${seed.id}.`,
       });
@@ -287,7 +291,7 @@ describe("the setup action", () => {
     expect(await settledJob(studyId)).toMatchObject({ state: "failed", errors: ['line 2: no prompt in this study matches "Nope"'] });
     expect(await run(studyId, { intent: "drop" })).toMatchObject({
       status: 400,
-      errors: { intent: [expect.stringContaining("intent must be one of")] },
+      fieldErrors: { intent: [expect.stringContaining("intent must be one of")] },
     });
     expect(rowCounts()).toEqual(before);
     expect(
@@ -315,13 +319,13 @@ describe("the setup action", () => {
     const stored = () => db().select().from(studies).where(eq(studies.id, studyId)).get()!;
     expect(await run(studyId, fields)).toMatchObject({
       status: 400,
-      errors: { autoRoundEvery: [expect.stringMatching(/^Automatic rounds ask an LLM for new prompts/)] },
+      fieldErrors: { autoRoundEvery: [expect.stringMatching(/^Automatic rounds ask an LLM for new prompts/)] },
     });
     process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
     try {
       expect(await run(studyId, { ...fields, autoRoundEvery: "2", autoRoundCount: "x", autoRoundMaxCostUsd: "-1" })).toMatchObject({
         status: 400,
-        errors: {
+        fieldErrors: {
           autoRoundEvery: ["Every must be at least 5"],
           autoRoundCount: ["New prompts must be a whole number"],
           autoRoundMaxCostUsd: [expect.stringContaining("a number of dollars")],
@@ -331,6 +335,7 @@ describe("the setup action", () => {
       expect(stored().autoRoundEvery).toBeNull();
       expect(await run(studyId, fields)).toEqual({
         status: 200,
+        ok: true,
         intent: "auto-rounds",
         notice: "Saved: every 25 decisive votes with a stable leader, 3 new prompts from the top 2, at most 4 rounds.",
       });

@@ -1,10 +1,10 @@
-import { z } from "zod";
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { GenerationProgress } from "~/components/generation-progress";
-import { FieldError, OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
+import { OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
 import { db } from "~/db.server";
 import { isJobIntent, jobView } from "~/jobs/job-view.server";
@@ -12,8 +12,7 @@ import { studyJobs } from "~/jobs/jobs.server";
 import { ResponseCapError } from "~/llm/generation-queue.server";
 import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig } from "~/llm/runtime.server";
-import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
-import { GrowFormSchema, listGrowthRounds, MAX_GROWTH_PARENTS, MAX_GROWTH_PER_ROUND } from "~/llm/growth.server";
+import { GrowFormSchema, listGrowthRounds } from "~/llm/growth.server";
 import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
 import { LineageView } from "~/components/lineage-view";
 // Automatic rounds (issue 17 §3): their own section, form schema and service.
@@ -21,7 +20,7 @@ import { AutoRoundsPanel } from "~/components/auto-rounds-panel";
 import { AutoRoundsFormSchema, listAutoRounds } from "~/llm/auto-rounds.server";
 import { updateAutoRoundsAs } from "~/services/auto-rounds.server";
 import { parseSetupFormFields } from "~/models/setup-parse.server";
-import { readSetupForm } from "~/models/study-setup-forms.server";
+import { readSetupForm, studySetupFormSchema } from "~/models/study-setup-forms.server";
 import { countStudyQueries, listStudyPrompts, listStudyQueries } from "~/models/study-setup.server";
 import {
   applyJobIntentAs,
@@ -37,6 +36,9 @@ import {
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 import { JudgeBatchForm, JudgeSettingsForm } from "~/components/judge-panel";
 import { judgeSettingsView } from "~/models/judge-view.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 
 // Uploads: the server refuses a larger body with 413 before the action runs (app/http/route-policy.server.ts).
 export const handle = { maxBodyBytes: SETUP_FORM_BODY_BYTES } satisfies HttpRouteHandle;
@@ -79,14 +81,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     },
     inSelection: promptsInSelection(db(), study.id),
     growthRounds: listGrowthRounds(db(), study.id).map(({ requestedBy: _requestedBy, ...round }) => round),
-    maxGrowth: MAX_GROWTH_PER_ROUND,
-    maxGrowthParents: MAX_GROWTH_PARENTS,
+    forms: setupFormConstraints(providerConfig() !== null),
     providerConfigured: providerConfig() !== null,
     status: generationStatus(study.id),
     prompts: listStudyPrompts(db(), study.id),
     queryCount: countStudyQueries(db(), study.id),
     queries: listStudyQueries(db(), study.id, QUERIES_LISTED),
-    maxVariants: MAX_VARIANTS_PER_REQUEST,
     jobs: studyJobs(db(), study.id, ["add-to-study", "import-responses"]).map(jobView),
   };
 }
@@ -94,10 +94,24 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 // The setup page lists this many queries; a study can have far more.
 const QUERIES_LISTED = 500;
 
-type FieldErrors = Record<string, string[] | undefined>;
+/** The input constraints of the page's forms, from the schemas the action parses them with (ADR 0040). */
+function setupFormConstraints(providerConfigured: boolean) {
+  const setup = studySetupFormSchema({ providerConfigured });
+  return {
+    addPrompts: formConstraints(setup, { intent: "add-prompts" }),
+    addQueries: formConstraints(setup, { intent: "add-queries" }),
+    variants: formConstraints(setup, { intent: "generate-variants" }),
+    guidance: formConstraints(setup, { intent: "update-guidance" }),
+    importResponses: formConstraints(setup, { intent: "import-responses" }),
+    growth: formConstraints(GrowFormSchema),
+    retirement: formConstraints(RetirementFormSchema),
+    autoRounds: formConstraints(AutoRoundsFormSchema),
+  };
+}
+
 type ActionResult = {
+  ok: true;
   intent: string;
-  errors?: FieldErrors;
   notice?: string;
   confirmGrowth?: { count: number; parents: number; description: string };
 };
@@ -114,33 +128,32 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const { study } = access;
   const form = await readSetupForm(request);
   const intent = "fields" in form && typeof form.fields.intent === "string" ? form.fields.intent : "";
-  const fail = (errors: FieldErrors) => data<ActionResult>({ intent, errors }, { status: 400 });
-  if ("errors" in form) return fail(form.errors);
+  const refuse = (field: string, message: string) => invalidField(field, message, { intent });
+  const succeed = (result: Omit<ActionResult, "ok" | "intent">): ActionResult => ({ ok: true, intent, ...result });
+  if ("errors" in form) return invalidForm(form.errors, { intent });
   if (isJobIntent(intent)) {
     const applied = applyJobIntentAs(access, form.fields);
-    return applied.ok ? data<ActionResult>({ intent, notice: applied.notice }) : fail({ jobId: [applied.error] });
+    return applied.ok ? succeed({ notice: applied.notice }) : refuse("jobId", applied.error);
   }
   if (intent === "grow-pool") {
     const grow = GrowFormSchema.safeParse(form.fields);
-    if (!grow.success) return fail(z.flattenError(grow.error).fieldErrors);
+    if (!grow.success) return invalidForm(grow.error, { intent });
     const { growthCount: count, growthParents: parents } = grow.data;
     const grown = growPoolAs(access, { count, parents, confirmed: grow.data.confirmed === "yes" });
     if (grown.ok) {
-      return data<ActionResult>({
-        intent,
+      return succeed({
         notice: `Growing the pool by ${plural(count, "prompt")} from prompts #${grown.parents.join(", #")} (round #${grown.roundId}).`,
       });
     }
-    if ("confirm" in grown) return data<ActionResult>({ intent, confirmGrowth: { count, parents, description: grown.description } });
-    return fail({ growthCount: [grown.error] });
+    if ("confirm" in grown) return succeed({ confirmGrowth: { count, parents, description: grown.description } });
+    return refuse("growthCount", grown.error);
   }
   if (intent === "retirement-settings") {
     const { intent: _intent, ...fields } = form.fields;
     const settings = RetirementFormSchema.safeParse(fields);
-    if (!settings.success) return fail(z.flattenError(settings.error).fieldErrors);
+    if (!settings.success) return invalidForm(settings.error, { intent });
     updateRetirementAs(access, settings.data);
-    return data<ActionResult>({
-      intent,
+    return succeed({
       notice:
         settings.data.retireMinComparisons === null
           ? "Saved: the retirement rule is off."
@@ -150,12 +163,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (intent === "auto-rounds") {
     const { intent: _intent, ...fields } = form.fields;
     const settings = AutoRoundsFormSchema.safeParse(fields);
-    if (!settings.success) return fail(z.flattenError(settings.error).fieldErrors);
+    if (!settings.success) return invalidForm(settings.error, { intent });
     const refused = updateAutoRoundsAs(access, settings.data);
-    if (refused) return fail({ autoRoundEvery: [refused] });
+    if (refused) return refuse("autoRoundEvery", refused);
     const every = settings.data.autoRoundEvery;
-    return data<ActionResult>({
-      intent,
+    return succeed({
       notice:
         every === null
           ? "Saved: automatic rounds are off."
@@ -164,7 +176,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   }
   // A large upload (100,000 queries) is parsed on the parse thread, not here (ADR 0036).
   const parsed = await parseSetupFormFields("setup", { providerConfigured: providerConfig() !== null }, form.fields);
-  if (!parsed.success) return fail(parsed.fieldErrors);
+  if (!parsed.success) return invalidForm(parsed.errors, { intent });
 
   const input = parsed.data;
   let notice: string;
@@ -186,7 +198,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
         );
       } catch (error) {
         if (!(error instanceof ResponseCapError)) throw error;
-        return fail({ [input.intent === "add-prompts" ? "promptsText" : "queriesText"]: [error.message] });
+        return refuse(input.intent === "add-prompts" ? "promptsText" : "queriesText", error.message);
       }
       const { job, confirm } = await queueAdditionAs(access, additions, plan);
       const what = input.intent === "add-prompts" ? plural(additions.prompts.length, "prompt") : plural(additions.queries.length, "query");
@@ -195,7 +207,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
     case "generate-variants":
       if (!requestVariantsAs(access, { seedPromptId: input.seedPromptId, count: input.count })) {
-        return fail({ seedPromptId: ["Choose a prompt of this study"] });
+        return refuse("seedPromptId", "Choose a prompt of this study");
       }
       notice = `Writing ${plural(input.count, "variant")} of prompt #${input.seedPromptId}.`;
       break;
@@ -211,7 +223,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
       break;
     }
     case "set-active": {
-      if (!setItemActiveAs(access, input)) return fail({ id: [`No ${input.kind} #${input.id} in this study`] });
+      if (!setItemActiveAs(access, input)) return refuse("id", `No ${input.kind} #${input.id} in this study`);
       notice = `${input.kind === "prompt" ? "Prompt" : "Query"} #${input.id} ${input.active ? "back in selection" : "disabled: it leaves pair selection and the engine; its votes stay"}.`;
       break;
     }
@@ -221,7 +233,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
       break;
     }
   }
-  return data<ActionResult>({ intent: input.intent, notice });
+  return { ok: true, intent: input.intent, notice } satisfies ActionResult;
 }
 
 function describeSetupJob(result: Record<string, unknown>) {
@@ -235,29 +247,18 @@ function describeSetupJob(result: Record<string, unknown>) {
 const SOURCE_LABELS = { manual: "pasted", imported: "imported", generated: "generated", mutated: "mutated" } as const;
 
 export default function StudySetup() {
-  const {
-    study,
-    providerConfigured,
-    status,
-    prompts,
-    queries,
-    queryCount,
-    maxVariants,
-    jobs,
-    growthRounds,
-    inSelection,
-    maxGrowth,
-    maxGrowthParents,
-    judge,
-    autoRounds,
-  } = useLoaderData<typeof loader>();
+  const { study, providerConfigured, status, prompts, queries, queryCount, jobs, growthRounds, inSelection, forms, judge, autoRounds } =
+    useLoaderData<typeof loader>();
   usePollWhileJobsRun(jobs);
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const submittingIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
   // An oversized upload is refused before the form's intent is read (intent ""); its error names the
   // file field, and file fields are unique across the forms, so it shows on the right one.
-  const errorsFor = (intent: string): FieldErrors => (result && (result.intent === intent || result.intent === "") ? (result.errors ?? {}) : {});
+  const errorsFor = (intent: string) => errorsOf(result, intent).fieldErrors;
+  const succeeded = result?.ok ? result : null;
+  // A refused job action (confirm, cancel, retry) and a form that could not be read belong to no form below.
+  const jobRefusal = result && !result.ok ? [...result.formErrors, ...(result.fieldErrors.jobId ?? [])] : [];
 
   return (
     <section className="setup">
@@ -275,9 +276,9 @@ export default function StudySetup() {
         {study.seed === null ? "" : `, seed ${study.seed}`} · {plural(prompts.length, "prompt")} × {plural(queryCount, "query")}
       </p>
       {providerConfigured ? null : <OfflineBanner />}
-      {result?.notice ? (
+      {succeeded?.notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {succeeded.notice}
         </p>
       ) : null}
 
@@ -289,9 +290,9 @@ export default function StudySetup() {
           describeResult={describeSetupJob}
         />
       ))}
-      {result?.errors?.jobId ? (
+      {jobRefusal.length > 0 ? (
         <p className="field-error" role="alert">
-          {result.errors.jobId.join(" ")}
+          {jobRefusal.join(" ")}
         </p>
       ) : null}
 
@@ -300,22 +301,26 @@ export default function StudySetup() {
       <Form method="post" className="setup-form guidance-form" noValidate>
         <fieldset>
           <legend>What annotators see</legend>
-          <label htmlFor="guidelines">Guidelines (markdown)</label>
-          <textarea
-            id="guidelines"
+          <Field
             name="guidelines"
-            rows={5}
-            defaultValue={study.guidelines ?? ""}
-            aria-describedby="guidelines-hint"
-            placeholder={"What makes an answer better here? e.g.\n- Prefer correct over friendly\n- Penalise made-up policies"}
+            label="Guidelines (markdown)"
+            constraints={forms.guidance}
+            errors={errorsFor("update-guidance")}
+            textarea
+            input={{
+              rows: 5,
+              defaultValue: study.guidelines ?? "",
+              placeholder: "What makes an answer better here? e.g.\n- Prefer correct over friendly\n- Penalise made-up policies",
+            }}
+            hint="Shown with the study's task on the annotate page: open on an annotator's first visit, one click away afterwards."
           />
-          <p id="guidelines-hint" className="hint">
-            Shown with the study&apos;s task on the annotate page: open on an annotator&apos;s first visit, one click away afterwards.
-          </p>
-          <FieldError id="guidelines-error" messages={errorsFor("update-guidance").guidelines} />
-          <label htmlFor="annotatorGoal">Goal: votes per annotator (optional)</label>
-          <input id="annotatorGoal" name="annotatorGoal" type="number" min={1} defaultValue={study.annotatorGoal ?? ""} />
-          <FieldError id="annotatorGoal-error" messages={errorsFor("update-guidance").annotatorGoal} />
+          <Field
+            name="annotatorGoal"
+            label="Goal: votes per annotator (optional)"
+            constraints={forms.guidance}
+            errors={errorsFor("update-guidance")}
+            input={{ defaultValue: study.annotatorGoal ?? "" }}
+          />
           <label className="checkbox">
             <input type="checkbox" name="revealWinner" defaultChecked={study.revealWinner} /> After each vote, reveal which prompts A and B were
             (their labels, never their texts). Off by default: knowing can bias later votes.
@@ -342,6 +347,7 @@ export default function StudySetup() {
             </>
           }
           accept=".csv,.jsonl,.ndjson,.json,.txt,.md"
+          constraints={forms.addPrompts}
           errors={errorsFor("add-prompts")}
           submitting={submittingIntent === "add-prompts"}
         />
@@ -351,6 +357,7 @@ export default function StudySetup() {
           legend="Add queries"
           pasteLabel="Paste queries, one per line"
           accept=".csv,.jsonl,.ndjson,.json,.txt"
+          constraints={forms.addQueries}
           errors={errorsFor("add-queries")}
           submitting={submittingIntent === "add-queries"}
         />
@@ -359,7 +366,7 @@ export default function StudySetup() {
           <fieldset disabled={!providerConfigured}>
             <legend>Generate variants</legend>
             <label htmlFor="seedPromptId">Seed prompt</label>
-            <select id="seedPromptId" name="seedPromptId">
+            <select id="seedPromptId" name="seedPromptId" required={forms.variants.seedPromptId?.required}>
               {prompts.map((prompt) => (
                 <option key={prompt.id} value={prompt.id}>
                   #{prompt.id} {prompt.label ? `${prompt.label}: ` : ""}
@@ -368,9 +375,13 @@ export default function StudySetup() {
               ))}
             </select>
             <FieldError id="seedPromptId-error" messages={errorsFor("generate-variants").seedPromptId} />
-            <label htmlFor="variantCount">How many (1–{maxVariants})</label>
-            <input id="variantCount" name="variantCount" type="number" min={1} max={maxVariants} defaultValue={3} />
-            <FieldError id="variantCount-error" messages={errorsFor("generate-variants").variantCount} />
+            <Field
+              name="variantCount"
+              label={`How many (${forms.variants.variantCount?.min}–${forms.variants.variantCount?.max})`}
+              constraints={forms.variants}
+              errors={errorsFor("generate-variants")}
+              input={{ defaultValue: 3 }}
+            />
             <button type="submit" name="intent" value="generate-variants" disabled={submittingIntent === "generate-variants"}>
               Generate variants
             </button>
@@ -386,26 +397,34 @@ export default function StudySetup() {
               or found both bad. New prompts get responses for every enabled query and join the running engine. {inSelection} prompts in selection
               {study.poolCap === null ? "" : ` (cap ${study.poolCap})`}.
             </p>
-            <label htmlFor="growthCount">New prompts (1–{maxGrowth})</label>
-            <input id="growthCount" name="growthCount" type="number" min={1} max={maxGrowth} defaultValue={3} />
-            <FieldError id="growthCount-error" messages={errorsFor("grow-pool").growthCount} />
-            <label htmlFor="growthParents">From the top (1–{maxGrowthParents} leaders)</label>
-            <input id="growthParents" name="growthParents" type="number" min={1} max={maxGrowthParents} defaultValue={3} />
-            <FieldError id="growthParents-error" messages={errorsFor("grow-pool").growthParents} />
+            <Field
+              name="growthCount"
+              label={`New prompts (${forms.growth.growthCount?.min}–${forms.growth.growthCount?.max})`}
+              constraints={forms.growth}
+              errors={errorsFor("grow-pool")}
+              input={{ defaultValue: 3 }}
+            />
+            <Field
+              name="growthParents"
+              label={`From the top (${forms.growth.growthParents?.min}–${forms.growth.growthParents?.max} leaders)`}
+              constraints={forms.growth}
+              errors={errorsFor("grow-pool")}
+              input={{ defaultValue: 3 }}
+            />
             <button type="submit" name="intent" value="grow-pool" disabled={submittingIntent === "grow-pool"}>
               Grow the pool
             </button>
             {providerConfigured ? null : <p className="hint">Needs an LLM provider.</p>}
           </fieldset>
         </Form>
-        {result?.confirmGrowth ? (
+        {succeeded?.confirmGrowth ? (
           <Form method="post" className="setup-form confirm-growth" aria-label="Confirm the growth round">
-            <p role="alert">{result.confirmGrowth.description} Confirm to spend this.</p>
-            <input type="hidden" name="growthCount" value={result.confirmGrowth.count} />
-            <input type="hidden" name="growthParents" value={result.confirmGrowth.parents} />
+            <p role="alert">{succeeded.confirmGrowth.description} Confirm to spend this.</p>
+            <input type="hidden" name="growthCount" value={succeeded.confirmGrowth.count} />
+            <input type="hidden" name="growthParents" value={succeeded.confirmGrowth.parents} />
             <input type="hidden" name="confirmed" value="yes" />
             <button type="submit" name="intent" value="grow-pool" className="primary">
-              Confirm and grow by {result.confirmGrowth.count}
+              Confirm and grow by {succeeded.confirmGrowth.count}
             </button>
           </Form>
         ) : null}
@@ -417,15 +436,27 @@ export default function StudySetup() {
               After each engine update, a prompt with at least the minimum comparisons whose 95% upper bound (Bradley–Terry, bootstrap) is below the
               leader&apos;s lower bound by more than the margin leaves selection; its votes stay, and you can bring it back. Empty: off.
             </p>
-            <label htmlFor="retireMinComparisons">Minimum comparisons</label>
-            <input id="retireMinComparisons" name="retireMinComparisons" type="number" min={1} defaultValue={study.retireMinComparisons ?? ""} />
-            <FieldError id="retireMinComparisons-error" messages={errorsFor("retirement-settings").retireMinComparisons} />
-            <label htmlFor="retireMargin">Margin (score units)</label>
-            <input id="retireMargin" name="retireMargin" type="number" min={0} step="0.05" defaultValue={study.retireMargin} />
-            <FieldError id="retireMargin-error" messages={errorsFor("retirement-settings").retireMargin} />
-            <label htmlFor="poolCap">Pool cap: prompts in selection (empty: none)</label>
-            <input id="poolCap" name="poolCap" type="number" min={2} defaultValue={study.poolCap ?? ""} />
-            <FieldError id="poolCap-error" messages={errorsFor("retirement-settings").poolCap} />
+            <Field
+              name="retireMinComparisons"
+              label="Minimum comparisons"
+              constraints={forms.retirement}
+              errors={errorsFor("retirement-settings")}
+              input={{ defaultValue: study.retireMinComparisons ?? "" }}
+            />
+            <Field
+              name="retireMargin"
+              label="Margin (score units)"
+              constraints={forms.retirement}
+              errors={errorsFor("retirement-settings")}
+              input={{ defaultValue: study.retireMargin }}
+            />
+            <Field
+              name="poolCap"
+              label="Pool cap: prompts in selection (empty: none)"
+              constraints={forms.retirement}
+              errors={errorsFor("retirement-settings")}
+              input={{ defaultValue: study.poolCap ?? "" }}
+            />
             <button type="submit" name="intent" value="retirement-settings" disabled={submittingIntent === "retirement-settings"}>
               Save the retirement rule
             </button>
@@ -439,31 +470,37 @@ export default function StudySetup() {
               settings={judge.settings}
               saved={judge.saved}
               providerConfigured={judge.providerConfigured}
+              constraints={judge.forms.settings}
               errors={{}}
             />
-            <JudgeBatchForm studyId={study.id} enabled={judge.saved && judge.providerConfigured} maxBatch={judge.maxBatch} errors={{}} />
+            <JudgeBatchForm studyId={study.id} enabled={judge.saved && judge.providerConfigured} constraints={judge.forms.batch} errors={{}} />
           </>
         ) : null}
         <AutoRoundsPanel
           settings={autoRounds.settings}
           log={autoRounds.log}
           providerConfigured={providerConfigured}
+          constraints={forms.autoRounds}
           errors={errorsFor("auto-rounds")}
           submitting={submittingIntent === "auto-rounds"}
-          maxGrowth={maxGrowth}
-          maxGrowthParents={maxGrowthParents}
         />
 
         <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
           <fieldset>
             <legend>Import responses</legend>
-            <label htmlFor="responsesFile">Responses file (JSONL)</label>
-            <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" />
-            <p className="hint">
-              Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code> instead of
-              the texts. All lines or none; an imported response replaces a queued or failed one.
-            </p>
-            <FieldError id="responsesFile-error" messages={errorsFor("import-responses").responsesFile} />
+            <Field
+              name="responsesFile"
+              label="Responses file (JSONL)"
+              constraints={forms.importResponses}
+              errors={errorsFor("import-responses")}
+              input={{ type: "file", accept: ".jsonl,.ndjson,.json" }}
+              hint={
+                <>
+                  Lines like <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>, or <code>prompt_id</code> / <code>query_id</code>{" "}
+                  instead of the texts. All lines or none; an imported response replaces a queued or failed one.
+                </>
+              }
+            />
             <button type="submit" name="intent" value="import-responses" disabled={submittingIntent === "import-responses"}>
               Import responses
             </button>

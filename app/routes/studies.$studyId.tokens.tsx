@@ -1,15 +1,17 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { fieldErrors } from "~/auth/account-forms.server";
 import { publicOrigin } from "~/auth/request-security.server";
 import { requireStudyPermission } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { SecretOnce, when } from "~/components/secret-link";
-import { FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
 import { StudyNav } from "~/components/study-nav";
 import { TokensFormSchema } from "~/models/access-forms.server";
 import { listStudyApiTokens } from "~/models/api-token.server";
 import { createApiTokenAs, revokeApiTokenAs } from "~/services/api-tokens.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidForm } from "~/utils/form-errors.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API tokens · ${data?.study.name ?? "promptduel"}` }];
 
@@ -22,28 +24,32 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     permissions: [...permissions],
     origin: publicOrigin(request),
     tokens: listStudyApiTokens(study.id),
+    createToken: formConstraints(TokensFormSchema, { intent: "create-token" }),
   };
 }
 
-type ActionResult = { errors?: Record<string, string[] | undefined>; notice?: string; token?: string };
+type ActionResult = { ok: true; notice?: string; token?: string };
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const access = await requireStudyPermission(request, params.studyId, "study:manage");
   const parsed = TokensFormSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data<ActionResult>({ errors: fieldErrors(parsed.error) }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.error);
   const form = parsed.data;
   if (form.intent === "create-token") {
-    return data<ActionResult>({ token: createApiTokenAs(access, { name: form.name, scope: form.scope, expiresInDays: form.expiresInDays }).token });
+    const { token } = createApiTokenAs(access, { name: form.name, scope: form.scope, expiresInDays: form.expiresInDays });
+    return { ok: true, token } satisfies ActionResult;
   }
-  return data<ActionResult>({
+  return {
+    ok: true,
     notice: revokeApiTokenAs(access, form.tokenId) ? "Token revoked: it stops working at once." : "That token was revoked already.",
-  });
+  } satisfies ActionResult;
 }
 
 export default function StudyTokens() {
-  const { study, permissions, origin, tokens } = useLoaderData<typeof loader>();
+  const { study, permissions, origin, tokens, createToken } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const errors = result?.errors ?? {};
+  const form = { constraints: createToken, errors: errorsOf(result).fieldErrors };
+  const succeeded = result?.ok ? result : null;
   return (
     <section className="access-page">
       <h1>{study.name}</h1>
@@ -58,30 +64,26 @@ export default function StudyTokens() {
         </code>
         .
       </p>
-      {result?.token ? (
-        <SecretOnce label="New API token" value={result.token} hint="Copy it now: it is shown only once (only its hash is stored)." />
+      {succeeded?.token ? (
+        <SecretOnce label="New API token" value={succeeded.token} hint="Copy it now: it is shown only once (only its hash is stored)." />
       ) : null}
-      {result?.notice ? (
+      {succeeded?.notice ? (
         <p className="notice" role="status">
-          {result.notice}
+          {succeeded.notice}
         </p>
       ) : null}
       <Form method="post" className="setup-form" noValidate>
         <fieldset>
           <legend>New token</legend>
           <input type="hidden" name="intent" value="create-token" />
-          <label htmlFor="name">Name</label>
-          <input id="name" name="name" maxLength={80} placeholder="e.g. nightly export" required />
-          <FieldError id="name-error" messages={errors.name} />
+          <Field name="name" label="Name" {...form} input={{ placeholder: "e.g. nightly export" }} />
           <label htmlFor="scope">Scope</label>
-          <select id="scope" name="scope" defaultValue="read">
+          <select id="scope" name="scope" defaultValue="read" required={createToken.scope?.required}>
             <option value="read">read: study and exports</option>
             <option value="write">write: also add prompts, queries, imports</option>
           </select>
-          <FieldError id="scope-error" messages={errors.scope} />
-          <label htmlFor="expiresInDays">Expires after (days, optional)</label>
-          <input id="expiresInDays" name="expiresInDays" type="number" min={1} max={365} />
-          <FieldError id="expiresInDays-error" messages={errors.expiresInDays} />
+          <FieldError id="scope-error" messages={form.errors.scope} />
+          <Field name="expiresInDays" label="Expires after (days, optional)" {...form} />
           <button type="submit" className="primary">
             Create token
           </button>

@@ -1,8 +1,9 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { requireUser } from "~/auth/require.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { OfflineBanner, FieldError } from "~/components/setup-fields";
+import { Field, FieldError } from "~/components/field";
+import { OfflineBanner } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
@@ -10,10 +11,12 @@ import { isJobIntent, jobView, type JobView } from "~/jobs/job-view.server";
 import { ResponseCapError } from "~/llm/generation-queue.server";
 import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig } from "~/llm/runtime.server";
-import { MAX_VARIANTS_PER_REQUEST } from "~/llm/variants.server";
 import { parseSetupFormFields } from "~/models/setup-parse.server";
-import { readSetupForm } from "~/models/study-setup-forms.server";
+import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
 import { applyStudyCreationIntentAs, createStudyAs, ownStudyCreationJob } from "~/services/studies.server";
+import { formConstraints } from "~/utils/form-constraints";
+import { errorsOf } from "~/utils/form-errors";
+import { invalidField, invalidForm } from "~/utils/form-errors.server";
 import { decimalId } from "~/utils/strict-fields";
 import { SETUP_FORM_BODY_BYTES, type HttpRouteHandle } from "~/http/route-handle";
 
@@ -36,27 +39,25 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     provider: provider ? { chatModel: provider.chatModel, baseURL: provider.baseURL ?? "https://api.openai.com/v1" } : null,
     defaultModel: env().OPENAI_CHAT_MODEL,
-    maxVariants: MAX_VARIANTS_PER_REQUEST,
+    constraints: formConstraints(newStudyFormSchema({ providerConfigured: provider !== null })),
     job: job?.kind === "create-study" ? jobView(job) : null,
   };
 }
-
-type FieldErrors = Record<string, string[] | undefined>;
 
 // The study is written by a background job (app/jobs, ADR 0010), after the owner confirms its figures
 // when it would queue many responses or cost more than the threshold; this page then shows the job.
 export async function action({ request }: ActionFunctionArgs) {
   const actor = await requireUser(request);
   const form = await readSetupForm(request);
-  if ("errors" in form) return data<{ errors: FieldErrors }>({ errors: form.errors }, { status: 400 });
+  if ("errors" in form) return invalidForm(form.errors);
   if (isJobIntent(form.fields.intent)) {
     const applied = applyStudyCreationIntentAs(actor, form.fields);
-    if (!applied.ok) return data<{ errors: FieldErrors }>({ errors: { jobId: [applied.error] } }, { status: 400 });
+    if (!applied.ok) return invalidField("jobId", applied.error);
     return form.fields.intent === "cancel-job" ? redirect("/studies/new") : redirect(`/studies/new?job=${String(form.fields.jobId)}`);
   }
   // A large upload is parsed on the parse thread, not here (ADR 0036).
   const parsed = await parseSetupFormFields("new-study", { providerConfigured: providerConfig() !== null }, form.fields);
-  if (!parsed.success) return data<{ errors: FieldErrors }>({ errors: parsed.fieldErrors }, { status: 400 });
+  if (!parsed.success) return invalidForm(parsed.errors);
   const study = parsed.data;
   let plan: ResponsePlan;
   try {
@@ -72,7 +73,7 @@ export async function action({ request }: ActionFunctionArgs) {
     );
   } catch (error) {
     if (!(error instanceof ResponseCapError)) throw error;
-    return data<{ errors: FieldErrors }>({ errors: { queriesText: [error.message] } }, { status: 400 });
+    return invalidField("queriesText", error.message);
   }
   const job = await createStudyAs(actor, study, plan);
   return redirect(`/studies/new?job=${job.id}`);
@@ -85,7 +86,7 @@ function describeCreated(result: Record<string, unknown>) {
 function CreationJob({ job }: { job: JobView }) {
   usePollWhileJobsRun([job]);
   // A confirm, cancel or retry that was refused (the job moved on meanwhile) says why.
-  const refused = useActionData<typeof action>()?.errors.jobId;
+  const refused = errorsOf(useActionData<typeof action>()).fieldErrors.jobId;
   return (
     <section className="setup">
       <p>
@@ -113,10 +114,10 @@ export default function NewStudy() {
 }
 
 function NewStudyForm() {
-  const { provider, defaultModel, maxVariants } = useLoaderData<typeof loader>();
-  const errors = useActionData<typeof action>()?.errors ?? {};
+  const { provider, defaultModel, constraints } = useLoaderData<typeof loader>();
+  const { formErrors, fieldErrors } = errorsOf(useActionData<typeof action>());
+  const form = { constraints, errors: fieldErrors };
   const busy = useNavigation().state === "submitting";
-  const invalid = (field: string) => (errors[field] ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
 
   return (
     <section className="setup">
@@ -132,104 +133,107 @@ function NewStudyForm() {
         <OfflineBanner />
       )}
       <Form method="post" encType="multipart/form-data" className="setup-form" noValidate>
+        <FieldError id="form-error" messages={formErrors} />
         <fieldset>
           <legend>Study</legend>
-          <label htmlFor="name">Name</label>
-          <input id="name" name="name" required maxLength={120} {...invalid("name")} />
-          <FieldError id="name-error" messages={errors.name} />
-          <label htmlFor="task">Task description</label>
-          <textarea id="task" name="task" rows={3} required maxLength={4000} {...invalid("task")} />
-          <p className="hint">What the assistant is for; the variant generator keeps to it.</p>
-          <FieldError id="task-error" messages={errors.task} />
+          <Field name="name" label="Name" {...form} />
+          <Field
+            name="task"
+            label="Task description"
+            {...form}
+            textarea
+            input={{ rows: 3 }}
+            hint="What the assistant is for; the variant generator keeps to it."
+          />
         </fieldset>
 
         <fieldset>
           <legend>Model settings</legend>
           <div className="field-grid">
             <div className="stack">
-              <label htmlFor="model">Model</label>
-              <input id="model" name="model" defaultValue={defaultModel} required {...invalid("model")} />
-              <FieldError id="model-error" messages={errors.model} />
+              <Field name="model" label="Model" {...form} input={{ defaultValue: defaultModel }} />
             </div>
             <div className="stack">
-              <label htmlFor="temperature">Temperature</label>
-              <input id="temperature" name="temperature" type="number" min={0} max={2} step={0.1} defaultValue={0.7} {...invalid("temperature")} />
-              <FieldError id="temperature-error" messages={errors.temperature} />
+              <Field name="temperature" label="Temperature" {...form} input={{ defaultValue: 0.7 }} />
             </div>
             <div className="stack">
-              <label htmlFor="maxTokens">Max tokens</label>
-              <input id="maxTokens" name="maxTokens" type="number" min={1} max={32768} defaultValue={600} {...invalid("maxTokens")} />
-              <FieldError id="maxTokens-error" messages={errors.maxTokens} />
+              <Field name="maxTokens" label="Max tokens" {...form} input={{ defaultValue: 600 }} />
             </div>
             <div className="stack">
-              <label htmlFor="seed">Seed (optional)</label>
-              <input id="seed" name="seed" type="number" min={0} placeholder="provider default" {...invalid("seed")} />
-              <FieldError id="seed-error" messages={errors.seed} />
+              <Field name="seed" label="Seed (optional)" {...form} input={{ placeholder: "provider default" }} />
             </div>
           </div>
         </fieldset>
 
         <fieldset>
           <legend>Queries</legend>
-          <label htmlFor="queriesText">Paste queries, one per line</label>
-          <textarea id="queriesText" name="queriesText" rows={6} {...invalid("queriesText")} />
-          <FieldError id="queriesText-error" messages={errors.queriesText} />
-          <label htmlFor="queriesFile">or upload a file</label>
-          <input id="queriesFile" name="queriesFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt" {...invalid("queriesFile")} />
-          <p className="hint">
-            CSV with a <code>text</code> column (optional <code>notes</code>, and <code>tags</code> as a quoted comma-separated list), JSONL lines
-            like <code>{'{"text": "…", "tags": ["billing"]}'}</code>, or text with one query per line.
-          </p>
-          <FieldError id="queriesFile-error" messages={errors.queriesFile} />
+          <Field name="queriesText" label="Paste queries, one per line" {...form} textarea input={{ rows: 6 }} />
+          <Field
+            name="queriesFile"
+            label="or upload a file"
+            {...form}
+            input={{ type: "file", accept: ".csv,.jsonl,.ndjson,.json,.txt" }}
+            hint={
+              <>
+                CSV with a <code>text</code> column (optional <code>notes</code>, and <code>tags</code> as a quoted comma-separated list), JSONL lines
+                like <code>{'{"text": "…", "tags": ["billing"]}'}</code>, or text with one query per line.
+              </>
+            }
+          />
         </fieldset>
 
         <fieldset>
           <legend>Candidate prompts</legend>
-          <label htmlFor="promptsText">Paste prompts</label>
-          <textarea id="promptsText" name="promptsText" rows={8} {...invalid("promptsText")} />
-          <p className="hint">
-            Separate prompts with a line containing only <code>---</code>. Without any <code>---</code> line, a blank line separates them.
-          </p>
-          <FieldError id="promptsText-error" messages={errors.promptsText} />
-          <label htmlFor="promptsFile">or upload a file</label>
-          <input id="promptsFile" name="promptsFile" type="file" accept=".csv,.jsonl,.ndjson,.json,.txt,.md" {...invalid("promptsFile")} />
-          <p className="hint">
-            CSV with a <code>text</code> column (optional <code>label</code>), JSONL like <code>{'{"text": "…", "label": "…"}'}</code>, or text
-            separated as above.
-          </p>
-          <FieldError id="promptsFile-error" messages={errors.promptsFile} />
+          <Field
+            name="promptsText"
+            label="Paste prompts"
+            {...form}
+            textarea
+            input={{ rows: 8 }}
+            hint={
+              <>
+                Separate prompts with a line containing only <code>---</code>. Without any <code>---</code> line, a blank line separates them.
+              </>
+            }
+          />
+          <Field
+            name="promptsFile"
+            label="or upload a file"
+            {...form}
+            input={{ type: "file", accept: ".csv,.jsonl,.ndjson,.json,.txt,.md" }}
+            hint={
+              <>
+                CSV with a <code>text</code> column (optional <code>label</code>), JSONL like <code>{'{"text": "…", "label": "…"}'}</code>, or text
+                separated as above.
+              </>
+            }
+          />
 
           <h3>Generate variants</h3>
-          <label htmlFor="seedPrompt">Seed prompt</label>
-          <textarea id="seedPrompt" name="seedPrompt" rows={4} {...invalid("seedPrompt")} />
-          <FieldError id="seedPrompt-error" messages={errors.seedPrompt} />
-          <label htmlFor="variantCount">Number of variants to generate (1–{maxVariants})</label>
-          <input
-            id="variantCount"
+          <Field name="seedPrompt" label="Seed prompt" {...form} textarea input={{ rows: 4 }} />
+          <Field
             name="variantCount"
-            type="number"
-            min={1}
-            max={maxVariants}
-            disabled={!provider}
-            placeholder={provider ? "e.g. 5" : "needs a provider"}
-            {...invalid("variantCount")}
+            label={`Number of variants to generate (${constraints.variantCount?.min}–${constraints.variantCount?.max})`}
+            {...form}
+            input={{ disabled: !provider, placeholder: provider ? "e.g. 5" : "needs a provider" }}
+            hint="The LLM rewrites the seed prompt in different directions (shorter, more structured, warmer…); rewrites that repeat an existing prompt after normalising case and spacing are dropped. The seed joins the study too."
           />
-          <p className="hint">
-            The LLM rewrites the seed prompt in different directions (shorter, more structured, warmer…); rewrites that repeat an existing prompt
-            after normalising case and spacing are dropped. The seed joins the study too.
-          </p>
-          <FieldError id="variantCount-error" messages={errors.variantCount} />
         </fieldset>
 
         <fieldset>
           <legend>Pre-generated responses (optional)</legend>
-          <label htmlFor="responsesFile">Responses file (JSONL)</label>
-          <input id="responsesFile" name="responsesFile" type="file" accept=".jsonl,.ndjson,.json" {...invalid("responsesFile")} />
-          <p className="hint">
-            One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to the
-            study. The whole file is imported or none of it.
-          </p>
-          <FieldError id="responsesFile-error" messages={errors.responsesFile} />
+          <Field
+            name="responsesFile"
+            label="Responses file (JSONL)"
+            {...form}
+            input={{ type: "file", accept: ".jsonl,.ndjson,.json" }}
+            hint={
+              <>
+                One line per response: <code>{'{"prompt": "…", "query": "…", "response": "…"}'}</code>. Prompts and queries it names are added to the
+                study. The whole file is imported or none of it.
+              </>
+            }
+          />
         </fieldset>
 
         <button type="submit" className="primary" disabled={busy}>

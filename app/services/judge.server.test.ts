@@ -264,7 +264,7 @@ describe("the LLM judge", () => {
       judgePairsPerMinute: "0",
     });
     expect(settingsResponse.status).toBe(400);
-    const settingsErrors = ((await settingsResponse.json()) as { errors: Record<string, string[]> }).errors;
+    const settingsErrors = ((await settingsResponse.json()) as { fieldErrors: Record<string, string[]> }).fieldErrors;
     expect(Object.keys(settingsErrors).sort()).toEqual([
       "judgeInstruction",
       "judgeMaxCostUsd",
@@ -276,12 +276,16 @@ describe("the LLM judge", () => {
     expect(settingsErrors.judgePairsPerMinute).toEqual(["Pairs a minute must be at least 1"]);
     const batchResponse = await post({ intent: "judge-batch", judgeBatchPairs: "501" });
     expect(batchResponse.status).toBe(400);
-    expect(await batchResponse.json()).toMatchObject({ errors: { judgeBatchPairs: ["Pairs to judge must be at most 500"] } });
+    expect(await batchResponse.json()).toMatchObject({
+      ok: false,
+      intent: "judge-batch",
+      fieldErrors: { judgeBatchPairs: ["Pairs to judge must be at most 500"] },
+    });
     expect((await post({ intent: "judge-everything" })).status).toBe(400);
     // A valid request the service refuses: the budget of pairs is spent.
     const spent = await post({ intent: "judge-batch", judgeBatchPairs: "5" });
     expect(spent.status).toBe(400);
-    expect(await spent.json()).toMatchObject({ errors: { judgeBatchPairs: ["The judge's budget of 6 pairs is spent."] } });
+    expect(await spent.json()).toMatchObject({ ok: false, fieldErrors: { judgeBatchPairs: ["The judge's budget of 6 pairs is spent."] } });
     expect(written()).toEqual(before);
   });
 

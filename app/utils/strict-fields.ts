@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fieldConstraintRegistry } from "./form-constraints";
 
 // Exact parsing of numbers from forms, URL parameters and JSON (issue 14): Number() and z.coerce read
 // "0x10", "1e0", "+1", " 1", true and [["2003"]] as numbers, so an id or a setting could name
@@ -30,13 +31,16 @@ export function jsonId(message: string) {
  * error (`blankMessage`), never 0.
  */
 export function formInteger(options: { min: number; max: number; message: string; blankMessage: string }) {
-  return z.string({ error: options.blankMessage }).transform((raw, ctx) => {
-    const value = raw.trim();
-    if (value === "") return fail(ctx, options.blankMessage);
-    if (!DECIMAL_INTEGER.test(value)) return fail(ctx, options.message);
-    const number = Number(value);
-    return number >= options.min && number <= options.max ? number : fail(ctx, options.message);
-  });
+  return z
+    .string({ error: options.blankMessage })
+    .transform((raw, ctx) => {
+      const value = raw.trim();
+      if (value === "") return fail(ctx, options.blankMessage);
+      if (!DECIMAL_INTEGER.test(value)) return fail(ctx, options.message);
+      const number = Number(value);
+      return number >= options.min && number <= options.max ? number : fail(ctx, options.message);
+    })
+    .register(fieldConstraintRegistry, { type: "number", step: 1, min: options.min, max: options.max });
 }
 
 /** An optional whole number in a form field: blank or absent is null (the documented "not given"), otherwise as formInteger. */
@@ -50,18 +54,22 @@ export function optionalFormInteger(options: { min: number; max: number; message
       if (!DECIMAL_INTEGER.test(value)) return fail(ctx, options.message);
       const number = Number(value);
       return number >= options.min && number <= options.max ? number : fail(ctx, options.message);
-    });
+    })
+    .register(fieldConstraintRegistry, { type: "number", step: 1, min: options.min, max: options.max });
 }
 
 /** A required decimal number ("0.7", "1", ".5") in a form field within [min, max]; blank is an error. */
 export function formNumber(options: { min: number; max: number; message: string; blankMessage: string }) {
-  return z.string({ error: options.blankMessage }).transform((raw, ctx) => {
-    const value = raw.trim();
-    if (value === "") return fail(ctx, options.blankMessage);
-    if (!DECIMAL_NUMBER.test(value)) return fail(ctx, options.message);
-    const number = Number(value);
-    return number >= options.min && number <= options.max ? number : fail(ctx, options.message);
-  });
+  return z
+    .string({ error: options.blankMessage })
+    .transform((raw, ctx) => {
+      const value = raw.trim();
+      if (value === "") return fail(ctx, options.blankMessage);
+      if (!DECIMAL_NUMBER.test(value)) return fail(ctx, options.message);
+      const number = Number(value);
+      return number >= options.min && number <= options.max ? number : fail(ctx, options.message);
+    })
+    .register(fieldConstraintRegistry, { type: "number", step: "any", min: options.min, max: options.max });
 }
 
 function fail(ctx: z.RefinementCtx, message: string): never {

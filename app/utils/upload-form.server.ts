@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { multipartBoundary, splitMultipart } from "./multipart.server";
+import type { FormErrors } from "./form-errors";
 import { decodeTextUpload, refuseNonText } from "./text-upload.server";
 
 export const UploadSchema = z.object({ name: z.string(), content: z.string() });
@@ -14,7 +15,7 @@ export interface RawUpload {
  * The fields of a (possibly multipart) form, uploads read into memory as text. An empty file input
  * counts as absent. The server caps the whole body before the route runs (app/http, 413); a file
  * above `maxUploadBytes` is a field error on the upload instead of the fields. A body that does not
- * parse gives a form-level error (key "form"), never an exception.
+ * parse gives a form-level error, never an exception; either answers the form error shape (form-errors.ts).
  *
  * The files named in `rawFiles` are not decoded here but returned as their bytes (`raw`): decoding
  * and checking a 100 MB upload holds the request thread for seconds, so a job that reads the file
@@ -24,7 +25,7 @@ export async function readUploadForm(
   request: Request,
   maxUploadBytes: number,
   options: { rawFiles?: readonly string[] } = {},
-): Promise<{ fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: Record<string, string[]> }> {
+): Promise<{ fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: FormErrors }> {
   // Multipart bodies are split with native byte searches (multipart.server.ts): a streaming parser
   // held the request thread ~200 ms for a 1.9 MB upload at load 8, seconds for a 73 MB one (ADR 0036).
   const boundary = multipartBoundary(request.headers.get("content-type"));
@@ -35,7 +36,7 @@ export async function readUploadForm(
   } catch {
     // The server has already checked that the body parses (app/http); a parser that still disagrees
     // is a malformed body all the same, the client's error.
-    return { errors: { form: ["The form could not be read; send it again from the page."] } };
+    return { errors: { formErrors: ["The form could not be read; send it again from the page."], fieldErrors: {} } };
   }
   const fields: Record<string, string | Upload> = {};
   const raw: Record<string, RawUpload> = {};
@@ -55,7 +56,7 @@ export async function readUploadForm(
       else fields[name] = { name: value.name, content: decoded.text };
     }
   }
-  return Object.keys(errors).length > 0 ? { errors } : { fields, raw };
+  return Object.keys(errors).length > 0 ? { errors: { formErrors: [], fieldErrors: errors } } : { fields, raw };
 }
 
 /**
@@ -68,9 +69,9 @@ function readMultipartForm(
   boundary: string,
   maxUploadBytes: number,
   rawFiles: readonly string[],
-): { fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: Record<string, string[]> } {
+): { fields: Record<string, string | Upload>; raw: Record<string, RawUpload> } | { errors: FormErrors } {
   const parts = splitMultipart(body, boundary);
-  if (!parts) return { errors: { form: ["The form could not be read; send it again from the page."] } };
+  if (!parts) return { errors: { formErrors: ["The form could not be read; send it again from the page."], fieldErrors: {} } };
   const fields: Record<string, string | Upload> = {};
   const raw: Record<string, RawUpload> = {};
   const errors: Record<string, string[]> = {};
@@ -92,5 +93,5 @@ function readMultipartForm(
       else fields[part.name] = { name: part.fileName, content: decoded.text };
     }
   }
-  return Object.keys(errors).length > 0 ? { errors } : { fields, raw };
+  return Object.keys(errors).length > 0 ? { errors: { formErrors: [], fieldErrors: errors } } : { fields, raw };
 }
