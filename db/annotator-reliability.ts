@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
-import { votePublishedAs } from "./schema";
+import { votePublishedAs, type ReliabilityFitResult } from "./schema";
 
 type Database = BaseSQLiteDatabase<"sync", unknown, Record<string, unknown>>;
 
@@ -43,4 +43,15 @@ export function latestShownVoteId(db: Database, studyId: number): number {
       and not exists (select 1 from study_annotators x where x.study_id = v.study_id and x.annotator_id = v.annotator_id and x.excluded_at is not null)
     order by v.id desc limit 1`)?.id ?? 0
   );
+}
+
+/**
+ * The study's cached reliability fit (reliability_fits, ADR 0041) as stored, or null: for readers on any connection
+ * (the CLI export opens its own). One primary-key read.
+ */
+export function readReliabilityFit(db: Database, studyId: number): { fit: ReliabilityFitResult; lastVoteId: number; computedAt: number } | null {
+  const row = db.get<{ fit: string; lastVoteId: number; createdAt: number } | undefined>(
+    sql`select fit, last_vote_id as lastVoteId, created_at as createdAt from reliability_fits where study_id = ${studyId}`,
+  );
+  return row ? { fit: JSON.parse(row.fit) as ReliabilityFitResult, lastVoteId: row.lastVoteId, computedAt: row.createdAt } : null;
 }

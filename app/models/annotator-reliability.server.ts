@@ -1,7 +1,6 @@
-import { eq } from "drizzle-orm";
-import { latestShownVoteId } from "../../db/annotator-reliability";
+import { latestShownVoteId, readReliabilityFit } from "../../db/annotator-reliability";
 import { sigmoid } from "../../bandit/btl-loss";
-import { reliabilityFits, type ReliabilityFitResult } from "../../db/schema";
+import type { ReliabilityFitResult } from "../../db/schema";
 import { db } from "~/db.server";
 import { scheduleReliabilityFit } from "./reliability-thread.server";
 
@@ -15,19 +14,13 @@ export interface AnnotatorReliabilityReport extends ReliabilityFitResult {
   current: boolean;
 }
 
-/** The study's cached fit as stored (no freshness check, no scheduling): one primary-key read. */
-export function cachedReliabilityFit(studyId: number): { fit: ReliabilityFitResult; lastVoteId: number; computedAt: number } | null {
-  const row = db().select().from(reliabilityFits).where(eq(reliabilityFits.studyId, studyId)).get();
-  return row ? { fit: row.fit, lastVoteId: row.lastVoteId, computedAt: row.createdAt.getTime() } : null;
-}
-
 /**
  * Each annotator's reliability and the crowd's side term from the study's cached fit (ADR 0041), read, never computed
  * here: when the cache is missing or older than the study's newest counted vote, a fit is scheduled on the reliability
  * thread and the page shows the cached one (saying as of which vote) or `pending`. Cost: two indexed reads.
  */
 export function annotatorReliability(studyId: number): { report: AnnotatorReliabilityReport | null; pending: boolean } {
-  const cached = cachedReliabilityFit(studyId);
+  const cached = readReliabilityFit(db(), studyId);
   const latest = latestShownVoteId(db(), studyId);
   const current = cached !== null && cached.lastVoteId >= latest;
   if (!current && latest > 0) scheduleReliabilityFit(studyId);
