@@ -99,7 +99,10 @@ function finished(message: FromReliabilityThread) {
       storeFit(message.studyId, message.lastVoteId, message.fit, message.fitMs);
     } catch (error) {
       // A write lock held past busy_timeout (a job's commit): the fit is asked for again, as a later snapshot would.
-      const busy = (error as { code?: unknown } | null)?.code === "SQLITE_BUSY";
+      // A study deleted while it was fitted fails the foreign key: nothing to store.
+      const code = String((error as { code?: unknown } | null)?.code ?? "");
+      const busy = code === "SQLITE_BUSY";
+      if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") return pump();
       (busy ? console.warn : console.error)(`study ${message.studyId}: the reliability fit was not stored:`, error);
       if (busy) scheduler.again.add(message.studyId);
     }
