@@ -772,6 +772,32 @@ export const engineCheckpoints = sqliteTable("engine_checkpoints", {
   createdAt: createdAt(),
 });
 
+/** The cached crowd fit of a study (ADR 0041), as the quality page, the leaderboard and exports read it. */
+export interface ReliabilityFitResult {
+  /** Decided votes fitted (the latest RELIABILITY_MAX_VOTES at most) and whether older ones were left out. */
+  votes: number;
+  truncated: boolean;
+  side: number;
+  sideStdErr: number;
+  converged: boolean;
+  annotators: { annotatorId: number; votes: number; reliability: number; stdErr: number; upper: number; flagged: boolean; reversed: boolean }[];
+  /** Crowd scores: beta-weighted, side-corrected Bradley–Terry scores of the prompts in the fitted votes. */
+  prompts: { promptId: number; score: number }[];
+}
+
+// The reliability fit of each study (issue 18 §5; ADR 0041), computed on the reliability thread after an engine
+// snapshot's commit and replaced whole: one row per study, O(prompts + annotators) of JSON. A cache: deleting it
+// loses nothing but the time to fit again. `last_vote_id` is the newest vote the fit read, to tell whether it is current.
+export const reliabilityFits = sqliteTable("reliability_fits", {
+  studyId: integer("study_id")
+    .primaryKey()
+    .references(() => studies.id, { onDelete: "cascade" }),
+  lastVoteId: integer("last_vote_id").notNull(),
+  fit: text("fit", { mode: "json" }).$type<ReliabilityFitResult>().notNull(),
+  fitMs: real("fit_ms").notNull(),
+  createdAt: createdAt(),
+});
+
 // The LLM judge (issue 17 §4; ADR 0032): an annotator of kind "judge", one per study, whose votes are
 // stored like anyone's. How they count is the exclusion flag of ADR 0025 on its study_annotators row:
 // "separate" (the default) keeps excluded_at set, so its votes leave the tallies and the engine and are

@@ -3,7 +3,7 @@ import { fitBradleyTerry } from "../bandit/bradley-terry";
 import type { Outcome } from "../bandit/policy";
 import { mulberry32, randomDistinctPair } from "../bandit/random";
 import type { CrowdVote } from "./crowd-bt";
-import { crowdLogPosterior, fitCrowdBradleyTerry, flagAnnotators } from "./crowd-bt";
+import { crowdLogPosterior, fitCrowdBradleyTerry, flagAnnotators, jointStandardErrors } from "./crowd-bt";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
@@ -142,5 +142,81 @@ describe("fitCrowdBradleyTerry", () => {
     expect(() => fitCrowdBradleyTerry(3, 1, [{ a: 0, b: 1, outcome: 1, annotator: 1 }])).toThrow(/annotator 1/);
     expect(() => fitCrowdBradleyTerry(3, 1, [{ a: 0, b: 1, outcome: 0.3 as Outcome, annotator: 0 }])).toThrow(/outcome/);
     expect(() => fitCrowdBradleyTerry(3, 1, [], { referenceAnnotator: 2 })).toThrow(/referenceAnnotator/);
+  });
+
+  it("takes its joint standard errors from the inverse of the log posterior's Hessian (central differences)", () => {
+    const votes = synthetic(51, truth.slice(0, 5), [1, 0.6, 0], 0.2, 80);
+    votes.push({ a: 0, b: 1, outcome: 0.5, annotator: 2 });
+    const fit = fitCrowdBradleyTerry(5, 3, votes, { tolerance: 1e-10 });
+    expect(fit.converged).toBe(true);
+    // Numerical Hessian of the log posterior from central differences of its gradient, then its inverse (Gauss–Jordan).
+    const m = 5 + 3 + 1;
+    const point = Float64Array.from([...fit.scores, ...fit.reliability, fit.side]);
+    const gradientAt = (x: Float64Array) => {
+      const gradient = new Float64Array(m);
+      crowdLogPosterior(x.slice(0, 5), x.slice(5, 8), x[8]!, votes, {}, gradient);
+      return gradient;
+    };
+    const h = 1e-5;
+    const information = Array.from({ length: m }, () => new Array<number>(2 * m).fill(0));
+    for (let j = 0; j < m; j++) {
+      const up = Float64Array.from(point);
+      const down = Float64Array.from(point);
+      up[j] = up[j]! + h;
+      down[j] = down[j]! - h;
+      const [gu, gd] = [gradientAt(up), gradientAt(down)];
+      for (let i = 0; i < m; i++) information[i]![j] = -(gu[i]! - gd[i]!) / (2 * h);
+      information[j]![m + j] = 1;
+    }
+    for (let c = 0; c < m; c++) {
+      const pivot = information[c]![c]!;
+      for (let j = 0; j < 2 * m; j++) information[c]![j] = information[c]![j]! / pivot;
+      for (let r = 0; r < m; r++) {
+        if (r === c) continue;
+        const factor = information[r]![c]!;
+        for (let j = 0; j < 2 * m; j++) information[r]![j] = information[r]![j]! - factor * information[c]![j]!;
+      }
+    }
+    for (let k = 0; k < 3; k++) expect(fit.reliabilityStdErr[k]).toBeCloseTo(Math.sqrt(information[5 + k]![m + 5 + k]!), 5);
+    expect(fit.sideStdErr).toBeCloseTo(Math.sqrt(information[8]![m + 8]!), 5);
+    // Conditional standard errors ignore the scores' uncertainty: never larger.
+    const conditional = fitCrowdBradleyTerry(5, 3, votes, { tolerance: 1e-10, standardErrors: "conditional" });
+    for (let k = 0; k < 3; k++) expect(fit.reliabilityStdErr[k]!).toBeGreaterThanOrEqual(conditional.reliabilityStdErr[k]! - 1e-12);
+    expect(jointStandardErrors(conditional, votes).reliabilityStdErr).toEqual(fit.reliabilityStdErr);
+  });
+
+  it("does not mark random clickers reversed in 95 % of synthetic trials, and still flags adversaries (seeded)", () => {
+    // 200 trials: 20 prompts with standardised utilities, 150 votes on random pairs and sides from 10 annotators drawn at
+    // random per vote: 9 at scale 10 and one special member, a random clicker (scale 0) or an adversary (scale -10).
+    const trials = 200;
+    const count = (special: number) => {
+      const tally = { reversed: 0, flagged: 0, goodFlagged: 0 };
+      for (let trial = 0; trial < trials; trial++) {
+        const random = mulberry32(1000 + trial);
+        const utility = Array.from({ length: 20 }, () => random());
+        const average = utility.reduce((x, y) => x + y) / utility.length;
+        const spread = Math.sqrt(utility.reduce((x, y) => x + (y - average) ** 2, 0) / utility.length);
+        const z = utility.map((u) => (u - average) / spread);
+        const scales = [...new Array<number>(9).fill(10), special];
+        const votes: CrowdVote[] = [];
+        for (let v = 0; v < 150; v++) {
+          const [a, b] = randomDistinctPair(random, z.length);
+          const annotator = Math.floor(random() * scales.length);
+          votes.push({ a, b, annotator, outcome: random() < sigmoid(scales[annotator]! * (z[a]! - z[b]!)) ? 1 : 0 });
+        }
+        const flags = flagAnnotators(fitCrowdBradleyTerry(z.length, scales.length, votes, { maxSweeps: 400 }), votes);
+        if (flags[9]!.reversed) tally.reversed += 1;
+        if (flags[9]!.flagged) tally.flagged += 1;
+        tally.goodFlagged += flags.slice(0, 9).filter((flag) => flag.flagged).length;
+      }
+      return tally;
+    };
+    const clicker = count(0);
+    expect(clicker.reversed).toBeLessThanOrEqual(0.05 * trials);
+    expect(clicker.goodFlagged).toBe(0);
+    const adversary = count(-10);
+    expect(adversary.flagged).toBeGreaterThanOrEqual(0.95 * trials);
+    expect(adversary.reversed).toBeGreaterThanOrEqual(0.7 * trials);
+    expect(adversary.goodFlagged).toBe(0);
   });
 });

@@ -45,12 +45,21 @@ export interface CrowdFitOptions {
   maxSweeps?: number;
   /** Stop when no parameter moves by more than this in a sweep. */
   tolerance?: number;
+  /**
+   * How reliabilityStdErr and sideStdErr are computed: "joint" (default) from the inverse of the joint observed
+   * information, so they carry the uncertainty of the scores (jointStandardErrors); "conditional" from each
+   * parameter's own curvature with the others held at the fit (cheaper, too small: a random clicker looked reversed).
+   */
+  standardErrors?: "joint" | "conditional";
 }
 
 export interface CrowdFit {
   scores: Float64Array;
   reliability: Float64Array;
-  /** 1 / sqrt(conditional information) of each reliability (the prior's sd for an annotator without votes). */
+  /**
+   * Standard error of each reliability: by default sqrt of the diagonal of the inverse joint information
+   * (jointStandardErrors), else 1 / sqrt(conditional information); the prior's sd for an annotator without votes.
+   */
   reliabilityStdErr: Float64Array;
   side: number;
   sideStdErr: number;
@@ -175,10 +184,12 @@ export function crowdLogPosterior(
  *                      h_i = sum_{v of i} beta^2 w_v + priorGames w(s_i),  w = sigmoid (1 - sigmoid);
  *   beta_k += g / h,   g = sum_{v of k} r_v d_v - (beta_k - 1)/sd^2,  h = sum_{v of k} d_v^2 w_v + 1/sd^2;
  *   gamma += g / h,    g = sum_v r_v - gamma/sd^2,  h = sum_v w_v + 1/sd^2.
- * reliabilityStdErr_k = 1 / sqrt(h_k) and sideStdErr = 1 / sqrt(h_gamma) at the fit (conditional on the other blocks,
- * so somewhat optimistic). With fitReliability and fitSide false it is fitBradleyTerry's model and prior.
+ * The standard errors are jointStandardErrors' (the Schur complement of the score block) unless
+ * `standardErrors: "conditional"` asks for 1 / sqrt(h_k) and 1 / sqrt(h_gamma) at the fit (conditional on the other
+ * blocks, too small). With fitReliability and fitSide false it is fitBradleyTerry's model and prior.
  * Convergence is linear (slowest along the valley where s grows as beta shrinks): a few hundred sweeps.
- * Cost: O(sweeps * (V + n + K)), at most maxSweeps (default 5000). Throws on invalid votes or options.
+ * Cost: O(sweeps * (V + n + K)), at most maxSweeps (default 5000), plus O(n^3 / 3 + n^2 K + K^3) for the joint standard
+ * errors. Throws on invalid votes or options.
  */
 export function fitCrowdBradleyTerry(armCount: number, annotatorCount: number, votes: readonly CrowdVote[], options: CrowdFitOptions = {}): CrowdFit {
   validate(armCount, annotatorCount, votes);
@@ -256,7 +267,148 @@ export function fitCrowdBradleyTerry(armCount: number, annotatorCount: number, v
     }
   }
   const logPosterior = crowdLogPosterior(scores, reliability, side, votes, options);
-  return { scores, reliability, reliabilityStdErr, side, sideStdErr, logPosterior, sweeps, converged };
+  const fit = { scores, reliability, reliabilityStdErr, side, sideStdErr, logPosterior, sweeps, converged };
+  if ((options.standardErrors ?? "joint") === "conditional") return fit;
+  const joint = jointStandardErrors(fit, votes, options);
+  return { ...fit, reliabilityStdErr: joint.reliabilityStdErr, sideStdErr: joint.sideStdErr };
+}
+
+/**
+ * In-place Cholesky factorisation of the symmetric positive definite m x m matrix `matrix` (row-major): on return its
+ * lower triangle holds L with L L^T = matrix. Returns false (matrix garbled) when a pivot is not positive.
+ * Cost: O(m^3 / 3).
+ */
+function choleskyInPlace(matrix: Float64Array, m: number): boolean {
+  for (let j = 0; j < m; j++) {
+    let pivot = matrix[j * m + j]!;
+    for (let k = 0; k < j; k++) pivot -= matrix[j * m + k]! * matrix[j * m + k]!;
+    if (!(pivot > 0)) return false;
+    const root = Math.sqrt(pivot);
+    matrix[j * m + j] = root;
+    for (let i = j + 1; i < m; i++) {
+      let value = matrix[i * m + j]!;
+      for (let k = 0; k < j; k++) value -= matrix[i * m + k]! * matrix[j * m + k]!;
+      matrix[i * m + j] = value / root;
+    }
+  }
+  return true;
+}
+
+/** Solves L L^T x = rhs in place (`factor` from choleskyInPlace). Cost: O(m^2). */
+function choleskySolve(factor: Float64Array, m: number, rhs: Float64Array): void {
+  for (let i = 0; i < m; i++) {
+    let value = rhs[i]!;
+    for (let k = 0; k < i; k++) value -= factor[i * m + k]! * rhs[k]!;
+    rhs[i] = value / factor[i * m + i]!;
+  }
+  for (let i = m - 1; i >= 0; i--) {
+    let value = rhs[i]!;
+    for (let k = i + 1; k < m; k++) value -= factor[k * m + i]! * rhs[k]!;
+    rhs[i] = value / factor[i * m + i]!;
+  }
+}
+
+/**
+ * Standard errors of the reliabilities and the side term that account for the uncertainty of the prompt scores (a
+ * Laplace approximation of the posterior at the MAP): with J the information (negative Hessian of the log posterior)
+ * in the blocks scores s and nuisance-free parameters q = (the fitted beta_k, gamma),
+ *   Cov(q) ~ (J_qq - J_qs J_ss^-1 J_sq)^-1   (the Schur complement of the score block),   se_j = sqrt(Cov(q)_jj).
+ * Per vote v by k on (a, b), d = s_a - s_b, p = sigmoid(beta_k d + gamma), w = p (1 - p), r = y - p:
+ *   J_{s_a s_a} = J_{s_b s_b} += w beta^2,  J_{s_a s_b} -= w beta^2,  J_{s_a beta_k} += w beta d - r,  J_{s_b beta_k} -= w beta d - r,
+ *   J_{s_a gamma} += w beta,  J_{s_b gamma} -= w beta,  J_{beta_k beta_k} += w d^2,  J_{beta_k gamma} += w d,  J_{gamma gamma} += w;
+ * priors add priorGames w(s_i), 1/sd_beta^2 and 1/sd_gamma^2 to the diagonal. The observed information (with the r
+ * terms) is what couples a random clicker's beta (about 0, where w beta d vanishes) to the scores. Should the observed
+ * matrix not be positive definite (a fit stopped away from a maximum), the expected information (r = 0) is used.
+ * A reliability that is not fitted (fixed, or the reference annotator) keeps its conditional standard error; an
+ * annotator without votes gets the prior's sd. Cost: O(V + n^3 / 3 + n^2 K + K^3) time, O(n^2 + K^2) memory.
+ */
+export function jointStandardErrors(
+  fit: Pick<CrowdFit, "scores" | "reliability" | "side" | "reliabilityStdErr" | "sideStdErr">,
+  votes: readonly CrowdVote[],
+  options: CrowdFitOptions = {},
+): { reliabilityStdErr: Float64Array; sideStdErr: number } {
+  const n = fit.scores.length;
+  const annotatorCount = fit.reliability.length;
+  validate(n, annotatorCount, votes);
+  const o = resolve(annotatorCount, options);
+  const counts = new Int32Array(annotatorCount);
+  for (const { annotator } of votes) counts[annotator] = counts[annotator]! + 1;
+  // The non-score parameters that were fitted: each fitted annotator with votes, then gamma.
+  const slotOf = new Int32Array(annotatorCount).fill(-1);
+  let q = 0;
+  for (let k = 0; k < annotatorCount; k++) if (o.fitReliability && k !== o.reference && counts[k]! > 0) slotOf[k] = q++;
+  const sideSlot = o.fitSide ? q++ : -1;
+  const reliabilityStdErr = Float64Array.from(fit.reliabilityStdErr);
+  for (let k = 0; k < annotatorCount; k++) if (counts[k] === 0) reliabilityStdErr[k] = Math.sqrt(o.reliabilityVariance);
+  if (q === 0) return { reliabilityStdErr, sideStdErr: fit.sideStdErr };
+  const attempt = (observed: boolean): Float64Array | null => {
+    const ss = new Float64Array(n * n);
+    const sq = new Float64Array(n * q);
+    const qq = new Float64Array(q * q);
+    for (let i = 0; i < n; i++) {
+      const p0 = sigmoid(fit.scores[i]!);
+      ss[i * n + i] = o.priorGames * p0 * (1 - p0);
+    }
+    for (let k = 0; k < annotatorCount; k++) if (slotOf[k]! >= 0) qq[slotOf[k]! * q + slotOf[k]!] = 1 / o.reliabilityVariance;
+    if (sideSlot >= 0) qq[sideSlot * q + sideSlot] = 1 / o.sideVariance;
+    for (const { a, b, outcome, annotator } of votes) {
+      const beta = fit.reliability[annotator]!;
+      const difference = fit.scores[a]! - fit.scores[b]!;
+      const p = sigmoid(beta * difference + fit.side);
+      const w = p * (1 - p);
+      const residual = observed ? outcome - p : 0;
+      ss[a * n + a] = ss[a * n + a]! + w * beta * beta;
+      ss[b * n + b] = ss[b * n + b]! + w * beta * beta;
+      ss[a * n + b] = ss[a * n + b]! - w * beta * beta;
+      ss[b * n + a] = ss[b * n + a]! - w * beta * beta;
+      const slot = slotOf[annotator]!;
+      if (slot >= 0) {
+        const cross = w * beta * difference - residual;
+        sq[a * q + slot] = sq[a * q + slot]! + cross;
+        sq[b * q + slot] = sq[b * q + slot]! - cross;
+        qq[slot * q + slot] = qq[slot * q + slot]! + w * difference * difference;
+      }
+      if (sideSlot >= 0) {
+        sq[a * q + sideSlot] = sq[a * q + sideSlot]! + w * beta;
+        sq[b * q + sideSlot] = sq[b * q + sideSlot]! - w * beta;
+        qq[sideSlot * q + sideSlot] = qq[sideSlot * q + sideSlot]! + w;
+        if (slot >= 0) {
+          qq[slot * q + sideSlot] = qq[slot * q + sideSlot]! + w * difference;
+          qq[sideSlot * q + slot] = qq[sideSlot * q + slot]! + w * difference;
+        }
+      }
+    }
+    if (!choleskyInPlace(ss, n)) return null;
+    // Schur complement: qq - sq^T ss^-1 sq, one solve per column of sq.
+    const column = new Float64Array(n);
+    const solved = new Float64Array(n * q);
+    for (let j = 0; j < q; j++) {
+      for (let i = 0; i < n; i++) column[i] = sq[i * q + j]!;
+      choleskySolve(ss, n, column);
+      for (let i = 0; i < n; i++) solved[i * q + j] = column[i]!;
+    }
+    for (let j = 0; j < q; j++)
+      for (let l = 0; l < q; l++) {
+        let value = 0;
+        for (let i = 0; i < n; i++) value += sq[i * q + j]! * solved[i * q + l]!;
+        qq[j * q + l] = qq[j * q + l]! - value;
+      }
+    if (!choleskyInPlace(qq, q)) return null;
+    // The diagonal of the inverse: solve for each unit vector.
+    const variances = new Float64Array(q);
+    const unit = new Float64Array(q);
+    for (let j = 0; j < q; j++) {
+      unit.fill(0);
+      unit[j] = 1;
+      choleskySolve(qq, q, unit);
+      variances[j] = unit[j]!;
+    }
+    return variances;
+  };
+  const variances = attempt(true) ?? attempt(false);
+  if (!variances) return { reliabilityStdErr, sideStdErr: fit.sideStdErr };
+  for (let k = 0; k < annotatorCount; k++) if (slotOf[k]! >= 0) reliabilityStdErr[k] = Math.sqrt(variances[slotOf[k]!]!);
+  return { reliabilityStdErr, sideStdErr: sideSlot >= 0 ? Math.sqrt(variances[sideSlot]!) : fit.sideStdErr };
 }
 
 export interface ReliabilityFlag {

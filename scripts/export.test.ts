@@ -59,6 +59,8 @@ describe("npm run export", () => {
     expect(flaggedOut.stdout).toMatch(/wrote 1 preference pair to/);
     expect(flaggedOut.lines[0]!.quality).toMatchObject({ votes: 1, flags: [], annotators: [{ kind: "human", agreement: null }] });
     expect(quality(["--exclude-flagged", "--min-agreement", "0.5"]).stdout).toMatch(/wrote 0 preference pairs to/);
+    // No reliability fit is cached for this study (nothing ran the reliability thread): nobody has a reliability to pass.
+    expect(quality(["--min-reliability", "-1"]).stdout).toMatch(/wrote 0 preference pairs to/);
 
     const bad = path.join(tempDir(), "bad.jsonl");
     const result = runCli(["--db", databasePath, "--study", String(studyId), "--format", "xml", "--from", "yesterday", "--out", bad]);
@@ -69,6 +71,9 @@ describe("npm run export", () => {
     const badShare = runCli(["--db", databasePath, "--study", String(studyId), "--format", "trl", "--min-agreement", "high", "--out", bad]);
     expect(badShare.status).toBe(1);
     expect(badShare.stderr).toContain("--min-agreement: min-agreement must be a number from 0 to 1, e.g. 0.7");
+    const badReliability = runCli(["--db", databasePath, "--study", String(studyId), "--format", "trl", "--min-reliability", "high", "--out", bad]);
+    expect(badReliability.status).toBe(1);
+    expect(badReliability.stderr).toContain("--min-reliability: min-reliability must be a number, e.g. 0.5");
     expect(fs.existsSync(bad)).toBe(false);
     connection.close();
   });

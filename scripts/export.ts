@@ -2,12 +2,13 @@
  * Export CLI (issue 6, DESIGN §8), from the database file or from a running server:
  *   npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file>
  *     [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--selection mark|in-selection] [--annotator <id,id>]
- *     [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--quality omit|include] [--exclude-flagged] [--min-agreement <0..1>]
+ *     [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--quality omit|include] [--exclude-flagged] [--min-agreement <0..1>] [--min-reliability <number>]
  *     [--db <sqlite file> | --url <server> [--token <API token>]]
  * --quality include adds a `quality` object to each preference line (annotator kind, agreement, consistency,
- * gold accuracy, flags); --exclude-flagged leaves out the votes carrying a flag (excluded, too_fast, side_bias,
- * audit, gold); --min-agreement keeps the votes of annotators whose agreement with the others on shared items
- * is known and at least that share (ADR 0035). They apply to the preference formats; the raw log is every vote.
+ * gold accuracy, reliability, flags); --exclude-flagged leaves out the votes carrying a flag (excluded, too_fast,
+ * side_bias, unreliable, audit, gold); --min-agreement keeps the votes of annotators whose agreement with the others on
+ * shared items is known and at least that share (ADR 0035); --min-reliability those whose fitted reliability in the
+ * study's cached crowd fit is at least that (ADR 0041). They apply to the preference formats; the raw log is every vote.
  * With --db (or neither), reads the SQLite file directly: whoever can read the file can read every
  * vote anyway. With --url, downloads from the server's export route with an owner's API token
  * (--token, or PROMPTDUEL_TOKEN so it stays out of the shell history), like the export page would.
@@ -26,7 +27,7 @@ import { writeLinesToFile } from "../app/export/stream.server";
 import { parseFlags, validateFlags } from "./lib-sim/args";
 
 const USAGE =
-  "npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file> [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--selection mark|in-selection] [--annotator <id,id>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--quality omit|include] [--exclude-flagged] [--min-agreement <0..1>] [--db <sqlite file> | --url <server> --token <API token>]";
+  "npm run export -- --study <id> --format trl|trl-conversational|openai|csv|jsonl --out <file> [--system none|recommended|chosen-prompt] [--duplicates keep|majority] [--selection mark|in-selection] [--annotator <id,id>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--quality omit|include] [--exclude-flagged] [--min-agreement <0..1>] [--min-reliability <number>] [--db <sqlite file> | --url <server> --token <API token>]";
 
 const CliSchema = ExportCliArgsSchema.safeExtend({
   url: z.url({ protocol: /^https?$/, error: "url must be the server's http(s) address, e.g. http://localhost:3000" }).optional(),

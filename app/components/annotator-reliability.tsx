@@ -8,18 +8,31 @@ const percent = (value: number) => `${Math.round(value * 100)}%`;
  */
 export function AnnotatorReliability({
   report,
+  pending,
   names,
   flagShare,
 }: {
   report: AnnotatorReliabilityReport | null;
+  /** A fit with the newest votes is under way (off the request, ADR 0041). */
+  pending: boolean;
   names: Record<number, string>;
   flagShare: number;
 }) {
-  if (!report) return <p className="muted">No decided votes yet: nothing to fit.</p>;
+  if (!report)
+    return (
+      <p className="muted" data-testid="reliability-as-of">
+        {pending ? "The reliabilities are being fitted: reload the page in a moment." : "No decided votes yet: nothing to fit."}
+      </p>
+    );
   const sideLower = report.side - 1.96 * report.sideStdErr;
   const sideUpper = report.side + 1.96 * report.sideStdErr;
   return (
     <>
+      <p className="muted" data-testid="reliability-as-of">
+        Reliabilities as of vote {report.votes}
+        {report.truncated ? " (the latest votes only)" : ""}, fitted {new Date(report.computedAt).toISOString().slice(0, 19).replace("T", " ")} UTC
+        {pending ? "; newer votes are being fitted." : "."}
+      </p>
       <dl className="quality-summary">
         <dt>Side term γ</dt>
         <dd data-testid="side-term">
@@ -64,8 +77,8 @@ export function AnnotatorReliability({
       <p className="muted">
         Fitted jointly with the prompt scores over {report.truncated ? `the latest ${report.votes}` : report.votes} decided votes: P(left wins) =
         sigmoid(reliability × (left score − right score) + γ). Reliability 1 votes as the crowd does, 0 clicks at random, below 0 prefers the worse
-        response. Flagged when that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0. γ is the pull of the left side,
-        taken out of the scores.
+        response. Flagged when that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0; the bound carries the uncertainty
+        of the prompt scores too. Excluded annotators and audits are not in the fit. γ is the pull of the left side, taken out of the scores.
         {report.converged ? null : " (The fit stopped before converging: figures are approximate.)"}
       </p>
     </>

@@ -1,4 +1,5 @@
 import { env } from "~/env.server";
+import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
 import { releaseSingleton, singleton } from "~/utils/singleton.server";
 import { forgetUsableItems } from "./assign.server";
 import { deleteCheckpoint } from "./checkpoints.server";
@@ -219,11 +220,14 @@ export function stopStudyEngine(studyId: number): Promise<void> {
 /**
  * The study's votes changed other than by new ones being added (an annotator undid a vote), or the
  * study is gone: its engine stops without saving and its saved policy state is dropped, so the next
- * use rebuilds it from the votes as they are now (ADR 0011). Until then annotators get random pairs.
+ * use rebuilds it from the votes as they are now (ADR 0011). Until then annotators get random pairs. The reliability
+ * fit is scheduled again too.
  */
 export async function discardStudyEngine(studyId: number): Promise<void> {
   await pool().discard(studyId);
   deleteCheckpoint(studyId);
+  // The cached reliability fit (ADR 0041) read those votes too: fitted again on the reliability thread.
+  scheduleReliabilityFit(studyId);
 }
 
 /** Stops every engine and thread at once, saving nothing (tests; graceful shutdown). */

@@ -5,6 +5,7 @@ import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { considerAutomaticRound } from "~/llm/auto-rounds.server";
+import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
 import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
 import { forgetUsableItems } from "./assign.server";
@@ -459,6 +460,9 @@ export class StudyEngine {
       return;
     }
     this.lastStatsVotes = stats.voteCount;
+    // After the snapshot's commit, the annotators' reliabilities on their own thread (ADR 0041): the quality page, the
+    // leaderboard's crowd scores and exports read the cached fit.
+    scheduleReliabilityFit(this.studyId);
     // After the snapshot's commit: the retirement rule on the same figures, then pair selection and the policy follow.
     const retired = applyRetirementRule(this.studyId, this.feed.armPromptIds, stats.arms, stats.voteCount);
     if (retired.length > 0) {

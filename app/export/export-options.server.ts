@@ -117,6 +117,18 @@ export const ExportOptionsShape = {
   "exclude-flagged": yesNo("exclude-flagged"),
   // Preference formats only: only votes of annotators whose agreement with counted others is known and at least this share.
   "min-agreement": share("min-agreement"),
+  // Preference formats only: only votes of annotators whose fitted reliability (the cached crowd fit, ADR 0041) is known
+  // and at least this (1 votes as the crowd does, 0 at random, below 0 prefers the worse response).
+  "min-reliability": z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: "min-reliability must be a number, e.g. 0.5" })
+      .trim()
+      .regex(/^-?(\d+(\.\d+)?|\.\d+)$/, "min-reliability must be a number, e.g. 0.5")
+      .transform(Number)
+      .refine((value) => Math.abs(value) <= 100, "min-reliability must be between -100 and 100")
+      .optional(),
+  ),
   // Inclusive UTC days on the vote's timestamp.
   from: utcDay("from"),
   to: utcDay("to"),

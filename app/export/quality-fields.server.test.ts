@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { annotators, assignments, goldItems, prompts, queries, responses, studies, studyAnnotators, votes } from "../../db/schema";
+import { annotators, assignments, goldItems, prompts, queries, reliabilityFits, responses, studies, studyAnnotators, votes } from "../../db/schema";
 import { generationSettingsHash } from "../../db/text";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
@@ -47,6 +47,7 @@ const Quality = z.strictObject({
       agreement: z.number().nullable(),
       consistency: z.number().nullable(),
       gold_accuracy: z.number().nullable(),
+      reliability: z.number().nullable(),
       flags: z.array(z.string()),
     }),
   ),
@@ -105,7 +106,9 @@ describe("quality fields and filters of the preference exports", () => {
       votes: 1,
       majority_votes: 1,
       flags: ["side_bias"],
-      annotators: [{ id: ids.Ada, kind: "human", agreement: 0.6667, consistency: null, gold_accuracy: null, flags: ["side_bias"] }],
+      annotators: [
+        { id: ids.Ada, kind: "human", agreement: 0.6667, consistency: null, gold_accuracy: null, reliability: null, flags: ["side_bias"] },
+      ],
     });
     expect(byAnnotator("Bo")).toHaveLength(5);
     expect(byAnnotator("Bo")[0]!.quality.flags).toEqual(["too_fast"]);
@@ -207,6 +210,50 @@ describe("quality fields and filters of the preference exports", () => {
       db().delete(goldItems).run();
       db().delete(assignments).where(eq(assignments.id, audit.id)).run();
     }
+  });
+
+  it("--min-reliability keeps the votes of annotators the cached crowd fit rates at least that; lines carry the reliability", () => {
+    // A cached fit as the reliability thread stores it (ADR 0041): Ada 1.25, Bo reversed at -0.4 (flagged), Cy not in it.
+    const annotatorRow = (annotatorId: number, reliability: number, flagged: boolean) => ({
+      annotatorId,
+      votes: 6,
+      reliability,
+      stdErr: 0.3,
+      upper: reliability + 0.6,
+      flagged,
+      reversed: flagged,
+    });
+    const fit = { votes: 12, truncated: false, side: 0, sideStdErr: 0.5, converged: true, prompts: [] };
+    db()
+      .insert(reliabilityFits)
+      .values({
+        studyId,
+        lastVoteId: 1,
+        fitMs: 1,
+        fit: { ...fit, annotators: [annotatorRow(ids.Ada, 1.25, false), annotatorRow(ids.Bo, -0.4, true)] },
+      })
+      .run();
+    try {
+      // Ada's 6 decisive votes pass 1 and 1.25; Bo's 5 join at -0.5; Cy, outside the fit, never passes.
+      expect(count({ format: "trl", "min-reliability": "1" })).toBe(6);
+      expect(count({ format: "trl", "min-reliability": "1.25" })).toBe(6);
+      expect(count({ format: "trl", "min-reliability": "1.3" })).toBe(0);
+      expect(count({ format: "openai", "min-reliability": "-0.5" })).toBe(11);
+      expect(count({ format: "trl", "min-reliability": "-.5", "min-agreement": "0.7" })).toBe(5);
+      const included = lines({ format: "trl", quality: "include" }).map((line) => TrlWithQuality.parse(line));
+      const of = (name: Name) => included.find((line) => line.quality.annotators[0]!.id === ids[name])!.quality;
+      expect(of("Ada").annotators[0]).toMatchObject({ reliability: 1.25, flags: ["side_bias"] });
+      expect(of("Bo")).toMatchObject({ flags: ["too_fast", "unreliable"], annotators: [{ reliability: -0.4, flags: ["too_fast", "unreliable"] }] });
+      expect(of("Cy").annotators[0]!.reliability).toBeNull();
+      // The fit's flag is a flag like the others: --exclude-flagged leaves Bo out (as before, for too_fast).
+      expect(count({ format: "trl", "exclude-flagged": "on" })).toBe(4);
+    } finally {
+      db().delete(reliabilityFits).run();
+    }
+    expect(count({ format: "trl", "min-reliability": "-100" })).toBe(0);
+    const parsed = ExportOptionsSchema.safeParse({ format: "trl", "min-reliability": "high" });
+    expect(parsed.error!.issues.map((issue) => issue.message)).toEqual(["min-reliability must be a number, e.g. 0.5"]);
+    expect(ExportOptionsSchema.safeParse({ format: "trl", "min-reliability": "1000" }).success).toBe(false);
   });
 
   it("rejects a malformed quality option with a message naming it", () => {

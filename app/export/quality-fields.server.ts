@@ -1,3 +1,4 @@
+import { readReliabilityFit } from "../../db/annotator-reliability";
 import type { DB } from "../../db/client";
 import type { ANNOTATOR_KINDS } from "../../db/schema";
 import { annotatorQualityRows, type AnnotatorQualityRow, type QualityStudy } from "~/models/annotator-quality.server";
@@ -9,7 +10,7 @@ import type { ExportOptions } from "./export-options.server";
 //
 //   "quality": { "votes": 1, "majority_votes": 1, "flags": ["too_fast"],
 //                "annotators": [{ "id": 3, "kind": "human", "agreement": 0.8, "consistency": null,
-//                                 "gold_accuracy": null, "flags": ["too_fast"] }] }
+//                                 "gold_accuracy": null, "reliability": 0.93, "flags": ["too_fast"] }] }
 //
 // `votes` are the decisive votes behind the line (1 with duplicates=keep; the group's with majority),
 // `majority_votes` those in the line's direction; `flags` is the union of the annotators' flags and the
@@ -22,13 +23,14 @@ export type AnnotatorKind = (typeof ANNOTATOR_KINDS)[number];
 /**
  * excluded: the owner excluded the annotator (ADR 0025); too_fast and side_bias: the quality page's flags of
  * the annotator (READING_RULE / TOO_FAST_SHARE, SIDE_BIAS_MARGIN in app/models/annotator-quality.server.ts);
- * audit: the vote re-judged an item the annotator had decided before, sides swapped; gold: the item has a
- * known answer set by an owner.
+ * unreliable: the cached crowd fit flags the annotator (reliability's 95 % upper bound below a share of the median, or
+ * below 0: ADR 0037, 0041); audit: the vote re-judged an item the annotator had decided before, sides swapped; gold:
+ * the item has a known answer set by an owner.
  */
-export const QUALITY_FLAGS = ["excluded", "too_fast", "side_bias", "audit", "gold"] as const;
+export const QUALITY_FLAGS = ["excluded", "too_fast", "side_bias", "unreliable", "audit", "gold"] as const;
 export type QualityFlag = (typeof QUALITY_FLAGS)[number];
 /** Flags of an annotator (every vote of theirs carries them) rather than of a single vote. */
-export const ANNOTATOR_FLAGS: readonly QualityFlag[] = ["excluded", "too_fast", "side_bias"];
+export const ANNOTATOR_FLAGS: readonly QualityFlag[] = ["excluded", "too_fast", "side_bias", "unreliable"];
 
 export interface AnnotatorExportFigures {
   id: number;
@@ -39,48 +41,60 @@ export interface AnnotatorExportFigures {
   consistency: number | null;
   /** Share of the gold items they answered with the owner's answer; null without gold answers. */
   goldAccuracy: number | null;
+  /** The fitted reliability in the study's cached crowd fit (ADR 0041); null when the annotator is not in it. */
+  reliability: number | null;
   flags: QualityFlag[];
 }
 
 /** Rounded to 4 decimals: the figures are shares of small counts; the file stays readable and stable. */
 const share = (value: number | null) => (value === null ? null : Math.round(value * 10_000) / 10_000);
 
-export function exportFigures(row: AnnotatorQualityRow): AnnotatorExportFigures {
+export function exportFigures(row: AnnotatorQualityRow, fitted?: { reliability: number; flagged: boolean }): AnnotatorExportFigures {
   const flags: QualityFlag[] = [];
   if (row.excluded) flags.push("excluded");
   if (row.tooFast) flags.push("too_fast");
   if (row.leftSide.strong) flags.push("side_bias");
+  if (fitted?.flagged) flags.push("unreliable");
   return {
     id: row.annotatorId,
     kind: row.kind,
     agreement: share(row.agreement.pairings > 0 ? row.agreement.rate : null),
     consistency: share(row.consistency.rate),
     goldAccuracy: share(row.gold.rate),
+    reliability: fitted ? Math.round(fitted.reliability * 10_000) / 10_000 : null,
     flags,
   };
 }
 
-/** Every annotator of the study with votes or a membership, by id. Cost: that of the quality page's table without its bootstraps. */
+/**
+ * Every annotator of the study with votes or a membership, by id, with their reliability as the cached crowd fit has it
+ * (as of its vote; never fitted here). Cost: that of the quality page's table without its bootstraps, and one read.
+ */
 export function annotatorExportFiguresOf(db: DB, study: QualityStudy): Map<number, AnnotatorExportFigures> {
-  return new Map(annotatorQualityRows(db, study).map((row) => [row.annotatorId, exportFigures(row)]));
+  const fitted = new Map((readReliabilityFit(db, study.id)?.fit.annotators ?? []).map((row) => [row.annotatorId, row]));
+  return new Map(annotatorQualityRows(db, study).map((row) => [row.annotatorId, exportFigures(row, fitted.get(row.annotatorId))]));
 }
 
-export type QualityFilter = Pick<ExportOptions, "exclude-flagged" | "min-agreement">;
+export type QualityFilter = Pick<ExportOptions, "exclude-flagged" | "min-agreement" | "min-reliability">;
 
 export function hasQualityFilter(options: QualityFilter): boolean {
-  return options["exclude-flagged"] || options["min-agreement"] !== undefined;
+  return options["exclude-flagged"] || options["min-agreement"] !== undefined || options["min-reliability"] !== undefined;
 }
 
 /**
  * Whether an annotator's votes may enter a filtered export: with exclude-flagged, only annotators without
  * a flag; with min-agreement m, only those whose agreement is known (a shared item with a counted other)
- * and at least m. An annotator without a shared item has no agreement and fails any min-agreement.
+ * and at least m; with min-reliability r, only those in the cached crowd fit with a reliability of at least r. An
+ * annotator without a shared item has no agreement and fails any min-agreement; one outside the fit (excluded, or
+ * voting since it was computed) fails any min-reliability.
  */
 export function annotatorPasses(figures: AnnotatorExportFigures | undefined, options: QualityFilter): boolean {
   if (!figures) return !hasQualityFilter(options);
   if (options["exclude-flagged"] && figures.flags.length > 0) return false;
   const least = options["min-agreement"];
   if (least !== undefined && (figures.agreement === null || figures.agreement < least)) return false;
+  const leastReliability = options["min-reliability"];
+  if (leastReliability !== undefined && (figures.reliability === null || figures.reliability < leastReliability)) return false;
   return true;
 }
 
@@ -100,6 +114,7 @@ export interface QualityField {
     agreement: number | null;
     consistency: number | null;
     gold_accuracy: number | null;
+    reliability: number | null;
     flags: QualityFlag[];
   }[];
 }
@@ -121,6 +136,7 @@ export function qualityField(
       agreement: entry?.agreement ?? null,
       consistency: entry?.consistency ?? null,
       gold_accuracy: entry?.goldAccuracy ?? null,
+      reliability: entry?.reliability ?? null,
       flags: entry?.flags ?? [],
     };
   });

@@ -1,9 +1,20 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { prompts, queries, studies } from "../../db/schema";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { annotatorReliability } from "~/models/annotator-reliability.server";
+import { scheduleReliabilityFit, stopReliabilityThread, whenReliabilityFitsIdle } from "~/models/reliability-thread.server";
+
+/** The page's read, after the fit it scheduled (on the reliability thread) is stored. */
+async function fitted(studyId: number) {
+  const first = annotatorReliability(studyId);
+  expect(first).toEqual({ report: null, pending: true });
+  await whenReliabilityFitsIdle();
+  const { report, pending } = annotatorReliability(studyId);
+  expect(pending).toBe(false);
+  return report!;
+}
 
 // A fixed log on four prompts (indices 0 < 1 < 2 < 3, the higher the better): three honest annotators always pick the
 // higher prompt, one adversary always the lower, each on the six pairs four times, sides alternating.
@@ -30,10 +41,11 @@ function setUp(): number {
 
 describe("annotatorReliability", () => {
   useTempAppDatabase();
+  afterAll(() => stopReliabilityThread());
 
-  it("gives the adversary a reversed reliability and flags only them, with no side term for alternating sides", () => {
-    const report = annotatorReliability(setUp())!;
-    expect(report).toMatchObject({ votes: 96, truncated: false });
+  it("gives the adversary a reversed reliability and flags only them, with no side term for alternating sides", async () => {
+    const report = await fitted(setUp());
+    expect(report).toMatchObject({ votes: 96, truncated: false, current: true });
     expect(report.converged).toBe(true);
     const names = new Map(
       db()
@@ -52,9 +64,11 @@ describe("annotatorReliability", () => {
     expect(report.leftShareAtEqualScores).toBeCloseTo(1 / (1 + Math.exp(-report.side)), 12);
   });
 
-  it("fits only the latest votes when there are more than it reads", () => {
+  it("fits only the latest votes when there are more than it reads", async () => {
     const studyId = setUp();
-    const report = annotatorReliability(studyId, 30)!;
+    scheduleReliabilityFit(studyId, 30);
+    await whenReliabilityFitsIdle();
+    const report = annotatorReliability(studyId).report!;
     expect(report).toMatchObject({ votes: 30, truncated: true });
     // The log ends with Dee's 24 votes, after Cal's: the latest 30 are 6 of Cal's and all of Dee's.
     const names = new Map(
@@ -69,6 +83,6 @@ describe("annotatorReliability", () => {
 
   it("is null for a study without decided votes", () => {
     const study = db().insert(studies).values({ name: "Empty", task: "t", model: "m" }).returning().get();
-    expect(annotatorReliability(study.id)).toBeNull();
+    expect(annotatorReliability(study.id)).toEqual({ report: null, pending: false });
   });
 });

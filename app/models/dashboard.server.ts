@@ -18,6 +18,7 @@ import { prepared } from "~/db.server";
 import type { EngineStatus } from "~/engine/engine.server";
 import { AUTO_ROUNDS_ACTOR } from "~/utils/auto-round-rules";
 import { MIN_COMPARISONS_TO_RANK, rankLeaderboard } from "~/utils/leaderboard-ranking";
+import { annotatorReliability } from "./annotator-reliability.server";
 import { recommendationNote } from "./recommendation-note";
 
 export interface PromptRecord {
@@ -40,6 +41,10 @@ export interface LeaderboardEntry extends PromptRecord {
   comparisons: number;
   /** Its place among the ranked prompts (1-based); null while it has too few comparisons to rank. */
   rank: number | null;
+  /** Its score in the cached crowd fit (reliability-weighted, side-corrected: ADR 0041); null outside the fit. */
+  crowdScore: number | null;
+  /** Its place among the ranked prompts by crowdScore (1-based); null while unranked or outside the fit. */
+  crowdRank: number | null;
 }
 
 export interface ConvergencePoint {
@@ -98,12 +103,29 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
     })),
   );
 
+  // The crowd model's view beside the ranking (ADR 0041): read from the cached fit, never fitted here.
+  const { report: crowdFit, pending: crowdPending } = annotatorReliability(studyId);
+  const crowdScores = new Map((crowdFit?.prompts ?? []).map(({ promptId, score }) => [promptId, score]));
+  const crowdOrder = ranked
+    .filter(({ measured, entry }) => measured && crowdScores.has(entry.promptId))
+    .map(({ entry }) => entry.promptId)
+    .sort((x, y) => crowdScores.get(y)! - crowdScores.get(x)!);
+  const crowdRanks = new Map(crowdOrder.map((promptId, k) => [promptId, k + 1]));
+
   const pageCount = Math.max(1, Math.ceil(ranked.length / pageSize));
   const currentPage = Math.min(Math.max(1, Math.trunc(page)), pageCount);
   const firstIndex = (currentPage - 1) * pageSize;
   const pageRows = ranked.slice(firstIndex, firstIndex + pageSize);
   const top = ranked.slice(0, WIN_MATRIX_SIZE);
-  const texts = promptTexts([...pageRows, ...top].map(({ entry }) => entry.promptId).concat(recommendedPromptId ?? []));
+  const crowdLeaderId = crowdOrder[0] ?? null;
+  const rankedLeaderId = ranked.find(({ measured }) => measured)?.entry.promptId ?? null;
+  const crowdLeaderDiffers = crowdLeaderId !== null && crowdLeaderId !== rankedLeaderId;
+  const texts = promptTexts(
+    [...pageRows, ...top]
+      .map(({ entry }) => entry.promptId)
+      .concat(recommendedPromptId ?? [])
+      .concat(crowdLeaderDiffers ? crowdLeaderId : []),
+  );
   const rows: LeaderboardEntry[] = pageRows.map(({ entry, measured }, k) => ({
     ...entry.record,
     text: texts.get(entry.promptId) ?? "",
@@ -111,6 +133,8 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
     recommended: entry.recommended,
     comparisons: entry.comparisons,
     rank: measured ? firstIndex + k + 1 : null,
+    crowdScore: crowdScores.get(entry.promptId) ?? null,
+    crowdRank: crowdRanks.get(entry.promptId) ?? null,
   }));
 
   // One axis for every page: the BT intervals of all prompts.
@@ -189,6 +213,27 @@ export function getDashboard(studyId: number, { page = 1, pageSize = LEADERBOARD
         }
       : null,
     decisiveVotes,
+    // The crowd model beside the ranking: as of which vote, whether newer votes are being fitted, its side term, and its
+    // leader when that is not the ranking's.
+    crowd: crowdFit
+      ? {
+          votes: crowdFit.votes,
+          truncated: crowdFit.truncated,
+          computedAt: crowdFit.computedAt,
+          pending: crowdPending,
+          side: crowdFit.side,
+          leftShareAtEqualScores: crowdFit.leftShareAtEqualScores,
+          flaggedAnnotators: crowdFit.annotators.filter((row) => row.flagged).length,
+          differentLeader:
+            crowdLeaderDiffers && crowdLeaderId !== null
+              ? {
+                  promptId: crowdLeaderId,
+                  name: displayName(crowdLeaderId, recordsById.get(crowdLeaderId)?.label ?? null),
+                  text: texts.get(crowdLeaderId) ?? "",
+                }
+              : null,
+        }
+      : null,
     winMatrix: winMatrix(top.map(({ entry }) => entry.record)),
     votesPerAnnotator: annotators,
     // Why the engine's recommendation is not the raw-vote Bradley–Terry leader, when it is not (null otherwise).

@@ -104,6 +104,7 @@ export default function StudyDashboard() {
     votesPerAnnotator,
     catchingUp,
     recommendationNote,
+    crowd,
   } = useLoaderData<typeof loader>();
   const statusRefusal = allMessages(errorsOf(useActionData<typeof action>()));
   const navigation = useNavigation();
@@ -230,6 +231,7 @@ export default function StudyDashboard() {
         </label>
       </p>
       {recommendationNote ? <p className="small">{recommendationNote}</p> : null}
+      <CrowdNote crowd={crowd} studyId={study.id} />
       <TableScroll label="Leaderboard, scrolls sideways">
         <table className="data-table leaderboard" aria-label="Leaderboard">
           <thead>
@@ -245,6 +247,7 @@ export default function StudyDashboard() {
                 </span>
               </th>
               <th className="num">P(best)</th>
+              <th className="num">Crowd score (rank)</th>
               {engineDetails ? <th className="num">Utility ± width</th> : null}
               <th className="num">Wins</th>
               <th className="num">Losses</th>
@@ -280,6 +283,10 @@ export default function StudyDashboard() {
                   )}
                 </td>
                 <td className="num">{entry.stats && entry.rank !== null ? `${Math.round(entry.stats.pBest * 100)}%` : "–"}</td>
+                <td className="num">
+                  {entry.crowdScore === null ? "–" : entry.crowdScore.toFixed(2)}
+                  {entry.crowdRank === null ? null : <span className="muted small"> ({entry.crowdRank})</span>}
+                </td>
                 {engineDetails ? (
                   <td className="num">{entry.stats ? `${entry.stats.utility.toFixed(2)} ± ${entry.stats.uncertainty.toFixed(2)}` : "–"}</td>
                 ) : null}
@@ -477,6 +484,28 @@ function PromptText({ label, text }: { label: string | null; text: string }) {
 }
 
 /** The engine's recommendation in full, with a button that copies it (the text stays selectable without script). */
+/** What the crowd model (ADR 0041) says beside the ranking: as of which vote, its side term, and its leader when another. */
+function CrowdNote({ crowd, studyId }: { crowd: ReturnType<typeof useLoaderData<typeof loader>>["crowd"]; studyId: number }) {
+  if (!crowd) return null;
+  return (
+    <p className="muted small" data-testid="crowd-note">
+      Crowd score: Bradley–Terry with each annotator&apos;s fitted reliability and the side term γ = {crowd.side.toFixed(2)} taken out (the left
+      response wins {Math.round(crowd.leftShareAtEqualScores * 100)}% at equal scores), so careless and adversarial annotators weigh less; its own
+      scale, ranked among the ranked prompts. Reliabilities as of vote {crowd.votes}
+      {crowd.truncated ? " (the latest votes only)" : ""}
+      {crowd.pending ? ", newer votes being fitted" : ""}; {crowd.flaggedAnnotators} annotator{crowd.flaggedAnnotators === 1 ? "" : "s"} flagged (
+      <Link to={`/studies/${studyId}/quality`}>quality</Link>).
+      {crowd.differentLeader ? (
+        <strong>
+          {" "}
+          The crowd model puts {crowd.differentLeader.name} first
+          {crowd.differentLeader.text ? ` (“${crowd.differentLeader.text.slice(0, 80)}${crowd.differentLeader.text.length > 80 ? "…" : ""}”)` : ""}.
+        </strong>
+      ) : null}
+    </p>
+  );
+}
+
 function RecommendedPrompt({ name, text, comparisons }: { name: string; text: string; comparisons: number }) {
   const [copied, setCopied] = useState<"copied" | "failed" | null>(null);
   async function copy() {

@@ -150,13 +150,20 @@ export default function ExportStudy() {
                   defaultValue={value("min-agreement", "")}
                 />
               </label>
+              <label>
+                Least reliability
+                <input name="min-reliability" inputMode="decimal" placeholder="e.g. 0.5" defaultValue={value("min-reliability", "")} />
+              </label>
             </div>
             <p id="quality-hint" className="hint">
               The <code>quality</code> object gives the votes behind the pair, each annotator&apos;s kind (human, or an LLM judge), agreement with
               others, consistency on audits and gold accuracy where known, and flags: <code>excluded</code>, <code>too_fast</code>,{" "}
-              <code>side_bias</code> (as on the <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page), <code>audit</code> and{" "}
-              <code>gold</code>. Leaving out flagged votes drops all of these. The least agreement keeps the votes of annotators whose labels matched
-              the others&apos; on shared items at least that share of the time; an annotator who shares no item has no agreement and is left out.
+              <code>side_bias</code>, <code>unreliable</code> (as on the <Link to={`/studies/${study.id}/quality`}>Annotator quality</Link> page),{" "}
+              <code>audit</code> and <code>gold</code>, and each annotator&apos;s fitted reliability. Leaving out flagged votes drops all of these.
+              The least agreement keeps the votes of annotators whose labels matched the others&apos; on shared items at least that share of the time;
+              an annotator who shares no item has no agreement and is left out. The least reliability keeps the votes of annotators whose fitted
+              reliability (1 votes as the crowd does, 0 at random, below 0 prefers the worse response; as of the quality page&apos;s latest fit) is at
+              least that; an annotator not in the fit is left out.
             </p>
             <div className="download-buttons">
               <button type="submit" formAction={`/studies/${study.id}/export`} name="count" value="1">

@@ -25,7 +25,8 @@ import { setAnnotatorExclusionAs } from "~/services/members.server";
 import { markGoldAs, setQualityChecksAs, unmarkGoldAs } from "~/services/quality.server";
 import { JudgeAgreement } from "~/components/judge-panel";
 import { AnnotatorReliability } from "~/components/annotator-reliability";
-import { annotatorReliability, RELIABILITY_FLAG_SHARE } from "~/models/annotator-reliability.server";
+import { annotatorReliability } from "~/models/annotator-reliability.server";
+import { RELIABILITY_FLAG_SHARE } from "~/models/reliability-fit.server";
 import { db } from "~/db.server";
 import { judgeAgreement } from "~/models/judge-agreement.server";
 import { studyJudge } from "~/llm/judge.server";
@@ -50,7 +51,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     goldForm: formConstraints(MarkGoldFormSchema),
     gold: listGoldItems(study.id),
     choices: goldChoices(study.id),
-    // Reliability and side term fitted with the prompt scores (ADR 0037).
+    // Reliability and side term fitted with the prompt scores (ADR 0037), read from the cached fit (ADR 0041).
     reliability: annotatorReliability(study.id),
     reliabilityFlagShare: RELIABILITY_FLAG_SHARE,
     // The LLM judge (ADR 0032): its row has no exclude button (its setting decides), and its agreement with humans.
@@ -306,7 +307,8 @@ export default function AnnotatorQualityPage() {
 
       <h3>Reliability in the model</h3>
       <AnnotatorReliability
-        report={reliability}
+        report={reliability.report}
+        pending={reliability.pending}
         names={Object.fromEntries(report.annotators.map((annotator) => [annotator.annotatorId, annotator.displayName]))}
         flagShare={reliabilityFlagShare}
       />

@@ -90,7 +90,25 @@ describe("the annotator quality page", () => {
         .isVisible(),
     ).resolves.toBe(true);
     // The reliability fitted with the prompt scores (ADR 0037): a row per annotator with their decided votes, and the side term.
+    // The fit runs on the reliability thread, never on the request (ADR 0041): the first visit asked for it; reload until stored.
     const reliability = page.getByRole("table", { name: /fitted reliability of each annotator/i });
+    await expect
+      .poll(
+        async () => {
+          if (await reliability.isVisible()) return true;
+          await page.reload();
+          await page.getByRole("heading", { name: "Annotator quality" }).waitFor();
+          return reliability.isVisible();
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+    await expect(
+      page
+        .getByTestId("reliability-as-of")
+        .getByText(/Reliabilities as of vote 12, fitted/)
+        .isVisible(),
+    ).resolves.toBe(true);
     await expect(reliability.getByRole("row", { name: /^Ada 6 / }).isVisible()).resolves.toBe(true);
     await expect(reliability.getByRole("row", { name: /^Grace 6 / }).isVisible()).resolves.toBe(true);
     await expect(

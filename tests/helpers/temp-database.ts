@@ -23,6 +23,9 @@ export function useTempAppDatabase(): { path: () => string } {
     const { stopJobs } = await import("../../app/jobs/runner.server");
     await stopJobs();
     await closeAllEngines();
+    // The reliability thread reads the file and its results are written to it: stopped before it goes.
+    const { stopReliabilityThread } = await import("../../app/models/reliability-thread.server");
+    await stopReliabilityThread();
     const { closeConnection } = await import("../../app/db.server");
     closeConnection();
     fs.rmSync(dir, { recursive: true, force: true });
