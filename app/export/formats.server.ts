@@ -156,6 +156,7 @@ function qualityOf(pair: PreferencePairRow, figures: Map<number, AnnotatorExport
   const voteFlags: QualityFlag[] = [];
   if (pair.isAudit) voteFlags.push("audit");
   if (pair.isGold) voteFlags.push("gold");
+  if (pair.isOverlap) voteFlags.push("overlap");
   return qualityField(annotatorIds, figures, { votes: pair.votes, majorityVotes: pair.majorityVotes }, voteFlags);
 }
 
