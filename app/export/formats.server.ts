@@ -256,5 +256,8 @@ export function rawLogRecord(row: RawVoteRow): RawLogRecord {
     engine_round: row.engineRound,
     annotator_excluded: row.annotatorExcluded === 1,
     annotator_kind: row.annotatorKind,
+    purpose: row.purpose,
+    audit_of_vote_id: row.auditOfVoteId,
+    gold_answer_prompt_id: row.goldAnswerPromptId,
   };
 }

@@ -1,4 +1,5 @@
 import type { DB } from "../../db/client";
+import type { AssignmentPurpose } from "../../db/schema";
 import type { DuplicateOption, VoteFilter } from "./export-options.server";
 
 /**
@@ -38,7 +39,10 @@ SELECT
   a.left_is_a AS leftIsA, v.choice AS choice, v.comment AS comment,
   a.issued_at AS issuedAt, v.created_at AS votedAt, v.latency_ms AS latencyMs,
   a.policy AS policy, a.engine_round AS engineRound,
-  sa.excluded_at IS NOT NULL AS annotatorExcluded, u.kind AS annotatorKind
+  sa.excluded_at IS NOT NULL AS annotatorExcluded, u.kind AS annotatorKind,
+  a.purpose AS purpose, (SELECT ov.id FROM votes ov WHERE ov.assignment_id = a.audit_of) AS auditOfVoteId,
+  (SELECT g.preferred_prompt_id FROM gold_items g WHERE g.study_id = a.study_id AND g.query_id = a.query_id
+    AND g.low_prompt_id = min(a.prompt_a_id, a.prompt_b_id) AND g.high_prompt_id = max(a.prompt_a_id, a.prompt_b_id)) AS goldAnswerPromptId
 FROM votes v
 JOIN assignments a ON a.id = v.assignment_id
 JOIN studies s ON s.id = v.study_id
@@ -78,6 +82,10 @@ export interface RawVoteRow {
   annotatorExcluded: number;
   /** "judge" for the study's LLM judge (ADR 0032). */
   annotatorKind: "human" | "judge";
+  /** Why the pair was served (ADR 0034, 0042); an audit's original vote; the owner's answer when the item is gold. */
+  purpose: AssignmentPurpose;
+  auditOfVoteId: number | null;
+  goldAnswerPromptId: number | null;
 }
 
 // Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.

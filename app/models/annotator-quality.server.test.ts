@@ -248,14 +248,15 @@ describe("annotator quality", () => {
         .get();
     const before = rates();
     expect(before).toEqual({ a: 0, s: 0.1, g: 0, o: 0 });
-    for (const bad of [
+    const bads: Record<string, string>[] = [
       { auditRate: "0.9", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0" },
       { auditRate: "5%", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0" },
       { auditRate: "0.05", auditMaxShare: "", goldRate: "0", overlapRate: "0" },
       { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "-0.1", overlapRate: "0" },
       { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0.6" },
       { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "0" },
-    ]) {
+    ];
+    for (const bad of bads) {
       expect((await post({ intent: "checks", ...bad })).status).toBe(400);
     }
     // The three rates share one draw: together at most 1, the error on the overlap rate.
