@@ -220,7 +220,10 @@ function serveGold(studyId: number, annotatorId: number, settingsHash: string, r
 
 /** Served overlaps look among the study's latest votes only (recent items first; bounded work per request). */
 const OVERLAP_WINDOW_VOTES = 2_000;
-/** …and pick uniformly among the most recent items that qualify, so concurrent annotators do not all get the same one. */
+/**
+ * …and pick uniformly among the most recent items that qualify, so concurrent annotators do not all get the same one
+ * (the statement stops after 4x as many votes: an item may repeat, and the last duel is left out afterwards).
+ */
 const OVERLAP_RECENT_ITEMS = 8;
 
 /**
@@ -404,7 +407,7 @@ function hotStatements() {
         and ${inSelectionSql("a", "prompt_a_id")} and ${inSelectionSql("a", "prompt_b_id")}
         and exists (select 1 from queries q where q.id = a.query_id and q.active = 1)
         and ${bothReadySql("a", "prompt_a_id", "prompt_b_id")}
-      order by v.id desc`),
+      order by v.id desc limit ${4 * OVERLAP_RECENT_ITEMS}`),
     expire: database
       .update(assignments)
       .set({ status: "expired" })
