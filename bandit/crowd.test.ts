@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Crowd } from "./crowd";
-import { CROWDS, createCrowdAnnotator, crowdRecommendations, kendallTau } from "./crowd";
+import { CROWDS, createCrowdAnnotator, crowdRecommendations, kendallTau, oracleBradleyTerry } from "./crowd";
+import { fitCrowdBradleyTerry } from "../quality/crowd-bt";
 import type { Duel } from "./policy";
 import { createPolicy } from "./policy";
 import { mulberry32, randomDistinctPair } from "./random";
@@ -111,6 +112,42 @@ describe("crowdRecommendations", () => {
     const { annotate } = createCrowdAnnotator(scenario, CROWDS.adversarial!, 1, 0);
     const result = simulateTrial(scenario, { policy: "champion", trials: 1, votes: 20, scale: 10, seed: 1, annotate }, 0);
     result.history.forEach((duel, round) => expect(duel.outcome).toBe(annotate(duel.a, duel.b, round)));
+  });
+});
+
+describe("oracleBradleyTerry", () => {
+  const crowdVotes = (crowd: Crowd, count: number) => {
+    const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, 4, 0);
+    const random = mulberry32(11);
+    return Array.from({ length: count }, (_, round) => {
+      const [a, b] = randomDistinctPair(random, utility.length);
+      return shownVote({ a, b, outcome: annotate(a, b, round) }, round);
+    });
+  };
+
+  it("is plain Bradley–Terry on a crowd of equal members", () => {
+    const votes = crowdVotes(CROWDS.good!, 300);
+    const plain = fitCrowdBradleyTerry(utility.length, 10, votes, { fitReliability: false, fitSide: false });
+    const oracle = oracleBradleyTerry(utility.length, CROWDS.good!.members, votes);
+    oracle.forEach((score, i) => expect(score).toBeCloseTo(plain.scores[i]!, 6));
+  });
+
+  it("ignores the random clicker's votes and weighs the careless ones by their scale", () => {
+    const mixed = CROWDS.mixed!;
+    const votes = crowdVotes(mixed, 600);
+    const oracle = oracleBradleyTerry(utility.length, mixed.members, votes);
+    // Flipping every vote of the random clicker (scale 0) changes nothing.
+    const flipped = votes.map((vote) => (mixed.members[vote.annotator]!.scale === 0 ? { ...vote, outcome: (1 - vote.outcome) as 0 | 1 } : vote));
+    oracleBradleyTerry(utility.length, mixed.members, flipped).forEach((score, i) => expect(score).toBeCloseTo(oracle[i]!, 9));
+    // The same fit by hand: the scale-0 votes left out, reliabilities 1 and 0.1.
+    const byHand = fitCrowdBradleyTerry(
+      utility.length,
+      mixed.members.length,
+      votes.filter((vote) => mixed.members[vote.annotator]!.scale !== 0),
+      { fitReliability: false, fitSide: false, reliability: mixed.members.map((member) => member.scale / 10) },
+    );
+    oracle.forEach((score, i) => expect(score).toBeCloseTo(byHand.scores[i]!, 9));
+    expect(kendallTau(oracle, utility)).toBeGreaterThan(0.8);
   });
 });
 

@@ -87,6 +87,8 @@ export interface CrowdRecommendations {
   bradleyTerry: number;
   /** argmax of Bradley–Terry with reliabilities and the side term (quality/crowd-bt.ts). */
   crowdBradleyTerry: number;
+  /** argmax of the oracle's Bradley–Terry, which knows every member's true scale (oracleBradleyTerry); null without `members`. */
+  oracleBradleyTerry: number | null;
   flags: ReliabilityFlag[];
   side: number;
   sideStdErr: number;
@@ -110,7 +112,9 @@ export function crowdRecommendations(
   armCount: number,
   memberCount: number,
   votes: readonly CrowdVote[],
+  members?: readonly CrowdMember[],
 ): CrowdRecommendations {
+  const oracle = members ? argmax(oracleBradleyTerry(armCount, members, votes)) : null;
   const plain = fitCrowdBradleyTerry(armCount, memberCount, votes, { fitReliability: false, fitSide: false });
   const crowd = fitCrowdBradleyTerry(armCount, memberCount, votes);
   const flags = flagAnnotators(crowd, votes);
@@ -131,11 +135,33 @@ export function crowdRecommendations(
     engineReliable,
     bradleyTerry: argmax(plain.scores),
     crowdBradleyTerry: argmax(crowd.scores),
+    oracleBradleyTerry: oracle,
     flags,
     side: crowd.side,
     sideStdErr: crowd.sideStdErr,
     scores: { plain: plain.scores, crowd: crowd.scores },
   };
+}
+
+/**
+ * The scores an oracle fits, knowing what no real study knows: each member's true scale and side. It drops the votes
+ * of members at scale 0 (random clickers), weighs every other vote by its member's scale relative to the largest
+ * (reliability fixed at scale / max |scale|, so an adversary's votes count reversed and a careless member's a tenth)
+ * and fits a side term only when somebody leans. The model and prior are quality/crowd-bt.ts's with the reliabilities fixed,
+ * so on a crowd of equal members it is plain Bradley–Terry. The upper bound of what reliability modelling of the
+ * recommendation can reach on the same votes (issue 18's mixed-crowd target). Cost: one crowd fit. Throws on invalid
+ * votes or an empty crowd.
+ */
+export function oracleBradleyTerry(armCount: number, members: readonly CrowdMember[], votes: readonly CrowdVote[]): Float64Array {
+  const largest = Math.max(...members.map((member) => Math.abs(member.scale)));
+  if (!(largest > 0)) throw new Error("oracleBradleyTerry requires a member with a nonzero scale");
+  const informative = votes.filter((vote) => members[vote.annotator]!.scale !== 0);
+  return fitCrowdBradleyTerry(armCount, members.length, informative, {
+    fitReliability: false,
+    reliability: members.map((member) => member.scale / largest),
+    // A leaning crowd: the oracle fits the side term (one for all, in the fitted model's units); otherwise none.
+    fitSide: members.some((member) => member.side !== 0),
+  }).scores;
 }
 
 /**

@@ -111,12 +111,13 @@ const labelsSql = (studyId: number) => sql`
     select v.annotator_id, a.query_id, min(a.prompt_a_id, a.prompt_b_id) as low, max(a.prompt_a_id, a.prompt_b_id) as high,
       case when v.choice in ('tie', 'both_bad') then 2
         when (v.choice = 'left') = ((a.left_is_a = 1) = (a.prompt_a_id < a.prompt_b_id)) then 0 else 1 end as label,
+      a.purpose = 'overlap' as served,
       row_number() over (partition by v.annotator_id, a.query_id, min(a.prompt_a_id, a.prompt_b_id), max(a.prompt_a_id, a.prompt_b_id) order by v.id desc) as recency
     from votes v join assignments a on a.id = v.assignment_id
     where v.study_id = ${studyId} and ${PUBLISHED} and v.choice <> 'skip' and a.purpose <> 'audit'
   ),
   labels as (
-    select l.annotator_id, l.query_id, l.low, l.high, l.label,
+    select l.annotator_id, l.query_id, l.low, l.high, l.label, l.served,
       exists (select 1 from study_annotators x where x.study_id = ${studyId} and x.annotator_id = l.annotator_id and x.excluded_at is not null) as excluded
     from labelled l where l.recency = 1
   )`;
@@ -126,13 +127,15 @@ export interface OverlapItem {
   low: number;
   high: number;
   draws: number;
+  /** SQLite boolean: one of the labels came from a served overlap (issue 18 §4, ADR 0042), not an accidental repeat. */
+  served: number;
 }
 
 /** The overlap items of the study among counted annotators, as label counts. Cost: one pass over the study's votes. */
 export function overlapItems(db: Database, studyId: number): OverlapItem[] {
   return db.all<OverlapItem>(sql`
     with ${labelsSql(studyId)}
-    select sum(label = 0) as low, sum(label = 1) as high, sum(label = 2) as draws
+    select sum(label = 0) as low, sum(label = 1) as high, sum(label = 2) as draws, max(served) as served
     from labels where not excluded
     group by query_id, low, high
     having count(*) >= 2

@@ -44,6 +44,7 @@ describe("openDatabase", () => {
       "prompts",
       "queries",
       "query_tags",
+      "reliability_fits",
       "responses",
       "sessions",
       "studies",

@@ -69,8 +69,10 @@ export const AUDIT_ACTIONS = [
 export const ASSIGNMENT_STATUSES = ["open", "answered", "expired", "withdrawn"] as const;
 // Why a pair was served (issue 18 §2, §3; ADR 0034): work (the engine's or random), audit (a pair the
 // annotator decided before, sides swapped: a self-consistency check, out of the tallies and the engine),
-// gold (an item with an owner's known answer, mixed in at the study's gold rate; counted like work).
-export const ASSIGNMENT_PURPOSES = ["work", "audit", "gold"] as const;
+// gold (an item with an owner's known answer, mixed in at the study's gold rate; counted like work),
+// overlap (a (query, pair) decided by exactly one other annotator, served again for agreement at the study's
+// overlap rate; a real vote, counted like work: issue 18 §4, ADR 0042).
+export const ASSIGNMENT_PURPOSES = ["work", "audit", "gold", "overlap"] as const;
 export type AssignmentPurpose = (typeof ASSIGNMENT_PURPOSES)[number];
 export const VOTE_CHOICES = ["left", "right", "tie", "both_bad", "skip"] as const;
 
@@ -132,6 +134,9 @@ export const studies = sqliteTable("studies", {
   auditRate: real("audit_rate").notNull().default(0),
   auditMaxShare: real("audit_max_share").notNull().default(0.1),
   goldRate: real("gold_rate").notNull().default(0),
+  // Served overlaps (issue 18 §4; ADR 0042): the chance a pair request serves a (query, pair) exactly one other
+  // annotator decided, so agreement is measured on served overlaps, not only accidental ones (0 = off).
+  overlapRate: real("overlap_rate").notNull().default(0),
   createdAt: createdAt(),
 });
 

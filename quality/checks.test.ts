@@ -18,8 +18,9 @@ describe("quality checks (audits and gold)", () => {
     const random = mulberry32(18);
     const draws = 20_000;
     const open = { answered: 1_000, audits: 0, lastWasAudit: false };
-    const counts = { audit: 0, gold: 0, none: 0 };
-    for (let k = 0; k < draws; k++) counts[chooseCheck({ auditRate: 0.05, auditMaxShare: 0.5, goldRate: 0.1 }, open, random) ?? "none"]++;
+    const counts = { audit: 0, gold: 0, overlap: 0, none: 0 };
+    for (let k = 0; k < draws; k++)
+      counts[chooseCheck({ auditRate: 0.05, auditMaxShare: 0.5, goldRate: 0.1, overlapRate: 0 }, open, random) ?? "none"]++;
     // Binomial standard errors: sqrt(0.05 * 0.95 / 20000) = 0.0015, sqrt(0.1 * 0.9 / 20000) = 0.0021; 4 of them either side.
     expect(counts.audit / draws).toBeGreaterThan(0.05 - 0.006);
     expect(counts.audit / draws).toBeLessThan(0.05 + 0.006);
@@ -29,7 +30,7 @@ describe("quality checks (audits and gold)", () => {
     const closed = { answered: 1_000, audits: 0, lastWasAudit: true };
     let gold = 0;
     for (let k = 0; k < draws; k++) {
-      const check = chooseCheck({ auditRate: 0.05, auditMaxShare: 0.5, goldRate: 0.1 }, closed, random);
+      const check = chooseCheck({ auditRate: 0.05, auditMaxShare: 0.5, goldRate: 0.1, overlapRate: 0 }, closed, random);
       expect(check).not.toBe("audit");
       if (check === "gold") gold++;
     }
@@ -37,11 +38,28 @@ describe("quality checks (audits and gold)", () => {
     expect(gold / draws).toBeLessThan(0.1 + 0.0085);
   });
 
-  it("takes no random draw when both rates are 0, and picks uniformly", () => {
+  it("serves overlaps at the overlap rate beside audits and gold (seeded, 20,000 draws)", () => {
+    const random = mulberry32(42);
+    const draws = 20_000;
+    const rates = { auditRate: 0.05, auditMaxShare: 0.5, goldRate: 0.1, overlapRate: 0.2 };
+    const counts = { audit: 0, gold: 0, overlap: 0, none: 0 };
+    for (let k = 0; k < draws; k++) counts[chooseCheck(rates, { answered: 1_000, audits: 0, lastWasAudit: false }, random) ?? "none"]++;
+    // Binomial standard error sqrt(0.2 * 0.8 / 20000) = 0.0028; 4 of them either side.
+    expect(Math.abs(counts.overlap / draws - 0.2)).toBeLessThan(0.0113);
+    expect(Math.abs(counts.gold / draws - 0.1)).toBeLessThan(0.0085);
+    // An audit not allowed leaves the overlap rate as it is.
+    let overlap = 0;
+    for (let k = 0; k < draws; k++) if (chooseCheck(rates, { answered: 1_000, audits: 0, lastWasAudit: true }, random) === "overlap") overlap++;
+    expect(Math.abs(overlap / draws - 0.2)).toBeLessThan(0.0113);
+  });
+
+  it("takes no random draw when every rate is 0, and picks uniformly", () => {
     const never = () => {
       throw new Error("no draw expected");
     };
-    expect(chooseCheck({ auditRate: 0, auditMaxShare: 0.1, goldRate: 0 }, { answered: 50, audits: 0, lastWasAudit: false }, never)).toBeNull();
+    expect(
+      chooseCheck({ auditRate: 0, auditMaxShare: 0.1, goldRate: 0, overlapRate: 0 }, { answered: 50, audits: 0, lastWasAudit: false }, never),
+    ).toBeNull();
     expect(pickUniform([], never)).toBeNull();
     expect(pickUniform(["a", "b", "c"], () => 0.99)).toBe("c");
     expect(pickUniform(["a", "b", "c"], () => 0)).toBe("a");

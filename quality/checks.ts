@@ -1,16 +1,19 @@
-// Quality checks mixed into an annotator's work (issue 18 §2, §3; ADR 0034): self-consistency audits
-// (a pair they decided before, served again with the sides swapped) and gold items (an owner's known
-// answer). Pure: the caller passes the counts and a uniform random source.
+// Quality checks mixed into an annotator's work (issue 18 §2, §3, §4; ADR 0034, 0042): self-consistency
+// audits (a pair they decided before, served again with the sides swapped), gold items (an owner's known
+// answer) and served overlaps (a pair exactly one other annotator decided, for agreement). Pure: the
+// caller passes the counts and a uniform random source.
 
-export type QualityCheck = "audit" | "gold";
+export type QualityCheck = "audit" | "gold" | "overlap";
 
 export interface CheckRates {
   /** P(audit) per pair request while an audit is allowed, in [0, 1]. */
   auditRate: number;
   /** Most audits may make of the annotator's answered assignments, in [0, 1]. */
   auditMaxShare: number;
-  /** P(gold) per pair request while a gold item is left for them, in [0, 1]; auditRate + goldRate <= 1. */
+  /** P(gold) per pair request while a gold item is left for them, in [0, 1]. */
   goldRate: number;
+  /** P(overlap) per pair request while an item decided by exactly one other annotator is left for them; the three rates sum to at most 1. */
+  overlapRate: number;
 }
 
 export interface AnnotatorCheckState {
@@ -35,16 +38,18 @@ export function auditAllowed(state: AnnotatorCheckState, maxShare: number): bool
 /**
  * Which check, if any, this pair request serves, from one uniform draw u in [0, 1):
  *   audit when u < auditRate and an audit is allowed;
- *   gold when auditRate <= u < auditRate + goldRate (and the caller then finds a gold item left for them).
- * So P(audit) = auditRate whenever one is allowed and P(gold) = goldRate on every request, independent of
- * each other's eligibility. No draw is taken when both rates are 0, so studies without checks see the same
- * random stream as before. Cost: O(1).
+ *   gold when auditRate <= u < auditRate + goldRate (and the caller then finds a gold item left for them);
+ *   overlap when auditRate + goldRate <= u < auditRate + goldRate + overlapRate (likewise an overlap item).
+ * So P(audit) = auditRate whenever one is allowed, P(gold) = goldRate and P(overlap) = overlapRate on every
+ * request, independent of each other's eligibility. No draw is taken when every rate is 0, so studies without
+ * checks see the same random stream as before. Cost: O(1).
  */
 export function chooseCheck(rates: CheckRates, state: AnnotatorCheckState, random: () => number): QualityCheck | null {
-  if (rates.auditRate <= 0 && rates.goldRate <= 0) return null;
+  if (rates.auditRate <= 0 && rates.goldRate <= 0 && rates.overlapRate <= 0) return null;
   const u = random();
   if (u < rates.auditRate) return auditAllowed(state, rates.auditMaxShare) ? "audit" : null;
   if (u < rates.auditRate + rates.goldRate) return "gold";
+  if (u < rates.auditRate + rates.goldRate + rates.overlapRate) return "overlap";
   return null;
 }
 

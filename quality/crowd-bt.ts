@@ -40,6 +40,8 @@ export interface CrowdFitOptions {
   fitReliability?: boolean;
   /** Fit the side term (default true); false keeps gamma at 0. */
   fitSide?: boolean;
+  /** Starting reliabilities, one per annotator (default all 1); with fitReliability false they stay fixed (the crowd benchmark's oracle). */
+  reliability?: ArrayLike<number>;
   /** An annotator whose reliability is fixed at 1 (e.g. the owner); none by default. */
   referenceAnnotator?: number;
   maxSweeps?: number;
@@ -199,7 +201,8 @@ export function fitCrowdBradleyTerry(armCount: number, annotatorCount: number, v
   const byArm = incidence(armCount, votes, ({ a, b }) => [a, b]);
   const byAnnotator = incidence(annotatorCount, votes, ({ annotator }) => [annotator]);
   const scores = new Float64Array(armCount);
-  const reliability = new Float64Array(annotatorCount).fill(1);
+  const reliability = options.reliability ? Float64Array.from(options.reliability) : new Float64Array(annotatorCount).fill(1);
+  if (reliability.length !== annotatorCount) throw new Error(`fitCrowdBradleyTerry: reliability needs ${annotatorCount} values`);
   const reliabilityStdErr = new Float64Array(annotatorCount);
   let side = 0;
   let sideStdErr = Math.sqrt(o.sideVariance);

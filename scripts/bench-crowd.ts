@@ -44,13 +44,14 @@ const argsSchema = z.strictObject({
 });
 type Args = z.infer<typeof argsSchema>;
 
-const RECOMMENDERS = ["engine", "engineReliable", "bradleyTerry", "crowdBradleyTerry"] as const;
+const RECOMMENDERS = ["engine", "engineReliable", "bradleyTerry", "crowdBradleyTerry", "oracleBradleyTerry"] as const;
 type Recommender = (typeof RECOMMENDERS)[number];
 const LABEL: Record<Recommender, string> = {
   engine: "engine (off)",
   engineReliable: "engine, flagged dropped (on)",
   bradleyTerry: "BT (off)",
   crowdBradleyTerry: "crowd BT (on)",
+  oracleBradleyTerry: "oracle BT",
 };
 
 interface TrialFile {
@@ -66,6 +67,8 @@ interface TrialFile {
   sideStdErr: number;
   /** Kendall tau with the true utilities over the arms with at least 2 votes: plain BT and crowd BT. */
   tau: { plain: number; crowd: number };
+  /** The served engine's regret after each vote (1..150): the good crowd's curve gives the clean-votes bound (absent in old caches). */
+  regretCurve?: number[];
   seconds: number;
 }
 
@@ -82,6 +85,7 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
   const regretOf = (arm: number) => (utilityMax - utility[arm]!) / (utilityMax - utilityMean);
   const started = Date.now();
   let file: TrialFile | undefined;
+  const regretCurve: number[] = [];
   simulateTrial(
     scenario,
     {
@@ -93,7 +97,8 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
       annotators: 1,
       annotate,
       // At the last vote (nothing is handed out after it): the recommendations, which refit the policy.
-      onVote: ({ votes, policy, history }) => {
+      onVote: ({ votes, regret, policy, history }) => {
+        regretCurve.push(regret);
         if (votes < VOTES) return;
         // With one annotator at a time, vote v answers the pair handed out in round v.
         const result = crowdRecommendations(
@@ -101,6 +106,7 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
           utility.length,
           crowd.members.length,
           history.map((duel, v) => shownVote(duel, v)),
+          crowd.members,
         );
         const voteCount = new Int32Array(utility.length);
         for (const { a, b } of history) {
@@ -108,7 +114,7 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
           voteCount[b] = voteCount[b]! + 1;
         }
         const seen = Array.from({ length: utility.length }, (_, i) => i).filter((i) => voteCount[i]! >= 2);
-        const recommended = Object.fromEntries(RECOMMENDERS.map((name) => [name, result[name]])) as Record<Recommender, number>;
+        const recommended = Object.fromEntries(RECOMMENDERS.map((name) => [name, result[name]!])) as Record<Recommender, number>;
         file = {
           crowd: crowdName,
           scenario: scenarioName,
@@ -126,6 +132,7 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
           side: result.side,
           sideStdErr: result.sideStdErr,
           tau: { plain: kendallTau(result.scores.plain, utility, seen), crowd: kendallTau(result.scores.crowd, utility, seen) },
+          regretCurve,
           seconds: 0,
         };
       },
@@ -179,7 +186,8 @@ function report(args: Args): void {
     return sets.length === 0 ? [] : [...sets[0]!].filter((t) => sets.every((set) => set.has(t))).sort((x, y) => x - y);
   };
   const regretOf = (crowd: string, scenario: string, recommender: Recommender, trials: number[]) =>
-    trials.map((t) => get(crowd, scenario).find((r) => r.trial === t)!.regret[recommender]);
+    // Trials cached before a recommender existed lack it (NaN: the mean says so).
+    trials.map((t) => get(crowd, scenario).find((r) => r.trial === t)!.regret[recommender] ?? NaN);
   const lines: string[] = [];
   lines.push("# Mixed-crowd benchmark (issue 18): reliability modelling on and off", "");
   lines.push(
@@ -291,6 +299,43 @@ function report(args: Args): void {
     );
   }
   lines.push("| target | measured | |", "|---|---|---|", ...targetLines, "");
+
+  if (crowds.includes("mixed") && crowds.includes("good")) {
+    // Is the mixed-crowd target attainable at all? Two oracles that know each member's true scale.
+    lines.push("## Is the mixed-crowd target attainable? (oracles)", "");
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    // The clean-votes bound: an engine that sees only the scale-10 members' votes is the good crowd's engine after
+    // as many votes as the mixed crowd's scale-10 members cast in the same trial (the member of each round is common).
+    const cleanBound = (scenario: string) =>
+      common(scenario).map((t) => {
+        const mixed = get("mixed", scenario).find((r) => r.trial === t)!;
+        const curve = get("good", scenario).find((r) => r.trial === t)!.regretCurve ?? [];
+        const reliable = mixed.members.filter((m) => m.scale === SCALE).reduce((sum, m) => sum + m.votes, 0);
+        return { regret: curve[reliable - 1] ?? NaN, reliable };
+      });
+    lines.push(
+      "- **oracle BT** (recommendation only, on the votes the served engine collected): Bradley–Terry with each member's reliability fixed at its true scale / 10 (a random clicker's votes dropped, a careless member's weighed 0.1) and no side term (`oracleBradleyTerry`, bandit/crowd.ts).",
+      "- **clean-votes bound** (in the loop): the served engine fed only the scale-10 members' votes, from the first vote; it equals the good crowd's engine after as many votes as the mixed crowd's scale-10 members cast in that trial (the member of each round is common to the crowds), i.e. its regret curve read at that vote.",
+      "",
+      "| scenario | trials | good: engine (off) | mixed: oracle BT | mixed: scale-10 votes (mean) | mixed: clean-votes bound |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const scenario of usable) {
+      const trials = common(scenario);
+      const bound = cleanBound(scenario);
+      lines.push(
+        `| ${scenario} | ${trials.length} | ${pm(regretOf("good", scenario, "engine", trials))} | ${pm(regretOf("mixed", scenario, "oracleBradleyTerry", trials))} | ${mean(bound.map((b) => b.reliable)).toFixed(1)} | ${pm(bound.map((b) => b.regret))} |`,
+      );
+    }
+    const boundMean = mean(usable.map((scenario) => mean(cleanBound(scenario).map((b) => b.regret))));
+    const oracleMean = overScenarios("mixed", "oracleBradleyTerry");
+    lines.push(
+      `| **mean over scenarios** | | ${f3(good)} | ${f3(oracleMean)} (${(oracleMean / good).toFixed(1)}× good) | | ${f3(boundMean)} (${(boundMean / good).toFixed(1)}× good) |`,
+      "",
+      `Limit of the target: 1.2 × ${f3(good)} = ${f3(1.2 * good)}. The oracle BT is ${oracleMean <= 1.2 * good ? "within" : "**above**"} it, the clean-votes bound ${boundMean <= 1.2 * good ? "within" : "**above**"} it.`,
+      "",
+    );
+  }
 
   lines.push("## Reliability and side term", "");
   lines.push(

@@ -81,9 +81,9 @@ export function issueNextAssignment(studyId: number, annotatorId: number, option
     if (latest?.status === "open") return { row: latest, created: false };
 
     const settingsHash = generationSettingsHash(study);
-    // Quality checks first (ADR 0034): with the study's rates, an audit (a pair this annotator decided, sides
-    // swapped) or a gold item; no random draw is taken when both rates are 0.
-    if (study.auditRate > 0 || study.goldRate > 0) {
+    // Quality checks first (ADR 0034, 0042): with the study's rates, an audit (a pair this annotator decided, sides
+    // swapped), a gold item or a served overlap; no random draw is taken when every rate is 0.
+    if (study.auditRate > 0 || study.goldRate > 0 || study.overlapRate > 0) {
       const counts = statements.checkCounts.get({ studyId, annotatorId });
       const state = { answered: counts?.answered ?? 0, audits: counts?.audits ?? 0, lastWasAudit: latest?.purpose === "audit" };
       const check = chooseCheck(study, state, random);
@@ -92,7 +92,9 @@ export function issueNextAssignment(studyId: number, annotatorId: number, option
           ? serveAudit(studyId, annotatorId, settingsHash, latest?.id ?? 0, random, now, engine.round())
           : check === "gold"
             ? serveGold(studyId, annotatorId, settingsHash, random, now, engine.round())
-            : null;
+            : check === "overlap"
+              ? serveOverlap(studyId, annotatorId, settingsHash, latest, random, now, engine.round())
+              : null;
       if (served) return { row: served, created: true };
     }
     let usable = usableItems(studyId);
@@ -216,6 +218,54 @@ function serveGold(studyId: number, annotatorId: number, settingsHash: string, r
   });
 }
 
+/** Served overlaps look among the study's latest votes only (recent items first; bounded work per request). */
+const OVERLAP_WINDOW_VOTES = 2_000;
+/**
+ * …and pick uniformly among the most recent items that qualify, so concurrent annotators do not all get the same one
+ * (the statement stops after 4x as many votes: an item may repeat, and the last duel is left out afterwards).
+ */
+const OVERLAP_RECENT_ITEMS = 8;
+
+/**
+ * A served overlap (issue 18 §4, ADR 0042): a (query, prompt pair) that exactly one other annotator decided (a
+ * non-skip, non-audit vote of a counted human) and nobody else, that this annotator has neither answered nor holds
+ * and nobody holds now, not this annotator's last duel, its prompts in selection, its query enabled and both
+ * responses ready; uniformly among the OVERLAP_RECENT_ITEMS most recently decided such items, sides at random,
+ * `purpose = 'overlap'`. Its vote counts like work. Null when none is left in the window.
+ * Cost: O(OVERLAP_WINDOW_VOTES) indexed lookups at most, on the requests that draw an overlap only.
+ */
+function serveOverlap(
+  studyId: number,
+  annotatorId: number,
+  settingsHash: string,
+  latest: { promptAId: number; promptBId: number } | undefined,
+  random: () => number,
+  now: Date,
+  round: number,
+) {
+  const lastPair = latest ? pairKey(latest.promptAId, latest.promptBId) : null;
+  const rows = hotStatements()
+    .overlapCandidates.all({ studyId, annotatorId, settingsHash, window: OVERLAP_WINDOW_VOTES })
+    .filter((row) => pairKey(row.promptAId, row.promptBId) !== lastPair);
+  // The other annotator may have answered an item more than once: one candidate per item.
+  const items = [...new Map(rows.map((row) => [decidedKey(row.promptAId, row.promptBId, row.queryId), row])).values()];
+  const item = pickUniform(items.slice(0, OVERLAP_RECENT_ITEMS), random);
+  if (!item) return null;
+  return issueAssignment({
+    studyId,
+    annotatorId,
+    promptAId: item.promptAId,
+    promptBId: item.promptBId,
+    queryId: item.queryId,
+    leftIsA: random() < 0.5,
+    issuedAt: now,
+    policy: "random",
+    engineRound: round,
+    purpose: "overlap",
+    auditOf: null,
+  });
+}
+
 interface QueryChoice {
   queryId: number;
   /** False when this annotator has already answered this query on this pair (a repeat). */
@@ -333,6 +383,31 @@ function hotStatements() {
         and exists (select 1 from queries q where q.id = g.query_id and q.active = 1)
         and ${bothReadySql("g", "low_prompt_id", "high_prompt_id")}
       order by g.id`),
+    // Items (query, pair) of the study's latest @window votes decided by exactly one other annotator, newest first (serveOverlap).
+    overlapCandidates: database.$client.prepare<
+      [{ studyId: number; annotatorId: number; settingsHash: string; window: number }],
+      { queryId: number; promptAId: number; promptBId: number }
+    >(`
+      select a.query_id as queryId, a.prompt_a_id as promptAId, a.prompt_b_id as promptBId
+      from (select id, assignment_id, annotator_id, choice, import_job_id from votes where study_id = @studyId order by id desc limit @window) v
+      join assignments a on a.id = v.assignment_id
+      where v.annotator_id <> @annotatorId and v.choice <> 'skip' and a.purpose <> 'audit'
+        and (v.import_job_id is null or v.import_job_id not in (select job_id from pending_imports))
+        and exists (select 1 from annotators u where u.id = v.annotator_id and u.kind = 'human')
+        and not exists (select 1 from study_annotators x where x.study_id = @studyId and x.annotator_id = v.annotator_id and x.excluded_at is not null)
+        -- nobody else decided it (either orientation, on assignments_answered_pair_idx)
+        and not exists (select 1 from assignments x join votes xv on xv.assignment_id = x.id
+          where x.status = 'answered' and x.prompt_a_id in (a.prompt_a_id, a.prompt_b_id) and x.prompt_b_id in (a.prompt_a_id, a.prompt_b_id)
+            and x.query_id = a.query_id and x.annotator_id <> v.annotator_id and x.purpose <> 'audit' and xv.choice <> 'skip')
+        -- this annotator has not answered it (a skip included) and does not hold it; nobody holds it now
+        and not exists (select 1 from assignments x where x.annotator_id = @annotatorId and x.study_id = @studyId and x.query_id = a.query_id
+          and x.status in ('answered', 'open') and x.prompt_a_id in (a.prompt_a_id, a.prompt_b_id) and x.prompt_b_id in (a.prompt_a_id, a.prompt_b_id))
+        and not exists (select 1 from assignments x where x.study_id = @studyId and x.status = 'open' and x.query_id = a.query_id
+          and x.prompt_a_id in (a.prompt_a_id, a.prompt_b_id) and x.prompt_b_id in (a.prompt_a_id, a.prompt_b_id))
+        and ${inSelectionSql("a", "prompt_a_id")} and ${inSelectionSql("a", "prompt_b_id")}
+        and exists (select 1 from queries q where q.id = a.query_id and q.active = 1)
+        and ${bothReadySql("a", "prompt_a_id", "prompt_b_id")}
+      order by v.id desc limit ${4 * OVERLAP_RECENT_ITEMS}`),
     expire: database
       .update(assignments)
       .set({ status: "expired" })

@@ -135,3 +135,114 @@ describe("audits and gold items in the work", () => {
     expect(row.gold).toMatchObject({ matched: 0, rate: 0 });
   });
 });
+
+describe("served overlaps (issue 18 §4)", () => {
+  useTempAppDatabase();
+
+  it("serves overlaps at the overlap rate: items exactly one other annotator decided, never twice to one annotator, counted like work", () => {
+    const study = demoStudy();
+    // Labels that depend on the item only (which prompt wins, or a draw), so two annotators always agree on it.
+    const byItem = (row: Row): "left" | "right" | "tie" => {
+      const label = (row.promptAId + row.promptBId + row.queryId) % 3;
+      if (label === 2) return "tie";
+      const lowerWins = label === 0;
+      return (row.promptAId < row.promptBId === row.leftIsA) === lowerWins ? "left" : "right";
+    };
+    const first = createAnnotator(db(), "First");
+    const firstServed = annotate(study.id, first.id, 150, 1901, byItem);
+    expect(firstServed.map((row) => row.purpose).filter((p) => p !== "work")).toEqual([]);
+
+    const rate = 0.3;
+    db().update(studies).set({ overlapRate: rate }).where(eq(studies.id, study.id)).run();
+    const itemKey = (row: { promptAId: number; promptBId: number; queryId: number }) =>
+      `${Math.min(row.promptAId, row.promptBId)}:${Math.max(row.promptAId, row.promptBId)}|${row.queryId}`;
+    // Answers `requests` pairs, checking each overlap when it is served (before its vote).
+    const annotateChecked = (annotatorId: number, requests: number, seed: number) => {
+      const random = mulberry32(seed);
+      const served: Row[] = [];
+      let clock = Date.UTC(2026, 11, 2, 9, 0, 0);
+      for (let k = 0; k < requests; k++) {
+        clock += 60_000;
+        const row = assignNextPair(study.id, annotatorId, { random, now: new Date(clock) })!;
+        if (row.purpose === "overlap") {
+          const onItem = db()
+            .select({ annotatorId: assignments.annotatorId, promptAId: assignments.promptAId, promptBId: assignments.promptBId })
+            .from(assignments)
+            .innerJoin(votes, eq(votes.assignmentId, assignments.id))
+            .where(and(eq(assignments.studyId, study.id), eq(assignments.queryId, row.queryId), eq(assignments.status, "answered")))
+            .all()
+            .filter((entry) => itemKey({ ...entry, queryId: row.queryId }) === itemKey(row));
+          // Decided by exactly one other annotator, never by this one.
+          expect(new Set(onItem.map((entry) => entry.annotatorId)).size).toBe(1);
+          expect(onItem[0]!.annotatorId).not.toBe(annotatorId);
+        }
+        served.push(row);
+        expect(recordVote(study.id, annotatorId, { assignmentId: row.id, choice: byItem(row), comment: null, latencyMs: 30_000 }).status).toBe(
+          "recorded",
+        );
+      }
+      return served;
+    };
+    const second = createAnnotator(db(), "Second");
+    const requests = 100;
+    const secondServed = annotateChecked(second.id, requests, 1902);
+    const overlaps = secondServed.filter((row) => row.purpose === "overlap");
+    // Binomial(100, 0.3): mean 30, sd 4.6; 4 sd either side (seeded, so the verdict is fixed).
+    expect(overlaps.length).toBeGreaterThanOrEqual(30 - 4 * 4.6);
+    expect(overlaps.length).toBeLessThanOrEqual(30 + 4 * 4.6);
+    // Never the same item twice to one annotator, and never an item they had answered (fresh pairs first).
+    const keys = secondServed.map(itemKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    const firstItems = new Set(firstServed.map(itemKey));
+    for (const row of overlaps) expect(firstItems.has(itemKey(row))).toBe(true);
+
+    // A third annotator's overlaps come from items only one of the others decided (checked as served).
+    const third = createAnnotator(db(), "Third");
+    const thirdServed = annotateChecked(third.id, 60, 1903);
+    expect(thirdServed.some((row) => row.purpose === "overlap")).toBe(true);
+
+    // Overlap votes are real votes: in the tallies and the engine's history (no audits here, no skips).
+    const all = [...firstServed, ...secondServed, ...thirdServed];
+    const games = db()
+      .select({ low: pairTallies.lowWins, high: pairTallies.highWins, draws: pairTallies.draws })
+      .from(pairTallies)
+      .all()
+      .reduce((sum, row) => sum + row.low + row.high + row.draws, 0);
+    expect(games).toBe(all.length);
+    const feed = new StudyHistoryFeed(study.id);
+    feed.readVotes();
+    expect(feed.duels.length).toBe(all.length);
+
+    // Agreement is computed on them: every served item is an overlap item; labels depend on the item only, so alpha and
+    // the pairs' kappa are 1.
+    const report = annotatorQuality(study);
+    const servedItems = new Set([...overlaps, ...thirdServed.filter((row) => row.purpose === "overlap")].map(itemKey));
+    expect(report.overall.servedOverlapItems).toBe(servedItems.size);
+    expect(report.overall.overlapItems).toBeGreaterThanOrEqual(servedItems.size);
+    expect(report.overall.krippendorffAlpha.value).toBeCloseTo(1, 9);
+    const pair = report.pairs.find((entry) => entry.first.annotatorId === first.id && entry.second.annotatorId === second.id)!;
+    expect(pair.sharedItems).toBeGreaterThanOrEqual(overlaps.length);
+    expect(pair.cohenKappa.value).toBeCloseTo(1, 9);
+  });
+
+  it("keeps the audit rules with overlaps on: audits never two in a row, within their share", () => {
+    const study = demoStudy();
+    const other = createAnnotator(db(), "Other");
+    annotate(study.id, other.id, 80, 1911, lowerIdWins);
+    db().update(studies).set({ auditRate: 0.25, auditMaxShare: 0.15, overlapRate: 0.3 }).where(eq(studies.id, study.id)).run();
+    const mixed = createAnnotator(db(), "Mixed");
+    const served = annotate(study.id, mixed.id, 80, 1912, lowerIdWins);
+    expect(served.some((row) => row.purpose === "overlap")).toBe(true);
+    expect(served.some((row) => row.purpose === "audit")).toBe(true);
+    served.forEach((row, k) => {
+      if (k > 0 && row.purpose === "audit") expect(served[k - 1]!.purpose).not.toBe("audit");
+      const auditsSoFar = served.slice(0, k + 1).filter((entry) => entry.purpose === "audit").length;
+      expect(auditsSoFar).toBeLessThanOrEqual(0.15 * (k + 1) + 1e-9);
+    });
+    // Apart from audits (the same item again on purpose), no item comes back to them.
+    const keys = served
+      .filter((row) => row.purpose !== "audit")
+      .map((row) => `${Math.min(row.promptAId, row.promptBId)}:${Math.max(row.promptAId, row.promptBId)}|${row.queryId}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});

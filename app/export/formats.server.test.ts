@@ -238,7 +238,9 @@ describe("preference exports (TRL, OpenAI)", () => {
     expect(records.some((record) => record.annotator_name !== "Ada")).toBe(true);
     for (const record of records) expect(record.annotator_excluded).toBe(record.annotator_name === "Ada");
     const csvRows = exportText(study.id, { format: "csv" }).trimEnd().split("\r\n").slice(1);
-    expect(csvRows.filter((row) => row.endsWith(",true,human")).length).toBe(records.filter((record) => record.annotator_name === "Ada").length);
+    expect(csvRows.filter((row) => row.endsWith(",true,human,work,,")).length).toBe(
+      records.filter((record) => record.annotator_name === "Ada").length,
+    );
 
     db().update(studyAnnotators).set({ excludedAt: null }).where(eq(studyAnnotators.annotatorId, ada)).run();
     const again = jsonLines(exportText(study.id, { format: "jsonl" })).map((line) => RawLogRecordSchema.parse(line));

@@ -156,6 +156,7 @@ function qualityOf(pair: PreferencePairRow, figures: Map<number, AnnotatorExport
   const voteFlags: QualityFlag[] = [];
   if (pair.isAudit) voteFlags.push("audit");
   if (pair.isGold) voteFlags.push("gold");
+  if (pair.isOverlap) voteFlags.push("overlap");
   return qualityField(annotatorIds, figures, { votes: pair.votes, majorityVotes: pair.majorityVotes }, voteFlags);
 }
 
@@ -255,5 +256,8 @@ export function rawLogRecord(row: RawVoteRow): RawLogRecord {
     engine_round: row.engineRound,
     annotator_excluded: row.annotatorExcluded === 1,
     annotator_kind: row.annotatorKind,
+    purpose: row.purpose,
+    audit_of_vote_id: row.auditOfVoteId,
+    gold_answer_prompt_id: row.goldAnswerPromptId,
   };
 }

@@ -14,7 +14,7 @@ import type { ExportOptions } from "./export-options.server";
 //
 // `votes` are the decisive votes behind the line (1 with duplicates=keep; the group's with majority),
 // `majority_votes` those in the line's direction; `flags` is the union of the annotators' flags and the
-// votes' own (audit, gold). `kind` is the annotator's (annotators.kind: "human", or "judge" for an LLM
+// votes' own (audit, gold, overlap). `kind` is the annotator's (annotators.kind: "human", or "judge" for an LLM
 // judge); a new flag is a value of QUALITY_FLAGS and a line where exportFigures or the SQL sets it.
 
 /** Who cast a vote: annotators.kind (db/schema.ts ANNOTATOR_KINDS: a person, or the study's LLM judge, ADR 0032). */
@@ -25,9 +25,10 @@ export type AnnotatorKind = (typeof ANNOTATOR_KINDS)[number];
  * the annotator (READING_RULE / TOO_FAST_SHARE, SIDE_BIAS_MARGIN in app/models/annotator-quality.server.ts);
  * unreliable: the cached crowd fit flags the annotator (reliability's 95 % upper bound below a share of the median, or
  * below 0: ADR 0037, 0041); audit: the vote re-judged an item the annotator had decided before, sides swapped; gold:
- * the item has a known answer set by an owner.
+ * the item has a known answer set by an owner; overlap: the vote was a served overlap (an item another annotator had
+ * decided, served again for agreement, ADR 0042). It counts like any vote, so exclude-flagged keeps it.
  */
-export const QUALITY_FLAGS = ["excluded", "too_fast", "side_bias", "unreliable", "audit", "gold"] as const;
+export const QUALITY_FLAGS = ["excluded", "too_fast", "side_bias", "unreliable", "audit", "gold", "overlap"] as const;
 export type QualityFlag = (typeof QUALITY_FLAGS)[number];
 /** Flags of an annotator (every vote of theirs carries them) rather than of a single vote. */
 export const ANNOTATOR_FLAGS: readonly QualityFlag[] = ["excluded", "too_fast", "side_bias", "unreliable"];

@@ -1,14 +1,19 @@
 import { asc, count, desc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LEXICAL_EMBEDDING_MODEL } from "../../bandit/lexical-embedding";
-import { annotators, jobs, prompts, queries, studies, votes } from "../../db/schema";
+import { mulberry32 } from "../../bandit/random";
+import { annotators, assignments, goldItems, jobs, pairTallies, prompts, queries, studies, votes } from "../../db/schema";
 import { routeResponse } from "../../tests/helpers/route-response";
 import { signedInOwner } from "../../tests/helpers/in-process-actors";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
 import { whenJobSettled } from "~/jobs/runner.server";
+import { assignNextPair } from "~/engine/assign.server";
+import { annotatorQuality } from "~/models/annotator-quality.server";
 import { getDashboard } from "~/models/dashboard.server";
+import { createAnnotator } from "~/models/membership.server";
+import { recordVote } from "~/models/vote.server";
 import { action } from "~/routes/studies.$studyId.import-log";
 import { ExportOptionsSchema } from "./export-options.server";
 import { prepareExport } from "./formats.server";
@@ -41,6 +46,8 @@ const ID_FIELDS = {
   prompt_a_id: "prompt",
   prompt_b_id: "prompt",
   preferred_prompt_id: "prompt",
+  audit_of_vote_id: "vote",
+  gold_answer_prompt_id: "prompt",
 } as const;
 
 describe("raw log import", () => {
@@ -307,3 +314,133 @@ describe("raw log import", () => {
 function latestImportJob(studyId: number) {
   return db().select().from(jobs).where(eq(jobs.studyId, studyId)).orderBy(desc(jobs.id)).get();
 }
+
+describe("raw log import of quality checks (audits, gold items, served overlaps)", () => {
+  useTempAppDatabase();
+
+  it("round-trips audits, gold and overlap markers: export → import into a fresh study keeps counts, audits and flags; a second import adds nothing", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!;
+    db().update(studies).set({ auditRate: 0.2, auditMaxShare: 0.2, goldRate: 0.15, overlapRate: 0.3 }).where(eq(studies.id, source.id)).run();
+    const promptIds = db().select({ id: prompts.id }).from(prompts).where(eq(prompts.studyId, source.id)).orderBy(asc(prompts.id)).all();
+    const queryIds = db().select({ id: queries.id }).from(queries).where(eq(queries.studyId, source.id)).orderBy(asc(queries.id)).all();
+    for (const query of queryIds.slice(0, 4)) {
+      db()
+        .insert(goldItems)
+        .values({
+          studyId: source.id,
+          queryId: query.id,
+          lowPromptId: promptIds[0]!.id,
+          highPromptId: promptIds[1]!.id,
+          preferredPromptId: promptIds[0]!.id,
+        })
+        .run();
+    }
+    // Three annotators through the real pair request (seeded); a choice that depends on the item and the annotator.
+    let clock = Date.UTC(2026, 11, 2, 9, 0, 0);
+    ["Ada", "Grace", "Edsger"].forEach((name, k) => {
+      const annotator = createAnnotator(db(), name);
+      const random = mulberry32(1800 + k);
+      for (let request = 0; request < 45; request++) {
+        clock += 61_000;
+        const row = assignNextPair(source.id, annotator.id, { random, now: new Date(clock) })!;
+        const lowerWins = (row.promptAId + row.promptBId + row.queryId + k * request) % 4 !== 0;
+        const choice = (row.promptAId < row.promptBId === row.leftIsA) === lowerWins ? "left" : "right";
+        expect(recordVote(source.id, annotator.id, { assignmentId: row.id, choice, comment: null, latencyMs: 20_000 + request }).status).toBe(
+          "recorded",
+        );
+      }
+    });
+    const purposes = (studyId: number) =>
+      Object.fromEntries(
+        db()
+          .select({ purpose: assignments.purpose, n: count() })
+          .from(assignments)
+          .innerJoin(votes, eq(votes.assignmentId, assignments.id))
+          .where(eq(assignments.studyId, studyId))
+          .groupBy(assignments.purpose)
+          .all()
+          .map((row) => [row.purpose, row.n]),
+      );
+    const sourcePurposes = purposes(source.id);
+    expect(sourcePurposes.audit).toBeGreaterThan(0);
+    expect(sourcePurposes.gold).toBeGreaterThan(0);
+    expect(sourcePurposes.overlap).toBeGreaterThan(0);
+
+    const log = rawLog(source.id);
+    const target = emptyStudyLike(source.id);
+    const imported = importRawLog(db(), target, log);
+    expect(imported.ok && imported.summary.votes).toBe(135);
+    expect(purposes(target)).toEqual(sourcePurposes);
+
+    // Counts: the leaderboard's records per prompt text, and the pair tallies' total games (audits left out).
+    const records = (studyId: number) =>
+      getDashboard(studyId)
+        .leaderboard.rows.map((row) => [row.text, row.wins, row.losses, row.ties, row.bothBad])
+        .sort();
+    expect(records(target)).toEqual(records(source.id));
+    const games = (studyId: number) =>
+      db()
+        .select({ low: pairTallies.lowWins, high: pairTallies.highWins, draws: pairTallies.draws })
+        .from(pairTallies)
+        .innerJoin(prompts, eq(prompts.id, pairTallies.lowPromptId))
+        .where(eq(prompts.studyId, studyId))
+        .all()
+        .reduce((sum, row) => sum + row.low + row.high + row.draws, 0);
+    expect(games(target)).toBe(135 - sourcePurposes.audit!);
+    expect(games(target)).toBe(games(source.id));
+
+    // Audits: each annotator's consistency (audits whose original is linked) and gold accuracy are the same.
+    const figures = (studyId: number) =>
+      annotatorQuality({ ...source, id: studyId })
+        .annotators.map((row) => [row.displayName, row.votes, row.consistency.judged, row.consistency.matched, row.gold.judged, row.gold.matched])
+        .sort();
+    expect(figures(target)).toEqual(figures(source.id));
+    expect(figures(source.id).some((row) => (row[2] as number) > 0)).toBe(true);
+    expect(annotatorQuality({ ...source, id: target }).overall.servedOverlapItems).toBe(annotatorQuality(source).overall.servedOverlapItems);
+
+    // Flags: the preference export's lines with their quality flags are the same (annotator ids aside).
+    const preferenceLines = (studyId: number) => {
+      const prepared = prepareExport(db(), studyId, ExportOptionsSchema.parse({ format: "trl", quality: "include" }));
+      if (!prepared.ok) throw new Error(prepared.message);
+      return [...prepared.export.lines()].map((line) => {
+        const { prompt, chosen, rejected, quality } = JSON.parse(line) as {
+          prompt: string;
+          chosen: string;
+          rejected: string;
+          quality: { flags: string[] };
+        };
+        return JSON.stringify([prompt, chosen, rejected, quality.flags]);
+      });
+    };
+    const flagged = preferenceLines(source.id);
+    for (const flag of ["audit", "gold", "overlap"]) expect(flagged.some((line) => line.includes(`"${flag}"`))).toBe(true);
+    expect(preferenceLines(target)).toEqual(flagged);
+
+    // The re-export is the log up to renumbered ids (checked field by field in the first round-trip test); here the markers.
+    const markers = (text: string) =>
+      text
+        .trimEnd()
+        .split("\n")
+        .map((line) => RawLogRecordSchema.parse(JSON.parse(line)))
+        .map((record) => [record.purpose, record.audit_of_vote_id === null, record.gold_answer_prompt_id === null]);
+    expect(markers(rawLog(target))).toEqual(markers(log));
+
+    // Idempotent (ADR 0036): importing the same log again skips every vote and changes nothing.
+    const again = importRawLog(db(), target, log);
+    expect(again.ok && again.summary).toMatchObject({ votes: 0, skipped: 135 });
+    expect(purposes(target)).toEqual(sourcePurposes);
+    expect(db().select({ n: count() }).from(goldItems).where(eq(goldItems.studyId, target)).get()!.n).toBe(4);
+  });
+
+  it("refuses an audit_of_vote_id on a vote that is not an audit, and a gold answer that is neither prompt", () => {
+    const source = db().select().from(studies).orderBy(asc(studies.id)).get()!.id;
+    const record = JSON.parse(rawLog(source).split("\n")[0]!) as RawLogRecord;
+    const work = RawLogRecordSchema.safeParse({ ...record, purpose: "work", audit_of_vote_id: record.vote_id + 1 });
+    expect(work.success).toBe(false);
+    const gold = RawLogRecordSchema.safeParse({ ...record, gold_answer_prompt_id: record.prompt_a_id + record.prompt_b_id });
+    expect(gold.success).toBe(false);
+    // A log written before these fields existed still parses (all work, no gold).
+    const { purpose: _purpose, audit_of_vote_id: _auditOf, gold_answer_prompt_id: _gold, ...old } = record;
+    expect(RawLogRecordSchema.safeParse(old).success).toBe(true);
+  });
+});

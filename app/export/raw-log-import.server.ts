@@ -5,6 +5,7 @@ import {
   annotators,
   annotatorTallies,
   assignments,
+  goldItems,
   jobs,
   pairTallies,
   pendingImports,
@@ -114,7 +115,11 @@ export interface ImportPlan {
     annotator: number;
     record: RawLogRecord;
     origin: string;
+    /** An audit's original (ADR 0034): a vote of this import (its log vote_id), an assignment the study has, or unknown. */
+    auditOf: { logVoteId: number } | { assignmentId: number } | null;
   }[];
+  /** Gold items the log marks (gold_answer_prompt_id), one per item; one the study has already keeps its answer. */
+  goldItems: { query: Ref; promptA: Ref; promptB: Ref; preferredIsA: boolean }[];
 }
 
 /**
@@ -133,7 +138,11 @@ export interface ImportPlan {
  * - annotators: one new annotator per distinct annotator_id of the imported votes, with the logged name;
  * - every imported vote becomes an answered assignment (same prompts, sides, query, policy, round,
  *   issue time) plus its vote (choice, comment, latency, time, and its fingerprint as origin), in the
- *   order of the file. The log's ids are not kept: the rows get this database's ids.
+ *   order of the file. The log's ids are not kept: the rows get this database's ids;
+ * - quality checks (ADR 0034, 0042): each assignment keeps the log's `purpose` (work when absent), so audits stay
+ *   out of the tallies and the engine; an audit's original is the imported vote its audit_of_vote_id names, or the
+ *   study's own when that vote was skipped as already there (by fingerprint), else unknown; gold items the log marks
+ *   are added to the study unless it has them.
  * Export → import into an empty study → export therefore gives the same log up to those ids.
  */
 export function prepareRawLogImport(
@@ -153,13 +162,20 @@ export function prepareRawLogImport(
   progress("checking", 0, parsed.records.length);
   const known = existingFingerprints(db, studyId);
   const kept: NumberedRecord[] = [];
+  const keptVoteIds = new Set<number>();
+  // The study's assignment behind a log vote that is already there: an audit imported now may re-judge it.
+  const assignmentOfSkipped = new Map<number, number>();
   let skipped = 0;
   for (const numbered of parsed.records) {
     const origin = recordFingerprint(numbered.record);
-    if (known.has(origin)) skipped++;
-    else {
-      known.add(origin);
+    const existing = known.get(origin);
+    if (existing !== undefined) {
+      skipped++;
+      if (existing !== null) assignmentOfSkipped.set(numbered.record.vote_id, existing);
+    } else {
+      known.set(origin, null);
       kept.push(numbered);
+      keptVoteIds.add(numbered.record.vote_id);
     }
   }
 
@@ -173,7 +189,18 @@ export function prepareRawLogImport(
     responsesCreated: 0,
     annotatorsCreated: 0,
   };
-  const plan: ImportPlan = { studyId, settingsHash, summary, newPrompts: [], newQueries: [], responses: [], newAnnotators: [], votes: [] };
+  const plan: ImportPlan = {
+    studyId,
+    settingsHash,
+    summary,
+    newPrompts: [],
+    newQueries: [],
+    responses: [],
+    newAnnotators: [],
+    votes: [],
+    goldItems: [],
+  };
+  const goldSeen = new Set<string>();
   const errors: string[] = [];
 
   const promptByText = new Map(
@@ -285,22 +312,39 @@ export function prepareRawLogImport(
       annotatorIndex.set(record.annotator_id, annotator);
       summary.annotatorsCreated++;
     }
-    plan.votes.push({ promptA, promptB, query, annotator, record, origin: recordFingerprint(record) });
+    const original = record.purpose === "audit" ? (record.audit_of_vote_id ?? null) : null;
+    const auditOf =
+      original === null
+        ? null
+        : keptVoteIds.has(original)
+          ? { logVoteId: original }
+          : assignmentOfSkipped.has(original)
+            ? { assignmentId: assignmentOfSkipped.get(original)! }
+            : null;
+    plan.votes.push({ promptA, promptB, query, annotator, record, origin: recordFingerprint(record), auditOf });
+    const goldKey = `${record.query_id}:${Math.min(record.prompt_a_id, record.prompt_b_id)}:${Math.max(record.prompt_a_id, record.prompt_b_id)}`;
+    if (record.gold_answer_prompt_id != null && !goldSeen.has(goldKey)) {
+      goldSeen.add(goldKey);
+      plan.goldItems.push({ query, promptA, promptB, preferredIsA: record.gold_answer_prompt_id === record.prompt_a_id });
+    }
     if (errors.length > 50) break;
   }
   if (errors.length > 0) return { ok: false, errors: capErrors(errors) };
   return { ok: true, plan };
 }
 
-/** Fingerprints of every vote the study holds: the origins of imported ones, and those of votes cast here computed from their rows. */
-function existingFingerprints(db: DB, studyId: number): Set<string> {
-  const fingerprints = new Set(
+/**
+ * Fingerprints of every vote the study holds, each with its assignment: the origins of imported ones, and those of
+ * votes cast here computed from their rows. (null: a vote of the log being planned, not written yet.)
+ */
+function existingFingerprints(db: DB, studyId: number): Map<string, number | null> {
+  const fingerprints = new Map<string, number | null>(
     db
-      .select({ origin: votes.origin })
+      .select({ origin: votes.origin, assignmentId: votes.assignmentId })
       .from(votes)
       .where(and(eq(votes.studyId, studyId), isNotNull(votes.origin), votePublished))
       .all()
-      .map((row) => row.origin!),
+      .map((row) => [row.origin!, row.assignmentId]),
   );
   const promptText = new Map(
     db
@@ -320,6 +364,7 @@ function existingFingerprints(db: DB, studyId: number): Set<string> {
   );
   const cast = db
     .select({
+      assignmentId: assignments.id,
       promptAId: assignments.promptAId,
       promptBId: assignments.promptBId,
       queryId: assignments.queryId,
@@ -337,7 +382,7 @@ function existingFingerprints(db: DB, studyId: number): Set<string> {
     .where(and(eq(votes.studyId, studyId), isNull(votes.origin), votePublished))
     .all();
   for (const row of cast) {
-    fingerprints.add(
+    fingerprints.set(
       voteFingerprint({
         promptAText: promptText.get(row.promptAId) ?? "",
         promptBText: promptText.get(row.promptBId) ?? "",
@@ -351,6 +396,7 @@ function existingFingerprints(db: DB, studyId: number): Set<string> {
         policy: row.policy,
         engineRound: row.engineRound,
       }),
+      row.assignmentId,
     );
   }
   return fingerprints;
@@ -524,7 +570,8 @@ function plannedTallies(plan: ImportPlan, promptId: (ref: Ref) => number, annota
     annotator.latencySum += latency ?? 0;
     annotator.latencyCount += Number(latency !== null);
     annotatorRows.set(annotatorId, annotator);
-    if (choice === "skip") continue;
+    // The triggers' rules: skips and audits (ADR 0034) stay out of the prompt and pair tallies.
+    if (choice === "skip" || vote.record.purpose === "audit") continue;
     const a = promptId(vote.promptA);
     const b = promptId(vote.promptB);
     const leftIsA = aSide === "left";
@@ -658,6 +705,8 @@ export function writeRawLogImport(
   let insertAssignment: ReturnType<typeof prepareAssignment> | null = null;
   let insertVote: ReturnType<typeof prepareVote> | null = null;
   let nextAssignment = 0;
+  // Log vote_id -> the assignment written for it, so an audit later in the log points at its original.
+  const assignmentOfLogVote = new Map<number, number>();
   inChunks(
     chunkRows,
     writer,
@@ -677,6 +726,13 @@ export function writeRawLogImport(
       const annotatorId = annotatorIds[vote.annotator]!;
       const votedAt = new Date(record.voted_at);
       const id = nextAssignment++;
+      assignmentOfLogVote.set(record.vote_id, id);
+      const auditOf =
+        vote.auditOf === null
+          ? null
+          : "assignmentId" in vote.auditOf
+            ? vote.auditOf.assignmentId
+            : (assignmentOfLogVote.get(vote.auditOf.logVoteId) ?? null);
       insertAssignment.run({
         id,
         annotatorId,
@@ -688,6 +744,8 @@ export function writeRawLogImport(
         votedAt,
         policy: record.policy,
         engineRound: record.engine_round,
+        purpose: record.purpose ?? "work",
+        auditOf,
       });
       insertVote.run({
         assignmentId: id,
@@ -750,6 +808,21 @@ export function writeRawLogImport(
     const add = tallyWriters(tx);
     for (const [id, row] of tallies.promptRows) if (!newPrompt.has(id)) add.prompt.run({ promptId: id, studyId, ...row });
     for (const row of tallies.pairRows.values()) if (!(newPrompt.has(row.low) && newPrompt.has(row.high))) add.pair.run(row);
+    // Gold items the log marks (O(items)); the study's own answer for an item wins.
+    for (const item of plan.goldItems) {
+      const a = promptId(item.promptA);
+      const b = promptId(item.promptB);
+      tx.insert(goldItems)
+        .values({
+          studyId,
+          queryId: queryId(item.query),
+          lowPromptId: Math.min(a, b),
+          highPromptId: Math.max(a, b),
+          preferredPromptId: item.preferredIsA ? a : b,
+        })
+        .onConflictDoNothing()
+        .run();
+    }
 
     tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
     // The one row that made the votes invisible: from this commit on they are the study's.
@@ -838,6 +911,8 @@ function prepareAssignment(tx: Transaction, studyId: number) {
       policy: sql.placeholder("policy"),
       engineRound: sql.placeholder("engineRound"),
       status: "answered",
+      purpose: sql.placeholder("purpose"),
+      auditOf: sql.placeholder("auditOf"),
     })
     .prepare();
 }

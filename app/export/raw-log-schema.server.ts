@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { POLICY_NAMES } from "../../bandit/policy";
-import { ANNOTATOR_KINDS, VOTE_CHOICES } from "../../db/schema";
+import { ANNOTATOR_KINDS, ASSIGNMENT_PURPOSES, VOTE_CHOICES } from "../../db/schema";
 import { normalizeDisplayName } from "~/auth/display-name";
 import { COMMENT_MAX, LATENCY_MAX_MS } from "~/models/vote-limits";
 import { jsonlLines } from "~/utils/jsonl";
@@ -16,6 +16,13 @@ import { jsonlLines } from "~/utils/jsonl";
  * before it existed lack it, and an import does not carry it over: the importing owner decides. `annotator_kind`
  * is "judge" for the votes of the study's LLM judge (ADR 0032), "human" otherwise; an import does not carry it
  * over either (imported votes are by annotators of the importing study).
+ *
+ * Quality checks (ADR 0034, 0042): `purpose` is why the pair was served (work, audit, gold, overlap); an audit's
+ * `audit_of_vote_id` is the vote_id of the decision it re-judged (null when that vote was undone, and for every
+ * other purpose); `gold_answer_prompt_id` is, when the (query, prompt pair) is one of the study's gold items, the
+ * prompt the owner says is better (null otherwise). An import reads them back: audits stay audits (out of the
+ * tallies and the engine), gold items are marked in the importing study unless it has them already. Logs written
+ * before they existed lack them: every vote is work and no item gold.
  */
 export const RAW_LOG_COLUMNS = [
   "vote_id",
@@ -43,6 +50,9 @@ export const RAW_LOG_COLUMNS = [
   "engine_round",
   "annotator_excluded",
   "annotator_kind",
+  "purpose",
+  "audit_of_vote_id",
+  "gold_answer_prompt_id",
 ] as const;
 
 export type RawLogColumn = (typeof RAW_LOG_COLUMNS)[number];
@@ -108,6 +118,9 @@ export const RawLogRecordSchema = z
       .max(Number.MAX_SAFE_INTEGER, "engine_round is too large"),
     annotator_excluded: z.boolean({ error: expected("annotator_excluded", "true or false") }).optional(),
     annotator_kind: z.enum(ANNOTATOR_KINDS, { error: expected("annotator_kind", `one of: ${ANNOTATOR_KINDS.join(", ")}`) }).optional(),
+    purpose: z.enum(ASSIGNMENT_PURPOSES, { error: expected("purpose", `one of: ${ASSIGNMENT_PURPOSES.join(", ")}`) }).optional(),
+    audit_of_vote_id: id("audit_of_vote_id").nullable().optional(),
+    gold_answer_prompt_id: id("gold_answer_prompt_id").nullable().optional(),
   })
   .superRefine((record, ctx) => {
     if (record.prompt_a_id === record.prompt_b_id) {
@@ -121,6 +134,19 @@ export const RawLogRecordSchema = z
     }
     if (Date.parse(record.voted_at) > Date.now() + FUTURE_TOLERANCE_MS) {
       ctx.addIssue({ code: "custom", path: ["voted_at"], message: "voted_at must not be in the future" });
+    }
+    if (record.audit_of_vote_id != null && record.purpose !== "audit") {
+      ctx.addIssue({ code: "custom", path: ["audit_of_vote_id"], message: "audit_of_vote_id must be null unless purpose is audit" });
+    }
+    if (record.audit_of_vote_id != null && record.audit_of_vote_id === record.vote_id) {
+      ctx.addIssue({ code: "custom", path: ["audit_of_vote_id"], message: "audit_of_vote_id must name another vote" });
+    }
+    if (
+      record.gold_answer_prompt_id != null &&
+      record.gold_answer_prompt_id !== record.prompt_a_id &&
+      record.gold_answer_prompt_id !== record.prompt_b_id
+    ) {
+      ctx.addIssue({ code: "custom", path: ["gold_answer_prompt_id"], message: "gold_answer_prompt_id must be prompt_a_id or prompt_b_id" });
     }
     const expected = preferredPromptId(record);
     if (record.preferred_prompt_id !== expected) {

@@ -1,4 +1,5 @@
 import type { DB } from "../../db/client";
+import type { AssignmentPurpose } from "../../db/schema";
 import type { DuplicateOption, VoteFilter } from "./export-options.server";
 
 /**
@@ -38,7 +39,10 @@ SELECT
   a.left_is_a AS leftIsA, v.choice AS choice, v.comment AS comment,
   a.issued_at AS issuedAt, v.created_at AS votedAt, v.latency_ms AS latencyMs,
   a.policy AS policy, a.engine_round AS engineRound,
-  sa.excluded_at IS NOT NULL AS annotatorExcluded, u.kind AS annotatorKind
+  sa.excluded_at IS NOT NULL AS annotatorExcluded, u.kind AS annotatorKind,
+  a.purpose AS purpose, (SELECT ov.id FROM votes ov WHERE ov.assignment_id = a.audit_of) AS auditOfVoteId,
+  (SELECT g.preferred_prompt_id FROM gold_items g WHERE g.study_id = a.study_id AND g.query_id = a.query_id
+    AND g.low_prompt_id = min(a.prompt_a_id, a.prompt_b_id) AND g.high_prompt_id = max(a.prompt_a_id, a.prompt_b_id)) AS goldAnswerPromptId
 FROM votes v
 JOIN assignments a ON a.id = v.assignment_id
 JOIN studies s ON s.id = v.study_id
@@ -78,12 +82,16 @@ export interface RawVoteRow {
   annotatorExcluded: number;
   /** "judge" for the study's LLM judge (ADR 0032). */
   annotatorKind: "human" | "judge";
+  /** Why the pair was served (ADR 0034, 0042); an audit's original vote; the owner's answer when the item is gold. */
+  purpose: AssignmentPurpose;
+  auditOfVoteId: number | null;
+  goldAnswerPromptId: number | null;
 }
 
 // Decisive votes (left / right) resolved to chosen and rejected prompts through assignments.left_is_a.
 const DECISIVE_VOTES_CTE = `
 decisive AS (
-  SELECT v.id AS vote_id, a.query_id, v.annotator_id, a.purpose = 'audit' AS is_audit,
+  SELECT v.id AS vote_id, a.query_id, v.annotator_id, a.purpose = 'audit' AS is_audit, a.purpose = 'overlap' AS is_overlap,
     EXISTS (SELECT 1 FROM gold_items g WHERE g.study_id = a.study_id AND g.query_id = a.query_id
       AND g.low_prompt_id = min(a.prompt_a_id, a.prompt_b_id) AND g.high_prompt_id = max(a.prompt_a_id, a.prompt_b_id)) AS is_gold,
     CASE WHEN (v.choice = 'left') = (a.left_is_a = 1) THEN a.prompt_a_id ELSE a.prompt_b_id END AS chosen_prompt_id,
@@ -97,7 +105,7 @@ kept AS (SELECT * FROM decisive WHERE @excludeFlaggedVotes = 0 OR (NOT is_audit 
 const EVERY_DECISIVE_VOTE_CTE = `
 pairs AS (
   SELECT vote_id AS order_key, query_id, chosen_prompt_id, rejected_prompt_id,
-    CAST(annotator_id AS TEXT) AS annotator_ids, 1 AS votes, 1 AS majority_votes, is_audit, is_gold
+    CAST(annotator_id AS TEXT) AS annotator_ids, 1 AS votes, 1 AS majority_votes, is_audit, is_gold, is_overlap
   FROM kept
 )`;
 
@@ -113,7 +121,8 @@ duel_groups AS (
     sum(chosen_prompt_id < rejected_prompt_id) AS low_wins,
     count(*) AS decisive_votes,
     group_concat(DISTINCT annotator_id) AS annotator_ids,
-    max(is_gold) AS is_gold
+    max(is_gold) AS is_gold,
+    max(is_overlap) AS is_overlap
   FROM kept
   WHERE NOT is_audit
   GROUP BY query_id, low_id, high_id
@@ -122,7 +131,7 @@ pairs AS (
   SELECT first_vote_id AS order_key, query_id,
     CASE WHEN 2 * low_wins > decisive_votes THEN low_id ELSE high_id END AS chosen_prompt_id,
     CASE WHEN 2 * low_wins > decisive_votes THEN high_id ELSE low_id END AS rejected_prompt_id,
-    annotator_ids, decisive_votes AS votes, max(low_wins, decisive_votes - low_wins) AS majority_votes, 0 AS is_audit, is_gold
+    annotator_ids, decisive_votes AS votes, max(low_wins, decisive_votes - low_wins) AS majority_votes, 0 AS is_audit, is_gold, is_overlap
   FROM duel_groups
   WHERE 2 * low_wins <> decisive_votes
 )`;
@@ -137,7 +146,7 @@ SELECT q.text AS query, cp.text AS chosenPromptText,
   p.chosen_prompt_id AS chosenPromptId, p.rejected_prompt_id AS rejectedPromptId, p.query_id AS queryId,
   ${selectionStatusSql("cp")} AS chosenPromptStatus, ${selectionStatusSql("rp")} AS rejectedPromptStatus,
   CASE WHEN q.active = 0 THEN 'disabled' ELSE NULL END AS queryStatus,
-  p.annotator_ids AS annotatorIds, p.votes AS votes, p.majority_votes AS majorityVotes, p.is_audit AS isAudit, p.is_gold AS isGold
+  p.annotator_ids AS annotatorIds, p.votes AS votes, p.majority_votes AS majorityVotes, p.is_audit AS isAudit, p.is_gold AS isGold, p.is_overlap AS isOverlap
 FROM pairs p
 JOIN queries q ON q.id = p.query_id
 JOIN prompts cp ON cp.id = p.chosen_prompt_id
@@ -168,9 +177,10 @@ export interface PreferencePairRow {
   /** The decisive votes behind the line and how many of them went its way (1 and 1 with duplicates=keep). */
   votes: number;
   majorityVotes: number;
-  /** SQLite booleans: the vote is an audit (duplicates=keep only); the item is a gold item. */
+  /** SQLite booleans: the vote is an audit (duplicates=keep only); the item is a gold item; a vote behind the line was a served overlap. */
   isAudit: number;
   isGold: number;
+  isOverlap: number;
 }
 
 /** Which votes a preference export reads: the vote filter, and the annotators the quality filter lets through (null: all). */

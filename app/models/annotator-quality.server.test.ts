@@ -241,21 +241,32 @@ describe("annotator quality", () => {
       return routeResponse(() => qualityAction({ request, params: { studyId: String(studyId) }, context: {} }));
     };
     const rates = () =>
-      db().select({ a: studies.auditRate, s: studies.auditMaxShare, g: studies.goldRate }).from(studies).where(eq(studies.id, studyId)).get();
+      db()
+        .select({ a: studies.auditRate, s: studies.auditMaxShare, g: studies.goldRate, o: studies.overlapRate })
+        .from(studies)
+        .where(eq(studies.id, studyId))
+        .get();
     const before = rates();
-    expect(before).toEqual({ a: 0, s: 0.1, g: 0 });
-    for (const bad of [
-      { auditRate: "0.9", auditMaxShare: "0.1", goldRate: "0" },
-      { auditRate: "5%", auditMaxShare: "0.1", goldRate: "0" },
-      { auditRate: "0.05", auditMaxShare: "", goldRate: "0" },
-      { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "-0.1" },
-    ]) {
+    expect(before).toEqual({ a: 0, s: 0.1, g: 0, o: 0 });
+    const bads: Record<string, string>[] = [
+      { auditRate: "0.9", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0" },
+      { auditRate: "5%", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0" },
+      { auditRate: "0.05", auditMaxShare: "", goldRate: "0", overlapRate: "0" },
+      { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "-0.1", overlapRate: "0" },
+      { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "0", overlapRate: "0.6" },
+      { auditRate: "0.05", auditMaxShare: "0.1", goldRate: "0" },
+    ];
+    for (const bad of bads) {
       expect((await post({ intent: "checks", ...bad })).status).toBe(400);
     }
+    // The three rates share one draw: together at most 1, the error on the overlap rate.
+    const tooMuch = await post({ intent: "checks", auditRate: "0.5", auditMaxShare: "0.1", goldRate: "0.4", overlapRate: "0.2" });
+    expect(tooMuch.status).toBe(400);
+    expect(JSON.stringify(await tooMuch.json())).toContain("overlapRate");
     expect(rates()).toEqual(before);
-    const saved = await post({ intent: "checks", auditRate: "0.05", auditMaxShare: "0.2", goldRate: "0.1" });
+    const saved = await post({ intent: "checks", auditRate: "0.05", auditMaxShare: "0.2", goldRate: "0.1", overlapRate: "0.15" });
     expect(saved.status).toBe(200);
-    expect(rates()).toEqual({ a: 0.05, s: 0.2, g: 0.1 });
+    expect(rates()).toEqual({ a: 0.05, s: 0.2, g: 0.1, o: 0.15 });
 
     const [query] = db().select().from(queries).where(eq(queries.studyId, studyId)).all();
     const [one, two] = db().select().from(prompts).where(eq(prompts.studyId, studyId)).orderBy(prompts.id).all();

@@ -113,6 +113,8 @@ export interface AnnotatorQualityReport {
   overall: {
     leftSide: SideBias;
     overlapItems: number;
+    /** Of which items served for agreement (purpose 'overlap', ADR 0042); the rest overlap by accident. */
+    servedOverlapItems: number;
     krippendorffAlpha: AgreementEstimate;
     /** Fleiss' kappa needs the same number of raters per item: computed on the items with the most common count. */
     fleissKappa: (AgreementEstimate & { ratersPerItem: number }) | null;
@@ -213,7 +215,8 @@ export function annotatorQuality(study: QualityStudy): AnnotatorQualityReport {
   const names = new Map(aggregates.map((row) => [row.annotatorId, row.displayName]));
 
   const counted = aggregates.filter((row) => !excluded.has(row.annotatorId));
-  const items = overlapItems(database, study.id).map((item) => [item.low, item.high, item.draws]);
+  const overlaps = overlapItems(database, study.id);
+  const items = overlaps.map((item) => [item.low, item.high, item.draws]);
   const raterCounts = new Map<number, number>();
   for (const item of items) {
     const raters = item[0]! + item[1]! + item[2]!;
@@ -242,6 +245,7 @@ export function annotatorQuality(study: QualityStudy): AnnotatorQualityReport {
         counted.reduce((sum, row) => sum + row.decisive, 0),
       ),
       overlapItems: items.length,
+      servedOverlapItems: overlaps.filter((item) => item.served === 1).length,
       krippendorffAlpha: krippendorffAlphaEstimate(items, bootstrapOptions(study.id, 1, items.length)),
       fleissKappa:
         ratersPerItem === undefined

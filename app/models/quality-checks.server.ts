@@ -5,10 +5,10 @@ import { db } from "~/db.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { decimalId, formNumber } from "~/utils/strict-fields";
 
-// The quality checks an owner sets on the Annotator quality page (issue 18 §2, §3; ADR 0034): the audit
-// rate and share, the gold rate, and the gold items with their known answers.
+// The quality checks an owner sets on the Annotator quality page (issue 18 §2, §3, §4; ADR 0034, 0042): the
+// audit rate and share, the gold rate, the overlap rate, and the gold items with their known answers.
 
-/** Each rate at most this: checks stay a minority of the work, and audit + gold rates never pass 1. */
+/** Each rate at most this: checks stay a minority of the work. */
 export const MAX_CHECK_RATE = 0.5;
 
 const rate = (name: string) =>
@@ -19,17 +19,24 @@ const rate = (name: string) =>
     blankMessage: `${name} is required`,
   });
 
-export const QualityChecksFormSchema = z.object({
-  intent: z.literal("checks"),
-  auditRate: rate("Audit rate"),
-  auditMaxShare: formNumber({
-    min: 0,
-    max: 1,
-    message: "Audit share must be a number from 0 to 1, e.g. 0.1",
-    blankMessage: "Audit share is required",
-  }),
-  goldRate: rate("Gold rate"),
-});
+export const QualityChecksFormSchema = z
+  .object({
+    intent: z.literal("checks"),
+    auditRate: rate("Audit rate"),
+    auditMaxShare: formNumber({
+      min: 0,
+      max: 1,
+      message: "Audit share must be a number from 0 to 1, e.g. 0.1",
+      blankMessage: "Audit share is required",
+    }),
+    goldRate: rate("Gold rate"),
+    overlapRate: rate("Overlap rate"),
+  })
+  // One uniform draw decides among the three (quality/checks.ts), so together they cannot pass 1.
+  .refine((form) => form.auditRate + form.goldRate + form.overlapRate <= 1 + 1e-9, {
+    path: ["overlapRate"],
+    message: "Audit, gold and overlap rates together must be at most 1",
+  });
 
 export const MarkGoldFormSchema = z
   .object({
@@ -47,11 +54,17 @@ export type QualityCheckRates = Omit<z.infer<typeof QualityChecksFormSchema>, "i
 
 export function setQualityCheckRates(tx: Queryable, studyId: number, rates: QualityCheckRates): "changed" | "unchanged" {
   const before = tx
-    .select({ auditRate: studies.auditRate, auditMaxShare: studies.auditMaxShare, goldRate: studies.goldRate })
+    .select({ auditRate: studies.auditRate, auditMaxShare: studies.auditMaxShare, goldRate: studies.goldRate, overlapRate: studies.overlapRate })
     .from(studies)
     .where(eq(studies.id, studyId))
     .get();
-  if (before && before.auditRate === rates.auditRate && before.auditMaxShare === rates.auditMaxShare && before.goldRate === rates.goldRate) {
+  if (
+    before &&
+    before.auditRate === rates.auditRate &&
+    before.auditMaxShare === rates.auditMaxShare &&
+    before.goldRate === rates.goldRate &&
+    before.overlapRate === rates.overlapRate
+  ) {
     return "unchanged";
   }
   tx.update(studies).set(rates).where(eq(studies.id, studyId)).run();

@@ -46,7 +46,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     study: { id: study.id, name: study.name },
     permissions: [...permissions],
     report: annotatorQuality(study),
-    checks: { auditRate: study.auditRate, auditMaxShare: study.auditMaxShare, goldRate: study.goldRate, maxRate: MAX_CHECK_RATE },
+    checks: {
+      auditRate: study.auditRate,
+      auditMaxShare: study.auditMaxShare,
+      goldRate: study.goldRate,
+      overlapRate: study.overlapRate,
+      maxRate: MAX_CHECK_RATE,
+    },
     checksForm: formConstraints(QualityChecksFormSchema),
     goldForm: formConstraints(MarkGoldFormSchema),
     gold: listGoldItems(study.id),
@@ -181,7 +187,15 @@ export default function AnnotatorQualityPage() {
           {overall.leftSide.trials} decisive votes {overall.leftSide.strong ? <span className="badge warning">strong side bias</span> : null}
         </dd>
         <dt>Items judged by two or more annotators</dt>
-        <dd>{overall.overlapItems}</dd>
+        <dd>
+          {overall.overlapItems}
+          {overall.overlapItems > 0 ? (
+            <span className="muted">
+              {" "}
+              ({overall.servedOverlapItems} served as overlaps at the overlap rate, {overall.overlapItems - overall.servedOverlapItems} by chance)
+            </span>
+          ) : null}
+        </dd>
         <dt>Krippendorff&apos;s alpha</dt>
         <dd>
           {decimal(overall.krippendorffAlpha.value)}
@@ -354,12 +368,24 @@ export default function AnnotatorQualityPage() {
               aria-describedby="checks-hint"
             />
           </label>
+          <label>
+            Overlap rate
+            <input
+              name="overlapRate"
+              {...constraintAttributes(checksForm.overlapRate, false)}
+              inputMode="decimal"
+              defaultValue={String(checks.overlapRate)}
+              aria-describedby="checks-hint"
+            />
+          </label>
           <button type="submit">Save the checks</button>
         </div>
         <p id="checks-hint" className="hint">
           Each pair request serves an audit with the audit rate (never two in a row, never more than the share of the annotator&apos;s answered
-          pairs), or a gold item they have not answered with the gold rate. Rates from 0 (off, the default) to {checks.maxRate}; a few percent is
-          usual. Audit votes do not count on the leaderboard or for the engine; votes on gold items count like any other.
+          pairs), a gold item they have not answered with the gold rate, or with the overlap rate a pair exactly one other annotator decided (a recent
+          one), so that agreement is measured on served overlaps. Rates from 0 (off, the default) to {checks.maxRate}, at most 1 together; a few
+          percent is usual (10–20% for overlaps). Audit votes do not count on the leaderboard or for the engine; votes on gold items and overlaps
+          count like any other.
         </p>
       </Form>
 

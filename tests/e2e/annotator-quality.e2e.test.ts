@@ -222,6 +222,13 @@ describe("the annotator quality page", () => {
         .getByText(/^100%.* of 1$/)
         .count(),
     ).resolves.toBe(1);
+    // Served overlaps (ADR 0042): the overlap rate is set beside the audit and gold rates, off until then.
+    const checksForm = page.locator("form.quality-checks");
+    await expect(checksForm.getByLabel("Overlap rate").inputValue()).resolves.toBe("0");
+    await checksForm.getByLabel("Overlap rate").fill("0.2");
+    await checksForm.getByRole("button", { name: "Save the checks" }).click();
+    await page.getByRole("status").getByText("Quality checks saved.").waitFor();
+    expect(readAppDatabase(suite.app, (db) => db.prepare("select overlap_rate from studies where id = ?").pluck().get(studyId))).toBe(0.2);
     await page.screenshot({ path: screenshotPath("annotator-quality-checks.png"), fullPage: true });
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
 

@@ -1,0 +1,1 @@
+ALTER TABLE `studies` ADD `overlap_rate` real DEFAULT 0 NOT NULL;
