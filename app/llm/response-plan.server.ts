@@ -70,6 +70,7 @@ export function planResponses(
         .select({ n: count() })
         .from(responses)
         .innerJoin(prompts, eq(prompts.id, responses.promptId))
+        .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
         .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, generationSettingsHash(settings))))
         .get()?.n ?? 0;
   }
