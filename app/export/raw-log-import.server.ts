@@ -18,14 +18,7 @@ import {
   votes,
 } from "../../db/schema";
 import { markSucceeded } from "~/jobs/jobs.server";
-import {
-  cleanUpPendingImports,
-  inChunks,
-  openStaging,
-  STAGED_CHUNK_ROWS,
-  stagingExists,
-  type StagedWriter,
-} from "~/jobs/staged-writes.server";
+import { cleanUpPendingImports, inChunks, openStaging, STAGED_CHUNK_ROWS, stagingExists, type StagedWriter } from "~/jobs/staged-writes.server";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";

@@ -54,7 +54,12 @@ export function inChunks<T>(
  * is at most `chunkRows` long and is shortened or lengthened after each chunk so that it takes
  * about STAGED_CHUNK_MS.
  */
-export function inRanges(chunkRows: number, writer: StagedWriter<unknown>, total: number, write: (tx: Transaction, from: number, to: number) => void) {
+export function inRanges(
+  chunkRows: number,
+  writer: StagedWriter<unknown>,
+  total: number,
+  write: (tx: Transaction, from: number, to: number) => void,
+) {
   let next = 0;
   let size = Math.min(chunkRows, 50);
   while (next < total) {

@@ -226,11 +226,7 @@ export function resolveResponses(db: Queryable, studyId: number, list: ParsedRes
   const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
   if (!study) throw new Error(`importResponses: study ${studyId} does not exist`);
   const settingsHash = generationSettingsHash(study);
-  const studyPrompts = db
-    .select({ id: prompts.id, normalizedText: prompts.normalizedText })
-    .from(prompts)
-    .where(eq(prompts.studyId, studyId))
-    .all();
+  const studyPrompts = db.select({ id: prompts.id, normalizedText: prompts.normalizedText }).from(prompts).where(eq(prompts.studyId, studyId)).all();
   const studyQueries = db.select({ id: queries.id, text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).all();
   const promptByText = new Map(studyPrompts.map((p) => [p.normalizedText, p.id]));
   const promptIds = new Set(studyPrompts.map((p) => p.id));
@@ -306,7 +302,13 @@ export function storeResponses(db: Queryable, settingsHash: string, rows: readon
   };
   const upsert = db
     .insert(responses)
-    .values({ promptId: sql.placeholder("promptId"), queryId: sql.placeholder("queryId"), settingsHash, content: sql.placeholder("content"), ...stored })
+    .values({
+      promptId: sql.placeholder("promptId"),
+      queryId: sql.placeholder("queryId"),
+      settingsHash,
+      content: sql.placeholder("content"),
+      ...stored,
+    })
     .onConflictDoUpdate({
       target: [responses.promptId, responses.queryId, responses.settingsHash],
       set: { ...stored, content: sql`excluded.content` },
