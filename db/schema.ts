@@ -958,7 +958,9 @@ export const jobs = sqliteTable(
 // queries it creates belong to its staging study, a study row nobody is a member of. Its last,
 // small commit moves those prompts and queries into the target study, adds the tallies, deletes the
 // staging study and this row, and marks the job succeeded: the import appears at once. A row left by
-// a crash or a failed attempt is cleaned up, a chunk at a time, before the next job runs.
+// a crash or a failed attempt is cleaned up, a chunk at a time, before the next job runs. Study
+// creation and additions stage their rows the same way (ADR 0043): a study being created is its own
+// staging study; an addition's pending responses name a staged prompt or query.
 export const pendingImports = sqliteTable("pending_imports", {
   // No foreign keys: a job row (or its study) deleted meanwhile must not make the rows visible.
   jobId: integer("job_id").primaryKey(),

@@ -13,7 +13,8 @@ import { listStudyAnnotators } from "~/models/membership.server";
 import { ExportOptionsSchema } from "./export-options.server";
 import { getExportSummary } from "./export-page.server";
 import { prepareExport } from "./formats.server";
-import { cleanUpPendingImports, importRawLog, prepareRawLogImport, writeRawLogImport, type ImportWriter } from "./raw-log-import.server";
+import { cleanUpPendingImports } from "~/jobs/staged-writes.server";
+import { importRawLog, prepareRawLogImport, writeRawLogImport, type ImportWriter } from "./raw-log-import.server";
 
 // A raw-log import writes in chunks nobody sees and publishes them in one small commit (ADR 0036).
 // A kill leaves exactly the chunks committed so far: these tests stop the writer after a chunk

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { DB } from "../../db/client";
 import {
   annotators,
@@ -19,6 +19,7 @@ import {
   votes,
 } from "../../db/schema";
 import { markSucceeded } from "~/jobs/jobs.server";
+import { cleanUpPendingImports, inChunks, openStaging, STAGED_CHUNK_ROWS, stagingExists, type StagedWriter } from "~/jobs/staged-writes.server";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
@@ -447,43 +448,8 @@ function checkConsistency(records: NumberedRecord[]): string[] {
 /** A change made between preparing and writing (another owner action): the job tries again, preparing afresh. */
 class ImportRaced extends Error {}
 
-/**
- * How the writing is cut (ADR 0036): each chunk is one short IMMEDIATE transaction of at most
- * IMPORT_CHUNK_ROWS rows, ended early once its rows took IMPORT_CHUNK_MS (its commit then takes about
- * as long again: ~20 ms a chunk at load 8); the request thread's writes slip in between chunks.
- */
-export const IMPORT_CHUNK_ROWS = 1_000;
-export const IMPORT_CHUNK_MS = 10;
-
 /** Runs the import's writes: `chunk` commits each chunk on its own, `publish` is the one commit that makes the import visible. */
-export interface ImportWriter {
-  chunk(write: (tx: Transaction) => void): void;
-  publish(write: (tx: Transaction) => ImportSummary): ImportSummary;
-}
-
-/** Writes `rows` in chunks of at most IMPORT_CHUNK_ROWS rows and IMPORT_CHUNK_MS each; `write` writes one row. */
-function inChunks<T>(
-  chunkRows: number,
-  writer: ImportWriter,
-  rows: readonly T[],
-  write: (tx: Transaction, row: T) => void,
-  after?: (tx: Transaction, from: number, to: number) => void,
-) {
-  let next = 0;
-  while (next < rows.length) {
-    writer.chunk((tx) => {
-      const from = next;
-      const started = performance.now();
-      let k = next;
-      while (k < rows.length && k - from < chunkRows && (k === from || performance.now() - started < IMPORT_CHUNK_MS)) {
-        write(tx, rows[k]!);
-        k++;
-      }
-      after?.(tx, from, k);
-      next = k;
-    });
-  }
-}
+export type ImportWriter = StagedWriter<ImportSummary>;
 
 /**
  * Imports a raw JSONL log (our own export format) into `studyId`, all or nothing, on the caller's
@@ -609,7 +575,7 @@ export function writeRawLogImport(
   jobId: number,
   plan: ImportPlan,
   writer: ImportWriter,
-  { progress = () => {}, chunkRows = IMPORT_CHUNK_ROWS }: { progress?: (done: number, total: number) => void; chunkRows?: number } = {},
+  { progress = () => {}, chunkRows = STAGED_CHUNK_ROWS }: { progress?: (done: number, total: number) => void; chunkRows?: number } = {},
 ): ImportSummary {
   const { studyId, settingsHash } = plan;
   let stagingStudyId = 0;
@@ -621,7 +587,7 @@ export function writeRawLogImport(
       .values({ name: `Import staging (job ${jobId})`, task: "import staging", model: study.model, status: "archived" })
       .returning({ id: studies.id })
       .get().id;
-    tx.insert(pendingImports).values({ jobId, studyId, stagingStudyId }).run();
+    openStaging(tx, jobId, studyId, stagingStudyId);
   });
   const total = plan.newPrompts.length + plan.newQueries.length + plan.newAnnotators.length + plan.responses.length + plan.votes.length;
   let done = 0;
@@ -779,9 +745,7 @@ export function writeRawLogImport(
     write();
   });
   return writer.publish((tx) => {
-    if (!tx.select({ jobId: pendingImports.jobId }).from(pendingImports).where(eq(pendingImports.jobId, jobId)).get()) {
-      throw new ImportRaced("the import's written rows were removed meanwhile");
-    }
+    if (!stagingExists(tx, jobId)) throw new ImportRaced("the import's written rows were removed meanwhile");
     if (!tx.select({ id: studies.id }).from(studies).where(eq(studies.id, studyId)).get()) throw new ImportRaced(`study ${studyId} is gone`);
     const promptClash = tx.get<{ n: number }>(
       sql`select count(*) as n from prompts p join prompts s on s.normalized_text = p.normalized_text where p.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
@@ -932,52 +896,4 @@ function prepareVote(tx: Transaction, studyId: number, jobId: number) {
       createdAt: sql.placeholder("votedAt"),
     })
     .prepare();
-}
-
-/** Rows deleted per clean-up chunk. */
-const CLEAN_UP_CHUNK_ROWS = 2_000;
-
-/**
- * Removes what unpublished imports wrote (a crashed or failed attempt; ADR 0036), one short
- * transaction at a time, yielding after each: their assignments (and with them their votes, which no
- * tally counted), the responses, queries and prompts of the staging study, their annotators, the
- * staging study, and last the pending row. `onlyStopped`: only imports whose job will not run again
- * (failed, or gone), for a caller other than the job thread, which is the only writer of imports
- * and cleans every one up before each job and after a failed import.
- */
-export function* pendingImportCleanUp(db: DB, onlyStopped = false): Generator<void, void, void> {
-  for (;;) {
-    const pending = db
-      .select()
-      .from(pendingImports)
-      .where(onlyStopped ? sql`${pendingImports.jobId} not in (select id from jobs where state in ('queued', 'running'))` : undefined)
-      .orderBy(pendingImports.jobId)
-      .limit(1)
-      .get();
-    if (!pending) return;
-    const { jobId, stagingStudyId } = pending;
-    const steps = [
-      sql`delete from assignments where id in (select assignment_id from votes where import_job_id = ${jobId} limit ${CLEAN_UP_CHUNK_ROWS})`,
-      sql`delete from responses where id in (select r.id from responses r join prompts p on p.id = r.prompt_id where p.study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
-      sql`delete from responses where id in (select r.id from responses r join queries q on q.id = r.query_id where q.study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
-      sql`delete from queries where id in (select id from queries where study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
-      sql`delete from prompts where id in (select id from prompts where study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
-    ];
-    for (const statement of steps) {
-      while (db.transaction((tx) => tx.run(statement).changes) > 0) yield;
-    }
-    db.transaction((tx) => {
-      if (pending.annotatorIds.length > 0) tx.delete(annotators).where(inArray(annotators.id, pending.annotatorIds)).run();
-      tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
-      tx.delete(pendingImports).where(eq(pendingImports.jobId, jobId)).run();
-    });
-    yield;
-  }
-}
-
-/** pendingImportCleanUp to the end, at once (the job thread, tests). Returns the transactions it took. */
-export function cleanUpPendingImports(db: DB): number {
-  let chunks = 0;
-  for (const _ of pendingImportCleanUp(db)) chunks++;
-  return chunks;
 }

@@ -5,13 +5,15 @@ import fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase, type SynchronousMode } from "../../db/client";
 import { capErrors } from "~/export/raw-log-schema.server";
-import { cleanUpPendingImports, runImportLogJob } from "~/export/raw-log-import.server";
+import { runImportLogJob } from "~/export/raw-log-import.server";
+import { cleanUpPendingImports } from "./staged-writes.server";
 import { runReembedJob } from "~/llm/embeddings.server";
-import { runAddToStudyJob, runCreateStudyJob, runImportResponsesJob } from "~/models/study-setup.server";
+import { runAddToStudyJob, runCreateStudyJob, runImportResponsesJob } from "~/models/study-setup-jobs.server";
 import { recordAudit } from "~/models/audit.server";
 import { JobInputError, type JobContext, type JobHandler, type JobResult, type Transaction } from "./job-context.server";
 import { getJob, markFailed, markSucceeded, readJobInput, recordProgress, removeJobInput } from "./jobs.server";
 import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
+import { isBusy } from "../../db/busy";
 import type { FromJobThread, ToJobThread } from "./runner.server";
 import type { AuditAction, JobKind, JobRequester } from "../../db/schema";
 
@@ -59,6 +61,28 @@ const chunkGap = new Int32Array(new SharedArrayBuffer(4));
 // Progress is written at most this often: each write is a small transaction of its own.
 const PROGRESS_INTERVAL_MS = 250;
 
+// How long a chunk or the publishing commit keeps asking for the write lock (ADR 0043). On a loaded
+// machine this thread, 10 nice steps below the requests, can meet a taken lock at every poll of its
+// 5 s busy timeout while requests write; failing there threw away every chunk written so far.
+const JOB_LOCK_BUDGET_MS = 120_000;
+const lockPause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `transaction` again while it fails with SQLITE_BUSY, up to JOB_LOCK_BUDGET_MS. Safe: every
+ * transaction begins IMMEDIATE (db/client.ts), so SQLITE_BUSY comes at BEGIN, before it did anything.
+ */
+function whenLockFree<T>(transaction: () => T): T {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return transaction();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() - started >= JOB_LOCK_BUDGET_MS) throw error;
+      Atomics.wait(lockPause, 0, 0, 5);
+    }
+  }
+}
+
 function post(message: FromJobThread) {
   port!.postMessage(message);
 }
@@ -104,11 +128,16 @@ function run(jobId: number) {
       const now = Date.now();
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && done < total) return;
       lastProgressAt = now;
-      recordProgress(db, jobId, phase, done, total);
+      try {
+        recordProgress(db, jobId, phase, done, total);
+      } catch (error) {
+        // Progress is for the owner's page only: a busy lock skips this report, never the job.
+        if (!isBusy(error)) throw error;
+      }
     },
     chunk(write) {
       const started = performance.now();
-      db.transaction((tx) => write(tx));
+      whenLockFree(() => db.transaction((tx) => write(tx)));
       // Leave the lock free for as long as the chunk held it: a request's write waiting for it (it
       // polls, db/busy.ts) finds it free half the time, not only in the instant between two chunks.
       Atomics.wait(chunkGap, 0, 0, Math.max(CHUNK_GAP_MIN_MS, performance.now() - started));
@@ -116,13 +145,15 @@ function run(jobId: number) {
     },
     commit(write) {
       if (chunks === 0) recordProgress(db, jobId, "writing", 0, 0);
-      committed = db.transaction((tx) => {
-        const result = write(tx);
-        if (job.requestedBy) recordJobAudit(tx, job.kind, job.requestedBy, job.studyId ?? result.studyId ?? null, result);
-        pauseInCommit(jobId);
-        markSucceeded(tx, jobId, result, job.studyId === null ? result.studyId : undefined);
-        return result;
-      });
+      committed = whenLockFree(() =>
+        db.transaction((tx) => {
+          const result = write(tx);
+          if (job.requestedBy) recordJobAudit(tx, job.kind, job.requestedBy, job.studyId ?? result.studyId ?? null, result);
+          pauseInCommit(jobId);
+          markSucceeded(tx, jobId, result, job.studyId === null ? result.studyId : undefined);
+          return result;
+        }),
+      );
       return committed;
     },
   };

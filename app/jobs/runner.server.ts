@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import { connection, db } from "~/db.server";
 import { notifyStudyEngine, stopStudyEngine } from "~/engine/engine.server";
 import { env } from "~/env.server";
-import { pendingImportCleanUp } from "~/export/raw-log-import.server";
+import { pendingImportCleanUp } from "./staged-writes.server";
 import { countStaleLexical } from "~/llm/embeddings.server";
 import { embedsLexically, wakeGeneration } from "~/llm/runtime.server";
 import { repoRoot } from "~/utils/repo-root.server";

@@ -100,8 +100,9 @@ export function claimPendingResponses(db: Queryable, limit: number, inFlight: It
       })
       .from(responses)
       .innerJoin(prompts, eq(prompts.id, responses.promptId))
-      .innerJoin(queries, eq(queries.id, responses.queryId))
-      .innerJoin(studies, eq(studies.id, prompts.studyId))
+      // A staged pair (ADR 0043: a prompt or query a job has not published, or a study being created) waits.
+      .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
+      .innerJoin(studies, and(eq(studies.id, prompts.studyId), sql`${studies.id} not in (select staging_study_id from pending_imports)`))
       .where(exclude.length > 0 ? and(pendingCondition, notInArray(responses.id, exclude)) : pendingCondition)
       .orderBy(asc(responses.id))
       .limit(limit)
@@ -201,6 +202,8 @@ export function responseProgress(db: Queryable, studyId: number, settingsHash: s
     })
     .from(responses)
     .innerJoin(prompts, eq(prompts.id, responses.promptId))
+    // Not the responses of the study's prompts to queries an addition has not published (ADR 0043).
+    .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
     .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, settingsHash)))
     .groupBy(responses.status)
     .all();

@@ -44,7 +44,7 @@ export interface StudyModel {
 /**
  * The plan for `studyId` (null: a new study) after adding these prompt and query texts, duplicates
  * of what the study has (prompts up to case and spacing) not counted. Throws ResponseCapError when
- * the study would hold more responses than RESPONSES_PER_STUDY_MAX.
+ * the study would hold more responses than `cap` (RESPONSES_PER_STUDY_MAX).
  */
 export function planResponses(
   db: Queryable,
@@ -52,6 +52,7 @@ export function planResponses(
   settings: StudyModel,
   additions: { promptTexts: readonly string[]; queryTexts: readonly string[] },
   provider: ProviderConfig | null,
+  cap: number = env().RESPONSES_PER_STUDY_MAX,
 ): ResponsePlan {
   const promptTexts = new Map<string, string>();
   const queryTexts = new Set<string>();
@@ -70,6 +71,7 @@ export function planResponses(
         .select({ n: count() })
         .from(responses)
         .innerJoin(prompts, eq(prompts.id, responses.promptId))
+        .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
         .where(and(eq(prompts.studyId, studyId), eq(responses.settingsHash, generationSettingsHash(settings))))
         .get()?.n ?? 0;
   }
@@ -81,7 +83,7 @@ export function planResponses(
 
   const promptCount = promptTexts.size;
   const queryCount = queryTexts.size;
-  checkResponseCap(promptCount, queryCount);
+  checkResponseCap(promptCount, queryCount, cap);
   const total = promptCount * queryCount;
   const newResponses = Math.max(0, total - existingResponses);
   const meanLength = (texts: Iterable<string>, n: number) => {

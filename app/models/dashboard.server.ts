@@ -7,6 +7,7 @@ import {
   growthRounds,
   pairTallies,
   prompts,
+  queries,
   promptTallies,
   type RESPONSE_STATUSES,
   responses,
@@ -374,6 +375,8 @@ export function responseStatusCounts(studyId: number): Record<(typeof RESPONSE_S
       .select({ status: responses.status, n: count() })
       .from(responses)
       .innerJoin(prompts, eq(prompts.id, responses.promptId))
+      // Not those to queries an addition has not published (ADR 0043).
+      .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
       .where(eq(prompts.studyId, sql.placeholder("studyId")))
       .groupBy(responses.status)
       .prepare(),

@@ -1,7 +1,13 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { z } from "zod";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { studies } from "../../db/schema";
+import { ResponseCapError } from "~/llm/generation-queue.server";
+import type { ProviderConfig } from "~/llm/provider.server";
+import type { Queryable } from "~/llm/queryable.server";
+import { planResponses, type ResponsePlan, type StudyModel } from "~/llm/response-plan.server";
 import type { Upload } from "~/utils/upload-form.server";
 import { env } from "~/env.server";
 import type { FormErrors } from "~/utils/form-errors";
@@ -14,6 +20,10 @@ import { newStudyFormSchema, studySetupFormSchema } from "./study-setup-forms.se
 // and every other request waited. A form over OFF_THREAD_FORM_BYTES is parsed on a parse thread
 // (setup-parse.worker.ts, started on first use and kept), with the same schema and the same field
 // errors; a smaller one here, where a thread round trip would cost more than the parse.
+// The response plan of a form that adds prompts or queries (P × Q responses, N new, their cost) is
+// computed on the parse thread too, on a connection of its own (ADR 0043): it reads every prompt and
+// query of the study and counts its responses, O(prompts + queries + responses), which took the
+// request thread tens of milliseconds for a 100,000-query study.
 
 /** Forms whose text fields and uploads together exceed this are parsed on the parse thread. */
 export const OFF_THREAD_FORM_BYTES = 256 * 1024;
@@ -22,9 +32,16 @@ export type FormKind = "new-study" | "setup";
 type Output<K extends FormKind> = K extends "new-study"
   ? z.output<ReturnType<typeof newStudyFormSchema>>
   : z.output<ReturnType<typeof studySetupFormSchema>>;
-export type FormParse<K extends FormKind> = { success: true; data: Output<K> } | { success: false; errors: FormErrors };
+/** The plan of what a form adds (null: it adds nothing that needs one), or why the study's response cap refuses it. */
+export type PlanOutcome = { plan: ResponsePlan } | { capError: string } | null;
+export type FormParse<K extends FormKind> = { success: true; data: Output<K>; planned?: PlanOutcome } | { success: false; errors: FormErrors };
 type Fields = Record<string, string | Upload>;
 type Options = { providerConfigured: boolean };
+/**
+ * What a plan needs besides the form, as the request thread sees it: the study added to (null: a
+ * new study), the provider's prices, the per-study response cap, the database to read.
+ */
+export type PlanRequest = { studyId: number | null; provider: ProviderConfig | null; responseCap: number; databasePath: string };
 
 /** Parses on the calling thread (small forms; the parse thread itself). */
 export function parseFormHere<K extends FormKind>(kind: K, options: Options, fields: Fields): FormParse<K> {
@@ -33,13 +50,58 @@ export function parseFormHere<K extends FormKind>(kind: K, options: Options, fie
   return kind === "new-study" ? outcome(newStudyFormSchema(options).safeParse(fields)) : outcome(studySetupFormSchema(options).safeParse(fields));
 }
 
+/**
+ * The response plan of a parsed form, read from `db` (planResponses): a new study's, or that of a
+ * setup form that adds prompts or queries; null for any other setup intent or an unknown study.
+ */
+export function planParsedForm(db: Queryable, kind: FormKind, data: Output<FormKind>, request: Omit<PlanRequest, "databasePath">): PlanOutcome {
+  let settings: StudyModel | undefined;
+  let additions: { promptTexts: string[]; queryTexts: string[] };
+  if (kind === "new-study") {
+    const study = data as Output<"new-study">;
+    settings = study;
+    additions = {
+      promptTexts: [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)],
+      queryTexts: study.queries.map((query) => query.text),
+    };
+  } else {
+    const input = data as Output<"setup">;
+    if ((input.intent !== "add-prompts" && input.intent !== "add-queries") || request.studyId === null) return null;
+    settings = db
+      .select({ model: studies.model, temperature: studies.temperature, maxTokens: studies.maxTokens, seed: studies.seed })
+      .from(studies)
+      .where(eq(studies.id, request.studyId))
+      .get();
+    additions = {
+      promptTexts: input.intent === "add-prompts" ? input.prompts.map((prompt) => prompt.text) : [],
+      queryTexts: input.intent === "add-queries" ? input.queries.map((query) => query.text) : [],
+    };
+  }
+  if (!settings) return null;
+  try {
+    return { plan: planResponses(db, kind === "new-study" ? null : request.studyId, settings, additions, request.provider, request.responseCap) };
+  } catch (error) {
+    if (error instanceof ResponseCapError) return { capError: error.message };
+    throw error;
+  }
+}
+
+/** Whether a parsed form gets a plan: a new study, or a setup form adding prompts or queries. */
+function needsPlan(kind: FormKind, data: Output<FormKind>): boolean {
+  if (kind === "new-study") return true;
+  const intent = (data as Output<"setup">).intent;
+  return intent === "add-prompts" || intent === "add-queries";
+}
+
 function formSize(fields: Fields): number {
   let size = 0;
   for (const value of Object.values(fields)) size += typeof value === "string" ? value.length : value.content.length;
   return size;
 }
 
-export type ToParseThread = { id: number; kind: FormKind; options: Options; fields: Fields };
+export type ToParseThread =
+  | { id: number; type: "parse"; kind: FormKind; options: Options; fields: Fields; plan: PlanRequest | null }
+  | { id: number; type: "plan"; kind: FormKind; data: Output<FormKind>; plan: PlanRequest };
 export type FromParseThread = { id: number; result: FormParse<FormKind> } | { id: number; error: string };
 
 let thread: Worker | null = null;
@@ -49,6 +111,7 @@ const waiting = new Map<number, { resolve: (result: FormParse<FormKind>) => void
 function parseThread(): Worker {
   if (thread) return thread;
   const worker = new Worker(path.join(repoRoot(), "app/engine/worker-bootstrap.mjs"), {
+    // No databasePath here: each plan request names its database (tests open a new one per file).
     workerData: {
       entry: pathToFileURL(path.join(repoRoot(), "app/models/setup-parse.worker.ts")).href,
       priority: env().BACKGROUND_THREAD_PRIORITY,
@@ -74,13 +137,29 @@ function parseThread(): Worker {
   return worker;
 }
 
-/** The form parsed and validated, on the parse thread when it is large. */
-export async function parseSetupFormFields<K extends FormKind>(kind: K, options: Options, fields: Fields): Promise<FormParse<K>> {
-  if (formSize(fields) <= OFF_THREAD_FORM_BYTES) return parseFormHere(kind, options, fields);
-  const id = nextId++;
-  const result = new Promise<FormParse<FormKind>>((resolve, reject) => waiting.set(id, { resolve, reject }));
-  parseThread().postMessage({ id, kind, options, fields } satisfies ToParseThread);
-  return (await result) as FormParse<K>;
+function onParseThread(message: ToParseThread): Promise<FormParse<FormKind>> {
+  const result = new Promise<FormParse<FormKind>>((resolve, reject) => waiting.set(message.id, { resolve, reject }));
+  parseThread().postMessage(message);
+  return result;
+}
+
+/**
+ * The form parsed and validated, on the parse thread when it is large; with `plan`, also the
+ * response plan of what it adds (`planned`), always computed on the parse thread: with the parse
+ * for a large form, from the parsed rows for a small one.
+ */
+export async function parseSetupFormFields<K extends FormKind>(
+  kind: K,
+  options: Options,
+  fields: Fields,
+  plan: PlanRequest | null = null,
+): Promise<FormParse<K>> {
+  if (formSize(fields) > OFF_THREAD_FORM_BYTES) {
+    return (await onParseThread({ id: nextId++, type: "parse", kind, options, fields, plan })) as FormParse<K>;
+  }
+  const parsed = parseFormHere(kind, options, fields);
+  if (!parsed.success || plan === null || !needsPlan(kind, parsed.data)) return parsed;
+  return (await onParseThread({ id: nextId++, type: "plan", kind, data: parsed.data, plan })) as FormParse<K>;
 }
 
 /** Whether the parse thread is running (it starts with the first large form). */

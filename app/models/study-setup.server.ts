@@ -2,8 +2,7 @@ import { and, count, eq, sql } from "drizzle-orm";
 import { prompts, promptTallies, queries, queryTags, responses, studies, promptRecordColumns } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
-import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
-import { queueStudyResponses, ResponseCapError } from "~/llm/generation-queue.server";
+import { queueStudyResponses } from "~/llm/generation-queue.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { requestVariants } from "~/llm/variants.server";
 import { setMemberRole } from "./membership.server";
@@ -14,6 +13,7 @@ import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse }
 // transaction (all-or-nothing), prompts get their offline embedding on insert, and the responses
 // the new (prompt, query) pairs need are queued in the same transaction. Imports only relative
 // modules and takes the database as an argument, so db/seed uses this same path for the demo study.
+// The jobs (study-setup-jobs.server.ts) write the same rows with these functions, in chunks (ADR 0043).
 
 export interface StudySettings {
   name: string;
@@ -51,7 +51,7 @@ export interface AddedCounts {
 export type PromptEmbeddings = ReadonlyMap<string, StoredEmbedding>;
 
 /** Adds prompts, skipping any whose normalised text the study already has. Returns ids of all given. */
-function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embeddings: PromptEmbeddings = new Map()) {
+export function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embeddings: PromptEmbeddings = new Map()) {
   const { ids, addedIds, duplicates } = insertStudyPrompts(
     db,
     studyId,
@@ -64,7 +64,7 @@ function insertPrompts(db: Queryable, studyId: number, list: NewPrompt[], embedd
  * Adds queries, skipping exact repeats of a query the study already has. A query's tags are added to
  * it, new or repeated (so a file with a tags column can tag queries the study already has).
  */
-function insertQueries(db: Queryable, studyId: number, list: ParsedQuery[]) {
+export function insertQueries(db: Queryable, studyId: number, list: ParsedQuery[]) {
   const insert = db
     .insert(queries)
     .values({ studyId, text: sql.placeholder("text"), notes: sql.placeholder("notes") })
@@ -133,7 +133,7 @@ export function createStudy(db: Queryable, input: NewStudy, embeddings?: PromptE
   });
 }
 
-function textsNamedByResponses(list: ParsedResponse[]) {
+export function textsNamedByResponses(list: ParsedResponse[]) {
   const promptTexts = new Map<string, string>();
   const queryTexts = new Set<string>();
   for (const response of list) {
@@ -168,6 +168,13 @@ function preview(text: string): string {
   return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
 }
 
+/** A pre-generated response matched to the study's prompt and query. */
+export interface ResolvedResponse {
+  promptId: number;
+  queryId: number;
+  content: string;
+}
+
 /**
  * Stores pre-generated responses as ready for the study's current settings, replacing any queued or
  * failed one for the same pair (and its generation figures). A ready response is never replaced:
@@ -177,75 +184,110 @@ function preview(text: string): string {
  */
 export function importResponses(db: Queryable, studyId: number, list: ParsedResponse[]): number {
   return db.transaction((tx) => {
-    const study = tx.select().from(studies).where(eq(studies.id, studyId)).get();
-    if (!study) throw new Error(`importResponses: study ${studyId} does not exist`);
-    const settingsHash = generationSettingsHash(study);
-    const studyPrompts = tx
-      .select({ id: prompts.id, normalizedText: prompts.normalizedText })
-      .from(prompts)
-      .where(eq(prompts.studyId, studyId))
-      .all();
-    const studyQueries = tx.select({ id: queries.id, text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).all();
-    const promptByText = new Map(studyPrompts.map((p) => [p.normalizedText, p.id]));
-    const promptIds = new Set(studyPrompts.map((p) => p.id));
-    const queryByText = new Map(studyQueries.map((q) => [q.text.trim(), q.id]));
-    const queryByNormalizedText = new Map(studyQueries.map((q) => [normalizePromptText(q.text), q.id]));
-    const queryIds = new Set(studyQueries.map((q) => q.id));
-    const firstLineOfPair = new Map<string, number>();
-    for (const response of list) {
-      const promptId =
-        "id" in response.prompt
-          ? promptIds.has(response.prompt.id)
-            ? response.prompt.id
-            : undefined
-          : promptByText.get(normalizePromptText(response.prompt.text));
-      if (promptId === undefined) {
-        const what = "id" in response.prompt ? `id ${response.prompt.id}` : `"${preview(response.prompt.text)}"`;
-        throw new ImportError(response.line, `no prompt in this study matches ${what}`);
-      }
-      const queryId =
-        "id" in response.query
-          ? queryIds.has(response.query.id)
-            ? response.query.id
-            : undefined
-          : (queryByText.get(response.query.text) ?? queryByNormalizedText.get(normalizePromptText(response.query.text)));
-      if (queryId === undefined) {
-        const what = "id" in response.query ? `id ${response.query.id}` : `"${preview(response.query.text)}"`;
-        throw new ImportError(response.line, `no query in this study matches ${what}`);
-      }
-      const pair = `${promptId}/${queryId}`;
-      const earlier = firstLineOfPair.get(pair);
-      if (earlier !== undefined) throw new ImportError(response.line, `repeats the prompt and query of line ${earlier}`);
-      firstLineOfPair.set(pair, response.line);
-      const existing = tx
-        .select({ status: responses.status, content: responses.content })
-        .from(responses)
-        .where(and(eq(responses.promptId, promptId), eq(responses.queryId, queryId), eq(responses.settingsHash, settingsHash)))
-        .get();
-      if (existing?.status === "ready") {
-        if (existing.content === response.content) continue;
-        throw new ImportError(
-          response.line,
-          "this prompt already has a ready response to this query (votes may refer to it); an import only fills queued or failed ones",
-        );
-      }
-      const stored = {
-        content: response.content,
-        status: "ready" as const,
-        error: null,
-        attempts: 0,
-        promptTokens: null,
-        completionTokens: null,
-        costUsd: null,
-        latencyMs: null,
-      };
-      tx.insert(responses)
-        .values({ promptId, queryId, settingsHash, ...stored })
-        .onConflictDoUpdate({ target: [responses.promptId, responses.queryId, responses.settingsHash], set: stored })
-        .run();
-    }
+    const { settingsHash, rows } = resolveResponses(tx, studyId, list);
+    storeResponses(tx, settingsHash, rows);
     return list.length;
   });
+}
+
+/**
+ * importResponses' checks, reading only (a job runs them before it takes the write lock): every line
+ * matched to the study's prompt and query, or ImportError for the first that cannot be stored. Returns
+ * the responses still to store (a ready one with the same text is left as it is).
+ */
+export function resolveResponses(db: Queryable, studyId: number, list: ParsedResponse[]): { settingsHash: string; rows: ResolvedResponse[] } {
+  const study = db.select().from(studies).where(eq(studies.id, studyId)).get();
+  if (!study) throw new Error(`importResponses: study ${studyId} does not exist`);
+  const settingsHash = generationSettingsHash(study);
+  const studyPrompts = db.select({ id: prompts.id, normalizedText: prompts.normalizedText }).from(prompts).where(eq(prompts.studyId, studyId)).all();
+  const studyQueries = db.select({ id: queries.id, text: queries.text }).from(queries).where(eq(queries.studyId, studyId)).all();
+  const promptByText = new Map(studyPrompts.map((p) => [p.normalizedText, p.id]));
+  const promptIds = new Set(studyPrompts.map((p) => p.id));
+  const queryByText = new Map(studyQueries.map((q) => [q.text.trim(), q.id]));
+  const queryByNormalizedText = new Map(studyQueries.map((q) => [normalizePromptText(q.text), q.id]));
+  const queryIds = new Set(studyQueries.map((q) => q.id));
+  const firstLineOfPair = new Map<string, number>();
+  const existing = db
+    .select({ status: responses.status, content: responses.content })
+    .from(responses)
+    .where(
+      and(
+        eq(responses.promptId, sql.placeholder("promptId")),
+        eq(responses.queryId, sql.placeholder("queryId")),
+        eq(responses.settingsHash, settingsHash),
+      ),
+    )
+    .prepare();
+  const rows: ResolvedResponse[] = [];
+  for (const response of list) {
+    const promptId =
+      "id" in response.prompt
+        ? promptIds.has(response.prompt.id)
+          ? response.prompt.id
+          : undefined
+        : promptByText.get(normalizePromptText(response.prompt.text));
+    if (promptId === undefined) {
+      const what = "id" in response.prompt ? `id ${response.prompt.id}` : `"${preview(response.prompt.text)}"`;
+      throw new ImportError(response.line, `no prompt in this study matches ${what}`);
+    }
+    const queryId =
+      "id" in response.query
+        ? queryIds.has(response.query.id)
+          ? response.query.id
+          : undefined
+        : (queryByText.get(response.query.text) ?? queryByNormalizedText.get(normalizePromptText(response.query.text)));
+    if (queryId === undefined) {
+      const what = "id" in response.query ? `id ${response.query.id}` : `"${preview(response.query.text)}"`;
+      throw new ImportError(response.line, `no query in this study matches ${what}`);
+    }
+    const pair = `${promptId}/${queryId}`;
+    const earlier = firstLineOfPair.get(pair);
+    if (earlier !== undefined) throw new ImportError(response.line, `repeats the prompt and query of line ${earlier}`);
+    firstLineOfPair.set(pair, response.line);
+    const stored = existing.get({ promptId, queryId });
+    if (stored?.status === "ready") {
+      if (stored.content === response.content) continue;
+      throw new ImportError(
+        response.line,
+        "this prompt already has a ready response to this query (votes may refer to it); an import only fills queued or failed ones",
+      );
+    }
+    rows.push({ promptId, queryId, content: response.content });
+  }
+  return { settingsHash, rows };
+}
+
+/**
+ * Stores resolved responses as ready (resolveResponses), replacing a queued or failed one and its
+ * generation figures; a response that became ready since it was resolved is kept.
+ */
+export function storeResponses(db: Queryable, settingsHash: string, rows: readonly ResolvedResponse[]): void {
+  if (rows.length === 0) return;
+  const stored = {
+    status: "ready" as const,
+    error: null,
+    attempts: 0,
+    promptTokens: null,
+    completionTokens: null,
+    costUsd: null,
+    latencyMs: null,
+  };
+  const upsert = db
+    .insert(responses)
+    .values({
+      promptId: sql.placeholder("promptId"),
+      queryId: sql.placeholder("queryId"),
+      settingsHash,
+      content: sql.placeholder("content"),
+      ...stored,
+    })
+    .onConflictDoUpdate({
+      target: [responses.promptId, responses.queryId, responses.settingsHash],
+      set: { ...stored, content: sql`excluded.content` },
+      setWhere: sql`${responses.status} <> 'ready'`,
+    })
+    .prepare();
+  for (const row of rows) upsert.run({ promptId: row.promptId, queryId: row.queryId, content: row.content });
 }
 
 /** Whether the prompt exists in this study (a variant seed must). */
@@ -298,56 +340,4 @@ export function listStudyQueries(db: Queryable, studyId: number, limit: number) 
 /** How many queries the study has. */
 export function countStudyQueries(db: Queryable, studyId: number): number {
   return db.select({ n: count() }).from(queries).where(eq(queries.studyId, studyId)).get()?.n ?? 0;
-}
-
-// The same operations as jobs (ADR 0010): prompts are embedded first (with progress), then everything
-// is written in the job's one transaction. A file line that cannot be stored, or more responses than
-// the study may hold, fails the job with the reason; nothing is written.
-
-/** The offline embeddings of the prompts a job will add, computed before its transaction. */
-function embedPrompts(ctx: JobContext, texts: string[]): PromptEmbeddings {
-  const embeddings = new Map<string, StoredEmbedding>();
-  texts.forEach((text, k) => {
-    if (k % 100 === 0) ctx.progress("embedding prompts", k, texts.length);
-    if (!embeddings.has(text)) embeddings.set(text, lexicalEmbedding(text));
-  });
-  return embeddings;
-}
-
-/** Runs a job's write, turning the input's problems (a bad line, the response cap) into the job's errors. */
-function commitSetup(ctx: JobContext, write: (tx: Transaction) => JobResult): JobResult {
-  try {
-    return ctx.commit(write);
-  } catch (error) {
-    if (error instanceof ImportError || error instanceof ResponseCapError) throw new JobInputError([error.message]);
-    throw error;
-  }
-}
-
-/** Job "create-study": input NewStudy and the account that becomes its owner. */
-export function runCreateStudyJob(ctx: JobContext, input: unknown): JobResult {
-  const { ownerUserId, ...study } = input as NewStudy & { ownerUserId: number };
-  const embeddings = embedPrompts(ctx, [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)]);
-  return commitSetup(ctx, (tx) => {
-    const created = createStudy(tx, study, embeddings);
-    setMemberRole(tx, created.studyId, ownerUserId, "owner");
-    return { ...created };
-  });
-}
-
-/** Job "add-to-study": input {studyId, prompts, queries}. */
-export function runAddToStudyJob(ctx: JobContext, input: unknown): JobResult {
-  const { studyId, ...additions } = input as { studyId: number; prompts: NewPrompt[]; queries: ParsedQuery[] };
-  const embeddings = embedPrompts(
-    ctx,
-    additions.prompts.map((prompt) => prompt.text),
-  );
-  return commitSetup(ctx, (tx) => ({ studyId, ...addToStudy(tx, studyId, additions, embeddings) }));
-}
-
-/** Job "import-responses": input {studyId, responses}. */
-export function runImportResponsesJob(ctx: JobContext, input: unknown): JobResult {
-  const { studyId, responses: list } = input as { studyId: number; responses: ParsedResponse[] };
-  ctx.progress("checking", 0, list.length);
-  return commitSetup(ctx, (tx) => ({ studyId, responsesImported: importResponses(tx, studyId, list) }));
 }

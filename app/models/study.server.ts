@@ -65,6 +65,8 @@ export function getStudyCounts(studyId: number) {
         .select({ n: count() })
         .from(responses)
         .innerJoin(prompts, eq(prompts.id, responses.promptId))
+        // Not those to queries an addition has not published (ADR 0043).
+        .innerJoin(queries, and(eq(queries.id, responses.queryId), eq(queries.studyId, prompts.studyId)))
         .where(and(eq(prompts.studyId, studyId), responseIsReady)),
     ),
     votes: one(

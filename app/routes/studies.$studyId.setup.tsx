@@ -6,11 +6,10 @@ import { GenerationProgress } from "~/components/generation-progress";
 import { Field, FieldError } from "~/components/field";
 import { OfflineBanner, PasteOrUploadForm } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
-import { db } from "~/db.server";
+import { connection, db } from "~/db.server";
+import { env } from "~/env.server";
 import { isJobIntent, jobView } from "~/jobs/job-view.server";
 import { studyJobs } from "~/jobs/jobs.server";
-import { ResponseCapError } from "~/llm/generation-queue.server";
-import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { generationStatus, providerConfig } from "~/llm/runtime.server";
 import { GrowFormSchema, listGrowthRounds } from "~/llm/growth.server";
 import { promptsInSelection, RetirementFormSchema } from "~/models/retirement.server";
@@ -174,8 +173,14 @@ export async function action({ request, params }: ActionFunctionArgs) {
           : `Saved: every ${every} decisive votes with a stable leader, ${plural(settings.data.autoRoundCount, "new prompt")} from the top ${settings.data.autoRoundParents}, at most ${plural(settings.data.autoRoundMaxRounds, "round")}.`,
     });
   }
-  // A large upload (100,000 queries) is parsed on the parse thread, not here (ADR 0036).
-  const parsed = await parseSetupFormFields("setup", { providerConfigured: providerConfig() !== null }, form.fields);
+  // A large upload (100,000 queries) is parsed on the parse thread, not here (ADR 0036); the plan of
+  // an addition is made there whatever the form's size (ADR 0043).
+  const parsed = await parseSetupFormFields("setup", { providerConfigured: providerConfig() !== null }, form.fields, {
+    studyId: study.id,
+    provider: providerConfig(),
+    responseCap: env().RESPONSES_PER_STUDY_MAX,
+    databasePath: connection().path,
+  });
   if (!parsed.success) return invalidForm(parsed.errors, { intent });
 
   const input = parsed.data;
@@ -187,19 +192,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
         prompts: input.intent === "add-prompts" ? input.prompts : [],
         queries: input.intent === "add-queries" ? input.queries : [],
       };
-      let plan: ResponsePlan;
-      try {
-        plan = planResponses(
-          db(),
-          study.id,
-          study,
-          { promptTexts: additions.prompts.map((prompt) => prompt.text), queryTexts: additions.queries.map((query) => query.text) },
-          providerConfig(),
-        );
-      } catch (error) {
-        if (!(error instanceof ResponseCapError)) throw error;
-        return refuse(input.intent === "add-prompts" ? "promptsText" : "queriesText", error.message);
-      }
+      const planned = parsed.planned;
+      if (!planned) throw new Error("the setup form's addition came back without a plan");
+      if ("capError" in planned) return refuse(input.intent === "add-prompts" ? "promptsText" : "queriesText", planned.capError);
+      const plan = planned.plan;
       const { job, confirm } = await queueAdditionAs(access, additions, plan);
       const what = input.intent === "add-prompts" ? plural(additions.prompts.length, "prompt") : plural(additions.queries.length, "query");
       notice = confirm ? `Adding ${what} waits for your confirmation below (job #${job.id}).` : `Adding ${what} (job #${job.id}).`;

@@ -5,11 +5,9 @@ import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { Field, FieldError } from "~/components/field";
 import { OfflineBanner } from "~/components/setup-fields";
 import { JobStatus, usePollWhileJobsRun } from "~/components/job-status";
-import { db } from "~/db.server";
+import { connection } from "~/db.server";
 import { env } from "~/env.server";
 import { isJobIntent, jobView, type JobView } from "~/jobs/job-view.server";
-import { ResponseCapError } from "~/llm/generation-queue.server";
-import { planResponses, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig } from "~/llm/runtime.server";
 import { parseSetupFormFields } from "~/models/setup-parse.server";
 import { newStudyFormSchema, readSetupForm } from "~/models/study-setup-forms.server";
@@ -55,26 +53,19 @@ export async function action({ request }: ActionFunctionArgs) {
     if (!applied.ok) return invalidField("jobId", applied.error);
     return form.fields.intent === "cancel-job" ? redirect("/studies/new") : redirect(`/studies/new?job=${String(form.fields.jobId)}`);
   }
-  // A large upload is parsed on the parse thread, not here (ADR 0036).
-  const parsed = await parseSetupFormFields("new-study", { providerConfigured: providerConfig() !== null }, form.fields);
+  // A large upload is parsed on the parse thread, not here (ADR 0036); the plan is made there whatever the form's size (ADR 0043).
+  const parsed = await parseSetupFormFields("new-study", { providerConfigured: providerConfig() !== null }, form.fields, {
+    studyId: null,
+    provider: providerConfig(),
+    responseCap: env().RESPONSES_PER_STUDY_MAX,
+    databasePath: connection().path,
+  });
   if (!parsed.success) return invalidForm(parsed.errors);
   const study = parsed.data;
-  let plan: ResponsePlan;
-  try {
-    plan = planResponses(
-      db(),
-      null,
-      study,
-      {
-        promptTexts: [...(study.variants ? [study.variants.seedPrompt] : []), ...study.prompts.map((prompt) => prompt.text)],
-        queryTexts: study.queries.map((query) => query.text),
-      },
-      providerConfig(),
-    );
-  } catch (error) {
-    if (!(error instanceof ResponseCapError)) throw error;
-    return invalidField("queriesText", error.message);
-  }
+  const planned = parsed.planned;
+  if (!planned) throw new Error("the new-study form came back without a plan");
+  if ("capError" in planned) return invalidField("queriesText", planned.capError);
+  const plan = planned.plan;
   const job = await createStudyAs(actor, study, plan);
   return redirect(`/studies/new?job=${job.id}`);
 }
