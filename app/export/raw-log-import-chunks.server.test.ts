@@ -1,15 +1,15 @@
 import Database from "better-sqlite3";
-import { asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/client";
-import { annotators, jobs, pendingImports, prompts, queries, studies, studyAnnotators, votes } from "../../db/schema";
+import { annotators, assignments, jobs, pendingImports, prompts, queries, studies, studyAnnotators, votes } from "../../db/schema";
 import { recount, stored } from "../../tests/helpers/tallies";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { db } from "~/db.server";
 import { StudyHistoryFeed } from "~/engine/history-feed.server";
 import { getDashboard } from "~/models/dashboard.server";
-import { listStudyAnnotators } from "~/models/membership.server";
+import { listStudyAnnotators, setAnnotatorExcluded } from "~/models/membership.server";
 import { ExportOptionsSchema } from "./export-options.server";
 import { getExportSummary } from "./export-page.server";
 import { prepareExport } from "./formats.server";
@@ -208,5 +208,45 @@ describe("a chunked raw-log import", () => {
     ).toThrow(/database is locked/);
     probe.close();
     other.close();
+  });
+  it("an overlapping log maps its annotators to the study's own, and with one of them excluded and an audit answered every tally equals the recount", () => {
+    const source = sourceWithVotes(12);
+    const lines = rawLog(source).trimEnd().split("\n");
+    const target = emptyStudyLike(source);
+    // The first part, then the owner excludes one of its annotators and an audit is answered in the study.
+    const half = Math.floor(lines.length / 2);
+    expect(importRawLog(db(), target, `${lines.slice(0, half).join("\n")}\n`, { chunkRows: 3 })).toMatchObject({ ok: true });
+    const members = listStudyAnnotators(target);
+    const excluded = members[0]!;
+    expect(setAnnotatorExcluded(db(), target, excluded.annotatorId, new Date())).toBe("changed");
+    const answered = db().select().from(votes).where(eq(votes.studyId, target)).orderBy(asc(votes.id)).get()!;
+    const { id: _id, ...copy } = db().select().from(assignments).where(eq(assignments.id, answered.assignmentId)).get()!;
+    const audit = db()
+      .insert(assignments)
+      .values({ ...copy, leftIsA: !copy.leftIsA, purpose: "audit", auditOf: answered.assignmentId })
+      .returning({ id: assignments.id })
+      .get();
+    db().insert(votes).values({ assignmentId: audit.id, studyId: target, annotatorId: copy.annotatorId, choice: "left", latencyMs: 800 }).run();
+    expect(stored(db())).toEqual(recount(db()));
+
+    // The whole log: its first part is skipped; its annotators are the study's, the excluded one's new votes out of the tallies.
+    const votesOf = (annotatorId: number) =>
+      db()
+        .select({ n: count() })
+        .from(votes)
+        .where(and(eq(votes.studyId, target), eq(votes.annotatorId, annotatorId)))
+        .get()!.n;
+    const excludedBefore = votesOf(excluded.annotatorId);
+    const whole = importRawLog(db(), target, rawLog(source), { chunkRows: 3 });
+    if (!whole.ok) throw new Error(whole.errors.join("\n"));
+    expect(whole.summary).toMatchObject({ annotatorsCreated: 0 });
+    expect(whole.summary.annotatorsMatched).toBeGreaterThan(0);
+    expect(whole.summary.votes).toBeGreaterThan(0);
+    expect(whole.summary.votes + whole.summary.skipped).toBe(lines.length);
+    expect(listStudyAnnotators(target)).toHaveLength(members.length);
+    expect(votesOf(excluded.annotatorId)).toBeGreaterThan(excludedBefore);
+    expect(stored(db())).toEqual(recount(db()));
+    expect(setAnnotatorExcluded(db(), target, excluded.annotatorId, null)).toBe("changed");
+    expect(stored(db())).toEqual(recount(db()));
   });
 });

@@ -84,6 +84,7 @@ describe("raw log import", () => {
         queriesMatched: 0,
         responsesCreated: 7,
         annotatorsCreated: 2,
+        annotatorsMatched: 0,
       },
     });
     // Imported prompts carry the offline embedding, so a running engine can use them at once.
@@ -244,6 +245,7 @@ describe("raw log import", () => {
         queriesMatched: 0,
         responsesCreated: 0,
         annotatorsCreated: 0,
+        annotatorsMatched: 0,
       },
     });
     expect(tally()).toEqual(afterFirst);

@@ -38,6 +38,8 @@ export interface ImportSummary {
   queriesMatched: number;
   responsesCreated: number;
   annotatorsCreated: number;
+  /** Log annotators mapped to the study's own (their other votes already there), not created again. */
+  annotatorsMatched: number;
 }
 
 export type ImportResult = { ok: true; summary: ImportSummary } | { ok: false; errors: string[] };
@@ -99,6 +101,8 @@ function recordFingerprint(record: RawLogRecord): string {
 
 /** A reference to a row: the id of one the study has, or the index of one the import creates. */
 type Ref = { id: number } | { created: number };
+/** A vote the study holds, behind a fingerprint. */
+type StudyVote = { assignmentId: number; annotatorId: number };
 
 export interface ImportPlan {
   studyId: number;
@@ -109,11 +113,16 @@ export interface ImportPlan {
   /** Ready responses to store, replacing a queued or failed one for the same pair. */
   responses: { prompt: Ref; query: Ref; content: string }[];
   newAnnotators: string[];
+  /**
+   * The study's annotators that votes of this import map to (a log annotator whose other votes the study already
+   * holds, by fingerprint: a re-import or an overlapping log), with whether each was excluded when planned.
+   */
+  matchedAnnotators: Map<number, { excluded: boolean }>;
   votes: {
     promptA: Ref;
     promptB: Ref;
     query: Ref;
-    annotator: number;
+    annotator: Ref;
     record: RawLogRecord;
     origin: string;
     /** An audit's original (ADR 0034): a vote of this import (its log vote_id), an assignment the study has, or unknown. */
@@ -136,7 +145,10 @@ export interface ImportPlan {
  *   source "imported" and the offline embedding; queries: by exact text within the study, else created;
  * - responses: the logged content becomes the ready response for (prompt, query) under the study's
  *   current generation settings, filling a queued or failed one; a ready one must hold the same text;
- * - annotators: one new annotator per distinct annotator_id of the imported votes, with the logged name;
+ * - annotators: a log annotator some of whose votes the study already holds (a re-import, an overlapping log) is
+ *   that vote's annotator in the study; any other gets one new annotator per distinct annotator_id, with the logged
+ *   name. An excluded annotator's new votes stay out of the prompt and pair tallies, as the triggers keep them;
+ *   the publishing commit refuses (and the job retries) if an exclusion changed since the plan;
  * - every imported vote becomes an answered assignment (same prompts, sides, query, policy, round,
  *   issue time) plus its vote (choice, comment, latency, time, and its fingerprint as origin), in the
  *   order of the file. The log's ids are not kept: the rows get this database's ids;
@@ -166,13 +178,18 @@ export function prepareRawLogImport(
   const keptVoteIds = new Set<number>();
   // The study's assignment behind a log vote that is already there: an audit imported now may re-judge it.
   const assignmentOfSkipped = new Map<number, number>();
+  // The study's annotator behind a log annotator some of whose votes are already there (issue 14 §4).
+  const annotatorOfLog = new Map<number, number>();
   let skipped = 0;
   for (const numbered of parsed.records) {
     const origin = recordFingerprint(numbered.record);
     const existing = known.get(origin);
     if (existing !== undefined) {
       skipped++;
-      if (existing !== null) assignmentOfSkipped.set(numbered.record.vote_id, existing);
+      if (existing !== null) {
+        assignmentOfSkipped.set(numbered.record.vote_id, existing.assignmentId);
+        if (!annotatorOfLog.has(numbered.record.annotator_id)) annotatorOfLog.set(numbered.record.annotator_id, existing.annotatorId);
+      }
     } else {
       known.set(origin, null);
       kept.push(numbered);
@@ -189,6 +206,7 @@ export function prepareRawLogImport(
     queriesMatched: 0,
     responsesCreated: 0,
     annotatorsCreated: 0,
+    annotatorsMatched: 0,
   };
   const plan: ImportPlan = {
     studyId,
@@ -198,6 +216,7 @@ export function prepareRawLogImport(
     newQueries: [],
     responses: [],
     newAnnotators: [],
+    matchedAnnotators: new Map(),
     votes: [],
     goldItems: [],
   };
@@ -299,7 +318,15 @@ export function prepareRawLogImport(
     summary.responsesCreated++;
   };
 
-  const annotatorIndex = new Map<number, number>();
+  const annotatorIndex = new Map<number, Ref>();
+  const excludedAnnotators = new Set(
+    db
+      .select({ annotatorId: studyAnnotators.annotatorId })
+      .from(studyAnnotators)
+      .where(and(eq(studyAnnotators.studyId, studyId), isNotNull(studyAnnotators.excludedAt)))
+      .all()
+      .map((row) => row.annotatorId),
+  );
   for (const [k, { line, record }] of kept.entries()) {
     if (k % 1000 === 0) progress("checking", k, kept.length);
     const promptA = promptRef(line, record.prompt_a_id, record.prompt_a_text);
@@ -309,9 +336,16 @@ export function prepareRawLogImport(
     planResponse(line, promptB, query, record.response_b);
     let annotator = annotatorIndex.get(record.annotator_id);
     if (annotator === undefined) {
-      annotator = plan.newAnnotators.push(record.annotator_name) - 1;
+      const matched = annotatorOfLog.get(record.annotator_id);
+      if (matched !== undefined) {
+        annotator = { id: matched };
+        plan.matchedAnnotators.set(matched, { excluded: excludedAnnotators.has(matched) });
+        summary.annotatorsMatched++;
+      } else {
+        annotator = { created: plan.newAnnotators.push(record.annotator_name) - 1 };
+        summary.annotatorsCreated++;
+      }
       annotatorIndex.set(record.annotator_id, annotator);
-      summary.annotatorsCreated++;
     }
     const original = record.purpose === "audit" ? (record.audit_of_vote_id ?? null) : null;
     const auditOf =
@@ -338,14 +372,14 @@ export function prepareRawLogImport(
  * Fingerprints of every vote the study holds, each with its assignment: the origins of imported ones, and those of
  * votes cast here computed from their rows. (null: a vote of the log being planned, not written yet.)
  */
-function existingFingerprints(db: DB, studyId: number): Map<string, number | null> {
-  const fingerprints = new Map<string, number | null>(
+function existingFingerprints(db: DB, studyId: number): Map<string, StudyVote | null> {
+  const fingerprints = new Map<string, StudyVote | null>(
     db
-      .select({ origin: votes.origin, assignmentId: votes.assignmentId })
+      .select({ origin: votes.origin, assignmentId: votes.assignmentId, annotatorId: votes.annotatorId })
       .from(votes)
       .where(and(eq(votes.studyId, studyId), isNotNull(votes.origin), votePublished))
       .all()
-      .map((row) => [row.origin!, row.assignmentId]),
+      .map((row) => [row.origin!, { assignmentId: row.assignmentId, annotatorId: row.annotatorId }]),
   );
   const promptText = new Map(
     db
@@ -366,6 +400,7 @@ function existingFingerprints(db: DB, studyId: number): Map<string, number | nul
   const cast = db
     .select({
       assignmentId: assignments.id,
+      annotatorId: votes.annotatorId,
       promptAId: assignments.promptAId,
       promptBId: assignments.promptBId,
       queryId: assignments.queryId,
@@ -397,7 +432,7 @@ function existingFingerprints(db: DB, studyId: number): Map<string, number | nul
         policy: row.policy,
         engineRound: row.engineRound,
       }),
-      row.assignmentId,
+      { assignmentId: row.assignmentId, annotatorId: row.annotatorId },
     );
   }
   return fingerprints;
@@ -515,7 +550,7 @@ export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
 type TallyKey = string;
 
 /** The tallies the plan's votes add, as the insert trigger would add them one vote at a time (migrations/0011). */
-function plannedTallies(plan: ImportPlan, promptId: (ref: Ref) => number, annotatorIds: number[]) {
+function plannedTallies(plan: ImportPlan, promptId: (ref: Ref) => number, annotatorId: (ref: Ref) => number) {
   const promptRows = new Map<number, { wins: number; losses: number; ties: number; bothBad: number }>();
   const pairRows = new Map<TallyKey, { low: number; high: number; lowWins: number; highWins: number; draws: number }>();
   const annotatorRows = new Map<number, { votes: number; skips: number; latencySum: number; latencyCount: number }>();
@@ -529,15 +564,17 @@ function plannedTallies(plan: ImportPlan, promptId: (ref: Ref) => number, annota
   };
   for (const vote of plan.votes) {
     const { choice, prompt_a_side: aSide, latency_ms: latency } = vote.record;
-    const annotatorId = annotatorIds[vote.annotator]!;
-    const annotator = annotatorRows.get(annotatorId) ?? { votes: 0, skips: 0, latencySum: 0, latencyCount: 0 };
+    const voter = annotatorId(vote.annotator);
+    const annotator = annotatorRows.get(voter) ?? { votes: 0, skips: 0, latencySum: 0, latencyCount: 0 };
     annotator.votes++;
     annotator.skips += Number(choice === "skip");
     annotator.latencySum += latency ?? 0;
     annotator.latencyCount += Number(latency !== null);
-    annotatorRows.set(annotatorId, annotator);
-    // The triggers' rules: skips and audits (ADR 0034) stay out of the prompt and pair tallies.
-    if (choice === "skip" || vote.record.purpose === "audit") continue;
+    annotatorRows.set(voter, annotator);
+    // The triggers' rules: skips, audits (ADR 0034) and an excluded annotator's votes (ADR 0025) stay out of the
+    // prompt and pair tallies; the publishing commit checks no exclusion changed since.
+    if (choice === "skip" || vote.record.purpose === "audit" || ("id" in vote.annotator && plan.matchedAnnotators.get(vote.annotator.id)?.excluded))
+      continue;
     const a = promptId(vote.promptA);
     const b = promptId(vote.promptB);
     const leftIsA = aSide === "left";
@@ -619,6 +656,7 @@ export function writeRawLogImport(
   const queryId = (ref: Ref) => ("id" in ref ? ref.id : queryIds[ref.created]!);
 
   const annotatorIds: number[] = [];
+  const annotatorOf = (ref: Ref) => ("id" in ref ? ref.id : annotatorIds[ref.created]!);
   inChunks(
     chunkRows,
     writer,
@@ -689,7 +727,7 @@ export function writeRawLogImport(
             .get()?.id ?? 0) + 1;
       }
       const { record } = vote;
-      const annotatorId = annotatorIds[vote.annotator]!;
+      const annotatorId = annotatorOf(vote.annotator);
       const votedAt = new Date(record.voted_at);
       const id = nextAssignment++;
       assignmentOfLogVote.set(record.vote_id, id);
@@ -731,15 +769,16 @@ export function writeRawLogImport(
 
   // Tallies that touch only what the import creates (its prompts, its annotators) are written before
   // the publishing commit, under the staging study, so that commit stays small (ADR 0036).
-  const tallies = plannedTallies(plan, promptId, annotatorIds);
+  const tallies = plannedTallies(plan, promptId, annotatorOf);
   const newPrompt = new Set(promptIds);
   let staged: ReturnType<typeof tallyWriters> | null = null;
   const stagedRows: (() => void)[] = [];
   for (const [id, row] of tallies.promptRows)
     if (newPrompt.has(id)) stagedRows.push(() => staged!.prompt.run({ promptId: id, studyId: stagingStudyId, ...row }));
   for (const row of tallies.pairRows.values()) if (newPrompt.has(row.low) && newPrompt.has(row.high)) stagedRows.push(() => staged!.pair.run(row));
+  // A matched annotator's row is the study's already: added to in the publishing commit.
   for (const [annotatorId, row] of tallies.annotatorRows)
-    stagedRows.push(() => staged!.annotator.run({ annotatorId, studyId: stagingStudyId, ...row }));
+    if (!plan.matchedAnnotators.has(annotatorId)) stagedRows.push(() => staged!.annotator.run({ annotatorId, studyId: stagingStudyId, ...row }));
   inChunks(chunkRows, writer, stagedRows, (tx, write) => {
     staged ??= tallyWriters(tx);
     write();
@@ -755,6 +794,15 @@ export function writeRawLogImport(
       sql`select count(*) as n from queries q join queries s on s.text = q.text where q.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
     );
     if (queryClash.n > 0) throw new ImportRaced("a query of the log was added to the study meanwhile");
+    // The planned tallies left out the votes of annotators excluded then: an exclusion since would miscount.
+    for (const [annotatorId, { excluded }] of plan.matchedAnnotators) {
+      const now = tx
+        .select({ excludedAt: studyAnnotators.excludedAt })
+        .from(studyAnnotators)
+        .where(and(eq(studyAnnotators.studyId, studyId), eq(studyAnnotators.annotatorId, annotatorId)))
+        .get();
+      if ((now?.excludedAt != null) !== excluded) throw new ImportRaced("an annotator of the log was excluded or reinstated meanwhile");
+    }
     tx.update(prompts).set({ studyId }).where(eq(prompts.studyId, stagingStudyId)).run();
     tx.update(queries).set({ studyId }).where(eq(queries.studyId, stagingStudyId)).run();
 
@@ -772,6 +820,8 @@ export function writeRawLogImport(
     const add = tallyWriters(tx);
     for (const [id, row] of tallies.promptRows) if (!newPrompt.has(id)) add.prompt.run({ promptId: id, studyId, ...row });
     for (const row of tallies.pairRows.values()) if (!(newPrompt.has(row.low) && newPrompt.has(row.high))) add.pair.run(row);
+    for (const [annotatorId, row] of tallies.annotatorRows)
+      if (plan.matchedAnnotators.has(annotatorId)) add.annotator.run({ annotatorId, studyId, ...row });
     // Gold items the log marks (O(items)); the study's own answer for an item wins.
     for (const item of plan.goldItems) {
       const a = promptId(item.promptA);

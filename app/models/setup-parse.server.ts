@@ -2,7 +2,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { eq } from "drizzle-orm";
-import { z } from "zod";
+import { type z } from "zod";
 import { studies } from "../../db/schema";
 import { ResponseCapError } from "~/llm/generation-queue.server";
 import type { ProviderConfig } from "~/llm/provider.server";

@@ -1,11 +1,9 @@
 import { and, count, eq, sql } from "drizzle-orm";
 import { prompts, promptTallies, queries, queryTags, responses, studies, promptRecordColumns } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
-import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { queueStudyResponses } from "~/llm/generation-queue.server";
 import type { Queryable } from "~/llm/queryable.server";
 import { requestVariants } from "~/llm/variants.server";
-import { setMemberRole } from "./membership.server";
 import { insertStudyPrompts, type PromptSource, type StoredEmbedding } from "./prompts.server";
 import { ImportError, type ParsedPrompt, type ParsedQuery, type ParsedResponse } from "~/utils/study-files.server";
 

@@ -51,7 +51,7 @@ function describeImport(result: Record<string, unknown>) {
     `Imported ${n("votes")} votes` +
     (n("skipped") > 0 ? ` (${n("skipped")} already in the study, skipped)` : "") +
     `: ${n("promptsCreated")} new and ${n("promptsMatched")} existing prompts, ${n("queriesCreated")} new and ${n("queriesMatched")} existing queries, ` +
-    `${n("responsesCreated")} responses, ${n("annotatorsCreated")} annotators.`
+    `${n("responsesCreated")} responses, ${n("annotatorsCreated")} new and ${n("annotatorsMatched")} existing annotators.`
   );
 }
 
