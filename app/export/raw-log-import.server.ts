@@ -19,7 +19,15 @@ import {
   votes,
 } from "../../db/schema";
 import { markSucceeded } from "~/jobs/jobs.server";
-import { cleanUpPendingImports, inChunks, openStaging, STAGED_CHUNK_ROWS, stagingExists, type StagedWriter } from "~/jobs/staged-writes.server";
+import {
+  cleanUpPendingImports,
+  inChunks,
+  openStaging,
+  STAGED_CHUNK_ROWS,
+  stagingClash,
+  stagingExists,
+  type StagedWriter,
+} from "~/jobs/staged-writes.server";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
@@ -786,14 +794,8 @@ export function writeRawLogImport(
   return writer.publish((tx) => {
     if (!stagingExists(tx, jobId)) throw new ImportRaced("the import's written rows were removed meanwhile");
     if (!tx.select({ id: studies.id }).from(studies).where(eq(studies.id, studyId)).get()) throw new ImportRaced(`study ${studyId} is gone`);
-    const promptClash = tx.get<{ n: number }>(
-      sql`select count(*) as n from prompts p join prompts s on s.normalized_text = p.normalized_text where p.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
-    );
-    if (promptClash.n > 0) throw new ImportRaced("a prompt of the log was added to the study meanwhile");
-    const queryClash = tx.get<{ n: number }>(
-      sql`select count(*) as n from queries q join queries s on s.text = q.text where q.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
-    );
-    if (queryClash.n > 0) throw new ImportRaced("a query of the log was added to the study meanwhile");
+    const clash = stagingClash(tx, studyId, stagingStudyId);
+    if (clash) throw new ImportRaced(`a ${clash} of the log was added to the study meanwhile`);
     // The planned tallies left out the votes of annotators excluded then: an exclusion since would miscount.
     for (const [annotatorId, { excluded }] of plan.matchedAnnotators) {
       const now = tx

@@ -89,6 +89,21 @@ export function stagingExists(tx: Transaction, jobId: number): boolean {
   return tx.select({ jobId: pendingImports.jobId }).from(pendingImports).where(eq(pendingImports.jobId, jobId)).get() !== undefined;
 }
 
+/**
+ * What the study gained meanwhile that clashes with the staged rows: a prompt of the same normalised text, or a query
+ * of the same text (the study's uniqueness rules); null when nothing does. The publishing commit then refuses.
+ */
+export function stagingClash(tx: Transaction, studyId: number, stagingStudyId: number): "prompt" | "query" | null {
+  const prompt = tx.get<{ n: number }>(
+    sql`select count(*) as n from prompts p join prompts s on s.normalized_text = p.normalized_text where p.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
+  );
+  if (prompt.n > 0) return "prompt";
+  const query = tx.get<{ n: number }>(
+    sql`select count(*) as n from queries q join queries s on s.text = q.text where q.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
+  );
+  return query.n > 0 ? "query" : null;
+}
+
 /** Rows deleted per clean-up chunk. */
 const CLEAN_UP_CHUNK_ROWS = 2_000;
 

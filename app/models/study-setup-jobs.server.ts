@@ -3,7 +3,15 @@ import type { DB } from "../../db/client";
 import { pendingImports, prompts, queries, queryTags, responses, studies } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
-import { cleanUpPendingImports, inRanges, openStaging, STAGED_CHUNK_ROWS, stagingExists, type StagedWriter } from "~/jobs/staged-writes.server";
+import {
+  cleanUpPendingImports,
+  inRanges,
+  openStaging,
+  STAGED_CHUNK_ROWS,
+  stagingClash,
+  stagingExists,
+  type StagedWriter,
+} from "~/jobs/staged-writes.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { checkResponseCap, ResponseCapError } from "~/llm/generation-queue.server";
 import { requestVariants } from "~/llm/variants.server";
@@ -267,14 +275,8 @@ export function writeStudyAddition(
   return writer.publish((tx) => {
     if (!stagingExists(tx, jobId)) throw new SetupRaced("the addition's written rows were removed meanwhile");
     if (!tx.select({ id: studies.id }).from(studies).where(eq(studies.id, studyId)).get()) throw new SetupRaced(`study ${studyId} is gone`);
-    const promptClash = tx.get<{ n: number }>(
-      sql`select count(*) as n from prompts p join prompts s on s.normalized_text = p.normalized_text where p.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
-    );
-    if (promptClash.n > 0) throw new SetupRaced("one of the prompts was added to the study meanwhile");
-    const queryClash = tx.get<{ n: number }>(
-      sql`select count(*) as n from queries q join queries s on s.text = q.text where q.study_id = ${studyId} and s.study_id = ${stagingStudyId}`,
-    );
-    if (queryClash.n > 0) throw new SetupRaced("one of the queries was added to the study meanwhile");
+    const clash = stagingClash(tx, studyId, stagingStudyId);
+    if (clash) throw new SetupRaced(`one of the ${clash === "prompt" ? "prompts" : "queries"} was added to the study meanwhile`);
     const both = inArray(prompts.studyId, [studyId, stagingStudyId]);
     const promptTotal = tx.select({ n: count() }).from(prompts).where(both).get()!.n;
     const queryTotal = tx
