@@ -130,9 +130,15 @@ describe("annotating the demo study in a real browser", () => {
     const page = await suite.browser.context.newPage();
     await page.goto(`${suite.app.url}${annotatePath()}`);
     const before = await assignmentOnPage(page);
-    await page.keyboard.press("Shift+Slash");
     const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
-    await help.waitFor();
+    // The hotkeys listen once the page has hydrated, which a loaded machine may not have done at "load"; "?" while
+    // the help is open does nothing, so pressing it again until the help shows is safe.
+    await expect
+      .poll(async () => {
+        await page.keyboard.press("Shift+Slash");
+        return help.isVisible();
+      })
+      .toBe(true);
     await expect(help.innerText()).resolves.toContain("Undo the vote just cast");
     await page.keyboard.press("ArrowLeft");
     await page.keyboard.press("Escape");
