@@ -144,6 +144,8 @@ describe("responses by query, the diff of two responses, and where the leader lo
       await page.getByRole("button", { name: "Save tags" }).click();
       await page.getByRole("status").filter({ hasText: "Tags saved: billing, invoices." }).waitFor();
       expect(tagsOf(queryIds[0]!)).toEqual(["billing", "invoices"]);
+      // The input is keyed by the saved tags: wait until it has remounted with them, or the remount can wipe what is typed next.
+      await expect.poll(() => page.getByLabel("Tags (comma-separated)").inputValue()).toBe("billing, invoices");
       await page.getByLabel("Tags (comma-separated)").fill("billing, <b>bold</b>");
       await page.getByRole("button", { name: "Save tags" }).click();
       await page.getByRole("alert").filter({ hasText: 'Not saved: the tag "<b>bold</b>" must start with a letter or digit' }).waitFor();
