@@ -19,6 +19,7 @@ import { ImportError, type ParsedQuery, type ParsedResponse } from "~/utils/stud
 import { setMemberRole } from "./membership.server";
 import {
   insertPrompts,
+  studyRow,
   insertQueries,
   resolveResponses,
   storeResponses,
@@ -125,19 +126,7 @@ export function writeStudyCreation(
 ): SetupResult {
   let studyId = 0;
   writer.chunk((tx) => {
-    studyId = tx
-      .insert(studies)
-      .values({
-        name: input.name,
-        task: input.task,
-        model: input.model,
-        temperature: input.temperature,
-        maxTokens: input.maxTokens,
-        seed: input.seed,
-        status: "archived",
-      })
-      .returning({ id: studies.id })
-      .get().id;
+    studyId = tx.insert(studies).values(studyRow(input, "archived")).returning({ id: studies.id }).get().id;
     openStaging(tx, jobId, studyId, studyId);
   });
   const fromResponses = textsNamedByResponses(input.responses);
@@ -227,15 +216,7 @@ export function writeStudyAddition(
   writer.chunk((tx) => {
     stagingStudyId = tx
       .insert(studies)
-      .values({
-        name: `Addition staging (job ${jobId})`,
-        task: "addition staging",
-        model: study.model,
-        temperature: study.temperature,
-        maxTokens: study.maxTokens,
-        seed: study.seed,
-        status: "archived",
-      })
+      .values(studyRow({ ...study, name: `Addition staging (job ${jobId})`, task: "addition staging" }, "archived"))
       .returning({ id: studies.id })
       .get().id;
     openStaging(tx, jobId, studyId, stagingStudyId);

@@ -22,6 +22,12 @@ export interface StudySettings {
   seed: number | null;
 }
 
+/** A studies row with these settings: the one shape createStudy and the creation job insert. */
+export function studyRow(settings: StudySettings, status: (typeof studies.$inferInsert)["status"]) {
+  const { name, task, model, temperature, maxTokens, seed } = settings;
+  return { name, task, model, temperature, maxTokens, seed, status };
+}
+
 export interface NewPrompt extends ParsedPrompt {
   source: PromptSource;
 }
@@ -97,15 +103,7 @@ export function createStudy(db: Queryable, input: NewStudy, embeddings?: PromptE
   return db.transaction((tx) => {
     const { id: studyId } = tx
       .insert(studies)
-      .values({
-        name: input.name,
-        task: input.task,
-        model: input.model,
-        temperature: input.temperature,
-        maxTokens: input.maxTokens,
-        seed: input.seed,
-        status: input.status ?? "draft",
-      })
+      .values(studyRow(input, input.status ?? "draft"))
       .returning({ id: studies.id })
       .get();
     const fromResponses = textsNamedByResponses(input.responses);

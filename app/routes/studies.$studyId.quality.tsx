@@ -338,46 +338,25 @@ export default function AnnotatorQualityPage() {
       <Form method="post" className="quality-checks">
         <input type="hidden" name="intent" value="checks" />
         <div className="field-row">
-          <label>
-            Audit rate
-            <input
-              name="auditRate"
-              {...constraintAttributes(checksForm.auditRate, false)}
-              inputMode="decimal"
-              defaultValue={String(checks.auditRate)}
-              aria-describedby="checks-hint"
-            />
-          </label>
-          <label>
-            Most audits as a share of an annotator&apos;s work
-            <input
-              name="auditMaxShare"
-              {...constraintAttributes(checksForm.auditMaxShare, false)}
-              inputMode="decimal"
-              defaultValue={String(checks.auditMaxShare)}
-              aria-describedby="checks-hint"
-            />
-          </label>
-          <label>
-            Gold rate
-            <input
-              name="goldRate"
-              {...constraintAttributes(checksForm.goldRate, false)}
-              inputMode="decimal"
-              defaultValue={String(checks.goldRate)}
-              aria-describedby="checks-hint"
-            />
-          </label>
-          <label>
-            Overlap rate
-            <input
-              name="overlapRate"
-              {...constraintAttributes(checksForm.overlapRate, false)}
-              inputMode="decimal"
-              defaultValue={String(checks.overlapRate)}
-              aria-describedby="checks-hint"
-            />
-          </label>
+          {(
+            [
+              ["auditRate", "Audit rate"],
+              ["auditMaxShare", "Most audits as a share of an annotator's work"],
+              ["goldRate", "Gold rate"],
+              ["overlapRate", "Overlap rate"],
+            ] as const
+          ).map(([name, label]) => (
+            <label key={name}>
+              {label}
+              <input
+                name={name}
+                {...constraintAttributes(checksForm[name], false)}
+                inputMode="decimal"
+                defaultValue={String(checks[name])}
+                aria-describedby="checks-hint"
+              />
+            </label>
+          ))}
           <button type="submit">Save the checks</button>
         </div>
         <p id="checks-hint" className="hint">
