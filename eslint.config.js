@@ -58,6 +58,25 @@ export default tseslint.config(
     },
   },
   {
+    // Browser tests wait for states, never for a time. A page is opened or reloaded through tests/helpers/page-state.ts,
+    // which waits for hydration: a key pressed or a form posted after "load" but before hydration is lost or posts
+    // natively, the flake of a loaded machine. A page that is only read, or not the app's, says so in a disable comment.
+    files: ["tests/e2e/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name=/^(goto|reload)$/]",
+          message: "Open the app's pages with gotoHydrated / reloadHydrated (tests/helpers/page-state.ts).",
+        },
+        {
+          selector: "CallExpression[callee.property.name='waitForTimeout'], CallExpression[callee.name='setTimeout']",
+          message: "Wait for a state (a locator, expect.poll, waitForIdleRevalidation), never for a time.",
+        },
+      ],
+    },
+  },
+  {
     files: ["app/**/*.tsx"],
     ...react.configs.flat.recommended,
     languageOptions: { ...react.configs.flat.recommended.languageOptions, globals: { ...globals.browser } },

@@ -33,6 +33,9 @@ export default defineConfig({
           // Ceilings for a very slow machine, not expectations: tests wait for states, never for a time.
           testTimeout: 300_000,
           hookTimeout: 120_000,
+          // expect.poll's own default ceiling is 1 s, which a loaded machine overruns while a page hydrates or
+          // revalidates: the same ceiling as Playwright's waits.
+          expect: { poll: { timeout: 30_000 } },
         },
       },
     ],

@@ -79,10 +79,17 @@ export function rateLimitResponse(refusal: RateRefusal): Response {
 }
 
 // Test hook (PROMPTDUEL_TEST_HOOKS=1, POST /api/test/rate-limit-clock): moves the limiter's clock forward
-// so a test sees a bucket refill without waiting for it.
+// so a test sees a bucket refill without waiting for it. `freeze` stops the clock where it is: from then on
+// it moves only when told, so a Retry-After does not depend on how long a loaded machine took between requests.
 let clockOffsetMs = 0;
-export function advanceRateLimitClock(ms: number): void {
-  clockOffsetMs += ms;
+let frozenAtMs: number | null = null;
+export function advanceRateLimitClock(ms: number, options: { freeze?: boolean } = {}): void {
+  if (options.freeze && frozenAtMs === null) frozenAtMs = performance.now() + clockOffsetMs;
+  if (frozenAtMs === null) clockOffsetMs += ms;
+  else frozenAtMs += ms;
+}
+function rateLimitClock(): number {
+  return frozenAtMs ?? performance.now() + clockOffsetMs;
 }
 
 let current: { config: Env; limiter: RateLimiter } | undefined;
@@ -91,7 +98,7 @@ let current: { config: Env; limiter: RateLimiter } | undefined;
 export function rateLimiter(): RateLimiter {
   const config = env();
   if (current?.config !== config) {
-    current = { config, limiter: new RateLimiter(rateLimitRules(config), new MemoryTokenBuckets(), () => performance.now() + clockOffsetMs) };
+    current = { config, limiter: new RateLimiter(rateLimitRules(config), new MemoryTokenBuckets(), rateLimitClock) };
   }
   return current.limiter;
 }

@@ -9,6 +9,7 @@ import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 import { seedVotes } from "../helpers/seed-votes";
+import { gotoHydrated, reloadHydrated } from "../helpers/page-state";
 
 // Issue 13's browser tests of the access rules: what an invited annotator can and cannot reach,
 // session revocation taking effect on the next request, and API tokens for exports.
@@ -44,7 +45,7 @@ describe("access in a real browser", () => {
   it("lets an invited annotator annotate, shows them no owner link and no prompt text, and refuses every owner page typed as a URL", async () => {
     const link = await createAnnotatorLink(suite.app, owner, studyA, { limit: "one" });
     const page = await suite.browser.context.newPage();
-    await page.goto(link);
+    await gotoHydrated(page, link);
     await page.getByLabel("Display name").fill("Invited Ines");
     await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
@@ -64,7 +65,7 @@ describe("access in a real browser", () => {
     const body = await page.locator("body").innerText();
     for (const text of promptTexts) expect(body).not.toContain(text);
     expect((await hrefs(page)).filter((href) => !ownPages.has(href))).toEqual([]);
-    await page.goto(suite.app.url);
+    await gotoHydrated(page, suite.app.url);
     expect(await page.getByRole("link").allInnerTexts()).toEqual(["promptduel", "Annotate Lumen support assistant"]);
 
     const ownerPages = [
@@ -80,6 +81,8 @@ describe("access in a real browser", () => {
       "/delete",
     ];
     for (const ownerPage of [...ownerPages.map((suffix) => `/studies/${studyA}${suffix}`), "/studies/new", "/account"]) {
+      // Only read, and the export download refuses as plain text, with no app to hydrate.
+      // eslint-disable-next-line no-restricted-syntax
       const response = await page.goto(`${suite.app.url}${ownerPage}`);
       expect(response?.status(), ownerPage).toBe(403);
       const refused = await page.locator("body").innerText();
@@ -91,7 +94,7 @@ describe("access in a real browser", () => {
     }
     await page.screenshot({ path: screenshotPath("annotator-refused.png"), fullPage: true });
     // Another study is not theirs to know of.
-    const other = await page.goto(`${suite.app.url}/studies/${studyB}/annotate`);
+    const other = await gotoHydrated(page, `${suite.app.url}/studies/${studyB}/annotate`);
     expect(other?.status()).toBe(404);
     await page.getByText("Study not found").waitFor();
   });
@@ -103,14 +106,14 @@ describe("access in a real browser", () => {
       const there = await second.context.newPage();
       await signInInBrowser(here, suite.app, owner);
       await signInInBrowser(there, suite.app, owner);
-      await there.goto(`${suite.app.url}/account`);
+      await gotoHydrated(there, `${suite.app.url}/account`);
       await there.getByRole("heading", { name: "Change password" }).waitFor();
 
-      await here.goto(`${suite.app.url}/account`);
+      await gotoHydrated(here, `${suite.app.url}/account`);
       await here.getByRole("button", { name: "Sign out all other browsers" }).click();
       await here.getByText(/Signed out \d+ other sessions?/).waitFor();
       await here.screenshot({ path: screenshotPath("account.png"), fullPage: true });
-      await there.reload();
+      await reloadHydrated(there);
       expect(new URL(there.url()).pathname).toBe("/login");
 
       // Signing out deletes the session row: the old cookie is worth nothing afterwards.
@@ -126,7 +129,7 @@ describe("access in a real browser", () => {
       owner = await signIn(suite.app, owner.email);
       const link = await createAnnotatorLink(suite.app, owner, studyA);
       const annotator = await annotatorBrowser.context.newPage();
-      await annotator.goto(link);
+      await gotoHydrated(annotator, link);
       await annotator.getByLabel("Display name").fill("Removed Rita");
       await annotator.getByRole("button", { name: /join and start/i }).click();
       await annotator.getByRole("button", { name: /start annotating/i }).click();
@@ -139,7 +142,7 @@ describe("access in a real browser", () => {
       );
 
       await signInInBrowser(here, suite.app, owner);
-      await here.goto(`${suite.app.url}/studies/${studyA}/annotators`);
+      await gotoHydrated(here, `${suite.app.url}/studies/${studyA}/annotators`);
       await here.getByRole("button", { name: "Remove Removed Rita" }).click();
       await here.getByText("Annotator removed.").waitFor();
       await here.screenshot({ path: screenshotPath("annotators-page.png"), fullPage: true });
@@ -150,7 +153,7 @@ describe("access in a real browser", () => {
         db.prepare("select count(*) from votes v join annotators a on a.id = v.annotator_id where a.display_name = 'Removed Rita'").pluck().get(),
       );
       expect(votes).toBe(1);
-      await here.goto(`${suite.app.url}/studies/${studyA}`);
+      await gotoHydrated(here, `${suite.app.url}/studies/${studyA}`);
       await expect(here.locator("table.data-table.compact tr", { hasText: "Removed Rita" }).innerText()).resolves.toContain("removed");
       expect([...first.pageErrors, ...second.pageErrors, ...annotatorBrowser.pageErrors]).toEqual([]);
     } finally {
@@ -163,7 +166,7 @@ describe("access in a real browser", () => {
     const ownerPage = await ownerBrowser.context.newPage();
     try {
       await signInInBrowser(ownerPage, suite.app, owner);
-      await ownerPage.goto(`${suite.app.url}/studies/${studyA}/tokens`);
+      await gotoHydrated(ownerPage, `${suite.app.url}/studies/${studyA}/tokens`);
       await ownerPage.getByLabel("Name").fill("nightly export");
       await ownerPage.getByLabel("Scope").selectOption("read");
       await ownerPage.getByRole("button", { name: "Create token" }).click();
@@ -181,7 +184,7 @@ describe("access in a real browser", () => {
       ).text();
       expect(fs.readFileSync(out, "utf8")).toBe(viaOwner);
       expect(viaOwner.trimEnd().split("\n").length).toBeGreaterThanOrEqual(2);
-      await ownerPage.reload();
+      await reloadHydrated(ownerPage);
       await expect(ownerPage.locator("table").innerText()).resolves.not.toContain("never");
 
       // A read token cannot write through the API, and nothing is written.
@@ -206,7 +209,7 @@ describe("access in a real browser", () => {
       expect(revoked.status).toBe(1);
       expect(revoked.stderr).toContain("(401)");
       expect(fs.existsSync(`${out}.revoked`)).toBe(false);
-      await ownerPage.goto(`${suite.app.url}/studies/${studyA}/audit`);
+      await gotoHydrated(ownerPage, `${suite.app.url}/studies/${studyA}/audit`);
       const audit = await ownerPage.locator("table").innerText();
       for (const action of ["token.created", "export.downloaded", "token.revoked", "annotator.removed", "invite.created", "study.adopted"])
         expect(audit).toContain(action);

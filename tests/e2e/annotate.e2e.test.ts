@@ -5,6 +5,7 @@ import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } 
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // The suite's browser context is one annotator: the first test joins through the invite link, the
 // others annotate on in that session. The owner signs in in a browser of their own.
@@ -38,8 +39,8 @@ describe("annotating the demo study in a real browser", () => {
   it("joins through the invite link, shows the task and guidelines on the first visit, votes with a hotkey and counts it", async () => {
     const page = await suite.browser.context.newPage();
     // Where a signed-out annotator lands without a link; then they open the link they were given.
-    await page.goto(`${suite.app.url}/join`);
-    await page.goto(inviteLink);
+    await gotoHydrated(page, `${suite.app.url}/join`);
+    await gotoHydrated(page, inviteLink);
     await page.getByLabel("Display name").fill("Browser Tester");
     await page.getByRole("button", { name: /join and start/i }).click();
     await page.waitForURL((url) => url.pathname === annotatePath());
@@ -93,7 +94,7 @@ describe("annotating the demo study in a real browser", () => {
 
   it("undoes a vote: the same pair comes back with the comment, and the new choice replaces the old one", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}${annotatePath()}`);
+    await gotoHydrated(page, `${suite.app.url}${annotatePath()}`);
     const voted = await assignmentOnPage(page);
     const query = await page.getByRole("region", { name: "User query" }).innerText();
     await page.getByLabel("Comment (optional)").fill("A is friendlier");
@@ -128,17 +129,12 @@ describe("annotating the demo study in a real browser", () => {
 
   it("opens the keyboard help with ?, closes it with Escape, and ignores vote keys while it is open", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}${annotatePath()}`);
+    await gotoHydrated(page, `${suite.app.url}${annotatePath()}`);
     const before = await assignmentOnPage(page);
     const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
-    // The hotkeys listen once the page has hydrated, which a loaded machine may not have done at "load"; "?" while
-    // the help is open does nothing, so pressing it again until the help shows is safe.
-    await expect
-      .poll(async () => {
-        await page.keyboard.press("Shift+Slash");
-        return help.isVisible();
-      })
-      .toBe(true);
+    // The hotkeys listen from hydration on, which gotoHydrated waited for: one press opens the help.
+    await page.keyboard.press("Shift+Slash");
+    await help.waitFor();
     await expect(help.innerText()).resolves.toContain("Undo the vote just cast");
     await page.keyboard.press("ArrowLeft");
     await page.keyboard.press("Escape");
@@ -149,6 +145,13 @@ describe("annotating the demo study in a real browser", () => {
     await page.getByLabel("Comment (optional)").fill("typing t and b");
     await page.getByLabel("Comment (optional)").press("ArrowLeft");
     expect(votesOf(before)).toEqual([]);
+    // Read at once, the two checks above would pass while a vote a key wrongly cast was still under way. The pair takes
+    // one vote, and the buttons are disabled while one is posted: if the vote cast now by hotkey is the one recorded,
+    // none was cast before it.
+    await page.getByLabel("Comment (optional)").blur();
+    await page.keyboard.press("ArrowRight");
+    await waitForNewPair(page, before);
+    expect(votesOf(before)).toEqual([{ choice: "right", comment: "typing t and b" }]);
     await page.close();
   });
 
@@ -156,8 +159,8 @@ describe("annotating the demo study in a real browser", () => {
     const first = await suite.browser.context.newPage();
     const second = await suite.browser.context.newPage();
     const url = `${suite.app.url}${annotatePath()}`;
-    await first.goto(url);
-    await second.goto(url);
+    await gotoHydrated(first, url);
+    await gotoHydrated(second, url);
     const shared = await assignmentOnPage(first);
     expect(await assignmentOnPage(second)).toBe(shared);
     await first.getByRole("button", { name: "A is better" }).click();

@@ -7,6 +7,7 @@ import { readAppDatabase } from "../../harness/app-server";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { screenshotPath } from "../helpers/browser";
 import { seedVotes, type SeededVote } from "../helpers/seed-votes";
+import { gotoHydrated, reloadHydrated } from "../helpers/page-state";
 
 // The owner's annotator quality page in a real browser: reached from the Annotators page, it flags a
 // left-clicking annotator and a too-fast one, passes axe-core, and excludes and reinstates an
@@ -70,7 +71,7 @@ describe("the annotator quality page", () => {
   it("flags side bias and too-fast votes, passes axe-core, and excludes and reinstates an annotator", async () => {
     const page = await suite.browser.context.newPage();
     await signInInBrowser(page, suite.app, owner);
-    await page.goto(`${suite.app.url}/studies/${studyId}/annotators`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/annotators`);
     await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Annotator quality" }).click();
     await page.getByRole("heading", { name: "Annotator quality" }).waitFor();
 
@@ -96,7 +97,7 @@ describe("the annotator quality page", () => {
       .poll(
         async () => {
           if (await reliability.isVisible()) return true;
-          await page.reload();
+          await reloadHydrated(page);
           await page.getByRole("heading", { name: "Annotator quality" }).waitFor();
           return reliability.isVisible();
         },
@@ -194,7 +195,7 @@ describe("the annotator quality page", () => {
 
     // The browser context is signed in as the owner since the first test.
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${studyId}/quality`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/quality`);
     const table = page.getByRole("table", { name: /quality of each annotator/i });
     await table.getByRole("columnheader", { name: "Consistency (audits)" }).waitFor();
     await table.getByRole("columnheader", { name: "Gold accuracy" }).waitFor();
@@ -233,7 +234,7 @@ describe("the annotator quality page", () => {
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
 
     // Export: Ada (side bias) and Grace (too fast) are flagged; Cy's vote on the gold item is flagged too: 2 pairs remain.
-    await page.goto(`${suite.app.url}/studies/${studyId}/export`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/export`);
     await page.getByLabel("Leave out flagged votes").check();
     await page.getByRole("button", { name: "Count the pairs" }).click();
     await page.getByTestId("pair-count").getByText("These options give 2 preference pairs.").waitFor();
@@ -256,7 +257,7 @@ describe("the annotator quality page", () => {
       db.prepare("select id from queries where study_id = ? order by id limit 1 offset 1").pluck().get(studyId) as number,
       ...(db.prepare("select id from prompts where study_id = ? order by id limit 2 offset 2").pluck().all(studyId) as number[]),
     ]);
-    await page.goto(`${suite.app.url}/studies/${studyId}/queries/${queryId}?a=${promptA}&b=${promptB}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/queries/${queryId}?a=${promptA}&b=${promptB}`);
     await page.getByRole("button", { name: "B is the better response" }).click();
     await page.getByRole("status").getByText("Gold item added.").waitFor();
     await expect(

@@ -7,6 +7,7 @@ import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
+import { gotoHydrated, reloadHydrated } from "../helpers/page-state";
 
 // Issue 15 §4 and issue 17 §3 on the dashboard: the convergence chart shows no P(best) before the recommended prompt
 // has the leaderboard's 10 comparisons, has labelled vote and P(best) axes, and marks where a growth round's prompts
@@ -63,7 +64,7 @@ describe("the convergence chart", () => {
 
     const page = await suite.browser.context.newPage();
     await signInInBrowser(page, suite.app, owner);
-    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}`);
     await chart(page).waitFor();
     // Three votes: the strip shows who leads, but no P(best) line or dot, and the band says why.
     await expect(chart(page).locator("path.chart-line").count()).resolves.toBe(0);
@@ -79,7 +80,7 @@ describe("the convergence chart", () => {
     for (let k = 0; k < 20 && (latestSnapshot()!.comparisons ?? 0) < 10; k++) await vote(5);
     const measured = latestSnapshot()!;
     expect(measured.comparisons).toBeGreaterThanOrEqual(10);
-    await page.reload();
+    await reloadHydrated(page);
     await chart(page).waitFor();
     await expect(chart(page).locator("path.chart-line").count()).resolves.toBeGreaterThanOrEqual(1);
     await expect(chart(page).locator("desc").textContent()).resolves.toMatch(/Shown from \d+ votes, once the recommended prompt has 10 comparisons/);
@@ -97,7 +98,7 @@ describe("the convergence chart", () => {
   it("marks where a growth round's prompts joined, by an owner and automatically, and stays accessible", async () => {
     // Signed in already: the suite's browser keeps the first test's session.
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     const grow = page.getByRole("form", { name: "Grow the pool" });
     await grow.getByLabel(/New prompts/).fill("1");
     await grow.getByLabel(/From the top/).fill("1");
@@ -123,7 +124,7 @@ describe("the convergence chart", () => {
     await expect.poll(() => joinedAt(autoGrowthId) ?? null, { timeout: 60_000 }).not.toBeNull();
     // The loop notices its spent budget at the first snapshot after its last round joined: one more vote makes one.
     await vote(1);
-    await page.reload();
+    await reloadHydrated(page);
     const log = page.getByRole("table", { name: "Automatic rounds" });
     await expect(log.locator("tbody tr").count()).resolves.toBe(1);
     await expect(log.locator("tbody tr td").first().innerText()).resolves.toBe(`#${autoGrowthId}`);
@@ -132,7 +133,7 @@ describe("the convergence chart", () => {
     await expect(seriousAccessibilityViolations(page)).resolves.toEqual([]);
     await page.locator("section.auto-rounds").screenshot({ path: screenshotPath("auto-rounds-setup.png") });
 
-    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}`);
     await chart(page).waitFor();
     const markers = chart(page).getByTestId("join-marker");
     await expect(markers.count()).resolves.toBe(2);
@@ -159,7 +160,7 @@ describe("the convergence chart", () => {
       try {
         const other = await browser.context.newPage();
         await signInInBrowser(other, suite.app, owner);
-        await other.goto(`${suite.app.url}/studies/${studyId}`);
+        await gotoHydrated(other, `${suite.app.url}/studies/${studyId}`);
         await chart(other).waitFor();
         await expect(seriousAccessibilityViolations(other), name).resolves.toEqual([]);
         await other.locator(".panel", { has: chart(other) }).screenshot({ path: screenshotPath(`convergence-${name}.png`) });

@@ -4,6 +4,7 @@ import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } 
 import { useAppInBrowser, useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 function newestStudyId(app: RunningApp): number {
   return readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
@@ -11,7 +12,7 @@ function newestStudyId(app: RunningApp): number {
 
 /** The study's page, as its owner: starts the draft study and waits until the page says it runs. */
 async function startStudy(ownerPage: Page, app: RunningApp, studyId: number) {
-  await ownerPage.goto(`${app.url}/studies/${studyId}`);
+  await gotoHydrated(ownerPage, `${app.url}/studies/${studyId}`);
   await ownerPage.getByText("Draft: annotators are told it has not started").waitFor();
   await ownerPage.getByRole("button", { name: "Start the study" }).click();
   await ownerPage.getByText("Running: annotators get pairs").waitFor();
@@ -27,7 +28,7 @@ async function annotateOnePair(page: Page, app: RunningApp, start: () => Promise
   const annotatePage = page.url();
   await page.getByRole("heading", { name: "This study has not started yet" }).waitFor();
   await start();
-  await page.goto(annotatePage);
+  await gotoHydrated(page, annotatePage);
   await page.getByRole("button", { name: /start annotating/i }).click();
   await page.getByRole("article", { name: "Response A" }).waitFor();
   const assignmentId = Number(await page.locator('.pair-form input[name="assignmentId"]').inputValue());
@@ -92,7 +93,7 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
       .toEqual(["fake-embed"]);
 
     // Owners annotate their own study as themselves (not blind), from the study's Annotate page.
-    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}`);
     await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Annotate", exact: true }).click();
     expect(await annotateOnePair(page, suite.app, () => startStudy(page, suite.app, studyId))).toEqual({ choice: "left", studyId });
   });
@@ -106,7 +107,7 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     owner = await createFirstOwner(suite.app);
     const page = await suite.browser.context.newPage();
     await signInInBrowser(page, suite.app, owner);
-    await page.goto(`${suite.app.url}/studies/new`);
+    await gotoHydrated(page, `${suite.app.url}/studies/new`);
     await page.getByText("No LLM provider configured: import responses instead.").waitFor();
 
     await page.getByLabel("Task description").fill("Answer briefly.");
@@ -155,7 +156,7 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     const annotatorBrowser = await launchBrowser();
     try {
       const annotatorPage = await annotatorBrowser.context.newPage();
-      await annotatorPage.goto(link);
+      await gotoHydrated(annotatorPage, link);
       await annotatorPage.getByLabel("Display name").fill("Invited Tester");
       await annotatorPage.getByRole("button", { name: /join and start/i }).click();
       expect(await annotateOnePair(annotatorPage, suite.app, () => startStudy(page, suite.app, studyId))).toEqual({ choice: "left", studyId });
@@ -165,7 +166,7 @@ describe("an offline study: no provider, responses imported from JSONL", () => {
     }
 
     // The setup page's own forms: an empty post names its field; paste a query; upload a prompt file.
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     await page.getByRole("button", { name: "Add queries" }).click();
     await page.getByText("Paste or upload at least one query").waitFor();
     await page.getByLabel("Paste queries, one per line").fill("Why is my display blank?");

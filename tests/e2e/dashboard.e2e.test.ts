@@ -5,6 +5,7 @@ import { ApiAnnotator } from "../../harness/api-annotator";
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // The owner dashboard on votes whose shape is known: a raw log imported through the import page (the
 // app's own path for votes cast elsewhere), then the engine counts them. "Lucky" won its only 3
@@ -46,7 +47,7 @@ describe("the owner dashboard", () => {
       await signInInBrowser(page, app, owner);
 
       // A draft with no votes: the panel says to start it.
-      await page.goto(`${app.url}/studies/${studyId}`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}`);
       const nextSteps = page.getByRole("region", { name: "What to do next" });
       await expect(nextSteps.innerText()).resolves.toContain("The study is a draft");
 
@@ -58,7 +59,7 @@ describe("the owner dashboard", () => {
       ]);
       const logFile = `${app.dataDir}/ranking.jsonl`;
       fs.writeFileSync(logFile, log);
-      await page.goto(`${app.url}/studies/${studyId}/import-log`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}/import-log`);
       await page.getByLabel("Raw log (.jsonl)").setInputFiles(logFile);
       await page.getByRole("button", { name: "Import" }).click();
       // The import runs as a background job; the page follows it to its end, however long the machine takes.
@@ -73,7 +74,7 @@ describe("the owner dashboard", () => {
       // The engine's statistics count every imported vote (a state, however long the machine takes).
       await new ApiAnnotator(app.url, studyId).engineStatsCurrent();
 
-      await page.goto(`${app.url}/studies/${studyId}`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}`);
       const rows = page.getByRole("table", { name: "Leaderboard" }).locator("tbody tr");
       await expect(rows.count()).resolves.toBe(4);
       const rowOf = async (name: keyof typeof PROMPTS) => {
@@ -124,7 +125,7 @@ describe("the owner dashboard", () => {
           try {
             const view = await shot.context.newPage();
             await signInInBrowser(view, app, owner);
-            await view.goto(`${app.url}/studies/${studyId}`);
+            await gotoHydrated(view, `${app.url}/studies/${studyId}`);
             await view.getByRole("table", { name: "Win matrix" }).waitFor();
             expect({ label, colorScheme, violations: await seriousAccessibilityViolations(view) }).toEqual({ label, colorScheme, violations: [] });
             await view.screenshot({ path: screenshotPath(`dashboard-ranking-${label}-${colorScheme}.png`), fullPage: true });

@@ -3,6 +3,7 @@ import { createAnnotatorLink, createFirstOwner, inviteTokenOf, signInInBrowser, 
 import { ApiAnnotator } from "../../harness/api-annotator";
 import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // Test hooks on, and selections never cut short by their time budget: the pairs the engine proposes, and so
 // the verdicts, must not depend on how busy the machine is.
@@ -41,7 +42,7 @@ describe("the engine drives the study end to end", () => {
       const pairs: string[] = [];
       for (const [index, browser] of [first, second].entries()) {
         const page = await browser.context.newPage();
-        await page.goto(inviteLink);
+        await gotoHydrated(page, inviteLink);
         await page.getByLabel("Display name").fill(`Parallel ${index}`);
         await page.getByRole("button", { name: /join and start/i }).click();
         await page.getByRole("button", { name: /start annotating/i }).click();
@@ -108,7 +109,7 @@ describe("the engine drives the study end to end", () => {
     try {
       const page = await browser.context.newPage();
       await signInInBrowser(page, app, owner);
-      await page.goto(`${app.url}/studies/${studyId}`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}`);
       const favouriteText = readAppDatabase(app, (db) => db.prepare("select text from prompts where id = ?").pluck().get(favourite)) as string;
       const topRow = page.locator("table.leaderboard tbody tr").first();
       await expect(topRow.innerText()).resolves.toContain("recommended");

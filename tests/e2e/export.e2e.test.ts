@@ -5,6 +5,7 @@ import { createFirstOwner, signInInBrowser, type Account } from "../helpers/acco
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { screenshotPath } from "../helpers/browser";
 import { seedVotes } from "../helpers/seed-votes";
+import { gotoHydrated } from "../helpers/page-state";
 
 describe("exporting from the study page in a real browser", () => {
   const suite = useAppInBrowser();
@@ -31,7 +32,7 @@ describe("exporting from the study page in a real browser", () => {
   it("opens Export from the study page and downloads TRL conversational and the raw CSV", async () => {
     const page = await suite.browser.context.newPage();
     await signInInBrowser(page, suite.app, owner);
-    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}`);
     await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Export", exact: true }).click();
     await page.getByRole("heading", { name: /^Export/ }).waitFor();
     await expect(page.getByText(/3 votes: 2 decisive .* and 1 tie, both-bad or skip votes/).isVisible()).resolves.toBe(true);
@@ -69,7 +70,7 @@ describe("exporting from the study page in a real browser", () => {
 
   it("downloads every format, then imports the raw JSONL log into an empty study through the import page", async () => {
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${studyId}/export`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/export`);
     const files = new Map<string, string>();
     for (const name of [/TRL standard/, /TRL conversational/, /OpenAI preference/, /Raw log \(CSV\)/, /Raw log \(JSONL\)/]) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name }).click()]);
@@ -95,7 +96,7 @@ describe("exporting from the study page in a real browser", () => {
     connection.close();
     const logFile = `${suite.app.dataDir}/raw.jsonl`;
     fs.writeFileSync(logFile, rawLog);
-    await page.goto(`${suite.app.url}/studies/${emptyStudyId}/import-log`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${emptyStudyId}/import-log`);
     await page.getByLabel("Raw log (.jsonl)").setInputFiles(logFile);
     await page.getByRole("button", { name: "Import" }).click();
     // The import runs as a background job; the page follows it until it says what it imported.

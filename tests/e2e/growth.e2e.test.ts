@@ -5,6 +5,7 @@ import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
+import { gotoHydrated, reloadHydrated } from "../helpers/page-state";
 
 // Issue 17 §1: one growth round end to end. Votes with comments come in over the API, the owner grows the pool on
 // the setup page, the fake provider writes the mutations and their responses, the lineage view shows them, and the
@@ -28,7 +29,7 @@ describe("growing the pool from the leaders in a real browser", () => {
 
       const page = await suite.browser.context.newPage();
       await signInInBrowser(page, suite.app, owner);
-      await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+      await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
       const form = page.getByRole("form", { name: "Grow the pool" });
       await form.getByLabel(/New prompts/).fill("2");
       await form.getByLabel(/From the top/).fill("2");
@@ -75,7 +76,7 @@ describe("growing the pool from the leaders in a real browser", () => {
         for (const parent of parents) expect(user).toContain(`Prompt #${parent}, rank`);
       }
 
-      await page.reload();
+      await reloadHydrated(page);
       const lineage = page.getByRole("table", { name: "Lineage" });
       for (const row of grown()) {
         const cells = lineage.locator(`tr[data-prompt-id="${row.id}"] td`);

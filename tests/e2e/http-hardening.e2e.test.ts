@@ -7,6 +7,7 @@ import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser } from "../helpers/browser";
 import { postForm, probe } from "../helpers/http-probe";
+import { gotoHydrated } from "../helpers/page-state";
 
 const demoStudy = 1;
 
@@ -83,6 +84,8 @@ describe("cross-site requests in a real browser", () => {
     for (const attack of attacks) {
       const attackPage = await victim.context.newPage();
       const refused = attackPage.waitForResponse((response) => response.url().startsWith(suite.app.url) && response.request().method() === "POST");
+      // The attacker's page, not the app's: it posts as it loads.
+      // eslint-disable-next-line no-restricted-syntax
       await attackPage.goto(`${attacker.url}${attack}`);
       const response = await refused;
       expect(response.status(), attack).toBe(403);
@@ -96,7 +99,7 @@ describe("cross-site requests in a real browser", () => {
   it("refuses form posts (with and without ?_data, to pages and .data URLs) and API votes from another port, writing nothing", async () => {
     const page = await suite.browser.context.newPage();
     // The victim joins by invite and holds an open pair, as an annotator mid-study would.
-    await page.goto(joinLink);
+    await gotoHydrated(page, joinLink);
     await page.getByLabel("Display name").fill("Victim");
     await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
@@ -112,6 +115,8 @@ describe("cross-site requests in a real browser", () => {
       await expectRefused(ownerBrowser, ["/new-study", "/new-study-data", "/new-token", "/pause-study"]);
       const votePage = await suite.browser.context.newPage();
       const voteRequest = votePage.waitForRequest((request) => request.url().endsWith("/votes"));
+      // The attacker's page, not the app's: it posts as it loads.
+      // eslint-disable-next-line no-restricted-syntax
       await votePage.goto(`${attacker.url}/vote?assignment=${assignmentId}`);
       await votePage.waitForFunction(() => document.title === "sent");
       // The answer itself is a network error for that page (our Cross-Origin-Resource-Policy), so only the request is seen here.
@@ -167,7 +172,7 @@ describe("cross-site requests in a real browser", () => {
 
     // The browser helper turns any CSP violation into a test failure: a remote image is one.
     const page = await suite.browser.context.newPage();
-    await page.goto(suite.app.url);
+    await gotoHydrated(page, suite.app.url);
     await page.evaluate(() => {
       const image = document.createElement("img");
       image.src = "http://127.0.0.1:9/pixel.png";
@@ -376,14 +381,16 @@ describe("rate limits through Express and on the /api fast path", () => {
   afterAll(async () => {
     await app?.stop();
   });
-  const advanceClock = (ms: number) =>
+  const advanceClock = (ms: number, freeze = false) =>
     probe(app, "/api/test/rate-limit-clock", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ advanceMs: ms }),
+      body: JSON.stringify({ advanceMs: ms, freeze }),
     });
 
   it("counts joins per address across the invite form, its .data URL and the API, answers 429 with Retry-After, and recovers", async () => {
+    // The limiter's clock stands still between the requests: the Retry-After below is exact however slow the machine.
+    expect((await advanceClock(0, true)).status).toBe(200);
     const before = countOf(app, "annotators");
     expect((await postForm(app, joinPath, { displayName: "One" })).status).toBe(302);
     expect((await postForm(app, `${joinPath}.data`, { displayName: "Two" })).status).toBe(202);

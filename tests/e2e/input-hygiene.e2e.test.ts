@@ -5,6 +5,7 @@ import { createFirstOwner, signInInBrowser } from "../helpers/accounts";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 describe("input hygiene in a real browser", () => {
   const suite = useAppInBrowser();
@@ -22,7 +23,7 @@ describe("input hygiene in a real browser", () => {
     const counts = () => readDb((db) => db.prepare("select (select count(*) from queries) || '/' || (select count(*) from prompts)").pluck().get());
     const before = counts();
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     await page.locator("#queriesFile").setInputFiles({ name: "queries.txt", mimeType: "text/plain", buffer: randomBytes(3_000) });
     await page.getByRole("button", { name: "Add queries" }).click();
     await page.getByText(/queries\.txt: this (is a binary file|is not valid UTF-8)/).waitFor();
@@ -42,7 +43,7 @@ describe("input hygiene in a real browser", () => {
 
   it("shows a 404 page with a way home, and serves a favicon", async () => {
     const page = await suite.browser.context.newPage();
-    const response = await page.goto(`${suite.app.url}/nope`);
+    const response = await gotoHydrated(page, `${suite.app.url}/nope`);
     expect(response?.status()).toBe(404);
     await page.getByRole("heading", { name: "Page not found" }).waitFor();
     await expect(page.getByText("There is no page at /nope.").isVisible()).resolves.toBe(true);

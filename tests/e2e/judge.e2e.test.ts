@@ -6,6 +6,7 @@ import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppWithFakeProvider } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // Issue 17 §4: one judged batch end to end. An annotator votes over the API, the owner sets up the judge and runs a
 // batch from the setup page, the fake provider judges each pair in both orders, and the judge page shows the batch,
@@ -42,7 +43,7 @@ describe("an LLM-judged batch in a real browser", () => {
 
     const page = await suite.browser.context.newPage();
     await signInInBrowser(page, suite.app, owner);
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     const settings = page.getByRole("form", { name: "LLM judge settings" });
     await expect.poll(() => settings.getByLabel("Judge model").inputValue()).toBe("fake-chat");
     await expect.poll(() => settings.getByLabel("Judge instruction").inputValue()).toMatch(/^You are an impartial judge/);
@@ -54,7 +55,7 @@ describe("an LLM-judged batch in a real browser", () => {
     await settings.getByRole("button", { name: "Save the judge" }).click();
     await page.getByText("Saved the judge (fake-chat). Its votes are shown separately.").waitFor();
 
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     const batchForm = page.getByRole("form", { name: "Run a judged batch" });
     await batchForm.getByLabel(/Pairs to judge/).fill("10");
     await batchForm.getByRole("button", { name: "Run a judged batch" }).click();
@@ -96,7 +97,7 @@ describe("an LLM-judged batch in a real browser", () => {
 
     // Shown separately: the leaderboard's tallies did not move; the raw log marks the judge's votes.
     expect(readDb((db) => db.prepare("select * from prompt_tallies order by prompt_id").all())).toEqual(talliesBefore);
-    await page.goto(`${suite.app.url}/studies/${studyId}/quality`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/quality`);
     await page.getByRole("heading", { name: "Human–judge agreement" }).waitFor();
     await page.getByRole("link", { name: "Judge settings" }).waitFor();
     await page.screenshot({ path: screenshotPath("judge-quality.png"), fullPage: true });

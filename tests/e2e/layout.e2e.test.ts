@@ -4,6 +4,7 @@ import { createAnnotatorLink, createFirstOwner, signInInBrowser, type Account } 
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // A study whose answers are long (a 15,000-character one with a table and a task list) next to a
 // short one, created through the owner's pages offline and started; then the annotate page at a
@@ -39,7 +40,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
     try {
       const page = await browser.context.newPage();
       await signInInBrowser(page, app, owner);
-      await page.goto(`${app.url}/studies/new`);
+      await gotoHydrated(page, `${app.url}/studies/new`);
       await page.getByLabel("Name").fill("Long answers");
       await page.getByLabel("Task description").fill("Answer questions about the thermostat.");
       await page.getByLabel("Paste prompts").fill("Be brief.\n---\nBe exhaustive.");
@@ -59,7 +60,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
       await page.getByRole("button", { name: "Save what annotators see" }).click();
       await page.getByText("Saved what annotators see.").waitFor();
       studyId = readAppDatabase(app, (db) => db.prepare("select max(id) from studies").pluck().get() as number);
-      await page.goto(`${app.url}/studies/${studyId}`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}`);
       await page.getByRole("button", { name: "Start the study" }).click();
       await page.getByText("Running: annotators get pairs").waitFor();
       inviteLink = await createAnnotatorLink(app, owner, studyId);
@@ -73,7 +74,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
   });
 
   async function openPair(page: Page, name: string) {
-    await page.goto(inviteLink);
+    await gotoHydrated(page, inviteLink);
     await page.getByLabel("Display name").fill(name);
     await page.getByRole("button", { name: /join and start/i }).click();
     await page.getByRole("button", { name: /start annotating/i }).click();
@@ -164,7 +165,7 @@ describe("the annotate page on a phone and a desktop, light and dark, and access
           [ownerPage, `/studies/${studyId}/setup`],
         ] as const) {
           await page.emulateMedia({ colorScheme });
-          await page.goto(`${app.url}${path}`);
+          await gotoHydrated(page, `${app.url}${path}`);
           await page.locator("h1").first().waitFor();
           expect({ path, colorScheme, violations: await seriousAccessibilityViolations(page) }).toEqual({ path, colorScheme, violations: [] });
           if (path !== `/studies/${studyId}/annotate`) {

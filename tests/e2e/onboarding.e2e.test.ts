@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { gotoHydrated } from "../helpers/page-state";
 
 // The README's first minutes: `npm start` prints a one-time setup link; following it creates the
 // owner, who reaches the demo study's dashboard and annotates it. The next start prints where to sign in.
@@ -20,11 +21,11 @@ describe("first start, the way the README tells a newcomer", () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
-      await page.goto(app.url);
+      await gotoHydrated(page, app.url);
       await page.waitForURL(/\/login/);
       await page.getByText("Open the one-time setup link the server printed").waitFor();
 
-      await page.goto(app.setupUrl!);
+      await gotoHydrated(page, app.setupUrl!);
       await page.getByLabel("Your name").fill("Nora Newcomer");
       await page.getByLabel("Email").fill("nora@example.com");
       await page.getByLabel("Password (at least 10 characters)").fill("a long enough password");

@@ -4,6 +4,7 @@ import { createFirstOwner, signInInBrowser, type Account } from "../helpers/acco
 import { seriousAccessibilityViolations } from "../helpers/axe";
 import { readAppDatabase, startApp, type RunningApp } from "../../harness/app-server";
 import { launchBrowser, PHONE, screenshotPath } from "../helpers/browser";
+import { gotoHydrated, waitForIdleRevalidation } from "../helpers/page-state";
 
 // The owner's per-query pages in a real browser on the demo study (10 prompts × 14 queries, every
 // response ready): the responses matrix, tagging a query, the word diff of two responses, and where the
@@ -95,7 +96,7 @@ describe("responses by query, the diff of two responses, and where the leader lo
     const page = await browser.context.newPage();
     try {
       // Disabled on the setup page, as an owner does; the setup page links to the matrix and to each query.
-      await page.goto(`${app.url}/studies/${studyId}/setup`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}/setup`);
       await page.getByRole("button", { name: `Disable query #${queryIds[13]}`, exact: true }).click();
       await page.getByText(`Query #${queryIds[13]} disabled`).waitFor();
       await page.getByRole("link", { name: "every response by query" }).click();
@@ -136,7 +137,7 @@ describe("responses by query, the diff of two responses, and where the leader lo
   it("one query: tags edited (a bad one refused with the reason, nothing lost) and the word diff of the leader against its rival", async () => {
     const page = await browser.context.newPage();
     try {
-      await page.goto(`${app.url}/studies/${studyId}/responses`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}/responses`);
       await page.getByRole("link", { name: new RegExp(`^#${queryIds[0]} `) }).click();
       await page.getByRole("heading", { name: `Query #${queryIds[0]}` }).waitFor();
 
@@ -144,8 +145,10 @@ describe("responses by query, the diff of two responses, and where the leader lo
       await page.getByRole("button", { name: "Save tags" }).click();
       await page.getByRole("status").filter({ hasText: "Tags saved: billing, invoices." }).waitFor();
       expect(tagsOf(queryIds[0]!)).toEqual(["billing", "invoices"]);
-      // The input is keyed by the saved tags: wait until it has remounted with them, or the remount can wipe what is typed next.
-      await expect.poll(() => page.getByLabel("Tags (comma-separated)").inputValue()).toBe("billing, invoices");
+      // The input is keyed by the saved tags: once the page is idle it has remounted with them, and no remount is left
+      // to wipe what is typed next.
+      await waitForIdleRevalidation(page);
+      await expect(page.getByLabel("Tags (comma-separated)").inputValue()).resolves.toBe("billing, invoices");
       await page.getByLabel("Tags (comma-separated)").fill("billing, <b>bold</b>");
       await page.getByRole("button", { name: "Save tags" }).click();
       await page.getByRole("alert").filter({ hasText: 'Not saved: the tag "<b>bold</b>" must start with a letter or digit' }).waitFor();
@@ -180,7 +183,7 @@ describe("responses by query, the diff of two responses, and where the leader lo
   it("where the leader loses: wins overall, loses clearly on billing, and the two billing queries listed", async () => {
     const page = await browser.context.newPage();
     try {
-      await page.goto(`${app.url}/studies/${studyId}/responses`);
+      await gotoHydrated(page, `${app.url}/studies/${studyId}/responses`);
       await page.getByRole("navigation", { name: "Study" }).getByRole("link", { name: "Where the leader loses" }).click();
       await page.getByRole("heading", { name: "Where the leader loses" }).waitFor();
       // 12 wins (6 queries × 2 rivals) against 5 losses over 8 queries; 2 of them lost.
@@ -220,7 +223,7 @@ describe("responses by query, the diff of two responses, and where the leader lo
     const page = await browser.context.newPage();
     try {
       for (const path of paths) {
-        await page.goto(`${app.url}${path}`);
+        await gotoHydrated(page, `${app.url}${path}`);
         for (const colorScheme of ["light", "dark"] as const) {
           await page.emulateMedia({ colorScheme });
           expect({ path, colorScheme, violations: await seriousAccessibilityViolations(page) }).toEqual({ path, colorScheme, violations: [] });
@@ -239,7 +242,7 @@ describe("responses by query, the diff of two responses, and where the leader lo
           [paths[1]!, "query-diff"],
           [paths[2]!, "where-leader-loses"],
         ] as const) {
-          await phonePage.goto(`${app.url}${path}`);
+          await gotoHydrated(phonePage, `${app.url}${path}`);
           await phonePage.getByRole("heading", { level: 2 }).first().waitFor();
           // The page itself never scrolls sideways; wide tables scroll inside their own box.
           await expect(phonePage.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).resolves.toBe(true);

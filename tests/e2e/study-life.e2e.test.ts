@@ -6,6 +6,7 @@ import { ApiAnnotator } from "../../harness/api-annotator";
 import { useAppInBrowser } from "../helpers/app-in-browser";
 import { readAppDatabase } from "../../harness/app-server";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
+import { gotoHydrated, reloadHydrated } from "../helpers/page-state";
 
 // The suite's browser context is the study's owner, signed in once; an annotator joins through the
 // owner's invite link, over the API or in a browser of their own (an account cannot join as one).
@@ -25,7 +26,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
   });
 
   async function ownerAction(page: Page, studyId: number, button: string, expected: string) {
-    await page.goto(`${suite.app.url}/studies/${studyId}`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}`);
     await page.getByRole("button", { name: button }).click();
     await page.getByText(expected, { exact: true }).waitFor();
   }
@@ -51,23 +52,23 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
       expect(await refused.json()).toEqual({ error: "This study is paused", studyStatus: "paused" });
 
       const page = await annotatorBrowser.context.newPage();
-      await page.goto(inviteLink);
+      await gotoHydrated(page, inviteLink);
       await page.getByLabel("Display name").fill("Browser annotator");
       await page.getByRole("button", { name: /join and start/i }).click();
       await page.getByRole("heading", { name: "This study is paused" }).waitFor();
 
       await ownerAction(owner, studyId, "Resume", "Running: annotators get pairs");
-      await page.reload();
+      await reloadHydrated(page);
       await page.getByRole("button", { name: /start annotating/i }).click();
       await page.getByRole("article", { name: "Response A" }).waitFor();
 
       await ownerAction(owner, studyId, "Close the study", "Closed: annotators are told it is complete");
-      await page.reload();
+      await reloadHydrated(page);
       await page.getByRole("heading", { name: "This study is complete" }).waitFor();
       await owner.screenshot({ path: screenshotPath("study-closed.png"), fullPage: false });
 
       await ownerAction(owner, studyId, "Archive", "Archived");
-      await owner.goto(suite.app.url);
+      await gotoHydrated(owner, suite.app.url);
       await expect(owner.getByRole("link", { name: "Lumen support assistant" }).count()).resolves.toBe(0);
       await owner.getByRole("link", { name: "Show 1 archived" }).click();
       await owner.getByRole("link", { name: "Lumen support assistant" }).waitFor();
@@ -92,7 +93,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
         .get(promptId),
     );
     const owner = await suite.browser.context.newPage();
-    await owner.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(owner, `${suite.app.url}/studies/${studyId}/setup`);
     await owner.getByRole("button", { name: `Disable prompt #${promptId}`, exact: true }).click();
     await owner.getByText(`Prompt #${promptId} disabled`).waitFor();
     await owner.getByRole("button", { name: `Enable prompt #${promptId}`, exact: true }).waitFor();
@@ -126,7 +127,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
         .get(promptId),
     );
     expect(votesAfter).toBe(votesBefore);
-    await owner.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(owner, `${suite.app.url}/studies/${studyId}/setup`);
     await owner.getByRole("button", { name: `Enable prompt #${promptId}`, exact: true }).click();
     await owner.getByRole("button", { name: `Disable prompt #${promptId}`, exact: true }).waitFor();
     await owner.close();
@@ -135,7 +136,7 @@ describe("a study's whole life, driven by its owner in a real browser", () => {
   it("deletes a study only after the owner confirms with its name, saying what is lost", async () => {
     const studyId = demoStudyId();
     const page = await suite.browser.context.newPage();
-    await page.goto(`${suite.app.url}/studies/${studyId}/setup`);
+    await gotoHydrated(page, `${suite.app.url}/studies/${studyId}/setup`);
     await page.getByRole("link", { name: "Delete this study…" }).click();
     const votes = readDb((db) => db.prepare("select count(*) from votes where study_id = ?").pluck().get(studyId) as number);
     await page.getByText(votes === 1 ? "1 vote" : `${votes} votes`, { exact: true }).waitFor();

@@ -1,15 +1,19 @@
 import { vi } from "vitest";
 import type { Page } from "playwright-core";
 import { readAppDatabase, type RunningApp } from "../../harness/app-server";
+import { gotoHydrated } from "./page-state";
 
 // The HTTP-only helpers (owners, members, invite links, API tokens) live in harness/accounts.ts, shared
 // with the benchmarks; this file adds what needs a browser page or vitest.
 export * from "../../harness/accounts";
 import { postForm, type Account } from "../../harness/accounts";
 
-/** Signs the browser page in through the sign-in form, as a person would. */
+/**
+ * Signs the browser page in through the sign-in form, as a person would. The form is filled once the page has hydrated,
+ * so it posts client-side and the page it leads to is hydrated as well.
+ */
 export async function signInInBrowser(page: Page, app: RunningApp, account: Pick<Account, "email" | "password">): Promise<void> {
-  await page.goto(`${app.url}/login`);
+  await gotoHydrated(page, `${app.url}/login`);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign in" }).click();
