@@ -549,7 +549,7 @@ export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
     writeRawLogImport(ctx.db, ctx.jobId, prepared.plan, writer, { progress: (done, total) => ctx.progress("writing", done, total) });
   } catch (error) {
     // Nothing of it is visible: take the invisible rows away now rather than at the next job.
-    cleanUpPendingImports(ctx.db);
+    ctx.discardStaged();
     throw error;
   }
   return result!;
