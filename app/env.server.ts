@@ -48,6 +48,11 @@ const EnvSchema = z.object({
   // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread writes once a job's second chunk has committed
   // (ADR 0036), then waits until the test deletes it.
   PROMPTDUEL_TEST_PAUSE_JOB_CHUNK: z.string().min(1).optional(),
+  // With PROMPTDUEL_TEST_HOOKS=1: a file the job thread appends "waiting <job id>" to when a job's
+  // chunk or commit first meets another connection's write lock, and "gave up <job id>" when it stops asking.
+  PROMPTDUEL_TEST_JOB_LOCK_MARKER: z.string().min(1).optional(),
+  // With PROMPTDUEL_TEST_HOOKS=1: how long a job's chunk or commit keeps asking for the lock (instead of 120 s).
+  PROMPTDUEL_TEST_JOB_LOCK_WAIT_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   ASSIGNMENT_TTL_MINUTES: z.coerce
     .number()
     .positive()

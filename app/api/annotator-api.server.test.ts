@@ -2,14 +2,26 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { annotators as annotatorsTable, apiTokens as apiTokensTable, assignments, prompts, studies, votes } from "../../db/schema";
+import {
+  annotators as annotatorsTable,
+  apiTokens as apiTokensTable,
+  assignments,
+  prompts,
+  queries as queriesTable,
+  studies,
+  votes,
+} from "../../db/schema";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { ApiAnnotator } from "../../harness/api-annotator";
 import { apiToken, signedInOwner } from "../../tests/helpers/in-process-actors";
 import { authorizeStudy } from "~/auth/authorize.server";
 import { db } from "~/db.server";
 import { advanceRateLimitClock } from "~/http/rate-limiter.server";
+import { planResponses } from "~/llm/response-plan.server";
+import { providerConfig } from "~/llm/runtime.server";
+import { parseThreadStarted, stopParseThread } from "~/models/setup-parse.server";
 import { createStudy } from "~/models/study-setup.server";
+import { getStudy } from "~/models/study.server";
 import { revokeApiTokenAs } from "~/services/api-tokens.server";
 import { createAnnotatorInvite } from "~/services/invites.server";
 import { removeAnnotatorAs } from "~/services/members.server";
@@ -205,6 +217,46 @@ describe("annotator JSON API", () => {
     const revoked = await call("GET", `/api/studies/${studyId}`, { token: read });
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get("www-authenticate")).toContain("invalid_token");
+  });
+
+  it("plans an addition on the parse thread, as the setup page does: the figures to confirm or the cap in a 409, a bad body's fields in a 400", async () => {
+    await stopParseThread();
+    const write = apiToken(owner, studyId, "write");
+    const addQueries = (queries: unknown) =>
+      call("POST", `/api/studies/${studyId}/queries`, { token: write, body: JSON.stringify({ queries }), contentType: "application/json" });
+    const queryCount = () => db().select({ n: count() }).from(queriesTable).where(eq(queriesTable.studyId, studyId)).get()!.n;
+    const promptTotal = db().select({ n: count() }).from(prompts).where(eq(prompts.studyId, studyId)).get()!.n;
+    const before = queryCount();
+    const two = [{ text: "Planned off the request thread?" }, { text: "And this one too?" }];
+    // What the request thread would have planned, for the same texts.
+    const planHere = (texts: { text: string }[]) =>
+      planResponses(db(), studyId, getStudy(studyId)!, { promptTexts: [], queryTexts: texts.map((query) => query.text) }, providerConfig());
+    const expected = planHere(two);
+    const one = planHere(two.slice(0, 1));
+    expect(one.newResponses).toBeLessThan(expected.newResponses);
+    process.env.CONFIRM_RESPONSES_ABOVE = String(expected.newResponses - 1);
+    try {
+      const large = await addQueries(two);
+      expect(large).toMatchObject({ status: 409, json: { error: expect.stringContaining("confirmed by an owner on the setup page") } });
+      expect(large.json.plan).toEqual(expected);
+      expect(parseThreadStarted()).toBe(true);
+      process.env.RESPONSES_PER_STUDY_MAX = String(promptTotal * before);
+      expect(await addQueries(two.slice(0, 1))).toMatchObject({
+        status: 409,
+        json: { error: expect.stringContaining("(RESPONSES_PER_STUDY_MAX)") },
+      });
+      delete process.env.RESPONSES_PER_STUDY_MAX;
+      expect(await addQueries([{ text: "   " }])).toMatchObject({
+        status: 400,
+        json: { error: "Invalid request body", fields: { queries: [expect.stringContaining("text must not be empty")] } },
+      });
+      expect(queryCount()).toBe(before);
+      expect(await addQueries(two.slice(0, 1))).toMatchObject({ status: 201, json: { added: 1, duplicates: 0, responsesQueued: one.newResponses } });
+      expect(queryCount()).toBe(before + 1);
+    } finally {
+      delete process.env.CONFIRM_RESPONSES_ABOVE;
+      delete process.env.RESPONSES_PER_STUDY_MAX;
+    }
   });
 
   it("names what is wrong with a bad body and writes nothing", async () => {

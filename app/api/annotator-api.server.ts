@@ -259,7 +259,7 @@ const ApiQueriesSchema = z.object({
 async function addPrompts(request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {
   const access = await authorize(request, studyParam, "study:edit");
   const { prompts } = parseJsonBody(request, ApiPromptsSchema);
-  const added = addToStudyAs(access, {
+  const added = await addToStudyAs(access, {
     prompts: prompts.map((p) => ({ text: p.text, label: p.label || null, source: "manual" as const })),
     queries: [],
   });
@@ -270,7 +270,7 @@ async function addPrompts(request: ApiRequest, [studyParam]: string[]): Promise<
 async function addQueries(request: ApiRequest, [studyParam]: string[]): Promise<ApiResponse> {
   const access = await authorize(request, studyParam, "study:edit");
   const { queries } = parseJsonBody(request, ApiQueriesSchema);
-  const added = addToStudyAs(access, { prompts: [], queries: queries.map((q) => ({ text: q.text, notes: q.notes || null })) });
+  const added = await addToStudyAs(access, { prompts: [], queries: queries.map((q) => ({ text: q.text, notes: q.notes || null })) });
   if (!added.ok) throw new ApiError(409, added.error, added.plan ? { plan: added.plan } : {});
   return { status: 201, body: { added: added.queriesAdded, duplicates: added.queryDuplicates, responsesQueued: added.responsesQueued } };
 }

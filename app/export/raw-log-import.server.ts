@@ -32,6 +32,7 @@ import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { preparePromptInsert, type StoredEmbedding } from "~/models/prompts.server";
+import { storedResponseLookup } from "~/models/study-setup.server";
 import { decodeTextUpload } from "~/utils/text-upload.server";
 import { capErrors, parseRawLog, type NumberedRecord, type RawLogRecord } from "./raw-log-schema.server";
 
@@ -294,17 +295,7 @@ export function prepareRawLogImport(
     return ref;
   };
 
-  const storedResponse = db
-    .select({ content: responses.content, status: responses.status })
-    .from(responses)
-    .where(
-      and(
-        eq(responses.promptId, sql.placeholder("promptId")),
-        eq(responses.queryId, sql.placeholder("queryId")),
-        eq(responses.settingsHash, sql.placeholder("settingsHash")),
-      ),
-    )
-    .prepare();
+  const storedResponse = storedResponseLookup(db);
   const seenResponses = new Set<string>();
   const planResponse = (line: number, prompt: Ref, query: Ref, content: string | null) => {
     if (content === null) return;
@@ -549,7 +540,7 @@ export function runImportLogJob(ctx: JobContext, input: unknown): JobResult {
     writeRawLogImport(ctx.db, ctx.jobId, prepared.plan, writer, { progress: (done, total) => ctx.progress("writing", done, total) });
   } catch (error) {
     // Nothing of it is visible: take the invisible rows away now rather than at the next job.
-    cleanUpPendingImports(ctx.db);
+    ctx.discardStaged();
     throw error;
   }
   return result!;

@@ -8,6 +8,14 @@ import type { DB } from "../../db/client";
 
 export type Transaction = Parameters<Parameters<DB["transaction"]>[0]>[0];
 
+/**
+ * How long a job's chunk or publishing commit keeps asking for SQLite's write lock before its attempt
+ * fails (ADR 0043, 0046). On a loaded machine the job thread, 10 nice steps below the requests, can
+ * meet a taken lock at every poll of its 5 s busy timeout while requests write; failing there threw
+ * away every chunk written so far.
+ */
+export const JOB_LOCK_BUDGET_MS = 120_000;
+
 /** What a finished job reports: shown to the owner; `studyId`, `votes` and `responses` also tell the app whom to notify. */
 export interface JobResult {
   /** The study the job wrote to (a created study's id); none for a job over every study (re-embedding). */
@@ -34,6 +42,12 @@ export interface JobContext {
   chunk(write: (tx: Transaction) => void): void;
   /** Runs `write` in one transaction that also marks the job succeeded with what `write` returns. */
   commit(write: (tx: Transaction) => JobResult): JobResult;
+  /**
+   * After a failed attempt: removes what it staged, invisible anyway, now rather than at the next
+   * run. Skipped when the write lock stays taken (the next run removes it first), so the attempt's
+   * own error is the one reported.
+   */
+  discardStaged(): void;
 }
 
 /** The job's input cannot be used as it is (the messages say why, line by line): it fails without retrying. */

@@ -25,6 +25,8 @@ const options = workerData as {
   synchronous: SynchronousMode;
   pauseInCommitMarker: string | null;
   pauseBetweenChunksMarker: string | null;
+  lockWaitMarker: string | null;
+  lockBudgetMs: number;
 };
 // Requests first: this thread's parsing and writing take the CPU the request thread leaves (ADR 0036).
 applyBackgroundThreadPriority(options.priority, "job");
@@ -61,22 +63,27 @@ const chunkGap = new Int32Array(new SharedArrayBuffer(4));
 // Progress is written at most this often: each write is a small transaction of its own.
 const PROGRESS_INTERVAL_MS = 250;
 
-// How long a chunk or the publishing commit keeps asking for the write lock (ADR 0043). On a loaded
-// machine this thread, 10 nice steps below the requests, can meet a taken lock at every poll of its
-// 5 s busy timeout while requests write; failing there threw away every chunk written so far.
-const JOB_LOCK_BUDGET_MS = 120_000;
 const lockPause = new Int32Array(new SharedArrayBuffer(4));
 
+/** Test hook (PROMPTDUEL_TEST_JOB_LOCK_MARKER): one line per event of a job's wait for the lock. */
+function markLockWait(event: "waiting" | "gave up", jobId: number) {
+  if (options.lockWaitMarker) fs.appendFileSync(options.lockWaitMarker, `${event} ${jobId}\n`);
+}
+
 /**
- * Runs `transaction` again every millisecond while it fails with SQLITE_BUSY, up to JOB_LOCK_BUDGET_MS.
- * Safe: every transaction begins IMMEDIATE (db/client.ts), so SQLITE_BUSY comes at BEGIN, before it did
- * anything. Meanwhile the connection does not wait in SQLite's busy handler: that backs off to one try
- * every 100 ms, and a request thread voting back to back holds the write lock most of the time, so a
- * job waiting there rarely found it free (an import of 100,000 votes beside one annotator voting as
- * fast as the server answers took over 20 minutes, its thread idle 97 % of the time).
+ * Runs `transaction` (a write of job `jobId`: `what`) again every millisecond while it fails with
+ * SQLITE_BUSY, up to the lock budget (JOB_LOCK_BUDGET_MS, job-context.server.ts); then the attempt fails
+ * with an error saying so, retried by the runner as any failed attempt (its staged rows stay invisible
+ * and go before the next run). Safe: every transaction begins IMMEDIATE (db/client.ts), so SQLITE_BUSY
+ * comes at BEGIN, before it did anything. Meanwhile the connection does not wait in SQLite's busy
+ * handler: that backs off to one try every 100 ms, and a request thread voting back to back holds the
+ * write lock most of the time, so a job waiting there rarely found it free (an import of 100,000 votes
+ * beside one annotator voting as fast as the server answers took over 20 minutes, its thread idle 97 %
+ * of the time).
  */
-function whenLockFree<T>(transaction: () => T): T {
+function whenLockFree<T>(jobId: number, what: string, transaction: () => T): T {
   const started = Date.now();
+  let waiting = false;
   const sqlite = db.$client;
   const busyTimeoutMs = sqlite.pragma("busy_timeout", { simple: true }) as number;
   sqlite.pragma("busy_timeout = 0");
@@ -85,12 +92,30 @@ function whenLockFree<T>(transaction: () => T): T {
       try {
         return transaction();
       } catch (error) {
-        if (!isBusy(error) || Date.now() - started >= JOB_LOCK_BUDGET_MS) throw error;
+        if (!isBusy(error)) throw error;
+        if (!waiting) markLockWait("waiting", jobId);
+        waiting = true;
+        const waited = Date.now() - started;
+        if (waited >= options.lockBudgetMs) {
+          markLockWait("gave up", jobId);
+          throw new Error(
+            `${what} waited ${(waited / 1000).toFixed(1)} s for the database's write lock, which another connection kept; nothing of this attempt was published`,
+          );
+        }
         Atomics.wait(lockPause, 0, 0, 1);
       }
     }
   } finally {
     sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  }
+}
+
+/** Progress is for the owner's page only: a report that meets a taken lock is skipped, never the job. */
+function reportProgress(jobId: number, phase: string, done: number, total: number) {
+  try {
+    recordProgress(db, jobId, phase, done, total);
+  } catch (error) {
+    if (!isBusy(error)) throw error;
   }
 }
 
@@ -127,8 +152,6 @@ function pauseBetweenChunks(jobId: number, chunk: number) {
 function run(jobId: number) {
   const job = getJob(db, jobId);
   if (!job || job.state !== "running") return post({ type: "done", jobId, outcome: { state: "skipped" } });
-  // What an earlier attempt (or another import) wrote and never published: nobody sees it; it goes now.
-  cleanUpPendingImports(db);
   let lastProgressAt = 0;
   let chunks = 0;
   let committed: JobResult | null = null;
@@ -139,16 +162,11 @@ function run(jobId: number) {
       const now = Date.now();
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && done < total) return;
       lastProgressAt = now;
-      try {
-        recordProgress(db, jobId, phase, done, total);
-      } catch (error) {
-        // Progress is for the owner's page only: a busy lock skips this report, never the job.
-        if (!isBusy(error)) throw error;
-      }
+      reportProgress(jobId, phase, done, total);
     },
     chunk(write) {
       let heldMs = 0;
-      whenLockFree(() =>
+      whenLockFree(jobId, `chunk ${chunks + 1} of job #${jobId}`, () =>
         db.transaction((tx) => {
           const locked = performance.now();
           write(tx);
@@ -162,8 +180,8 @@ function run(jobId: number) {
       pauseBetweenChunks(jobId, ++chunks);
     },
     commit(write) {
-      if (chunks === 0) recordProgress(db, jobId, "writing", 0, 0);
-      committed = whenLockFree(() =>
+      if (chunks === 0) reportProgress(jobId, "writing", 0, 0);
+      committed = whenLockFree(jobId, `the publishing commit of job #${jobId}`, () =>
         db.transaction((tx) => {
           const result = write(tx);
           if (job.requestedBy) recordJobAudit(tx, job.kind, job.requestedBy, job.studyId ?? result.studyId ?? null, result);
@@ -174,8 +192,17 @@ function run(jobId: number) {
       );
       return committed;
     },
+    discardStaged() {
+      try {
+        cleanUpPendingImports(db);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+      }
+    },
   };
   try {
+    // What an earlier attempt (or another import) wrote and never published: nobody sees it; it goes now.
+    cleanUpPendingImports(db, (write) => whenLockFree(jobId, `the clean-up before job #${jobId}`, () => db.transaction(write)));
     const result = HANDLERS[job.kind](context, readJobInput(options.databasePath, job));
     if (committed === null) throw new Error(`the ${job.kind} job ended without writing`);
     removeJobInput(options.databasePath, job);
@@ -185,7 +212,7 @@ function run(jobId: number) {
       // Written and marked succeeded already: only the clean-up failed.
       post({ type: "done", jobId, outcome: { state: "succeeded", result: committed } });
     } else if (error instanceof JobInputError) {
-      markFailed(db, jobId, capErrors(error.errors));
+      whenLockFree(jobId, `marking job #${jobId} failed`, () => db.transaction((tx) => markFailed(tx, jobId, capErrors(error.errors))));
       removeJobInput(options.databasePath, job);
       post({ type: "done", jobId, outcome: { state: "failed" } });
     } else {

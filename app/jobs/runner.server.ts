@@ -9,7 +9,8 @@ import { countStaleLexical } from "~/llm/embeddings.server";
 import { embedsLexically, wakeGeneration } from "~/llm/runtime.server";
 import { repoRoot } from "~/utils/repo-root.server";
 import { releaseSingleton, singleton } from "~/utils/singleton.server";
-import type { JobResult } from "./job-context.server";
+import { isBusy, retryWhenBusy } from "../../db/busy";
+import { JOB_LOCK_BUDGET_MS, type JobResult } from "./job-context.server";
 import { and, eq, inArray } from "drizzle-orm";
 import { jobs } from "../../db/schema";
 import {
@@ -28,7 +29,10 @@ import {
 // is empty, takes the oldest queued job at a time. After a job commits, the study's engine and the
 // generation worker hear of it. A job whose thread dies (or whose attempt fails for another reason
 // than its input) is queued again, up to MAX_JOB_ATTEMPTS starts; a crash of the whole server is
-// handled at the next start (requeueInterrupted).
+// handled at the next start (requeueInterrupted). The runner's own writes (claiming a job, queueing it
+// again, failing it) are on the request thread's connection, which waits 50 ms for the write lock
+// (db/busy.ts): one that meets a longer writer is asked again asynchronously, never thrown out of a
+// thread's message handler.
 
 export type ToJobThread = { type: "run"; jobId: number };
 export type FromJobThread = {
@@ -36,6 +40,11 @@ export type FromJobThread = {
   jobId: number;
   outcome: { state: "succeeded"; result: JobResult } | { state: "failed" } | { state: "error"; message: string } | { state: "skipped" };
 };
+
+/** How soon a claim that met a taken write lock is tried again. */
+const CLAIM_RETRY_MS = 20;
+/** How long the runner keeps asking for the lock to record a failed attempt. */
+const RUNNER_WRITE_BUDGET_MS = 10 * 60_000;
 
 function repoFile(relative: string): string {
   return path.join(repoRoot(), relative);
@@ -50,7 +59,15 @@ class JobRunner {
   /** Takes the next queued job if the thread is free. */
   kick(): void {
     if (this.closed || this.current) return;
-    const job = claimNextJob(db());
+    let job: Job | undefined;
+    try {
+      job = claimNextJob(db());
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      // Another connection holds the write lock longer than this thread waits: ask again shortly.
+      setTimeout(() => this.kick(), CLAIM_RETRY_MS).unref();
+      return;
+    }
     if (!job) {
       this.stopThread();
       return;
@@ -82,14 +99,17 @@ class JobRunner {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const config = env();
+    const hooks = config.PROMPTDUEL_TEST_HOOKS === "1";
     const worker = new Worker(repoFile("app/engine/worker-bootstrap.mjs"), {
       workerData: {
         entry: pathToFileURL(repoFile("app/jobs/job.worker.ts")).href,
         priority: config.BACKGROUND_THREAD_PRIORITY,
         databasePath: connection().path,
         synchronous: config.SQLITE_SYNCHRONOUS,
-        pauseInCommitMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_COMMIT ?? null) : null,
-        pauseBetweenChunksMarker: config.PROMPTDUEL_TEST_HOOKS === "1" ? (config.PROMPTDUEL_TEST_PAUSE_JOB_CHUNK ?? null) : null,
+        pauseInCommitMarker: hooks ? (config.PROMPTDUEL_TEST_PAUSE_JOB_COMMIT ?? null) : null,
+        pauseBetweenChunksMarker: hooks ? (config.PROMPTDUEL_TEST_PAUSE_JOB_CHUNK ?? null) : null,
+        lockWaitMarker: hooks ? (config.PROMPTDUEL_TEST_JOB_LOCK_MARKER ?? null) : null,
+        lockBudgetMs: (hooks ? config.PROMPTDUEL_TEST_JOB_LOCK_WAIT_MS : undefined) ?? JOB_LOCK_BUDGET_MS,
       },
     });
     worker.unref();
@@ -107,11 +127,27 @@ class JobRunner {
   }
 
   private finished(message: FromJobThread) {
-    const job = this.current;
-    this.current = null;
     if (message.outcome.state === "succeeded") this.notify(message.outcome.result);
-    if (message.outcome.state === "error" && job) this.retryOrFail(job, message.outcome.message);
-    this.settle(message.jobId);
+    void this.afterAttempt(message.jobId, message.outcome.state === "error" ? message.outcome.message : null);
+  }
+
+  /**
+   * The current job's attempt ended (`error`: it failed and may run again): its state is written, its
+   * waiters hear, the next job starts. The thread stays taken until then, so no other job starts
+   * before this one is queued again.
+   */
+  private async afterAttempt(jobId: number, error: string | null) {
+    const job = this.current;
+    if (error !== null && job) {
+      try {
+        await retryWhenBusy(() => this.retryOrFail(job, error), RUNNER_WRITE_BUDGET_MS);
+      } catch (failure) {
+        // Left running: the next start queues it again (requeueInterrupted).
+        console.error(`job #${job.id}: its failed attempt could not be recorded:`, failure);
+      }
+    }
+    if (this.current === job) this.current = null;
+    this.settle(jobId);
     this.kick();
   }
 
@@ -119,15 +155,10 @@ class JobRunner {
   private lost(worker: Worker, error: Error) {
     if (this.worker !== worker) return;
     this.worker = null;
-    const job = this.current;
-    this.current = null;
     if (this.closed) return;
     console.error("the job thread stopped:", error);
-    if (job) {
-      this.retryOrFail(job, error.message);
-      this.settle(job.id);
-    }
-    this.kick();
+    if (this.current) void this.afterAttempt(this.current.id, error.message);
+    else this.kick();
   }
 
   private retryOrFail(job: Job, message: string) {

@@ -104,6 +104,9 @@ export function stagingClash(tx: Transaction, studyId: number, stagingStudyId: n
   return query.n > 0 ? "query" : null;
 }
 
+/** Runs one transaction of the clean-up: `db.transaction`, or the job thread's, which waits for a taken lock. */
+export type Transact = <T>(write: (tx: Transaction) => T) => T;
+
 /** Rows deleted per clean-up chunk. */
 const CLEAN_UP_CHUNK_ROWS = 2_000;
 
@@ -116,7 +119,11 @@ const CLEAN_UP_CHUNK_ROWS = 2_000;
  * the job thread, which is the only writer of staged rows and cleans every one up before each job
  * and after a failed one.
  */
-export function* pendingImportCleanUp(db: DB, onlyStopped = false): Generator<void, void, void> {
+export function* pendingImportCleanUp(
+  db: DB,
+  onlyStopped = false,
+  transact: Transact = (write) => db.transaction(write),
+): Generator<void, void, void> {
   for (;;) {
     const pending = db
       .select()
@@ -135,9 +142,9 @@ export function* pendingImportCleanUp(db: DB, onlyStopped = false): Generator<vo
       sql`delete from prompts where id in (select id from prompts where study_id = ${stagingStudyId} limit ${CLEAN_UP_CHUNK_ROWS})`,
     ];
     for (const statement of steps) {
-      while (db.transaction((tx) => tx.run(statement).changes) > 0) yield;
+      while (transact((tx) => tx.run(statement).changes) > 0) yield;
     }
-    db.transaction((tx) => {
+    transact((tx) => {
       if (pending.annotatorIds.length > 0) tx.delete(annotators).where(inArray(annotators.id, pending.annotatorIds)).run();
       tx.delete(studies).where(eq(studies.id, stagingStudyId)).run();
       tx.delete(pendingImports).where(eq(pendingImports.jobId, jobId)).run();
@@ -147,8 +154,8 @@ export function* pendingImportCleanUp(db: DB, onlyStopped = false): Generator<vo
 }
 
 /** pendingImportCleanUp to the end, at once (the job thread, tests). Returns the transactions it took. */
-export function cleanUpPendingImports(db: DB): number {
+export function cleanUpPendingImports(db: DB, transact?: Transact): number {
   let chunks = 0;
-  for (const _ of pendingImportCleanUp(db)) chunks++;
+  for (const _ of pendingImportCleanUp(db, false, transact)) chunks++;
   return chunks;
 }

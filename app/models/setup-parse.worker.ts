@@ -7,9 +7,11 @@ import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/
 import {
   parseFormHere,
   planParsedForm,
+  planSubject,
   type FormParse,
   type FormKind,
   type FromParseThread,
+  type PlanOutcome,
   type PlanRequest,
   type ToParseThread,
 } from "./setup-parse.server";
@@ -28,20 +30,24 @@ function database(databasePath: string) {
   return connection.db;
 }
 
+/** Reads only; one read transaction, so the counts and texts are of one moment. */
+function planned(request: PlanRequest, plan: (db: Connection["db"]) => PlanOutcome): PlanOutcome {
+  const db = database(request.databasePath);
+  return db.transaction(() => plan(db), { behavior: "deferred" });
+}
+
 function withPlan(kind: FormKind, parsed: FormParse<FormKind>, request: PlanRequest | null): FormParse<FormKind> {
   if (!parsed.success || request === null) return parsed;
-  // Reads only; one read transaction, so the counts and texts are of one moment.
-  const db = database(request.databasePath);
-  const planned = db.transaction(() => planParsedForm(db, kind, parsed.data, request), { behavior: "deferred" });
-  return { ...parsed, planned };
+  return { ...parsed, planned: planned(request, (db) => planParsedForm(db, kind, parsed.data, request)) };
 }
 
 port.on("message", (message: ToParseThread) => {
   let reply: FromParseThread;
   try {
-    const parsed: FormParse<FormKind> =
-      message.type === "parse" ? parseFormHere(message.kind, message.options, message.fields) : { success: true, data: message.data };
-    reply = { id: message.id, result: withPlan(message.kind, parsed, message.plan) };
+    reply =
+      message.type === "parse"
+        ? { id: message.id, result: withPlan(message.kind, parseFormHere(message.kind, message.options, message.fields), message.plan) }
+        : { id: message.id, planned: planned(message.plan, (db) => planSubject(db, message.subject, message.plan)) };
   } catch (error) {
     reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
   }

@@ -3,15 +3,7 @@ import type { DB } from "../../db/client";
 import { pendingImports, prompts, queries, queryTags, responses, studies } from "../../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../../db/text";
 import { JobInputError, type JobContext, type JobResult, type Transaction } from "~/jobs/job-context.server";
-import {
-  cleanUpPendingImports,
-  inRanges,
-  openStaging,
-  STAGED_CHUNK_ROWS,
-  stagingClash,
-  stagingExists,
-  type StagedWriter,
-} from "~/jobs/staged-writes.server";
+import { inRanges, openStaging, STAGED_CHUNK_ROWS, stagingClash, stagingExists, type StagedWriter } from "~/jobs/staged-writes.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { checkResponseCap, ResponseCapError } from "~/llm/generation-queue.server";
 import { requestVariants } from "~/llm/variants.server";
@@ -306,7 +298,7 @@ function runSetupWrite(ctx: JobContext, write: () => JobResult): JobResult {
   try {
     return write();
   } catch (error) {
-    cleanUpPendingImports(ctx.db);
+    ctx.discardStaged();
     if (error instanceof ImportError || error instanceof ResponseCapError) throw new JobInputError([error.message]);
     throw error;
   }

@@ -103,6 +103,7 @@ describe("createStudy", () => {
       progress,
       chunk: (write) => db.transaction((tx) => write(tx)),
       commit: (write) => db.transaction((tx) => write(tx)),
+      discardStaged: () => {},
     });
     expect(result).toEqual({ prompts: 1, restartEngines: [again.studyId] });
     expect(db.select().from(prompts).where(eq(prompts.id, twin.id)).get()!.embeddingModel).toBe(LEXICAL_EMBEDDING_MODEL);

@@ -187,6 +187,25 @@ export function importResponses(db: Queryable, studyId: number, list: ParsedResp
 }
 
 /**
+ * The prepared lookup of the response a (prompt, query) pair has under a settings hash, with its
+ * status and text: what an import checks a response line against (resolveResponses, the raw-log
+ * import's plan). One row at most (responses_prompt_query_settings_unique).
+ */
+export function storedResponseLookup(db: Queryable) {
+  return db
+    .select({ status: responses.status, content: responses.content })
+    .from(responses)
+    .where(
+      and(
+        eq(responses.promptId, sql.placeholder("promptId")),
+        eq(responses.queryId, sql.placeholder("queryId")),
+        eq(responses.settingsHash, sql.placeholder("settingsHash")),
+      ),
+    )
+    .prepare();
+}
+
+/**
  * importResponses' checks, reading only (a job runs them before it takes the write lock): every line
  * matched to the study's prompt and query, or ImportError for the first that cannot be stored. Returns
  * the responses still to store (a ready one with the same text is left as it is).
@@ -203,17 +222,7 @@ export function resolveResponses(db: Queryable, studyId: number, list: ParsedRes
   const queryByNormalizedText = new Map(studyQueries.map((q) => [normalizePromptText(q.text), q.id]));
   const queryIds = new Set(studyQueries.map((q) => q.id));
   const firstLineOfPair = new Map<string, number>();
-  const existing = db
-    .select({ status: responses.status, content: responses.content })
-    .from(responses)
-    .where(
-      and(
-        eq(responses.promptId, sql.placeholder("promptId")),
-        eq(responses.queryId, sql.placeholder("queryId")),
-        eq(responses.settingsHash, settingsHash),
-      ),
-    )
-    .prepare();
+  const existing = storedResponseLookup(db);
   const rows: ResolvedResponse[] = [];
   for (const response of list) {
     const promptId =
@@ -240,7 +249,7 @@ export function resolveResponses(db: Queryable, studyId: number, list: ParsedRes
     const earlier = firstLineOfPair.get(pair);
     if (earlier !== undefined) throw new ImportError(response.line, `repeats the prompt and query of line ${earlier}`);
     firstLineOfPair.set(pair, response.line);
-    const stored = existing.get({ promptId, queryId });
+    const stored = existing.get({ promptId, queryId, settingsHash });
     if (stored?.status === "ready") {
       if (stored.content === response.content) continue;
       throw new ImportError(

@@ -3,13 +3,14 @@ import { studies, type JobRequester } from "../../db/schema";
 import { actorLabel, type TokenActor, type UserActor } from "~/auth/actor.server";
 import { assertPermission, ownerSideActor, type StudyAccess } from "~/auth/authorize.server";
 import { connection, db } from "~/db.server";
+import { env } from "~/env.server";
 import { discardStudyEngine, selectionChanged } from "~/engine/engine.server";
 import type { ExportOptions } from "~/export/export-options.server";
 import { applyJobIntent } from "~/jobs/job-view.server";
 import { createJob, getJob, type Job } from "~/jobs/jobs.server";
 import { kickJobs } from "~/jobs/runner.server";
 import { ResponseCapError, retryFailedResponses } from "~/llm/generation-queue.server";
-import { describePlan, needsConfirmation, planResponses, type ResponsePlan } from "~/llm/response-plan.server";
+import { describePlan, needsConfirmation, type ResponsePlan } from "~/llm/response-plan.server";
 import { providerConfig, wakeGeneration } from "~/llm/runtime.server";
 import { planGrowth, queueGrowthRound, type GrowthPlan } from "~/llm/growth.server";
 import { requestVariants, retryFailedVariantRequests } from "~/llm/variants.server";
@@ -24,6 +25,7 @@ import {
   type StatusAction,
 } from "~/models/study-lifecycle.server";
 import { setQueryTags } from "~/models/query-results.server";
+import { planOffThread } from "~/models/setup-parse.server";
 import { addToStudy, studyHasPrompt, type NewPrompt, type NewStudy } from "~/models/study-setup.server";
 import { getStudy } from "~/models/study.server";
 import type { ParsedQuery, ParsedResponse } from "~/utils/study-files.server";
@@ -80,32 +82,30 @@ export async function queueAdditionAs(access: StudyAccess, additions: { prompts:
   return { job, confirm };
 }
 
-/** Adds prompts or queries at once (the JSON API): only an addition the setup page would not ask to confirm, within the study's cap. */
-export function addToStudyAs(
+/**
+ * Adds prompts or queries at once (the JSON API): only an addition the setup page would not ask to
+ * confirm, within the study's cap. Planned on the parse thread as the setup page's additions are
+ * (planOffThread): the plan reads the whole study, however few the additions.
+ */
+export async function addToStudyAs(
   access: StudyAccess,
   additions: { prompts: NewPrompt[]; queries: ParsedQuery[] },
-):
+): Promise<
   | ({ ok: true } & ReturnType<typeof addToStudy>)
   | {
       ok: false;
       error: string;
       plan?: ResponsePlan;
-    } {
+    }
+> {
   assertPermission(access, "study:edit");
-  const study = getStudy(access.studyId)!;
-  let plan: ResponsePlan;
-  try {
-    plan = planResponses(
-      db(),
-      access.studyId,
-      study,
-      { promptTexts: additions.prompts.map((prompt) => prompt.text), queryTexts: additions.queries.map((query) => query.text) },
-      providerConfig(),
-    );
-  } catch (error) {
-    if (error instanceof ResponseCapError) return { ok: false, error: error.message };
-    throw error;
-  }
+  const planned = await planOffThread(
+    { additions: { promptTexts: additions.prompts.map((prompt) => prompt.text), queryTexts: additions.queries.map((query) => query.text) } },
+    { studyId: access.studyId, provider: providerConfig(), responseCap: env().RESPONSES_PER_STUDY_MAX, databasePath: connection().path },
+  );
+  if (!planned) return { ok: false, error: "Study not found" };
+  if ("capError" in planned) return { ok: false, error: planned.capError };
+  const plan = planned.plan;
   if (needsConfirmation(plan)) {
     return { ok: false, error: `${describePlan(plan)} An addition this large is confirmed by an owner on the setup page.`, plan };
   }

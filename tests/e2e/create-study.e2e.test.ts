@@ -87,8 +87,9 @@ describe("creating a study in the browser against an OpenAI-compatible server", 
     ]);
     expect(counts.responses).toEqual([{ status: "ready", n: 12 }]);
     await expect
-      .poll(() =>
-        readAppDatabase(suite.app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)),
+      .poll(
+        () => readAppDatabase(suite.app, (db) => db.prepare("select distinct embedding_model from prompts where study_id = ?").pluck().all(studyId)),
+        { timeout: 30_000 },
       )
       .toEqual(["fake-embed"]);
 
