@@ -25,8 +25,7 @@ import { z } from "zod";
 import { CROWDS, createCrowdAnnotator, crowdRecommendations, kendallTau } from "../bandit/crowd";
 import { simulateTrial } from "../bandit/simulate";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
-import type { PairedDifference } from "./lib-sim/paired";
-import { averageDifference, meanAndStdErr, pairedDifference } from "./lib-sim/paired";
+import { meanAndStdErr } from "./lib-sim/paired";
 import { loadScenario, scenarioFiles } from "./lib-sim/scenario-file";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -457,7 +456,7 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
     "## Reliability scales in the engine's likelihood (docs/decisions/0044)",
     "",
     "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote (quality/duel-scales.ts `fitDuelScales`) and every duel of member k entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b)), c_k = clamp(β_k / median positive β, −1, 1), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
-    "- Paired difference = on − off per trial; per crowd the mean over scenarios of the per-scenario means, its SE from the per-scenario SEs (lib-sim/paired `averageDifference`). Negative = the scales help.",
+    "- Paired difference = on − off per trial (same scenario, same trial index); per crowd the mean over all its paired trials ± the SE of that mean (sample deviation / √n). Negative = the scales help. Scenarios lower / not higher: per scenario the mean difference over its trials.",
     `- Paired trials: ${crowds.map((crowd) => `${crowd} ${pairs.filter((pair) => pair.on.crowd === crowd).length}`).join(", ")}, over ${scenarios.length} scenarios.`,
     "",
     "| crowd | scenarios | trials | served, scales off | served, scales on | on − off (± SE) | scenarios lower / not higher |",
@@ -465,36 +464,31 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
   ];
   const perScenario: string[] = ["| scenario | crowd | trials | scales off | scales on | on − off |", "|---|---|---|---|---|---|"];
   for (const crowd of crowds) {
-    const differences: PairedDifference[] = [];
-    const offMeans: number[] = [];
-    const onMeans: number[] = [];
+    let scenarioCount = 0;
     let lower = 0;
     let notHigher = 0;
-    let trials = 0;
     for (const scenario of scenarios) {
       const cell = pairs.filter((pair) => pair.on.crowd === crowd && pair.on.scenario === scenario).sort((x, y) => x.on.trial - y.on.trial);
       if (cell.length === 0) continue;
-      trials += cell.length;
+      scenarioCount += 1;
       const on = cell.map((pair) => pair.on.regret);
       const off = cell.map((pair) => pair.off.regret.engine);
-      const difference = cell.length >= 2 ? pairedDifference(on, off) : { mean: on[0]! - off[0]!, stdErr: 0, z: 0, trials: 1 };
-      differences.push(difference);
-      offMeans.push(meanAndStdErr(off).mean);
-      onMeans.push(meanAndStdErr(on).mean);
+      const difference = meanAndStdErr(on.map((value, t) => value - off[t]!));
       if (difference.mean < 0) lower += 1;
       if (difference.mean <= 0) notHigher += 1;
-      perScenario.push(`| ${scenario} | ${crowd} | ${cell.length} | ${pm(off)} | ${pm(on)} | ${f3(difference.mean)} ± ${f3(difference.stdErr)} |`);
+      perScenario.push(`| ${scenario} | ${crowd} | ${cell.length} | ${pm(off)} | ${pm(on)} | ${pm(on.map((value, t) => value - off[t]!))} |`);
     }
-    const overall = averageDifference(differences);
-    const meanOf = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    const all = pairs.filter((pair) => pair.on.crowd === crowd);
+    const on = all.map((pair) => pair.on.regret);
+    const off = all.map((pair) => pair.off.regret.engine);
     lines.push(
-      `| ${crowd} | ${differences.length} | ${trials} | ${f3(meanOf(offMeans))} | ${f3(meanOf(onMeans))} | ${f3(overall.mean)} ± ${f3(overall.stdErr)} | ${lower} / ${notHigher} of ${differences.length} |`,
+      `| ${crowd} | ${scenarioCount} | ${all.length} | ${pm(off)} | ${pm(on)} | ${pm(on.map((value, t) => value - off[t]!))} | ${lower} / ${notHigher} of ${scenarioCount} |`,
     );
   }
   lines.push("", "Per scenario (mean ± SE over its paired trials):", "", ...perScenario, "");
   lines.push(
-    "| crowd | member kind | members with votes | median votes | median scale applied after vote 150 | share with scale < 0 |",
-    "|---|---|---|---|---|---|",
+    "| crowd | member kind | members with votes | median votes | median scale applied after vote 150 | with scale < 0.9 | with scale < 0 |",
+    "|---|---|---|---|---|---|---|",
   );
   for (const crowd of crowds) {
     const members = scaled.filter((r) => r.crowd === crowd).flatMap((r) => r.members.filter((m) => m.votes > 0));
@@ -502,7 +496,7 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
       const group = members.filter((m) => `${m.scale}/${m.side}` === kind);
       const [scale, side] = kind.split("/");
       lines.push(
-        `| ${crowd} | scale ${scale}${side !== "0" ? `, side ${side}` : ""} | ${group.length} | ${median(group.map((m) => m.votes))} | ${median(group.map((m) => m.duelScale)).toFixed(2)} | ${group.filter((m) => m.duelScale < 0).length} of ${group.length} |`,
+        `| ${crowd} | scale ${scale}${side !== "0" ? `, side ${side}` : ""} | ${group.length} | ${median(group.map((m) => m.votes))} | ${median(group.map((m) => m.duelScale)).toFixed(2)} | ${group.filter((m) => m.duelScale < 0.9).length} of ${group.length} | ${group.filter((m) => m.duelScale < 0).length} of ${group.length} |`,
       );
     }
   }
