@@ -37,6 +37,49 @@ describe("btlLoss", () => {
     }
   });
 
+  describe("with a logit scale per duel (docs/decisions/0044)", () => {
+    const scales = Float64Array.from([0.3, -1, 0, 1]);
+
+    it("equals the cross-entropy of sigmoid(c delta), and is the unweighted loss bit for bit when every scale is 1", () => {
+      let expected = 0;
+      for (let l = 0; l < 4; l++) {
+        const p = 1 / (1 + Math.exp(-scales[l]! * (utilities[armA[l]!]! - utilities[armB[l]!]!)));
+        expected += -(labels[l]! * Math.log(p) + (1 - labels[l]!) * Math.log(1 - p));
+      }
+      expect(btlLoss(utilities, armA, armB, labels, 4, undefined, scales)).toBeCloseTo(expected / 4, 12);
+      const plainGradient = new Float64Array(4);
+      const onesGradient = new Float64Array(4);
+      const plain = btlLoss(utilities, armA, armB, labels, 4, plainGradient);
+      expect(btlLoss(utilities, armA, armB, labels, 4, onesGradient, new Float64Array(4).fill(1))).toBe(plain);
+      expect(Array.from(onesGradient)).toEqual(Array.from(plainGradient));
+    });
+
+    it("counts a duel at scale -1 as the same duel with the label reversed, and one at scale 0 as ln 2 with no gradient", () => {
+      const one = (label: number, scale: number, gradient?: Float64Array) =>
+        btlLoss(utilities, Int32Array.of(0), Int32Array.of(2), Float64Array.of(label), 1, gradient, Float64Array.of(scale));
+      for (const label of [1, 0, 0.5]) {
+        expect(one(label, -1)).toBeCloseTo(one(1 - label, 1), 12);
+        const gradient = new Float64Array(4);
+        expect(one(label, 0, gradient)).toBeCloseTo(Math.LN2, 12);
+        expect(Array.from(gradient)).toEqual([0, 0, 0, 0]);
+      }
+    });
+
+    it("matches central finite differences for dloss/du = c (sigmoid(c delta) - y) / L", () => {
+      const gradient = new Float64Array(4);
+      btlLoss(utilities, armA, armB, labels, 4, gradient, scales);
+      const step = 1e-6;
+      for (let i = 0; i < 4; i++) {
+        const probe = Float64Array.from(utilities);
+        probe[i] = utilities[i]! + step;
+        const plus = btlLoss(probe, armA, armB, labels, 4, undefined, scales);
+        probe[i] = utilities[i]! - step;
+        const minus = btlLoss(probe, armA, armB, labels, 4, undefined, scales);
+        expect(gradient[i]!).toBeCloseTo((plus - minus) / (2 * step), 7);
+      }
+    });
+  });
+
   it("stays finite for extreme utility gaps", () => {
     expect(softplus(1000)).toBe(1000);
     expect(softplus(-1000)).toBe(0);

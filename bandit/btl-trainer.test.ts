@@ -47,6 +47,63 @@ describe("trainBtl", () => {
     }
   });
 
+  it("trains on the scaled loss (docs/decisions/0044): dL/dtheta by finite differences, and scales of 1 change nothing", () => {
+    const model = new MlpUtilityModel(4, 5);
+    const scaled = history.map((duel, l) => ({ ...duel, scale: [0.5, -1, 1, 0, 0.8][l]! }));
+    const duels = compactDuels(scaled, features.length);
+    expect(Array.from(duels.scales!)).toEqual([0.5, -1, 1, 0, 0.8]);
+    const lossAt = (values: Float64Array) =>
+      btlLoss(
+        Float64Array.from(duels.slotArm, (arm, s) => model.forward(values, features[arm]!, s)),
+        duels.slotA,
+        duels.slotB,
+        duels.labels,
+        duels.count,
+        undefined,
+        duels.scales,
+      );
+    const params = initMlpParameters(model.shape, mulberry32(9), new Float64Array(model.parameterCount), "he", 1);
+    const utilities = Float64Array.from(duels.slotArm, (arm, s) => model.forward(params, features[arm]!, s));
+    const slotGradient = new Float64Array(duels.slotArm.length);
+    btlLoss(utilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradient, duels.scales);
+    const gradient = new Float64Array(model.parameterCount);
+    duels.slotArm.forEach((arm, s) => model.backward(params, features[arm]!, s, slotGradient[s]!, gradient));
+    const step = 1e-6;
+    const probe = Float64Array.from(params);
+    for (let k = 0; k < model.parameterCount; k++) {
+      probe[k] = params[k]! + step;
+      const plus = lossAt(probe);
+      probe[k] = params[k]! - step;
+      const minus = lossAt(probe);
+      probe[k] = params[k]!;
+      expect(gradient[k]!).toBeCloseTo((plus - minus) / (2 * step), 6);
+    }
+    // Scales of 1 (given or absent) are no scales: the same training, bit for bit.
+    expect(
+      compactDuels(
+        history.map((duel) => ({ ...duel, scale: 1 })),
+        features.length,
+      ).scales,
+    ).toBeNull();
+    const train = (withOnes: boolean) => {
+      const values = initMlpParameters(model.shape, mulberry32(2), new Float64Array(model.parameterCount), "he", 0.1);
+      const ones = compactDuels(history, features.length);
+      const trained = trainBtl(
+        model,
+        values,
+        createAdamState(model.parameterCount),
+        features,
+        withOnes ? { ...ones, scales: new Float64Array(ones.count).fill(1) } : ones,
+        { maxSteps: 50, learningRate: 0.01, weightDecay: 0.01 },
+      );
+      return { values, trained };
+    };
+    const plain = train(false);
+    const ones = train(true);
+    expect(ones.trained).toEqual(plain.trained);
+    expect(Array.from(ones.values)).toEqual(Array.from(plain.values));
+  });
+
   it("lowers the loss and stops early once it stalls", () => {
     const model = new MlpUtilityModel(4, 8);
     const params = initMlpParameters(model.shape, mulberry32(5), new Float64Array(model.parameterCount), "he", 0.1);

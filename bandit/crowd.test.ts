@@ -115,6 +115,24 @@ describe("crowdRecommendations", () => {
   });
 });
 
+describe("the served engine with reliability scales (simulateTrial's reliabilityScales, docs/decisions/0044)", () => {
+  it("fits the crowd after every vote and gives the adversary a negative scale, the good members a positive one", () => {
+    const crowd = CROWDS.adversarial!;
+    const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, 2, 0);
+    const options = { policy: "app" as const, trials: 1, votes: 150, scale: 10, seed: 2, annotate };
+    const scaled = simulateTrial(scenario, { ...options, reliabilityScales: { annotatorCount: crowd.members.length, shownVote } }, 0);
+    const again = simulateTrial(scenario, { ...options, reliabilityScales: { annotatorCount: crowd.members.length, shownVote } }, 0);
+    expect(again.pairs).toEqual(scaled.pairs);
+    const scales = scaled.annotatorScales!;
+    crowd.members.forEach((member, k) => {
+      if (member.scale < 0) expect(scales[k]!).toBeLessThan(0);
+      else expect(scales[k]!).toBeGreaterThan(0.5);
+    });
+    // The scales change what the engine serves.
+    expect(simulateTrial(scenario, options, 0).pairs).not.toEqual(scaled.pairs);
+  });
+});
+
 describe("oracleBradleyTerry", () => {
   const crowdVotes = (crowd: Crowd, count: number) => {
     const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, 4, 0);

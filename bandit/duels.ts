@@ -10,19 +10,24 @@ export interface CompactDuels {
   readonly slotA: Int32Array;
   readonly slotB: Int32Array;
   readonly labels: Float64Array;
+  /**
+   * Per duel, its logit scale (Duel.scale; docs/decisions/0044), or null when every duel's is 1 (absent): the loss is
+   * then the unweighted one, operation for operation.
+   */
+  readonly scales: Float64Array | null;
   readonly count: number;
   /** appearances[s] = number of duels slot s took part in. */
   readonly appearances: Float64Array;
 }
 
 /**
- * Throws a clear error naming `caller` unless every duel has two distinct arms in [0, armCount)
- * and an outcome of 1, 0 or 0.5.
+ * Throws a clear error naming `caller` unless every duel has two distinct arms in [0, armCount),
+ * an outcome of 1, 0 or 0.5, and a finite scale when it has one.
  * Cost: O(L). Throws as described.
  */
 export function validateHistory(caller: string, history: readonly Duel[], armCount: number): void {
   for (let l = 0; l < history.length; l++) {
-    const { a, b, outcome } = history[l]!;
+    const { a, b, outcome, scale } = history[l]!;
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0 || a >= armCount || b >= armCount) {
       throw new Error(`${caller} requires duel arms in [0, ${armCount}): duel ${l} is (${a}, ${b})`);
     }
@@ -30,6 +35,7 @@ export function validateHistory(caller: string, history: readonly Duel[], armCou
     if (outcome !== 1 && outcome !== 0 && outcome !== 0.5) {
       throw new Error(`${caller} requires outcomes 1, 0 or 0.5: duel ${l} has ${String(outcome)}`);
     }
+    if (scale !== undefined && !Number.isFinite(scale)) throw new Error(`${caller} requires a finite scale: duel ${l} has ${String(scale)}`);
   }
 }
 
@@ -44,6 +50,7 @@ export function compactDuels(history: readonly Duel[], armCount: number): Compac
   const slotA = new Int32Array(count);
   const slotB = new Int32Array(count);
   const labels = new Float64Array(count);
+  let scales: Float64Array | null = null;
   const slotFor = (arm: number): number => {
     let slot = slotOfArm[arm]!;
     if (slot < 0) {
@@ -58,11 +65,14 @@ export function compactDuels(history: readonly Duel[], armCount: number): Compac
     slotA[l] = slotFor(duel.a);
     slotB[l] = slotFor(duel.b);
     labels[l] = duel.outcome;
+    const scale = duel.scale ?? 1;
+    if (scale !== 1 && !scales) scales = new Float64Array(count).fill(1);
+    if (scales) scales[l] = scale;
   }
   const appearances = new Float64Array(slotArmList.length);
   for (let l = 0; l < count; l++) {
     appearances[slotA[l]!] = appearances[slotA[l]!]! + 1;
     appearances[slotB[l]!] = appearances[slotB[l]!]! + 1;
   }
-  return { slotArm: Int32Array.from(slotArmList), slotA, slotB, labels, count, appearances };
+  return { slotArm: Int32Array.from(slotArmList), slotA, slotB, labels, scales, count, appearances };
 }

@@ -242,7 +242,8 @@ export class DuetPolicy implements DuelingPolicy {
     this.precision.fill(options.lambda);
     this.offsetPrecision.fill(1 / this.offsetPriorVariance);
     for (let l = 0; l < duels.count; l++) {
-      this.addPairInformation(duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision);
+      const scale = duels.scales ? duels.scales[l]! : 1;
+      this.addPairInformation(duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision, scale);
     }
   }
 
@@ -528,13 +529,16 @@ export class DuetPolicy implements DuelingPolicy {
 
   /**
    * U += w (g_a - g_b)^2 over the last two layers (from cached activations, see outputLayerVariance) and
-   * U_offset_{a,b} += w, with w = max(p (1 - p), 0.01) under laplaceWeights (p = sigmoid(u_a - u_b)), else 1.
+   * U_offset_{a,b} += w, with w = c^2 max(p (1 - p), 0.01) under laplaceWeights (p = sigmoid(c (u_a - u_b))), else c^2:
+   * the Fisher information of a vote at logit scale c (Duel.scale, docs/decisions/0044; 1 for pending pairs, whose
+   * annotator is not known yet), so a random clicker's votes (c near 0) add no precision and a reversed one's as much as
+   * a good one's. With c = 1 the operations are those without scales (1 * x is x exactly).
    * Cost: O(h^2). Throws nothing.
    */
-  private addPairInformation(a: number, b: number, precision: Float64Array, offsetPrecision: Float64Array): void {
-    let weight = 1;
+  private addPairInformation(a: number, b: number, precision: Float64Array, offsetPrecision: Float64Array, scale = 1): void {
+    let weight = scale * scale;
     if (this.options.laplaceWeights) {
-      weight = Math.max(logisticVariance(this.armUtilities[a]! - this.armUtilities[b]!), 0.01);
+      weight = scale * scale * Math.max(logisticVariance(scale * (this.armUtilities[a]! - this.armUtilities[b]!)), 0.01);
     }
     const h = this.model.shape.hiddenDim;
     const params = this.params;

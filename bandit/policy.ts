@@ -19,6 +19,13 @@ export interface Duel {
   a: number;
   b: number;
   outcome: Outcome;
+  /**
+   * The logit scale of this vote in the likelihood (docs/decisions/0044): P(a beats b) = sigmoid(scale (u_a - u_b)).
+   * Absent = 1 (a vote as the crowd's); 0 says nothing; negative counts the vote reversed. The served engine sets it
+   * from the annotator's normalised reliability (quality/duel-scales.ts). The BTL trainers (duet, apohf, linear) and
+   * duet's information and vote record use it; the count-based baselines and the Bradley–Terry leaderboard do not.
+   */
+  scale?: number;
 }
 
 export interface PolicyContext {

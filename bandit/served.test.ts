@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Duel } from "./policy";
+import { mulberry32 } from "./random";
+import type { AnnotatedDuel } from "./served";
 import { claimProposal, ServedEngine } from "./served";
 
 // claimProposal is the serving rule shared by assign.server.ts and the simulator's `app` (ADR 0016).
@@ -93,5 +95,87 @@ describe("ServedEngine: arms out of selection (disabled or retired; docs/decisio
     const pairs = engine.propose({ pending: [], batchSize: 4 });
     expect(pairs.length).toBeGreaterThan(0);
     for (const pair of pairs) expect([...pair].sort()).toEqual([0, 3]);
+  });
+});
+
+describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
+  const features = Array.from({ length: 10 }, (_, i) => {
+    const row = Float64Array.from({ length: 4 }, (_, k) => Math.sin(1.3 * i + 0.7 * k + 0.2));
+    const norm = Math.hypot(...row);
+    return row.map((x) => x / norm);
+  });
+  const draws = mulberry32(21);
+
+  it("with every scale 1 proposes and recommends exactly as the engine without annotators, vote after vote", () => {
+    const plain = new ServedEngine(features, { policy: "default", seed: 5 });
+    const annotated = new ServedEngine(features, { policy: "default", seed: 5, annotatorScales: new Map([[1, 1]]) });
+    plain.refit([]);
+    annotated.refit([]);
+    for (let t = 0; t < 40; t++) {
+      const proposals = plain.propose({ pending: [[2, 3]], batchSize: 6 });
+      expect(annotated.propose({ pending: [[2, 3]], batchSize: 6 })).toEqual(proposals);
+      const [a, b] = proposals[0]!;
+      const outcome = draws() < 0.5 + 0.4 * Math.sign(features[a]![0]! - features[b]![0]!) ? 1 : 0;
+      plain.refit([{ a, b, outcome }]);
+      annotated.refit([{ a, b, outcome, annotator: t % 3 }]);
+      // Scales of 1, however many, are no scales: no refit, nothing moves.
+      if (t === 20) annotated.setAnnotatorScales(new Map([0, 1, 2].map((k) => [k, 1])));
+      expect(annotated.estimates()).toEqual(plain.estimates());
+    }
+    expect(annotated.saveState()!.state).toEqual(plain.saveState()!.state);
+  });
+
+  // Arm 0 is best: the good annotator (0) says so; the adversary (9) says arm 7 is, often.
+  const good: AnnotatedDuel[] = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((j) => ({ a: 0, b: j, outcome: 1, annotator: 0 }));
+  const adversary: AnnotatedDuel[] = [
+    ...Array.from({ length: 10 }, (): AnnotatedDuel => ({ a: 7, b: 0, outcome: 1, annotator: 9 })),
+    ...[1, 2, 3, 4, 5, 6].map((j): AnnotatedDuel => ({ a: j, b: 7, outcome: 0, annotator: 9 })),
+  ];
+  const history = [...good, ...adversary];
+
+  it("counts the votes of an annotator at scale -1 reversed: the adversary no longer moves the recommendation", () => {
+    const unscaled = new ServedEngine(features, { policy: "default", seed: 2 });
+    unscaled.refit(history);
+    expect(unscaled.estimates().recommended).toBe(7);
+    const scaled = new ServedEngine(features, { policy: "default", seed: 2, annotatorScales: new Map([[9, -1]]) });
+    scaled.refit(history);
+    expect(scaled.estimates().recommended).toBe(0);
+    // The same as the engine fed the adversary's votes reversed, up to rounding.
+    const reversed = new ServedEngine(features, { policy: "default", seed: 2 });
+    reversed.refit(history.map(({ a, b, outcome, annotator }) => ({ a, b, outcome: annotator === 9 ? ((1 - outcome) as 0 | 1) : outcome })));
+    const expected = reversed.estimates();
+    const actual = scaled.estimates();
+    expect(actual.recommended).toBe(expected.recommended);
+    actual.utilities.forEach((u, arm) => expect(u).toBeCloseTo(expected.utilities[arm]!, 6));
+    actual.uncertainties.forEach((sigma, arm) => expect(sigma).toBeCloseTo(expected.uncertainties[arm]!, 6));
+  });
+
+  it("refits when the scales change, past votes included, and resumes a saved state only under the same scales", () => {
+    const engine = new ServedEngine(features, { policy: "default", seed: 3 });
+    engine.refit(history);
+    const gap = () => engine.estimates().utilities[0]! - engine.estimates().utilities[7]!;
+    const before = gap();
+    expect(before).toBeLessThan(0);
+    engine.setAnnotatorScales(new Map([[9, -1]]));
+    expect(engine.saveState()).toBeNull();
+    // A warm-started refit (duet's refitSteps) on the votes weighed anew: arm 0 gains on arm 7.
+    expect(engine.refit([])).toBe(true);
+    expect(gap()).toBeGreaterThan(before + 0.1);
+    engine.setAnnotatorScales(
+      new Map([
+        [9, -1],
+        [0, 1],
+      ]),
+    );
+    expect(engine.refit([])).toBe(false);
+    const saved = engine.saveState()!;
+    const resume = { state: saved.state, history: engine.votes().slice() };
+    const same = new ServedEngine(features, { policy: "default", seed: 3, annotatorScales: new Map([[9, -1]]), resume });
+    expect(same.resumed).toBe(true);
+    expect(same.propose({ pending: [], batchSize: 6 })).toEqual(engine.propose({ pending: [], batchSize: 6 }));
+    expect(same.estimates()).toEqual(engine.estimates());
+    expect(new ServedEngine(features, { policy: "default", seed: 3, resume }).resumed).toBe(false);
+    expect(new ServedEngine(features, { policy: "default", seed: 3, annotatorScales: new Map([[9, -0.5]]), resume }).resumed).toBe(false);
+    expect(() => engine.setAnnotatorScales(new Map([[4, Number.NaN]]))).toThrow(/finite scales: annotator 4/);
   });
 });

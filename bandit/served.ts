@@ -13,6 +13,14 @@ import { deriveSeed, mulberry32 } from "./random";
  */
 export type Pair = [number, number];
 
+/**
+ * A vote as the engine holds it: the duel and, when known, who cast it (the app's annotator id; the simulator's crowd
+ * member). The annotator's scale (setAnnotatorScales) becomes the duel's logit scale in the policy's likelihood.
+ */
+export interface AnnotatedDuel extends Duel {
+  annotator?: number;
+}
+
 /** What one engine update publishes. */
 export interface Proposals {
   /** The next pairs, most wanted first; each later pick counts the earlier ones as pending. */
@@ -25,7 +33,7 @@ export interface Proposals {
 
 export interface ServedUpdate {
   /** Votes since the previous update (the engine keeps the whole history). */
-  newDuels: readonly Duel[];
+  newDuels: readonly AnnotatedDuel[];
   /** Pairs handed out and not yet answered. */
   pending: readonly (readonly [number, number])[];
   batchSize: number;
@@ -129,7 +137,9 @@ export interface ServedEngineOptions {
    * policy refuses (saved by another version of it, or for another selection) is dropped, and the next update learns
    * again from the votes.
    */
-  resume?: { state: PolicyState; history: readonly Duel[] };
+  resume?: { state: PolicyState; history: readonly AnnotatedDuel[] };
+  /** The logit scale of each annotator's votes (see setAnnotatorScales); every vote at 1 when absent. */
+  annotatorScales?: ReadonlyMap<number, number>;
 }
 
 /** What saveState() returns: the policy's state and how many duels and arms it covers. */
@@ -141,6 +151,38 @@ export interface SavedEngine {
 
 // The selection a saved state was learned on, stored beside the policy's own keys.
 const SELECTION_KEY = "served.inSelection";
+
+function validateScales(caller: string, scales: ReadonlyMap<number, number>): void {
+  for (const [annotator, scale] of scales)
+    if (!Number.isFinite(scale)) throw new Error(`${caller} requires finite scales: annotator ${annotator} has ${String(scale)}`);
+}
+
+// The annotators' scales a saved state was learned with (those not 1, as [id, scale, id, scale, ...] by id).
+const SCALES_KEY = "served.annotatorScales";
+
+/** The scales that are not 1, by annotator id: what changes the likelihood (an absent annotator's votes are at 1). */
+function effectiveScales(scales: ReadonlyMap<number, number>): Map<number, number> {
+  const entries = [...scales].filter(([, scale]) => scale !== 1).sort(([x], [y]) => x - y);
+  return new Map(entries);
+}
+
+function sameScales(x: ReadonlyMap<number, number>, y: ReadonlyMap<number, number>): boolean {
+  if (x.size !== y.size) return false;
+  for (const [annotator, scale] of x) if (y.get(annotator) !== scale) return false;
+  return true;
+}
+
+function encodeScales(scales: ReadonlyMap<number, number>): Float64Array {
+  return Float64Array.from([...scales].flat());
+}
+
+function decodeScales(value: number | Float64Array | undefined): Map<number, number> | null {
+  if (value === undefined) return new Map();
+  if (!(value instanceof Float64Array) || value.length % 2 !== 0) return null;
+  const scales = new Map<number, number>();
+  for (let k = 0; k < value.length; k += 2) scales.set(value[k]!, value[k + 1]!);
+  return scales;
+}
 
 /**
  * A study's selection engine: withCoverage(policy), the vote history, and the update that refits (only when there
@@ -161,8 +203,10 @@ export class ServedEngine {
   readonly resumed: boolean;
   private readonly options: ServedEngineOptions;
   private readonly seed: number;
-  private readonly history: Duel[];
+  private readonly history: AnnotatedDuel[];
   private readonly features: Float64Array[];
+  /** Annotator id -> logit scale of their votes, only those not 1 (effectiveScales). */
+  private annotatorScales: Map<number, number>;
   private inSelection: Uint8Array;
   /** Sub-pool index -> arm, and arm -> sub-pool index (-1 out of selection). */
   private subArms: number[] = [];
@@ -176,6 +220,8 @@ export class ServedEngine {
     this.seed = options.seed;
     this.features = [...features];
     this.history = options.resume ? [...options.resume.history] : [];
+    this.annotatorScales = effectiveScales(options.annotatorScales ?? new Map());
+    validateScales("ServedEngine", this.annotatorScales);
     this.inSelection = options.inSelection ? Uint8Array.from(options.inSelection) : new Uint8Array(features.length).fill(1);
     if (this.inSelection.length !== features.length) throw new Error("ServedEngine: inSelection must have one entry per arm");
     this.rebuild();
@@ -185,8 +231,10 @@ export class ServedEngine {
       saved === undefined
         ? this.inSelection.every((flag) => flag === 1)
         : saved instanceof Float64Array && saved.length === this.inSelection.length && saved.every((flag, arm) => flag === this.inSelection[arm]);
-    if (options.resume && this.subPolicy?.restoreState && sameSelection) {
-      const { [SELECTION_KEY]: _selection, ...state } = options.resume.state;
+    const savedScales = decodeScales(options.resume?.state[SCALES_KEY]);
+    const sameScalesAsSaved = savedScales !== null && sameScales(savedScales, this.annotatorScales);
+    if (options.resume && this.subPolicy?.restoreState && sameSelection && sameScalesAsSaved) {
+      const { [SELECTION_KEY]: _selection, [SCALES_KEY]: _scales, ...state } = options.resume.state;
       try {
         this.subPolicy.restoreState(state, this.subHistory);
         resumed = true;
@@ -223,10 +271,34 @@ export class ServedEngine {
     this.stale = true;
   }
 
-  private appendSubDuel(duel: Duel): void {
+  /**
+   * The duel in sub-pool indices with its logit scale: its annotator's (setAnnotatorScales), else its own, 1 when
+   * neither says; a duel at 1 carries no scale, so without scales the policy sees exactly the duels it always did.
+   */
+  private appendSubDuel(duel: AnnotatedDuel): void {
     const a = this.subIndex[duel.a] ?? -1;
     const b = this.subIndex[duel.b] ?? -1;
-    if (a >= 0 && b >= 0) this.subHistory.push(a === duel.a && b === duel.b ? duel : { a, b, outcome: duel.outcome });
+    if (a < 0 || b < 0) return;
+    const scale = (duel.annotator === undefined ? undefined : this.annotatorScales.get(duel.annotator)) ?? duel.scale ?? 1;
+    if (a === duel.a && b === duel.b && scale === (duel.scale ?? 1)) this.subHistory.push(duel);
+    else this.subHistory.push(scale === 1 ? { a, b, outcome: duel.outcome } : { a, b, outcome: duel.outcome, scale });
+  }
+
+  /**
+   * The logit scale of each annotator's votes from now on, past votes included (docs/decisions/0044): the duels of
+   * annotator k enter the likelihood as P(a beats b) = sigmoid(scales[k] (u_a - u_b)); an annotator not in the map
+   * stays at 1. The app passes the latest reliability fit's (quality/duel-scales.ts), the simulator its own fit's.
+   * New scales mark the engine for a refit at the next update (the same scales again change nothing); with every scale 1
+   * the engine is the one without scales, bit for bit. Cost: O(V) on a change. Throws on a scale that is not finite.
+   */
+  setAnnotatorScales(scales: ReadonlyMap<number, number>): void {
+    const next = effectiveScales(scales);
+    validateScales("ServedEngine.setAnnotatorScales", next);
+    if (sameScales(next, this.annotatorScales)) return;
+    this.annotatorScales = next;
+    this.subHistory = [];
+    for (const duel of this.history) this.appendSubDuel(duel);
+    this.stale = true;
   }
 
   /** New prompts join the pool (their indices follow the existing ones); `inSelection` per new arm, all in when absent. Cost: the policy's addArms. */
@@ -278,7 +350,7 @@ export class ServedEngine {
   }
 
   /** The votes the engine holds, in order. */
-  votes(): readonly Duel[] {
+  votes(): readonly AnnotatedDuel[] {
     return this.history;
   }
 
@@ -287,7 +359,7 @@ export class ServedEngine {
    * or none yet); returns whether it refitted. An update that only hands out a pair changes the pending set, not the
    * fit. Cost: one policy fit when refitting. Throws on invalid votes (the policy's message).
    */
-  refit(newDuels: readonly Duel[]): boolean {
+  refit(newDuels: readonly AnnotatedDuel[]): boolean {
     for (const duel of newDuels) {
       if (duel.a < 0 || duel.b < 0 || duel.a >= this.features.length || duel.b >= this.features.length)
         throw new Error(`ServedEngine.refit: a duel names an arm outside [0, ${this.features.length})`);
@@ -326,13 +398,15 @@ export class ServedEngine {
 
   /**
    * The policy's state after its last fit, to resume from later (ServedEngineOptions.resume with votes().slice(), and
-   * the same inSelection); null when the policy cannot save or has not been fitted on everything it holds (votes,
-   * arms or a selection since). Cost: O(state).
+   * the same inSelection and annotatorScales: with other scales the state is not resumed and the engine learns again);
+   * null when the policy cannot save or has not been fitted on everything it holds (votes, arms, a selection or scales
+   * since). Cost: O(state).
    */
   saveState(): SavedEngine | null {
     if (this.stale || !this.subPolicy?.saveState) return null;
     const state: PolicyState = { ...this.subPolicy.saveState() };
     if (this.subArms.length < this.features.length) state[SELECTION_KEY] = Float64Array.from(this.inSelection);
+    if (this.annotatorScales.size > 0) state[SCALES_KEY] = encodeScales(this.annotatorScales);
     return { state, voteCount: this.history.length, armCount: this.features.length };
   }
 

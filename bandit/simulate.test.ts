@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Duel } from "./policy";
 import { parseScenario } from "./scenario";
 import { createAnnotator, simulate, simulateTrial } from "./simulate";
 import { readSharedBenchFile } from "../scripts/lib-sim/scenario-file";
@@ -134,6 +135,21 @@ describe("simulate", () => {
     // Every pending set holds distinct pairs: no two annotators were handed the same pair at once.
     for (const open of pending) expect(new Set(open).size).toBe(open.length);
     expect(result.chosenPairs + result.fallbackPairs).toBe(35);
+  });
+
+  it("with reliability scales and a single annotator (every scale 1) serves and recommends exactly as without (docs/decisions/0044)", () => {
+    const options = { policy: "app" as const, trials: 1, votes: 40, scale: 10, seed: 3, annotators: 3 };
+    const single = { annotatorCount: 1, shownVote: (duel: Duel) => ({ ...duel, annotator: 0 }) };
+    const plain = simulateTrial(linear, options, 0);
+    const scaled = simulateTrial(linear, { ...options, reliabilityScales: single }, 0);
+    expect(scaled.pairs).toEqual(plain.pairs);
+    expect(scaled.history).toEqual(plain.history);
+    expect(Array.from(scaled.regret)).toEqual(Array.from(plain.regret));
+    expect(Array.from(scaled.annotatorScales!)).toEqual([1]);
+    expect(plain.annotatorScales).toBeUndefined();
+    expect(() => simulateTrial(linear, { ...options, policy: "duet", reliabilityScales: single }, 0)).toThrow(
+      /reliabilityScales needs the served engine/,
+    );
   });
 
   it("summarises trials in the CLI's JSON shape", () => {

@@ -6,8 +6,10 @@ import { createPolicy, DEFAULT_POLICY } from "./policy";
 import { isPendingPair } from "./pairs";
 import type { RandomSource } from "./random";
 import { deriveSeed, hashUniform, mulberry32, randomDistinctPair, randomInt } from "./random";
+import type { CrowdVote } from "../quality/crowd-bt";
+import { fitDuelScales } from "../quality/duel-scales";
 import type { Scenario } from "./scenario";
-import type { Pair } from "./served";
+import type { AnnotatedDuel, Pair } from "./served";
 import { claimProposal, ServedEngine, servedBatchSize } from "./served";
 
 /**
@@ -42,6 +44,14 @@ export interface SimulationOptions {
   /** Uniformly random distinct pairs before the policy chooses (5 in the protocol). */
   warmupPairs?: number;
   policyOptions?: PolicyOptions;
+  /**
+   * `app` only: reliability scales in the engine (docs/decisions/0044). `shownVote(duel, round)` is the vote of `round`
+   * as the app stores it (left response first, with the member who cast it: bandit/crowd.ts); after every vote the
+   * crowd model is fitted on the votes so far and each duel weighed by its member's scale (fitDuelScales), before the
+   * engine's refit. The app fits after each snapshot and the engine applies the fit at its next refit; an engine caught
+   * up (as this simulator's is before every request) has then refitted on the votes with the fit of the same votes.
+   */
+  reliabilityScales?: { annotatorCount: number; shownVote: (duel: Duel, round: number) => CrowdVote };
   /** `app` only: coverage settings (experiments; the default is what a study serves). */
   coverage?: Partial<CoverageOptions>;
   /** `app` only: called after every engine update with what the app's selection worker would receive and propose. */
@@ -59,6 +69,8 @@ export interface TrialResult {
   pairs: Pair[];
   /** The votes in the order they came back (with one annotator, the order of `pairs`). */
   history: Duel[];
+  /** `reliabilityScales` only: each member's scale after the last vote (fitDuelScales). */
+  annotatorScales?: Float64Array;
   /** Pairs handed out by the policy or the engine (not warm-up pairs, not random fallbacks). */
   chosenPairs: number;
   /** Pairs handed out as the random fallback (`app` only: no usable proposal). */
@@ -97,6 +109,7 @@ function checkOptions(options: SimulationOptions, scenario: Scenario): void {
   if (!(options.scale > 0)) throw new Error("simulate requires scale > 0");
   const annotators = options.annotators ?? 1;
   if (!Number.isInteger(annotators) || annotators < 1) throw new Error("simulate requires annotators >= 1");
+  if (options.reliabilityScales && options.policy !== "app") throw new Error("simulate: reliabilityScales needs the served engine (policy app)");
 }
 
 /**
@@ -131,7 +144,10 @@ interface Server {
   request(annotator: number, open: readonly Pair[], lastPair: Pair | undefined): { pair: Pair; chosen: boolean };
   /** A pair was handed out (the app's engine updates its proposals for the new pending set). */
   handedOut(open: readonly Pair[]): void;
-  voted(history: readonly Duel[], open: readonly Pair[]): void;
+  /** A vote came back; `rounds[v]` is the round whose pair vote v answers. */
+  voted(history: readonly Duel[], open: readonly Pair[], rounds: readonly number[]): void;
+  /** The annotators' scales the engine last applied (reliabilityScales only). */
+  readonly annotatorScales?: () => Float64Array | undefined;
 }
 
 function policyServer(policy: DuelingPolicy, selectionRandom: RandomSource): Server {
@@ -162,8 +178,13 @@ function appServer(scenario: Scenario, options: SimulationOptions, trial: number
   let proposals: Pair[] = [];
   let retired = new Set<number>();
   let seenVotes = 0;
+  const reliability = options.reliabilityScales;
+  let scales: Float64Array | undefined;
+  let rounds: readonly number[] = [];
   const update = (history: readonly Duel[], open: readonly Pair[]) => {
-    const newDuels = history.slice(seenVotes);
+    const newDuels: AnnotatedDuel[] = reliability
+      ? history.slice(seenVotes).map((duel, k) => ({ ...duel, annotator: reliability.shownVote(duel, rounds[seenVotes + k]!).annotator }))
+      : history.slice(seenVotes);
     seenVotes = history.length;
     const batchSize = servedBatchSize(open.length);
     proposals = engine.update({ newDuels, pending: open, batchSize }).pairs;
@@ -194,7 +215,16 @@ function appServer(scenario: Scenario, options: SimulationOptions, trial: number
       return { pair, chosen: false };
     },
     handedOut: (open) => update(engine.votes(), open),
-    voted: update,
+    voted(history, open, voteRounds) {
+      rounds = voteRounds;
+      if (reliability) {
+        const votes = history.map((duel, v) => reliability.shownVote(duel, voteRounds[v]!));
+        scales = fitDuelScales(armCount, reliability.annotatorCount, votes);
+        engine.setAnnotatorScales(new Map(Array.from(scales, (scale, member) => [member, scale])));
+      }
+      update(history, open);
+    },
+    annotatorScales: () => scales,
   };
 }
 
@@ -243,6 +273,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
   const open: { annotator: number; pair: Pair; round: number }[] = [];
   const lastPair: (Pair | undefined)[] = new Array<Pair | undefined>(annotatorCount);
   const history: Duel[] = [];
+  const historyRounds: number[] = [];
   const regret = new Float64Array(options.votes);
   const secondsPerVote: number[] = [];
   const pairs: Pair[] = [];
@@ -272,9 +303,10 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
     const returning = open.length === 1 ? 0 : randomInt(orderRandom, open.length);
     const [{ annotator, pair, round }] = open.splice(returning, 1) as [(typeof open)[number]];
     history.push({ a: pair[0], b: pair[1], outcome: annotate(pair[0], pair[1], round) });
+    historyRounds.push(round);
     lastPair[annotator] = pair;
     const started = performance.now();
-    server.voted(history, openPairs());
+    server.voted(history, openPairs(), historyRounds);
     const voteSeconds = (performance.now() - started) / 1000;
     const recommended = server.policy.recommend();
     regret[t] = (utilityMax - utility[recommended]!) / (utilityMax - utilityMean);
@@ -283,7 +315,17 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
     if (pairs.length < options.votes) handOut(annotator);
     if (t >= warmupPairs.length) secondsPerVote.push(voteSeconds + requestSeconds);
   }
-  return { regret, secondsPerVote, pairs, history, chosenPairs, fallbackPairs, armsDueled: new Set(pairs.flat()).size };
+  const annotatorScales = server.annotatorScales?.();
+  return {
+    regret,
+    secondsPerVote,
+    pairs,
+    history,
+    chosenPairs,
+    fallbackPairs,
+    armsDueled: new Set(pairs.flat()).size,
+    ...(annotatorScales ? { annotatorScales } : {}),
+  };
 }
 
 /**

@@ -31,6 +31,15 @@ describe("voteSupportedChoice", () => {
     expect(voteSupportedChoice(record, 0, score)).toEqual({ arm: 2, overridden: true });
   });
 
+  it("reads a duel at a negative scale reversed and one at scale 0 not at all, as the likelihood does (docs/decisions/0044)", () => {
+    const scaled: Duel[] = [...history, { a: 3, b: 2, outcome: 0, scale: -0.5 }, { a: 1, b: 2, outcome: 1, scale: 0 }];
+    const weighed = voteRecord(scaled, 4);
+    expect(Array.from(weighed.wins)).toEqual([1, 1, 3, 2]);
+    expect(Array.from(weighed.losses)).toEqual([2, 2, 1, 2]);
+    expect(weighed.beatenBy(2)).toEqual([]);
+    expect(weighed.beaten(2).sort()).toEqual([0, 1]);
+  });
+
   it("asks for at least minWins wins before a record counts as plain", () => {
     expect(voteSupportedChoice(record, 1, score, 4)).toEqual({ arm: 1, overridden: false });
     expect(voteSupportedChoice(record, 1, score, 3)).toEqual({ arm: 2, overridden: true });

@@ -12,7 +12,9 @@ export interface VoteRecord {
 }
 
 /**
- * Decisive records per arm and head to head.
+ * Decisive records per arm and head to head. A duel at a negative logit scale (Duel.scale: an annotator who prefers
+ * the worse response, docs/decisions/0044) counts with its winner and loser swapped, one at scale 0 not at all, as the
+ * likelihood reads them.
  * Cost: O(L) to build; beatenBy(r) is O(duels of r). Throws nothing (validate the history first).
  */
 export function voteRecord(history: readonly Duel[], armCount: number): VoteRecord {
@@ -20,10 +22,11 @@ export function voteRecord(history: readonly Duel[], armCount: number): VoteReco
   const losses = new Int32Array(armCount);
   // Per arm: opponent -> (own decisive wins - losses against it), and whether it ever lost to it.
   const headToHead: Map<number, { net: number; lost: boolean; won: boolean }>[] = Array.from({ length: armCount }, () => new Map());
-  for (const { a, b, outcome } of history) {
-    if (outcome === 0.5) continue;
-    const winner = outcome === 1 ? a : b;
-    const loser = outcome === 1 ? b : a;
+  for (const { a, b, outcome, scale = 1 } of history) {
+    if (outcome === 0.5 || scale === 0) continue;
+    const aWon = (outcome === 1) === scale > 0;
+    const winner = aWon ? a : b;
+    const loser = aWon ? b : a;
     wins[winner]!++;
     losses[loser]!++;
     const forWinner = headToHead[winner]!.get(loser) ?? { net: 0, lost: false, won: false };

@@ -8,6 +8,11 @@
  *
  *   npm run bench:crowd -- [--trials 3] [--scenarios a,b] [--crowds good,mixed,adversarial,left] [--seed 1]
  *                          [--cache bench/cache/crowd] [--out bench/results/crowd.md] [--note text] [--report-only]
+ *                          [--with-scales]
+ *
+ * --with-scales also runs, per trial, the served engine with reliability scales in its likelihood (docs/decisions/0044:
+ * the crowd fit after every vote, each duel at its member's scale; simulateTrial's reliabilityScales) on the same
+ * draws, cached in --cache/scales, and adds its 150-vote regret against the engine's without (paired) to the report.
  *
  * Each finished trial is one JSON file in --cache, so runs resume and several processes (each with its own
  * --scenarios) can share the work; the report is rendered from the cache. It prints figures and never fails on them.
@@ -28,7 +33,7 @@ const VOTES = 150;
 const SCALE = 10;
 const REAL = (name: string) => name.startsWith("apohf_") || name.startsWith("slab_");
 const USAGE =
-  "npm run bench:crowd -- [--trials 3] [--scenarios a,b] [--crowds good,mixed,adversarial,left] [--seed 1] [--cache bench/cache/crowd] [--out bench/results/crowd.md] [--note text] [--report-only]";
+  "npm run bench:crowd -- [--trials 3] [--scenarios a,b] [--crowds good,mixed,adversarial,left] [--seed 1] [--cache bench/cache/crowd] [--out bench/results/crowd.md] [--note text] [--report-only] [--with-scales]";
 
 const argsSchema = z.strictObject({
   trials: positiveInteger("--trials").default(3),
@@ -41,6 +46,7 @@ const argsSchema = z.strictObject({
   out: z.string().default(join(repoRoot, "bench/results/crowd.md")),
   note: z.string().optional(),
   "report-only": z.literal(true).optional(),
+  "with-scales": z.literal(true).optional(),
 });
 type Args = z.infer<typeof argsSchema>;
 
@@ -152,14 +158,16 @@ function simulateAll(args: Args): void {
     for (const [name, path] of files)
       for (const crowd of args.crowds) {
         const out = trialPath(args, crowd, name, trial);
-        if (existsSync(out)) continue;
-        const result = runTrial(args, crowd, name, path, trial);
-        writeFileSync(out, JSON.stringify(result) + "\n");
-        console.log(
-          `${crowd} ${name} #${trial}: ${result.seconds.toFixed(0)} s, regret ` +
-            RECOMMENDERS.map((r) => `${r} ${result.regret[r].toFixed(3)}`).join(", ") +
-            `, side ${result.side.toFixed(2)}, flagged ${result.members.filter((m) => m.flagged).length}, load ${loadavg()[0]!.toFixed(1)}`,
-        );
+        if (!existsSync(out)) {
+          const result = runTrial(args, crowd, name, path, trial);
+          writeFileSync(out, JSON.stringify(result) + "\n");
+          console.log(
+            `${crowd} ${name} #${trial}: ${result.seconds.toFixed(0)} s, regret ` +
+              RECOMMENDERS.map((r) => `${r} ${result.regret[r].toFixed(3)}`).join(", ") +
+              `, side ${result.side.toFixed(2)}, flagged ${result.members.filter((m) => m.flagged).length}, load ${loadavg()[0]!.toFixed(1)}`,
+          );
+        }
+        if (args["with-scales"]) runScaledArm(args, crowd, name, path, trial);
       }
 }
 
@@ -360,9 +368,145 @@ function report(args: Args): void {
     lines.push(`| ${crowd} | ${pm(group.map((r) => r.side))} | ${pm(group.map((r) => r.tau.plain))} | ${pm(group.map((r) => r.tau.crowd))} |`);
   }
   lines.push("");
+  lines.push(...scalesSection(args, records));
   mkdirSync(resolve(args.out, ".."), { recursive: true });
   writeFileSync(args.out, lines.join("\n"));
   console.log(`wrote ${args.out} (${records.length} trials)`);
+}
+
+// ---- The engine with reliability scales (docs/decisions/0044): its own arm, cache folder and report section. ----
+
+interface ScaledTrialFile {
+  crowd: string;
+  scenario: string;
+  trial: number;
+  seed: number;
+  /** The served engine's 150-vote regret with the scales in its likelihood. */
+  regret: number;
+  regretCurve: number[];
+  /** Each member's true scale and votes, and the scale the engine applied after the last vote. */
+  members: { scale: number; side: number; votes: number; duelScale: number }[];
+  seconds: number;
+}
+
+const scaledTrialPath = (args: Args, crowd: string, scenario: string, trial: number) =>
+  join(args.cache, "scales", `${crowd}__${scenario}__${args.seed}__${trial}.json`);
+
+/** Runs (unless cached) the trial of runTrial with the crowd fit's scales in the engine: the same draws, its own path. */
+function runScaledArm(args: Args, crowdName: string, scenarioName: string, path: string, trial: number): void {
+  const out = scaledTrialPath(args, crowdName, scenarioName, trial);
+  if (existsSync(out)) return;
+  mkdirSync(join(args.cache, "scales"), { recursive: true });
+  const scenario = loadScenario(path);
+  const crowd = CROWDS[crowdName]!;
+  const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, args.seed, trial);
+  const started = Date.now();
+  const result = simulateTrial(
+    scenario,
+    {
+      policy: "app",
+      trials: 1,
+      votes: VOTES,
+      scale: SCALE,
+      seed: args.seed,
+      annotators: 1,
+      annotate,
+      reliabilityScales: { annotatorCount: crowd.members.length, shownVote },
+    },
+    trial,
+  );
+  const votes = new Int32Array(crowd.members.length);
+  result.history.forEach((duel, round) => {
+    const member = shownVote(duel, round).annotator;
+    votes[member] = votes[member]! + 1;
+  });
+  const file: ScaledTrialFile = {
+    crowd: crowdName,
+    scenario: scenarioName,
+    trial,
+    seed: args.seed,
+    regret: result.regret[VOTES - 1]!,
+    regretCurve: Array.from(result.regret),
+    members: crowd.members.map((member, k) => ({ ...member, votes: votes[k]!, duelScale: result.annotatorScales![k]! })),
+    seconds: (Date.now() - started) / 1000,
+  };
+  writeFileSync(out, JSON.stringify(file) + "\n");
+  console.log(
+    `${crowdName} ${scenarioName} #${trial} with scales: ${file.seconds.toFixed(0)} s, regret ${file.regret.toFixed(3)}, load ${loadavg()[0]!.toFixed(1)}`,
+  );
+}
+
+/** The report's section on the scaled arm: per crowd the paired 150-vote regret off and on, per scenario and overall. */
+function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
+  const folder = join(args.cache, "scales");
+  const scaled: ScaledTrialFile[] = existsSync(folder)
+    ? readdirSync(folder)
+        .filter((file) => file.endsWith(".json"))
+        .map((file) => JSON.parse(readFileSync(join(folder, file), "utf8")) as ScaledTrialFile)
+        .filter((record) => record.seed === args.seed)
+    : [];
+  if (scaled.length === 0) return [];
+  const pairs = scaled.flatMap((on) => {
+    const off = records.find((r) => r.crowd === on.crowd && r.scenario === on.scenario && r.trial === on.trial);
+    return off ? [{ on, off }] : [];
+  });
+  const crowds = Object.keys(CROWDS).filter((crowd) => pairs.some((pair) => pair.on.crowd === crowd));
+  const scenarios = [...new Set(pairs.map((pair) => pair.on.scenario))].sort();
+  const lines = [
+    "## Reliability scales in the engine's likelihood (docs/decisions/0044)",
+    "",
+    "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote (quality/duel-scales.ts `fitDuelScales`) and every duel of member k entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b)), c_k = clamp(β_k / median positive β, −1, 1), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
+    "- Paired difference = on − off per trial (same scenario, same trial index); per crowd the mean over all its paired trials ± the SE of that mean (sample deviation / √n). Negative = the scales help. Scenarios lower / not higher: per scenario the mean difference over its trials.",
+    `- Paired trials: ${crowds.map((crowd) => `${crowd} ${pairs.filter((pair) => pair.on.crowd === crowd).length}`).join(", ")}, over ${scenarios.length} scenarios.`,
+    "",
+    "| crowd | scenarios | trials | served, scales off | served, scales on | on − off (± SE) | scenarios lower / not higher |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  const perScenario: string[] = ["| scenario | crowd | trials | scales off | scales on | on − off |", "|---|---|---|---|---|---|"];
+  for (const crowd of crowds) {
+    let scenarioCount = 0;
+    let lower = 0;
+    let notHigher = 0;
+    for (const scenario of scenarios) {
+      const cell = pairs.filter((pair) => pair.on.crowd === crowd && pair.on.scenario === scenario).sort((x, y) => x.on.trial - y.on.trial);
+      if (cell.length === 0) continue;
+      scenarioCount += 1;
+      const on = cell.map((pair) => pair.on.regret);
+      const off = cell.map((pair) => pair.off.regret.engine);
+      const difference = meanAndStdErr(on.map((value, t) => value - off[t]!));
+      if (difference.mean < 0) lower += 1;
+      if (difference.mean <= 0) notHigher += 1;
+      perScenario.push(`| ${scenario} | ${crowd} | ${cell.length} | ${pm(off)} | ${pm(on)} | ${pm(on.map((value, t) => value - off[t]!))} |`);
+    }
+    const all = pairs.filter((pair) => pair.on.crowd === crowd);
+    const on = all.map((pair) => pair.on.regret);
+    const off = all.map((pair) => pair.off.regret.engine);
+    lines.push(
+      `| ${crowd} | ${scenarioCount} | ${all.length} | ${pm(off)} | ${pm(on)} | ${pm(on.map((value, t) => value - off[t]!))} | ${lower} / ${notHigher} of ${scenarioCount} |`,
+    );
+  }
+  lines.push("", "Per scenario (mean ± SE over its paired trials):", "", ...perScenario, "");
+  lines.push(
+    "| crowd | member kind | members with votes | median votes | median scale applied after vote 150 | with scale < 0.9 | with scale < 0 |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const crowd of crowds) {
+    const members = scaled.filter((r) => r.crowd === crowd).flatMap((r) => r.members.filter((m) => m.votes > 0));
+    for (const kind of [...new Set(members.map((m) => `${m.scale}/${m.side}`))]) {
+      const group = members.filter((m) => `${m.scale}/${m.side}` === kind);
+      const [scale, side] = kind.split("/");
+      lines.push(
+        `| ${crowd} | scale ${scale}${side !== "0" ? `, side ${side}` : ""} | ${group.length} | ${median(group.map((m) => m.votes))} | ${median(group.map((m) => m.duelScale)).toFixed(2)} | ${group.filter((m) => m.duelScale < 0.9).length} of ${group.length} | ${group.filter((m) => m.duelScale < 0).length} of ${group.length} |`,
+      );
+    }
+  }
+  const seconds = scaled.map((r) => r.seconds).sort((x, y) => x - y);
+  lines.push(
+    "",
+    `Wall time per scaled trial: median ${seconds[Math.floor(seconds.length / 2)]!.toFixed(0)} s, max ${seconds.at(-1)!.toFixed(0)} s.`,
+    "",
+  );
+  return lines;
 }
 
 function median(values: number[]): number {

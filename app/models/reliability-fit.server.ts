@@ -2,12 +2,16 @@ import type { ShownVote } from "../../db/annotator-reliability";
 import type { ReliabilityFitResult } from "../../db/schema";
 import type { CrowdVote } from "../../quality/crowd-bt";
 import { fitCrowdBradleyTerry, flagAnnotators } from "../../quality/crowd-bt";
+import { CROWD_FIT_MAX_SWEEPS } from "../../quality/duel-scales";
 
 // The crowd fit as the reliability thread runs it (reliability-fit.worker.ts): no database access here, so the thread
 // loads nothing of the app's connection.
 
-/** Sweeps of the fit (it stops earlier once converged): bounds its cost at O(MAX_SWEEPS x votes). */
-export const RELIABILITY_MAX_SWEEPS = 400;
+/**
+ * Sweeps of the fit (it stops earlier once converged): bounds its cost at O(MAX_SWEEPS x votes). The simulator's fit
+ * (quality/duel-scales.ts) uses the same bound.
+ */
+export const RELIABILITY_MAX_SWEEPS = CROWD_FIT_MAX_SWEEPS;
 /**
  * The fit reads at most this many decided votes, the latest: 10,000 votes on 200 prompts take about 400 sweeps,
  * 2.4 s at load average 14 on the shared 2-core machine (100,000 votes on 1,000 prompts did not converge in 400 sweeps,
