@@ -95,8 +95,7 @@ export const API_ROUTES: readonly { method: string; pattern: RegExp; handle: Han
 // Only with PROMPTDUEL_TEST_HOOKS=1 (browser tests): answers once the study's engine has taken in every
 // committed vote and proposed its next pairs, so a test waits for that state rather than for a fixed time.
 // POST /api/test/studies/:id/engine-stats-current answers once the study's latest snapshot counts every vote the engine has.
-// POST /api/test/rate-limit-clock {"advanceMs", "freeze"?} moves the rate limiter's clock so a test sees a limit recover
-// without waiting; with freeze: true the clock stops and from then on moves only when told.
+// POST /api/test/rate-limit-clock {"advanceMs"} moves the rate limiter's clock so a test sees a limit recover without waiting.
 export const TEST_API_ROUTES: typeof API_ROUTES = [
   { method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-idle$/, handle: engineIdle },
   { method: "POST", pattern: /^\/api\/test\/studies\/([^/]+)\/engine-stats-current$/, handle: engineStatsCurrent },
@@ -292,8 +291,8 @@ async function engineStatsCurrent(_request: ApiRequest, [studyParam]: string[]):
 }
 
 async function advanceClock(request: ApiRequest): Promise<ApiResponse> {
-  const { advanceMs, freeze } = parseJsonBody(request, z.object({ advanceMs: z.number().int().min(0), freeze: z.boolean().optional() }));
-  advanceRateLimitClock(advanceMs, { freeze });
+  const { advanceMs } = parseJsonBody(request, z.object({ advanceMs: z.number().int().min(0) }));
+  advanceRateLimitClock(advanceMs);
   return { status: 200, body: { advancedMs: advanceMs } };
 }
 

@@ -79,17 +79,10 @@ export function rateLimitResponse(refusal: RateRefusal): Response {
 }
 
 // Test hook (PROMPTDUEL_TEST_HOOKS=1, POST /api/test/rate-limit-clock): moves the limiter's clock forward
-// so a test sees a bucket refill without waiting for it. `freeze` stops the clock where it is: from then on
-// it moves only when told, so a Retry-After does not depend on how long a loaded machine took between requests.
+// so a test sees a bucket refill without waiting for it.
 let clockOffsetMs = 0;
-let frozenAtMs: number | null = null;
-export function advanceRateLimitClock(ms: number, options: { freeze?: boolean } = {}): void {
-  if (options.freeze && frozenAtMs === null) frozenAtMs = performance.now() + clockOffsetMs;
-  if (frozenAtMs === null) clockOffsetMs += ms;
-  else frozenAtMs += ms;
-}
-function rateLimitClock(): number {
-  return frozenAtMs ?? performance.now() + clockOffsetMs;
+export function advanceRateLimitClock(ms: number): void {
+  clockOffsetMs += ms;
 }
 
 let current: { config: Env; limiter: RateLimiter } | undefined;
@@ -98,7 +91,7 @@ let current: { config: Env; limiter: RateLimiter } | undefined;
 export function rateLimiter(): RateLimiter {
   const config = env();
   if (current?.config !== config) {
-    current = { config, limiter: new RateLimiter(rateLimitRules(config), new MemoryTokenBuckets(), rateLimitClock) };
+    current = { config, limiter: new RateLimiter(rateLimitRules(config), new MemoryTokenBuckets(), () => performance.now() + clockOffsetMs) };
   }
   return current.limiter;
 }
