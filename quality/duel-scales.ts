@@ -3,6 +3,7 @@
  * implementation for the app (the cached fit of the reliability thread, ADR 0041) and the simulator (bandit/simulate.ts,
  * which fits after every vote). Pure: no I/O, no randomness.
  */
+import { median } from "simple-statistics";
 import type { CrowdVote } from "./crowd-bt";
 import { fitCrowdBradleyTerry } from "./crowd-bt";
 
@@ -31,12 +32,10 @@ export function duelScales(reliability: ArrayLike<number>, votes: ArrayLike<numb
   for (let k = 0; k < count; k++) if (votes[k]! > 0 && reliability[k]! > 0) positive.push(reliability[k]!);
   const scales = new Float64Array(count).fill(1);
   if (positive.length === 0) return scales;
-  positive.sort((x, y) => x - y);
-  const middle = Math.floor(positive.length / 2);
-  const median = positive.length % 2 === 1 ? positive[middle]! : (positive[middle - 1]! + positive[middle]!) / 2;
+  const typical = median(positive);
   for (let k = 0; k < count; k++) {
     if (!(votes[k]! > 0)) continue;
-    scales[k] = Math.min(DUEL_SCALE_LIMIT, Math.max(-DUEL_SCALE_LIMIT, reliability[k]! / median));
+    scales[k] = Math.min(DUEL_SCALE_LIMIT, Math.max(-DUEL_SCALE_LIMIT, reliability[k]! / typical));
   }
   return scales;
 }

@@ -8,11 +8,6 @@ import { CROWD_FIT_MAX_SWEEPS } from "../../quality/duel-scales";
 // loads nothing of the app's connection.
 
 /**
- * Sweeps of the fit (it stops earlier once converged): bounds its cost at O(MAX_SWEEPS x votes). The simulator's fit
- * (quality/duel-scales.ts) uses the same bound.
- */
-export const RELIABILITY_MAX_SWEEPS = CROWD_FIT_MAX_SWEEPS;
-/**
  * The fit reads at most this many decided votes, the latest: 10,000 votes on 200 prompts take about 400 sweeps,
  * 2.4 s at load average 14 on the shared 2-core machine (100,000 votes on 1,000 prompts did not converge in 400 sweeps,
  * 67 s), so larger studies see the fit of their latest votes. It runs on the reliability thread (ADR 0041).
@@ -24,7 +19,7 @@ export const RELIABILITY_FLAG_SHARE = 0.25;
 /**
  * The crowd fit of ADR 0037 on a study's votes as shownVotes reads them (newest first, `truncated` when older ones were
  * left out): logit P(left wins) = beta_k (s_left - s_right) + gamma, the flags of flagAnnotators with the joint
- * standard errors, and the crowd scores of the prompts. Null without votes. Pure computation, O(RELIABILITY_MAX_SWEEPS x
+ * standard errors, and the crowd scores of the prompts. Null without votes. Pure computation, O(CROWD_FIT_MAX_SWEEPS x
  * votes + prompts^3): run on the reliability thread only (reliability-fit.worker.ts), never on a request.
  */
 export function fitShownVotes(rows: readonly ShownVote[], truncated: boolean): ReliabilityFitResult | null {
@@ -48,7 +43,7 @@ export function fitShownVotes(rows: readonly ShownVote[], truncated: boolean): R
     outcome: row.leftOutcome,
     annotator: indexOf(annotatorIndex, row.annotatorId, annotatorIds),
   }));
-  const fit = fitCrowdBradleyTerry(promptIds.length, annotatorIds.length, votes, { maxSweeps: RELIABILITY_MAX_SWEEPS });
+  const fit = fitCrowdBradleyTerry(promptIds.length, annotatorIds.length, votes, { maxSweeps: CROWD_FIT_MAX_SWEEPS });
   const flags = flagAnnotators(fit, votes, RELIABILITY_FLAG_SHARE);
   return {
     votes: votes.length,
