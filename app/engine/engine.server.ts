@@ -1,6 +1,6 @@
 import { env } from "~/env.server";
-import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
-import { releaseSingleton, singleton } from "~/utils/singleton.server";
+import { onReliabilityFitStored, scheduleReliabilityFit } from "~/models/reliability-thread.server";
+import { existingSingleton, releaseSingleton, singleton } from "~/utils/singleton.server";
 import { forgetUsableItems } from "./assign.server";
 import { deleteCheckpoint } from "./checkpoints.server";
 import { StudyEngine } from "./study-engine.server";
@@ -153,6 +153,10 @@ class EnginePool {
     this.admit();
   }
 }
+
+// After a reliability fit's commit, a running engine of the study takes its scales at its next update (ADR 0044); a
+// stopped one reads the latest fit when it starts. Never starts an engine.
+onReliabilityFitStored("engine pool", (studyId) => existingSingleton<EnginePool>("engine pool")?.peek(studyId)?.reliabilityFitStored());
 
 function pool(): EnginePool {
   return singleton("engine pool", () => {

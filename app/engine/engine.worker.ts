@@ -55,6 +55,7 @@ function handle(message: ToWorker) {
           seed: message.seed,
           inSelection: message.inSelection,
           resume: message.resume,
+          annotatorScales: new Map(message.annotatorScales ?? []),
         }),
       );
       return;
@@ -65,6 +66,10 @@ function handle(message: ToWorker) {
     }
     case "setInSelection": {
       selectionStudy(message.studyId, "setInSelection").setInSelection(message.inSelection);
+      return;
+    }
+    case "setAnnotatorScales": {
+      selectionStudy(message.studyId, "setAnnotatorScales").setAnnotatorScales(new Map(message.scales));
       return;
     }
     case "select": {

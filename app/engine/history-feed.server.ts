@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { embedText } from "../../bandit/lexical-embedding";
-import type { Duel } from "../../bandit/policy";
+import type { AnnotatedDuel } from "../../bandit/served";
 import { assignmentIsCounted, assignmentIsOpen, assignments, promptInSelection, prompts, voteIsCounted, votePublished, votes } from "../../db/schema";
 import { db, prepared } from "~/db.server";
 import { decodeEmbedding } from "~/llm/embeddings.server";
@@ -43,7 +43,8 @@ const LOAD_SLICE_VOTES = 5_000;
 
 export class StudyHistoryFeed {
   readonly armPromptIds: number[] = [];
-  readonly duels: Duel[] = [];
+  /** The counted votes in id order, each with its annotator (the engine weighs them by reliability: ADR 0044). */
+  readonly duels: AnnotatedDuel[] = [];
   readonly featureSource: FeatureSource;
   private readonly armOfPrompt = new Map<number, number>();
   private readonly waitingForEmbedding = new Set<number>();
@@ -116,6 +117,7 @@ export class StudyHistoryFeed {
       database
         .select({
           id: votes.id,
+          annotatorId: votes.annotatorId,
           promptAId: assignments.promptAId,
           promptBId: assignments.promptBId,
           leftIsA: assignments.leftIsA,
@@ -141,7 +143,7 @@ export class StudyHistoryFeed {
         // A vote naming a prompt that is not an arm yet (its embedding is still being computed) is
         // read again on a later call instead of being lost; so is every vote after it.
         if (left === undefined || right === undefined) break;
-        this.duels.push({ a: left, b: right, outcome: duel.outcome });
+        this.duels.push({ a: left, b: right, outcome: duel.outcome, annotator: row.annotatorId });
       }
       this.lastVoteId = row.id;
     }

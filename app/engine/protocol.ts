@@ -1,4 +1,5 @@
-import type { Duel, PolicyName, PolicyState } from "../../bandit/policy";
+import type { PolicyName, PolicyState } from "../../bandit/policy";
+import type { AnnotatedDuel } from "../../bandit/served";
 
 // Messages between the app's engine host (study-engine.server.ts, through worker-pool.server.ts) and
 // the shared engine threads (engine.worker.ts). One thread hosts many studies, keyed by studyId; a
@@ -20,17 +21,21 @@ export type ToWorker =
        * The policy's state saved when this study's engine was last stopped, with the duels it had been
        * fitted on (the first `history.length` duels of the study): the engine resumes exactly there.
        */
-      resume?: { state: PolicyState; history: Duel[] };
+      resume?: { state: PolicyState; history: AnnotatedDuel[] };
+      /** [annotator id, logit scale] of the latest stored reliability fit (docs/decisions/0044); absent = every vote at 1. */
+      annotatorScales?: [number, number][];
     }
   | { type: "addArms"; studyId: number; features: Float64Array[]; inSelection: Uint8Array }
   /** Which arms are in selection now (an owner disabled or enabled a prompt, or the rule retired one). */
   | { type: "setInSelection"; studyId: number; inSelection: Uint8Array }
+  /** A new reliability fit was stored: each annotator's scale, past votes included, from the next refit on (ADR 0044). */
+  | { type: "setAnnotatorScales"; studyId: number; scales: [number, number][] }
   | {
       type: "select";
       studyId: number;
       requestId: number;
-      /** Votes since the previous message: each thread keeps the study's whole history itself. */
-      newDuels: Duel[];
+      /** Votes since the previous message, with who cast each: each thread keeps the study's whole history itself. */
+      newDuels: AnnotatedDuel[];
       /** Pairs handed out and not yet answered. */
       pending: [number, number][];
       /** At most this many distinct next pairs... */
@@ -38,7 +43,7 @@ export type ToWorker =
       /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
       budgetMs: number;
     }
-  | { type: "stats"; studyId: number; requestId: number; armCount: number; newDuels: Duel[]; recommended: number; seed: number }
+  | { type: "stats"; studyId: number; requestId: number; armCount: number; newDuels: AnnotatedDuel[]; recommended: number; seed: number }
   /** Forget the study (its engine stopped); with `save`, answer with the policy's state first. */
   | { type: "unload"; studyId: number; save: boolean };
 

@@ -5,6 +5,7 @@ import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { considerAutomaticRound } from "~/llm/auto-rounds.server";
+import { readAnnotatorScales } from "~/models/annotator-scales.server";
 import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
 import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
@@ -46,6 +47,13 @@ export function backoffFactor(utilisation: number): number {
   return 1 + (MAX_BACKOFF - 1) * Math.min(1, Math.max(0, load));
 }
 
+/** Whether two scale maps give every annotator the same scale (absent = 1). */
+function sameScales(x: ReadonlyMap<number, number>, y: ReadonlyMap<number, number>): boolean {
+  for (const [annotator, scale] of x) if ((y.get(annotator) ?? 1) !== scale) return false;
+  for (const [annotator, scale] of y) if ((x.get(annotator) ?? 1) !== scale) return false;
+  return true;
+}
+
 export interface ProposedPair {
   promptAId: number;
   promptBId: number;
@@ -79,6 +87,10 @@ export class StudyEngine {
   private retirementLog: number[] = [];
   // An owner or the retirement rule changed which prompts are in selection: read again at the next update.
   private selectionChanged = false;
+  // A reliability fit was stored since the scales were last read: read them again at the next update (ADR 0044).
+  private scalesChanged = false;
+  // The annotators' scales the selection thread holds (those of the latest stored fit when last read).
+  private sentScales = new Map<number, number>();
   private selecting = false;
   private selectionDirty = false;
   private computingStats = false;
@@ -150,6 +162,9 @@ export class StudyEngine {
       },
     });
     const { features, inSelection } = feed.takeInitialFeatures();
+    // The latest stored reliability fit's scales (ADR 0044); a fit stored from here on is read at the next update.
+    this.scalesChanged = false;
+    this.sentScales = readAnnotatorScales(this.studyId);
     const resume = checkpoint && this.resumable(checkpoint, feed) ? checkpoint : null;
     const initialArms = resume ? resume.armPromptIds.length : features.length;
     this.channel.toSelection({
@@ -159,6 +174,7 @@ export class StudyEngine {
       seed: this.studyId,
       features: features.slice(0, initialArms),
       inSelection: inSelection.slice(0, initialArms),
+      annotatorScales: [...this.sentScales],
       ...(resume ? { resume: { state: resume.state, history: feed.duels.slice(0, resume.voteCount) } } : {}),
     } satisfies ToWorker);
     if (initialArms < features.length)
@@ -265,6 +281,17 @@ export class StudyEngine {
       // The recommendation may have moved without a vote: the next statistics write a snapshot that says so.
       if (feed.duels.length > 0) this.lastStatsVotes = -1;
     }
+    if (this.scalesChanged) {
+      this.scalesChanged = false;
+      const scales = readAnnotatorScales(this.studyId);
+      if (!sameScales(scales, this.sentScales)) {
+        this.sentScales = scales;
+        channel.toSelection({ type: "setAnnotatorScales", studyId: this.studyId, scales: [...scales] });
+        // The refit weighs past votes anew, so the recommendation may move without a vote: snapshot it (a fit that
+        // snapshot schedules reads the same votes and gives the same scales, so this does not repeat).
+        if (feed.duels.length > 0) this.lastStatsVotes = -1;
+      }
+    }
     const pending = feed.pendingPairs();
     this.readHistory(feed);
     const newDuels = feed.duels.slice(this.selectionSentCount);
@@ -289,6 +316,15 @@ export class StudyEngine {
     this.selectionChanged = true;
     if (this.selection) this.retiredProposals = new Set(this.selection.pairs.keys());
     this.retirementLog = [];
+    this.requestUpdate();
+  }
+
+  /**
+   * A reliability fit of the study was stored (committed): the next update hands its scales to the selection thread,
+   * which weighs every vote, past ones too, by its annotator's scale from its next refit (docs/decisions/0044).
+   */
+  reliabilityFitStored(): void {
+    this.scalesChanged = true;
     this.requestUpdate();
   }
 

@@ -20,6 +20,15 @@ export type FromReliabilityThread =
 
 const MIN_GAP_MS = 250;
 
+// Who hears of a stored fit after its commit, by name (a module evaluated again replaces its listener): the engine
+// pool, which hands the new scales to the study's engine (docs/decisions/0044).
+const storedListeners = new Map<string, (studyId: number) => void>();
+
+/** Calls `listener` with the study's id after each fit of it is stored (or dropped), after the commit. */
+export function onReliabilityFitStored(name: string, listener: (studyId: number) => void): void {
+  storedListeners.set(name, listener);
+}
+
 interface Scheduler {
   thread: Worker | null;
   /** The study being fitted, and the studies waiting (in order) with when each may start. */
@@ -101,6 +110,7 @@ function finished(message: FromReliabilityThread) {
     scheduler.notBefore.set(message.studyId, Date.now() + Math.max(MIN_GAP_MS, 2 * message.fitMs));
     try {
       storeFit(message.studyId, message.lastVoteId, message.fit, message.fitMs);
+      for (const listener of storedListeners.values()) listener(message.studyId);
     } catch (error) {
       // A write lock held past busy_timeout (a job's commit): the fit is asked for again, as a later snapshot would.
       // A study deleted while it was fitted fails the foreign key: nothing to store.
