@@ -1,6 +1,7 @@
 import { mean, standardDeviation } from "simple-statistics";
 import type { CrowdVote, ReliabilityFlag } from "../quality/crowd-bt";
-import { fitCrowdBradleyTerry, flagAnnotators } from "../quality/crowd-bt";
+import { fitCrowdBradleyTerry } from "../quality/crowd-bt";
+import { fitCrowdWithFlags } from "../quality/duel-scales";
 import { sigmoid } from "./btl-loss";
 import type { Duel, DuelingPolicy, Outcome } from "./policy";
 import { hashUniform } from "./random";
@@ -103,7 +104,8 @@ const argmax = (values: Float64Array) => {
 
 /**
  * The recommendations with reliability modelling on and off from one history of votes as the app stores them (left
- * response first, with the member who cast each: createCrowdAnnotator's shownVote). Fits quality/crowd-bt.ts twice (plain and full), flags annotators (flagAnnotators), then refits
+ * response first, with the member who cast each: createCrowdAnnotator's shownVote). Fits quality/crowd-bt.ts plain, and
+ * full with its flags as the app stores them (fitCrowdWithFlags, quality/duel-scales.ts), then refits
  * `policy` on the history with flagged members' votes dropped and reversed members' votes flipped — so call it last:
  * the policy is left fitted on that history. Cost: two crowd fits + one policy fit. Throws on invalid votes.
  */
@@ -116,8 +118,7 @@ export function crowdRecommendations(
 ): CrowdRecommendations {
   const oracle = members ? argmax(oracleBradleyTerry(armCount, members, votes)) : null;
   const plain = fitCrowdBradleyTerry(armCount, memberCount, votes, { fitReliability: false, fitSide: false });
-  const crowd = fitCrowdBradleyTerry(armCount, memberCount, votes);
-  const flags = flagAnnotators(crowd, votes);
+  const { fit: crowd, flags } = fitCrowdWithFlags(armCount, memberCount, votes);
   const engine = policy.recommend();
   const kept: Duel[] = [];
   for (const vote of votes) {

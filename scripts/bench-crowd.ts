@@ -10,9 +10,9 @@
  *                          [--cache bench/cache/crowd] [--out bench/results/crowd.md] [--note text] [--report-only]
  *                          [--with-scales]
  *
- * --with-scales also runs, per trial, the served engine with reliability scales in its likelihood (docs/decisions/0044:
- * the crowd fit after every vote, each duel at its member's scale; simulateTrial's reliabilityScales) on the same
- * draws, cached in --cache/scales, and adds its 150-vote regret against the engine's without (paired) to the report.
+ * --with-scales also runs, per trial, the served engine with reliability scales in its likelihood (docs/decisions/0044,
+ * 0047: the crowd fit after every vote, each duel of a flagged member at its scale; simulateTrial's reliabilityScales) on
+ * the same draws, cached in --cache/scales, and adds its 150-vote regret against the engine's without (paired) to the report.
  *
  * Each finished trial is one JSON file in --cache, so runs resume and several processes (each with its own
  * --scenarios) can share the work; the report is rendered from the cache. It prints figures and never fails on them.
@@ -374,7 +374,7 @@ function report(args: Args): void {
   console.log(`wrote ${args.out} (${records.length} trials)`);
 }
 
-// ---- The engine with reliability scales (docs/decisions/0044): its own arm, cache folder and report section. ----
+// ---- The engine with reliability scales (docs/decisions/0044, 0047): its own arm, cache folder and report section. ----
 
 interface ScaledTrialFile {
   crowd: string;
@@ -453,9 +453,9 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
   const crowds = Object.keys(CROWDS).filter((crowd) => pairs.some((pair) => pair.on.crowd === crowd));
   const scenarios = [...new Set(pairs.map((pair) => pair.on.scenario))].sort();
   const lines = [
-    "## Reliability scales in the engine's likelihood (docs/decisions/0044)",
+    "## Reliability scales in the engine's likelihood (docs/decisions/0044, 0047)",
     "",
-    "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote (quality/duel-scales.ts `fitDuelScales`) and every duel of member k entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b)), c_k = clamp(β_k / median positive β, −1, 1), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
+    "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote as the app fits it (quality/duel-scales.ts `fitDuelScales`: the mirrored restart, the flags on joint standard errors) and every duel of member k entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b)), c_k = 1 unless k is flagged, else clamp(β_k / median positive β, −1, 1) (ADR 0047), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
     "- Paired difference = on − off per trial (same scenario, same trial index); per crowd the mean over all its paired trials ± the SE of that mean (sample deviation / √n). Negative = the scales help. Scenarios lower / not higher: per scenario the mean difference over its trials.",
     `- Paired trials: ${crowds.map((crowd) => `${crowd} ${pairs.filter((pair) => pair.on.crowd === crowd).length}`).join(", ")}, over ${scenarios.length} scenarios.`,
     "",

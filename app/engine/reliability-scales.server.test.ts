@@ -80,7 +80,8 @@ describe("the engine weighs each vote by its annotator's reliability (docs/decis
     const idOf = (name: string) =>
       db().select({ id: annotators.id }).from(annotators).where(eq(annotators.displayName, name)).orderBy(desc(annotators.id)).get()!.id;
     expect(scales.get(idOf("Dee"))!).toBeLessThan(-0.5);
-    for (const name of ["Ann", "Ben", "Cal"]) expect(scales.get(idOf(name))!).toBeGreaterThan(0.5);
+    // Only a flagged annotator is scaled (ADR 0047): the honest ones count 1 exactly.
+    for (const name of ["Ann", "Ben", "Cal"]) expect(scales.get(idOf(name))).toBe(1);
     expect(scaled.voteCount).toBe(96);
     expect(scaled.recommendedPromptId).toBe(promptIds[3]);
     // How far the adversary moved the engine from the honest annotators' engine: less with the scales.

@@ -3,20 +3,17 @@ import type { ReliabilityFitResult } from "../../db/schema";
 import { duelScales } from "../../quality/duel-scales";
 import { db } from "~/db.server";
 
-// The engine's side of the reliability fit (docs/decisions/0044): each annotator's logit scale in the engine's
+// The engine's side of the reliability fit (docs/decisions/0044, 0047): each annotator's logit scale in the engine's
 // likelihood, from the study's cached fit (ADR 0041) by the mapping the simulator uses too (quality/duel-scales.ts).
 
 /**
- * annotator id -> scale c_k = clamp(beta_k / median positive beta, -1, 1) of the fit's annotators (duelScales); an
- * annotator outside the fit (no votes in its latest RELIABILITY_MAX_VOTES, or newer) is not in the map and counts 1.
- * Empty without a fit. Cost: O(K log K).
+ * annotator id -> scale of the fit's annotators (duelScales, ADR 0047): 1 unless flagged, else
+ * clamp(beta_k / median positive beta, -1, 1); an annotator outside the fit (no votes in its latest
+ * RELIABILITY_MAX_VOTES, or newer) is not in the map and counts 1. Empty without a fit. Cost: O(K log K).
  */
 export function annotatorScalesOfFit(fit: ReliabilityFitResult | null): Map<number, number> {
   if (!fit) return new Map();
-  const scales = duelScales(
-    fit.annotators.map((annotator) => annotator.reliability),
-    fit.annotators.map((annotator) => annotator.votes),
-  );
+  const scales = duelScales(fit.annotators);
   return new Map(fit.annotators.map((annotator, k) => [annotator.annotatorId, scales[k]!]));
 }
 

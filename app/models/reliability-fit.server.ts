@@ -1,8 +1,7 @@
 import type { ShownVote } from "../../db/annotator-reliability";
 import type { ReliabilityFitResult } from "../../db/schema";
 import type { CrowdVote } from "../../quality/crowd-bt";
-import { fitCrowdBradleyTerry, flagAnnotators } from "../../quality/crowd-bt";
-import { CROWD_FIT_MAX_SWEEPS } from "../../quality/duel-scales";
+import { fitCrowdWithFlags } from "../../quality/duel-scales";
 
 // The crowd fit as the reliability thread runs it (reliability-fit.worker.ts): no database access here, so the thread
 // loads nothing of the app's connection.
@@ -13,13 +12,12 @@ import { CROWD_FIT_MAX_SWEEPS } from "../../quality/duel-scales";
  * 67 s), so larger studies see the fit of their latest votes. It runs on the reliability thread (ADR 0041).
  */
 export const RELIABILITY_MAX_VOTES = 10_000;
-/** Below this share of the median reliability (at its 95 % upper bound) an annotator is flagged (quality/crowd-bt.ts). */
-export const RELIABILITY_FLAG_SHARE = 0.25;
+export { RELIABILITY_FLAG_SHARE } from "../../quality/duel-scales";
 
 /**
  * The crowd fit of ADR 0037 on a study's votes as shownVotes reads them (newest first, `truncated` when older ones were
  * left out): logit P(left wins) = beta_k (s_left - s_right) + gamma, the flags of flagAnnotators with the joint
- * standard errors, and the crowd scores of the prompts. Null without votes. Pure computation, O(CROWD_FIT_MAX_SWEEPS x
+ * standard errors, and the crowd scores of the prompts, as fitCrowdWithFlags computes them for the simulator too. Null without votes. Pure computation, O(CROWD_FIT_MAX_SWEEPS x
  * votes + prompts^3): run on the reliability thread only (reliability-fit.worker.ts), never on a request.
  */
 export function fitShownVotes(rows: readonly ShownVote[], truncated: boolean): ReliabilityFitResult | null {
@@ -43,8 +41,7 @@ export function fitShownVotes(rows: readonly ShownVote[], truncated: boolean): R
     outcome: row.leftOutcome,
     annotator: indexOf(annotatorIndex, row.annotatorId, annotatorIds),
   }));
-  const fit = fitCrowdBradleyTerry(promptIds.length, annotatorIds.length, votes, { maxSweeps: CROWD_FIT_MAX_SWEEPS });
-  const flags = flagAnnotators(fit, votes, RELIABILITY_FLAG_SHARE);
+  const { fit, flags } = fitCrowdWithFlags(promptIds.length, annotatorIds.length, votes);
   return {
     votes: votes.length,
     truncated,
