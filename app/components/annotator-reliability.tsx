@@ -2,6 +2,13 @@ import type { AnnotatorReliabilityReport } from "~/models/annotator-reliability.
 
 const percent = (value: number) => `${Math.round(value * 100)}%`;
 
+/** The engine's weight of an annotator's votes: "1", "0.12", or "−0.64 (counted reversed)". */
+function engineWeight(scale: number): string {
+  if (scale === 1) return "1";
+  const text = Math.abs(scale).toFixed(2);
+  return scale < 0 ? `−${text} (counted reversed)` : text;
+}
+
 /**
  * The fitted reliability of each annotator and the crowd's side term (docs/decisions/0037), for the quality page:
  * `names` maps annotator ids to display names.
@@ -54,6 +61,9 @@ export function AnnotatorReliability({
                 Decided votes
               </th>
               <th scope="col">Reliability (95% upper bound)</th>
+              <th scope="col" className="num">
+                Weight in the engine
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -69,6 +79,9 @@ export function AnnotatorReliability({
                     <span className="badge warning">unreliable</span>
                   ) : null}
                 </td>
+                <td className="num" data-testid="engine-scale">
+                  {engineWeight(row.engineScale)}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -80,6 +93,11 @@ export function AnnotatorReliability({
         response. Flagged when that bound is below {percent(flagShare)} of the median annotator&apos;s, or below 0; the bound carries the uncertainty
         of the prompt scores too. Excluded annotators and audits are not in the fit. γ is the pull of the left side, taken out of the scores.
         {report.converged ? null : " (The fit stopped before converging: figures are approximate.)"}
+      </p>
+      <p className="muted" data-testid="engine-weight-note">
+        Weight in the engine: how much each vote of the annotator counts when the engine picks pairs and ranks prompts. Every annotator counts 1
+        unless flagged; a flagged annotator counts their reliability relative to the median annotator&apos;s (at most 1), and one below 0 is counted
+        reversed. The engine applies the weights at its next refit after this fit.
       </p>
     </>
   );

@@ -56,8 +56,10 @@ describe("annotatorReliability", () => {
     const byName = (name: string) => report.annotators.find((row) => names.get(row.annotatorId) === name)!;
     expect(byName("Dee")).toMatchObject({ votes: 24, flagged: true, reversed: true });
     expect(byName("Dee").reliability).toBeLessThan(0);
+    // The engine counts the flagged adversary's votes reversed, everyone else's at 1 (ADR 0047).
+    expect(byName("Dee").engineScale).toBeLessThan(-0.5);
     for (const name of ["Ann", "Ben", "Cal"]) {
-      expect(byName(name)).toMatchObject({ votes: 24, flagged: false, reversed: false });
+      expect(byName(name)).toMatchObject({ votes: 24, flagged: false, reversed: false, engineScale: 1 });
       expect(byName(name).reliability).toBeGreaterThan(0.5);
     }
     expect(Math.abs(report.side)).toBeLessThan(2 * report.sideStdErr);

@@ -112,6 +112,20 @@ describe("the annotator quality page", () => {
     ).resolves.toBe(true);
     await expect(reliability.getByRole("row", { name: /^Ada 6 / }).isVisible()).resolves.toBe(true);
     await expect(reliability.getByRole("row", { name: /^Grace 6 / }).isVisible()).resolves.toBe(true);
+    // Neither is flagged by the fit (six votes each pin nothing down), so the engine counts both at 1 (ADR 0047).
+    for (const name of ["Ada", "Grace"])
+      await expect(
+        reliability
+          .getByRole("row", { name: new RegExp(`^${name} `) })
+          .getByTestId("engine-scale")
+          .textContent(),
+      ).resolves.toBe("1");
+    await expect(
+      page
+        .getByTestId("engine-weight-note")
+        .getByText(/Every annotator counts 1 unless flagged/)
+        .isVisible(),
+    ).resolves.toBe(true);
     await expect(
       page
         .getByTestId("side-term")
