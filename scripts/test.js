@@ -15,12 +15,15 @@ const steps = [
 
 let passed = 0;
 let failed = 0;
+// Named again at the very end: CI shows only the tail of the output, and a failure must be readable there.
+const failures = [];
 for (const step of steps) {
   console.log(`\n▶ ${step.name}`);
   const result = spawnSync(step.command[0], step.command.slice(1), { stdio: "inherit" });
   if (result.status === 0) passed++;
   else {
     failed++;
+    failures.push(`${step.name} (exit ${result.status})`);
     console.log(`✗ ${step.name} failed (exit ${result.status})`);
   }
 }
@@ -41,13 +44,38 @@ for (const project of ["unit", "e2e"]) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     // A file that fails to load has no failed test but must still fail the run.
-    failed += report.testResults.filter((suite) => suite.status === "failed" && suite.assertionResults.length === 0).length;
+    for (const suite of report.testResults) {
+      const file = path.relative(process.cwd(), suite.name);
+      if (suite.status === "failed" && suite.assertionResults.length === 0) {
+        failed++;
+        failures.push(`${file}: ${firstLine(suite.message) || "failed to load"}`);
+      }
+      for (const test of suite.assertionResults) {
+        if (test.status === "failed") failures.push(`${file} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+      }
+    }
   } catch {
+    failures.push(`vitest --project ${project} wrote no report`);
     console.log(`✗ vitest --project ${project} wrote no report`);
   }
   // Vitest also fails on unhandled errors between tests: a non-zero exit always counts.
-  if (vitest.status !== 0 && failed === failedBefore) failed++;
+  if (vitest.status !== 0 && failed === failedBefore) {
+    failed++;
+    failures.push(`vitest --project ${project} exited ${vitest.status} with no failed test (an unhandled error?)`);
+  }
 }
+
+function firstLine(text) {
+  return (
+    String(text ?? "")
+      .split("\n")
+      .find((line) => line.trim() !== "")
+      ?.trim()
+      .slice(0, 300) ?? ""
+  );
+}
+
+for (const failure of failures) console.log(`✗ ${failure}`);
 
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
