@@ -80,6 +80,52 @@ describe("btlLoss", () => {
     });
   });
 
+  describe("with a logit offset per duel, the side term (docs/decisions/0048)", () => {
+    const scales = Float64Array.from([0.3, -1, 0, 1]);
+    const offsets = Float64Array.from([0.8, -0.8, 0.8, 0]);
+
+    it("equals the cross-entropy of sigmoid(c delta + o), and is the plain loss bit for bit when every offset is 0", () => {
+      let expected = 0;
+      for (let l = 0; l < 4; l++) {
+        const p = 1 / (1 + Math.exp(-(scales[l]! * (utilities[armA[l]!]! - utilities[armB[l]!]!) + offsets[l]!)));
+        expected += -(labels[l]! * Math.log(p) + (1 - labels[l]!) * Math.log(1 - p));
+      }
+      expect(btlLoss(utilities, armA, armB, labels, 4, undefined, scales, offsets)).toBeCloseTo(expected / 4, 12);
+      const plainGradient = new Float64Array(4);
+      const zerosGradient = new Float64Array(4);
+      const plain = btlLoss(utilities, armA, armB, labels, 4, plainGradient, scales);
+      expect(btlLoss(utilities, armA, armB, labels, 4, zerosGradient, scales, new Float64Array(4))).toBe(plain);
+      expect(Array.from(zerosGradient)).toEqual(Array.from(plainGradient));
+    });
+
+    it("reads a win on the favoured side as weaker evidence: the same duel won against the lean moves u more", () => {
+      const gradientOf = (offset: number) => {
+        const gradient = new Float64Array(2);
+        btlLoss(Float64Array.of(0, 0), Int32Array.of(0), Int32Array.of(1), Float64Array.of(1), 1, gradient, null, Float64Array.of(offset));
+        return gradient[0]!;
+      };
+      // a won; shown on the left with the crowd leaning left (o = +1) it pushes u_a up less than shown on the right (o = -1).
+      expect(gradientOf(1)).toBeLessThan(0);
+      expect(Math.abs(gradientOf(1))).toBeLessThan(Math.abs(gradientOf(0)));
+      expect(Math.abs(gradientOf(-1))).toBeGreaterThan(Math.abs(gradientOf(0)));
+      expect(gradientOf(1)).toBeCloseTo(sigmoid(1) - 1, 12);
+    });
+
+    it("matches central finite differences for dloss/du = c (sigmoid(c delta + o) - y) / L", () => {
+      const gradient = new Float64Array(4);
+      btlLoss(utilities, armA, armB, labels, 4, gradient, scales, offsets);
+      const step = 1e-6;
+      for (let i = 0; i < 4; i++) {
+        const probe = Float64Array.from(utilities);
+        probe[i] = utilities[i]! + step;
+        const plus = btlLoss(probe, armA, armB, labels, 4, undefined, scales, offsets);
+        probe[i] = utilities[i]! - step;
+        const minus = btlLoss(probe, armA, armB, labels, 4, undefined, scales, offsets);
+        expect(gradient[i]!).toBeCloseTo((plus - minus) / (2 * step), 7);
+      }
+    });
+  });
+
   it("stays finite for extreme utility gaps", () => {
     expect(softplus(1000)).toBe(1000);
     expect(softplus(-1000)).toBe(0);

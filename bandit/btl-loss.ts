@@ -33,13 +33,14 @@ export function logisticVariance(z: number): number {
 
 /**
  * Mean binary cross-entropy of the BTL model over `count` duels, with soft labels
- * (1: a won, 0: b won, 0.5: tie / both bad) and an optional logit scale c_l per duel (docs/decisions/0044:
- * P(a beats b) = sigmoid(c_l delta_l), the annotator's normalised reliability; 1 without `scales`):
- * loss = (1/L) sum_l [ softplus(c_l delta_l) - y_l c_l delta_l ], delta_l = u[a_l] - u[b_l]
- * (equal to -y log sigmoid(c delta) - (1 - y) log(1 - sigmoid(c delta))). c = 0 makes a duel say nothing (its term is
- * the constant ln 2), c < 0 counts it reversed. Without scales (or all 1) the sums are the unweighted ones, operation for
- * operation (1 * x is x exactly), so the engine is bit for bit the same.
- * If `gradOut` is given, adds dloss/du into it: d/du_a = c (sigmoid(c delta) - y)/L, d/du_b = -(same).
+ * (1: a won, 0: b won, 0.5: tie / both bad), an optional logit scale c_l per duel (docs/decisions/0044: the
+ * annotator's normalised reliability; 1 without `scales`) and an optional logit offset o_l per duel (docs/decisions/0048:
+ * the side term; 0 without `offsets`), P(a beats b) = sigmoid(z_l), z_l = c_l delta_l + o_l, delta_l = u[a_l] - u[b_l]:
+ * loss = (1/L) sum_l [ softplus(z_l) - y_l z_l ]
+ * (equal to -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))). c = 0 makes a duel say nothing about u, c < 0 counts it
+ * reversed. Without scales and offsets the sums are the plain ones, operation for operation (1 * x is x, x + 0 is x
+ * exactly), so the engine is bit for bit the same.
+ * If `gradOut` is given, adds dloss/du into it: d/du_a = c (sigmoid(z) - y)/L, d/du_b = -(same).
  * Cost: O(L). Throws if count is not positive or an index is out of range.
  */
 export function btlLoss(
@@ -50,6 +51,7 @@ export function btlLoss(
   count: number,
   gradOut?: Float64Array,
   scales?: Float64Array | null,
+  offsets?: Float64Array | null,
 ): number {
   if (count <= 0) throw new Error("btlLoss requires at least one duel");
   let total = 0;
@@ -61,7 +63,7 @@ export function btlLoss(
     const ub = utilities[b];
     if (ua === undefined || ub === undefined) throw new Error("btlLoss received an arm index out of range");
     const scale = scales ? scales[l]! : 1;
-    const logit = scale * (ua - ub);
+    const logit = offsets ? scale * (ua - ub) + offsets[l]! : scale * (ua - ub);
     const label = labels[l]!;
     total += softplus(logit) - label * logit;
     if (gradOut) {

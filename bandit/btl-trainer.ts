@@ -28,8 +28,8 @@ export interface TrainResult {
 }
 
 /**
- * Minimises the mean BTL cross-entropy of u_i = f(x_i; theta) (+ offset_i) over the duels (each at its logit scale,
- * duels.scales: btlLoss) with full-batch
+ * Minimises the mean BTL cross-entropy of u_i = f(x_i; theta) (+ offset_i) over the duels (each at its logit scale and
+ * offset, duels.scales and duels.offsets: btlLoss) with full-batch
  * Adam (APOHF §4.1, DESIGN §5.1), evaluating f and df/dtheta once per distinct arm per step:
  * dL/dtheta = sum_s (dL/du_s) * df(x_s)/dtheta.
  * Cost: O(steps * (S * C_f + L + P)) with S distinct arms, C_f the cost of one forward+backward, L duels, P parameters.
@@ -61,7 +61,7 @@ export function trainBtl(
       slotUtilities[s] = model.forward(params, features[arm]!, s) + (offsets ? offsets.values[arm]! : 0);
     }
     slotGradients.fill(0);
-    loss = btlLoss(slotUtilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradients, duels.scales);
+    loss = btlLoss(slotUtilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradients, duels.scales, duels.offsets);
     if (tolerance > 0 && step % patience === 0) {
       if (step >= minSteps && lossAtCheckpoint - loss < tolerance * Math.max(loss, 1e-3)) break;
       lossAtCheckpoint = loss;
@@ -111,7 +111,7 @@ export function trainOffsets(
   for (; step < options.maxSteps; step++) {
     for (let s = 0; s < slotCount; s++) slotUtilities[s] = base[s]! + offsets.values[duels.slotArm[s]!]!;
     slotGradients.fill(0);
-    loss = btlLoss(slotUtilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradients, duels.scales);
+    loss = btlLoss(slotUtilities, duels.slotA, duels.slotB, duels.labels, duels.count, slotGradients, duels.scales, duels.offsets);
     if (tolerance > 0 && step % patience === 0) {
       if (step >= minSteps && lossAtCheckpoint - loss < tolerance * Math.max(loss, 1e-3)) break;
       lossAtCheckpoint = loss;

@@ -3,6 +3,7 @@ import type { Crowd } from "./crowd";
 import { CROWDS, createCrowdAnnotator, crowdRecommendations, kendallTau, oracleBradleyTerry } from "./crowd";
 import { fitCrowdBradleyTerry } from "../quality/crowd-bt";
 import type { Duel } from "./policy";
+import type { AnnotatedDuel } from "./served";
 import { createPolicy } from "./policy";
 import { mulberry32, randomDistinctPair } from "./random";
 import type { Scenario } from "./scenario";
@@ -115,13 +116,13 @@ describe("crowdRecommendations", () => {
   });
 });
 
-describe("the served engine with reliability scales (simulateTrial's reliabilityScales, docs/decisions/0044)", () => {
+describe("the served engine with reliability scales (simulateTrial's voteModel, docs/decisions/0044)", () => {
   it("fits the crowd after every vote and gives the adversary a negative scale, the good members a positive one", () => {
     const crowd = CROWDS.adversarial!;
     const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, 2, 0);
     const options = { policy: "app" as const, trials: 1, votes: 150, scale: 10, seed: 2, annotate };
-    const scaled = simulateTrial(scenario, { ...options, reliabilityScales: { annotatorCount: crowd.members.length, shownVote } }, 0);
-    const again = simulateTrial(scenario, { ...options, reliabilityScales: { annotatorCount: crowd.members.length, shownVote } }, 0);
+    const scaled = simulateTrial(scenario, { ...options, voteModel: { annotatorCount: crowd.members.length, shownVote } }, 0);
+    const again = simulateTrial(scenario, { ...options, voteModel: { annotatorCount: crowd.members.length, shownVote } }, 0);
     expect(again.pairs).toEqual(scaled.pairs);
     const scales = scaled.annotatorScales!;
     crowd.members.forEach((member, k) => {
@@ -130,6 +131,29 @@ describe("the served engine with reliability scales (simulateTrial's reliability
     });
     // The scales change what the engine serves.
     expect(simulateTrial(scenario, options, 0).pairs).not.toEqual(scaled.pairs);
+  });
+
+  it("gives the engine the left-leaning crowd's side term, each duel read by the side its a was shown on (docs/decisions/0048)", () => {
+    // Two clusters of close prompts, so that the lean decides many votes (see quality/duel-scales.test.ts).
+    const clustered: Scenario = { ...scenario, utility: Float64Array.from([0, 0.05, 0.1, 0.15, 1, 1.05, 1.1, 1.15]) };
+    const crowd = CROWDS.left!;
+    const { annotate, shownVote } = createCrowdAnnotator(clustered, crowd, 2, 0);
+    const updates: (readonly Duel[])[] = [];
+    const options = { policy: "app" as const, trials: 1, votes: 150, scale: 10, seed: 2, annotate };
+    const sided = simulateTrial(
+      clustered,
+      { ...options, voteModel: { annotatorCount: crowd.members.length, shownVote }, onEngineUpdate: ({ newDuels }) => updates.push(newDuels) },
+      0,
+    );
+    expect(sided.sideTerm!).toBeGreaterThan(0.3);
+    // What the engine heard of each vote: its member and whether its a was the left response, as shownVote says.
+    const heard = updates.flat() as AnnotatedDuel[];
+    expect(heard.length).toBe(150);
+    heard.forEach((duel, v) => {
+      const shown = shownVote(sided.history[v]!, v);
+      expect(duel.aShownLeft).toBe(shown.a === duel.a);
+      expect(duel.annotator).toBe(shown.annotator);
+    });
   });
 });
 

@@ -15,6 +15,8 @@ export interface CompactDuels {
    * then the unweighted one, operation for operation.
    */
   readonly scales: Float64Array | null;
+  /** Per duel, its logit offset (Duel.offset; docs/decisions/0048), or null when every duel's is 0 (absent). */
+  readonly offsets: Float64Array | null;
   readonly count: number;
   /** appearances[s] = number of duels slot s took part in. */
   readonly appearances: Float64Array;
@@ -22,12 +24,12 @@ export interface CompactDuels {
 
 /**
  * Throws a clear error naming `caller` unless every duel has two distinct arms in [0, armCount),
- * an outcome of 1, 0 or 0.5, and a finite scale when it has one.
+ * an outcome of 1, 0 or 0.5, and a finite scale and offset when it has them.
  * Cost: O(L). Throws as described.
  */
 export function validateHistory(caller: string, history: readonly Duel[], armCount: number): void {
   for (let l = 0; l < history.length; l++) {
-    const { a, b, outcome, scale } = history[l]!;
+    const { a, b, outcome, scale, offset } = history[l]!;
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0 || a >= armCount || b >= armCount) {
       throw new Error(`${caller} requires duel arms in [0, ${armCount}): duel ${l} is (${a}, ${b})`);
     }
@@ -36,6 +38,7 @@ export function validateHistory(caller: string, history: readonly Duel[], armCou
       throw new Error(`${caller} requires outcomes 1, 0 or 0.5: duel ${l} has ${String(outcome)}`);
     }
     if (scale !== undefined && !Number.isFinite(scale)) throw new Error(`${caller} requires a finite scale: duel ${l} has ${String(scale)}`);
+    if (offset !== undefined && !Number.isFinite(offset)) throw new Error(`${caller} requires a finite offset: duel ${l} has ${String(offset)}`);
   }
 }
 
@@ -51,6 +54,7 @@ export function compactDuels(history: readonly Duel[], armCount: number): Compac
   const slotB = new Int32Array(count);
   const labels = new Float64Array(count);
   let scales: Float64Array | null = null;
+  let offsets: Float64Array | null = null;
   const slotFor = (arm: number): number => {
     let slot = slotOfArm[arm]!;
     if (slot < 0) {
@@ -68,11 +72,14 @@ export function compactDuels(history: readonly Duel[], armCount: number): Compac
     const scale = duel.scale ?? 1;
     if (scale !== 1 && !scales) scales = new Float64Array(count).fill(1);
     if (scales) scales[l] = scale;
+    const offset = duel.offset ?? 0;
+    if (offset !== 0 && !offsets) offsets = new Float64Array(count);
+    if (offsets) offsets[l] = offset;
   }
   const appearances = new Float64Array(slotArmList.length);
   for (let l = 0; l < count; l++) {
     appearances[slotA[l]!] = appearances[slotA[l]!]! + 1;
     appearances[slotB[l]!] = appearances[slotB[l]!]! + 1;
   }
-  return { slotArm: Int32Array.from(slotArmList), slotA, slotB, labels, scales, count, appearances };
+  return { slotArm: Int32Array.from(slotArmList), slotA, slotB, labels, scales, offsets, count, appearances };
 }

@@ -243,7 +243,8 @@ export class DuetPolicy implements DuelingPolicy {
     this.offsetPrecision.fill(1 / this.offsetPriorVariance);
     for (let l = 0; l < duels.count; l++) {
       const scale = duels.scales ? duels.scales[l]! : 1;
-      this.addPairInformation(duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision, scale);
+      const offset = duels.offsets ? duels.offsets[l]! : 0;
+      this.addPairInformation(duels.slotArm[duels.slotA[l]!]!, duels.slotArm[duels.slotB[l]!]!, this.precision, this.offsetPrecision, scale, offset);
     }
   }
 
@@ -529,16 +530,17 @@ export class DuetPolicy implements DuelingPolicy {
 
   /**
    * U += w (g_a - g_b)^2 over the last two layers (from cached activations, see outputLayerVariance) and
-   * U_offset_{a,b} += w, with w = c^2 max(p (1 - p), 0.01) under laplaceWeights (p = sigmoid(c (u_a - u_b))), else c^2:
-   * the Fisher information of a vote at logit scale c (Duel.scale, docs/decisions/0044; 1 for pending pairs, whose
-   * annotator is not known yet), so a random clicker's votes (c near 0) add no precision and a reversed one's as much as
-   * a good one's. With c = 1 the operations are those without scales (1 * x is x exactly).
+   * U_offset_{a,b} += w, with w = c^2 max(p (1 - p), 0.01) under laplaceWeights (p = sigmoid(c (u_a - u_b) + o)), else
+   * c^2: the Fisher information of a vote at logit scale c and offset o (Duel.scale and Duel.offset, docs/decisions/0044,
+   * 0048; 1 and 0 for pending pairs, whose annotator and sides are not known yet), so a random clicker's votes (c near 0)
+   * add no precision and a reversed one's as much as a good one's. With c = 1 and o = 0 the operations are those without
+   * them (1 * x is x, x + 0 is x exactly).
    * Cost: O(h^2). Throws nothing.
    */
-  private addPairInformation(a: number, b: number, precision: Float64Array, offsetPrecision: Float64Array, scale = 1): void {
+  private addPairInformation(a: number, b: number, precision: Float64Array, offsetPrecision: Float64Array, scale = 1, offset = 0): void {
     let weight = scale * scale;
     if (this.options.laplaceWeights) {
-      weight = scale * scale * Math.max(logisticVariance(scale * (this.armUtilities[a]! - this.armUtilities[b]!)), 0.01);
+      weight = scale * scale * Math.max(logisticVariance(scale * (this.armUtilities[a]! - this.armUtilities[b]!) + offset), 0.01);
     }
     const h = this.model.shape.hiddenDim;
     const params = this.params;

@@ -26,6 +26,12 @@ export interface Duel {
    * duet's information and vote record use it; the count-based baselines and the Bradley–Terry leaderboard do not.
    */
   scale?: number;
+  /**
+   * A logit offset of this vote (docs/decisions/0048): P(a beats b) = sigmoid(scale (u_a - u_b) + offset). Absent = 0.
+   * The served engine sets it to the side term +-gamma of the crowd fit (the pull of the left response), so a vote
+   * won on the favoured side says less than one won against it. Read where `scale` is.
+   */
+  offset?: number;
 }
 
 export interface PolicyContext {

@@ -98,7 +98,8 @@ describe("ServedEngine: arms out of selection (disabled or retired; docs/decisio
   });
 });
 
-describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
+describe("ServedEngine: the vote model, annotator scales (docs/decisions/0044)", () => {
+  const scalesOnly = (annotatorScales: Map<number, number>) => ({ annotatorScales, sideTerm: 0 });
   const features = Array.from({ length: 10 }, (_, i) => {
     const row = Float64Array.from({ length: 4 }, (_, k) => Math.sin(1.3 * i + 0.7 * k + 0.2));
     const norm = Math.hypot(...row);
@@ -108,7 +109,7 @@ describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
 
   it("with every scale 1 proposes and recommends exactly as the engine without annotators, vote after vote", () => {
     const plain = new ServedEngine(features, { policy: "default", seed: 5 });
-    const annotated = new ServedEngine(features, { policy: "default", seed: 5, annotatorScales: new Map([[1, 1]]) });
+    const annotated = new ServedEngine(features, { policy: "default", seed: 5, voteModel: scalesOnly(new Map([[1, 1]])) });
     plain.refit([]);
     annotated.refit([]);
     for (let t = 0; t < 40; t++) {
@@ -119,7 +120,7 @@ describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
       plain.refit([{ a, b, outcome }]);
       annotated.refit([{ a, b, outcome, annotator: t % 3 }]);
       // Scales of 1, however many, are no scales: no refit, nothing moves.
-      if (t === 20) annotated.setAnnotatorScales(new Map([0, 1, 2].map((k) => [k, 1])));
+      if (t === 20) annotated.setVoteModel(scalesOnly(new Map([0, 1, 2].map((k) => [k, 1]))));
       expect(annotated.estimates()).toEqual(plain.estimates());
     }
     expect(annotated.saveState()!.state).toEqual(plain.saveState()!.state);
@@ -137,7 +138,7 @@ describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
     const unscaled = new ServedEngine(features, { policy: "default", seed: 2 });
     unscaled.refit(history);
     expect(unscaled.estimates().recommended).toBe(7);
-    const scaled = new ServedEngine(features, { policy: "default", seed: 2, annotatorScales: new Map([[9, -1]]) });
+    const scaled = new ServedEngine(features, { policy: "default", seed: 2, voteModel: scalesOnly(new Map([[9, -1]])) });
     scaled.refit(history);
     expect(scaled.estimates().recommended).toBe(0);
     // The same as the engine fed the adversary's votes reversed, up to rounding.
@@ -156,26 +157,102 @@ describe("ServedEngine: annotator scales (docs/decisions/0044)", () => {
     const gap = () => engine.estimates().utilities[0]! - engine.estimates().utilities[7]!;
     const before = gap();
     expect(before).toBeLessThan(0);
-    engine.setAnnotatorScales(new Map([[9, -1]]));
+    engine.setVoteModel(scalesOnly(new Map([[9, -1]])));
     expect(engine.saveState()).toBeNull();
     // A warm-started refit (duet's refitSteps) on the votes weighed anew: arm 0 gains on arm 7.
     expect(engine.refit([])).toBe(true);
     expect(gap()).toBeGreaterThan(before + 0.1);
-    engine.setAnnotatorScales(
-      new Map([
-        [9, -1],
-        [0, 1],
-      ]),
+    engine.setVoteModel(
+      scalesOnly(
+        new Map([
+          [9, -1],
+          [0, 1],
+        ]),
+      ),
     );
     expect(engine.refit([])).toBe(false);
     const saved = engine.saveState()!;
     const resume = { state: saved.state, history: engine.votes().slice() };
-    const same = new ServedEngine(features, { policy: "default", seed: 3, annotatorScales: new Map([[9, -1]]), resume });
+    const same = new ServedEngine(features, { policy: "default", seed: 3, voteModel: scalesOnly(new Map([[9, -1]])), resume });
     expect(same.resumed).toBe(true);
     expect(same.propose({ pending: [], batchSize: 6 })).toEqual(engine.propose({ pending: [], batchSize: 6 }));
     expect(same.estimates()).toEqual(engine.estimates());
     expect(new ServedEngine(features, { policy: "default", seed: 3, resume }).resumed).toBe(false);
-    expect(new ServedEngine(features, { policy: "default", seed: 3, annotatorScales: new Map([[9, -0.5]]), resume }).resumed).toBe(false);
-    expect(() => engine.setAnnotatorScales(new Map([[4, Number.NaN]]))).toThrow(/finite scales: annotator 4/);
+    expect(new ServedEngine(features, { policy: "default", seed: 3, voteModel: scalesOnly(new Map([[9, -0.5]])), resume }).resumed).toBe(false);
+    expect(() => engine.setVoteModel(scalesOnly(new Map([[4, Number.NaN]])))).toThrow(/finite scales: annotator 4/);
+  });
+});
+
+describe("ServedEngine: the vote model, the side term (docs/decisions/0048)", () => {
+  const features = Array.from({ length: 10 }, (_, i) => {
+    const row = Float64Array.from({ length: 4 }, (_, k) => Math.cos(0.9 * i + 1.1 * k + 0.4));
+    const norm = Math.hypot(...row);
+    return row.map((x) => x / norm);
+  });
+  const noSides = { annotatorScales: new Map<number, number>(), sideTerm: 0 };
+  // Arms 0 and 7 meet 20 times before a crowd that favours the left response: 7 is shown left 14 times and wins 10 of
+  // them; 0 is shown left 6 times and wins all 6. The raw tally is 10-10, but 7 wins less often on the left than the lean
+  // alone would give it, and 0 more: read with the side, 0 is the better prompt.
+  const duels: AnnotatedDuel[] = [
+    ...Array.from({ length: 14 }, (_, k): AnnotatedDuel => ({ a: 7, b: 0, outcome: k < 10 ? 1 : 0, aShownLeft: true })),
+    ...Array.from({ length: 6 }, (): AnnotatedDuel => ({ a: 0, b: 7, outcome: 1, aShownLeft: true })),
+    // The rest of the pool, once each, the sides alternating.
+    ...[1, 2, 3, 4, 5, 6, 8, 9].map((j, k): AnnotatedDuel => ({ a: j, b: (j + 3) % 10, outcome: 1, aShownLeft: k % 2 === 0 })),
+  ];
+  const gap = (engine: ServedEngine) => engine.estimates().utilities[0]! - engine.estimates().utilities[7]!;
+
+  it("with gamma 0 is the engine without a vote model, bit for bit, whatever the sides", () => {
+    const plain = new ServedEngine(features, { policy: "default", seed: 4 });
+    const sided = new ServedEngine(features, { policy: "default", seed: 4, voteModel: noSides });
+    plain.refit(duels.map(({ a, b, outcome }) => ({ a, b, outcome })));
+    sided.refit(duels);
+    sided.setVoteModel(noSides);
+    expect(sided.refit([])).toBe(false);
+    expect(sided.estimates()).toEqual(plain.estimates());
+    expect(sided.propose({ pending: [[1, 2]], batchSize: 6 })).toEqual(plain.propose({ pending: [[1, 2]], batchSize: 6 }));
+    expect(sided.saveState()!.state).toEqual(plain.saveState()!.state);
+  });
+
+  it("gives each duel the offset +gamma with a shown left and -gamma shown right: the same as duels carrying those offsets", () => {
+    const gamma = 1.4;
+    const sided = new ServedEngine(features, { policy: "default", seed: 4, voteModel: { annotatorScales: new Map(), sideTerm: gamma } });
+    sided.refit(duels);
+    const explicit = new ServedEngine(features, { policy: "default", seed: 4 });
+    explicit.refit(duels.map(({ a, b, outcome, aShownLeft }) => ({ a, b, outcome, offset: aShownLeft === false ? -gamma : gamma })));
+    expect(sided.estimates()).toEqual(explicit.estimates());
+    // An app duel carries no aShownLeft: its `a` is the left response.
+    const app = new ServedEngine(features, { policy: "default", seed: 4, voteModel: { annotatorScales: new Map(), sideTerm: gamma } });
+    app.refit(
+      duels.map((duel) =>
+        duel.aShownLeft ? { a: duel.a, b: duel.b, outcome: duel.outcome } : { a: duel.b, b: duel.a, outcome: (1 - duel.outcome) as 0 | 1 },
+      ),
+    );
+    // The same likelihood with each duel's orientation flipped: the same reading (the optimiser's path differs a little).
+    expect(app.estimates().recommended).toBe(sided.estimates().recommended);
+    expect(gap(app)).toBeCloseTo(gap(sided), 1);
+  });
+
+  it("reads the left lean out of the votes: 0 gains on 7; a new gamma refits, and a saved state resumes only under the same", () => {
+    const engine = new ServedEngine(features, { policy: "default", seed: 6 });
+    engine.refit(duels);
+    const before = gap(engine);
+    engine.setVoteModel({ annotatorScales: new Map(), sideTerm: 1.4 });
+    expect(engine.saveState()).toBeNull();
+    expect(engine.refit([])).toBe(true);
+    const fresh = new ServedEngine(features, { policy: "default", seed: 6, voteModel: { annotatorScales: new Map(), sideTerm: 1.4 } });
+    fresh.refit(duels);
+    expect(gap(fresh)).toBeGreaterThan(before + 0.1);
+    expect(gap(engine)).toBeGreaterThan(before);
+    expect(fresh.estimates().utilities[0]!).toBeGreaterThan(fresh.estimates().utilities[7]!);
+    const saved = fresh.saveState()!;
+    const resume = { state: saved.state, history: fresh.votes().slice() };
+    const same = new ServedEngine(features, { policy: "default", seed: 6, voteModel: { annotatorScales: new Map(), sideTerm: 1.4 }, resume });
+    expect(same.resumed).toBe(true);
+    expect(same.estimates()).toEqual(fresh.estimates());
+    expect(new ServedEngine(features, { policy: "default", seed: 6, resume }).resumed).toBe(false);
+    expect(new ServedEngine(features, { policy: "default", seed: 6, voteModel: { annotatorScales: new Map(), sideTerm: 1 }, resume }).resumed).toBe(
+      false,
+    );
+    expect(() => engine.setVoteModel({ annotatorScales: new Map(), sideTerm: Number.POSITIVE_INFINITY })).toThrow(/finite side term/);
   });
 });

@@ -15,10 +15,25 @@ export type Pair = [number, number];
 
 /**
  * A vote as the engine holds it: the duel and, when known, who cast it (the app's annotator id; the simulator's crowd
- * member). The annotator's scale (setAnnotatorScales) becomes the duel's logit scale in the policy's likelihood.
+ * member) and on which side `a` was shown. The vote model (setVoteModel) turns the annotator into the duel's logit
+ * scale and the side into its logit offset in the policy's likelihood.
  */
 export interface AnnotatedDuel extends Duel {
   annotator?: number;
+  /** Whether `a` was the response shown on the left; absent = true (the app's duels name the left response `a`). */
+  aShownLeft?: boolean;
+}
+
+/**
+ * How the engine reads each vote, from the study's crowd fit (quality/duel-scales.ts): the duels of annotator k and
+ * `a` shown on side s (+1 left, -1 right) enter the likelihood as P(a beats b) = sigmoid(c_k (u_a - u_b) + s gamma)
+ * (docs/decisions/0044, 0047, 0048).
+ */
+export interface VoteModel {
+  /** Annotator id -> c_k, the logit scale of their votes; an annotator not in the map counts 1. */
+  annotatorScales: ReadonlyMap<number, number>;
+  /** gamma, the logit pull of the left response; 0 reads the sides as equal. */
+  sideTerm: number;
 }
 
 /** What one engine update publishes. */
@@ -138,8 +153,8 @@ export interface ServedEngineOptions {
    * again from the votes.
    */
   resume?: { state: PolicyState; history: readonly AnnotatedDuel[] };
-  /** The logit scale of each annotator's votes (see setAnnotatorScales); every vote at 1 when absent. */
-  annotatorScales?: ReadonlyMap<number, number>;
+  /** How each vote is read (see setVoteModel); every vote at scale 1 and no side term when absent. */
+  voteModel?: VoteModel;
 }
 
 /** What saveState() returns: the policy's state and how many duels and arms it covers. */
@@ -152,13 +167,16 @@ export interface SavedEngine {
 // The selection a saved state was learned on, stored beside the policy's own keys.
 const SELECTION_KEY = "served.inSelection";
 
-function validateScales(caller: string, scales: ReadonlyMap<number, number>): void {
-  for (const [annotator, scale] of scales)
+function validateVoteModel(caller: string, { annotatorScales, sideTerm }: VoteModel): void {
+  for (const [annotator, scale] of annotatorScales)
     if (!Number.isFinite(scale)) throw new Error(`${caller} requires finite scales: annotator ${annotator} has ${String(scale)}`);
+  if (!Number.isFinite(sideTerm)) throw new Error(`${caller} requires a finite side term: got ${String(sideTerm)}`);
 }
 
 // The annotators' scales a saved state was learned with (those not 1, as [id, scale, id, scale, ...] by id).
 const SCALES_KEY = "served.annotatorScales";
+// The side term a saved state was learned with (absent = 0).
+const SIDE_TERM_KEY = "served.sideTerm";
 
 /** The scales that are not 1, by annotator id: what changes the likelihood (an absent annotator's votes are at 1). */
 function effectiveScales(scales: ReadonlyMap<number, number>): Map<number, number> {
@@ -207,6 +225,8 @@ export class ServedEngine {
   private readonly features: Float64Array[];
   /** Annotator id -> logit scale of their votes, only those not 1 (effectiveScales). */
   private annotatorScales: Map<number, number>;
+  /** The logit pull of the left response (VoteModel.sideTerm). */
+  private sideTerm: number;
   private inSelection: Uint8Array;
   /** Sub-pool index -> arm, and arm -> sub-pool index (-1 out of selection). */
   private subArms: number[] = [];
@@ -220,8 +240,10 @@ export class ServedEngine {
     this.seed = options.seed;
     this.features = [...features];
     this.history = options.resume ? [...options.resume.history] : [];
-    this.annotatorScales = effectiveScales(options.annotatorScales ?? new Map());
-    validateScales("ServedEngine", this.annotatorScales);
+    const voteModel = options.voteModel ?? { annotatorScales: new Map(), sideTerm: 0 };
+    validateVoteModel("ServedEngine", voteModel);
+    this.annotatorScales = effectiveScales(voteModel.annotatorScales);
+    this.sideTerm = voteModel.sideTerm;
     this.inSelection = options.inSelection ? Uint8Array.from(options.inSelection) : new Uint8Array(features.length).fill(1);
     if (this.inSelection.length !== features.length) throw new Error("ServedEngine: inSelection must have one entry per arm");
     this.rebuild();
@@ -233,8 +255,9 @@ export class ServedEngine {
         : saved instanceof Float64Array && saved.length === this.inSelection.length && saved.every((flag, arm) => flag === this.inSelection[arm]);
     const savedScales = decodeScales(options.resume?.state[SCALES_KEY]);
     const sameScalesAsSaved = savedScales !== null && sameScales(savedScales, this.annotatorScales);
-    if (options.resume && this.subPolicy?.restoreState && sameSelection && sameScalesAsSaved) {
-      const { [SELECTION_KEY]: _selection, [SCALES_KEY]: _scales, ...state } = options.resume.state;
+    const sameSideTermAsSaved = (options.resume?.state[SIDE_TERM_KEY] ?? 0) === this.sideTerm;
+    if (options.resume && this.subPolicy?.restoreState && sameSelection && sameScalesAsSaved && sameSideTermAsSaved) {
+      const { [SELECTION_KEY]: _selection, [SCALES_KEY]: _scales, [SIDE_TERM_KEY]: _sideTerm, ...state } = options.resume.state;
       try {
         this.subPolicy.restoreState(state, this.subHistory);
         resumed = true;
@@ -272,30 +295,40 @@ export class ServedEngine {
   }
 
   /**
-   * The duel in sub-pool indices with its logit scale: its annotator's (setAnnotatorScales), else its own, 1 when
-   * neither says; a duel at 1 carries no scale, so without scales the policy sees exactly the duels it always did.
+   * The duel in sub-pool indices with its logit scale, its annotator's (the vote model) else its own, 1 when neither
+   * says, and its logit offset, its own plus the side term (+gamma with `a` shown left, -gamma shown right); a duel at
+   * scale 1 and offset 0 carries neither, so without a vote model the policy sees exactly the duels it always did.
    */
   private appendSubDuel(duel: AnnotatedDuel): void {
     const a = this.subIndex[duel.a] ?? -1;
     const b = this.subIndex[duel.b] ?? -1;
     if (a < 0 || b < 0) return;
     const scale = (duel.annotator === undefined ? undefined : this.annotatorScales.get(duel.annotator)) ?? duel.scale ?? 1;
-    if (a === duel.a && b === duel.b && scale === (duel.scale ?? 1)) this.subHistory.push(duel);
-    else this.subHistory.push(scale === 1 ? { a, b, outcome: duel.outcome } : { a, b, outcome: duel.outcome, scale });
+    const side = this.sideTerm === 0 ? 0 : duel.aShownLeft === false ? -this.sideTerm : this.sideTerm;
+    const offset = (duel.offset ?? 0) + side;
+    if (a === duel.a && b === duel.b && scale === (duel.scale ?? 1) && offset === (duel.offset ?? 0)) this.subHistory.push(duel);
+    else {
+      const subDuel: Duel = { a, b, outcome: duel.outcome };
+      if (scale !== 1) subDuel.scale = scale;
+      if (offset !== 0) subDuel.offset = offset;
+      this.subHistory.push(subDuel);
+    }
   }
 
   /**
-   * The logit scale of each annotator's votes from now on, past votes included (docs/decisions/0044): the duels of
-   * annotator k enter the likelihood as P(a beats b) = sigmoid(scales[k] (u_a - u_b)); an annotator not in the map
-   * stays at 1. The app passes the latest reliability fit's (quality/duel-scales.ts), the simulator its own fit's.
-   * New scales mark the engine for a refit at the next update (the same scales again change nothing); with every scale 1
-   * the engine is the one without scales, bit for bit. Cost: O(V) on a change. Throws on a scale that is not finite.
+   * How every vote is read from now on, past votes included (VoteModel; docs/decisions/0044, 0048): the duels of
+   * annotator k with `a` shown on side s enter the likelihood as P(a beats b) = sigmoid(c_k (u_a - u_b) + s gamma); an
+   * annotator not in the map stays at 1. The app passes the latest reliability fit's (quality/duel-scales.ts), the
+   * simulator its own fit's. A new model marks the engine for a refit at the next update (the same one again changes
+   * nothing); with every scale 1 and gamma 0 the engine is the one without a vote model, bit for bit. Cost: O(V) on a
+   * change. Throws on a scale or side term that is not finite.
    */
-  setAnnotatorScales(scales: ReadonlyMap<number, number>): void {
-    const next = effectiveScales(scales);
-    validateScales("ServedEngine.setAnnotatorScales", next);
-    if (sameScales(next, this.annotatorScales)) return;
+  setVoteModel(model: VoteModel): void {
+    validateVoteModel("ServedEngine.setVoteModel", model);
+    const next = effectiveScales(model.annotatorScales);
+    if (sameScales(next, this.annotatorScales) && model.sideTerm === this.sideTerm) return;
     this.annotatorScales = next;
+    this.sideTerm = model.sideTerm;
     this.subHistory = [];
     for (const duel of this.history) this.appendSubDuel(duel);
     this.stale = true;
@@ -398,15 +431,16 @@ export class ServedEngine {
 
   /**
    * The policy's state after its last fit, to resume from later (ServedEngineOptions.resume with votes().slice(), and
-   * the same inSelection and annotatorScales: with other scales the state is not resumed and the engine learns again);
-   * null when the policy cannot save or has not been fitted on everything it holds (votes, arms, a selection or scales
-   * since). Cost: O(state).
+   * the same inSelection and voteModel: with another vote model the state is not resumed and the engine learns again);
+   * null when the policy cannot save or has not been fitted on everything it holds (votes, arms, a selection or a vote
+   * model since). Cost: O(state).
    */
   saveState(): SavedEngine | null {
     if (this.stale || !this.subPolicy?.saveState) return null;
     const state: PolicyState = { ...this.subPolicy.saveState() };
     if (this.subArms.length < this.features.length) state[SELECTION_KEY] = Float64Array.from(this.inSelection);
     if (this.annotatorScales.size > 0) state[SCALES_KEY] = encodeScales(this.annotatorScales);
+    if (this.sideTerm !== 0) state[SIDE_TERM_KEY] = this.sideTerm;
     return { state, voteCount: this.history.length, armCount: this.features.length };
   }
 

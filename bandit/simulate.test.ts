@@ -141,15 +141,13 @@ describe("simulate", () => {
     const options = { policy: "app" as const, trials: 1, votes: 40, scale: 10, seed: 3, annotators: 3 };
     const single = { annotatorCount: 1, shownVote: (duel: Duel) => ({ ...duel, annotator: 0 }) };
     const plain = simulateTrial(linear, options, 0);
-    const scaled = simulateTrial(linear, { ...options, reliabilityScales: single }, 0);
+    const scaled = simulateTrial(linear, { ...options, voteModel: single }, 0);
     expect(scaled.pairs).toEqual(plain.pairs);
     expect(scaled.history).toEqual(plain.history);
     expect(Array.from(scaled.regret)).toEqual(Array.from(plain.regret));
     expect(Array.from(scaled.annotatorScales!)).toEqual([1]);
     expect(plain.annotatorScales).toBeUndefined();
-    expect(() => simulateTrial(linear, { ...options, policy: "duet", reliabilityScales: single }, 0)).toThrow(
-      /reliabilityScales needs the served engine/,
-    );
+    expect(() => simulateTrial(linear, { ...options, policy: "duet", voteModel: single }, 0)).toThrow(/voteModel needs the served engine/);
   });
 
   it("summarises trials in the CLI's JSON shape", () => {

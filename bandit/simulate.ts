@@ -7,7 +7,7 @@ import { isPendingPair } from "./pairs";
 import type { RandomSource } from "./random";
 import { deriveSeed, hashUniform, mulberry32, randomDistinctPair, randomInt } from "./random";
 import type { CrowdVote } from "../quality/crowd-bt";
-import { fitDuelScales } from "../quality/duel-scales";
+import { fitVoteModel } from "../quality/duel-scales";
 import type { Scenario } from "./scenario";
 import type { AnnotatedDuel, Pair } from "./served";
 import { claimProposal, ServedEngine, servedBatchSize } from "./served";
@@ -45,13 +45,14 @@ export interface SimulationOptions {
   warmupPairs?: number;
   policyOptions?: PolicyOptions;
   /**
-   * `app` only: reliability scales in the engine (docs/decisions/0044). `shownVote(duel, round)` is the vote of `round`
-   * as the app stores it (left response first, with the member who cast it: bandit/crowd.ts); after every vote the
-   * crowd model is fitted on the votes so far and each duel weighed by its member's scale (fitDuelScales), before the
-   * engine's refit. The app fits after each snapshot and the engine applies the fit at its next refit; an engine caught
-   * up (as this simulator's is before every request) has then refitted on the votes with the fit of the same votes.
+   * `app` only: the crowd fit's vote model in the engine (docs/decisions/0044, 0047, 0048). `shownVote(duel, round)` is
+   * the vote of `round` as the app stores it (left response first, with the member who cast it: bandit/crowd.ts); after
+   * every vote the crowd model is fitted on the votes so far and each duel read at its member's scale and with the side
+   * term for the side its `a` was shown on (fitVoteModel), before the engine's refit. The app fits after each snapshot
+   * and the engine applies the fit at its next refit; an engine caught up (as this simulator's is before every request)
+   * has then refitted on the votes with the fit of the same votes.
    */
-  reliabilityScales?: { annotatorCount: number; shownVote: (duel: Duel, round: number) => CrowdVote };
+  voteModel?: { annotatorCount: number; shownVote: (duel: Duel, round: number) => CrowdVote };
   /** `app` only: coverage settings (experiments; the default is what a study serves). */
   coverage?: Partial<CoverageOptions>;
   /** `app` only: called after every engine update with what the app's selection worker would receive and propose. */
@@ -69,8 +70,9 @@ export interface TrialResult {
   pairs: Pair[];
   /** The votes in the order they came back (with one annotator, the order of `pairs`). */
   history: Duel[];
-  /** `reliabilityScales` only: each member's scale after the last vote (fitDuelScales). */
+  /** `voteModel` only: each member's scale and the side term after the last vote (fitVoteModel). */
   annotatorScales?: Float64Array;
+  sideTerm?: number;
   /** Pairs handed out by the policy or the engine (not warm-up pairs, not random fallbacks). */
   chosenPairs: number;
   /** Pairs handed out as the random fallback (`app` only: no usable proposal). */
@@ -109,7 +111,7 @@ function checkOptions(options: SimulationOptions, scenario: Scenario): void {
   if (!(options.scale > 0)) throw new Error("simulate requires scale > 0");
   const annotators = options.annotators ?? 1;
   if (!Number.isInteger(annotators) || annotators < 1) throw new Error("simulate requires annotators >= 1");
-  if (options.reliabilityScales && options.policy !== "app") throw new Error("simulate: reliabilityScales needs the served engine (policy app)");
+  if (options.voteModel && options.policy !== "app") throw new Error("simulate: voteModel needs the served engine (policy app)");
 }
 
 /**
@@ -146,8 +148,8 @@ interface Server {
   handedOut(open: readonly Pair[]): void;
   /** A vote came back; `rounds[v]` is the round whose pair vote v answers. */
   voted(history: readonly Duel[], open: readonly Pair[], rounds: readonly number[]): void;
-  /** The annotators' scales the engine last applied (reliabilityScales only). */
-  readonly annotatorScales?: () => Float64Array | undefined;
+  /** The vote model the engine last applied (voteModel only). */
+  readonly voteModel?: () => { scales: Float64Array; sideTerm: number } | undefined;
 }
 
 function policyServer(policy: DuelingPolicy, selectionRandom: RandomSource): Server {
@@ -178,12 +180,15 @@ function appServer(scenario: Scenario, options: SimulationOptions, trial: number
   let proposals: Pair[] = [];
   let retired = new Set<number>();
   let seenVotes = 0;
-  const reliability = options.reliabilityScales;
-  let scales: Float64Array | undefined;
+  const crowd = options.voteModel;
+  let voteModel: { scales: Float64Array; sideTerm: number } | undefined;
   let rounds: readonly number[] = [];
   const update = (history: readonly Duel[], open: readonly Pair[]) => {
-    const newDuels: AnnotatedDuel[] = reliability
-      ? history.slice(seenVotes).map((duel, k) => ({ ...duel, annotator: reliability.shownVote(duel, rounds[seenVotes + k]!).annotator }))
+    const newDuels: AnnotatedDuel[] = crowd
+      ? history.slice(seenVotes).map((duel, k) => {
+          const shown = crowd.shownVote(duel, rounds[seenVotes + k]!);
+          return { ...duel, annotator: shown.annotator, aShownLeft: shown.a === duel.a };
+        })
       : history.slice(seenVotes);
     seenVotes = history.length;
     const batchSize = servedBatchSize(open.length);
@@ -217,14 +222,17 @@ function appServer(scenario: Scenario, options: SimulationOptions, trial: number
     handedOut: (open) => update(engine.votes(), open),
     voted(history, open, voteRounds) {
       rounds = voteRounds;
-      if (reliability) {
-        const votes = history.map((duel, v) => reliability.shownVote(duel, voteRounds[v]!));
-        scales = fitDuelScales(armCount, reliability.annotatorCount, votes);
-        engine.setAnnotatorScales(new Map(Array.from(scales, (scale, member) => [member, scale])));
+      if (crowd) {
+        const votes = history.map((duel, v) => crowd.shownVote(duel, voteRounds[v]!));
+        voteModel = fitVoteModel(armCount, crowd.annotatorCount, votes);
+        engine.setVoteModel({
+          annotatorScales: new Map(Array.from(voteModel.scales, (scale, member) => [member, scale])),
+          sideTerm: voteModel.sideTerm,
+        });
       }
       update(history, open);
     },
-    annotatorScales: () => scales,
+    voteModel: () => voteModel,
   };
 }
 
@@ -315,7 +323,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
     if (pairs.length < options.votes) handOut(annotator);
     if (t >= warmupPairs.length) secondsPerVote.push(voteSeconds + requestSeconds);
   }
-  const annotatorScales = server.annotatorScales?.();
+  const voteModel = server.voteModel?.();
   return {
     regret,
     secondsPerVote,
@@ -324,7 +332,7 @@ export function simulateTrial(scenario: Scenario, options: SimulationOptions, tr
     chosenPairs,
     fallbackPairs,
     armsDueled: new Set(pairs.flat()).size,
-    ...(annotatorScales ? { annotatorScales } : {}),
+    ...(voteModel ? { annotatorScales: voteModel.scales, sideTerm: voteModel.sideTerm } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import { mulberry32, randomDistinctPair } from "../bandit/random";
 import type { Scenario } from "../bandit/scenario";
 import type { CrowdVote } from "./crowd-bt";
 import { fitCrowdBradleyTerry, flagAnnotators, jointStandardErrors } from "./crowd-bt";
-import { CROWD_FIT_MAX_SWEEPS, RELIABILITY_FLAG_SHARE, duelScales, fitCrowdWithFlags, fitDuelScales } from "./duel-scales";
+import { CROWD_FIT_MAX_SWEEPS, RELIABILITY_FLAG_SHARE, duelScales, fitCrowdWithFlags, fitVoteModel, servedSideTerm } from "./duel-scales";
 
 const annotators = (reliability: number[], votes: number[], flagged: boolean[]) =>
   reliability.map((beta, k) => ({ reliability: beta, votes: votes[k]!, flagged: flagged[k]! }));
@@ -30,7 +30,19 @@ describe("duelScales", () => {
   });
 });
 
-describe("fitCrowdWithFlags and fitDuelScales", () => {
+describe("servedSideTerm", () => {
+  it("passes gamma only when its interval at z = 1.96 excludes 0, and 0 for figures that are not finite", () => {
+    expect(servedSideTerm(0.9, 0.3)).toBe(0.9);
+    expect(servedSideTerm(-0.9, 0.3)).toBe(-0.9);
+    expect(servedSideTerm(0.5, 0.3)).toBe(0);
+    expect(servedSideTerm(0.588, 0.3)).toBe(0);
+    expect(servedSideTerm(0.589, 0.3)).toBe(0.589);
+    expect(servedSideTerm(Number.NaN, 0.3)).toBe(0);
+    expect(servedSideTerm(1, Number.POSITIVE_INFINITY)).toBe(0);
+  });
+});
+
+describe("fitCrowdWithFlags and fitVoteModel", () => {
   const utility = [0, 1, 2, 3, 4, 5, 6, 7];
   const scenario: Scenario = {
     name: "eight",
@@ -53,8 +65,9 @@ describe("fitCrowdWithFlags and fitDuelScales", () => {
     const plain = fitCrowdBradleyTerry(utility.length, crowd.members.length, votes, { maxSweeps: CROWD_FIT_MAX_SWEEPS });
     expect(Array.from(fit.reliability)).toEqual(Array.from(plain.reliability));
     expect(flags).toEqual(flagAnnotators(plain, votes, RELIABILITY_FLAG_SHARE));
-    const scales = fitDuelScales(utility.length, crowd.members.length, votes);
+    const { scales, sideTerm } = fitVoteModel(utility.length, crowd.members.length, votes);
     expect(Array.from(scales)).toEqual(Array.from(duelScales(flags)));
+    expect(sideTerm).toBe(servedSideTerm(fit.side, fit.sideStdErr));
     crowd.members.forEach((member, k) => {
       if (member.scale < 0) {
         expect(flags[k]!.flagged).toBe(true);
@@ -93,5 +106,25 @@ describe("fitCrowdWithFlags and fitDuelScales", () => {
     ]);
     expect(Array.from(duelScales(flags).slice(0, 3))).toEqual([1, 1, 1]);
     expect(duelScales(flags)[3]!).toBeLessThan(-0.5);
+  });
+
+  it("gives the engine the crowd's left lean and no side term to a crowd without one", () => {
+    // Two clusters of close prompts: within a cluster the lean decides many votes (at scale 10 on eight evenly spread
+    // prompts nearly every vote is decided by the utilities, and the lean cannot be seen).
+    const clustered: Scenario = { ...scenario, utility: Float64Array.from([0, 0.05, 0.1, 0.15, 1, 1.05, 1.1, 1.15]) };
+    const votesOf = (crowdName: "left" | "good") => {
+      const { annotate, shownVote } = createCrowdAnnotator(clustered, CROWDS[crowdName]!, 5, 0);
+      const random = mulberry32(9);
+      return Array.from({ length: 300 }, (_, round) => {
+        const [a, b] = randomDistinctPair(random, utility.length);
+        return shownVote({ a, b, outcome: annotate(a, b, round) }, round);
+      });
+    };
+    const left = fitVoteModel(utility.length, CROWDS.left!.members.length, votesOf("left"));
+    const { fit } = fitCrowdWithFlags(utility.length, CROWDS.left!.members.length, votesOf("left"));
+    expect(left.sideTerm).toBe(fit.side);
+    expect(left.sideTerm).toBeGreaterThan(0.5);
+    expect(Array.from(left.scales).every((scale) => scale === 1)).toBe(true);
+    expect(fitVoteModel(utility.length, CROWDS.good!.members.length, votesOf("good")).sideTerm).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * From a crowd fit to the logit scale of each annotator's votes in the engine's likelihood (docs/decisions/0044,
- * amended by 0047): one implementation for the app (the cached fit of the reliability thread, ADR 0041) and the
+ * From a crowd fit to how the engine reads each vote: the logit scale of each annotator's votes (docs/decisions/0044,
+ * amended by 0047) and the side term (0048) in the engine's likelihood: one implementation for the app (the cached fit of the reliability thread, ADR 0041) and the
  * simulator (bandit/simulate.ts, which fits after every vote). Pure: no I/O, no randomness.
  */
 import { median } from "simple-statistics";
@@ -74,10 +74,28 @@ export function duelScales(annotators: readonly ScaledAnnotator[]): Float64Array
   return scales;
 }
 
+/** The side term enters the engine only when its interval at this z excludes 0 (about 95 %). */
+export const SIDE_TERM_Z = 1.96;
+
 /**
- * fitCrowdWithFlags on `votes` as the app stores them (left response first), mapped to scales by duelScales: what the
- * simulator does where the app reads the cached fit. Cost: fitCrowdWithFlags'. Throws on invalid votes.
+ * The engine's side term from the crowd fit's gamma (logit P(left wins) = beta_k (s_l - s_r) + gamma) and its
+ * standard error: gamma when |gamma| > SIDE_TERM_Z x se, else 0, so that a crowd without a lean is read as before, bit
+ * for bit, and only evidence of one moves the engine (ADR 0048, the same rule as the flag's gate, ADR 0047). The
+ * engine's duels carry the scale c_k but not beta_k, and gamma is a shift of the log-odds itself, so it enters as it is:
+ * P(a beats b) = sigmoid(c_k (u_a - u_b) + s gamma), s = +1 with a shown left, -1 shown right.
+ * 0 when either figure is not finite. Cost: O(1).
  */
-export function fitDuelScales(armCount: number, annotatorCount: number, votes: readonly CrowdVote[]): Float64Array {
-  return duelScales(fitCrowdWithFlags(armCount, annotatorCount, votes).flags);
+export function servedSideTerm(side: number, sideStdErr: number): number {
+  if (!Number.isFinite(side) || !Number.isFinite(sideStdErr)) return 0;
+  return Math.abs(side) > SIDE_TERM_Z * sideStdErr ? side : 0;
+}
+
+/**
+ * fitCrowdWithFlags on `votes` as the app stores them (left response first), mapped to each member's scale by
+ * duelScales and to the side term by servedSideTerm: what the simulator does where the app reads the cached fit.
+ * Cost: fitCrowdWithFlags'. Throws on invalid votes.
+ */
+export function fitVoteModel(armCount: number, annotatorCount: number, votes: readonly CrowdVote[]): { scales: Float64Array; sideTerm: number } {
+  const { fit, flags } = fitCrowdWithFlags(armCount, annotatorCount, votes);
+  return { scales: duelScales(flags), sideTerm: servedSideTerm(fit.side, fit.sideStdErr) };
 }

@@ -11,7 +11,7 @@
  *                          [--with-scales]
  *
  * --with-scales also runs, per trial, the served engine with reliability scales in its likelihood (docs/decisions/0044,
- * 0047: the crowd fit after every vote, each duel of a flagged member at its scale; simulateTrial's reliabilityScales) on
+ * 0047: the crowd fit after every vote, each duel of a flagged member at its scale; simulateTrial's voteModel) on
  * the same draws, cached in --cache/scales, and adds its 150-vote regret against the engine's without (paired) to the report.
  *
  * Each finished trial is one JSON file in --cache, so runs resume and several processes (each with its own
@@ -411,7 +411,7 @@ function runScaledArm(args: Args, crowdName: string, scenarioName: string, path:
       seed: args.seed,
       annotators: 1,
       annotate,
-      reliabilityScales: { annotatorCount: crowd.members.length, shownVote },
+      voteModel: { annotatorCount: crowd.members.length, shownVote },
     },
     trial,
   );

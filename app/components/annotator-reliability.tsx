@@ -48,7 +48,13 @@ export function AnnotatorReliability({
             ({sideLower.toFixed(2)} to {sideUpper.toFixed(2)})
           </span>
           : between two prompts of equal score the left response wins {percent(report.leftShareAtEqualScores)} of the time
-          {sideLower > 0 || sideUpper < 0 ? <span className="badge warning">the crowd leans {report.side > 0 ? "left" : "right"}</span> : null}
+          {report.engineSideTerm !== 0 ? <span className="badge warning">the crowd leans {report.side > 0 ? "left" : "right"}</span> : null}
+        </dd>
+        <dt>Sides in the engine</dt>
+        <dd data-testid="engine-side-term">
+          {report.engineSideTerm !== 0
+            ? `γ = ${report.engineSideTerm.toFixed(2)}: a vote for the ${report.side > 0 ? "left" : "right"} response counts less, one against the lean more`
+            : "read as equal (the interval of γ includes 0)"}
         </dd>
       </dl>
       <div className="table-scroll">

@@ -10,6 +10,7 @@ import { deriveSeed, mulberry32 } from "../../bandit/random";
 import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
+import { fromWire } from "./protocol";
 import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 
 // The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts).
@@ -55,7 +56,7 @@ function handle(message: ToWorker) {
           seed: message.seed,
           inSelection: message.inSelection,
           resume: message.resume,
-          annotatorScales: new Map(message.annotatorScales ?? []),
+          ...(message.voteModel ? { voteModel: fromWire(message.voteModel) } : {}),
         }),
       );
       return;
@@ -68,8 +69,8 @@ function handle(message: ToWorker) {
       selectionStudy(message.studyId, "setInSelection").setInSelection(message.inSelection);
       return;
     }
-    case "setAnnotatorScales": {
-      selectionStudy(message.studyId, "setAnnotatorScales").setAnnotatorScales(new Map(message.scales));
+    case "setVoteModel": {
+      selectionStudy(message.studyId, "setVoteModel").setVoteModel(fromWire(message.voteModel));
       return;
     }
     case "select": {

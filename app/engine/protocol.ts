@@ -1,5 +1,5 @@
 import type { PolicyName, PolicyState } from "../../bandit/policy";
-import type { AnnotatedDuel } from "../../bandit/served";
+import type { AnnotatedDuel, VoteModel } from "../../bandit/served";
 
 // Messages between the app's engine host (study-engine.server.ts, through worker-pool.server.ts) and
 // the shared engine threads (engine.worker.ts). One thread hosts many studies, keyed by studyId; a
@@ -7,6 +7,20 @@ import type { AnnotatedDuel } from "../../bandit/served";
 // leaderboard and stopping rule, slow on big studies) may sit on different threads, so statistics
 // never delay the pairs annotators get. Arms are indices into the feature list; the app maps them to
 // prompt ids.
+
+/** A VoteModel as it crosses to the thread: [annotator id, scale] pairs (only those not 1) and gamma. */
+export interface WireVoteModel {
+  annotatorScales: [number, number][];
+  sideTerm: number;
+}
+
+export function toWire({ annotatorScales, sideTerm }: VoteModel): WireVoteModel {
+  return { annotatorScales: [...annotatorScales].filter(([, scale]) => scale !== 1), sideTerm };
+}
+
+export function fromWire({ annotatorScales, sideTerm }: WireVoteModel): VoteModel {
+  return { annotatorScales: new Map(annotatorScales), sideTerm };
+}
 
 export type ToWorker =
   | {
@@ -22,14 +36,14 @@ export type ToWorker =
        * fitted on (the first `history.length` duels of the study): the engine resumes exactly there.
        */
       resume?: { state: PolicyState; history: AnnotatedDuel[] };
-      /** [annotator id, logit scale] of the latest stored reliability fit (docs/decisions/0044); absent = every vote at 1. */
-      annotatorScales?: [number, number][];
+      /** The vote model of the latest stored reliability fit (docs/decisions/0044, 0048); absent = every vote at 1, no side term. */
+      voteModel?: WireVoteModel;
     }
   | { type: "addArms"; studyId: number; features: Float64Array[]; inSelection: Uint8Array }
   /** Which arms are in selection now (an owner disabled or enabled a prompt, or the rule retired one). */
   | { type: "setInSelection"; studyId: number; inSelection: Uint8Array }
-  /** A new reliability fit was stored: each annotator's scale, past votes included, from the next refit on (ADR 0044). */
-  | { type: "setAnnotatorScales"; studyId: number; scales: [number, number][] }
+  /** A new reliability fit was stored: how every vote, past ones included, is read from the next refit on (ADR 0044, 0048). */
+  | { type: "setVoteModel"; studyId: number; voteModel: WireVoteModel }
   | {
       type: "select";
       studyId: number;

@@ -5,7 +5,7 @@ import { seedVotes, type SeededVote } from "../../tests/helpers/seed-votes";
 import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { discardStudyEngine, getStudyEngine, stopStudyEngine } from "~/engine/engine.server";
-import { readAnnotatorScales } from "~/models/annotator-scales.server";
+import { readVoteModel } from "~/models/vote-model.server";
 import { whenReliabilityFitsIdle } from "~/models/reliability-thread.server";
 
 // Four prompts, 0 < 1 < 2 < 3 (the higher the better). Three honest annotators pick the higher prompt of each of the
@@ -75,7 +75,8 @@ describe("the engine weighs each vote by its annotator's reliability (docs/decis
     expect(gap(unscaled, promptIds)).toBeLessThan(gap(reference, honest.promptIds));
     // Once the fit is stored the engine refits with the scales, past votes included: the adversary's count reversed.
     const scaled = await settled(studyId);
-    const scales = readAnnotatorScales(studyId);
+    const voteModel = readVoteModel(studyId);
+    const scales = voteModel.annotatorScales;
     // seedVotes made each study its own annotators: this study's are the later ones.
     const idOf = (name: string) =>
       db().select({ id: annotators.id }).from(annotators).where(eq(annotators.displayName, name)).orderBy(desc(annotators.id)).get()!.id;
@@ -99,8 +100,42 @@ describe("the engine weighs each vote by its annotator's reliability (docs/decis
     // Rebuilt from the votes alone (no saved state): the same scales, the same recommendation.
     await discardStudyEngine(studyId);
     await whenReliabilityFitsIdle();
-    expect(readAnnotatorScales(studyId)).toEqual(scales);
+    expect(readVoteModel(studyId)).toEqual(voteModel);
     const rebuilt = await settled(studyId);
     expect(rebuilt.recommendedPromptId).toBe(promptIds[3]);
+  });
+
+  it("a crowd that favours the left response: the stored fit's side term reaches the engine and survives a restart (ADR 0048)", async () => {
+    // Four prompts; three annotators answer each pair eight times, sides alternating: the higher prompt of a distant
+    // pair, but whichever is on the left of two neighbours (a lean the crowd fit measures as gamma).
+    const study = db().insert(studies).values({ name: "Lean", task: "t", model: "m" }).returning().get();
+    ["one", "two", "three", "four"].forEach((text) => db().insert(prompts).values({ studyId: study.id, text, normalizedText: text }).run());
+    db().insert(queries).values({ studyId: study.id, text: "q" }).run();
+    const log: SeededVote[] = [];
+    let minute = 0;
+    for (let low = 0; low < 4; low++)
+      for (let high = low + 1; high < 4; high++)
+        for (const annotator of ["Ann", "Ben", "Cal"])
+          for (let repeat = 0; repeat < 8; repeat++) {
+            const leftIsA = repeat % 2 === 0;
+            const choice = high - low === 1 ? "left" : leftIsA ? "right" : "left";
+            log.push({ annotator, promptA: low, promptB: high, query: 0, leftIsA, choice, at: new Date(Date.UTC(2026, 10, 2, 10, minute++)) });
+          }
+    seedVotes(db(), study.id, log);
+    const engine = getStudyEngine(study.id);
+    await engine.whenIdle();
+    const unsided = engine.selectionView()!;
+    const sided = await settled(study.id);
+    const voteModel = readVoteModel(study.id);
+    expect(voteModel.sideTerm).toBeGreaterThan(0.5);
+    expect([...voteModel.annotatorScales.values()].every((scale) => scale === 1)).toBe(true);
+    expect(sided.voteCount).toBe(144);
+    expect(sided.utilities).not.toEqual(unsided.utilities);
+
+    // Stopped (its state saved with the side term) and started again from SQLite: exactly where it was.
+    await stopStudyEngine(study.id);
+    const restarted = getStudyEngine(study.id);
+    await restarted.whenIdle();
+    expect(restarted.selectionView()).toEqual(sided);
   });
 });

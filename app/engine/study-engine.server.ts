@@ -1,11 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { eq } from "drizzle-orm";
 import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/policy";
+import type { VoteModel } from "../../bandit/served";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { considerAutomaticRound } from "~/llm/auto-rounds.server";
-import { readAnnotatorScales } from "~/models/annotator-scales.server";
+import { readVoteModel, sameVoteModel } from "~/models/vote-model.server";
 import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
 import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
@@ -13,6 +14,7 @@ import { forgetUsableItems } from "./assign.server";
 import { loadCheckpoint, saveCheckpoint, type EngineCheckpoint } from "./checkpoints.server";
 import { featureSourceKey, StudyHistoryFeed } from "./history-feed.server";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
+import { toWire } from "./protocol";
 import { latestSnapshotVotes, writeSnapshot } from "./snapshot-writer.server";
 import type { EngineWorkerPool, StudyChannel } from "./worker-pool.server";
 
@@ -45,13 +47,6 @@ const HISTORY_READ_INTERVAL_MS = 25;
 export function backoffFactor(utilisation: number): number {
   const load = (utilisation - BACKOFF_FROM_UTILISATION) / (FULL_BACKOFF_AT_UTILISATION - BACKOFF_FROM_UTILISATION);
   return 1 + (MAX_BACKOFF - 1) * Math.min(1, Math.max(0, load));
-}
-
-/** Whether two scale maps give every annotator the same scale (absent = 1). */
-function sameScales(x: ReadonlyMap<number, number>, y: ReadonlyMap<number, number>): boolean {
-  for (const [annotator, scale] of x) if ((y.get(annotator) ?? 1) !== scale) return false;
-  for (const [annotator, scale] of y) if ((x.get(annotator) ?? 1) !== scale) return false;
-  return true;
 }
 
 export interface ProposedPair {
@@ -87,10 +82,10 @@ export class StudyEngine {
   private retirementLog: number[] = [];
   // An owner or the retirement rule changed which prompts are in selection: read again at the next update.
   private selectionChanged = false;
-  // A reliability fit was stored since the scales were last read: read them again at the next update (ADR 0044).
-  private scalesChanged = false;
-  // The annotators' scales the selection thread holds (those of the latest stored fit when last read).
-  private sentScales = new Map<number, number>();
+  // A reliability fit was stored since the vote model was last read: read it again at the next update (ADR 0044).
+  private voteModelChanged = false;
+  // The vote model the selection thread holds (the latest stored fit's when last read).
+  private sentVoteModel: VoteModel = { annotatorScales: new Map(), sideTerm: 0 };
   private selecting = false;
   private selectionDirty = false;
   private computingStats = false;
@@ -162,9 +157,9 @@ export class StudyEngine {
       },
     });
     const { features, inSelection } = feed.takeInitialFeatures();
-    // The latest stored reliability fit's scales (ADR 0044); a fit stored from here on is read at the next update.
-    this.scalesChanged = false;
-    this.sentScales = readAnnotatorScales(this.studyId);
+    // The latest stored reliability fit's vote model (ADR 0044, 0048); a fit stored from here on is read at the next update.
+    this.voteModelChanged = false;
+    this.sentVoteModel = readVoteModel(this.studyId);
     const resume = checkpoint && this.resumable(checkpoint, feed) ? checkpoint : null;
     const initialArms = resume ? resume.armPromptIds.length : features.length;
     this.channel.toSelection({
@@ -174,7 +169,7 @@ export class StudyEngine {
       seed: this.studyId,
       features: features.slice(0, initialArms),
       inSelection: inSelection.slice(0, initialArms),
-      annotatorScales: [...this.sentScales],
+      voteModel: toWire(this.sentVoteModel),
       ...(resume ? { resume: { state: resume.state, history: feed.duels.slice(0, resume.voteCount) } } : {}),
     } satisfies ToWorker);
     if (initialArms < features.length)
@@ -281,14 +276,14 @@ export class StudyEngine {
       // The recommendation may have moved without a vote: the next statistics write a snapshot that says so.
       if (feed.duels.length > 0) this.lastStatsVotes = -1;
     }
-    if (this.scalesChanged) {
-      this.scalesChanged = false;
-      const scales = readAnnotatorScales(this.studyId);
-      if (!sameScales(scales, this.sentScales)) {
-        this.sentScales = scales;
-        channel.toSelection({ type: "setAnnotatorScales", studyId: this.studyId, scales: [...scales] });
-        // The refit weighs past votes anew, so the recommendation may move without a vote: snapshot it (a fit that
-        // snapshot schedules reads the same votes and gives the same scales, so this does not repeat).
+    if (this.voteModelChanged) {
+      this.voteModelChanged = false;
+      const voteModel = readVoteModel(this.studyId);
+      if (!sameVoteModel(voteModel, this.sentVoteModel)) {
+        this.sentVoteModel = voteModel;
+        channel.toSelection({ type: "setVoteModel", studyId: this.studyId, voteModel: toWire(voteModel) });
+        // The refit reads past votes anew, so the recommendation may move without a vote: snapshot it (a fit that
+        // snapshot schedules reads the same votes and gives the same model, so this does not repeat).
         if (feed.duels.length > 0) this.lastStatsVotes = -1;
       }
     }
@@ -320,11 +315,12 @@ export class StudyEngine {
   }
 
   /**
-   * A reliability fit of the study was stored (committed): the next update hands its scales to the selection thread,
-   * which weighs every vote, past ones too, by its annotator's scale from its next refit (docs/decisions/0044).
+   * A reliability fit of the study was stored (committed): the next update hands its vote model to the selection
+   * thread, which reads every vote, past ones too, at its annotator's scale and with the side term from its next refit
+   * (docs/decisions/0044, 0048).
    */
   reliabilityFitStored(): void {
-    this.scalesChanged = true;
+    this.voteModelChanged = true;
     this.requestUpdate();
   }
 

@@ -63,6 +63,7 @@ describe("annotatorReliability", () => {
       expect(byName(name).reliability).toBeGreaterThan(0.5);
     }
     expect(Math.abs(report.side)).toBeLessThan(2 * report.sideStdErr);
+    expect(report.engineSideTerm).toBe(0);
     expect(report.leftShareAtEqualScores).toBeCloseTo(1 / (1 + Math.exp(-report.side)), 12);
   });
 

@@ -132,6 +132,8 @@ describe("the annotator quality page", () => {
         .getByText(/left response wins \d+% of the time/)
         .isVisible(),
     ).resolves.toBe(true);
+    // Ten decided votes leave gamma's interval around 0: the engine reads the sides as equal (ADR 0048).
+    await expect(page.getByTestId("engine-side-term").textContent()).resolves.toMatch(/^read as equal/);
     await expect(page.getByText(/Flagged when that bound is below 25% of the median annotator's/).isVisible()).resolves.toBe(true);
     await page.screenshot({ path: screenshotPath("annotator-quality.png"), fullPage: true });
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
