@@ -10,8 +10,9 @@
  *                          [--cache bench/cache/crowd] [--out bench/results/crowd.md] [--note text] [--report-only]
  *                          [--with-scales]
  *
- * --with-scales also runs, per trial, the served engine with reliability scales in its likelihood (docs/decisions/0044,
- * 0047: the crowd fit after every vote, each duel of a flagged member at its scale; simulateTrial's voteModel) on
+ * --with-scales also runs, per trial, the served engine with the crowd fit's vote model in its likelihood (docs/decisions/
+ * 0044, 0047, 0048: the crowd fit after every vote, each duel of a flagged member at its scale and every duel with the
+ * side term when its interval excludes 0; simulateTrial's voteModel) on
  * the same draws, cached in --cache/scales, and adds its 150-vote regret against the engine's without (paired) to the report.
  *
  * Each finished trial is one JSON file in --cache, so runs resume and several processes (each with its own
@@ -386,6 +387,8 @@ interface ScaledTrialFile {
   regretCurve: number[];
   /** Each member's true scale and votes, and the scale the engine applied after the last vote. */
   members: { scale: number; side: number; votes: number; duelScale: number }[];
+  /** The side term the engine applied after the last vote (ADR 0048; 0 when gamma's interval held 0). */
+  sideTerm: number;
   seconds: number;
 }
 
@@ -428,6 +431,7 @@ function runScaledArm(args: Args, crowdName: string, scenarioName: string, path:
     regret: result.regret[VOTES - 1]!,
     regretCurve: Array.from(result.regret),
     members: crowd.members.map((member, k) => ({ ...member, votes: votes[k]!, duelScale: result.annotatorScales![k]! })),
+    sideTerm: result.sideTerm!,
     seconds: (Date.now() - started) / 1000,
   };
   writeFileSync(out, JSON.stringify(file) + "\n");
@@ -453,9 +457,9 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
   const crowds = Object.keys(CROWDS).filter((crowd) => pairs.some((pair) => pair.on.crowd === crowd));
   const scenarios = [...new Set(pairs.map((pair) => pair.on.scenario))].sort();
   const lines = [
-    "## Reliability scales in the engine's likelihood (docs/decisions/0044, 0047)",
+    "## The crowd fit's vote model in the engine's likelihood (docs/decisions/0044, 0047, 0048)",
     "",
-    "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote as the app fits it (quality/duel-scales.ts `fitDuelScales`: the mirrored restart, the flags on joint standard errors) and every duel of member k entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b)), c_k = 1 unless k is flagged, else clamp(β_k / median positive β, −1, 1) (ADR 0047), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
+    "- **served, scales off** = the served engine as above (engine (off)); **served, scales on** = the same trial (same draws) with the crowd model fitted after every vote as the app fits it (quality/duel-scales.ts `fitVoteModel`: the mirrored restart, the flags on joint standard errors) and every duel of member k with a shown on side s (+1 left, −1 right) entering the engine's likelihood as P(a beats b) = σ(c_k (u_a − u_b) + s γ), c_k = 1 unless k is flagged, else clamp(β_k / median positive β, −1, 1) (ADR 0047), γ = the fitted side term when its 95 % interval excludes 0, else 0 (ADR 0048), past duels included, before the refit: what the app's engine does at its next refit after each stored fit, with the engine caught up. The pairs served differ once the scales do.",
     "- Paired difference = on − off per trial (same scenario, same trial index); per crowd the mean over all its paired trials ± the SE of that mean (sample deviation / √n). Negative = the scales help. Scenarios lower / not higher: per scenario the mean difference over its trials.",
     `- Paired trials: ${crowds.map((crowd) => `${crowd} ${pairs.filter((pair) => pair.on.crowd === crowd).length}`).join(", ")}, over ${scenarios.length} scenarios.`,
     "",
@@ -499,6 +503,12 @@ function scalesSection(args: Args, records: readonly TrialFile[]): string[] {
         `| ${crowd} | scale ${scale}${side !== "0" ? `, side ${side}` : ""} | ${group.length} | ${median(group.map((m) => m.votes))} | ${median(group.map((m) => m.duelScale)).toFixed(2)} | ${group.filter((m) => m.duelScale < 0.9).length} of ${group.length} | ${group.filter((m) => m.duelScale < 0).length} of ${group.length} |`,
       );
     }
+  }
+  lines.push("", "| crowd | trials | side term applied after vote 150 (mean ± SE) | trials with a side term |", "|---|---|---|---|");
+  for (const crowd of crowds) {
+    const sideTerms = scaled.filter((r) => r.crowd === crowd && r.sideTerm !== undefined).map((r) => r.sideTerm);
+    if (sideTerms.length === 0) continue;
+    lines.push(`| ${crowd} | ${sideTerms.length} | ${pm(sideTerms)} | ${sideTerms.filter((value) => value !== 0).length} of ${sideTerms.length} |`);
   }
   const seconds = scaled.map((r) => r.seconds).sort((x, y) => x - y);
   lines.push(
