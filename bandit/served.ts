@@ -190,6 +190,14 @@ function sameScales(x: ReadonlyMap<number, number>, y: ReadonlyMap<number, numbe
   return true;
 }
 
+/**
+ * Whether two vote models read every vote alike: the same side term and the same scale for every annotator (absent
+ * from a map = 1). Cost: O(K).
+ */
+export function sameVoteModel(x: VoteModel, y: VoteModel): boolean {
+  return x.sideTerm === y.sideTerm && sameScales(effectiveScales(x.annotatorScales), effectiveScales(y.annotatorScales));
+}
+
 function encodeScales(scales: ReadonlyMap<number, number>): Float64Array {
   return Float64Array.from([...scales].flat());
 }
@@ -325,9 +333,8 @@ export class ServedEngine {
    */
   setVoteModel(model: VoteModel): void {
     validateVoteModel("ServedEngine.setVoteModel", model);
-    const next = effectiveScales(model.annotatorScales);
-    if (sameScales(next, this.annotatorScales) && model.sideTerm === this.sideTerm) return;
-    this.annotatorScales = next;
+    if (sameVoteModel(model, { annotatorScales: this.annotatorScales, sideTerm: this.sideTerm })) return;
+    this.annotatorScales = effectiveScales(model.annotatorScales);
     this.sideTerm = model.sideTerm;
     this.subHistory = [];
     for (const duel of this.history) this.appendSubDuel(duel);

@@ -1,7 +1,8 @@
 /**
  * From a crowd fit to how the engine reads each vote: the logit scale of each annotator's votes (docs/decisions/0044,
- * amended by 0047) and the side term (0048) in the engine's likelihood: one implementation for the app (the cached fit of the reliability thread, ADR 0041) and the
- * simulator (bandit/simulate.ts, which fits after every vote). Pure: no I/O, no randomness.
+ * amended by 0047) and the side term (0048) in the engine's likelihood. One implementation for the app (the cached fit
+ * of the reliability thread, ADR 0041) and the simulator (bandit/simulate.ts, which fits after every vote).
+ * Pure: no I/O, no randomness.
  */
 import { median } from "simple-statistics";
 import type { CrowdFit, CrowdVote, ReliabilityFlag } from "./crowd-bt";

@@ -10,7 +10,6 @@ import { deriveSeed, mulberry32 } from "../../bandit/random";
 import { ServedEngine } from "../../bandit/served";
 import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
-import { fromWire } from "./protocol";
 import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 
 // The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts).
@@ -56,7 +55,7 @@ function handle(message: ToWorker) {
           seed: message.seed,
           inSelection: message.inSelection,
           resume: message.resume,
-          ...(message.voteModel ? { voteModel: fromWire(message.voteModel) } : {}),
+          ...(message.voteModel ? { voteModel: message.voteModel } : {}),
         }),
       );
       return;
@@ -70,7 +69,7 @@ function handle(message: ToWorker) {
       return;
     }
     case "setVoteModel": {
-      selectionStudy(message.studyId, "setVoteModel").setVoteModel(fromWire(message.voteModel));
+      selectionStudy(message.studyId, "setVoteModel").setVoteModel(message.voteModel);
       return;
     }
     case "select": {

@@ -6,21 +6,7 @@ import type { AnnotatedDuel, VoteModel } from "../../bandit/served";
 // study's selection state (the policy: fit + next pairs, fast) and its statistics state (bootstrap
 // leaderboard and stopping rule, slow on big studies) may sit on different threads, so statistics
 // never delay the pairs annotators get. Arms are indices into the feature list; the app maps them to
-// prompt ids.
-
-/** A VoteModel as it crosses to the thread: [annotator id, scale] pairs (only those not 1) and gamma. */
-export interface WireVoteModel {
-  annotatorScales: [number, number][];
-  sideTerm: number;
-}
-
-export function toWire({ annotatorScales, sideTerm }: VoteModel): WireVoteModel {
-  return { annotatorScales: [...annotatorScales].filter(([, scale]) => scale !== 1), sideTerm };
-}
-
-export function fromWire({ annotatorScales, sideTerm }: WireVoteModel): VoteModel {
-  return { annotatorScales: new Map(annotatorScales), sideTerm };
-}
+// prompt ids. Messages cross by structured clone, which copies typed arrays and Maps as they are.
 
 export type ToWorker =
   | {
@@ -37,13 +23,13 @@ export type ToWorker =
        */
       resume?: { state: PolicyState; history: AnnotatedDuel[] };
       /** The vote model of the latest stored reliability fit (docs/decisions/0044, 0048); absent = every vote at 1, no side term. */
-      voteModel?: WireVoteModel;
+      voteModel?: VoteModel;
     }
   | { type: "addArms"; studyId: number; features: Float64Array[]; inSelection: Uint8Array }
   /** Which arms are in selection now (an owner disabled or enabled a prompt, or the rule retired one). */
   | { type: "setInSelection"; studyId: number; inSelection: Uint8Array }
   /** A new reliability fit was stored: how every vote, past ones included, is read from the next refit on (ADR 0044, 0048). */
-  | { type: "setVoteModel"; studyId: number; voteModel: WireVoteModel }
+  | { type: "setVoteModel"; studyId: number; voteModel: VoteModel }
   | {
       type: "select";
       studyId: number;

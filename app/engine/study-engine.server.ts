@@ -1,12 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { eq } from "drizzle-orm";
 import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/policy";
-import type { VoteModel } from "../../bandit/served";
+import { sameVoteModel, type VoteModel } from "../../bandit/served";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { considerAutomaticRound } from "~/llm/auto-rounds.server";
-import { readVoteModel, sameVoteModel } from "~/models/vote-model.server";
+import { readVoteModel } from "~/models/vote-model.server";
 import { scheduleReliabilityFit } from "~/models/reliability-thread.server";
 import { applyRetirementRule } from "~/models/retirement.server";
 import { closeStudyOnConvergence } from "~/models/study-lifecycle.server";
@@ -14,7 +14,6 @@ import { forgetUsableItems } from "./assign.server";
 import { loadCheckpoint, saveCheckpoint, type EngineCheckpoint } from "./checkpoints.server";
 import { featureSourceKey, StudyHistoryFeed } from "./history-feed.server";
 import type { FromWorker, SelectionState, StatisticsState, ToWorker } from "./protocol";
-import { toWire } from "./protocol";
 import { latestSnapshotVotes, writeSnapshot } from "./snapshot-writer.server";
 import type { EngineWorkerPool, StudyChannel } from "./worker-pool.server";
 
@@ -169,7 +168,7 @@ export class StudyEngine {
       seed: this.studyId,
       features: features.slice(0, initialArms),
       inSelection: inSelection.slice(0, initialArms),
-      voteModel: toWire(this.sentVoteModel),
+      voteModel: this.sentVoteModel,
       ...(resume ? { resume: { state: resume.state, history: feed.duels.slice(0, resume.voteCount) } } : {}),
     } satisfies ToWorker);
     if (initialArms < features.length)
@@ -281,7 +280,7 @@ export class StudyEngine {
       const voteModel = readVoteModel(this.studyId);
       if (!sameVoteModel(voteModel, this.sentVoteModel)) {
         this.sentVoteModel = voteModel;
-        channel.toSelection({ type: "setVoteModel", studyId: this.studyId, voteModel: toWire(voteModel) });
+        channel.toSelection({ type: "setVoteModel", studyId: this.studyId, voteModel });
         // The refit reads past votes anew, so the recommendation may move without a vote: snapshot it (a fit that
         // snapshot schedules reads the same votes and gives the same model, so this does not repeat).
         if (feed.duels.length > 0) this.lastStatsVotes = -1;

@@ -25,7 +25,8 @@ export interface AnnotatorReliabilityReport extends Omit<ReliabilityFitResult, "
  * Each annotator's reliability and the crowd's side term from the study's cached fit (ADR 0041), read, never computed
  * here: when the cache is missing or older than the study's newest counted vote, a fit is scheduled on the reliability
  * thread and the page shows the cached one (saying as of which vote) or `pending`. Each row carries the weight the
- * engine gives the annotator's votes from the same fit, and the report the engine's side term (voteModelOfFit). Cost: two indexed reads, O(K log K).
+ * engine gives the annotator's votes from the same fit, and the report the engine's side term (voteModelOfFit).
+ * Cost: two indexed reads, O(K log K).
  */
 export function annotatorReliability(studyId: number): { report: AnnotatorReliabilityReport | null; pending: boolean } {
   const cached = readReliabilityFit(db(), studyId);

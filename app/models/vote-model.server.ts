@@ -12,7 +12,7 @@ import { db } from "~/db.server";
  * clamp(beta_k / median positive beta, -1, 1); an annotator outside the fit (no votes in its latest
  * RELIABILITY_MAX_VOTES, or newer) is not in the map and counts 1. Empty without a fit. Cost: O(K log K).
  */
-export function annotatorScalesOfFit(fit: ReliabilityFitResult | null): Map<number, number> {
+function annotatorScalesOfFit(fit: ReliabilityFitResult | null): Map<number, number> {
   if (!fit) return new Map();
   const scales = duelScales(fit.annotators);
   return new Map(fit.annotators.map((annotator, k) => [annotator.annotatorId, scales[k]!]));
@@ -29,12 +29,4 @@ export function voteModelOfFit(fit: ReliabilityFitResult | null): VoteModel {
 /** The vote model of the study's latest stored fit (one primary-key read). */
 export function readVoteModel(studyId: number): VoteModel {
   return voteModelOfFit(readReliabilityFit(db(), studyId)?.fit ?? null);
-}
-
-/** Whether two vote models read every vote alike (an annotator absent from a map counts 1). Cost: O(K). */
-export function sameVoteModel(x: VoteModel, y: VoteModel): boolean {
-  if (x.sideTerm !== y.sideTerm) return false;
-  for (const [annotator, scale] of x.annotatorScales) if ((y.annotatorScales.get(annotator) ?? 1) !== scale) return false;
-  for (const [annotator, scale] of y.annotatorScales) if ((x.annotatorScales.get(annotator) ?? 1) !== scale) return false;
-  return true;
 }
