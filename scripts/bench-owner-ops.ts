@@ -707,6 +707,7 @@ async function benchSnapshots() {
           recommendationScores: full(),
           fitMs: 1,
           selectMs: 1,
+          interim: false,
         },
         {
           type: "statistics",

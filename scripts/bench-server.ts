@@ -16,6 +16,7 @@ import { openDatabase } from "../db/client";
 import { annotators, assignments, invites, prompts, queries, responses, studies, votes } from "../db/schema";
 import { generationSettingsHash, normalizePromptText } from "../db/text";
 import { hashSecretToken, newSecretToken } from "../app/auth/secret-token.server";
+import { lexicalEmbedding } from "../app/llm/embeddings.server";
 import { ApiAnnotator, type Pair } from "../harness/api-annotator";
 import { parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 
@@ -64,7 +65,9 @@ function preload(databasePath: string, options: z.infer<typeof OptionsSchema>) {
       promptIds.push(
         tx
           .insert(prompts)
-          .values({ studyId: study.id, text, normalizedText: normalizePromptText(text) })
+          // Embedded as the app stores every prompt offline, so the start-up re-embedding job has nothing to do
+          // and does not restart the engine on new features a few seconds into the run.
+          .values({ studyId: study.id, text, normalizedText: normalizePromptText(text), ...lexicalEmbedding(text) })
           .returning()
           .get().id,
       );

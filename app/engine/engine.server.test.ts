@@ -6,7 +6,7 @@ import { useTempAppDatabase } from "../../tests/helpers/temp-database";
 import { db } from "~/db.server";
 import { assignNextPair, issueNextAssignment, withProposalRollback } from "~/engine/assign.server";
 import { closeAllEngines, getStudyEngine } from "~/engine/engine.server";
-import { backoffFactor } from "~/engine/study-engine.server";
+import { backoffFactor, EventRate } from "~/engine/study-engine.server";
 import { lexicalEmbedding } from "~/llm/embeddings.server";
 import { createAnnotator } from "~/models/membership.server";
 import { whenReliabilityFitsIdle } from "~/models/reliability-thread.server";
@@ -229,6 +229,36 @@ describe("the engine drives pair assignment", () => {
     const assignment = assignNextPair(studyId, annotator.id)!;
     expect([assignment.promptAId, assignment.promptBId]).toContain(added.id);
   });
+
+  it("keeps handing out the engine's pairs while a refit waits out its back-off, without refitting", async () => {
+    const studyId = demoStudyId();
+    // A fresh engine: no top-up scheduled on the real clock by an earlier test.
+    await closeAllEngines();
+    const engine = getStudyEngine(studyId);
+    await engine.whenIdle();
+    const annotator = createAnnotator(db(), "Waits for no refit");
+    const random = seeded(3);
+    const round = engine.round();
+    const openCount = () => Array.from(engine.openProposals()).length;
+    // The clock turned back ten minutes (Date only): the next refit is due ten minutes after the last one ran.
+    vi.setSystemTime(Date.now() - 600_000);
+    try {
+      for (let k = 0; k < 30; k++) {
+        // Without top-ups the first batch (8 pairs) runs out and stays empty until the refit.
+        await vi.waitFor(() => expect(openCount()).toBeGreaterThan(0), { timeout: 60_000, interval: 5 });
+        const assignment = assignNextPair(studyId, annotator.id, { random })!;
+        expect(assignment.policy).toBe("duet");
+        recordVote(studyId, annotator.id, { assignmentId: assignment.id, choice: random() < 0.5 ? "left" : "right", comment: null });
+        engine.requestUpdate();
+      }
+      // The top-ups proposed on the fit the engine had: none of the 30 votes reached the policy yet.
+      expect(engine.round()).toBe(round);
+    } finally {
+      vi.useRealTimers();
+    }
+    // The refit still waits on the clock that was turned back: the next test file starts its own engines.
+    await closeAllEngines();
+  });
 });
 
 describe("backoffFactor", () => {
@@ -238,5 +268,21 @@ describe("backoffFactor", () => {
     expect(backoffFactor(0.35)).toBeCloseTo(5.5);
     expect(backoffFactor(0.5)).toBe(10);
     expect(backoffFactor(1)).toBe(10);
+  });
+});
+
+describe("EventRate", () => {
+  it("reports the events per second of the last completed window, taking back events taken back", () => {
+    const rate = new EventRate(2_000, 0);
+    rate.add(10);
+    // No window completed yet.
+    expect(rate.perSecond(1_000)).toBe(0);
+    expect(rate.perSecond(2_500)).toBe(4);
+    rate.add(5);
+    rate.add(-1);
+    // The rate holds until the next window completes, then is that window's alone.
+    expect(rate.perSecond(3_000)).toBe(4);
+    expect(rate.perSecond(4_500)).toBe(2);
+    expect(rate.perSecond(6_500)).toBe(0);
   });
 });

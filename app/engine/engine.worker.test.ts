@@ -6,7 +6,7 @@ import { normaliseInPlace } from "../../bandit/features";
 import type { Duel } from "../../bandit/policy";
 import { mulberry32, standardNormal } from "../../bandit/random";
 import type { Scenario } from "../../bandit/scenario";
-import type { Pair } from "../../bandit/served";
+import { ServedEngine, type Pair } from "../../bandit/served";
 import { appEngineSeed, simulateTrial } from "../../bandit/simulate";
 import type { FromWorker, SelectionState, ToWorker, UnloadedState } from "./protocol";
 
@@ -90,15 +90,54 @@ describe("engine.worker", () => {
         pending: update.pending,
         batchSize: update.batchSize,
         budgetMs: 1e9,
+        minPairs: 0,
+        interim: false,
       });
       const reply = await next();
       expect(reply.type).toBe("selection");
       expect((reply as SelectionState).pairs).toEqual(update.pairs);
     }
     const final = (await (async () => {
-      post({ type: "select", studyId, requestId: -1, newDuels: [], pending: [], batchSize: 1, budgetMs: 1e9 });
+      post({ type: "select", studyId, requestId: -1, newDuels: [], pending: [], batchSize: 1, budgetMs: 1e9, minPairs: 0, interim: false });
       return next();
     })()) as SelectionState;
     expect(final.voteCount).toBe(40);
+  });
+
+  it("proposes at least minPairs pairs past its time budget, and echoes an interim request", async () => {
+    const scenario = syntheticScenario(12, 4, 5);
+    const random = mulberry32(21);
+    const history: Duel[] = Array.from({ length: 20 }, () => {
+      const a = Math.floor(random() * 12);
+      const b = (a + 1 + Math.floor(random() * 11)) % 12;
+      return { a, b, outcome: scenario.utility[a]! > scenario.utility[b]! ? 1 : 0 };
+    });
+    const pending: Pair[] = [
+      [0, 1],
+      [2, 3],
+    ];
+    // The same engine in process: a batch is picked pair by pair, so a shorter one is a prefix of a longer one.
+    const expected = new ServedEngine(scenario.features, { policy: "default", seed: 11 });
+    expected.refit(history);
+    const full = expected.propose({ pending, batchSize: 10 });
+    expect(full).toHaveLength(10);
+
+    const { worker, post, next } = startWorker();
+    workers.push(worker);
+    const studyId = 3;
+    post({ type: "init", studyId, policy: "default", seed: 11, features: scenario.features, inSelection: new Uint8Array(12).fill(1) });
+    // A budget already spent: the batch ends as soon as it may, at the floor of 3 pairs...
+    post({ type: "select", studyId, requestId: 1, newDuels: history, pending, batchSize: 10, budgetMs: -1, minPairs: 0, interim: false });
+    expect(await next()).toMatchObject({ type: "selection", interim: false, voteCount: 20, pairs: full.slice(0, 3) });
+    // ...or at minPairs; without new votes the thread does not refit, so the pairs are the same fit's.
+    post({ type: "select", studyId, requestId: 2, newDuels: [], pending, batchSize: 10, budgetMs: -1, minPairs: 7, interim: true });
+    expect(await next()).toMatchObject({
+      type: "selection",
+      requestId: 2,
+      interim: true,
+      voteCount: 20,
+      fitMs: expect.any(Number),
+      pairs: full.slice(0, 7),
+    });
   });
 });

@@ -12,7 +12,9 @@ import { evaluateStoppingRule } from "../../bandit/stopping-rule";
 import type { FromWorker, ToWorker } from "./protocol";
 import { applyBackgroundThreadPriority, type BackgroundThreadPriority } from "~/utils/thread-priority.server";
 
-// The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts).
+// The fewest pairs a selection proposes before its time budget may end the batch (a few ms each at 1,000 prompts):
+// on a busy machine the budget could end a batch at one pair, and one pair is often the duel an annotator just
+// answered (not served twice in a row), so the pair would be the random fallback instead of the engine's next choice.
 const MIN_PROPOSALS = 3;
 const port = parentPort;
 if (!port) throw new Error("engine.worker must run in a worker thread");
@@ -79,13 +81,11 @@ function handle(message: ToWorker) {
       engine.refit(message.newDuels);
       const selectionStarted = performance.now();
       // The time budget is the one difference from the simulator, which caps batches by count only.
+      const minPairs = Math.max(MIN_PROPOSALS, message.minPairs);
       const pairs = engine.propose({
         pending: message.pending,
         batchSize: message.batchSize,
-        // At least MIN_PROPOSALS pairs whatever the clock: on a busy machine the budget could end a batch at
-        // one pair, and one pair is often the duel an annotator just answered (not served twice in a row),
-        // so the pair would be the random fallback instead of the engine's next choice.
-        stop: (picked) => picked >= MIN_PROPOSALS && performance.now() - selectionStarted > message.budgetMs,
+        stop: (picked) => picked >= minPairs && performance.now() - selectionStarted > message.budgetMs,
       });
       const { recommended, utilities, uncertainties, recommendationScores } = engine.estimates();
       post({
@@ -100,6 +100,7 @@ function handle(message: ToWorker) {
         recommendationScores,
         fitMs: selectionStarted - started,
         selectMs: performance.now() - selectionStarted,
+        interim: message.interim,
       });
       return;
     }

@@ -87,6 +87,11 @@ export class StudyHistoryFeed {
     return { features, inSelection };
   }
 
+  /** Whether the arm was in selection when the flags were last read (readSelection). */
+  inSelection(arm: number): boolean {
+    return this.inSelectionFlags[arm] === 1;
+  }
+
   /**
    * Reads again which arms are in selection (after an owner enabled or disabled a prompt, or the rule retired or an
    * owner restored one); null when nothing changed. Cost: one read of the study's prompt flags.

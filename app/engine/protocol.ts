@@ -42,6 +42,13 @@ export type ToWorker =
       batchSize: number;
       /** ...chosen within this time (at least one pair): selection cost grows with the pool. */
       budgetMs: number;
+      /** ...but at least this many, whatever the time (the batch size permitting). */
+      minPairs: number;
+      /**
+       * Proposals for requests to take while a refit runs, asked for just before it (without new votes, so on the
+       * current fit); echoed in the answer (ADR 0049).
+       */
+      interim: boolean;
     }
   | { type: "stats"; studyId: number; requestId: number; armCount: number; newDuels: AnnotatedDuel[]; recommended: number; seed: number }
   /** Forget the study (its engine stopped); with `save`, answer with the policy's state first. */
@@ -64,6 +71,8 @@ export interface SelectionState {
   recommendationScores: Float64Array;
   fitMs: number;
   selectMs: number;
+  /** The answer to an interim select: the refit's own selection follows. */
+  interim: boolean;
 }
 
 export interface ArmStats {

@@ -45,6 +45,7 @@ describe("snapshot storage", () => {
         recommendationScores: utilities.map((u) => u - random()),
         fitMs: 0,
         selectMs: 0,
+        interim: false,
       };
       const stats: StatisticsState = {
         type: "statistics",

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { eq } from "drizzle-orm";
 import { DEFAULT_POLICY, isPolicyName, type PolicyName } from "../../bandit/policy";
-import { sameVoteModel, type VoteModel } from "../../bandit/served";
+import { sameVoteModel, servedBatchSize, type VoteModel } from "../../bandit/served";
 import { studies } from "../../db/schema";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
@@ -24,8 +24,8 @@ import type { EngineWorkerPool, StudyChannel } from "./worker-pool.server";
 const STATS_INTERVAL_MS = 2_000;
 // Time the selection thread may spend proposing pairs after a refit: a few ms per pair at 1,000
 // prompts once duet keeps the pending pairs' information between the picks of a batch (it was
-// 10–40 ms with 200 open assignments); at human pace the engine then chooses ~80% of the pairs.
-// (ENGINE_SELECTION_BUDGET_MS, default 150.)
+// 10–40 ms with 200 open assignments). Top-ups and interim batches propose more between refits
+// (topUpWhenLow, interimPairsNeeded). (ENGINE_SELECTION_BUDGET_MS, default 150.)
 // Requests first: the busier the request thread was since the engine's last run (event-loop
 // utilisation), the longer the engine waits before the next, up to this many times its run time.
 // With only a lower thread priority (engine.worker.ts), a 1,000-prompt engine still cost the
@@ -37,6 +37,39 @@ const FULL_BACKOFF_AT_UTILISATION = 0.5;
 const LIGHT_RUN_MS = 100;
 // New votes are read into the history at most this often between refits (and always before one).
 const HISTORY_READ_INTERVAL_MS = 25;
+
+// Proposals taken per second are measured over windows of this length.
+const RATE_WINDOW_MS = 2_000;
+
+/**
+ * Events per second over the last completed window of at least `windowMs` (0 before one has completed), so that one
+ * burst or a quiet moment moves it only as much as it weighs in the window. Cost: O(1) per call.
+ */
+export class EventRate {
+  private count = 0;
+  private windowStartCount = 0;
+  private rate = 0;
+
+  constructor(
+    private readonly windowMs: number,
+    private windowStart = Date.now(),
+  ) {}
+
+  /** Records `events` (negative: events taken back, as when a transaction that took proposals rolls back). */
+  add(events: number): void {
+    this.count += events;
+  }
+
+  perSecond(now = Date.now()): number {
+    const elapsed = now - this.windowStart;
+    if (elapsed >= this.windowMs) {
+      this.rate = Math.max(0, this.count - this.windowStartCount) / (elapsed / 1000);
+      this.windowStart = now;
+      this.windowStartCount = this.count;
+    }
+    return this.rate;
+  }
+}
 
 /**
  * How many times its own run time the engine waits before its next run: 1 while the request thread
@@ -96,6 +129,16 @@ export class StudyEngine {
   private nextSelectionAt = 0;
   private utilisationMark = performance.eventLoopUtilization();
   private requestCounter = 0;
+  // The request id of the latest top-up (topUpWhenLow): proposals only, on the current fit.
+  private topUpRequestId = -1;
+  // How fast requests take proposals, and how long the last refit ran (fit + selection, ms): what an interim batch must cover.
+  private readonly consumption = new EventRate(RATE_WINDOW_MS);
+  private lastRefitMs = 0;
+  private firstFitMs = 0;
+  // The selection time of the interim batch before the running refit (part of that run for the back-off).
+  private interimSelectMs = 0;
+  // Top-ups back off like refits: none before this time.
+  private nextTopUpAt = 0;
   private idleWaiters: (() => void)[] = [];
   private statsWaiters: (() => void)[] = [];
   // Decisive duels (outcome 0 or 1) among the first decisiveCountedUpTo of the feed: counted once each, as snapshots advance.
@@ -218,6 +261,7 @@ export class StudyEngine {
     if (this.retiredProposals.has(index)) return;
     this.retiredProposals.add(index);
     this.retirementLog.push(index);
+    this.consumption.add(1);
   }
 
   /** Where the retirement log stands now: restoreProposals(mark) undoes every retirement after it. */
@@ -227,7 +271,9 @@ export class StudyEngine {
 
   /** Puts back the proposals retired since `mark` (their transaction rolled back, so they were never handed out). */
   restoreProposals(mark: number): void {
-    for (const index of this.retirementLog.splice(mark)) this.retiredProposals.delete(index);
+    const restored = this.retirementLog.splice(mark);
+    for (const index of restored) this.retiredProposals.delete(index);
+    this.consumption.add(-restored.length);
   }
 
   /** Votes the current selection was trained on (the engine round recorded on assignments). */
@@ -249,23 +295,43 @@ export class StudyEngine {
     // Read new votes a few at a time as they arrive, not thousands at once when a refit starts on a
     // busy study: that single read blocked the request thread for 5–14 ms (bench:server, 660 votes/s).
     if (Date.now() - this.lastHistoryReadAt >= HISTORY_READ_INTERVAL_MS) this.readHistory(feed);
-    if (this.selecting || this.selectionTimer) {
+    if (this.selecting) {
       this.selectionDirty = true;
       return;
     }
     const wait = this.nextSelectionAt - Date.now();
-    if (wait > 0) {
+    if (this.selectionTimer || wait > 0) {
       // Duty cycle: on big pools a refit takes seconds; back-to-back refits would starve requests.
       this.selectionDirty = true;
-      this.selectionTimer = setTimeout(() => {
-        this.selectionTimer = null;
-        this.requestUpdate();
-      }, wait);
-      this.selectionTimer.unref();
+      if (!this.selectionTimer) {
+        this.selectionTimer = setTimeout(() => {
+          this.selectionTimer = null;
+          this.requestUpdate();
+        }, wait);
+        this.selectionTimer.unref();
+      }
+      this.topUpWhenLow(feed, channel);
       return;
     }
     this.selecting = true;
     this.selectionDirty = false;
+    // First, on the fit the thread holds, the proposals requests will take while this refit runs.
+    const interimPairs = this.interimPairsNeeded(this.selectionChanged);
+    if (interimPairs > 0) {
+      const pending = feed.pendingPairs();
+      const batchSize = servedBatchSize(pending.length);
+      channel.toSelection({
+        type: "select",
+        studyId: this.studyId,
+        requestId: ++this.requestCounter,
+        newDuels: [],
+        pending,
+        batchSize,
+        budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
+        minPairs: Math.min(interimPairs, batchSize),
+        interim: true,
+      });
+    }
     const newArms = feed.newArms();
     if (newArms.features.length > 0) channel.toSelection({ type: "addArms", studyId: this.studyId, ...newArms });
     if (this.selectionChanged) {
@@ -296,8 +362,58 @@ export class StudyEngine {
       requestId: ++this.requestCounter,
       newDuels,
       pending,
-      batchSize: Math.max(8, 2 * pending.length + 4),
+      batchSize: servedBatchSize(pending.length),
       budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
+      minPairs: 0,
+      interim: false,
+    });
+  }
+
+  /**
+   * How many proposals requests will take while the coming refit runs, if the open ones will not last it; 0 when they
+   * will. The rate at which requests took proposals (handed out or found unusable) times the refit's expected run
+   * time, the last refit's, or the first fit's when the policy is rebuilt on a new selection (`rebuilds`), with a
+   * margin of half. On 1,000 prompts at human pace with 200 annotators a refit ran 0.1–0.8 s and a first fit 1.8–2.9 s,
+   * and every request meanwhile fell back to a random pair once the batch ran out (bench:server, docs/decisions/0049).
+   */
+  private interimPairsNeeded(rebuilds: boolean): number {
+    if (!this.selection || this.lastRefitMs === 0) return 0;
+    const expectedMs = rebuilds ? Math.max(this.firstFitMs, this.lastRefitMs) : this.lastRefitMs;
+    const needed = Math.ceil(1.5 * this.consumption.perSecond() * (expectedMs / 1000));
+    return this.openProposalCount() < needed ? needed : 0;
+  }
+
+  private openProposalCount(): number {
+    return this.selection ? this.selection.pairs.length - this.retiredProposals.size : 0;
+  }
+
+  /**
+   * While a refit waits out its back-off, requests may hand out the proposals faster than refits replace them; at
+   * human pace with 200 annotators 7–20 % of the pairs were then random (bench:server). When half of the current
+   * proposals are gone, the selection thread proposes a fresh batch on the current fit with the pairs handed out
+   * since as pending: a select without new votes, so it does not refit (ServedEngine.refit) and costs only the
+   * selection budget, and it leaves the refit's own schedule alone. It is what an update between two votes has
+   * always done (the same propose, the same random stream), only sooner (docs/decisions/0049).
+   */
+  private topUpWhenLow(feed: StudyHistoryFeed, channel: StudyChannel) {
+    const selection = this.selection;
+    // Nothing handed out since the last batch (so at most one top-up per request), or prompts left selection and
+    // only the refit may propose again.
+    if (!selection || this.retirementLog.length === 0 || this.selectionChanged || Date.now() < this.nextTopUpAt) return;
+    if (this.openProposalCount() > selection.pairs.length / 2) return;
+    this.selecting = true;
+    this.topUpRequestId = ++this.requestCounter;
+    const pending = feed.pendingPairs();
+    channel.toSelection({
+      type: "select",
+      studyId: this.studyId,
+      requestId: this.topUpRequestId,
+      newDuels: [],
+      pending,
+      batchSize: servedBatchSize(pending.length),
+      budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
+      minPairs: 0,
+      interim: false,
     });
   }
 
@@ -419,13 +535,35 @@ export class StudyEngine {
       for (const resolve of this.statsWaiters.splice(0)) resolve();
       return;
     }
+    if (message.type === "selection" && message.interim) {
+      // Proposals on the previous fit while the refit runs: requests take from these until its own selection arrives.
+      this.interimSelectMs = message.selectMs;
+      this.selection = message;
+      this.retirementLog = [];
+      // Proposed before the selection the refit follows was read: none naming a prompt out of selection now.
+      this.retiredProposals = new Set();
+      message.pairs.forEach(([a, b], index) => {
+        if (!this.feed?.inSelection(a) || !this.feed.inSelection(b)) this.retiredProposals.add(index);
+      });
+      return;
+    }
     if (message.type === "selection") {
       this.selection = message;
       this.retiredProposals = new Set();
       this.retirementLog = [];
       this.selecting = false;
-      const runMs = message.fitMs + message.selectMs;
-      this.nextSelectionAt = Date.now() + runMs * this.backoff(runMs);
+      if (message.requestId === this.topUpRequestId) {
+        // A top-up leaves the refit's schedule as it was, and backs off like a run of its own.
+        this.nextTopUpAt = Date.now() + message.selectMs * (this.backoff(message.selectMs) - 1);
+      } else {
+        const runMs = message.fitMs + message.selectMs;
+        this.lastRefitMs = runMs;
+        if (this.firstFitMs === 0) this.firstFitMs = runMs;
+        // The interim batch before it counts as part of the run.
+        const withInterimMs = runMs + this.interimSelectMs;
+        this.interimSelectMs = 0;
+        this.nextSelectionAt = Date.now() + withInterimMs * this.backoff(withInterimMs);
+      }
       if (this.selectionDirty) this.requestUpdate();
       else this.releaseWaiters();
       this.requestStats();

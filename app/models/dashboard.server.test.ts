@@ -184,6 +184,7 @@ describe("engine snapshots", () => {
       recommendationScores: utilities,
       fitMs: 0,
       selectMs: 0,
+      interim: false,
     };
     const stats: StatisticsState = {
       type: "statistics",
