@@ -315,24 +315,12 @@ export class StudyEngine {
     }
     this.selecting = true;
     this.selectionDirty = false;
-    // First, on the fit the thread holds, the proposals requests will take while this refit runs.
-    const interimPairs = this.interimPairsNeeded(this.selectionChanged);
-    if (interimPairs > 0) {
-      const pending = feed.pendingPairs();
-      const batchSize = servedBatchSize(pending.length);
-      channel.toSelection({
-        type: "select",
-        studyId: this.studyId,
-        requestId: ++this.requestCounter,
-        newDuels: [],
-        pending,
-        batchSize,
-        budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
-        minPairs: Math.min(interimPairs, batchSize),
-        interim: true,
-      });
-    }
     const newArms = feed.newArms();
+    const pending = feed.pendingPairs();
+    // First, on the fit the thread holds, the proposals requests will take while this refit runs (pending pairs with
+    // an arm the thread does not hold yet are skipped there).
+    const interimPairs = this.interimPairsNeeded();
+    if (interimPairs > 0) this.sendSelect(channel, { newDuels: [], pending, minPairs: interimPairs, interim: true });
     if (newArms.features.length > 0) channel.toSelection({ type: "addArms", studyId: this.studyId, ...newArms });
     if (this.selectionChanged) {
       this.selectionChanged = false;
@@ -352,33 +340,41 @@ export class StudyEngine {
         if (feed.duels.length > 0) this.lastStatsVotes = -1;
       }
     }
-    const pending = feed.pendingPairs();
     this.readHistory(feed);
     const newDuels = feed.duels.slice(this.selectionSentCount);
     this.selectionSentCount = feed.duels.length;
+    this.sendSelect(channel, { newDuels, pending, minPairs: 0, interim: false });
+  }
+
+  /**
+   * Asks the selection thread for a batch: a refit on `newDuels` (none: the current fit), then servedBatchSize pairs
+   * for the pending ones within the selection budget, at least `minPairs` of them. Returns the request id.
+   */
+  private sendSelect(
+    channel: StudyChannel,
+    request: Pick<Extract<ToWorker, { type: "select" }>, "newDuels" | "pending" | "minPairs" | "interim">,
+  ): number {
+    const requestId = ++this.requestCounter;
     channel.toSelection({
       type: "select",
       studyId: this.studyId,
-      requestId: ++this.requestCounter,
-      newDuels,
-      pending,
-      batchSize: servedBatchSize(pending.length),
+      requestId,
+      ...request,
+      batchSize: servedBatchSize(request.pending.length),
       budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
-      minPairs: 0,
-      interim: false,
     });
+    return requestId;
   }
 
   /**
    * How many proposals requests will take while the coming refit runs, if the open ones will not last it; 0 when they
    * will. The rate at which requests took proposals (handed out or found unusable) times the refit's expected run
-   * time, the last refit's, or the first fit's when the policy is rebuilt on a new selection (`rebuilds`), with a
-   * margin of half. On 1,000 prompts at human pace with 200 annotators a refit ran 0.1–0.8 s and a first fit 1.8–2.9 s,
+   * time, the last refit's, or the first fit's when the policy is rebuilt on a new selection, with a margin of half. On 1,000 prompts at human pace with 200 annotators a refit ran 0.1–0.8 s and a first fit 1.8–2.9 s,
    * and every request meanwhile fell back to a random pair once the batch ran out (bench:server, docs/decisions/0049).
    */
-  private interimPairsNeeded(rebuilds: boolean): number {
+  private interimPairsNeeded(): number {
     if (!this.selection || this.lastRefitMs === 0) return 0;
-    const expectedMs = rebuilds ? Math.max(this.firstFitMs, this.lastRefitMs) : this.lastRefitMs;
+    const expectedMs = this.selectionChanged ? Math.max(this.firstFitMs, this.lastRefitMs) : this.lastRefitMs;
     const needed = Math.ceil(1.5 * this.consumption.perSecond() * (expectedMs / 1000));
     return this.openProposalCount() < needed ? needed : 0;
   }
@@ -402,19 +398,7 @@ export class StudyEngine {
     if (!selection || this.retirementLog.length === 0 || this.selectionChanged || Date.now() < this.nextTopUpAt) return;
     if (this.openProposalCount() > selection.pairs.length / 2) return;
     this.selecting = true;
-    this.topUpRequestId = ++this.requestCounter;
-    const pending = feed.pendingPairs();
-    channel.toSelection({
-      type: "select",
-      studyId: this.studyId,
-      requestId: this.topUpRequestId,
-      newDuels: [],
-      pending,
-      batchSize: servedBatchSize(pending.length),
-      budgetMs: env().ENGINE_SELECTION_BUDGET_MS,
-      minPairs: 0,
-      interim: false,
-    });
+    this.topUpRequestId = this.sendSelect(channel, { newDuels: [], pending: feed.pendingPairs(), minPairs: 0, interim: false });
   }
 
   /**
@@ -541,9 +525,10 @@ export class StudyEngine {
       this.selection = message;
       this.retirementLog = [];
       // Proposed before the selection the refit follows was read: none naming a prompt out of selection now.
+      const feed = this.feed;
       this.retiredProposals = new Set();
       message.pairs.forEach(([a, b], index) => {
-        if (!this.feed?.inSelection(a) || !this.feed.inSelection(b)) this.retiredProposals.add(index);
+        if (!feed || !feed.inSelection(a) || !feed.inSelection(b)) this.retiredProposals.add(index);
       });
       return;
     }
