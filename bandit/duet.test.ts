@@ -75,6 +75,33 @@ describe("duet batch selection", () => {
     }
     expect(pending.filter(([a, b]) => a === leader || b === leader).length).toBeGreaterThan(0);
   });
+
+  it("by default does not rematch the leader with an arm it beat and never lost to while another candidate remains", () => {
+    const features = unitFeatures(5, 4, 6);
+    // Arm 0 beat 1, 2 and 3; arm 4 has not met it.
+    const history: Duel[] = [
+      { a: 0, b: 1, outcome: 1 },
+      { a: 0, b: 2, outcome: 1 },
+      { a: 3, b: 0, outcome: 0 },
+      { a: 1, b: 2, outcome: 1 },
+    ];
+    const challengers = (options: Parameters<typeof createPolicy>[2]) => {
+      const policy = createPolicy("duet", { features, random: mulberry32(2) }, options);
+      policy.fit(history);
+      expect(policy.recommend()).toBe(0);
+      return new Set(Array.from({ length: 40 }, (_, k) => policy.selectPair({ random: mulberry32(100 + k) })).map(([, b]) => b));
+    };
+    expect([...challengers({})]).toEqual([4]);
+    // "allow" (the rule before) rematches the arms 0 already beat.
+    expect([...challengers({ duet: { rematch: "allow" } })].some((arm) => arm !== 4)).toBe(true);
+    // Once the leader has beaten every other arm, rematches are allowed again.
+    const swept = createPolicy("duet", { features, random: mulberry32(2) });
+    swept.fit([...history, { a: 0, b: 4, outcome: 1 }]);
+    expect(swept.recommend()).toBe(0);
+    const [leader, challenger] = swept.selectPair({ random: mulberry32(1) });
+    expect(leader).toBe(0);
+    expect([1, 2, 3, 4]).toContain(challenger);
+  });
 });
 
 describe("duet's network refit schedule", () => {
@@ -96,5 +123,29 @@ describe("duet's network refit schedule", () => {
     // Network refits at 1, 2, 3, 5, 8 and 12 votes (growth >= max(1, 0.5 L)); f(x_19) changes only then.
     const changed = outputs.map((value, t) => t === 0 || value !== outputs[t - 1]);
     expect(changed).toEqual([true, true, true, false, true, false, false, true, false, false, false, true]);
+  });
+});
+
+describe("duet's recommendation and the votes", () => {
+  it("recommends an unbeaten arm with voteGuardMinWins wins that beat the model's pick, and not one with fewer", () => {
+    const features = unitFeatures(10, 4, 8);
+    // Arm 1 looks like arm 9 to the network (same embedding), and arm 9 loses to everyone, so the model doubts arm 1's
+    // record. Arm 0: 40 wins and one loss, to arm 1; arm 1 is unbeaten with `wins` decisive wins, one over arm 0.
+    features[1] = Float64Array.from(features[9]!);
+    const history = (wins: number): Duel[] => [
+      ...Array.from({ length: 40 }, (_, k): Duel => ({ a: 0, b: 2 + (k % 7), outcome: 1 })),
+      ...Array.from({ length: 30 }, (_, k): Duel => ({ a: 9, b: 2 + (k % 7), outcome: 0 })),
+      { a: 1, b: 0, outcome: 1 },
+      ...Array.from({ length: wins - 1 }, (_, k): Duel => ({ a: 2 + k, b: 1, outcome: 0 })),
+    ];
+    const recommendation = (wins: number, options: Parameters<typeof createPolicy>[2] = {}) => {
+      const policy = createPolicy("duet", { features, random: mulberry32(3) }, options);
+      policy.fit(history(wins));
+      return policy.recommend();
+    };
+    // Without the guard the lower confidence bound prefers arm 0's long record.
+    expect(recommendation(3, { duet: { voteGuard: false } })).toBe(0);
+    expect(recommendation(3)).toBe(1);
+    expect(recommendation(2)).toBe(0);
   });
 });

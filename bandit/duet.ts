@@ -69,13 +69,16 @@ export interface DuetOptions {
   recommendationPenalty: number;
   /**
    * Never recommend an arm that an unbeaten arm with at least voteGuardMinWins decisive wins has beaten head to head
-   * (bandit/vote-support.ts).
+   * (bandit/vote-support.ts). On by default from 3 wins: from 1 it cost noisy annotators regret, for one or two wins
+   * are not plain evidence from them (docs/decisions/0051).
    */
   voteGuard: boolean;
   voteGuardMinWins: number;
   /**
    * "allow": any arm may challenge the leader; "unless-beaten": not an arm the leader has beaten and never lost to
    * (while another candidate remains), so consistent annotators are not asked a question they already answered.
+   * The default: with "allow" the leader spent its duels on rematches while a best arm seen once in warm-up waited
+   * (docs/decisions/0050).
    */
   rematch: "allow" | "unless-beaten";
 }
@@ -101,9 +104,9 @@ export const DUET_DEFAULTS: DuetOptions = {
   laplaceWeights: true,
   warmupPairs: 1,
   recommendationPenalty: 1,
-  voteGuard: false,
-  voteGuardMinWins: 1,
-  rematch: "allow",
+  voteGuard: true,
+  voteGuardMinWins: 3,
+  rematch: "unless-beaten",
 };
 
 /**

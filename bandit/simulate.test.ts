@@ -111,7 +111,9 @@ describe("simulate", () => {
     expect(everyOther.bringsNewArm).toBe(everyOther.coverage);
     expect(coverFirst.armsDueled).toBeGreaterThanOrEqual(45);
     expect(uncovered.armsDueled).toBeLessThan(alternating.armsDueled);
-    expect(alternating.armsDueled).toBeLessThan(coverFirst.armsDueled);
+    // The policy's own picks bring new arms too while its leader keeps winning (it does not rematch an arm it beat,
+    // docs/decisions/0050), so alternating can reach as many arms as covering first.
+    expect(alternating.armsDueled).toBeLessThanOrEqual(coverFirst.armsDueled);
   });
 
   it("serves concurrent annotators distinct pairs and scores every vote", () => {
