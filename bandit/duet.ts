@@ -137,7 +137,7 @@ export class DuetPolicy implements DuelingPolicy {
   // History length at the last network refit (-1: none, or arms added since).
   private networkFitLength = -1;
   // recommend() of the current fit (it is the leader of every pick of a batch).
-  private recommendation: { arm: number; modelArm: number; overridden: boolean } | null = null;
+  private recommendation: number | null = null;
   private votes: VoteRecord | null = null;
   // The precisions with the pending pairs of the last selectPair counted in, until the next fit or
   // new arms: a batch of picks passes the previous call's pending plus the pair it chose.
@@ -413,12 +413,15 @@ export class DuetPolicy implements DuelingPolicy {
    * u_i - recommendationPenalty / sqrt(U_offset_i); with voteGuard, replaced by an unbeaten arm that has beaten it.
    */
   recommend(): number {
-    return this.currentRecommendation().arm;
-  }
-
-  /** The recommendation with the model's own choice and whether the votes overrode it (for explaining it). */
-  recommendationDetail(): { arm: number; modelArm: number; overridden: boolean } {
-    return { ...this.currentRecommendation() };
+    if (this.recommendation !== null) return this.recommendation;
+    if (this.history.length === 0) return 0;
+    const scores = this.recommendationScores();
+    let modelArm = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[modelArm]!) modelArm = i;
+    this.recommendation = this.options.voteGuard
+      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!, this.options.voteGuardMinWins).arm
+      : modelArm;
+    return this.recommendation;
   }
 
   /** Per arm, the lower bound the recommendation ranks by (-Infinity for arms in no duel). */
@@ -434,19 +437,6 @@ export class DuetPolicy implements DuelingPolicy {
   private voteRecord(): VoteRecord {
     this.votes ??= voteRecord(this.history, this.features.length);
     return this.votes;
-  }
-
-  private currentRecommendation(): { arm: number; modelArm: number; overridden: boolean } {
-    if (this.recommendation) return this.recommendation;
-    if (this.history.length === 0) return { arm: 0, modelArm: 0, overridden: false };
-    const scores = this.recommendationScores();
-    let modelArm = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[modelArm]!) modelArm = i;
-    const supported = this.options.voteGuard
-      ? voteSupportedChoice(this.voteRecord(), modelArm, (arm) => scores[arm]!, this.options.voteGuardMinWins)
-      : { arm: modelArm, overridden: false };
-    this.recommendation = { arm: supported.arm, modelArm, overridden: supported.overridden };
-    return this.recommendation;
   }
 
   utilities(): Float64Array {
