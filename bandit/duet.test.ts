@@ -148,4 +148,23 @@ describe("duet's recommendation and the votes", () => {
     expect(recommendation(3)).toBe(1);
     expect(recommendation(2)).toBe(0);
   });
+
+  it("by default does not recommend an arm of one duel, a win over a well-tested leader, over that leader", () => {
+    // Arm 1 has arm 0's embedding and its only duel is a win over arm 0, whose record is 16–8: a noisy annotator's
+    // pattern. Under the lower bound of penalty 1 the single win was enough (docs/decisions/0052); under 2 it is not.
+    const features = unitFeatures(10, 4, 8);
+    features[1] = Float64Array.from(features[0]!);
+    const history: Duel[] = [
+      ...Array.from({ length: 24 }, (_, k): Duel => ({ a: 0, b: 2 + (k % 8), outcome: k < 8 ? 0 : 1 })),
+      ...Array.from({ length: 12 }, (_, k): Duel => ({ a: 2 + (k % 8), b: 2 + ((k + 3) % 8), outcome: k % 2 === 0 ? 0 : 1 })),
+      { a: 1, b: 0, outcome: 1 },
+    ];
+    const recommendation = (options: Parameters<typeof createPolicy>[2] = {}) => {
+      const policy = createPolicy("duet", { features, random: mulberry32(3) }, options);
+      policy.fit(history);
+      return policy.recommend();
+    };
+    expect(recommendation({ duet: { recommendationPenalty: 1 } })).toBe(1);
+    expect(recommendation()).toBe(0);
+  });
 });

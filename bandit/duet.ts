@@ -65,6 +65,8 @@ export interface DuetOptions {
   /**
    * Recommendation = argmax over seen arms of u_i - recommendationPenalty * sigma_offset_i (a lower confidence bound,
    * so that with noisy annotators an arm needs evidence, not one lucky win, to be recommended). 0 = plain argmax u.
+   * 2 by default: at 1, with 8 annotators at scale 1 the recommendation was often an arm of one duel whose single
+   * win had not yet been put to the test (docs/decisions/0052).
    */
   recommendationPenalty: number;
   /**
@@ -103,7 +105,7 @@ export const DUET_DEFAULTS: DuetOptions = {
   thompsonProbability: 0.75,
   laplaceWeights: true,
   warmupPairs: 1,
-  recommendationPenalty: 1,
+  recommendationPenalty: 2,
   voteGuard: true,
   voteGuardMinWins: 3,
   rematch: "unless-beaten",
