@@ -27,7 +27,7 @@ import { CROWDS, createCrowdAnnotator, crowdRecommendations, kendallTau } from "
 import { simulateTrial } from "../bandit/simulate";
 import { commaList, parseFlags, positiveInteger, validateFlags } from "./lib-sim/args";
 import { meanAndStdErr } from "./lib-sim/paired";
-import { loadScenario, scenarioFiles } from "./lib-sim/scenario-file";
+import { loadScenario, regretScorer, scenarioFiles } from "./lib-sim/scenario-file";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const VOTES = 150;
@@ -87,9 +87,7 @@ function runTrial(args: Args, crowdName: string, scenarioName: string, path: str
   const crowd = CROWDS[crowdName]!;
   const { annotate, shownVote } = createCrowdAnnotator(scenario, crowd, args.seed, trial);
   const utility = scenario.utility;
-  const utilityMax = Math.max(...utility);
-  const utilityMean = utility.reduce((sum, u) => sum + u, 0) / utility.length;
-  const regretOf = (arm: number) => (utilityMax - utility[arm]!) / (utilityMax - utilityMean);
+  const regretOf = regretScorer(utility);
   const started = Date.now();
   let file: TrialFile | undefined;
   const regretCurve: number[] = [];

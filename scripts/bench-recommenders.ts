@@ -18,14 +18,14 @@
 import { writeFileSync } from "node:fs";
 import { z } from "zod";
 import { fitBradleyTerry } from "../bandit/bradley-terry";
-import { seenArms } from "../bandit/pairs";
 import type { Duel } from "../bandit/policy";
 import { createPolicy } from "../bandit/policy";
 import { deriveSeed, mulberry32 } from "../bandit/random";
 import type { SimulatedPolicy } from "../bandit/simulate";
 import { REGRET_CHECKPOINTS, SIMULATED_POLICIES, simulateTrial } from "../bandit/simulate";
 import { commaList, parseFlags, positiveInteger, positiveNumber, validateFlags } from "./lib-sim/args";
-import { loadScenario, scenarioFiles } from "./lib-sim/scenario-file";
+import { meanAndStdErr } from "./lib-sim/paired";
+import { loadScenario, regretScorer, scenarioFiles } from "./lib-sim/scenario-file";
 
 const USAGE =
   "npm run bench:recommenders -- [--scale 1] [--trials 10] [--sources app,linear] [--scenarios a,b] [--seed 1] [--out bench/results/recommenders-scale1.md]";
@@ -64,13 +64,15 @@ function btLeader(scores: Float64Array, duelCounts: Uint32Array, minDuels: numbe
   return best < 0 ? fallback : best;
 }
 
+/** Mean over a cell's trials of `pick` at checkpoint index `checkpoint`. */
+const trialMean = (trials: Reading[][], pick: (reading: Reading) => number, checkpoint: number) =>
+  trials.reduce((sum, readings) => sum + pick(readings[checkpoint]!), 0) / trials.length;
+
 const perScenario = new Map<string, Map<string, Reading[][]>>(); // source -> scenario -> trial -> checkpoint
 for (const [name, path] of scenarioFiles(args.scenarios)) {
   const scenario = loadScenario(path);
-  const utility = scenario.utility;
-  const max = Math.max(...utility);
-  const mean = utility.reduce((sum, value) => sum + value, 0) / utility.length;
-  const regretOf = (arm: number) => (max - utility[arm]!) / (max - mean);
+  const armCount = scenario.utility.length;
+  const regretOf = regretScorer(scenario.utility);
   for (const source of args.sources) {
     const trials: Reading[][] = [];
     for (let trial = 0; trial < args.trials; trial++) {
@@ -85,19 +87,19 @@ for (const [name, path] of scenarioFiles(args.scenarios)) {
           seed: args.seed,
           onVote: ({ votes, regret, policy, history }) => {
             if (!(REGRET_CHECKPOINTS as readonly number[]).includes(votes)) return;
-            const duels: readonly Duel[] = history.slice();
+            // Read synchronously, before the simulator appends the next vote to `history`.
+            const duels: readonly Duel[] = history;
             const fresh = (kind: "duet" | "linear") => {
               const reader = createPolicy(kind, { features: scenario.features, random: mulberry32(deriveSeed(args.seed, 7, trial, votes)) });
               reader.fit(duels);
               return regretOf(reader.recommend());
             };
-            const duelCounts = new Uint32Array(utility.length);
+            const duelCounts = new Uint32Array(armCount);
             for (const duel of duels) {
               duelCounts[duel.a]! += 1;
               duelCounts[duel.b]! += 1;
             }
-            const scores = fitBradleyTerry(utility.length, duels);
-            const seen = seenArms(duels, utility.length);
+            const scores = fitBradleyTerry(armCount, duels);
             readings.push({
               regret: {
                 own: regret,
@@ -107,7 +109,7 @@ for (const [name, path] of scenarioFiles(args.scenarios)) {
                 bt2: regretOf(btLeader(scores, duelCounts, 2)),
               },
               ownDuels: duelCounts[policy.recommend()]!,
-              armsDueled: seen.reduce((sum, value) => sum + (value ? 1 : 0), 0),
+              armsDueled: duelCounts.reduce((sum, count) => sum + (count > 0 ? 1 : 0), 0),
             });
           },
         },
@@ -120,26 +122,22 @@ for (const [name, path] of scenarioFiles(args.scenarios)) {
     perScenario.set(source, bySource);
     const line = RECOMMENDERS.map(
       (recommender) =>
-        `${recommender} ${REGRET_CHECKPOINTS.map((_, k) => (trials.reduce((sum, readings) => sum + readings[k]!.regret[recommender], 0) / trials.length).toFixed(3)).join("/")}`,
+        `${recommender} ${REGRET_CHECKPOINTS.map((_, k) => trialMean(trials, (reading) => reading.regret[recommender], k).toFixed(3)).join("/")}`,
     );
     console.log(`${name} ${source}: ${line.join("  ")}`);
   }
 }
 
-const meanAndError = (values: number[]) => {
-  const m = values.reduce((sum, value) => sum + value, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((sum, value) => sum + (value - m) ** 2, 0) / (values.length - 1) : NaN;
-  return { mean: m, error: Math.sqrt(variance / values.length) };
-};
-/** Mean over scenarios of the per-scenario trial means, ± the standard error over scenarios. */
+/** Mean over scenarios of the per-scenario trial means, and its standard error over scenarios. */
 const overScenarios = (cells: Map<string, Reading[][]>, pick: (reading: Reading) => number, checkpoint: number) =>
-  meanAndError([...cells.values()].map((trials) => trials.reduce((sum, readings) => sum + pick(readings[checkpoint]!), 0) / trials.length));
+  meanAndStdErr([...cells.values()].map((trials) => trialMean(trials, pick, checkpoint)));
+const scenarioCount = Math.max(0, ...[...perScenario.values()].map((cells) => cells.size));
 
 const budgets = REGRET_CHECKPOINTS.join(" / ");
 const lines = [
   `# Reading the same votes: recommenders on the histories of \`${args.sources.join("`, `")}\`, annotator scale ${args.scale}`,
   "",
-  `Generated by \`npm run bench:recommenders -- --scale ${args.scale} --trials ${args.trials} --sources ${args.sources.join(",")}\` (seed ${args.seed}, ${VOTES} votes; the histories are bench:engine's trials, same seeds). Regret at ${budgets} votes, mean over the ${[...(perScenario.values().next().value ?? new Map()).keys()].length} scenarios ± the standard error over scenarios.`,
+  `Generated by \`npm run bench:recommenders -- --scale ${args.scale} --trials ${args.trials} --sources ${args.sources.join(",")}\` (seed ${args.seed}, ${VOTES} votes; the histories are bench:engine's trials, same seeds). Regret at ${budgets} votes, mean over the ${scenarioCount} scenarios ± the standard error over scenarios.`,
   "",
   "- `own`: the source policy's recommendation; `duet` and `linear`: fresh default policies fitted on the same history; `bt`: the Bradley–Terry leader of the raw votes among arms in a duel; `bt2`: among arms with at least two duels.",
   "- Read down a column to compare histories (the data), across a row to compare readings of the same data.",
@@ -148,13 +146,20 @@ const lines = [
   `|---|${RECOMMENDERS.map(() => "---").join("|")}|---|---|`,
 ];
 for (const [source, cells] of perScenario) {
-  const cell = (pick: (reading: Reading) => number, digits: number) =>
+  const curve = (pick: (reading: Reading) => number, format: (mean: number, stdErr: number | null) => string) =>
     REGRET_CHECKPOINTS.map((_, k) => {
-      const { mean: m, error } = overScenarios(cells, pick, k);
-      return digits === 3 ? `${m.toFixed(3)} ± ${error.toFixed(3)}` : m.toFixed(digits);
+      const { mean, stdErr } = overScenarios(cells, pick, k);
+      return format(mean, stdErr);
     }).join(" / ");
+  const withError = (mean: number, stdErr: number | null) => `${mean.toFixed(3)} ± ${stdErr === null ? "–" : stdErr.toFixed(3)}`;
   lines.push(
-    `| ${source} | ${RECOMMENDERS.map((recommender) => cell((reading) => reading.regret[recommender], 3)).join(" | ")} | ${cell((reading) => reading.ownDuels, 1)} | ${cell((reading) => reading.armsDueled, 0)} |`,
+    `| ${source} | ${RECOMMENDERS.map((recommender) => curve((reading) => reading.regret[recommender], withError)).join(" | ")} | ${curve(
+      (reading) => reading.ownDuels,
+      (mean) => mean.toFixed(1),
+    )} | ${curve(
+      (reading) => reading.armsDueled,
+      (mean) => mean.toFixed(0),
+    )} |`,
   );
 }
 lines.push(
@@ -168,7 +173,7 @@ for (const [source, cells] of perScenario) {
   for (const [name, trials] of cells) {
     const last = REGRET_CHECKPOINTS.length - 1;
     lines.push(
-      `| ${name} | ${source} | ${RECOMMENDERS.map((recommender) => (trials.reduce((sum, readings) => sum + readings[last]!.regret[recommender], 0) / trials.length).toFixed(3)).join(" | ")} |`,
+      `| ${name} | ${source} | ${RECOMMENDERS.map((recommender) => trialMean(trials, (reading) => reading.regret[recommender], last).toFixed(3)).join(" | ")} |`,
     );
   }
 }

@@ -26,6 +26,17 @@ export function loadScenario(path: string): Scenario {
 }
 
 /**
+ * The normalised simple regret of recommending `arm`, (max u - u_arm) / (max u - mean u): 0 = the best prompt, 1 = an
+ * average one (shared/bench/README.md; what bandit/simulate.ts scores).
+ */
+export function regretScorer(utility: ArrayLike<number>): (arm: number) => number {
+  const values = Array.from(utility);
+  const max = Math.max(...values);
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  return (arm) => (max - values[arm]!) / (max - mean);
+}
+
+/**
  * The shared benchmark folder: $PROMPTDUEL_SHARED_DIR/bench when that variable is set (a git worktree does not sit
  * beside the shared folder), else ../shared/bench beside the repository, wherever the command runs from.
  */
