@@ -19,13 +19,14 @@ export interface CoverageOptions {
   order: "index" | "policy";
   /**
    * A coverage pair is every period-th pick (counting answered and pending duels), the inner policy's the others:
-   * 1 covers first, 2 alternates. Studies of at most smallStudyArms arms always cover first.
+   * 1 covers first, 2 alternates. Studies of at most smallStudyArms arms always cover first. 4 by default: every other
+   * pick spent half of a large study's votes on first looks, most at noisy annotators' cost (docs/decisions/0053).
    */
   period: number;
   smallStudyArms: number;
 }
 
-export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 2, smallStudyArms: 30 };
+export const COVERAGE_DEFAULTS: CoverageOptions = { minDuelsPerArm: 1, order: "index", period: 4, smallStudyArms: 30 };
 
 /**
  * Wraps `inner` so that every arm reaches minDuelsPerArm duels before the inner policy selects.

@@ -164,7 +164,31 @@ describe("duet's recommendation and the votes", () => {
       policy.fit(history);
       return policy.recommend();
     };
-    expect(recommendation({ duet: { recommendationPenalty: 1 } })).toBe(1);
-    expect(recommendation()).toBe(0);
+    expect(recommendation({ duet: { recommendationPenalty: 1, recommendationMinDuels: 1 } })).toBe(1);
+    expect(recommendation({ duet: { recommendationMinDuels: 1 } })).toBe(0);
+  });
+
+  it("by default recommends only arms of two duels or more while any arm has two (docs/decisions/0054)", () => {
+    // Plain argmax u (no lower bound, no vote guard), so only the duel count decides. Arm 1 shares arm 0's embedding
+    // and won its one duel against arm 0, which has beaten arms 2–5: the fit ranks arm 1 first.
+    const features = unitFeatures(6, 4, 11);
+    features[1] = Float64Array.from(features[0]!);
+    const history: Duel[] = [...Array.from({ length: 8 }, (_, k): Duel => ({ a: 0, b: 2 + (k % 4), outcome: 1 })), { a: 1, b: 0, outcome: 1 }];
+    const fitted = (minDuels?: number) => {
+      const duet = { recommendationPenalty: 0, voteGuard: false, ...(minDuels === undefined ? {} : { recommendationMinDuels: minDuels }) };
+      const policy = createPolicy("duet", { features, random: mulberry32(5) }, { duet });
+      policy.fit(history);
+      return policy;
+    };
+    expect(fitted(1).recommend()).toBe(1);
+    const policy = fitted();
+    expect(policy.recommend()).toBe(0);
+    const scores = policy.recommendationScores!();
+    expect(scores[1]).toBe(-Infinity);
+    expect(Number.isFinite(scores[2]!)).toBe(true);
+    // Before any arm has two duels, an arm of one duel may be recommended.
+    const early = createPolicy("duet", { features, random: mulberry32(5) }, { duet: { recommendationPenalty: 0, voteGuard: false } });
+    early.fit([{ a: 3, b: 4, outcome: 1 }]);
+    expect(early.recommend()).toBe(3);
   });
 });

@@ -7,7 +7,7 @@ import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
-import { randomFreshPair, seenArms } from "./pairs";
+import { randomFreshPair } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, PolicyState, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
@@ -70,6 +70,12 @@ export interface DuetOptions {
    */
   recommendationPenalty: number;
   /**
+   * Only arms with at least this many duels are recommended (and so led) while any arm has that many. 2 by default:
+   * with noisy annotators a prompt that won its one duel was led and recommended on that single vote; with two, its
+   * record is tested first (docs/decisions/0054). 1 = every arm in a duel.
+   */
+  recommendationMinDuels: number;
+  /**
    * Never recommend an arm that an unbeaten arm with at least voteGuardMinWins decisive wins has beaten head to head
    * (bandit/vote-support.ts). On by default from 3 wins: from 1 it cost noisy annotators regret, for one or two wins
    * are not plain evidence from them (docs/decisions/0051).
@@ -106,6 +112,7 @@ export const DUET_DEFAULTS: DuetOptions = {
   laplaceWeights: true,
   warmupPairs: 1,
   recommendationPenalty: 2,
+  recommendationMinDuels: 2,
   voteGuard: true,
   voteGuardMinWins: 3,
   rematch: "unless-beaten",
@@ -412,7 +419,8 @@ export class DuetPolicy implements DuelingPolicy {
 
   /**
    * The simple-regret recommendation: argmax over arms seen in a duel of the lower bound
-   * u_i - recommendationPenalty / sqrt(U_offset_i); with voteGuard, replaced by an unbeaten arm that has beaten it.
+   * u_i - recommendationPenalty / sqrt(U_offset_i) (see recommendationScores for the arms eligible); with voteGuard,
+   * replaced by an unbeaten arm that has beaten it.
    */
   recommend(): number {
     if (this.recommendation !== null) return this.recommendation;
@@ -426,12 +434,21 @@ export class DuetPolicy implements DuelingPolicy {
     return this.recommendation;
   }
 
-  /** Per arm, the lower bound the recommendation ranks by (-Infinity for arms in no duel). */
+  /**
+   * Per arm, the lower bound the recommendation ranks by: -Infinity for an arm in no duel, and for an arm of fewer
+   * than recommendationMinDuels duels while some arm has that many. Cost: O(n + history).
+   */
   recommendationScores(): Float64Array {
-    const seen = seenArms(this.history, this.features.length);
+    const duels = new Int32Array(this.features.length);
+    for (const duel of this.history) {
+      duels[duel.a]!++;
+      duels[duel.b]!++;
+    }
+    let minDuels = Math.max(1, this.options.recommendationMinDuels);
+    if (!duels.some((count) => count >= minDuels)) minDuels = 1;
     const penalty = this.options.recommendationPenalty;
     return Float64Array.from(this.armUtilities, (u, i) =>
-      seen[i] ? u - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0) : -Infinity,
+      duels[i]! >= minDuels ? u - (penalty > 0 ? penalty / Math.sqrt(this.offsetPrecision[i]!) : 0) : -Infinity,
     );
   }
 

@@ -29,6 +29,20 @@ describe("recommendationNote", () => {
     expect(note).toBe("The engine recommends P1, while P2 leads the raw-vote Bradley–Terry scores. P1 beat P2 2–1 head to head.");
   });
 
+  it("explains a leader of one vote that the engine does not rank yet (two duels needed, docs/decisions/0054)", () => {
+    const prompts = [
+      prompt(1, { score: 1, wins: 8, losses: 3, utility: 2, engineScore: 1.5 }),
+      prompt(2, { score: 2, wins: 1, losses: 0, utility: 2.5, engineScore: null }),
+    ];
+    expect(recommendationNote(1, prompts, never)).toBe(
+      "The engine recommends P1, while P2 leads the raw-vote Bradley–Terry scores. P2 has a single decisive vote: " +
+        "the engine recommends only prompts that have been in at least two duels, so that one vote does not decide.",
+    );
+    // With two decisive votes and still no engine score (e.g. out of the engine's selection), that is not the reason.
+    const twoVotes = [prompts[0]!, prompt(2, { score: 2, wins: 2, losses: 0, utility: 2.5, engineScore: null })];
+    expect(recommendationNote(1, twoVotes, never)).not.toMatch(/single decisive vote/);
+  });
+
   it("explains a leader held back by little evidence (its lower bound is below, its estimate is not)", () => {
     const prompts = [
       prompt(1, { score: 1, wins: 8, losses: 3, utility: 2, engineScore: 1.5 }),

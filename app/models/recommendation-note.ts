@@ -14,8 +14,9 @@ export interface NotePrompt {
 /**
  * When the engine's recommendation is not the raw-vote Bradley–Terry leader, one sentence saying so and why, in an
  * owner's words; null when they agree or either is unknown. The reasons, first that applies: the recommended prompt
- * beat the leader head to head; the leader has less evidence, so the engine's lower confidence bound ranks it below
- * although its estimate is at least as high; otherwise the engine's model, which also learns from how similar prompts
+ * beat the leader head to head; the leader has a single decisive vote and no engine score (the engine recommends
+ * only prompts of two duels or more once any has two, docs/decisions/0054); the leader has less evidence, so the
+ * engine's lower confidence bound ranks it below although its estimate is at least as high; otherwise the engine's model, which also learns from how similar prompts
  * fared, rates the recommended prompt higher.
  */
 export function recommendationNote(
@@ -32,6 +33,12 @@ export function recommendationNote(
   const lost = headToHead(leader.promptId, recommended.promptId);
   if (won > lost) return `${intro} ${recommended.name} beat ${leader.name} ${won}–${lost} head to head.`;
   const votes = (prompt: NotePrompt) => prompt.wins + prompt.losses;
+  if (leader.engineScore === null && recommended.engineScore !== null && votes(leader) <= 1) {
+    return (
+      `${intro} ${leader.name} has ${votes(leader) === 1 ? "a single decisive vote" : "no decisive vote"}: ` +
+      "the engine recommends only prompts that have been in at least two duels, so that one vote does not decide."
+    );
+  }
   if (
     recommended.utility !== null &&
     leader.utility !== null &&
