@@ -138,6 +138,12 @@ const argsSchema = z.strictObject({
 });
 type BenchArgs = z.infer<typeof argsSchema>;
 
+/** a − b over the trials both have (trial k of every cell is the same draw; a cell still being filled has fewer). */
+function pairedOverCommonTrials(a: readonly number[], b: readonly number[]): PairedDifference {
+  const common = Math.min(a.length, b.length);
+  return pairedDifference(a.slice(0, common), b.slice(0, common));
+}
+
 /** One cell to compute: a setting (or a deterministic subset size) × policy × scenario, `trials` trials. */
 interface Task {
   setting: string;
@@ -405,8 +411,7 @@ class Results {
     const a = this.values(setting, ours, scenario, checkpoint);
     const b = this.values(setting, theirs, scenario, checkpoint);
     if (!a || !b) return undefined;
-    const common = Math.min(a.length, b.length);
-    return common >= 2 ? pairedDifference(a.slice(0, common), b.slice(0, common)) : undefined;
+    return Math.min(a.length, b.length) >= 2 ? pairedOverCommonTrials(a, b) : undefined;
   }
 
   /** Scenarios where every listed policy has this cell. */
@@ -582,7 +587,9 @@ function writeReport(args: BenchArgs, files: Map<string, string>, speed: SpeedFi
     const single = meanOver(results, setting, "app", both, last);
     const many = meanOver(results, concurrent, "app", both, last);
     const difference = averageDifference(
-      both.map((scenario) => pairedDifference(results.values(concurrent, "app", scenario, last)!, results.values(setting, "app", scenario, last)!)),
+      both.map((scenario) =>
+        pairedOverCommonTrials(results.values(concurrent, "app", scenario, last)!, results.values(setting, "app", scenario, last)!),
+      ),
     );
     const met = many <= 1.1 * single;
     concurrencyMet &&= met;
@@ -595,7 +602,7 @@ function writeReport(args: BenchArgs, files: Map<string, string>, speed: SpeedFi
     }));
     const windowCell = windowed.every((cell) => cell.single && cell.many)
       ? (() => {
-          const late = averageDifference(windowed.map((cell) => pairedDifference(cell.many!, cell.single!)));
+          const late = averageDifference(windowed.map((cell) => pairedOverCommonTrials(cell.many!, cell.single!)));
           const singleLate = windowed.reduce((sum, cell) => sum + meanAndStdErr(cell.single!).mean, 0) / windowed.length;
           return `${fmt(singleLate)} / ${fmt(singleLate + late.mean)} (Δ ${signed(late.mean)} ± ${fmt(late.stdErr)})`;
         })()
