@@ -15,9 +15,10 @@ export interface NotePrompt {
  * When the engine's recommendation is not the raw-vote Bradley–Terry leader, one sentence saying so and why, in an
  * owner's words; null when they agree or either is unknown. The reasons, first that applies: the recommended prompt
  * beat the leader head to head; the leader has a single decisive vote and no engine score (the engine recommends
- * only prompts of two duels or more once any has two, docs/decisions/0054); the leader has less evidence, so the
- * engine's lower confidence bound ranks it below although its estimate is at least as high; otherwise the engine's model, which also learns from how similar prompts
- * fared, rates the recommended prompt higher.
+ * only prompts of two duels or more once any has two, DUET_DEFAULTS.recommendationMinDuels, docs/decisions/0054);
+ * the leader has less evidence, so the engine's lower confidence bound ranks it below although its estimate is at
+ * least as high; otherwise the engine's model, which also learns from how similar prompts fared, rates the
+ * recommended prompt higher.
  */
 export function recommendationNote(
   recommendedPromptId: number | null,
