@@ -1,3 +1,4 @@
+import { duelCounts } from "./pairs";
 import type { Duel, DuelingPolicy, SelectPairOptions } from "./policy";
 
 /**
@@ -48,11 +49,7 @@ export function withCoverage(inner: DuelingPolicy, overrides: Partial<CoverageOp
   const countAnswered = (history: readonly Duel[]) => {
     hasHistory = history.length > 0;
     answeredCount = history.length;
-    answeredDuels = new Int32Array(armCount);
-    for (const { a, b } of history) {
-      answeredDuels[a]!++;
-      answeredDuels[b]!++;
-    }
+    answeredDuels = duelCounts(history, armCount);
   };
   return {
     name: inner.name,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Duel } from "./policy";
+import type { Duel, DuelingPolicy } from "./policy";
 import { createPolicy } from "./policy";
 import { mulberry32, standardNormal } from "./random";
 import { normaliseInPlace } from "./features";
@@ -190,5 +190,32 @@ describe("duet's recommendation and the votes", () => {
     const early = createPolicy("duet", { features, random: mulberry32(5) }, { duet: { recommendationPenalty: 0, voteGuard: false } });
     early.fit([{ a: 3, b: 4, outcome: 1 }]);
     expect(early.recommend()).toBe(3);
+  });
+
+  it("asks a prompt that would outrank the leader but for its one duel to duel the leader next (docs/decisions/0055)", () => {
+    // Arm 1 shares arm 0's embedding and won its only duel against arm 0, which has beaten arms 2–5; arms 6–29 are
+    // in no duel, so the usual top-two draw often prefers one of them.
+    const features = unitFeatures(30, 4, 11);
+    features[1] = Float64Array.from(features[0]!);
+    const history: Duel[] = [...Array.from({ length: 8 }, (_, k): Duel => ({ a: 0, b: 2 + (k % 4), outcome: 1 })), { a: 1, b: 0, outcome: 1 }];
+    const fitted = (confirmContenders?: boolean) => {
+      const duet = { recommendationPenalty: 0, voteGuard: false, ...(confirmContenders === undefined ? {} : { confirmContenders }) };
+      const policy = createPolicy("duet", { features, random: mulberry32(5) }, { duet });
+      policy.fit(history);
+      return policy;
+    };
+    const challengers = (policy: DuelingPolicy, pending?: [number, number][]) =>
+      Array.from({ length: 20 }, (_, k) => {
+        const [leader, challenger] = policy.selectPair({ random: mulberry32(k + 1), ...(pending ? { pending } : {}) });
+        expect(leader).toBe(0);
+        return challenger;
+      });
+    const policy = fitted();
+    expect(policy.recommend()).toBe(0);
+    expect(challengers(policy)).toEqual(new Array(20).fill(1));
+    // Off, the pick is the usual draw, which by these seeds names other arms too.
+    expect(challengers(fitted(false)).some((arm) => arm !== 1)).toBe(true);
+    // Once that duel is handed out, the next picks are the policy's own and not a second copy of it.
+    expect(challengers(policy, [[0, 1]])).not.toContain(1);
   });
 });

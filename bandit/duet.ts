@@ -7,7 +7,7 @@ import { compactDuels, validateHistory } from "./duels";
 import { validateFeatures } from "./features";
 import type { MlpWorkspace } from "./mlp";
 import { createMlpWorkspace, initMlpParameters, mlpForward } from "./mlp";
-import { randomFreshPair } from "./pairs";
+import { duelCounts, randomFreshPair } from "./pairs";
 import type { Duel, DuelingPolicy, PolicyContext, PolicyState, SelectPairOptions } from "./policy";
 import type { RandomProjection } from "./projection";
 import { createRandomProjection, projectFeatures } from "./projection";
@@ -76,6 +76,12 @@ export interface DuetOptions {
    */
   recommendationMinDuels: number;
   /**
+   * An arm that won every one of its duels but has fewer than recommendationMinDuels (none pending) duels the leader
+   * next, the highest utility first: under recommendationMinDuels a prompt that beat the leader could not lead, and
+   * waited for a draw to test it again while the leader met new prompts (docs/decisions/0055). true by default.
+   */
+  confirmContenders: boolean;
+  /**
    * Never recommend an arm that an unbeaten arm with at least voteGuardMinWins decisive wins has beaten head to head
    * (bandit/vote-support.ts). On by default from 3 wins: from 1 it cost noisy annotators regret, for one or two wins
    * are not plain evidence from them (docs/decisions/0051).
@@ -113,6 +119,7 @@ export const DUET_DEFAULTS: DuetOptions = {
   warmupPairs: 1,
   recommendationPenalty: 2,
   recommendationMinDuels: 2,
+  confirmContenders: true,
   voteGuard: true,
   voteGuardMinWins: 3,
   rematch: "unless-beaten",
@@ -269,6 +276,8 @@ export class DuetPolicy implements DuelingPolicy {
     if (armCount < 2) throw new Error("duet.selectPair requires at least two arms");
     if (this.history.length < Math.max(1, this.options.warmupPairs)) return randomFreshPair(random, armCount, pending);
     const leader = this.leader();
+    const contender = this.options.confirmContenders ? this.untestedContender(leader, pending) : -1;
+    if (contender >= 0) return [leader, contender];
     let eligible: Uint8Array | undefined;
     if (this.options.rematch === "unless-beaten") {
       const beaten = this.voteRecord().beaten(leader);
@@ -281,6 +290,34 @@ export class DuetPolicy implements DuelingPolicy {
     if (challenger < 0 && eligible) challenger = this.challenger(leader, { pending, random });
     if (challenger < 0) return randomFreshPair(random, armCount, pending);
     return [leader, challenger];
+  }
+
+  /**
+   * The arm of fewer than recommendationMinDuels answered duels, every one of them won, in no pending pair, with the
+   * highest utility u_i, or -1 when there is none (or every arm may lead).
+   * Cost: O(n + L + K). Throws nothing.
+   */
+  private untestedContender(leader: number, pending: SelectPairOptions["pending"]): number {
+    const minDuels = Math.max(1, this.options.recommendationMinDuels);
+    if (minDuels <= 1) return -1;
+    const armCount = this.features.length;
+    const duels = duelCounts(this.history, armCount);
+    if (!duels.some((count) => count >= minDuels)) return -1;
+    const wins = new Int32Array(armCount);
+    for (const { a, b, outcome } of this.history) {
+      if (outcome === 1) wins[a]!++;
+      else if (outcome === 0) wins[b]!++;
+    }
+    for (const [a, b] of pending ?? []) {
+      if (a < armCount) duels[a] = minDuels;
+      if (b < armCount) duels[b] = minDuels;
+    }
+    let contender = -1;
+    for (let i = 0; i < armCount; i++) {
+      if (i === leader || duels[i]! === 0 || duels[i]! >= minDuels || wins[i]! < duels[i]!) continue;
+      if (contender < 0 || this.armUtilities[i]! > this.armUtilities[contender]!) contender = i;
+    }
+    return contender;
   }
 
   /**
@@ -439,11 +476,7 @@ export class DuetPolicy implements DuelingPolicy {
    * than recommendationMinDuels duels while some arm has that many. Cost: O(n + history).
    */
   recommendationScores(): Float64Array {
-    const duels = new Int32Array(this.features.length);
-    for (const duel of this.history) {
-      duels[duel.a]!++;
-      duels[duel.b]!++;
-    }
+    const duels = duelCounts(this.history, this.features.length);
     let minDuels = Math.max(1, this.options.recommendationMinDuels);
     if (!duels.some((count) => count >= minDuels)) minDuels = 1;
     const penalty = this.options.recommendationPenalty;

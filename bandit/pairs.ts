@@ -54,3 +54,16 @@ export function seenArms(history: readonly Duel[], armCount: number): Uint8Array
   }
   return seen;
 }
+
+/**
+ * duels_i = #{duels of the history containing arm i}.
+ * Cost: O(L + n). Throws nothing.
+ */
+export function duelCounts(history: readonly Duel[], armCount: number): Int32Array<ArrayBuffer> {
+  const duels = new Int32Array(armCount);
+  for (const duel of history) {
+    duels[duel.a]!++;
+    duels[duel.b]!++;
+  }
+  return duels;
+}

@@ -111,7 +111,11 @@ describe("simulate", () => {
     expect(everyFourth.coverage).toBe(10);
     expect(everyFourth.bringsNewArm).toBe(everyFourth.coverage);
     expect(coverFirst.armsDueled).toBeGreaterThanOrEqual(45);
-    expect(uncovered.armsDueled).toBeLessThan(paced.armsDueled);
+    // Coverage brings arms the policy alone would not reach. Compared with the second duels of one-duel winners off
+    // (docs/decisions/0055): those spend picks on arms already seen, in both runs but not equally.
+    const noConfirmation = { ...options, policyOptions: { duet: { confirmContenders: false } } };
+    const uncoveredAlone = simulateTrial(linear, { ...noConfirmation, coverage: { minDuelsPerArm: 0 } }, 0);
+    expect(uncoveredAlone.armsDueled).toBeLessThan(simulateTrial(linear, noConfirmation, 0).armsDueled);
     // The policy's own picks bring new arms too while its leader keeps winning (it does not rematch an arm it beat,
     // docs/decisions/0050), so pacing can reach as many arms as covering first.
     expect(paced.armsDueled).toBeLessThanOrEqual(coverFirst.armsDueled);
