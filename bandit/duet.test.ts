@@ -217,5 +217,9 @@ describe("duet's recommendation and the votes", () => {
     expect(challengers(fitted(false)).some((arm) => arm !== 1)).toBe(true);
     // Once that duel is handed out, the next picks are the policy's own and not a second copy of it.
     expect(challengers(policy, [[0, 1]])).not.toContain(1);
+    // A win by an annotator who prefers the worse response (a negative logit scale) counts as the loss it is read as.
+    const reversed = createPolicy("duet", { features, random: mulberry32(5) }, { duet: { recommendationPenalty: 0, voteGuard: false } });
+    reversed.fit([...history.slice(0, 8), { a: 1, b: 0, outcome: 1, scale: -1 }]);
+    expect(challengers(reversed).some((arm) => arm !== 1)).toBe(true);
   });
 });

@@ -293,8 +293,9 @@ export class DuetPolicy implements DuelingPolicy {
   }
 
   /**
-   * The arm of fewer than recommendationMinDuels answered duels, every one of them won, in no pending pair, with the
-   * highest utility u_i, or -1 when there is none (or every arm may lead).
+   * The arm of fewer than recommendationMinDuels answered duels, every one of them won as the likelihood reads it
+   * (voteRecord: a reversed annotator's vote counts the other way), in no pending pair, with the highest utility u_i,
+   * or -1 when there is none (or every arm may lead).
    * Cost: O(n + L + K). Throws nothing.
    */
   private untestedContender(leader: number, pending: SelectPairOptions["pending"]): number {
@@ -303,11 +304,7 @@ export class DuetPolicy implements DuelingPolicy {
     const armCount = this.features.length;
     const duels = duelCounts(this.history, armCount);
     if (!duels.some((count) => count >= minDuels)) return -1;
-    const wins = new Int32Array(armCount);
-    for (const { a, b, outcome } of this.history) {
-      if (outcome === 1) wins[a]!++;
-      else if (outcome === 0) wins[b]!++;
-    }
+    const { wins } = this.voteRecord();
     for (const [a, b] of pending ?? []) {
       if (a < armCount) duels[a] = minDuels;
       if (b < armCount) duels[b] = minDuels;
